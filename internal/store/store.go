@@ -1,0 +1,213 @@
+// Package store opens bugflow's database, runs migrations and translates
+// driver errors. It is the only place that knows which SQL engine is in use:
+// domain packages receive a *bun.DB (or bun.IDB) and write dialect-neutral bun
+// queries.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+
+	"github.com/bugflow/bugflow/errs"
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DefaultSQLiteFile is the database file used when no URL is configured.
+const DefaultSQLiteFile = "bugflow.db"
+
+// busyTimeout is how long an SQLite connection waits for another writer
+// (another process on the same file) before failing with SQLITE_BUSY.
+const busyTimeout = 10 * time.Second
+
+// DB is an open database: bun on top, plus what the job queue needs underneath.
+type DB struct {
+	*bun.DB
+	// Dialect says which engine this is.
+	Dialect Dialect
+	// Pool is the pgx pool behind a PostgreSQL DB (nil for SQLite). bun and
+	// the job queue share it, so one PostgreSQL server sees one pool.
+	Pool *pgxpool.Pool
+}
+
+// Location is a parsed database URL.
+type Location struct {
+	Dialect Dialect
+	// DSN is what the driver receives: a modernc.org/sqlite file: URI or a
+	// PostgreSQL connection URL.
+	DSN string
+	// Memory is true for sqlite::memory:.
+	Memory bool
+}
+
+// Parse interprets a bugflow database URL:
+//
+//	""                       SQLite file bugflow.db in the working directory
+//	sqlite:///abs/path.db    SQLite file at an absolute path
+//	sqlite:relative/path.db  SQLite file relative to the working directory
+//	sqlite::memory:          a private in-memory SQLite database
+//	postgres://... (or postgresql://...)
+func Parse(raw string) (Location, error) {
+	switch {
+	case raw == "":
+		return sqliteFile(DefaultSQLiteFile), nil
+	case raw == "sqlite::memory:":
+		return sqliteMemory(), nil
+	case strings.HasPrefix(raw, "sqlite://"):
+		path := strings.TrimPrefix(raw, "sqlite://")
+		if !strings.HasPrefix(path, "/") {
+			return Location{}, errs.InvalidField("database_url", "sqlite:// needs an absolute path (sqlite:///abs/path.db); use sqlite:relative.db for a relative one")
+		}
+		return sqliteFile(path), nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		path := strings.TrimPrefix(raw, "sqlite:")
+		if path == "" {
+			return Location{}, errs.InvalidField("database_url", "sqlite: needs a file path")
+		}
+		return sqliteFile(path), nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := pgxpool.ParseConfig(raw); err != nil {
+			return Location{}, errs.InvalidField("database_url", "not a valid PostgreSQL URL: "+redactErr(err, raw))
+		}
+		return Location{Dialect: Postgres, DSN: raw}, nil
+	default:
+		return Location{}, errs.InvalidField("database_url", "unsupported scheme: use sqlite:///path.db, sqlite::memory: or postgres://...")
+	}
+}
+
+func sqliteFile(path string) Location {
+	q := sqlitePragmas()
+	// file: URIs need forward slashes and escaped specials; filepath.ToSlash
+	// plus url.PathEscape on each segment would be overkill for the paths
+	// people use, so only '?' and '#' (which would end the path) are escaped.
+	p := strings.NewReplacer("?", "%3f", "#", "%23").Replace(filepath.ToSlash(path))
+	return Location{Dialect: SQLite, DSN: "file:" + p + "?" + q.Encode()}
+}
+
+func sqliteMemory() Location {
+	// Each in-memory database gets a unique name so that two engines in one
+	// process never share one by accident; cache=shared lets the pool's
+	// connections see the same database.
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	q := sqlitePragmas()
+	q.Set("mode", "memory")
+	q.Set("cache", "shared")
+	return Location{Dialect: SQLite, DSN: "file:bugflow-" + hex.EncodeToString(b[:]) + "?" + q.Encode(), Memory: true}
+}
+
+func sqlitePragmas() url.Values {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// BEGIN IMMEDIATE takes the write lock at the start of a transaction, so a
+	// transaction that reads and then writes waits for busy_timeout instead
+	// of failing with SQLITE_BUSY when another writer got there first.
+	q.Set("_txlock", "immediate")
+	return q
+}
+
+// Open connects to the database named by rawURL (see Parse) and checks that
+// it answers. It does not run migrations; see Migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	loc, err := Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	switch loc.Dialect {
+	case Postgres:
+		return openPostgres(ctx, loc)
+	default:
+		return openSQLite(ctx, loc)
+	}
+}
+
+func openSQLite(ctx context.Context, loc Location) (*DB, error) {
+	sqldb, err := sql.Open("sqlite", loc.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	// SQLite allows one writer at a time. River's SQLite driver documents one
+	// connection as the way to avoid SQLITE_BUSY between its concurrent
+	// internal operations, and an in-memory database must keep a connection
+	// open or it vanishes. Code that holds a transaction must therefore do
+	// all its work through that transaction (bun.IDB), never through the DB.
+	sqldb.SetMaxOpenConns(1)
+	sqldb.SetMaxIdleConns(1)
+	sqldb.SetConnMaxLifetime(0)
+	sqldb.SetConnMaxIdleTime(0)
+	if err := sqldb.PingContext(ctx); err != nil {
+		_ = sqldb.Close()
+		return nil, errs.Wrap(errs.Unavailable, err, "cannot open the SQLite database")
+	}
+	return &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Dialect: SQLite}, nil
+}
+
+func openPostgres(ctx context.Context, loc Location) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(loc.DSN)
+	if err != nil {
+		return nil, errs.InvalidField("database_url", "not a valid PostgreSQL URL: "+redactErr(err, loc.DSN))
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, errs.Wrap(errs.Unavailable, errors.New(redactErr(err, loc.DSN)), "cannot connect to PostgreSQL")
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, errs.Wrap(errs.Unavailable, errors.New(redactErr(err, loc.DSN)), "cannot connect to PostgreSQL")
+	}
+	sqldb := stdlib.OpenDBFromPool(pool)
+	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, Pool: pool}, nil
+}
+
+// Close closes bun's handle and the pgx pool behind it.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if db.Pool != nil {
+		db.Pool.Close()
+	}
+	return err
+}
+
+// redactErr renders err without the password that a connection URL may carry.
+func redactErr(err error, dsn string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
+// Now returns the current time as bugflow stores it: UTC, truncated to
+// microseconds so that it survives a round trip through either database.
+func Now() time.Time {
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
