@@ -54,12 +54,16 @@ func Migrate(ctx context.Context, db *DB, sets ...[]Migration) ([]string, error)
 		}
 	}
 
-	unlock, err := lockMigrations(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
+	var applied []string
+	err := WithMigrationLock(ctx, db, func(ctx context.Context) error {
+		var err error
+		applied, err = apply(ctx, db, collection)
+		return err
+	})
+	return applied, err
+}
 
+func apply(ctx context.Context, db *DB, collection *migrate.Migrations) ([]string, error) {
 	migrator := migrate.NewMigrator(db.DB, collection,
 		migrate.WithTableName(migrationsTable),
 		migrate.WithLocksTableName(locksTable),
@@ -80,30 +84,31 @@ func Migrate(ctx context.Context, db *DB, sets ...[]Migration) ([]string, error)
 	return applied, nil
 }
 
-// lockMigrations serialises migrations between processes. On PostgreSQL it
-// holds a session advisory lock on a dedicated connection (released even if
-// the process dies, unlike a lock row). SQLite needs nothing: every process
-// takes the database's write lock for each migration transaction, and an
-// already-applied migration is skipped.
-func lockMigrations(ctx context.Context, db *DB) (func(), error) {
+// WithMigrationLock runs fn while holding the schema migration lock, so that
+// replicas starting together take turns. On PostgreSQL it is a session
+// advisory lock on a dedicated connection (released even if the process dies,
+// unlike a lock row). SQLite needs nothing: each migration transaction takes
+// the database's write lock, and an already-applied migration is skipped.
+func WithMigrationLock(ctx context.Context, db *DB, fn func(ctx context.Context) error) error {
 	if db.Dialect != Postgres {
-		return func() {}, nil
+		return fn(ctx)
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: lock: %w", Translate(err))
+		return fmt.Errorf("migrate: lock: %w", Translate(err))
 	}
 	h := fnv.New64a()
 	h.Write([]byte(strings.ToLower(migrationsTable)))
 	key := int64(h.Sum64())
 	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(?)", key); err != nil {
 		_ = conn.Close()
-		return nil, fmt.Errorf("migrate: lock: %w", Translate(err))
+		return fmt.Errorf("migrate: lock: %w", Translate(err))
 	}
-	return func() {
+	defer func() {
 		// A fresh context: the caller's may be cancelled, and the lock must
 		// still be released before the connection returns to the pool.
 		_, _ = conn.ExecContext(context.Background(), "SELECT pg_advisory_unlock(?)", key)
 		_ = conn.Close()
-	}, nil
+	}()
+	return fn(ctx)
 }

@@ -1,0 +1,321 @@
+package jobs_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/dbtest"
+	"github.com/bugflow/bugflow/internal/jobs"
+	"github.com/bugflow/bugflow/internal/store"
+)
+
+// stepArgs is a test job. The worker fails while the attempt number is at
+// most FailTimes.
+type stepArgs struct {
+	FailTimes int `json:"fail_times"`
+}
+
+func (stepArgs) Kind() string { return "test_step" }
+
+// stepWorker records when each attempt started and runs behaviour.
+type stepWorker struct {
+	river.WorkerDefaults[stepArgs]
+	mu       sync.Mutex
+	attempts []time.Time
+	started  chan int64
+	// behaviour, if set, runs after recording; its error is the job's.
+	behaviour func(ctx context.Context) error
+}
+
+func newStepWorker(behaviour func(ctx context.Context) error) *stepWorker {
+	return &stepWorker{started: make(chan int64, 100), behaviour: behaviour}
+}
+
+func (w *stepWorker) Work(ctx context.Context, job *river.Job[stepArgs]) error {
+	w.mu.Lock()
+	w.attempts = append(w.attempts, time.Now())
+	w.mu.Unlock()
+	w.started <- job.ID
+	if job.Attempt <= job.Args.FailTimes {
+		return errors.New("planned failure")
+	}
+	if w.behaviour != nil {
+		return w.behaviour(ctx)
+	}
+	return nil
+}
+
+func (w *stepWorker) attemptTimes() []time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Time(nil), w.attempts...)
+}
+
+func register(w *stepWorker) func(*river.Workers, *[]*river.PeriodicJob) {
+	return func(ws *river.Workers, _ *[]*river.PeriodicJob) { river.AddWorker(ws, w) }
+}
+
+// open opens url as a separate "process": its own pool and its own queue.
+func open(t *testing.T, url string, cfg jobs.Config) (*store.DB, *jobs.Queue) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, url)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, jobs.Migrate(ctx, db))
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger
+	}
+	q, err := jobs.New(db, cfg)
+	require.NoError(t, err)
+	require.NoError(t, q.Start(ctx))
+	t.Cleanup(func() { _ = q.Stop(context.Background()) })
+	return db, q
+}
+
+// quietLogger keeps River's start/stop chatter out of test output but shows
+// errors.
+var quietLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+func waitState(t *testing.T, q *jobs.Queue, id int64, want rivertype.JobState) *rivertype.JobRow {
+	t.Helper()
+	var row *rivertype.JobRow
+	require.Eventually(t, func() bool {
+		var err error
+		row, err = q.Job(context.Background(), id)
+		require.NoError(t, err)
+		return row.State == want
+	}, 30*time.Second, 20*time.Millisecond, "job %d never reached %s", id, want)
+	return row
+}
+
+func TestEnqueuedJobRuns(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		w := newStepWorker(nil)
+		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+		res, err := q.Insert(context.Background(), stepArgs{}, nil)
+		require.NoError(t, err)
+		row := waitState(t, q, res.Job.ID, rivertype.JobStateCompleted)
+		assert.Equal(t, 1, row.Attempt)
+		assert.Len(t, w.attemptTimes(), 1)
+	})
+}
+
+func TestFailedJobIsRetriedWithBackoff(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		w := newStepWorker(nil)
+		// River's default policy: the first retry comes attempt^4 = 1 s
+		// (with up to 10% jitter) after the failure.
+		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+		res, err := q.Insert(context.Background(), stepArgs{FailTimes: 1}, nil)
+		require.NoError(t, err)
+		row := waitState(t, q, res.Job.ID, rivertype.JobStateCompleted)
+		assert.Equal(t, 2, row.Attempt)
+		require.Len(t, row.Errors, 1)
+		assert.Contains(t, row.Errors[0].Error, "planned failure")
+		times := w.attemptTimes()
+		require.Len(t, times, 2)
+		assert.GreaterOrEqual(t, times[1].Sub(times[0]), 900*time.Millisecond, "retry must wait for the backoff")
+	})
+}
+
+func TestFailingJobIsDiscardedAfterMaxAttempts(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		w := newStepWorker(nil)
+		_, q := open(t, url, jobs.Config{
+			Register:    []func(*river.Workers, *[]*river.PeriodicJob){register(w)},
+			MaxAttempts: 2,
+			RetryPolicy: fixedRetry(50 * time.Millisecond),
+		})
+		res, err := q.Insert(context.Background(), stepArgs{FailTimes: 99}, nil)
+		require.NoError(t, err)
+		row := waitState(t, q, res.Job.ID, rivertype.JobStateDiscarded)
+		assert.Equal(t, 2, row.Attempt)
+		assert.Len(t, row.Errors, 2)
+	})
+}
+
+type fixedRetry time.Duration
+
+func (f fixedRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(f)) }
+
+func TestJobOfDeadProcessIsRescuedAfterRestart(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		// Process A takes the job and then "dies": its worker never returns,
+		// not even when cancelled, so the row stays running.
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		hung := newStepWorker(func(context.Context) error { <-release; return nil })
+		dbA, qA := open(t, url, jobs.Config{
+			Register:        []func(*river.Workers, *[]*river.PeriodicJob){register(hung)},
+			ShutdownTimeout: 100 * time.Millisecond,
+		})
+		res, err := qA.Insert(ctx, stepArgs{}, nil)
+		require.NoError(t, err)
+		id := res.Job.ID
+		select {
+		case <-hung.started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("process A never started the job")
+		}
+		require.Error(t, qA.Stop(ctx), "A's worker ignores cancellation, so Stop reports it")
+		require.NoError(t, dbA.Close())
+
+		// Process B starts on the same database and rescues the orphan.
+		healthy := newStepWorker(nil)
+		_, qB := open(t, url, jobs.Config{
+			Register:    []func(*river.Workers, *[]*river.PeriodicJob){register(healthy)},
+			JobTimeout:  200 * time.Millisecond,
+			RescueAfter: 500 * time.Millisecond,
+			RetryPolicy: fixedRetry(50 * time.Millisecond),
+		})
+		row := waitState(t, qB, id, rivertype.JobStateCompleted)
+		assert.Equal(t, 2, row.Attempt)
+		assert.Len(t, healthy.attemptTimes(), 1, "B ran the job once")
+	})
+}
+
+func TestStopWaitsForRunningJobs(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		finished := make(chan struct{})
+		w := newStepWorker(func(ctx context.Context) error {
+			select {
+			case <-time.After(300 * time.Millisecond):
+				close(finished)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}, ShutdownTimeout: 20 * time.Second})
+		res, err := q.Insert(ctx, stepArgs{}, nil)
+		require.NoError(t, err)
+		<-w.started
+		require.NoError(t, q.Stop(ctx))
+		select {
+		case <-finished:
+		default:
+			t.Fatal("Stop returned before the running job finished")
+		}
+		row, err := q.Job(ctx, res.Job.ID)
+		require.NoError(t, err)
+		assert.Equal(t, rivertype.JobStateCompleted, row.State)
+	})
+}
+
+func TestStopCancelsJobsAfterTimeout(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		w := newStepWorker(func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}, ShutdownTimeout: 200 * time.Millisecond})
+		res, err := q.Insert(ctx, stepArgs{}, nil)
+		require.NoError(t, err)
+		<-w.started
+		require.NoError(t, q.Stop(ctx))
+		row, err := q.Job(ctx, res.Job.ID)
+		require.NoError(t, err)
+		// River puts a job cancelled by shutdown back in the queue for the
+		// next process rather than leaving it running.
+		assert.Contains(t, []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateRetryable}, row.State)
+	})
+}
+
+type tickArgs struct{}
+
+func (tickArgs) Kind() string { return "test_tick" }
+
+type tickWorker struct {
+	river.WorkerDefaults[tickArgs]
+	runs chan time.Time
+}
+
+func (w *tickWorker) Work(_ context.Context, job *river.Job[tickArgs]) error {
+	w.runs <- job.ScheduledAt
+	return nil
+}
+
+func TestPeriodicJobRunsOnSchedule(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		schedule, err := jobs.Cron("* * * * * *") // every second, on the second
+		require.NoError(t, err)
+		w := &tickWorker{runs: make(chan time.Time, 100)}
+		_, _ = open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){
+			func(ws *river.Workers, periodic *[]*river.PeriodicJob) {
+				river.AddWorker(ws, w)
+				*periodic = append(*periodic, river.NewPeriodicJob(schedule, func() (river.JobArgs, *river.InsertOpts) {
+					return tickArgs{}, nil
+				}, nil))
+			},
+		}})
+		var scheduled []time.Time
+		for len(scheduled) < 2 {
+			select {
+			case at := <-w.runs:
+				scheduled = append(scheduled, at)
+			case <-time.After(30 * time.Second):
+				t.Fatalf("periodic job ran %d times in 30 s", len(scheduled))
+			}
+		}
+		assert.GreaterOrEqual(t, scheduled[1].Sub(scheduled[0]), time.Second-time.Millisecond, "runs are a period apart")
+	})
+}
+
+func TestCron(t *testing.T) {
+	for _, expr := range []string{"*/5 * * * *", "0 30 9 * * MON-FRI", "@hourly", "@every 90s"} {
+		_, err := jobs.Cron(expr)
+		assert.NoError(t, err, expr)
+	}
+	s, err := jobs.Cron("0 9 * * *")
+	require.NoError(t, err)
+	from := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	assert.Equal(t, time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), s.Next(from))
+
+	_, err = jobs.Cron("61 * * * *")
+	require.ErrorIs(t, err, errs.ErrInvalid)
+}
+
+func TestNewRejectsRescueShorterThanTimeout(t *testing.T) {
+	db := dbtest.Open(t, "sqlite::memory:", nil)
+	_, err := jobs.New(db, jobs.Config{JobTimeout: time.Hour, RescueAfter: time.Minute})
+	require.ErrorIs(t, err, errs.ErrInvalid)
+}
+
+func TestInsertOnlyQueueDoesNotWork(t *testing.T) {
+	ctx := context.Background()
+	db := dbtest.Open(t, "sqlite::memory:", nil)
+	require.NoError(t, jobs.Migrate(ctx, db))
+	q, err := jobs.New(db, jobs.Config{})
+	require.NoError(t, err)
+	require.NoError(t, q.Start(ctx))
+	res, err := q.Insert(ctx, stepArgs{}, nil)
+	require.NoError(t, err)
+	row, err := q.Job(ctx, res.Job.ID)
+	require.NoError(t, err)
+	assert.Equal(t, rivertype.JobStateAvailable, row.State)
+	_, err = q.Job(ctx, res.Job.ID+1000)
+	require.ErrorIs(t, err, errs.ErrNotFound)
+	require.NoError(t, q.Stop(ctx))
+}
