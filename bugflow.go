@@ -1,0 +1,272 @@
+package bugflow
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/jobs"
+	"github.com/bugflow/bugflow/internal/store"
+)
+
+// Version is the bugflow release. Release builds set it with
+// -ldflags "-X github.com/bugflow/bugflow.Version=v1.2.3".
+var Version = "0.1.0-dev"
+
+//go:embed openapi.yaml
+var openAPI []byte
+
+// OpenAPI returns the OpenAPI 3 document describing the reference server.
+func OpenAPI() []byte { return openAPI }
+
+// MinAdminKeyLength is the shortest bootstrap admin key accepted.
+const MinAdminKeyLength = 16
+
+// Config configures an Engine. The zero value is a working embedded setup:
+// SQLite in ./bugflow.db, mail printed to the log, jobs worked in-process.
+type Config struct {
+	// DatabaseURL selects the database:
+	//   ""                      SQLite file bugflow.db in the working directory
+	//   sqlite:///abs/path.db   SQLite file (sqlite:relative.db for a relative path)
+	//   sqlite::memory:         private in-memory SQLite, gone on Close
+	//   postgres://user@host:5432/db?sslmode=disable
+	DatabaseURL string
+	// MailURL selects how mail (sign-in codes) is sent: "log:" (default;
+	// printed to the log), "file:///dir" (one .eml file per message) or
+	// "smtp://user:pass@host:port".
+	MailURL string
+	// AdminKey is the bootstrap administrator key (at least 16 characters).
+	// Empty disables the bootstrap admin login.
+	AdminKey string
+	// Logger receives the engine's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Jobs tunes background job execution.
+	Jobs JobsConfig
+}
+
+// JobsConfig tunes the durable job queue. Zero values mean the documented
+// defaults.
+type JobsConfig struct {
+	// Disabled stops this process from working jobs (it still enqueues them),
+	// for replicas that only serve HTTP.
+	Disabled bool
+	// Register adds the embedder's own River workers and periodic jobs.
+	Register func(workers *river.Workers, periodic *[]*river.PeriodicJob)
+	// MaxWorkers is how many jobs run at once in this process. Default 10.
+	MaxWorkers int
+	// PollInterval is how often idle workers look for jobs. Default 100 ms on
+	// SQLite; 1 s on PostgreSQL, where LISTEN/NOTIFY wakes workers at once.
+	PollInterval time.Duration
+	// JobTimeout cancels a job's context after this long. Default 10 min.
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may stay running before it is presumed
+	// orphaned by a dead process and retried. Default 1 h.
+	RescueAfter time.Duration
+	// MaxAttempts bounds retries of a failing job. Default 10.
+	MaxAttempts int
+	// RetryPolicy computes the backoff between attempts. Default River's
+	// attempt^4 seconds with jitter.
+	RetryPolicy river.ClientRetryPolicy
+	// ShutdownTimeout is how long Close waits for running jobs before
+	// cancelling them (and then as long again for them to return). Default 30 s.
+	ShutdownTimeout time.Duration
+}
+
+// Engine is an open bugflow: its database, its job queue and, as domain
+// packages land, their services. It is safe for concurrent use.
+type Engine struct {
+	db     *store.DB
+	queue  *jobs.Queue
+	logger *slog.Logger
+	cfg    Config
+}
+
+// Open validates cfg, opens the database, applies pending migrations and
+// starts working background jobs. Close releases everything.
+func Open(ctx context.Context, cfg Config) (*Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	db, err := openMigrated(ctx, cfg.DatabaseURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	jc := jobs.Config{
+		MaxWorkers:      cfg.Jobs.MaxWorkers,
+		PollInterval:    cfg.Jobs.PollInterval,
+		JobTimeout:      cfg.Jobs.JobTimeout,
+		RescueAfter:     cfg.Jobs.RescueAfter,
+		MaxAttempts:     cfg.Jobs.MaxAttempts,
+		RetryPolicy:     cfg.Jobs.RetryPolicy,
+		ShutdownTimeout: cfg.Jobs.ShutdownTimeout,
+		Logger:          logger,
+	}
+	if cfg.Jobs.Register != nil && !cfg.Jobs.Disabled {
+		jc.Register = append(jc.Register, cfg.Jobs.Register)
+	}
+	queue, err := jobs.New(db, jc)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := queue.Start(ctx); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &Engine{db: db, queue: queue, logger: logger, cfg: cfg}, nil
+}
+
+// Migrate opens the database of cfg, applies pending migrations and closes it,
+// without starting any job. It returns the IDs of the migrations it applied.
+func Migrate(ctx context.Context, cfg Config) ([]string, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return migrate(ctx, db)
+}
+
+func openMigrated(ctx context.Context, databaseURL string, logger *slog.Logger) (*store.DB, error) {
+	db, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := migrate(ctx, db)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		logger.Info("database migrated", "dialect", string(db.Dialect), "applied", applied)
+	}
+	return db, nil
+}
+
+// migrate applies River's schema and then every domain package's migrations.
+func migrate(ctx context.Context, db *store.DB) ([]string, error) {
+	if err := jobs.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return store.Migrate(ctx, db, domainMigrations()...)
+}
+
+// domainMigrations lists the schema of every domain package, in any order
+// (store.Migrate sorts by ID). Domain packages add theirs here as they land.
+func domainMigrations() [][]store.Migration {
+	return nil
+}
+
+// Close stops working jobs (waiting for running ones up to
+// JobsConfig.ShutdownTimeout) and closes the database.
+func (e *Engine) Close() error {
+	stopErr := e.queue.Stop(context.Background())
+	return errors.Join(stopErr, e.db.Close())
+}
+
+// Dialect names the database engine in use: "sqlite" or "postgres".
+func (e *Engine) Dialect() string { return string(e.db.Dialect) }
+
+// Ping checks that the database answers.
+func (e *Engine) Ping(ctx context.Context) error {
+	if err := e.db.PingContext(ctx); err != nil {
+		return errs.Wrap(errs.Unavailable, err, "database unavailable")
+	}
+	return nil
+}
+
+// Enqueue adds a durable background job. The job's kind must have a worker
+// registered in some process (JobsConfig.Register) for it to run.
+func (e *Engine) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	return e.queue.Insert(ctx, args, opts)
+}
+
+// Job returns the current state of a background job.
+func (e *Engine) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
+	return e.queue.Job(ctx, id)
+}
+
+// AdminKey returns the configured bootstrap admin key ("" when disabled).
+func (e *Engine) AdminKey() string { return e.cfg.AdminKey }
+
+// MailURL returns the configured mail transport URL ("log:" by default).
+func (e *Engine) MailURL() string {
+	if e.cfg.MailURL == "" {
+		return "log:"
+	}
+	return e.cfg.MailURL
+}
+
+// validate reports every problem with cfg at once, as an Invalid error with
+// one field per setting.
+func (cfg Config) validate() error {
+	var problems *errs.Error
+	add := func(field, msg string) {
+		if problems == nil {
+			problems = errs.Invalidf("invalid configuration")
+		}
+		problems = problems.WithField(field, msg)
+	}
+	if _, err := store.Parse(cfg.DatabaseURL); err != nil {
+		if e := errs.As(err); e != nil && len(e.Fields["database_url"]) > 0 {
+			add("database_url", e.Fields["database_url"][0])
+		} else {
+			add("database_url", err.Error())
+		}
+	}
+	if msg := checkMailURL(cfg.MailURL); msg != "" {
+		add("mail_url", msg)
+	}
+	if cfg.AdminKey != "" && len(cfg.AdminKey) < MinAdminKeyLength {
+		add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
+	}
+	if problems == nil {
+		return nil
+	}
+	msgs := make([]string, 0, len(problems.Fields))
+	for _, f := range problems.FieldNames() {
+		msgs = append(msgs, f+": "+strings.Join(problems.Fields[f], "; "))
+	}
+	problems.Message = "invalid configuration: " + strings.Join(msgs, ", ")
+	return problems
+}
+
+// checkMailURL returns what is wrong with a mail URL, or "".
+func checkMailURL(raw string) string {
+	if raw == "" || raw == "log:" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "not a URL"
+	}
+	switch u.Scheme {
+	case "smtp", "smtps":
+		if u.Hostname() == "" {
+			return "smtp:// needs a host, e.g. smtp://user:pass@mail.example.com:587"
+		}
+	case "file":
+		if u.Path == "" {
+			return "file:// needs a directory, e.g. file:///var/spool/bugflow"
+		}
+	default:
+		return "unsupported scheme: use log:, file:///dir or smtp://user:pass@host:port"
+	}
+	return ""
+}
