@@ -72,6 +72,9 @@ func apply(ctx context.Context, db *DB, collection *migrate.Migrations) ([]strin
 	if err := migrator.Init(ctx); err != nil {
 		return nil, fmt.Errorf("migrate: init: %w", Translate(err))
 	}
+	if len(collection.Sorted()) == 0 {
+		return nil, nil // bun's migrator refuses an empty set; there is nothing to do
+	}
 	group, err := migrator.Migrate(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", Translate(err))

@@ -1,0 +1,340 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/errs"
+)
+
+// syncBuffer is a log sink that tests can read while the server writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func newTestServer(t *testing.T, opts ...Option) (*Server, *syncBuffer) {
+	t.Helper()
+	engine, err := bugflow.Open(context.Background(), bugflow.Config{DatabaseURL: "sqlite::memory:", Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = engine.Close() })
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, nil))
+	return newServer(engine, append([]Option{WithLogger(logger)}, opts...)...), logs
+}
+
+func do(t *testing.T, h http.Handler, method, target string, body io.Reader, header ...string) (*httptest.ResponseRecorder, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, target, body)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var decoded map[string]any
+	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &decoded), rec.Body.String())
+	}
+	return rec, decoded
+}
+
+func TestErrorDialects(t *testing.T) {
+	s, _ := newTestServer(t)
+	invalid := errs.Invalidf("bad input").WithField("email", "not an email address")
+	tests := []struct {
+		name   string
+		family Family
+		err    error
+		status int
+		want   string
+	}{
+		{"plain not found", Plain, errs.NotFoundf("model 7 not found"), 404,
+			`{"error":{"code":"not_found","message":"model 7 not found"}}`},
+		{"plain invalid", Plain, invalid, 400,
+			`{"error":{"code":"invalid","message":"bad input"}}`},
+		{"fastapi detail", FastAPI, errs.Forbiddenf("Admin access required"), 403,
+			`{"detail":"Admin access required"}`},
+		{"fastapi invalid without fields", FastAPI, errs.Invalidf("Malformed XML"), 400,
+			`{"detail":"Malformed XML"}`},
+		{"fastapi validation", FastAPI, invalid, 422,
+			`{"detail":[{"loc":["body","email"],"msg":"not an email address","type":"value_error"}]}`},
+		{"envelope", Envelope, errs.Conflictf("already resolved"), 409,
+			`{"success":false,"status":409,"error":{"code":"conflict","message":"already resolved"}}`},
+		{"envelope invalid", Envelope, invalid, 400,
+			`{"success":false,"status":400,"error":{"code":"invalid","message":"bad input","details":{"email":["not an email address"]}}}`},
+		{"drf", DRF, invalid, 400,
+			`{"error":"bad input","details":{"email":["not an email address"]}}`},
+		{"drf gone", DRF, errs.Gonef("expired"), 410, `{"error":"expired"}`},
+		{"internal hides cause", Plain, errors_New("pq: password=hunter2 leaked"), 500,
+			`{"error":{"code":"internal","message":"internal server error"}}`},
+		{"unavailable", DRF, errs.Unavailablef("database down"), 503, `{"error":"database down"}`},
+		{"too large", FastAPI, &http.MaxBytesError{Limit: 10}, 413, `{"detail":"request body exceeds the limit of 10 bytes"}`},
+		{"unauthorized", Envelope, errs.Unauthorizedf("sign in first"), 401,
+			`{"success":false,"status":401,"error":{"code":"unauthorized","message":"sign in first"}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			s.writeError(rec, httptest.NewRequest("GET", "/x", nil), tt.family, tt.err)
+			assert.Equal(t, tt.status, rec.Code)
+			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+			assert.JSONEq(t, tt.want, rec.Body.String())
+		})
+	}
+}
+
+func errors_New(msg string) error { return &plainError{msg} }
+
+type plainError struct{ msg string }
+
+func (e *plainError) Error() string { return e.msg }
+
+func TestRateLimitedErrorSetsRetryAfter(t *testing.T) {
+	s, _ := newTestServer(t)
+	rec := httptest.NewRecorder()
+	s.writeError(rec, httptest.NewRequest("GET", "/x", nil), Plain, errs.RateLimitedf(1500*time.Millisecond, "slow down"))
+	assert.Equal(t, 429, rec.Code)
+	assert.Equal(t, "2", rec.Header().Get("Retry-After"), "rounded up to whole seconds")
+}
+
+func TestRequestID(t *testing.T) {
+	s, logs := newTestServer(t)
+
+	rec, _ := do(t, s, "GET", "/health", nil)
+	generated := rec.Header().Get("X-Request-ID")
+	assert.Len(t, generated, 32)
+
+	rec, _ = do(t, s, "GET", "/health", nil, "X-Request-ID", "abc-123.x:y_z")
+	assert.Equal(t, "abc-123.x:y_z", rec.Header().Get("X-Request-ID"), "a sane id is echoed")
+
+	rec, _ = do(t, s, "GET", "/health", nil, "X-Request-ID", "evil\"id with spaces")
+	assert.NotEqual(t, "evil\"id with spaces", rec.Header().Get("X-Request-ID"))
+	assert.Len(t, rec.Header().Get("X-Request-ID"), 32, "an odd id is replaced")
+
+	rec, _ = do(t, s, "GET", "/health", nil, "X-Request-ID", strings.Repeat("a", 200))
+	assert.Len(t, rec.Header().Get("X-Request-ID"), 32, "an over-long id is replaced")
+
+	assert.Contains(t, logs.String(), `"request_id":"abc-123.x:y_z"`)
+	assert.Contains(t, logs.String(), `"request_id":"`+generated+`"`)
+}
+
+func TestAccessLogLeavesOutQueryString(t *testing.T) {
+	s, logs := newTestServer(t)
+	do(t, s, "GET", "/health?token=s3cret", nil)
+	var line map[string]any
+	for l := range strings.SplitSeq(strings.TrimSpace(logs.String()), "\n") {
+		require.NoError(t, json.Unmarshal([]byte(l), &line))
+		if line["msg"] == "http request" {
+			break
+		}
+	}
+	assert.Equal(t, "http request", line["msg"])
+	assert.Equal(t, "/health", line["path"])
+	assert.Equal(t, "/health", line["route"])
+	assert.EqualValues(t, 200, line["status"])
+	assert.NotContains(t, logs.String(), "s3cret")
+}
+
+func TestPanicRecoverySpeaksTheRouteDialect(t *testing.T) {
+	s, logs := newTestServer(t)
+	s.handle("GET", "/test/panic/", DRF, func(http.ResponseWriter, *http.Request) { panic("secret internals") })
+	s.handle("GET", "/api/test-panic", FastAPI, func(http.ResponseWriter, *http.Request) { panic("secret internals") })
+
+	rec, body := do(t, s, "GET", "/test/panic/", nil)
+	assert.Equal(t, 500, rec.Code)
+	assert.Equal(t, map[string]any{"error": "internal server error"}, body)
+	assert.NotContains(t, rec.Body.String(), "secret")
+
+	rec, body = do(t, s, "GET", "/api/test-panic", nil)
+	assert.Equal(t, 500, rec.Code)
+	assert.Equal(t, map[string]any{"detail": "internal server error"}, body)
+
+	assert.Contains(t, logs.String(), "secret internals", "the panic value is logged")
+	assert.Contains(t, logs.String(), "server_internal_test.go", "with its stack")
+}
+
+func TestBodyLimit(t *testing.T) {
+	s, _ := newTestServer(t, WithMaxBodyBytes(64))
+	var got map[string]any
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		if err := decodeJSON(r, &got); err != nil {
+			s.writeError(w, r, Envelope, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, got)
+	}
+	s.handle("POST", "/api/bug-reports/test", Envelope, echo)
+	s.handle("POST", "/api/bug-reports/big", Envelope, echo, withMaxBody(1024))
+
+	small := `{"title":"ok"}`
+	rec, _ := do(t, s, "POST", "/api/bug-reports/test", strings.NewReader(small))
+	assert.Equal(t, 200, rec.Code)
+
+	big := `{"title":"` + strings.Repeat("x", 100) + `"}`
+	rec, body := do(t, s, "POST", "/api/bug-reports/test", strings.NewReader(big))
+	assert.Equal(t, 413, rec.Code, "declared Content-Length over the limit")
+	assert.Equal(t, false, body["success"])
+
+	// A chunked body has no Content-Length: the limit trips while reading.
+	req := httptest.NewRequest("POST", "/api/bug-reports/test", io.MultiReader(strings.NewReader(big)))
+	req.ContentLength = -1
+	rr := httptest.NewRecorder()
+	s.ServeHTTP(rr, req)
+	assert.Equal(t, 413, rr.Code)
+
+	rec, _ = do(t, s, "POST", "/api/bug-reports/big", strings.NewReader(big))
+	assert.Equal(t, 200, rec.Code, "a route may raise its limit")
+}
+
+func TestDecodeJSON(t *testing.T) {
+	type payload struct {
+		Name  string `json:"name"`
+		Count int    `json:"count"`
+	}
+	tests := []struct {
+		body    string
+		wantErr string
+		field   string
+	}{
+		{body: `{"name":"a","count":2}`},
+		{body: ``, wantErr: "request body is required"},
+		{body: `{"name":`, wantErr: "ends too early"},
+		{body: `{"name" "a"}`, wantErr: "malformed JSON at byte"},
+		{body: `{"count":"two"}`, wantErr: "must be a number", field: "count"},
+		{body: `{"name":"a"} {"name":"b"}`, wantErr: "data after the JSON value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			var p payload
+			err := decodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(tt.body)), &p)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				assert.Equal(t, payload{Name: "a", Count: 2}, p)
+				return
+			}
+			require.ErrorIs(t, err, errs.ErrInvalid)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			if tt.field != "" {
+				assert.Contains(t, errs.As(err).Fields, tt.field)
+			}
+		})
+	}
+}
+
+func TestUnknownRoutesAndMethods(t *testing.T) {
+	s, _ := newTestServer(t)
+	rec, body := do(t, s, "GET", "/api/bug-reports/nope", nil)
+	assert.Equal(t, 404, rec.Code)
+	assert.Equal(t, false, body["success"], "envelope dialect for the bug reports prefix")
+
+	rec, body = do(t, s, "GET", "/workflows/nope/", nil)
+	assert.Equal(t, 404, rec.Code)
+	assert.Contains(t, body["error"], "no route")
+
+	rec, _ = do(t, s, "GET", "/health/", nil)
+	assert.Equal(t, 404, rec.Code, "no trailing-slash redirect")
+
+	rec, body = do(t, s, "DELETE", "/health", nil)
+	assert.Equal(t, 405, rec.Code)
+	assert.Contains(t, body["error"].(map[string]any)["message"], "not allowed")
+	assert.Equal(t, "GET, OPTIONS", rec.Header().Get("Allow"))
+}
+
+func TestRateLimitRoute(t *testing.T) {
+	s, _ := newTestServer(t)
+	limiter := NewRateLimiter(time.Minute, 2)
+	s.handle("POST", "/test-limited", Plain, func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, map[string]string{"ok": "yes"})
+	}, withRateLimit(limiter, clientIP))
+
+	for range 2 {
+		rec, _ := do(t, s, "POST", "/test-limited", nil)
+		require.Equal(t, 200, rec.Code)
+	}
+	rec, body := do(t, s, "POST", "/test-limited", nil)
+	assert.Equal(t, 429, rec.Code)
+	assert.Equal(t, "rate_limited", body["error"].(map[string]any)["code"])
+	retry := rec.Header().Get("Retry-After")
+	assert.NotEmpty(t, retry)
+	assert.LessOrEqual(t, len(retry), 2, "about 30 s, not more than a minute: %s", retry)
+
+	req := httptest.NewRequest("POST", "/test-limited", nil)
+	req.RemoteAddr = "192.0.2.9:5555"
+	rr := httptest.NewRecorder()
+	s.ServeHTTP(rr, req)
+	assert.Equal(t, 200, rr.Code, "another client has its own bucket")
+}
+
+func TestRateLimiterRefillsAndForgets(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	l := NewRateLimiter(time.Second, 2)
+	l.now = func() time.Time { return now }
+	l.maxKeys = 3
+
+	ok, _ := l.Allow("a")
+	assert.True(t, ok)
+	ok, _ = l.Allow("a")
+	assert.True(t, ok)
+	ok, wait := l.Allow("a")
+	assert.False(t, ok)
+	assert.InDelta(t, time.Second.Seconds(), wait.Seconds(), 0.01)
+
+	now = now.Add(1100 * time.Millisecond)
+	ok, _ = l.Allow("a")
+	assert.True(t, ok, "one token refilled")
+
+	l.Allow("b")
+	l.Allow("c")
+	now = now.Add(10 * time.Second) // every bucket full again
+	l.Allow("d")                    // map is at maxKeys: sweep
+	assert.Len(t, l.buckets, 1, "refilled buckets are forgotten")
+}
+
+func TestMetrics(t *testing.T) {
+	s, _ := newTestServer(t)
+	do(t, s, "GET", "/health", nil)
+	do(t, s, "GET", "/health", nil)
+	do(t, s, "GET", "/no/such/thing", nil)
+	do(t, s, "BREW", "/health", nil)
+	rec, _ := do(t, s, "GET", "/metrics", nil)
+	require.Equal(t, 200, rec.Code)
+	text := rec.Body.String()
+	assert.Contains(t, text, `bugflow_http_requests_total{method="GET",route="/health",status="200"} 2`)
+	assert.Contains(t, text, `bugflow_http_requests_total{method="GET",route="unmatched",status="404"} 1`)
+	assert.Contains(t, text, `method="OTHER"`)
+	assert.Contains(t, text, "bugflow_http_request_duration_seconds_bucket")
+	assert.Contains(t, text, "go_goroutines")
+}
+
+func TestFamilyForPath(t *testing.T) {
+	assert.Equal(t, Envelope, familyForPath("/api/bug-reports/list"))
+	assert.Equal(t, FastAPI, familyForPath("/api/auth/login"))
+	assert.Equal(t, FastAPI, familyForPath("/results/abc"))
+	assert.Equal(t, DRF, familyForPath("/tickets/"))
+	assert.Equal(t, Plain, familyForPath("/signin"))
+}

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/bugflow/bugflow"
+)
+
+// healthTimeout bounds the database check of GET /health, so that a hung
+// database makes the check fail instead of hang.
+const healthTimeout = 2 * time.Second
+
+func (s *Server) registerSystem() {
+	s.handle(http.MethodGet, "/", DRF, s.apiRoot)
+	s.handle(http.MethodGet, "/health", FastAPI, s.health)
+	s.handle(http.MethodGet, "/openapi.yaml", Plain, serveOpenAPI)
+	s.handle(http.MethodGet, "/metrics", Plain, s.metrics.handler().ServeHTTP)
+}
+
+// apiRoot answers seeds/004's API root, which doubles as seeds/000's
+// availability check. Links use the host the client called.
+func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) {
+	base := baseURL(r)
+	writeJSON(w, http.StatusOK, map[string]string{
+		"message":     "Welcome to Workflow Management API",
+		"version":     "1.0",
+		"workflows":   base + "/workflows/",
+		"tickets":     base + "/tickets/",
+		"tasks":       base + "/tasks/",
+		"transitions": base + "/transitions/",
+		"roles":       base + "/roles/",
+		"steps":       base + "/steps/",
+		"analytics":   base + "/analytics/",
+		"docs":        base + "/docs/",
+	})
+}
+
+// baseURL is the scheme and host the client used. X-Forwarded-Proto is
+// honoured because only the links' scheme depends on it.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+type healthBody struct {
+	Status    string    `json:"status"`
+	Version   string    `json:"version"`
+	Timestamp time.Time `json:"timestamp"`
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+	defer cancel()
+	body := healthBody{Status: "healthy", Version: bugflow.Version, Timestamp: time.Now().UTC().Truncate(time.Second)}
+	status := http.StatusOK
+	if err := s.engine.Ping(ctx); err != nil {
+		s.logger.WarnContext(r.Context(), "health check failed", "error", err.Error(), "request_id", RequestID(r.Context()))
+		body.Status, status = "unhealthy", http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, body)
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(bugflow.OpenAPI())
+}
