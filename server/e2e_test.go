@@ -1,0 +1,111 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/internal/apitest"
+	"github.com/bugflow/bugflow/internal/dbtest"
+	"github.com/bugflow/bugflow/server"
+)
+
+// httprouterParam matches :name and *name path segments.
+var httprouterParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
+
+// TestEveryRouteIsDocumented keeps openapi.yaml and the router in step in both
+// directions: a registered route missing from the document, or a documented
+// operation the server does not serve, fails.
+func TestEveryRouteIsDocumented(t *testing.T) {
+	engine, err := bugflow.Open(context.Background(), bugflow.Config{DatabaseURL: "sqlite::memory:", Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	defer engine.Close()
+	s := server.New(engine).(*server.Server)
+
+	doc, err := apitest.LoadDocument()
+	require.NoError(t, err)
+	documented := map[string]bool{}
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range s.Routes() {
+		key := r.Method + " " + httprouterParam.ReplaceAllString(r.Path, "{$1}")
+		served[key] = true
+		assert.True(t, documented[key], "%s is served but not in openapi.yaml", key)
+	}
+	for key := range documented {
+		assert.True(t, served[key], "%s is in openapi.yaml but not served", key)
+	}
+	assert.NotEmpty(t, served)
+}
+
+func getJSON(t *testing.T, c *http.Client, url string, into any) *http.Response {
+	t.Helper()
+	resp, err := c.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	if into != nil {
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(into))
+	}
+	return resp
+}
+
+func TestSystemEndpointsE2E(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{DatabaseURL: url}})
+
+		var root map[string]string
+		resp := getJSON(t, srv.Client, srv.URL+"/", &root)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "Welcome to Workflow Management API", root["message"])
+		assert.Equal(t, srv.URL+"/workflows/", root["workflows"], "links use the host the client called")
+		assert.Equal(t, srv.URL+"/docs/", root["docs"])
+
+		var health struct {
+			Status    string    `json:"status"`
+			Version   string    `json:"version"`
+			Timestamp time.Time `json:"timestamp"`
+		}
+		resp = getJSON(t, srv.Client, srv.URL+"/health", &health)
+		assert.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, "healthy", health.Status)
+		assert.Equal(t, bugflow.Version, health.Version)
+		assert.WithinDuration(t, time.Now(), health.Timestamp, time.Minute)
+		assert.NotEmpty(t, resp.Header.Get("X-Request-ID"))
+
+		resp, err := srv.Client.Get(srv.URL + "/openapi.yaml")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Equal(t, "application/yaml", resp.Header.Get("Content-Type"))
+		assert.Equal(t, bugflow.OpenAPI(), body)
+
+		resp, err = srv.Client.Get(srv.URL + "/metrics")
+		require.NoError(t, err)
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assert.Contains(t, string(body), `bugflow_http_requests_total{method="GET",route="/health",status="200"} 1`)
+	})
+}
+
+func TestHealthReportsAnUnreachableDatabase(t *testing.T) {
+	srv := apitest.Start(t, apitest.Config{})
+	require.NoError(t, srv.Engine.Close()) // the database is gone
+	var health map[string]any
+	resp := getJSON(t, srv.Client, srv.URL+"/health", &health)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.Equal(t, "unhealthy", health["status"])
+}
