@@ -114,8 +114,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		ShutdownTimeout: cfg.Jobs.ShutdownTimeout,
 		Logger:          logger,
 	}
-	if cfg.Jobs.Register != nil && !cfg.Jobs.Disabled {
+	if cfg.Jobs.Register != nil {
 		jc.Register = append(jc.Register, cfg.Jobs.Register)
+	}
+	if cfg.Jobs.Disabled {
+		jc.Register = nil // insert-only: another process works the jobs
 	}
 	queue, err := jobs.New(db, jc)
 	if err != nil {

@@ -1,0 +1,109 @@
+package bugflow_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/dbtest"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+func TestOpenDefaultsToSQLiteFileInWorkingDirectory(t *testing.T) {
+	t.Chdir(t.TempDir())
+	engine, err := bugflow.Open(context.Background(), bugflow.Config{Logger: quiet})
+	require.NoError(t, err)
+	require.NoError(t, engine.Close())
+	assert.Equal(t, "sqlite", engine.Dialect())
+	_, err = os.Stat("bugflow.db")
+	require.NoError(t, err, "the default database is ./bugflow.db")
+}
+
+func TestOpenRejectsBadConfiguration(t *testing.T) {
+	_, err := bugflow.Open(context.Background(), bugflow.Config{
+		DatabaseURL: "mysql://localhost/x",
+		MailURL:     "carrier-pigeon://coop",
+		AdminKey:    "short",
+	})
+	require.ErrorIs(t, err, errs.ErrInvalid)
+	e := errs.As(err)
+	assert.ElementsMatch(t, []string{"admin_key", "database_url", "mail_url"}, e.FieldNames(), "every problem is reported at once")
+	assert.Contains(t, err.Error(), "at least 16 characters")
+}
+
+func TestMailURLs(t *testing.T) {
+	for _, ok := range []string{"", "log:", "file:///var/spool/bugflow", "smtp://u:p@mail.example.com:587"} {
+		_, err := bugflow.Migrate(context.Background(), bugflow.Config{DatabaseURL: "sqlite::memory:", MailURL: ok})
+		assert.NoError(t, err, ok)
+	}
+	for _, bad := range []string{"smtp://", "file://", "http://example.com", "::"} {
+		_, err := bugflow.Migrate(context.Background(), bugflow.Config{DatabaseURL: "sqlite::memory:", MailURL: bad})
+		assert.ErrorIs(t, err, errs.ErrInvalid, bad)
+	}
+}
+
+type echoArgs struct {
+	Text string `json:"text"`
+}
+
+func (echoArgs) Kind() string { return "test_echo" }
+
+type echoWorker struct {
+	river.WorkerDefaults[echoArgs]
+	done atomic.Int32
+}
+
+func (w *echoWorker) Work(context.Context, *river.Job[echoArgs]) error {
+	w.done.Add(1)
+	return nil
+}
+
+// Data written by one engine is there for the next one on the same database,
+// and a job enqueued by a process that does not work jobs is worked by the
+// next process that does.
+func TestDataSurvivesRestart(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		first, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: quiet, Jobs: bugflow.JobsConfig{Disabled: true}})
+		require.NoError(t, err)
+		res, err := first.Enqueue(ctx, echoArgs{Text: "hello"}, nil)
+		require.NoError(t, err)
+		require.NoError(t, first.Close())
+
+		w := &echoWorker{}
+		second, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: quiet, Jobs: bugflow.JobsConfig{
+			Register: func(ws *river.Workers, _ *[]*river.PeriodicJob) { river.AddWorker(ws, w) },
+		}})
+		require.NoError(t, err)
+		defer second.Close()
+		require.Eventually(t, func() bool {
+			row, err := second.Job(ctx, res.Job.ID)
+			require.NoError(t, err)
+			return row.State == rivertype.JobStateCompleted
+		}, 30*time.Second, 20*time.Millisecond)
+		assert.EqualValues(t, 1, w.done.Load())
+	})
+}
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	url := "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "bf.db"))
+	for range 2 {
+		_, err := bugflow.Migrate(context.Background(), bugflow.Config{DatabaseURL: url})
+		require.NoError(t, err)
+	}
+	engine, err := bugflow.Open(context.Background(), bugflow.Config{DatabaseURL: url, Logger: quiet})
+	require.NoError(t, err)
+	require.NoError(t, engine.Close())
+}
