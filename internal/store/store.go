@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -47,9 +48,10 @@ type DB struct {
 	*bun.DB
 	// Dialect says which engine this is.
 	Dialect Dialect
-	// Pool is the pgx pool behind a PostgreSQL DB (nil for SQLite). bun and
-	// the job queue share it, so one PostgreSQL server sees one pool.
+	// Pool is the pgx pool of the job queue on PostgreSQL (nil for SQLite).
 	Pool *pgxpool.Pool
+	// bunPool is the pgx pool behind bun on PostgreSQL.
+	bunPool *pgxpool.Pool
 }
 
 // Location is a parsed database URL.
@@ -172,25 +174,40 @@ func openPostgres(ctx context.Context, loc Location) (*DB, error) {
 	if err != nil {
 		return nil, errs.InvalidField("database_url", "not a valid PostgreSQL URL: "+redactErr(err, loc.DSN))
 	}
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, errs.Wrap(errs.Unavailable, errors.New(redactErr(err, loc.DSN)), "cannot connect to PostgreSQL")
-	}
+	// bun renders every query with its arguments inlined, so each statement
+	// text is unique and pgx's default statement cache would prepare each one
+	// in an extra round trip (measured: 1.9x the time of a plain insert). bun
+	// gets its own pool on the simple protocol; River, whose queries are
+	// parameterised and repeat, keeps the caching pool.
+	bunCfg := cfg.Copy()
+	bunCfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := pool.Ping(pingCtx); err != nil {
-		pool.Close()
-		return nil, errs.Wrap(errs.Unavailable, errors.New(redactErr(err, loc.DSN)), "cannot connect to PostgreSQL")
+	var pools []*pgxpool.Pool
+	for _, c := range []*pgxpool.Config{cfg, bunCfg} {
+		pool, err := pgxpool.NewWithConfig(ctx, c)
+		if err == nil {
+			err = pool.Ping(pingCtx)
+			pools = append(pools, pool)
+		}
+		if err != nil {
+			for _, p := range pools {
+				p.Close()
+			}
+			return nil, errs.Wrap(errs.Unavailable, errors.New(redactErr(err, loc.DSN)), "cannot connect to PostgreSQL")
+		}
 	}
-	sqldb := stdlib.OpenDBFromPool(pool)
-	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, Pool: pool}, nil
+	sqldb := stdlib.OpenDBFromPool(pools[1])
+	return &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Dialect: Postgres, Pool: pools[0], bunPool: pools[1]}, nil
 }
 
-// Close closes bun's handle and the pgx pool behind it.
+// Close closes bun's handle and the pgx pools.
 func (db *DB) Close() error {
 	err := db.DB.Close()
-	if db.Pool != nil {
-		db.Pool.Close()
+	for _, p := range []*pgxpool.Pool{db.Pool, db.bunPool} {
+		if p != nil {
+			p.Close()
+		}
 	}
 	return err
 }
