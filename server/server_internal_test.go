@@ -338,3 +338,27 @@ func TestFamilyForPath(t *testing.T) {
 	assert.Equal(t, DRF, familyForPath("/tickets/"))
 	assert.Equal(t, Plain, familyForPath("/signin"))
 }
+
+// FuzzDecodeJSON: whatever a client sends, decoding never panics and every
+// failure is a classified client error, never an internal one.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, seed := range []string{`{"name":"a","count":1}`, ``, `{`, `[]`, `{"count":"x"}`, `{"a":1} 2`, "\xff\xfe", `{"name":"\u0000"}`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var v struct {
+			Name  string         `json:"name"`
+			Count int            `json:"count"`
+			Extra map[string]any `json:"extra"`
+		}
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Body = http.MaxBytesReader(httptest.NewRecorder(), req.Body, 256)
+		err := decodeJSON(req, &v)
+		if err == nil {
+			return
+		}
+		if kind := classify(err).Kind; kind != errs.Invalid && kind != errs.TooLarge {
+			t.Fatalf("body %q: error %v classified as %s", body, err, kind)
+		}
+	})
+}
