@@ -84,10 +84,8 @@ type JobsConfig struct {
 // Engine is an open bugflow: its database, its job queue and, as domain
 // packages land, their services. It is safe for concurrent use.
 type Engine struct {
-	db     *store.DB
-	queue  *jobs.Queue
-	logger *slog.Logger
-	cfg    Config
+	db    *store.DB
+	queue *jobs.Queue
 }
 
 // Open validates cfg, opens the database, applies pending migrations and
@@ -129,7 +127,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Engine{db: db, queue: queue, logger: logger, cfg: cfg}, nil
+	return &Engine{db: db, queue: queue}, nil
 }
 
 // Migrate opens the database of cfg, applies pending migrations and closes it,
@@ -203,17 +201,6 @@ func (e *Engine) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 // Job returns the current state of a background job.
 func (e *Engine) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	return e.queue.Job(ctx, id)
-}
-
-// AdminKey returns the configured bootstrap admin key ("" when disabled).
-func (e *Engine) AdminKey() string { return e.cfg.AdminKey }
-
-// MailURL returns the configured mail transport URL ("log:" by default).
-func (e *Engine) MailURL() string {
-	if e.cfg.MailURL == "" {
-		return "log:"
-	}
-	return e.cfg.MailURL
 }
 
 // validate reports every problem with cfg at once, as an Invalid error with
