@@ -1,0 +1,242 @@
+// Command bugflow runs the bugflow reference server and its maintenance tasks.
+//
+// Usage:
+//
+//	bugflow serve   [--addr :8080] [--database-url URL] [--mail-url URL] [--admin-key KEY]
+//	bugflow migrate [--database-url URL]
+//	bugflow version
+//
+// Every flag can also be set through the environment (BUGFLOW_ADDR,
+// BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY); a flag wins over
+// its variable. Exit codes: 0 success, 1 failure while running, 2 bad usage,
+// bad configuration or an unreachable database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/server"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// shutdownTimeout bounds how long in-flight requests may take to finish after
+// a stop signal.
+const shutdownTimeout = 30 * time.Second
+
+const usage = `bugflow: the bug lifecycle server
+
+Usage:
+  bugflow serve   [flags]   run the HTTP server (migrates the database first)
+  bugflow migrate [flags]   apply database migrations and exit
+  bugflow version           print the version
+  bugflow help              print this help
+
+Flags (each also read from the environment variable shown):
+  --addr ADDR           listen address (BUGFLOW_ADDR, default :8080)
+  --database-url URL    sqlite:///abs/path.db, sqlite:rel.db, sqlite::memory: or
+                        postgres://user:pass@host:5432/db (BUGFLOW_DATABASE_URL,
+                        default ./bugflow.db)
+  --mail-url URL        log:, file:///dir or smtp://user:pass@host:port
+                        (BUGFLOW_MAIL_URL, default log:)
+  --admin-key KEY       bootstrap admin key, 16+ characters (BUGFLOW_ADMIN_KEY)
+  --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
+  --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration
+or an unreachable database.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command and returns the process exit code. Errors are
+// printed as a single line on stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "version":
+		fmt.Fprintf(stdout, "bugflow %s (%s)\n", bugflow.Version, runtime.Version())
+		return exitOK
+	case "serve", "migrate":
+	default:
+		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q (run 'bugflow help')", cmd))
+	}
+
+	opts, err := parseFlags(cmd, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	if err != nil {
+		return fail(stderr, exitUsage, err)
+	}
+	logger, err := newLogger(stderr, opts.logFormat, opts.logLevel)
+	if err != nil {
+		return fail(stderr, exitUsage, err)
+	}
+	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, Logger: logger}
+
+	if cmd == "migrate" {
+		applied, err := bugflow.Migrate(ctx, cfg)
+		if err != nil {
+			return fail(stderr, startupCode(err), err)
+		}
+		if len(applied) == 0 {
+			fmt.Fprintln(stdout, "database is up to date")
+		} else {
+			fmt.Fprintf(stdout, "applied %d migrations: %s\n", len(applied), strings.Join(applied, ", "))
+		}
+		return exitOK
+	}
+
+	engine, err := bugflow.Open(ctx, cfg)
+	if err != nil {
+		return fail(stderr, startupCode(err), err)
+	}
+	ln, err := net.Listen("tcp", opts.addr)
+	if err != nil {
+		_ = engine.Close()
+		return fail(stderr, exitUsage, fmt.Errorf("cannot listen on %s: %w", opts.addr, err))
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "database", engine.Dialect(), "version", bugflow.Version)
+	serveErr := serve(ctx, ln, server.New(engine, server.WithLogger(logger)), logger)
+	closeErr := engine.Close()
+	if err := errors.Join(serveErr, closeErr); err != nil {
+		return fail(stderr, exitFailure, err)
+	}
+	logger.Info("stopped")
+	return exitOK
+}
+
+// serve answers requests on ln until ctx is done, then stops accepting and
+// lets in-flight requests finish (up to shutdownTimeout).
+func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      120 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+type options struct {
+	addr, databaseURL, mailURL, adminKey, logFormat, logLevel string
+}
+
+// parseFlags reads the flags of cmd; environment variables supply defaults.
+func parseFlags(cmd string, args []string) (options, error) {
+	var o options
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	// The flag package would print the whole flag list on every mistake;
+	// errors are reported in one line by the caller instead.
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("BUGFLOW_DATABASE_URL"), "")
+	fs.StringVar(&o.logFormat, "log-format", envOr("BUGFLOW_LOG_FORMAT", "text"), "")
+	fs.StringVar(&o.logLevel, "log-level", envOr("BUGFLOW_LOG_LEVEL", "info"), "")
+	if cmd == "serve" {
+		fs.StringVar(&o.addr, "addr", envOr("BUGFLOW_ADDR", ":8080"), "")
+		fs.StringVar(&o.mailURL, "mail-url", os.Getenv("BUGFLOW_MAIL_URL"), "")
+		fs.StringVar(&o.adminKey, "admin-key", os.Getenv("BUGFLOW_ADMIN_KEY"), "")
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%s: %w (run 'bugflow help')", cmd, err)
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("%s: unexpected argument %q (run 'bugflow help')", cmd, fs.Arg(0))
+	}
+	return o, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %q is not debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not text or json", format)
+}
+
+// startupCode is 2 for what the operator must fix before starting (bad
+// configuration, unreachable database) and 1 for anything else.
+func startupCode(err error) int {
+	switch errs.KindOf(err) {
+	case errs.Invalid, errs.Unavailable:
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// fail prints err as one line and returns code.
+func fail(stderr io.Writer, code int, err error) int {
+	// Driver errors can span lines; collapse all whitespace to keep one line.
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintf(stderr, "bugflow: %s\n", msg)
+	return code
+}

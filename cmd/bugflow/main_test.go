@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func runCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// oneLine asserts that s is exactly one line, as every error must be.
+func oneLine(t *testing.T, s string) {
+	t.Helper()
+	assert.Equal(t, 1, strings.Count(s, "\n"), "want one line, got %q", s)
+	assert.True(t, strings.HasPrefix(s, "bugflow: "), s)
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	code, out, _ := runCmd(t, "version")
+	assert.Equal(t, exitOK, code)
+	assert.Regexp(t, `^bugflow \S+ \(go1\.`, out)
+
+	for _, h := range []string{"help", "--help", "-h"} {
+		code, out, _ = runCmd(t, h)
+		assert.Equal(t, exitOK, code)
+		assert.Contains(t, out, "bugflow serve")
+	}
+	code, out, _ = runCmd(t, "serve", "--help")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "--database-url")
+
+	code, _, errOut := runCmd(t)
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "Usage:")
+}
+
+func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
+		{[]string{"serve", "--admin-key", "short"}, "admin_key: must be at least 16 characters"},
+		{[]string{"serve", "--database-url", "mysql://x/y"}, "database_url"},
+		{[]string{"serve", "--mail-url", "pigeon://coop"}, "mail_url"},
+		{[]string{"migrate", "--log-level", "loud"}, "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, _, errOut := runCmd(t, tt.args...)
+			assert.Equal(t, exitUsage, code)
+			oneLine(t, errOut)
+			assert.Contains(t, errOut, tt.want)
+		})
+	}
+}
+
+func TestUnreachableDatabase(t *testing.T) {
+	code, _, errOut := runCmd(t, "migrate", "--database-url", "postgres://u:secretpw@127.0.0.1:1/x?connect_timeout=2")
+	assert.Equal(t, exitUsage, code)
+	oneLine(t, errOut)
+	assert.Contains(t, errOut, "cannot connect to PostgreSQL")
+	assert.NotContains(t, errOut, "secretpw")
+}
+
+func TestEnvironmentSuppliesDefaultsAndFlagsWin(t *testing.T) {
+	t.Setenv("BUGFLOW_DATABASE_URL", "mysql://from-env/x")
+	code, _, errOut := runCmd(t, "migrate")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "database_url", "the environment value is used")
+
+	url := "sqlite://" + filepath.ToSlash(filepath.Join(t.TempDir(), "bf.db"))
+	code, out, errOut := runCmd(t, "migrate", "--database-url", url)
+	assert.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, "up to date", "the flag wins over the environment")
+}
+
+// A request in flight when the stop signal arrives still gets its answer.
+func TestServeFinishesInFlightRequests(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		close(entered)
+		<-release
+		_, _ = io.WriteString(w, "finished")
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, ln, h, slog.New(slog.DiscardHandler)) }()
+
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		if err != nil {
+			got <- "error: " + err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-entered
+	cancel() // the stop signal
+	select {
+	case err := <-served:
+		t.Fatalf("serve returned while a request was in flight: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	assert.Equal(t, "finished", <-got)
+	require.NoError(t, <-served)
+}
+
+var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// running is a started binary whose stderr is being collected.
+type running struct {
+	cmd  *exec.Cmd
+	addr string
+	// done is closed when stderr reaches EOF (the process exited); only
+	// then may logs be read and Wait be called.
+	done chan struct{}
+	logs bytes.Buffer
+}
+
+// startBinary runs the built command and waits until it logs the address it
+// listens on.
+func startBinary(t *testing.T, bin string, args ...string) *running {
+	t.Helper()
+	r := &running{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	r.cmd.Env = append(os.Environ(), "BUGFLOW_ADMIN_KEY=")
+	stderr, err := r.cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, r.cmd.Start())
+	t.Cleanup(func() {
+		_ = r.cmd.Process.Kill()
+		<-r.done
+		_ = r.cmd.Wait()
+	})
+
+	addr := make(chan string, 1)
+	go func() {
+		defer close(r.done)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			r.logs.WriteString(sc.Text() + "\n")
+			if m := listeningAddr.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	select {
+	case r.addr = <-addr:
+		return r
+	case <-r.done:
+		t.Fatalf("the server exited before listening: %s", r.logs.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("the server did not start within 60 s")
+	}
+	return nil
+}
+
+// stop sends SIGTERM and returns everything logged and the exit error.
+func (r *running) stop(t *testing.T) (string, error) {
+	t.Helper()
+	require.NoError(t, r.cmd.Process.Signal(syscall.SIGTERM))
+	<-r.done
+	return r.logs.String(), r.cmd.Wait()
+}
+
+func TestBinaryServesStopsAndRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bugflow")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, string(out))
+	dbURL := "sqlite://" + filepath.ToSlash(filepath.Join(dir, "bf.db"))
+
+	first := startBinary(t, bin, "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL)
+	resp, err := http.Get("http://" + first.addr + "/health")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(body), `"status":"healthy"`)
+
+	logs, waitErr := first.stop(t)
+	require.NoError(t, waitErr, "exit code 0 after SIGTERM: %s", logs)
+	assert.Contains(t, logs, "msg=stopped")
+
+	migrate := exec.Command(bin, "migrate", "--database-url", dbURL)
+	out, err = migrate.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "database is up to date", "the first run's schema persisted")
+
+	second := startBinary(t, bin, "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL)
+	resp, err = http.Get("http://" + second.addr + "/health")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	logs, waitErr = second.stop(t)
+	require.NoError(t, waitErr, logs)
+}
