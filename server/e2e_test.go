@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/client"
+	"github.com/bugflow/bugflow/client/api"
 	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
 	"github.com/bugflow/bugflow/server"
@@ -108,4 +110,34 @@ func TestHealthReportsAnUnreachableDatabase(t *testing.T) {
 	resp := getJSON(t, srv.Client, srv.URL+"/health", &health)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "unhealthy", health["status"])
+}
+
+// The generated client drives the system endpoints through the contract
+// harness, on every backend.
+func TestSystemEndpointsWithGeneratedClient(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{DatabaseURL: url}})
+		c, err := client.New(srv.URL, client.WithHTTPClient(srv.Client), client.WithRetry(2))
+		require.NoError(t, err)
+		ctx := context.Background()
+
+		root, err := client.Check(c.GetAPIRootWithResponse(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, "1.0", root.JSON200.Version)
+		assert.Equal(t, srv.URL+"/tickets/", root.JSON200.Tickets)
+
+		health, err := client.Check(c.GetHealthWithResponse(ctx))
+		require.NoError(t, err)
+		assert.Equal(t, api.Healthy, health.JSON200.Status)
+		assert.Equal(t, bugflow.Version, health.JSON200.Version)
+
+		doc, err := client.Check(c.GetOpenAPIWithResponse(ctx))
+		require.NoError(t, err)
+		require.NotNil(t, doc.YAML200)
+		assert.Equal(t, "3.0.3", (*doc.YAML200)["openapi"])
+
+		metrics, err := client.Check(c.GetMetricsWithResponse(ctx))
+		require.NoError(t, err)
+		assert.Contains(t, string(metrics.Body), `route="/health"`)
+	})
 }
