@@ -107,3 +107,58 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, engine.Close())
 }
+
+type fixedRetry time.Duration
+
+func (f fixedRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(f)) }
+
+// A job whose process died mid-run (its row still says running) is rescued
+// and finished by the next engine on the same database.
+func TestJobOfDeadEngineIsRescuedByTheNext(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		// Engine A takes the job and "dies": its worker never returns, not
+		// even when cancelled, so Close gives up on it and the row stays
+		// running.
+		release, started := make(chan struct{}), make(chan struct{}, 1)
+		t.Cleanup(func() { close(release) })
+		hung := river.WorkFunc(func(context.Context, *river.Job[echoArgs]) error {
+			started <- struct{}{}
+			<-release
+			return nil
+		})
+		a, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: quiet, Jobs: bugflow.JobsConfig{
+			Register:        func(ws *river.Workers, _ *[]*river.PeriodicJob) { river.AddWorker(ws, hung) },
+			ShutdownTimeout: 100 * time.Millisecond,
+		}})
+		require.NoError(t, err)
+		res, err := a.Enqueue(ctx, echoArgs{Text: "orphan"}, nil)
+		require.NoError(t, err)
+		select {
+		case <-started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("engine A never started the job")
+		}
+		require.Error(t, a.Close(), "A's worker ignores cancellation, and Close says so")
+
+		// Engine B rescues the orphan once it has been running longer than
+		// RescueAfter, and works it.
+		w := &echoWorker{}
+		b, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: quiet, Jobs: bugflow.JobsConfig{
+			Register:    func(ws *river.Workers, _ *[]*river.PeriodicJob) { river.AddWorker(ws, w) },
+			JobTimeout:  200 * time.Millisecond,
+			RescueAfter: 500 * time.Millisecond,
+			RetryPolicy: fixedRetry(50 * time.Millisecond),
+		}})
+		require.NoError(t, err)
+		defer b.Close()
+		var row *rivertype.JobRow
+		require.Eventually(t, func() bool {
+			row, err = b.Job(ctx, res.Job.ID)
+			require.NoError(t, err)
+			return row.State == rivertype.JobStateCompleted
+		}, 30*time.Second, 20*time.Millisecond)
+		assert.Equal(t, 2, row.Attempt, "the rescued job ran a second time")
+		assert.EqualValues(t, 1, w.done.Load(), "on engine B")
+	})
+}

@@ -153,44 +153,6 @@ type fixedRetry time.Duration
 
 func (f fixedRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(f)) }
 
-func TestJobOfDeadProcessIsRescuedAfterRestart(t *testing.T) {
-	t.Parallel()
-	dbtest.ForEach(t, func(t *testing.T, url string) {
-		ctx := context.Background()
-		// Process A takes the job and then "dies": its worker never returns,
-		// not even when cancelled, so the row stays running.
-		release := make(chan struct{})
-		t.Cleanup(func() { close(release) })
-		hung := newStepWorker(func(context.Context) error { <-release; return nil })
-		dbA, qA := open(t, url, jobs.Config{
-			Register:        []func(*river.Workers, *[]*river.PeriodicJob){register(hung)},
-			ShutdownTimeout: 100 * time.Millisecond,
-		})
-		res, err := qA.Insert(ctx, stepArgs{}, nil)
-		require.NoError(t, err)
-		id := res.Job.ID
-		select {
-		case <-hung.started:
-		case <-time.After(30 * time.Second):
-			t.Fatal("process A never started the job")
-		}
-		require.Error(t, qA.Stop(ctx), "A's worker ignores cancellation, so Stop reports it")
-		require.NoError(t, dbA.Close())
-
-		// Process B starts on the same database and rescues the orphan.
-		healthy := newStepWorker(nil)
-		_, qB := open(t, url, jobs.Config{
-			Register:    []func(*river.Workers, *[]*river.PeriodicJob){register(healthy)},
-			JobTimeout:  200 * time.Millisecond,
-			RescueAfter: 500 * time.Millisecond,
-			RetryPolicy: fixedRetry(50 * time.Millisecond),
-		})
-		row := waitState(t, qB, id, rivertype.JobStateCompleted)
-		assert.Equal(t, 2, row.Attempt)
-		assert.Len(t, healthy.attemptTimes(), 1, "B ran the job once")
-	})
-}
-
 func TestStopWaitsForRunningJobs(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, url string) {
