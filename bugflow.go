@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -86,6 +87,9 @@ type JobsConfig struct {
 type Engine struct {
 	db    *store.DB
 	queue *jobs.Queue
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open validates cfg, opens the database, applies pending migrations and
@@ -175,10 +179,14 @@ func domainMigrations() [][]store.Migration {
 }
 
 // Close stops working jobs (waiting for running ones up to
-// JobsConfig.ShutdownTimeout) and closes the database.
+// JobsConfig.ShutdownTimeout) and closes the database. Calling it again
+// returns the first call's result.
 func (e *Engine) Close() error {
-	stopErr := e.queue.Stop(context.Background())
-	return errors.Join(stopErr, e.db.Close())
+	e.closeOnce.Do(func() {
+		stopErr := e.queue.Stop(context.Background())
+		e.closeErr = errors.Join(stopErr, e.db.Close())
+	})
+	return e.closeErr
 }
 
 // Dialect names the database engine in use: "sqlite" or "postgres".

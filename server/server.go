@@ -88,7 +88,8 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Routes lists every registered route, in registration order.
+// Routes lists every registered route, in registration order. The HEAD
+// route that each GET route implies is not listed.
 func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
 
 // routeOption adjusts one route's middleware.
@@ -120,7 +121,18 @@ func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts 
 		o(&cfg)
 	}
 	s.routes = append(s.routes, Route{Method: method, Path: path, Family: f})
-	s.router.Handler(method, path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h = s.wrap(path, f, cfg, h)
+	s.router.Handler(method, path, h)
+	if method == http.MethodGet {
+		// curl -I and load balancers' probes use HEAD; net/http drops the
+		// body of a HEAD response, so the GET handler serves it as is.
+		s.router.Handler(http.MethodHead, path, h)
+	}
+}
+
+// wrap adds the per-route middleware to h.
+func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
 		info.route, info.family = path, f
 		if cfg.limiter != nil {
@@ -135,7 +147,7 @@ func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts 
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
 		h(w, r)
-	}))
+	}
 }
 
 // String renders the family's name for logs and tests.

@@ -262,7 +262,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	rec, body = do(t, s, "DELETE", "/health", nil)
 	assert.Equal(t, 405, rec.Code)
 	assert.Contains(t, body["error"].(map[string]any)["message"], "not allowed")
-	assert.Equal(t, "GET, OPTIONS", rec.Header().Get("Allow"))
+	assert.Equal(t, "GET, HEAD, OPTIONS", rec.Header().Get("Allow"))
 }
 
 func TestRateLimitRoute(t *testing.T) {
@@ -361,4 +361,18 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("body %q: error %v classified as %s", body, err, kind)
 		}
 	})
+}
+
+func TestHeadIsServedForGetRoutes(t *testing.T) {
+	s, _ := newTestServer(t)
+	rec, _ := do(t, s, "HEAD", "/health", nil)
+	assert.Equal(t, 200, rec.Code)
+	assert.Equal(t, "GET, HEAD, OPTIONS", allowOf(t, s, "/health"))
+}
+
+func allowOf(t *testing.T, h http.Handler, path string) string {
+	t.Helper()
+	rec, _ := do(t, h, "DELETE", path, nil)
+	require.Equal(t, 405, rec.Code)
+	return rec.Header().Get("Allow")
 }
