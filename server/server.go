@@ -8,7 +8,6 @@
 package server
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -148,19 +147,4 @@ func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
 		h(w, r)
 	}
-}
-
-// String renders the family's name for logs and tests.
-func (f Family) String() string {
-	switch f {
-	case Plain:
-		return "plain"
-	case FastAPI:
-		return "fastapi"
-	case Envelope:
-		return "envelope"
-	case DRF:
-		return "drf"
-	}
-	return fmt.Sprintf("family(%d)", int(f))
 }

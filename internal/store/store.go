@@ -60,8 +60,6 @@ type Location struct {
 	// DSN is what the driver receives: a modernc.org/sqlite file: URI or a
 	// PostgreSQL connection URL.
 	DSN string
-	// Memory is true for sqlite::memory:.
-	Memory bool
 }
 
 // Parse interprets a bugflow database URL:
@@ -117,7 +115,7 @@ func sqliteMemory() Location {
 	q := sqlitePragmas()
 	q.Set("mode", "memory")
 	q.Set("cache", "shared")
-	return Location{Dialect: SQLite, DSN: "file:bugflow-" + hex.EncodeToString(b[:]) + "?" + q.Encode(), Memory: true}
+	return Location{Dialect: SQLite, DSN: "file:bugflow-" + hex.EncodeToString(b[:]) + "?" + q.Encode()}
 }
 
 func sqlitePragmas() url.Values {

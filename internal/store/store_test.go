@@ -21,13 +21,12 @@ func TestParse(t *testing.T) {
 		raw       string
 		dialect   store.Dialect
 		dsnPrefix string
-		memory    bool
 		invalid   bool
 	}{
 		{raw: "", dialect: store.SQLite, dsnPrefix: "file:bugflow.db?"},
 		{raw: "sqlite:///var/lib/bf.db", dialect: store.SQLite, dsnPrefix: "file:/var/lib/bf.db?"},
 		{raw: "sqlite:data/bf.db", dialect: store.SQLite, dsnPrefix: "file:data/bf.db?"},
-		{raw: "sqlite::memory:", dialect: store.SQLite, dsnPrefix: "file:bugflow-", memory: true},
+		{raw: "sqlite::memory:", dialect: store.SQLite, dsnPrefix: "file:bugflow-"},
 		{raw: "postgres://u:p@localhost:5432/db", dialect: store.Postgres, dsnPrefix: "postgres://u:p@localhost:5432/db"},
 		{raw: "postgresql://localhost/db", dialect: store.Postgres, dsnPrefix: "postgresql://localhost/db"},
 		{raw: "sqlite://relative.db", invalid: true},
@@ -45,7 +44,6 @@ func TestParse(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.dialect, loc.Dialect)
 			assert.True(t, strings.HasPrefix(loc.DSN, tt.dsnPrefix), loc.DSN)
-			assert.Equal(t, tt.memory, loc.Memory)
 			if tt.dialect == store.SQLite {
 				assert.Contains(t, loc.DSN, "_txlock=immediate")
 				assert.Contains(t, loc.DSN, "foreign_keys%281%29")
