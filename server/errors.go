@@ -105,6 +105,9 @@ func retryAfterSeconds(e *errs.Error) int {
 // errorBody builds the documented error shape of each family.
 func errorBody(f Family, status int, e *errs.Error) any {
 	code, msg := e.Kind.String(), e.Message
+	if status == http.StatusMethodNotAllowed {
+		code = "method_not_allowed"
+	}
 	switch f {
 	case FastAPI:
 		if status == http.StatusUnprocessableEntity {

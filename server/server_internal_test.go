@@ -262,6 +262,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	rec, body = do(t, s, "DELETE", "/health", nil)
 	assert.Equal(t, 405, rec.Code)
 	assert.Contains(t, body["error"].(map[string]any)["message"], "not allowed")
+	assert.Equal(t, "method_not_allowed", body["error"].(map[string]any)["code"])
 	assert.Equal(t, "GET, HEAD, OPTIONS", rec.Header().Get("Allow"))
 }
 
