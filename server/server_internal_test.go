@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -90,7 +91,7 @@ func TestErrorDialects(t *testing.T) {
 		{"drf", DRF, invalid, 400,
 			`{"error":"bad input","details":{"email":["not an email address"]}}`},
 		{"drf gone", DRF, errs.Gonef("expired"), 410, `{"error":"expired"}`},
-		{"internal hides cause", Plain, errors_New("pq: password=hunter2 leaked"), 500,
+		{"internal hides cause", Plain, errors.New("pq: password=hunter2 leaked"), 500,
 			`{"error":{"code":"internal","message":"internal server error"}}`},
 		{"unavailable", DRF, errs.Unavailablef("database down"), 503, `{"error":"database down"}`},
 		{"too large", FastAPI, &http.MaxBytesError{Limit: 10}, 413, `{"detail":"request body exceeds the limit of 10 bytes"}`},
@@ -107,12 +108,6 @@ func TestErrorDialects(t *testing.T) {
 		})
 	}
 }
-
-func errors_New(msg string) error { return &plainError{msg} }
-
-type plainError struct{ msg string }
-
-func (e *plainError) Error() string { return e.msg }
 
 func TestRateLimitedErrorSetsRetryAfter(t *testing.T) {
 	s, _ := newTestServer(t)
