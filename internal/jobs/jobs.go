@@ -6,6 +6,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -25,13 +26,13 @@ import (
 
 // Defaults for Config's zero values.
 const (
-	DefaultMaxWorkers       = 10
-	DefaultSQLitePoll       = 100 * time.Millisecond
-	DefaultShutdownTimeout  = 30 * time.Second
-	DefaultRescueAfter      = time.Hour
-	DefaultJobTimeout       = 10 * time.Minute
-	DefaultMaxAttempts      = 10
-	defaultPostgresPollTime = time.Second
+	DefaultMaxWorkers      = 10
+	DefaultSQLitePoll      = 100 * time.Millisecond
+	DefaultPostgresPoll    = time.Second
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultRescueAfter     = time.Hour
+	DefaultJobTimeout      = 10 * time.Minute
+	DefaultMaxAttempts     = 10
 )
 
 // Config tunes the queue. Zero values mean the documented defaults.
@@ -119,9 +120,9 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	}
 	rc := &river.Config{
 		Logger:               logger,
-		MaxAttempts:          orDefault(cfg.MaxAttempts, DefaultMaxAttempts),
-		JobTimeout:           orDefault(cfg.JobTimeout, DefaultJobTimeout),
-		RescueStuckJobsAfter: orDefault(cfg.RescueAfter, DefaultRescueAfter),
+		MaxAttempts:          cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
+		JobTimeout:           cmp.Or(cfg.JobTimeout, DefaultJobTimeout),
+		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, DefaultRescueAfter),
 		RetryPolicy:          cfg.RetryPolicy,
 	}
 	if rc.RescueStuckJobsAfter <= rc.JobTimeout {
@@ -133,17 +134,17 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		for _, register := range cfg.Register {
 			register(rc.Workers, &rc.PeriodicJobs)
 		}
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: orDefault(cfg.MaxWorkers, DefaultMaxWorkers)}}
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.MaxWorkers, DefaultMaxWorkers)}}
 	}
 
-	q := &Queue{works: works, shutdownTimeout: orDefault(cfg.ShutdownTimeout, DefaultShutdownTimeout)}
+	q := &Queue{works: works, shutdownTimeout: cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout)}
 	var err error
 	switch db.Dialect {
 	case store.Postgres:
-		rc.FetchPollInterval = orDefault(cfg.PollInterval, defaultPostgresPollTime)
+		rc.FetchPollInterval = cmp.Or(cfg.PollInterval, DefaultPostgresPoll)
 		q.client, err = river.NewClient(riverpgxv5.New(db.Pool), rc)
 	default:
-		rc.FetchPollInterval = orDefault(cfg.PollInterval, DefaultSQLitePoll)
+		rc.FetchPollInterval = cmp.Or(cfg.PollInterval, DefaultSQLitePoll)
 		rc.FetchCooldown = min(rc.FetchPollInterval, river.FetchCooldownDefault)
 		// SQLite has no LISTEN/NOTIFY; polling is the only wake-up.
 		rc.PollOnly = true
@@ -212,12 +213,4 @@ func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 		return nil, fmt.Errorf("jobs: get %d: %w", id, store.Translate(err))
 	}
 	return row, nil
-}
-
-func orDefault[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
