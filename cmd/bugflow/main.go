@@ -8,8 +8,18 @@
 //
 // Every flag can also be set through the environment (BUGFLOW_ADDR,
 // BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY); a flag wins over
-// its variable. Exit codes: 0 success, 1 failure while running, 2 bad usage,
-// bad configuration or an unreachable database.
+// its variable. Both also take --log-format text|json and --log-level
+// debug|info|warn|error (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to
+// stderr. "bugflow help" lists every flag.
+//
+// serve stops gracefully on SIGINT or SIGTERM: it stops accepting, lets
+// in-flight requests finish (up to 30 s), waits for running jobs and exits 0;
+// a second signal ends it at once.
+//
+// Errors are one line on stderr, prefixed "bugflow: ", with passwords never
+// shown. Exit codes: 0 success; 1 failure after a successful start; 2 bad
+// usage, invalid configuration, an address already in use or an unreachable
+// database.
 package main
 
 import (
@@ -63,13 +73,22 @@ Flags (each also read from the environment variable shown):
   --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
   --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
 
-Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration
-or an unreachable database.
+SIGINT or SIGTERM stops serve gracefully: no new connections, in-flight
+requests get up to 30 s to finish, running jobs are waited for. A second
+signal stops at once.
+
+Exit codes:
+  0  success (including a graceful stop after SIGINT/SIGTERM)
+  1  failure after a successful start (serving, shutdown or closing failed)
+  2  bad usage (unknown command, bad flag), invalid configuration, address
+     already in use, or a database that cannot be reached
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// After the first signal starts a graceful stop, restore the default
+	// handling so that a second one ends the process at once.
+	context.AfterFunc(ctx, stop)
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -120,14 +139,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 
-	engine, err := bugflow.Open(ctx, cfg)
-	if err != nil {
-		return fail(stderr, startupCode(err), err)
-	}
+	// Bind before opening the database so that a taken port fails at once,
+	// before any migration runs. Connections that arrive meanwhile wait in
+	// the listen backlog and are served once the engine is ready.
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
-		_ = engine.Close()
 		return fail(stderr, exitUsage, fmt.Errorf("cannot listen on %s: %w", opts.addr, err))
+	}
+	engine, err := bugflow.Open(ctx, cfg)
+	if err != nil {
+		_ = ln.Close()
+		return fail(stderr, startupCode(err), err)
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "database", engine.Dialect(), "version", bugflow.Version)
 	serveErr := serve(ctx, ln, server.New(engine, server.WithLogger(logger)), logger)
@@ -162,6 +184,8 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
+		// Requests still running after shutdownTimeout are cut off.
+		_ = srv.Close()
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,11 +79,19 @@ func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 }
 
 func TestUnreachableDatabase(t *testing.T) {
-	code, _, errOut := runCmd(t, "migrate", "--database-url", "postgres://u:secretpw@127.0.0.1:1/x?connect_timeout=2")
-	assert.Equal(t, exitUsage, code)
-	oneLine(t, errOut)
-	assert.Contains(t, errOut, "cannot connect to PostgreSQL")
-	assert.NotContains(t, errOut, "secretpw")
+	const url = "postgres://u:secretpw@127.0.0.1:1/x?connect_timeout=2"
+	for _, args := range [][]string{
+		{"migrate", "--database-url", url},
+		{"serve", "--addr", "127.0.0.1:0", "--database-url", url},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			code, out, errOut := runCmd(t, args...)
+			assert.Equal(t, exitUsage, code)
+			oneLine(t, errOut)
+			assert.Contains(t, errOut, "cannot connect to PostgreSQL")
+			assert.NotContains(t, out+errOut, "secretpw")
+		})
+	}
 }
 
 func TestEnvironmentSuppliesDefaultsAndFlagsWin(t *testing.T) {
@@ -97,23 +106,52 @@ func TestEnvironmentSuppliesDefaultsAndFlagsWin(t *testing.T) {
 	assert.Contains(t, out, "up to date", "the flag wins over the environment")
 }
 
-// A request in flight when the stop signal arrives still gets its answer.
+// closeSignalListener reports when serve closes it, which http.Server.Shutdown
+// does first of all: from then on the stop is under way.
+type closeSignalListener struct {
+	net.Listener
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *closeSignalListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { close(l.closed) })
+	return err
+}
+
+// A request in flight when the stop signal arrives still gets its answer, and
+// serve returns only after it has.
 func TestServeFinishesInFlightRequests(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	ln := &closeSignalListener{Listener: inner, closed: make(chan struct{})}
+	addr := ln.Addr().String()
+
 	entered, release := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		close(entered)
 		<-release
 		_, _ = io.WriteString(w, "finished")
 	})
 	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, h, slog.New(slog.DiscardHandler)) }()
+	var serveErr error
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		serveErr = serve(ctx, ln, h, slog.New(slog.DiscardHandler))
+	}()
+	t.Cleanup(func() { // whatever happened, leave no server behind
+		unblock()
+		cancel()
+		<-stopped
+	})
 
 	got := make(chan string, 1)
 	go func() {
-		resp, err := http.Get("http://" + ln.Addr().String() + "/slow")
+		resp, err := http.Get("http://" + addr + "/slow")
 		if err != nil {
 			got <- "error: " + err.Error()
 			return
@@ -124,14 +162,50 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	}()
 	<-entered
 	cancel() // the stop signal
+	<-ln.closed
+
+	// Stopping has begun: new connections are refused...
+	_, err = net.Dial("tcp", addr)
+	require.Error(t, err, "the listener is closed once stopping begins")
+	// ...but serve waits, because the handler cannot have returned yet.
 	select {
-	case err := <-served:
-		t.Fatalf("serve returned while a request was in flight: %v", err)
-	case <-time.After(100 * time.Millisecond):
+	case <-stopped:
+		t.Fatalf("serve returned while a request was in flight: %v", serveErr)
+	default:
 	}
-	close(release)
+
+	unblock()
 	assert.Equal(t, "finished", <-got)
-	require.NoError(t, <-served)
+	<-stopped
+	require.NoError(t, serveErr)
+}
+
+func TestPortInUseFailsBeforeTouchingTheDatabase(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	dbFile := filepath.Join(t.TempDir(), "bf.db")
+
+	code, _, errOut := runCmd(t, "serve", "--addr", taken.Addr().String(), "--database-url", "sqlite://"+filepath.ToSlash(dbFile))
+	assert.Equal(t, exitUsage, code)
+	oneLine(t, errOut)
+	assert.Contains(t, errOut, "cannot listen on "+taken.Addr().String())
+	assert.NoFileExists(t, dbFile, "no migration ran")
+}
+
+func TestAddrFromEnvironmentAndFlag(t *testing.T) {
+	o, err := parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.Equal(t, ":8080", o.addr, "the default")
+
+	t.Setenv("BUGFLOW_ADDR", "127.0.0.1:9999")
+	o, err = parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9999", o.addr, "the environment over the default")
+
+	o, err = parseFlags("serve", []string{"-addr", "127.0.0.1:7777"})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:7777", o.addr, "the flag over the environment")
 }
 
 var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)
