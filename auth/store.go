@@ -1,0 +1,103 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the Service needs of storage. NewBunStore implements it on
+// SQLite and PostgreSQL.
+type Store interface {
+	UserStore
+	SessionStore
+	OTPStore
+}
+
+// Credentials are the secrets of a user as stored: digests and hashes only.
+type Credentials struct {
+	PasswordHash string // argon2id, PHC format; "" for none
+	APIKeyDigest string // SHA-256 of the API key; "" for none
+}
+
+// UserKey selects one user by exactly one of its unique fields.
+type UserKey struct {
+	ID           string
+	Email        string // normalised (lower case)
+	Username     string // compared case-insensitively
+	APIKeyDigest string
+}
+
+// TrackerTokens are a user's personal GitHub and Jira credentials, the
+// tokens sealed (encrypted) by the Service.
+type TrackerTokens struct {
+	GitHubTokenSealed string
+	JiraEmail         string
+	JiraTokenSealed   string
+}
+
+// UserStore keeps users. Lookups of a missing user return an errs.NotFound
+// error; creating a duplicate email or username returns errs.Conflict.
+type UserStore interface {
+	CreateUser(ctx context.Context, u User, c Credentials) error
+	User(ctx context.Context, key UserKey) (User, Credentials, error)
+	// UpdateUser saves u's profile, role, domain roles and last-seen time.
+	UpdateUser(ctx context.Context, u User) error
+	SetCredentials(ctx context.Context, userID string, c Credentials) error
+	// DeleteUser removes the user with its sessions and tokens.
+	DeleteUser(ctx context.Context, userID string) error
+	ListUsers(ctx context.Context) ([]User, error)
+	CountAdmins(ctx context.Context) (int, error)
+	TrackerTokens(ctx context.Context, userID string) (TrackerTokens, error)
+	SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens) error
+}
+
+// Session is a stored sign-in session; only the digest of its id is kept.
+type Session struct {
+	Digest string
+	// UserID is "" for a bootstrap admin session.
+	UserID string
+	// Sliding sessions are extended on use (the analysis admin cookie).
+	Sliding   bool
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// SessionStore keeps sessions.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the session with digest, expired or not.
+	Session(ctx context.Context, digest string) (Session, error)
+	ExtendSession(ctx context.Context, digest string, expiresAt time.Time) error
+	DeleteSession(ctx context.Context, digest string) error
+	// DeleteUserSessions ends every session of a user; bootstrap admin
+	// sessions are ended with userID "".
+	DeleteUserSessions(ctx context.Context, userID string) error
+	// DeleteExpiredSessions removes sessions that expired before t.
+	DeleteExpiredSessions(ctx context.Context, t time.Time) (int, error)
+}
+
+// OTPCode is a stored email sign-in code; only its digest is kept.
+type OTPCode struct {
+	Email     string
+	Salt      string
+	Digest    string
+	Attempts  int
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// OTPStore keeps one pending code per email.
+type OTPStore interface {
+	// PutOTP stores c, replacing an earlier code for the same email only if
+	// that one was created at or before notAfter. When a newer code exists
+	// (the caller asked too soon) it stores nothing and returns false with
+	// that code's creation time.
+	PutOTP(ctx context.Context, c OTPCode, notAfter time.Time) (stored bool, existingCreatedAt time.Time, err error)
+	// CountOTPAttempt adds one to the attempts of email's code and returns
+	// the code as it is after that, or errs.NotFound when there is none.
+	CountOTPAttempt(ctx context.Context, email string) (OTPCode, error)
+	// DeleteOTP removes email's code if its digest is digest ("" matches any)
+	// and reports whether it did; of two concurrent sign-ins with the right
+	// code only one sees true.
+	DeleteOTP(ctx context.Context, email, digest string) (bool, error)
+}

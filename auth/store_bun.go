@@ -1,0 +1,423 @@
+package auth
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
+)
+
+type userRow struct {
+	bun.BaseModel `bun:"table:auth_users"`
+
+	ID           string     `bun:"id,pk"`
+	Email        string     `bun:"email,nullzero"`
+	Username     string     `bun:"username,nullzero"`
+	Name         string     `bun:"name,notnull"`
+	Lastname     string     `bun:"lastname,notnull"`
+	Role         string     `bun:"role,notnull"`
+	PasswordHash string     `bun:"password_hash,nullzero"`
+	APIKeyDigest string     `bun:"api_key_digest,nullzero"`
+	CreatedAt    time.Time  `bun:"created_at,notnull"`
+	LastSeen     *time.Time `bun:"last_seen"`
+}
+
+type userRoleRow struct {
+	bun.BaseModel `bun:"table:auth_user_roles"`
+
+	UserID string `bun:"user_id,pk"`
+	Role   string `bun:"role,pk"`
+}
+
+type trackerTokensRow struct {
+	bun.BaseModel `bun:"table:auth_tracker_tokens"`
+
+	UserID      string    `bun:"user_id,pk"`
+	GitHubToken string    `bun:"github_token,notnull"`
+	JiraEmail   string    `bun:"jira_email,notnull"`
+	JiraToken   string    `bun:"jira_token,notnull"`
+	UpdatedAt   time.Time `bun:"updated_at,notnull"`
+}
+
+type sessionRow struct {
+	bun.BaseModel `bun:"table:auth_sessions"`
+
+	Digest    string    `bun:"digest,pk"`
+	UserID    string    `bun:"user_id,nullzero"`
+	Sliding   bool      `bun:"sliding,notnull"`
+	ExpiresAt time.Time `bun:"expires_at,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+}
+
+type otpRow struct {
+	bun.BaseModel `bun:"table:auth_otp_codes,alias:otp"`
+
+	Email     string    `bun:"email,pk"`
+	Salt      string    `bun:"salt,notnull"`
+	Digest    string    `bun:"digest,notnull"`
+	Attempts  int       `bun:"attempts,notnull"`
+	ExpiresAt time.Time `bun:"expires_at,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
+}
+
+// Migrations returns the auth schema.
+func Migrations() []store.Migration {
+	return []store.Migration{{
+		ID:      "20261123090000",
+		Comment: "auth: users, roles, tracker tokens, sessions, sign-in codes",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			tables := []struct {
+				model any
+				fks   []string
+			}{
+				{(*userRow)(nil), nil},
+				{(*userRoleRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
+				{(*trackerTokensRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
+				{(*sessionRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
+				{(*otpRow)(nil), nil},
+			}
+			for _, t := range tables {
+				q := tx.NewCreateTable().Model(t.model)
+				for _, fk := range t.fks {
+					q = q.ForeignKey(fk)
+				}
+				if _, err := q.Exec(ctx); err != nil {
+					return err
+				}
+			}
+			for _, stmt := range []string{
+				`CREATE UNIQUE INDEX auth_users_email ON auth_users (email)`,
+				`CREATE UNIQUE INDEX auth_users_username ON auth_users (lower(username))`,
+				`CREATE UNIQUE INDEX auth_users_api_key ON auth_users (api_key_digest)`,
+				`CREATE INDEX auth_sessions_user ON auth_sessions (user_id)`,
+				`CREATE INDEX auth_sessions_expiry ON auth_sessions (expires_at)`,
+			} {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}}
+}
+
+// BunStore is the Store on bugflow's database.
+type BunStore struct {
+	db bun.IDB
+}
+
+// NewBunStore returns a Store on db (a *bun.DB or a transaction).
+func NewBunStore(db bun.IDB) *BunStore { return &BunStore{db: db} }
+
+var _ Store = (*BunStore)(nil)
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("auth store: %s: %w", op, store.Translate(err))
+}
+
+// CreateUser implements UserStore.
+func (s *BunStore) CreateUser(ctx context.Context, u User, c Credentials) error {
+	row := toUserRow(u, c)
+	return wrap("create user", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			return err
+		}
+		return replaceRoles(ctx, tx, u.ID, u.Roles)
+	}))
+}
+
+func replaceRoles(ctx context.Context, tx bun.Tx, userID string, roles []string) error {
+	if _, err := tx.NewDelete().Model((*userRoleRow)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
+		return err
+	}
+	if len(roles) == 0 {
+		return nil
+	}
+	rows := make([]userRoleRow, 0, len(roles))
+	for _, r := range roles {
+		rows = append(rows, userRoleRow{UserID: userID, Role: r})
+	}
+	_, err := tx.NewInsert().Model(&rows).Exec(ctx)
+	return err
+}
+
+// User implements UserStore.
+func (s *BunStore) User(ctx context.Context, key UserKey) (User, Credentials, error) {
+	var row userRow
+	q := s.db.NewSelect().Model(&row)
+	switch {
+	case key.ID != "":
+		q = q.Where("id = ?", key.ID)
+	case key.Email != "":
+		q = q.Where("email = ?", key.Email)
+	case key.Username != "":
+		q = q.Where("lower(username) = ?", strings.ToLower(key.Username))
+	case key.APIKeyDigest != "":
+		q = q.Where("api_key_digest = ?", key.APIKeyDigest)
+	default:
+		return User{}, Credentials{}, errs.NotFoundf("user not found")
+	}
+	if err := q.Limit(1).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, Credentials{}, errs.Wrap(errs.NotFound, err, "user not found")
+		}
+		return User{}, Credentials{}, wrap("get user", err)
+	}
+	u := row.user()
+	roles, err := s.roles(ctx, u.ID)
+	if err != nil {
+		return User{}, Credentials{}, err
+	}
+	u.Roles = roles
+	return u, Credentials{PasswordHash: row.PasswordHash, APIKeyDigest: row.APIKeyDigest}, nil
+}
+
+func (s *BunStore) roles(ctx context.Context, userID string) ([]string, error) {
+	var roles []string
+	err := s.db.NewSelect().Model((*userRoleRow)(nil)).Column("role").Where("user_id = ?", userID).Order("role").Scan(ctx, &roles)
+	return roles, wrap("get roles", err)
+}
+
+// UpdateUser implements UserStore.
+func (s *BunStore) UpdateUser(ctx context.Context, u User) error {
+	row := toUserRow(u, Credentials{})
+	return wrap("update user", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(&row).
+			Column("email", "username", "name", "lastname", "role", "last_seen").
+			WherePK().Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFoundf("user not found")
+		}
+		return replaceRoles(ctx, tx, u.ID, u.Roles)
+	}))
+}
+
+// SetCredentials implements UserStore.
+func (s *BunStore) SetCredentials(ctx context.Context, userID string, c Credentials) error {
+	row := userRow{ID: userID, PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest}
+	res, err := s.db.NewUpdate().Model(&row).Column("password_hash", "api_key_digest").WherePK().Exec(ctx)
+	if err != nil {
+		return wrap("set credentials", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("user not found")
+	}
+	return nil
+}
+
+// DeleteUser implements UserStore. Foreign keys cascade to roles, tokens and
+// sessions.
+func (s *BunStore) DeleteUser(ctx context.Context, userID string) error {
+	res, err := s.db.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
+	if err != nil {
+		return wrap("delete user", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("user not found")
+	}
+	return nil
+}
+
+// ListUsers implements UserStore, oldest first.
+func (s *BunStore) ListUsers(ctx context.Context) ([]User, error) {
+	var rows []userRow
+	if err := s.db.NewSelect().Model(&rows).Order("created_at", "id").Scan(ctx); err != nil {
+		return nil, wrap("list users", err)
+	}
+	var roleRows []userRoleRow
+	if err := s.db.NewSelect().Model(&roleRows).Order("role").Scan(ctx); err != nil {
+		return nil, wrap("list roles", err)
+	}
+	roles := map[string][]string{}
+	for _, r := range roleRows {
+		roles[r.UserID] = append(roles[r.UserID], r.Role)
+	}
+	users := make([]User, 0, len(rows))
+	for _, row := range rows {
+		u := row.user()
+		u.Roles = roles[u.ID]
+		users = append(users, u)
+	}
+	return users, nil
+}
+
+// CountAdmins implements UserStore.
+func (s *BunStore) CountAdmins(ctx context.Context) (int, error) {
+	n, err := s.db.NewSelect().Model((*userRow)(nil)).Where("role = ?", string(RoleAdmin)).Count(ctx)
+	return int(n), wrap("count admins", err)
+}
+
+// TrackerTokens implements UserStore; a user without any gets zero values.
+func (s *BunStore) TrackerTokens(ctx context.Context, userID string) (TrackerTokens, error) {
+	var row trackerTokensRow
+	err := s.db.NewSelect().Model(&row).Where("user_id = ?", userID).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return TrackerTokens{}, nil
+	}
+	if err != nil {
+		return TrackerTokens{}, wrap("get tracker tokens", err)
+	}
+	return TrackerTokens{GitHubTokenSealed: row.GitHubToken, JiraEmail: row.JiraEmail, JiraTokenSealed: row.JiraToken}, nil
+}
+
+// SetTrackerTokens implements UserStore.
+func (s *BunStore) SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens) error {
+	row := trackerTokensRow{UserID: userID, GitHubToken: t.GitHubTokenSealed, JiraEmail: t.JiraEmail, JiraToken: t.JiraTokenSealed, UpdatedAt: store.Now()}
+	_, err := s.db.NewInsert().Model(&row).
+		On("CONFLICT (user_id) DO UPDATE").
+		Set("github_token = EXCLUDED.github_token").
+		Set("jira_email = EXCLUDED.jira_email").
+		Set("jira_token = EXCLUDED.jira_token").
+		Set("updated_at = EXCLUDED.updated_at").
+		Exec(ctx)
+	return wrap("set tracker tokens", err)
+}
+
+// CreateSession implements SessionStore.
+func (s *BunStore) CreateSession(ctx context.Context, sess Session) error {
+	row := sessionRow{Digest: sess.Digest, UserID: sess.UserID, Sliding: sess.Sliding, ExpiresAt: sess.ExpiresAt, CreatedAt: sess.CreatedAt}
+	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
+	return wrap("create session", err)
+}
+
+// Session implements SessionStore.
+func (s *BunStore) Session(ctx context.Context, digest string) (Session, error) {
+	var row sessionRow
+	if err := s.db.NewSelect().Model(&row).Where("digest = ?", digest).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Session{}, errs.Wrap(errs.NotFound, err, "session not found")
+		}
+		return Session{}, wrap("get session", err)
+	}
+	return Session{Digest: row.Digest, UserID: row.UserID, Sliding: row.Sliding, ExpiresAt: row.ExpiresAt.UTC(), CreatedAt: row.CreatedAt.UTC()}, nil
+}
+
+// ExtendSession implements SessionStore.
+func (s *BunStore) ExtendSession(ctx context.Context, digest string, expiresAt time.Time) error {
+	_, err := s.db.NewUpdate().Model((*sessionRow)(nil)).Set("expires_at = ?", expiresAt).Where("digest = ?", digest).Exec(ctx)
+	return wrap("extend session", err)
+}
+
+// DeleteSession implements SessionStore.
+func (s *BunStore) DeleteSession(ctx context.Context, digest string) error {
+	_, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("digest = ?", digest).Exec(ctx)
+	return wrap("delete session", err)
+}
+
+// DeleteUserSessions implements SessionStore.
+func (s *BunStore) DeleteUserSessions(ctx context.Context, userID string) error {
+	q := s.db.NewDelete().Model((*sessionRow)(nil))
+	if userID == "" {
+		q = q.Where("user_id IS NULL")
+	} else {
+		q = q.Where("user_id = ?", userID)
+	}
+	_, err := q.Exec(ctx)
+	return wrap("delete user sessions", err)
+}
+
+// DeleteExpiredSessions implements SessionStore.
+func (s *BunStore) DeleteExpiredSessions(ctx context.Context, t time.Time) (int, error) {
+	res, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("expires_at < ?", t).Exec(ctx)
+	if err != nil {
+		return 0, wrap("delete expired sessions", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// PutOTP implements OTPStore with one conditional upsert, so that two
+// concurrent requests for the same email cannot both send a code.
+func (s *BunStore) PutOTP(ctx context.Context, c OTPCode, notAfter time.Time) (bool, time.Time, error) {
+	row := otpRow{Email: c.Email, Salt: c.Salt, Digest: c.Digest, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt}
+	var stored []string
+	err := s.db.NewInsert().Model(&row).
+		On("CONFLICT (email) DO UPDATE").
+		Set("salt = EXCLUDED.salt").
+		Set("digest = EXCLUDED.digest").
+		Set("attempts = 0").
+		Set("expires_at = EXCLUDED.expires_at").
+		Set("created_at = EXCLUDED.created_at").
+		Where("otp.created_at <= ?", notAfter).
+		Returning("email").
+		Scan(ctx, &stored)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, time.Time{}, wrap("put sign-in code", err)
+	}
+	if len(stored) == 1 {
+		return true, time.Time{}, nil
+	}
+	var existing otpRow
+	if err := s.db.NewSelect().Model(&existing).Column("created_at").Where("email = ?", c.Email).Scan(ctx); err != nil {
+		return false, time.Time{}, wrap("get sign-in code", err)
+	}
+	return false, existing.CreatedAt.UTC(), nil
+}
+
+// CountOTPAttempt implements OTPStore.
+func (s *BunStore) CountOTPAttempt(ctx context.Context, email string) (OTPCode, error) {
+	var row otpRow
+	err := s.db.NewUpdate().Model(&row).
+		Set("attempts = attempts + 1").
+		Where("email = ?", email).
+		Returning("*").
+		Scan(ctx)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return OTPCode{}, errs.Wrap(errs.NotFound, err, "no sign-in code")
+		}
+		return OTPCode{}, wrap("count sign-in attempt", err)
+	}
+	return OTPCode{Email: row.Email, Salt: row.Salt, Digest: row.Digest, Attempts: row.Attempts, ExpiresAt: row.ExpiresAt.UTC(), CreatedAt: row.CreatedAt.UTC()}, nil
+}
+
+// DeleteOTP implements OTPStore.
+func (s *BunStore) DeleteOTP(ctx context.Context, email, digest string) (bool, error) {
+	q := s.db.NewDelete().Model((*otpRow)(nil)).Where("email = ?", email)
+	if digest != "" {
+		q = q.Where("digest = ?", digest)
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return false, wrap("delete sign-in code", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+func toUserRow(u User, c Credentials) userRow {
+	return userRow{
+		ID: u.ID, Email: u.Email, Username: u.Username, Name: u.Name, Lastname: u.Lastname,
+		Role: string(u.Role), PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest,
+		CreatedAt: u.CreatedAt, LastSeen: u.LastSeen,
+	}
+}
+
+func (r userRow) user() User {
+	return User{
+		ID: r.ID, Email: r.Email, Username: r.Username, Name: r.Name, Lastname: r.Lastname,
+		Role: Role(r.Role), HasPassword: r.PasswordHash != "", HasAPIKey: r.APIKeyDigest != "",
+		CreatedAt: r.CreatedAt.UTC(), LastSeen: utcPtr(r.LastSeen),
+	}
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
