@@ -142,6 +142,7 @@ func newSMTPMailer(u *url.URL, from string) (*SMTPMailer, error) {
 	}
 	port := 587
 	opts := []mail.Option{mail.WithTimeout(smtpTimeout)}
+	authType := mail.SMTPAuthAutoDiscover
 	if u.Scheme == "smtps" {
 		port = 465
 		opts = append(opts, mail.WithSSL())
@@ -152,7 +153,10 @@ func newSMTPMailer(u *url.URL, from string) (*SMTPMailer, error) {
 		case "mandatory":
 			policy = mail.TLSMandatory
 		case "none":
-			policy = mail.NoTLS
+			// The operator chose a cleartext connection (a relay on
+			// loopback, say); autodiscovery would refuse to send the
+			// password over it, so PLAIN is used as asked.
+			policy, authType = mail.NoTLS, mail.SMTPAuthPlainNoEnc
 		default:
 			return nil, errs.InvalidField("mail_url", "tls must be mandatory, opportunistic or none")
 		}
@@ -168,7 +172,7 @@ func newSMTPMailer(u *url.URL, from string) (*SMTPMailer, error) {
 	opts = append(opts, mail.WithPort(port))
 	if u.User != nil {
 		pw, _ := u.User.Password()
-		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
+		opts = append(opts, mail.WithSMTPAuth(authType),
 			mail.WithUsername(u.User.Username()), mail.WithPassword(pw))
 	}
 	return &SMTPMailer{host: u.Hostname(), opts: opts, from: from}, nil
