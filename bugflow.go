@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
@@ -48,6 +49,14 @@ type Config struct {
 	// AdminKey is the bootstrap administrator key (at least 16 characters).
 	// Empty disables the bootstrap admin login.
 	AdminKey string
+	// SecretKey encrypts users' personal tracker tokens at rest. Empty
+	// disables storing them. Changing it makes stored tokens unreadable.
+	SecretKey string
+	// JWT, when set, accepts bearer JWTs signed by its key (HS256 secret or
+	// RS256/ES256 public key) as identities.
+	JWT *auth.JWTConfig
+	// Mailer overrides MailURL with a transport of the embedder's own.
+	Mailer auth.Mailer
 	// Logger receives the engine's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Jobs tunes background job execution.
@@ -88,6 +97,9 @@ type Engine struct {
 	db    *store.DB
 	queue *jobs.Queue
 
+	// Auth is the identity service: sign-in, sessions, API keys, users.
+	Auth *auth.Service
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -102,9 +114,23 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	mailer := cfg.Mailer
+	if mailer == nil {
+		var err error
+		if mailer, err = auth.NewMailer(cfg.MailURL, logger); err != nil {
+			return nil, err
+		}
+	}
 	db, err := openMigrated(ctx, cfg.DatabaseURL, logger)
 	if err != nil {
 		return nil, err
+	}
+	authSvc, err := auth.New(auth.NewBunStore(db.DB), auth.Config{
+		Mailer: mailer, AdminKey: cfg.AdminKey, SecretKey: cfg.SecretKey, JWT: cfg.JWT, Logger: logger,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
 	}
 	jc := jobs.Config{
 		MaxWorkers:      cfg.Jobs.MaxWorkers,
@@ -131,7 +157,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Engine{db: db, queue: queue}, nil
+	return &Engine{db: db, queue: queue, Auth: authSvc}, nil
 }
 
 // Migrate opens the database of cfg, applies pending migrations and closes it,
@@ -175,7 +201,7 @@ func migrate(ctx context.Context, db *store.DB) ([]string, error) {
 // domainMigrations lists the schema of every domain package, in any order
 // (store.Migrate sorts by ID). Domain packages add theirs here as they land.
 func domainMigrations() [][]store.Migration {
-	return nil
+	return [][]store.Migration{auth.Migrations()}
 }
 
 // Close stops working jobs (waiting for running ones up to

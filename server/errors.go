@@ -86,9 +86,15 @@ func classify(err error) *errs.Error {
 // error".
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f Family, err error) {
 	e := classify(err)
+	if e.Kind == errs.Invalid && infoFrom(r.Context()).plainInvalid {
+		e = &errs.Error{Kind: errs.Invalid, Message: e.Message}
+	}
 	status := statusFor(f, e)
 	if status >= 500 && e.Kind == errs.Internal {
 		s.logger.ErrorContext(r.Context(), "request failed", "error", err.Error(), "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="bugflow"`)
 	}
 	if e.Kind == errs.RateLimited || (e.Kind == errs.Unavailable && e.RetryAfter > 0) {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e)))

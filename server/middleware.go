@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 )
 
@@ -23,9 +24,16 @@ const requestInfoKey ctxKey = 0
 // the route, which fills in what only it knows (its pattern and family), so
 // that logs, metrics and panic recovery can use them afterwards.
 type requestInfo struct {
-	id     string
-	route  string
-	family Family
+	id           string
+	route        string
+	family       Family
+	plainInvalid bool
+
+	// Authentication, resolved once by Server.identify.
+	identified bool
+	credential credential
+	identity   *auth.Identity
+	authErr    error
 }
 
 func infoFrom(ctx context.Context) *requestInfo {

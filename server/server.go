@@ -46,6 +46,9 @@ type Server struct {
 	router   *httprouter.Router
 	handler  http.Handler
 	routes   []Route
+	// authenticators identify tokens, the embedder's first.
+	authenticators []Authenticator
+	limits         limiters
 }
 
 // Route is a registered method and path (in httprouter syntax, :name for a
@@ -66,6 +69,8 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.authenticators = append(s.authenticators, engine.Auth)
+	s.limits = newLimiters()
 	s.metrics = newMetrics(s.registry)
 	s.router = httprouter.New()
 	// Documented paths are registered exactly (seeds/004's end in '/');
@@ -80,6 +85,8 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 		s.writeError(w, r, infoFrom(r.Context()).family, errs.Wrap(errs.Invalid, errMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
 	})
 	s.registerSystem()
+	s.registerSignIn()
+	s.registerAnalysisAuth()
 	s.handler = s.observe(s.router)
 	return s
 }
@@ -98,7 +105,14 @@ type routeConfig struct {
 	maxBody int64
 	limiter *RateLimiter
 	keyFunc func(*http.Request) string
+	access  access
+	// plainInvalid answers input errors with 400 and a message even in the
+	// FastAPI dialect, for seeds/001 endpoints that parse bodies by hand.
+	plainInvalid bool
 }
+
+// withPlainInvalid makes a FastAPI route answer 400, not 422, for bad input.
+func withPlainInvalid() routeOption { return func(c *routeConfig) { c.plainInvalid = true } }
 
 // withMaxBody overrides the body limit for a route that takes uploads.
 func withMaxBody(n int64) routeOption { return func(c *routeConfig) { c.maxBody = n } }
@@ -133,7 +147,7 @@ func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts 
 func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
-		info.route, info.family = path, f
+		info.route, info.family, info.plainInvalid = path, f, cfg.plainInvalid
 		if cfg.limiter != nil {
 			if ok, wait := cfg.limiter.Allow(cfg.keyFunc(r)); !ok {
 				s.writeError(w, r, f, errs.RateLimitedf(wait, "too many requests; retry in %d s", retryAfterSeconds(&errs.Error{RetryAfter: wait})))
@@ -145,6 +159,12 @@ func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
+		id, authErr := s.identify(r)
+		if err := cfg.access.check(id, authErr); err != nil {
+			s.writeError(w, r, f, err)
+			return
+		}
+		refreshSessionCookie(w, r)
 		h(w, r)
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/server"
 )
@@ -70,6 +71,15 @@ Flags (each also read from the environment variable shown):
   --mail-url URL        log:, file:///dir or smtp://user:pass@host:port
                         (BUGFLOW_MAIL_URL, default log:)
   --admin-key KEY       bootstrap admin key, 16+ characters (BUGFLOW_ADMIN_KEY)
+  --secret-key KEY      encrypts users' GitHub/Jira tokens at rest; without it
+                        they cannot be stored (BUGFLOW_SECRET_KEY)
+  --jwt-hs256-secret S  accept bearer JWTs signed with this HS256 secret, 32+
+                        bytes (BUGFLOW_JWT_HS256_SECRET)
+  --jwt-public-key-file FILE
+                        accept bearer JWTs signed by this RS256/ES256 public key
+                        in PEM (BUGFLOW_JWT_PUBLIC_KEY_FILE)
+  --jwt-issuer ISS      required iss of accepted JWTs (BUGFLOW_JWT_ISSUER)
+  --jwt-audience AUD    required aud of accepted JWTs (BUGFLOW_JWT_AUDIENCE)
   --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
   --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
 
@@ -124,7 +134,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, exitUsage, err)
 	}
-	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, Logger: logger}
+	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger}
+	if cfg.JWT, err = opts.jwtConfig(); err != nil {
+		return fail(stderr, exitUsage, err)
+	}
 
 	if cmd == "migrate" {
 		applied, err := bugflow.Migrate(ctx, cfg)
@@ -195,7 +208,27 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 }
 
 type options struct {
-	addr, databaseURL, mailURL, adminKey, logFormat, logLevel string
+	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
+	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
+}
+
+// jwtConfig builds the JWT settings from the flags, or nil when none is set.
+func (o options) jwtConfig() (*auth.JWTConfig, error) {
+	if o.jwtSecret == "" && o.jwtKeyFile == "" {
+		if o.jwtIssuer != "" || o.jwtAudience != "" {
+			return nil, errors.New("--jwt-issuer and --jwt-audience need --jwt-hs256-secret or --jwt-public-key-file")
+		}
+		return nil, nil
+	}
+	cfg := &auth.JWTConfig{HS256Secret: o.jwtSecret, Issuer: o.jwtIssuer, Audience: o.jwtAudience}
+	if o.jwtKeyFile != "" {
+		pem, err := os.ReadFile(o.jwtKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--jwt-public-key-file: %w", err)
+		}
+		cfg.PublicKeyPEM = string(pem)
+	}
+	return cfg, nil
 }
 
 // parseFlags reads the flags of cmd; environment variables supply defaults.
@@ -212,6 +245,11 @@ func parseFlags(cmd string, args []string) (options, error) {
 		fs.StringVar(&o.addr, "addr", envOr("BUGFLOW_ADDR", ":8080"), "")
 		fs.StringVar(&o.mailURL, "mail-url", os.Getenv("BUGFLOW_MAIL_URL"), "")
 		fs.StringVar(&o.adminKey, "admin-key", os.Getenv("BUGFLOW_ADMIN_KEY"), "")
+		fs.StringVar(&o.secretKey, "secret-key", os.Getenv("BUGFLOW_SECRET_KEY"), "")
+		fs.StringVar(&o.jwtSecret, "jwt-hs256-secret", os.Getenv("BUGFLOW_JWT_HS256_SECRET"), "")
+		fs.StringVar(&o.jwtKeyFile, "jwt-public-key-file", os.Getenv("BUGFLOW_JWT_PUBLIC_KEY_FILE"), "")
+		fs.StringVar(&o.jwtIssuer, "jwt-issuer", os.Getenv("BUGFLOW_JWT_ISSUER"), "")
+		fs.StringVar(&o.jwtAudience, "jwt-audience", os.Getenv("BUGFLOW_JWT_AUDIENCE"), "")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -270,10 +272,7 @@ func TestBinaryServesStopsAndRestarts(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "bugflow")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, string(out))
+	bin := buildBinary(t, dir)
 	dbURL := "sqlite://" + filepath.ToSlash(filepath.Join(dir, "bf.db"))
 
 	first := startBinary(t, bin, "serve", "--addr", "127.0.0.1:0", "--database-url", dbURL)
@@ -289,7 +288,7 @@ func TestBinaryServesStopsAndRestarts(t *testing.T) {
 	assert.Contains(t, logs, "msg=stopped")
 
 	migrate := exec.Command(bin, "migrate", "--database-url", dbURL)
-	out, err = migrate.CombinedOutput()
+	out, err := migrate.CombinedOutput()
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "database is up to date", "the first run's schema persisted")
 
@@ -300,4 +299,87 @@ func TestBinaryServesStopsAndRestarts(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	logs, waitErr = second.stop(t)
 	require.NoError(t, waitErr, logs)
+}
+
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "bugflow")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
+
+// seeds/000 steps 1 to 4, literally, against a running "bugflow serve" whose
+// mail goes to .eml files: check the server, request a code, read it from
+// the mail, sign in, verify the session.
+func TestSeed000SignInAgainstRunningServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	mailDir := filepath.Join(dir, "mail")
+	srv := startBinary(t, bin, "serve", "--addr", "127.0.0.1:0",
+		"--database-url", "sqlite://"+filepath.ToSlash(filepath.Join(dir, "bf.db")), "--mail-url", "file://"+mailDir)
+	base := "http://" + srv.addr
+	post := func(path, body string) (int, map[string]any) {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+
+	// Step 1: GET / answers 200.
+	resp, err := http.Get(base + "/")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// Step 2: request a code.
+	status, body := post("/verify_email_and_generate_otp", `{
+  "email": "tester@example.com"
+}`)
+	require.Equal(t, http.StatusOK, status, body)
+	assert.Equal(t, float64(60), body["wait_duration_seconds"])
+
+	// The code arrives as an RFC 5322 message in the mail directory.
+	entries, err := os.ReadDir(mailDir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	raw, err := os.ReadFile(filepath.Join(mailDir, entries[0].Name()))
+	require.NoError(t, err)
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	require.NoError(t, err)
+	assert.Equal(t, "<tester@example.com>", msg.Header.Get("To"))
+	text, err := io.ReadAll(msg.Body)
+	require.NoError(t, err)
+	assert.Contains(t, string(text), "expires in 10 minutes")
+	code := sixDigits.FindString(string(text))
+	require.NotEmpty(t, code)
+
+	// Step 3: sign in.
+	status, body = post("/signin", `{
+  "email": "tester@example.com",
+  "otp": "`+code+`"
+}`)
+	require.Equal(t, http.StatusOK, status, body)
+	session, _ := body["session_id"].(string)
+	require.NotEmpty(t, session)
+
+	// Step 4: verify the session.
+	status, body = post("/verify_session", `{
+  "session_id": "`+session+`"
+}`)
+	require.Equal(t, http.StatusOK, status)
+	assert.Equal(t, true, body["is_valid"])
+	exp, _ := body["expires_at_in_seconds_since_epoch"].(float64)
+	assert.Greater(t, int64(exp), time.Now().Unix())
+
+	logs, err := srv.stop(t)
+	require.NoError(t, err, logs)
+	assert.NotContains(t, logs, session, "the session id is never logged")
 }

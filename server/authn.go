@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bugflow/bugflow/auth"
+	"github.com/bugflow/bugflow/errs"
+)
+
+// Cookie names of the documents: seeds/004's JWT cookie, seeds/001's admin
+// session and username context.
+const (
+	accessTokenCookie = "access_token"
+	sessionCookie     = "jji_session"
+	usernameCookie    = "jji_username"
+)
+
+// Authenticator identifies the bearer of a token. *auth.Service is one; an
+// embedder with an identity system of its own adds another with
+// WithAuthenticator.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*auth.Identity, error)
+}
+
+// WithAuthenticator tries a before bugflow's own identities. A token that a
+// rejects as Unauthorized is then tried against bugflow's.
+func WithAuthenticator(a Authenticator) Option {
+	return func(s *Server) { s.authenticators = append(s.authenticators, a) }
+}
+
+// access is what a route demands of the caller.
+type access struct {
+	user  bool     // any authenticated caller
+	admin bool     // the admin role
+	roles []string // any one of these roles (or admin)
+}
+
+// requireUser, requireAdmin and requireRole are the route options that gate a
+// route: 401 without valid credentials, 403 when the caller lacks the role,
+// both in the route's dialect.
+func requireUser() routeOption { return func(c *routeConfig) { c.access = access{user: true} } }
+
+func requireAdmin() routeOption {
+	return func(c *routeConfig) { c.access = access{user: true, admin: true} }
+}
+
+func requireRole(roles ...string) routeOption {
+	return func(c *routeConfig) { c.access = access{user: true, roles: roles} }
+}
+
+// check returns nil when id satisfies a, else the error to answer with.
+// authErr is why credentials that were sent did not identify anyone.
+func (a access) check(id *auth.Identity, authErr error) error {
+	if !a.user {
+		return nil
+	}
+	if id == nil {
+		if authErr != nil {
+			return authErr
+		}
+		return errs.Unauthorizedf("authentication required")
+	}
+	if a.admin && !id.IsAdmin() {
+		return errs.Forbiddenf("admin access required")
+	}
+	if len(a.roles) > 0 && !id.IsAdmin() {
+		for _, r := range a.roles {
+			if id.HasRole(r) {
+				return nil
+			}
+		}
+		return errs.Forbiddenf("requires role %s", strings.Join(a.roles, " or "))
+	}
+	return nil
+}
+
+// credential is the token a request presents and where it came from.
+type credential struct {
+	token  string
+	cookie string // the cookie's name, or "" for the Authorization header
+}
+
+// credentialOf finds the request's token: the Authorization header (a
+// bearer token, or a bare token as seeds/003's examples send), else the
+// access_token cookie, else the jji_session cookie.
+func credentialOf(r *http.Request) (credential, bool) {
+	if h := strings.TrimSpace(r.Header.Get("Authorization")); h != "" {
+		scheme, rest, found := strings.Cut(h, " ")
+		if found && strings.EqualFold(scheme, "Bearer") {
+			return credential{token: strings.TrimSpace(rest)}, true
+		}
+		if !found {
+			return credential{token: h}, true
+		}
+		// Another scheme (Basic, ...) is credentials bugflow does not
+		// accept: an invalid token rather than none.
+		return credential{token: ""}, true
+	}
+	for _, name := range []string{accessTokenCookie, sessionCookie} {
+		if c, err := r.Cookie(name); err == nil && c.Value != "" {
+			return credential{token: c.Value, cookie: name}, true
+		}
+	}
+	return credential{}, false
+}
+
+// identify authenticates the request once and remembers the outcome in its
+// requestInfo: (nil, nil) means no credentials were sent.
+func (s *Server) identify(r *http.Request) (*auth.Identity, error) {
+	info := infoFrom(r.Context())
+	if info.identified {
+		return info.identity, info.authErr
+	}
+	info.identified = true
+	cred, ok := credentialOf(r)
+	if !ok {
+		return nil, nil
+	}
+	info.credential = cred
+	if cred.token == "" {
+		info.authErr = errs.Unauthorizedf("unsupported authorization scheme: use Bearer")
+		return nil, info.authErr
+	}
+	for _, a := range s.authenticators {
+		id, err := a.Authenticate(r.Context(), cred.token)
+		if err == nil {
+			info.identity = id
+			return id, nil
+		}
+		if !errors.Is(err, errs.ErrUnauthorized) {
+			info.authErr = err
+			return nil, err
+		}
+		info.authErr = err
+	}
+	return nil, info.authErr
+}
+
+// identityFrom returns the authenticated caller of a request that passed
+// its route's access check, or nil on an open route with no credentials.
+func identityFrom(ctx context.Context) *auth.Identity { return infoFrom(ctx).identity }
+
+// usernameContext is seeds/001's notion of who is asking: the signed-in
+// user's username, else the jji_username cookie when it holds a valid
+// username. It says nothing about authentication.
+func usernameContext(r *http.Request) string {
+	if id := identityFrom(r.Context()); id != nil && id.User.Username != "" {
+		return id.User.Username
+	}
+	if c, err := r.Cookie(usernameCookie); err == nil && auth.ValidUsername(c.Value) {
+		return c.Value
+	}
+	return ""
+}
+
+// refreshSessionCookie re-sends the jji_session cookie of a request that
+// authenticated with it, so the browser's copy slides with the session.
+func refreshSessionCookie(w http.ResponseWriter, r *http.Request) {
+	info := infoFrom(r.Context())
+	if info.identity == nil || info.credential.cookie != sessionCookie || info.identity.SessionExpiresAt.IsZero() {
+		return
+	}
+	setSessionCookie(w, r, info.credential.token, time.Until(info.identity.SessionExpiresAt))
+}
+
+func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, ttl time.Duration) {
+	http.SetCookie(w, &http.Cookie{
+		Name: sessionCookie, Value: token, Path: "/",
+		MaxAge: max(1, int(ttl.Seconds())), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+	})
+}
