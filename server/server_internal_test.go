@@ -41,7 +41,18 @@ func (b *syncBuffer) String() string {
 
 func newTestServer(t *testing.T, opts ...Option) (*Server, *syncBuffer) {
 	t.Helper()
-	engine, err := bugflow.Open(context.Background(), bugflow.Config{DatabaseURL: "sqlite::memory:", Logger: slog.New(slog.DiscardHandler)})
+	return newTestServerWith(t, nil, opts...)
+}
+
+// newTestServerWith is newTestServer with an engine configuration adjusted
+// by configure.
+func newTestServerWith(t *testing.T, configure func(*bugflow.Config), opts ...Option) (*Server, *syncBuffer) {
+	t.Helper()
+	cfg := bugflow.Config{DatabaseURL: "sqlite::memory:", Logger: slog.New(slog.DiscardHandler)}
+	if configure != nil {
+		configure(&cfg)
+	}
+	engine, err := bugflow.Open(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = engine.Close() })
 	logs := &syncBuffer{}

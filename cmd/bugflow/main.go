@@ -2,13 +2,13 @@
 //
 // Usage:
 //
-//	bugflow serve   [--addr :8080] [--database-url URL] [--mail-url URL] [--admin-key KEY]
+//	bugflow serve   [--addr :8080] [--database-url URL] [--mail-url URL] [--admin-key KEY] [--secret-key KEY] [--jwt-...]
 //	bugflow migrate [--database-url URL]
 //	bugflow version
 //
 // Every flag can also be set through the environment (BUGFLOW_ADDR,
-// BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY); a flag wins over
-// its variable. Both also take --log-format text|json and --log-level
+// BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY,
+// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*); a flag wins over its variable. Both also take --log-format text|json and --log-level
 // debug|info|warn|error (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to
 // stderr. "bugflow help" lists every flag.
 //
