@@ -14,7 +14,9 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/bugflow/bugflow/activity"
 	"github.com/bugflow/bugflow/auth"
+	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
@@ -99,6 +101,10 @@ type Engine struct {
 
 	// Auth is the identity service: sign-in, sessions, API keys, users.
 	Auth *auth.Service
+	// Activity is every user's recent actions (the journeys of bug reports).
+	Activity *activity.Service
+	// Bugs is bug intake: reports, deduplication, triage status.
+	Bugs *bugs.Service
 
 	closeOnce sync.Once
 	closeErr  error
@@ -157,7 +163,11 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Engine{db: db, queue: queue, Auth: authSvc}, nil
+	act := activity.New(activity.NewBunStore(db.DB))
+	return &Engine{
+		db: db, queue: queue, Auth: authSvc, Activity: act,
+		Bugs: bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger}),
+	}, nil
 }
 
 // Migrate opens the database of cfg, applies pending migrations and closes it,
@@ -201,7 +211,7 @@ func migrate(ctx context.Context, db *store.DB) ([]string, error) {
 // domainMigrations lists the schema of every domain package, in any order
 // (store.Migrate sorts by ID). Domain packages add theirs here as they land.
 func domainMigrations() [][]store.Migration {
-	return [][]store.Migration{auth.Migrations()}
+	return [][]store.Migration{auth.Migrations(), activity.Migrations(), bugs.Migrations()}
 }
 
 // Close stops working jobs (waiting for running ones up to

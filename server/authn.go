@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bugflow/bugflow/activity"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 )
@@ -172,4 +173,26 @@ func setSessionCookie(w http.ResponseWriter, r *http.Request, token string, ttl 
 		Name: sessionCookie, Value: token, Path: "/",
 		MaxAge: max(1, int(ttl.Seconds())), HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// activityTimeout bounds the recording of one request in the activity log.
+const activityTimeout = 2 * time.Second
+
+// recordActivity adds a request of a person (signed in by session or JWT) to
+// their activity log, the journey a bug report they file will carry. API-key
+// and bootstrap callers are programs, whose requests are not a journey.
+func (s *Server) recordActivity(r *http.Request) {
+	id := identityFrom(r.Context())
+	if id == nil || id.User.ID == "" || (id.Method != auth.MethodSession && id.Method != auth.MethodJWT) {
+		return
+	}
+	info := infoFrom(r.Context())
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), activityTimeout)
+	defer cancel()
+	_, err := s.engine.Activity.Record(ctx, activity.Entry{
+		UserID: id.User.ID, Action: "api-request", Summary: r.Method + " " + info.route, Target: r.URL.Path,
+	})
+	if err != nil {
+		s.logger.WarnContext(r.Context(), "record activity", "error", err.Error(), "request_id", info.id)
+	}
 }

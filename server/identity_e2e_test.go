@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/client"
 	"github.com/bugflow/bugflow/client/api"
 	"github.com/bugflow/bugflow/internal/apitest"
@@ -361,4 +362,12 @@ func TestIdentityCurlExamples(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode, "no code was requested: %v", body)
 	errBody, _ := body["error"].(map[string]any)
 	assert.Equal(t, "unauthorized", errBody["code"])
+}
+
+// rootIdentity is the bootstrap admin of srv, for calling services directly.
+func rootIdentity(t *testing.T, srv *apitest.Server) *auth.Identity {
+	t.Helper()
+	id, err := srv.Engine.Auth.Authenticate(context.Background(), testAdminKey)
+	require.NoError(t, err)
+	return id
 }

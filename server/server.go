@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
 )
 
@@ -87,7 +88,10 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	s.registerSystem()
 	s.registerSignIn()
 	s.registerAnalysisAuth()
-	s.handler = s.observe(s.router)
+	s.registerBugReports()
+	// The capture wrapper sits inside observe's panic recovery: it files a
+	// report and re-raises, and observe answers the 500.
+	s.handler = s.observe(bugs.CaptureHandler(s.router, engine.Bugs))
 	return s
 }
 
@@ -166,5 +170,6 @@ func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc
 		}
 		refreshSessionCookie(w, r)
 		h(w, r)
+		s.recordActivity(r)
 	}
 }

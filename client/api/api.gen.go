@@ -37,6 +37,81 @@ func (e AdminUserRowRole) Valid() bool {
 	}
 }
 
+// Defines values for BugSeverity.
+const (
+	Critical BugSeverity = "critical"
+	High     BugSeverity = "high"
+	Low      BugSeverity = "low"
+	Medium   BugSeverity = "medium"
+)
+
+// Valid indicates whether the value is a known member of the BugSeverity enum.
+func (e BugSeverity) Valid() bool {
+	switch e {
+	case Critical:
+		return true
+	case High:
+		return true
+	case Low:
+		return true
+	case Medium:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BugSource.
+const (
+	BugSourceAutoAgent   BugSource = "auto:agent"
+	BugSourceAutoClient  BugSource = "auto:client"
+	BugSourceAutoServer  BugSource = "auto:server"
+	BugSourceUserCommand BugSource = "user:command"
+)
+
+// Valid indicates whether the value is a known member of the BugSource enum.
+func (e BugSource) Valid() bool {
+	switch e {
+	case BugSourceAutoAgent:
+		return true
+	case BugSourceAutoClient:
+		return true
+	case BugSourceAutoServer:
+		return true
+	case BugSourceUserCommand:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BugStatus.
+const (
+	Closed     BugStatus = "closed"
+	InProgress BugStatus = "in_progress"
+	Open       BugStatus = "open"
+	Resolved   BugStatus = "resolved"
+	Triaged    BugStatus = "triaged"
+)
+
+// Valid indicates whether the value is a known member of the BugStatus enum.
+func (e BugStatus) Valid() bool {
+	switch e {
+	case Closed:
+		return true
+	case InProgress:
+		return true
+	case Open:
+		return true
+	case Resolved:
+		return true
+	case Triaged:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvelopeErrorSuccess.
 const (
 	False EnvelopeErrorSuccess = false
@@ -139,6 +214,237 @@ func (e SetUserRole200JSONResponseBodyRole) Valid() bool {
 	}
 }
 
+// Defines values for AutoBugReportJSONBodySource.
+const (
+	AutoBugReportJSONBodySourceAutoAgent  AutoBugReportJSONBodySource = "auto:agent"
+	AutoBugReportJSONBodySourceAutoClient AutoBugReportJSONBodySource = "auto:client"
+	AutoBugReportJSONBodySourceAutoServer AutoBugReportJSONBodySource = "auto:server"
+)
+
+// Valid indicates whether the value is a known member of the AutoBugReportJSONBodySource enum.
+func (e AutoBugReportJSONBodySource) Valid() bool {
+	switch e {
+	case AutoBugReportJSONBodySourceAutoAgent:
+		return true
+	case AutoBugReportJSONBodySourceAutoClient:
+		return true
+	case AutoBugReportJSONBodySourceAutoServer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AutoBugReport200JSONResponseBodyStatus.
+const (
+	AutoBugReport200JSONResponseBodyStatusN200 AutoBugReport200JSONResponseBodyStatus = 200
+)
+
+// Valid indicates whether the value is a known member of the AutoBugReport200JSONResponseBodyStatus enum.
+func (e AutoBugReport200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AutoBugReport200JSONResponseBodyStatusN200:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AutoBugReport200JSONResponseBodySuccess.
+const (
+	AutoBugReport200JSONResponseBodySuccessTrue AutoBugReport200JSONResponseBodySuccess = true
+)
+
+// Valid indicates whether the value is a known member of the AutoBugReport200JSONResponseBodySuccess enum.
+func (e AutoBugReport200JSONResponseBodySuccess) Valid() bool {
+	switch e {
+	case AutoBugReport200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AutoBugReport201JSONResponseBodyStatus.
+const (
+	AutoBugReport201JSONResponseBodyStatusN201 AutoBugReport201JSONResponseBodyStatus = 201
+)
+
+// Valid indicates whether the value is a known member of the AutoBugReport201JSONResponseBodyStatus enum.
+func (e AutoBugReport201JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case AutoBugReport201JSONResponseBodyStatusN201:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AutoBugReport201JSONResponseBodySuccess.
+const (
+	AutoBugReport201JSONResponseBodySuccessTrue AutoBugReport201JSONResponseBodySuccess = true
+)
+
+// Valid indicates whether the value is a known member of the AutoBugReport201JSONResponseBodySuccess enum.
+func (e AutoBugReport201JSONResponseBodySuccess) Valid() bool {
+	switch e {
+	case AutoBugReport201JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateBugReport201JSONResponseBodyStatus.
+const (
+	CreateBugReport201JSONResponseBodyStatusN201 CreateBugReport201JSONResponseBodyStatus = 201
+)
+
+// Valid indicates whether the value is a known member of the CreateBugReport201JSONResponseBodyStatus enum.
+func (e CreateBugReport201JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case CreateBugReport201JSONResponseBodyStatusN201:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CreateBugReport201JSONResponseBodySuccess.
+const (
+	CreateBugReport201JSONResponseBodySuccessTrue CreateBugReport201JSONResponseBodySuccess = true
+)
+
+// Valid indicates whether the value is a known member of the CreateBugReport201JSONResponseBodySuccess enum.
+func (e CreateBugReport201JSONResponseBodySuccess) Valid() bool {
+	switch e {
+	case CreateBugReport201JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteBugReport200JSONResponseBodyStatus.
+const (
+	DeleteBugReport200JSONResponseBodyStatusN200 DeleteBugReport200JSONResponseBodyStatus = 200
+)
+
+// Valid indicates whether the value is a known member of the DeleteBugReport200JSONResponseBodyStatus enum.
+func (e DeleteBugReport200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case DeleteBugReport200JSONResponseBodyStatusN200:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteBugReport200JSONResponseBodySuccess.
+const (
+	DeleteBugReport200JSONResponseBodySuccessTrue DeleteBugReport200JSONResponseBodySuccess = true
+)
+
+// Valid indicates whether the value is a known member of the DeleteBugReport200JSONResponseBodySuccess enum.
+func (e DeleteBugReport200JSONResponseBodySuccess) Valid() bool {
+	switch e {
+	case DeleteBugReport200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetBugReport200JSONResponseBodyStatus.
+const (
+	GetBugReport200JSONResponseBodyStatusN200 GetBugReport200JSONResponseBodyStatus = 200
+)
+
+// Valid indicates whether the value is a known member of the GetBugReport200JSONResponseBodyStatus enum.
+func (e GetBugReport200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case GetBugReport200JSONResponseBodyStatusN200:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetBugReport200JSONResponseBodySuccess.
+const (
+	GetBugReport200JSONResponseBodySuccessTrue GetBugReport200JSONResponseBodySuccess = true
+)
+
+// Valid indicates whether the value is a known member of the GetBugReport200JSONResponseBodySuccess enum.
+func (e GetBugReport200JSONResponseBodySuccess) Valid() bool {
+	switch e {
+	case GetBugReport200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListBugReports200JSONResponseBodyStatus.
+const (
+	ListBugReports200JSONResponseBodyStatusN200 ListBugReports200JSONResponseBodyStatus = 200
+)
+
+// Valid indicates whether the value is a known member of the ListBugReports200JSONResponseBodyStatus enum.
+func (e ListBugReports200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case ListBugReports200JSONResponseBodyStatusN200:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListBugReports200JSONResponseBodySuccess.
+const (
+	ListBugReports200JSONResponseBodySuccessTrue ListBugReports200JSONResponseBodySuccess = true
+)
+
+// Valid indicates whether the value is a known member of the ListBugReports200JSONResponseBodySuccess enum.
+func (e ListBugReports200JSONResponseBodySuccess) Valid() bool {
+	switch e {
+	case ListBugReports200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateBugReport200JSONResponseBodyStatus.
+const (
+	UpdateBugReport200JSONResponseBodyStatusN200 UpdateBugReport200JSONResponseBodyStatus = 200
+)
+
+// Valid indicates whether the value is a known member of the UpdateBugReport200JSONResponseBodyStatus enum.
+func (e UpdateBugReport200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case UpdateBugReport200JSONResponseBodyStatusN200:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateBugReport200JSONResponseBodySuccess.
+const (
+	UpdateBugReport200JSONResponseBodySuccessTrue UpdateBugReport200JSONResponseBodySuccess = true
+)
+
+// Valid indicates whether the value is a known member of the UpdateBugReport200JSONResponseBodySuccess enum.
+func (e UpdateBugReport200JSONResponseBodySuccess) Valid() bool {
+	switch e {
+	case UpdateBugReport200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // APIRoot defines model for APIRoot.
 type APIRoot struct {
 	Analytics string `json:"analytics"`
@@ -169,6 +475,110 @@ type AdminUserRow struct {
 
 // AdminUserRowRole defines model for AdminUserRow.Role.
 type AdminUserRowRole string
+
+// BugReport defines model for BugReport.
+type BugReport struct {
+	Context           *map[string]interface{} `json:"context,omitempty"`
+	CreatedAt         time.Time               `json:"createdAt"`
+	DeletedAt         *time.Time              `json:"deletedAt,omitempty"`
+	Description       *string                 `json:"description,omitempty"`
+	ErrorCode         *string                 `json:"errorCode,omitempty"`
+	ErrorMessage      *string                 `json:"errorMessage,omitempty"`
+	ErrorStack        *string                 `json:"errorStack,omitempty"`
+	Fingerprint       *string                 `json:"fingerprint,omitempty"`
+	FirstSeenAt       *time.Time              `json:"firstSeenAt,omitempty"`
+	Id                string                  `json:"id"`
+	LastSeenAt        *time.Time              `json:"lastSeenAt,omitempty"`
+	Metadata          *map[string]interface{} `json:"metadata,omitempty"`
+	NormaliserVersion *int                    `json:"normaliserVersion,omitempty"`
+	OccurredAt        time.Time               `json:"occurredAt"`
+	OccurrenceCount   int                     `json:"occurrenceCount"`
+	Regression        *bool                   `json:"regression,omitempty"`
+	ReporterId        *string                 `json:"reporterId,omitempty"`
+	ResolvedAt        *time.Time              `json:"resolvedAt,omitempty"`
+	Severity          BugSeverity             `json:"severity"`
+	Source            BugSource               `json:"source"`
+	SpaceId           *string                 `json:"spaceId,omitempty"`
+	Status            BugStatus               `json:"status"`
+	Title             string                  `json:"title"`
+	UpdatedAt         time.Time               `json:"updatedAt"`
+	UserJourney       *struct {
+		Client        *map[string]interface{} `json:"client,omitempty"`
+		RecentActions *[]struct {
+			Id        *string    `json:"id,omitempty"`
+			Source    *string    `json:"source,omitempty"`
+			Summary   *string    `json:"summary,omitempty"`
+			Timestamp *time.Time `json:"timestamp,omitempty"`
+		} `json:"recentActions,omitempty"`
+		SessionStartedAt *time.Time `json:"sessionStartedAt,omitempty"`
+	} `json:"userJourney,omitempty"`
+	WorkspaceId *string `json:"workspaceId,omitempty"`
+}
+
+// BugReportPage defines model for BugReportPage.
+type BugReportPage struct {
+	Items []BugReport `json:"items"`
+	Meta  struct {
+		HasNextPage bool `json:"hasNextPage"`
+		HasPrevPage bool `json:"hasPrevPage"`
+		Limit       int  `json:"limit"`
+		Page        int  `json:"page"`
+		Total       int  `json:"total"`
+	} `json:"meta"`
+}
+
+// BugReportWithReporter defines model for BugReportWithReporter.
+type BugReportWithReporter struct {
+	Context           *map[string]interface{} `json:"context,omitempty"`
+	CreatedAt         time.Time               `json:"createdAt"`
+	DeletedAt         *time.Time              `json:"deletedAt,omitempty"`
+	Description       *string                 `json:"description,omitempty"`
+	ErrorCode         *string                 `json:"errorCode,omitempty"`
+	ErrorMessage      *string                 `json:"errorMessage,omitempty"`
+	ErrorStack        *string                 `json:"errorStack,omitempty"`
+	Fingerprint       *string                 `json:"fingerprint,omitempty"`
+	FirstSeenAt       *time.Time              `json:"firstSeenAt,omitempty"`
+	Id                string                  `json:"id"`
+	LastSeenAt        *time.Time              `json:"lastSeenAt,omitempty"`
+	Metadata          *map[string]interface{} `json:"metadata,omitempty"`
+	NormaliserVersion *int                    `json:"normaliserVersion,omitempty"`
+	OccurredAt        time.Time               `json:"occurredAt"`
+	OccurrenceCount   int                     `json:"occurrenceCount"`
+	Regression        *bool                   `json:"regression,omitempty"`
+	Reporter          *struct {
+		AvatarUrl *string `json:"avatarUrl,omitempty"`
+		Id        string  `json:"id"`
+		Name      string  `json:"name"`
+	} `json:"reporter,omitempty"`
+	ReporterId  *string     `json:"reporterId,omitempty"`
+	ResolvedAt  *time.Time  `json:"resolvedAt,omitempty"`
+	Severity    BugSeverity `json:"severity"`
+	Source      BugSource   `json:"source"`
+	SpaceId     *string     `json:"spaceId,omitempty"`
+	Status      BugStatus   `json:"status"`
+	Title       string      `json:"title"`
+	UpdatedAt   time.Time   `json:"updatedAt"`
+	UserJourney *struct {
+		Client        *map[string]interface{} `json:"client,omitempty"`
+		RecentActions *[]struct {
+			Id        *string    `json:"id,omitempty"`
+			Source    *string    `json:"source,omitempty"`
+			Summary   *string    `json:"summary,omitempty"`
+			Timestamp *time.Time `json:"timestamp,omitempty"`
+		} `json:"recentActions,omitempty"`
+		SessionStartedAt *time.Time `json:"sessionStartedAt,omitempty"`
+	} `json:"userJourney,omitempty"`
+	WorkspaceId *string `json:"workspaceId,omitempty"`
+}
+
+// BugSeverity defines model for BugSeverity.
+type BugSeverity string
+
+// BugSource defines model for BugSource.
+type BugSource string
+
+// BugStatus defines model for BugStatus.
+type BugStatus string
 
 // DRFError Workflow and tickets (seeds/004) error dialect.
 type DRFError struct {
@@ -277,6 +687,21 @@ type DetailUnauthorized = DetailError
 // DetailUnavailable Analysis and tasks (FastAPI) error dialect.
 type DetailUnavailable = DetailError
 
+// Envelope400 Bug reports (seeds/002) error envelope.
+type Envelope400 = EnvelopeError
+
+// Envelope401 Bug reports (seeds/002) error envelope.
+type Envelope401 = EnvelopeError
+
+// Envelope403 Bug reports (seeds/002) error envelope.
+type Envelope403 = EnvelopeError
+
+// Envelope404 Bug reports (seeds/002) error envelope.
+type Envelope404 = EnvelopeError
+
+// Envelope413 Bug reports (seeds/002) error envelope.
+type Envelope413 = EnvelopeError
+
 // PlainBadRequest BugFlows (seeds/000) error dialect.
 type PlainBadRequest = PlainError
 
@@ -326,6 +751,123 @@ type AdminLoginJSONBody struct {
 	ApiKey   string `json:"api_key"`
 	Username string `json:"username"`
 }
+
+// AutoBugReportJSONBody defines parameters for AutoBugReport.
+type AutoBugReportJSONBody struct {
+	Context      *map[string]interface{} `json:"context,omitempty"`
+	ErrorCode    *string                 `json:"errorCode,omitempty"`
+	ErrorMessage *string                 `json:"errorMessage,omitempty"`
+	ErrorStack   *string                 `json:"errorStack,omitempty"`
+	Metadata     *map[string]interface{} `json:"metadata,omitempty"`
+
+	// OccurredAt ISO 8601; default now
+	OccurredAt  *string                     `json:"occurredAt,omitempty"`
+	Severity    *BugSeverity                `json:"severity,omitempty"`
+	Source      AutoBugReportJSONBodySource `json:"source"`
+	SpaceId     *string                     `json:"spaceId,omitempty"`
+	Title       *string                     `json:"title,omitempty"`
+	WorkspaceId *string                     `json:"workspaceId,omitempty"`
+}
+
+// AutoBugReportJSONBodySource defines parameters for AutoBugReport.
+type AutoBugReportJSONBodySource string
+
+// AutoBugReport200JSONResponseBodyStatus defines parameters for AutoBugReport.
+type AutoBugReport200JSONResponseBodyStatus int
+
+// AutoBugReport200JSONResponseBodySuccess defines parameters for AutoBugReport.
+type AutoBugReport200JSONResponseBodySuccess bool
+
+// AutoBugReport201JSONResponseBodyStatus defines parameters for AutoBugReport.
+type AutoBugReport201JSONResponseBodyStatus int
+
+// AutoBugReport201JSONResponseBodySuccess defines parameters for AutoBugReport.
+type AutoBugReport201JSONResponseBodySuccess bool
+
+// CreateBugReportJSONBody defines parameters for CreateBugReport.
+type CreateBugReportJSONBody struct {
+	Context      *map[string]interface{} `json:"context,omitempty"`
+	Description  *string                 `json:"description,omitempty"`
+	ErrorCode    *string                 `json:"errorCode,omitempty"`
+	ErrorMessage *string                 `json:"errorMessage,omitempty"`
+	ErrorStack   *string                 `json:"errorStack,omitempty"`
+	Metadata     *map[string]interface{} `json:"metadata,omitempty"`
+	OccurredAt   *string                 `json:"occurredAt,omitempty"`
+	Severity     *BugSeverity            `json:"severity,omitempty"`
+	Source       BugSource               `json:"source"`
+	SpaceId      *string                 `json:"spaceId,omitempty"`
+	Title        string                  `json:"title"`
+
+	// UserJourney The client's own breadcrumbs; kept under userJourney.client.
+	UserJourney *map[string]interface{} `json:"userJourney,omitempty"`
+	WorkspaceId *string                 `json:"workspaceId,omitempty"`
+}
+
+// CreateBugReport201JSONResponseBodyStatus defines parameters for CreateBugReport.
+type CreateBugReport201JSONResponseBodyStatus int
+
+// CreateBugReport201JSONResponseBodySuccess defines parameters for CreateBugReport.
+type CreateBugReport201JSONResponseBodySuccess bool
+
+// DeleteBugReportJSONBody defines parameters for DeleteBugReport.
+type DeleteBugReportJSONBody struct {
+	BugReportId string `json:"bugReportId"`
+}
+
+// DeleteBugReport200JSONResponseBodyStatus defines parameters for DeleteBugReport.
+type DeleteBugReport200JSONResponseBodyStatus int
+
+// DeleteBugReport200JSONResponseBodySuccess defines parameters for DeleteBugReport.
+type DeleteBugReport200JSONResponseBodySuccess bool
+
+// GetBugReportJSONBody defines parameters for GetBugReport.
+type GetBugReportJSONBody struct {
+	BugReportId string `json:"bugReportId"`
+}
+
+// GetBugReport200JSONResponseBodyStatus defines parameters for GetBugReport.
+type GetBugReport200JSONResponseBodyStatus int
+
+// GetBugReport200JSONResponseBodySuccess defines parameters for GetBugReport.
+type GetBugReport200JSONResponseBodySuccess bool
+
+// ListBugReportsJSONBody defines parameters for ListBugReports.
+type ListBugReportsJSONBody struct {
+	// FromDate ISO 8601 date or date-time; bounds occurredAt, inclusive
+	FromDate *string `json:"fromDate,omitempty"`
+
+	// Limit at most 100; larger values are capped
+	Limit    *int         `json:"limit,omitempty"`
+	Page     *int         `json:"page,omitempty"`
+	Severity *BugSeverity `json:"severity,omitempty"`
+	Source   *BugSource   `json:"source,omitempty"`
+	Status   *BugStatus   `json:"status,omitempty"`
+
+	// ToDate ISO 8601 date or date-time; bounds occurredAt, inclusive
+	ToDate      *string `json:"toDate,omitempty"`
+	WorkspaceId *string `json:"workspaceId,omitempty"`
+}
+
+// ListBugReports200JSONResponseBodyStatus defines parameters for ListBugReports.
+type ListBugReports200JSONResponseBodyStatus int
+
+// ListBugReports200JSONResponseBodySuccess defines parameters for ListBugReports.
+type ListBugReports200JSONResponseBodySuccess bool
+
+// UpdateBugReportJSONBody defines parameters for UpdateBugReport.
+type UpdateBugReportJSONBody struct {
+	BugReportId string       `json:"bugReportId"`
+	Description *string      `json:"description,omitempty"`
+	Severity    *BugSeverity `json:"severity,omitempty"`
+	Status      *BugStatus   `json:"status,omitempty"`
+	Title       *string      `json:"title,omitempty"`
+}
+
+// UpdateBugReport200JSONResponseBodyStatus defines parameters for UpdateBugReport.
+type UpdateBugReport200JSONResponseBodyStatus int
+
+// UpdateBugReport200JSONResponseBodySuccess defines parameters for UpdateBugReport.
+type UpdateBugReport200JSONResponseBodySuccess bool
 
 // PutUserTokensJSONBody defines parameters for PutUserTokens.
 type PutUserTokensJSONBody struct {
@@ -378,6 +920,24 @@ type RotateUserKeyJSONRequestBody RotateUserKeyJSONBody
 
 // AdminLoginJSONRequestBody defines body for AdminLogin for application/json ContentType.
 type AdminLoginJSONRequestBody AdminLoginJSONBody
+
+// AutoBugReportJSONRequestBody defines body for AutoBugReport for application/json ContentType.
+type AutoBugReportJSONRequestBody AutoBugReportJSONBody
+
+// CreateBugReportJSONRequestBody defines body for CreateBugReport for application/json ContentType.
+type CreateBugReportJSONRequestBody CreateBugReportJSONBody
+
+// DeleteBugReportJSONRequestBody defines body for DeleteBugReport for application/json ContentType.
+type DeleteBugReportJSONRequestBody DeleteBugReportJSONBody
+
+// GetBugReportJSONRequestBody defines body for GetBugReport for application/json ContentType.
+type GetBugReportJSONRequestBody GetBugReportJSONBody
+
+// ListBugReportsJSONRequestBody defines body for ListBugReports for application/json ContentType.
+type ListBugReportsJSONRequestBody ListBugReportsJSONBody
+
+// UpdateBugReportJSONRequestBody defines body for UpdateBugReport for application/json ContentType.
+type UpdateBugReportJSONRequestBody UpdateBugReportJSONBody
 
 // PutUserTokensJSONRequestBody defines body for PutUserTokens for application/json ContentType.
 type PutUserTokensJSONRequestBody PutUserTokensJSONBody
@@ -572,6 +1132,124 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/auth/me (the `GetAuthMe` operationId).
 	GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AutoBugReportWithBody Report an automatically captured error (any signed-in user)
+	//
+	// Errors with the same fingerprint (source + normalised message) within 24
+	// hours of the last occurrence fold into one report: 200 with the
+	// incremented occurrenceCount. A new report is 201. A resolved or closed
+	// report that recurs is reopened and marked as a regression.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+	AutoBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AutoBugReport Report an automatically captured error (any signed-in user)
+	//
+	// Errors with the same fingerprint (source + normalised message) within 24
+	// hours of the last occurrence fold into one report: 200 with the
+	// incremented occurrenceCount. A new report is 201. A resolved or closed
+	// report that recurs is reopened and marked as a regression.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+	AutoBugReport(ctx context.Context, body AutoBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBugReportWithBody File a bug report (admin)
+	//
+	// Status open; the reporter's recent actions (up to 20 of the last 30
+	// minutes) are attached as userJourney.recentActions.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+	CreateBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateBugReport File a bug report (admin)
+	//
+	// Status open; the reporter's recent actions (up to 20 of the last 30
+	// minutes) are attached as userJourney.recentActions.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+	CreateBugReport(ctx context.Context, body CreateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteBugReportWithBody Soft-delete a bug report (admin)
+	//
+	// Afterwards the report is gone from list and get.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+	DeleteBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteBugReport Soft-delete a bug report (admin)
+	//
+	// Afterwards the report is gone from list and get.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+	DeleteBugReport(ctx context.Context, body DeleteBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBugReportWithBody Get one bug report (admin)
+	//
+	// A deleted report is 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+	GetBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetBugReport Get one bug report (admin)
+	//
+	// A deleted report is 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+	GetBugReport(ctx context.Context, body GetBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListBugReportsWithBody List bug reports (admin)
+	//
+	// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+	// default, limit at most 100. Deleted reports are never listed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+	ListBugReportsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListBugReports List bug reports (admin)
+	//
+	// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+	// default, limit at most 100. Deleted reports are never listed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+	ListBugReports(ctx context.Context, body ListBugReportsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateBugReportWithBody Update a bug report (admin)
+	//
+	// Any status to any status; resolved stamps resolvedAt.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+	UpdateBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateBugReport Update a bug report (admin)
+	//
+	// Any status to any status; resolved stamps resolvedAt.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+	UpdateBugReport(ctx context.Context, body UpdateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUserTokens Personal GitHub and Jira credentials of the username context
 	//
@@ -946,6 +1624,244 @@ func (c *Client) AdminLogout(ctx context.Context, reqEditors ...RequestEditorFn)
 // Corresponds with GET /api/auth/me (the `GetAuthMe` operationId).
 func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAuthMeRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AutoBugReportWithBody Report an automatically captured error (any signed-in user)
+//
+// Errors with the same fingerprint (source + normalised message) within 24
+// hours of the last occurrence fold into one report: 200 with the
+// incremented occurrenceCount. A new report is 201. A resolved or closed
+// report that recurs is reopened and marked as a regression.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+func (c *Client) AutoBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAutoBugReportRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AutoBugReport Report an automatically captured error (any signed-in user)
+//
+// Errors with the same fingerprint (source + normalised message) within 24
+// hours of the last occurrence fold into one report: 200 with the
+// incremented occurrenceCount. A new report is 201. A resolved or closed
+// report that recurs is reopened and marked as a regression.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+func (c *Client) AutoBugReport(ctx context.Context, body AutoBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAutoBugReportRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBugReportWithBody File a bug report (admin)
+//
+// Status open; the reporter's recent actions (up to 20 of the last 30
+// minutes) are attached as userJourney.recentActions.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+func (c *Client) CreateBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBugReportRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateBugReport File a bug report (admin)
+//
+// Status open; the reporter's recent actions (up to 20 of the last 30
+// minutes) are attached as userJourney.recentActions.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+func (c *Client) CreateBugReport(ctx context.Context, body CreateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateBugReportRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteBugReportWithBody Soft-delete a bug report (admin)
+//
+// Afterwards the report is gone from list and get.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+func (c *Client) DeleteBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteBugReportRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteBugReport Soft-delete a bug report (admin)
+//
+// Afterwards the report is gone from list and get.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+func (c *Client) DeleteBugReport(ctx context.Context, body DeleteBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteBugReportRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBugReportWithBody Get one bug report (admin)
+//
+// A deleted report is 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+func (c *Client) GetBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBugReportRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetBugReport Get one bug report (admin)
+//
+// A deleted report is 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+func (c *Client) GetBugReport(ctx context.Context, body GetBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetBugReportRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListBugReportsWithBody List bug reports (admin)
+//
+// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+// default, limit at most 100. Deleted reports are never listed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+func (c *Client) ListBugReportsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBugReportsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListBugReports List bug reports (admin)
+//
+// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+// default, limit at most 100. Deleted reports are never listed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+func (c *Client) ListBugReports(ctx context.Context, body ListBugReportsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListBugReportsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateBugReportWithBody Update a bug report (admin)
+//
+// Any status to any status; resolved stamps resolvedAt.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+func (c *Client) UpdateBugReportWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateBugReportRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateBugReport Update a bug report (admin)
+//
+// Any status to any status; resolved stamps resolvedAt.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+func (c *Client) UpdateBugReport(ctx context.Context, body UpdateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateBugReportRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1592,6 +2508,246 @@ func NewGetAuthMeRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewAutoBugReportRequest calls the generic AutoBugReport builder with application/json body
+func NewAutoBugReportRequest(server string, body AutoBugReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAutoBugReportRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAutoBugReportRequestWithBody constructs an http.Request for the AutoBugReport method, with any body, and a specified content type
+func NewAutoBugReportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/bug-reports/auto")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateBugReportRequest calls the generic CreateBugReport builder with application/json body
+func NewCreateBugReportRequest(server string, body CreateBugReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateBugReportRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateBugReportRequestWithBody constructs an http.Request for the CreateBugReport method, with any body, and a specified content type
+func NewCreateBugReportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/bug-reports/create")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteBugReportRequest calls the generic DeleteBugReport builder with application/json body
+func NewDeleteBugReportRequest(server string, body DeleteBugReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteBugReportRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDeleteBugReportRequestWithBody constructs an http.Request for the DeleteBugReport method, with any body, and a specified content type
+func NewDeleteBugReportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/bug-reports/delete")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetBugReportRequest calls the generic GetBugReport builder with application/json body
+func NewGetBugReportRequest(server string, body GetBugReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewGetBugReportRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewGetBugReportRequestWithBody constructs an http.Request for the GetBugReport method, with any body, and a specified content type
+func NewGetBugReportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/bug-reports/get")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListBugReportsRequest calls the generic ListBugReports builder with application/json body
+func NewListBugReportsRequest(server string, body ListBugReportsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewListBugReportsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewListBugReportsRequestWithBody constructs an http.Request for the ListBugReports method, with any body, and a specified content type
+func NewListBugReportsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/bug-reports/list")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpdateBugReportRequest calls the generic UpdateBugReport builder with application/json body
+func NewUpdateBugReportRequest(server string, body UpdateBugReportJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateBugReportRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewUpdateBugReportRequestWithBody constructs an http.Request for the UpdateBugReport method, with any body, and a specified content type
+func NewUpdateBugReportRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/bug-reports/update")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetUserTokensRequest constructs an http.Request for the GetUserTokens method
 func NewGetUserTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -2122,6 +3278,124 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/auth/me (the `GetAuthMe` operationId).
 	GetAuthMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAuthMeResponse, error)
+
+	// AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
+	//
+	// Errors with the same fingerprint (source + normalised message) within 24
+	// hours of the last occurrence fold into one report: 200 with the
+	// incremented occurrenceCount. A new report is 201. A resolved or closed
+	// report that recurs is reopened and marked as a regression.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+	AutoBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AutoBugReportResponse, error)
+
+	// AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
+	//
+	// Errors with the same fingerprint (source + normalised message) within 24
+	// hours of the last occurrence fold into one report: 200 with the
+	// incremented occurrenceCount. A new report is 201. A resolved or closed
+	// report that recurs is reopened and marked as a regression.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+	AutoBugReportWithResponse(ctx context.Context, body AutoBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*AutoBugReportResponse, error)
+
+	// CreateBugReportWithBodyWithResponse File a bug report (admin)
+	//
+	// Status open; the reporter's recent actions (up to 20 of the last 30
+	// minutes) are attached as userJourney.recentActions.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+	CreateBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBugReportResponse, error)
+
+	// CreateBugReportWithResponse File a bug report (admin)
+	//
+	// Status open; the reporter's recent actions (up to 20 of the last 30
+	// minutes) are attached as userJourney.recentActions.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+	CreateBugReportWithResponse(ctx context.Context, body CreateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBugReportResponse, error)
+
+	// DeleteBugReportWithBodyWithResponse Soft-delete a bug report (admin)
+	//
+	// Afterwards the report is gone from list and get.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+	DeleteBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteBugReportResponse, error)
+
+	// DeleteBugReportWithResponse Soft-delete a bug report (admin)
+	//
+	// Afterwards the report is gone from list and get.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+	DeleteBugReportWithResponse(ctx context.Context, body DeleteBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteBugReportResponse, error)
+
+	// GetBugReportWithBodyWithResponse Get one bug report (admin)
+	//
+	// A deleted report is 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+	GetBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GetBugReportResponse, error)
+
+	// GetBugReportWithResponse Get one bug report (admin)
+	//
+	// A deleted report is 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+	GetBugReportWithResponse(ctx context.Context, body GetBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*GetBugReportResponse, error)
+
+	// ListBugReportsWithBodyWithResponse List bug reports (admin)
+	//
+	// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+	// default, limit at most 100. Deleted reports are never listed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+	ListBugReportsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListBugReportsResponse, error)
+
+	// ListBugReportsWithResponse List bug reports (admin)
+	//
+	// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+	// default, limit at most 100. Deleted reports are never listed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+	ListBugReportsWithResponse(ctx context.Context, body ListBugReportsJSONRequestBody, reqEditors ...RequestEditorFn) (*ListBugReportsResponse, error)
+
+	// UpdateBugReportWithBodyWithResponse Update a bug report (admin)
+	//
+	// Any status to any status; resolved stamps resolvedAt.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+	UpdateBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateBugReportResponse, error)
+
+	// UpdateBugReportWithResponse Update a bug report (admin)
+	//
+	// Any status to any status; resolved stamps resolvedAt.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+	UpdateBugReportWithResponse(ctx context.Context, body UpdateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateBugReportResponse, error)
 
 	// GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 	//
@@ -2880,6 +4154,503 @@ func (r GetAuthMeResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAuthMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AutoBugReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data    BugReport                               `json:"data"`
+		Status  AutoBugReport200JSONResponseBodyStatus  `json:"status"`
+		Success AutoBugReport200JSONResponseBodySuccess `json:"success"`
+	}
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		Data    BugReport                               `json:"data"`
+		Status  AutoBugReport201JSONResponseBodyStatus  `json:"status"`
+		Success AutoBugReport201JSONResponseBodySuccess `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Envelope400
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Envelope401
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Envelope413
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AutoBugReportResponse) GetJSON200() *struct {
+	Data    BugReport                               `json:"data"`
+	Status  AutoBugReport200JSONResponseBodyStatus  `json:"status"`
+	Success AutoBugReport200JSONResponseBodySuccess `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AutoBugReportResponse) GetJSON201() *struct {
+	Data    BugReport                               `json:"data"`
+	Status  AutoBugReport201JSONResponseBodyStatus  `json:"status"`
+	Success AutoBugReport201JSONResponseBodySuccess `json:"success"`
+} {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AutoBugReportResponse) GetJSON400() *Envelope400 {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AutoBugReportResponse) GetJSON401() *Envelope401 {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AutoBugReportResponse) GetJSON413() *Envelope413 {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r AutoBugReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AutoBugReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AutoBugReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AutoBugReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateBugReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *struct {
+		Data    BugReport                                 `json:"data"`
+		Status  CreateBugReport201JSONResponseBodyStatus  `json:"status"`
+		Success CreateBugReport201JSONResponseBodySuccess `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Envelope400
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Envelope401
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Envelope403
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Envelope413
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateBugReportResponse) GetJSON201() *struct {
+	Data    BugReport                                 `json:"data"`
+	Status  CreateBugReport201JSONResponseBodyStatus  `json:"status"`
+	Success CreateBugReport201JSONResponseBodySuccess `json:"success"`
+} {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateBugReportResponse) GetJSON400() *Envelope400 {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateBugReportResponse) GetJSON401() *Envelope401 {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateBugReportResponse) GetJSON403() *Envelope403 {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateBugReportResponse) GetJSON413() *Envelope413 {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateBugReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateBugReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateBugReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateBugReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteBugReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data struct {
+			Deleted bool   `json:"deleted"`
+			Id      string `json:"id"`
+		} `json:"data"`
+		Status  DeleteBugReport200JSONResponseBodyStatus  `json:"status"`
+		Success DeleteBugReport200JSONResponseBodySuccess `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Envelope400
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Envelope401
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Envelope403
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Envelope404
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Envelope413
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteBugReportResponse) GetJSON200() *struct {
+	Data struct {
+		Deleted bool   `json:"deleted"`
+		Id      string `json:"id"`
+	} `json:"data"`
+	Status  DeleteBugReport200JSONResponseBodyStatus  `json:"status"`
+	Success DeleteBugReport200JSONResponseBodySuccess `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteBugReportResponse) GetJSON400() *Envelope400 {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteBugReportResponse) GetJSON401() *Envelope401 {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteBugReportResponse) GetJSON403() *Envelope403 {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteBugReportResponse) GetJSON404() *Envelope404 {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteBugReportResponse) GetJSON413() *Envelope413 {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteBugReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteBugReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteBugReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteBugReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetBugReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data    BugReportWithReporter                  `json:"data"`
+		Status  GetBugReport200JSONResponseBodyStatus  `json:"status"`
+		Success GetBugReport200JSONResponseBodySuccess `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Envelope400
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Envelope401
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Envelope403
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Envelope404
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Envelope413
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetBugReportResponse) GetJSON200() *struct {
+	Data    BugReportWithReporter                  `json:"data"`
+	Status  GetBugReport200JSONResponseBodyStatus  `json:"status"`
+	Success GetBugReport200JSONResponseBodySuccess `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetBugReportResponse) GetJSON400() *Envelope400 {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetBugReportResponse) GetJSON401() *Envelope401 {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetBugReportResponse) GetJSON403() *Envelope403 {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetBugReportResponse) GetJSON404() *Envelope404 {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r GetBugReportResponse) GetJSON413() *Envelope413 {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r GetBugReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetBugReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetBugReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetBugReportResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListBugReportsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data    BugReportPage                            `json:"data"`
+		Status  ListBugReports200JSONResponseBodyStatus  `json:"status"`
+		Success ListBugReports200JSONResponseBodySuccess `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Envelope400
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Envelope401
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Envelope403
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Envelope413
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListBugReportsResponse) GetJSON200() *struct {
+	Data    BugReportPage                            `json:"data"`
+	Status  ListBugReports200JSONResponseBodyStatus  `json:"status"`
+	Success ListBugReports200JSONResponseBodySuccess `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListBugReportsResponse) GetJSON400() *Envelope400 {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListBugReportsResponse) GetJSON401() *Envelope401 {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListBugReportsResponse) GetJSON403() *Envelope403 {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListBugReportsResponse) GetJSON413() *Envelope413 {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r ListBugReportsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListBugReportsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListBugReportsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListBugReportsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateBugReportResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Data    BugReport                                 `json:"data"`
+		Status  UpdateBugReport200JSONResponseBodyStatus  `json:"status"`
+		Success UpdateBugReport200JSONResponseBodySuccess `json:"success"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *Envelope400
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Envelope401
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Envelope403
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *Envelope404
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *Envelope413
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateBugReportResponse) GetJSON200() *struct {
+	Data    BugReport                                 `json:"data"`
+	Status  UpdateBugReport200JSONResponseBodyStatus  `json:"status"`
+	Success UpdateBugReport200JSONResponseBodySuccess `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateBugReportResponse) GetJSON400() *Envelope400 {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateBugReportResponse) GetJSON401() *Envelope401 {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateBugReportResponse) GetJSON403() *Envelope403 {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateBugReportResponse) GetJSON404() *Envelope404 {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateBugReportResponse) GetJSON413() *Envelope413 {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateBugReportResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateBugReportResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateBugReportResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateBugReportResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3780,6 +5551,196 @@ func (c *ClientWithResponses) GetAuthMeWithResponse(ctx context.Context, reqEdit
 	return ParseGetAuthMeResponse(rsp)
 }
 
+// AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
+//
+// Errors with the same fingerprint (source + normalised message) within 24
+// hours of the last occurrence fold into one report: 200 with the
+// incremented occurrenceCount. A new report is 201. A resolved or closed
+// report that recurs is reopened and marked as a regression.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+func (c *ClientWithResponses) AutoBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AutoBugReportResponse, error) {
+	rsp, err := c.AutoBugReportWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAutoBugReportResponse(rsp)
+}
+
+// AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
+//
+// Errors with the same fingerprint (source + normalised message) within 24
+// hours of the last occurrence fold into one report: 200 with the
+// incremented occurrenceCount. A new report is 201. A resolved or closed
+// report that recurs is reopened and marked as a regression.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
+func (c *ClientWithResponses) AutoBugReportWithResponse(ctx context.Context, body AutoBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*AutoBugReportResponse, error) {
+	rsp, err := c.AutoBugReport(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAutoBugReportResponse(rsp)
+}
+
+// CreateBugReportWithBodyWithResponse File a bug report (admin)
+//
+// Status open; the reporter's recent actions (up to 20 of the last 30
+// minutes) are attached as userJourney.recentActions.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+func (c *ClientWithResponses) CreateBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateBugReportResponse, error) {
+	rsp, err := c.CreateBugReportWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBugReportResponse(rsp)
+}
+
+// CreateBugReportWithResponse File a bug report (admin)
+//
+// Status open; the reporter's recent actions (up to 20 of the last 30
+// minutes) are attached as userJourney.recentActions.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/create (the `CreateBugReport` operationId).
+func (c *ClientWithResponses) CreateBugReportWithResponse(ctx context.Context, body CreateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateBugReportResponse, error) {
+	rsp, err := c.CreateBugReport(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateBugReportResponse(rsp)
+}
+
+// DeleteBugReportWithBodyWithResponse Soft-delete a bug report (admin)
+//
+// Afterwards the report is gone from list and get.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+func (c *ClientWithResponses) DeleteBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteBugReportResponse, error) {
+	rsp, err := c.DeleteBugReportWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteBugReportResponse(rsp)
+}
+
+// DeleteBugReportWithResponse Soft-delete a bug report (admin)
+//
+// Afterwards the report is gone from list and get.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/delete (the `DeleteBugReport` operationId).
+func (c *ClientWithResponses) DeleteBugReportWithResponse(ctx context.Context, body DeleteBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteBugReportResponse, error) {
+	rsp, err := c.DeleteBugReport(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteBugReportResponse(rsp)
+}
+
+// GetBugReportWithBodyWithResponse Get one bug report (admin)
+//
+// A deleted report is 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+func (c *ClientWithResponses) GetBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GetBugReportResponse, error) {
+	rsp, err := c.GetBugReportWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBugReportResponse(rsp)
+}
+
+// GetBugReportWithResponse Get one bug report (admin)
+//
+// A deleted report is 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/get (the `GetBugReport` operationId).
+func (c *ClientWithResponses) GetBugReportWithResponse(ctx context.Context, body GetBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*GetBugReportResponse, error) {
+	rsp, err := c.GetBugReport(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetBugReportResponse(rsp)
+}
+
+// ListBugReportsWithBodyWithResponse List bug reports (admin)
+//
+// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+// default, limit at most 100. Deleted reports are never listed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+func (c *ClientWithResponses) ListBugReportsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListBugReportsResponse, error) {
+	rsp, err := c.ListBugReportsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBugReportsResponse(rsp)
+}
+
+// ListBugReportsWithResponse List bug reports (admin)
+//
+// Filters combine; newest first (by occurredAt); page 1 and limit 20 by
+// default, limit at most 100. Deleted reports are never listed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/list (the `ListBugReports` operationId).
+func (c *ClientWithResponses) ListBugReportsWithResponse(ctx context.Context, body ListBugReportsJSONRequestBody, reqEditors ...RequestEditorFn) (*ListBugReportsResponse, error) {
+	rsp, err := c.ListBugReports(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListBugReportsResponse(rsp)
+}
+
+// UpdateBugReportWithBodyWithResponse Update a bug report (admin)
+//
+// Any status to any status; resolved stamps resolvedAt.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+func (c *ClientWithResponses) UpdateBugReportWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateBugReportResponse, error) {
+	rsp, err := c.UpdateBugReportWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateBugReportResponse(rsp)
+}
+
+// UpdateBugReportWithResponse Update a bug report (admin)
+//
+// Any status to any status; resolved stamps resolvedAt.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
+func (c *ClientWithResponses) UpdateBugReportWithResponse(ctx context.Context, body UpdateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateBugReportResponse, error) {
+	rsp, err := c.UpdateBugReport(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateBugReportResponse(rsp)
+}
+
 // GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 //
 // The username context is the signed-in user, else the jji_username
@@ -4515,6 +6476,382 @@ func ParseGetAuthMeResponse(rsp *http.Response) (*GetAuthMeResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAutoBugReportResponse parses an HTTP response from a AutoBugReportWithResponse call
+func ParseAutoBugReportResponse(rsp *http.Response) (*AutoBugReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AutoBugReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data    BugReport                               `json:"data"`
+			Status  AutoBugReport200JSONResponseBodyStatus  `json:"status"`
+			Success AutoBugReport200JSONResponseBodySuccess `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			Data    BugReport                               `json:"data"`
+			Status  AutoBugReport201JSONResponseBodyStatus  `json:"status"`
+			Success AutoBugReport201JSONResponseBodySuccess `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Envelope400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Envelope401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Envelope413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateBugReportResponse parses an HTTP response from a CreateBugReportWithResponse call
+func ParseCreateBugReportResponse(rsp *http.Response) (*CreateBugReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateBugReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest struct {
+			Data    BugReport                                 `json:"data"`
+			Status  CreateBugReport201JSONResponseBodyStatus  `json:"status"`
+			Success CreateBugReport201JSONResponseBodySuccess `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Envelope400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Envelope401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Envelope403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Envelope413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteBugReportResponse parses an HTTP response from a DeleteBugReportWithResponse call
+func ParseDeleteBugReportResponse(rsp *http.Response) (*DeleteBugReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteBugReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data struct {
+				Deleted bool   `json:"deleted"`
+				Id      string `json:"id"`
+			} `json:"data"`
+			Status  DeleteBugReport200JSONResponseBodyStatus  `json:"status"`
+			Success DeleteBugReport200JSONResponseBodySuccess `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Envelope400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Envelope401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Envelope403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Envelope404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Envelope413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetBugReportResponse parses an HTTP response from a GetBugReportWithResponse call
+func ParseGetBugReportResponse(rsp *http.Response) (*GetBugReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetBugReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data    BugReportWithReporter                  `json:"data"`
+			Status  GetBugReport200JSONResponseBodyStatus  `json:"status"`
+			Success GetBugReport200JSONResponseBodySuccess `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Envelope400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Envelope401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Envelope403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Envelope404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Envelope413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListBugReportsResponse parses an HTTP response from a ListBugReportsWithResponse call
+func ParseListBugReportsResponse(rsp *http.Response) (*ListBugReportsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListBugReportsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data    BugReportPage                            `json:"data"`
+			Status  ListBugReports200JSONResponseBodyStatus  `json:"status"`
+			Success ListBugReports200JSONResponseBodySuccess `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Envelope400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Envelope401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Envelope403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Envelope413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateBugReportResponse parses an HTTP response from a UpdateBugReportWithResponse call
+func ParseUpdateBugReportResponse(rsp *http.Response) (*UpdateBugReportResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateBugReportResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Data    BugReport                                 `json:"data"`
+			Status  UpdateBugReport200JSONResponseBodyStatus  `json:"status"`
+			Success UpdateBugReport200JSONResponseBodySuccess `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Envelope400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Envelope401
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Envelope403
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Envelope404
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Envelope413
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	}
 

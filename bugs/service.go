@@ -1,0 +1,369 @@
+package bugs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bugflow/bugflow/activity"
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
+)
+
+// Journey defaults of Create: the reporter's last JourneyLimit actions of the
+// past JourneyWindow.
+const (
+	JourneyLimit  = 20
+	JourneyWindow = 30 * time.Minute
+)
+
+// DefaultDedupWindow is how long after its last occurrence a report still
+// absorbs new occurrences of the same fingerprint.
+const DefaultDedupWindow = 24 * time.Hour
+
+// JourneySource gives a user's recent actions, oldest first.
+// *activity.Service satisfies it.
+type JourneySource interface {
+	Recent(ctx context.Context, userID string, since time.Time, limit int) ([]activity.Entry, error)
+}
+
+// Config configures a Service. The zero value works: no journeys, the
+// default logger, a 24 h dedup window.
+type Config struct {
+	// Journey supplies reporters' recent actions for Create. Nil attaches
+	// only what the client sent.
+	Journey JourneySource
+	// Logger receives failures that do not fail the call (a journey that
+	// could not be read, a capture that could not be stored). Default
+	// slog.Default().
+	Logger *slog.Logger
+	// DedupWindow overrides DefaultDedupWindow.
+	DedupWindow time.Duration
+}
+
+// Service files, deduplicates and triages bug reports.
+type Service struct {
+	store   Store
+	journey JourneySource
+	log     *slog.Logger
+	window  time.Duration
+}
+
+// New returns a Service on store.
+func New(store Store, cfg Config) *Service {
+	s := &Service{store: store, journey: cfg.Journey, log: cfg.Logger, window: cfg.DedupWindow}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.window <= 0 {
+		s.window = DefaultDedupWindow
+	}
+	return s
+}
+
+// Create files a report written by a person: status open, severity medium
+// unless given, the reporter's journey attached (see the package doc). It
+// never deduplicates.
+func (s *Service) Create(ctx context.Context, in CreateInput) (Report, error) {
+	if strings.TrimSpace(in.Title) == "" {
+		return Report{}, errs.InvalidField("title", "required")
+	}
+	if in.Source == "" {
+		return Report{}, errs.InvalidField("source", "required")
+	}
+	if !in.Source.Valid() {
+		return Report{}, invalidEnum("source", in.Source, Sources)
+	}
+	if in.Severity == "" {
+		in.Severity = SeverityMedium
+	} else if !in.Severity.Valid() {
+		return Report{}, invalidEnum("severity", in.Severity, Severities)
+	}
+	if err := firstError(
+		checkLength("title", in.Title, MaxTitleLength),
+		checkLength("description", in.Description, MaxDescriptionLength),
+		checkLength("errorMessage", in.ErrorMessage, MaxErrorMessageLength),
+		checkLength("errorStack", in.ErrorStack, MaxErrorStackLength),
+		checkLength("errorCode", in.ErrorCode, MaxErrorCodeLength),
+		checkLength("workspaceId", in.WorkspaceID, MaxIDLength),
+		checkLength("spaceId", in.SpaceID, MaxIDLength),
+		checkLength("reporterId", in.ReporterID, MaxIDLength),
+	); err != nil {
+		return Report{}, err
+	}
+	ctxJSON, err := cleanObject("context", in.Context)
+	if err != nil {
+		return Report{}, err
+	}
+	metaJSON, err := cleanObject("metadata", in.Metadata)
+	if err != nil {
+		return Report{}, err
+	}
+	clientJourney, err := cleanObject("userJourney", in.UserJourney)
+	if err != nil {
+		return Report{}, err
+	}
+
+	now := store.Now()
+	journey, err := s.buildJourney(ctx, in.ReporterID, now, clientJourney)
+	if err != nil {
+		return Report{}, err
+	}
+	r := s.newReport(now, in.OccurredAt)
+	r.WorkspaceID, r.SpaceID, r.ReporterID = optional(in.WorkspaceID), optional(in.SpaceID), optional(in.ReporterID)
+	r.Source, r.Severity = in.Source, in.Severity
+	r.Title, r.Description = cleanText(in.Title), optional(in.Description)
+	r.ErrorMessage, r.ErrorStack, r.ErrorCode = optional(in.ErrorMessage), optional(in.ErrorStack), optional(in.ErrorCode)
+	r.Context, r.Metadata, r.UserJourney = ctxJSON, metaJSON, journey
+	if in.ErrorMessage != "" {
+		// Kept so that a person's report can be matched with captured
+		// ones; a hand-filed report never absorbs occurrences.
+		r.Fingerprint, r.NormaliserVersion = Fingerprint(r.Source, in.ErrorMessage), NormaliserVersion
+	}
+	if err := s.store.Insert(ctx, &r); err != nil {
+		return Report{}, fmt.Errorf("bugs: create: %w", err)
+	}
+	return r, nil
+}
+
+// buildJourney assembles userJourney from the activity log and the client's
+// own journey; nil when there is neither. A failing activity log is logged
+// and skipped: the report matters more than its journey.
+func (s *Service) buildJourney(ctx context.Context, reporterID string, now time.Time, client json.RawMessage) (json.RawMessage, error) {
+	var j Journey
+	j.RecentActions = []JourneyAction{}
+	if s.journey != nil && reporterID != "" {
+		entries, err := s.journey.Recent(ctx, reporterID, now.Add(-JourneyWindow), JourneyLimit)
+		if err != nil {
+			s.log.WarnContext(ctx, "bugs: cannot read the reporter's journey", "reporter", reporterID, "err", err)
+		}
+		for _, e := range entries {
+			summary := e.Summary
+			if summary == "" {
+				summary = e.Action
+				if e.Target != "" {
+					summary += ": " + e.Target
+				}
+			}
+			j.RecentActions = append(j.RecentActions, JourneyAction{
+				ID: "act_" + strconv.FormatInt(e.ID, 10), Source: e.Action, Summary: summary, Timestamp: e.At.UTC(),
+			})
+		}
+	}
+	if len(j.RecentActions) > 0 {
+		start := j.RecentActions[0].Timestamp
+		for _, a := range j.RecentActions[1:] {
+			if a.Timestamp.Before(start) {
+				start = a.Timestamp
+			}
+		}
+		j.SessionStartedAt = &start
+	}
+	if len(j.RecentActions) == 0 && client == nil {
+		return nil, nil
+	}
+	j.Client = client
+	out, err := json.Marshal(j)
+	if err != nil {
+		return nil, fmt.Errorf("bugs: encode journey: %w", err)
+	}
+	return out, nil
+}
+
+// Auto files an automatically captured error. With an errorMessage it is
+// deduplicated (see the package doc): created is false when an existing
+// report absorbed it, and the returned report is the updated one. Without an
+// errorMessage every call makes a new report.
+func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created bool, err error) {
+	if in.Source == "" {
+		return Report{}, false, errs.InvalidField("source", "required")
+	}
+	if !in.Source.Auto() {
+		return Report{}, false, invalidEnum("source", in.Source, []Source{SourceAutoServer, SourceAutoClient, SourceAutoAgent})
+	}
+	if in.Severity != "" && !in.Severity.Valid() {
+		return Report{}, false, invalidEnum("severity", in.Severity, Severities)
+	}
+	if err := firstError(
+		checkLength("title", in.Title, MaxTitleLength),
+		checkLength("errorMessage", in.ErrorMessage, MaxErrorMessageLength),
+		checkLength("errorStack", in.ErrorStack, MaxErrorStackLength),
+		checkLength("errorCode", in.ErrorCode, MaxErrorCodeLength),
+		checkLength("workspaceId", in.WorkspaceID, MaxIDLength),
+		checkLength("spaceId", in.SpaceID, MaxIDLength),
+		checkLength("reporterId", in.ReporterID, MaxIDLength),
+	); err != nil {
+		return Report{}, false, err
+	}
+	ctxJSON, err := cleanObject("context", in.Context)
+	if err != nil {
+		return Report{}, false, err
+	}
+	metaJSON, err := cleanObject("metadata", in.Metadata)
+	if err != nil {
+		return Report{}, false, err
+	}
+
+	r = s.newReport(store.Now(), in.OccurredAt)
+	r.WorkspaceID, r.SpaceID, r.ReporterID = optional(in.WorkspaceID), optional(in.SpaceID), optional(in.ReporterID)
+	r.Source = in.Source
+	r.Severity = in.Severity
+	if r.Severity == "" {
+		r.Severity = AutoSeverity(in.Source, in.ErrorMessage, in.ErrorCode)
+	}
+	r.Title = cleanText(strings.TrimSpace(in.Title))
+	if r.Title == "" {
+		r.Title = cleanText(AutoTitle(in.Source, in.ErrorMessage, in.ErrorCode, r.OccurredAt))
+	}
+	r.ErrorMessage, r.ErrorStack, r.ErrorCode = optional(in.ErrorMessage), optional(in.ErrorStack), optional(in.ErrorCode)
+	r.Context, r.Metadata = ctxJSON, metaJSON
+
+	if in.ErrorMessage == "" {
+		if err := s.store.Insert(ctx, &r); err != nil {
+			return Report{}, false, fmt.Errorf("bugs: auto: %w", err)
+		}
+		return r, true, nil
+	}
+	r.Fingerprint, r.NormaliserVersion = Fingerprint(r.Source, in.ErrorMessage), NormaliserVersion
+	stored, created, err := s.store.Upsert(ctx, &r, r.OccurredAt.Add(-s.window))
+	if err != nil {
+		return Report{}, false, fmt.Errorf("bugs: auto: %w", err)
+	}
+	return stored, created, nil
+}
+
+// newReport returns the common start of a new report.
+func (s *Service) newReport(now, occurredAt time.Time) Report {
+	if occurredAt.IsZero() {
+		occurredAt = now
+	}
+	occurredAt = occurredAt.UTC().Truncate(time.Microsecond)
+	return Report{
+		ID: newID(), Status: StatusOpen, OccurrenceCount: 1,
+		OccurredAt: occurredAt, FirstSeenAt: occurredAt, LastSeenAt: occurredAt,
+		CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// Get returns one report; a missing or deleted one is errs.NotFound.
+func (s *Service) Get(ctx context.Context, id string) (Report, error) {
+	if id == "" {
+		return Report{}, errs.InvalidField("bugReportId", "required")
+	}
+	r, err := s.store.Get(ctx, id)
+	if err != nil {
+		return Report{}, fmt.Errorf("bugs: get: %w", err)
+	}
+	return r, nil
+}
+
+// List returns one page of reports matching f, newest occurrence first.
+func (s *Service) List(ctx context.Context, f ListFilter) (Page, error) {
+	if err := f.normalise(); err != nil {
+		return Page{}, err
+	}
+	items, total, err := s.store.List(ctx, f)
+	if err != nil {
+		return Page{}, fmt.Errorf("bugs: list: %w", err)
+	}
+	if items == nil {
+		items = []Report{}
+	}
+	return Page{
+		Items: items, Page: f.Page, Limit: f.Limit, Total: total,
+		HasNextPage: f.Page*f.Limit < total,
+		HasPrevPage: f.Page > 1,
+	}, nil
+}
+
+// Update changes title, description, severity and/or status. Any status may
+// follow any other; resolved stamps resolvedAt (kept if it was already
+// resolved), open/triaged/in_progress clear it, closed keeps it.
+func (s *Service) Update(ctx context.Context, in UpdateInput) (Report, error) {
+	if in.ID == "" {
+		return Report{}, errs.InvalidField("bugReportId", "required")
+	}
+	c := Change{Description: in.Description, Severity: in.Severity, Status: in.Status, At: store.Now()}
+	if in.Title != nil {
+		if strings.TrimSpace(*in.Title) == "" {
+			return Report{}, errs.InvalidField("title", "must not be empty")
+		}
+		if err := checkLength("title", *in.Title, MaxTitleLength); err != nil {
+			return Report{}, err
+		}
+		t := cleanText(*in.Title)
+		c.Title = &t
+	}
+	if in.Description != nil {
+		if err := checkLength("description", *in.Description, MaxDescriptionLength); err != nil {
+			return Report{}, err
+		}
+		d := cleanText(*in.Description)
+		c.Description = &d
+	}
+	if in.Severity != nil && !in.Severity.Valid() {
+		return Report{}, invalidEnum("severity", *in.Severity, Severities)
+	}
+	if in.Status != nil && !in.Status.Valid() {
+		return Report{}, invalidEnum("status", *in.Status, Statuses)
+	}
+	r, err := s.store.Update(ctx, in.ID, c)
+	if err != nil {
+		return Report{}, fmt.Errorf("bugs: update: %w", err)
+	}
+	return r, nil
+}
+
+// Delete soft-deletes a report: it disappears from List and Get, and a new
+// occurrence of its error starts a new report.
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if id == "" {
+		return errs.InvalidField("bugReportId", "required")
+	}
+	if err := s.store.Delete(ctx, id, store.Now()); err != nil {
+		return fmt.Errorf("bugs: delete: %w", err)
+	}
+	return nil
+}
+
+// newID returns a report id like bug_3f9c0a1b2c3d4e5f60718293 (96 random
+// bits: no coordination between replicas needed).
+func newID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "bug_" + hex.EncodeToString(b[:])
+}
+
+// cleanText makes s storable on both engines: valid UTF-8 and no NUL bytes,
+// which PostgreSQL text refuses.
+func cleanText(s string) string {
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// optional returns nil for "" (stored as NULL, rendered as null) and the
+// cleaned text otherwise.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	c := cleanText(s)
+	return &c
+}
+
+func firstError(errors ...error) error {
+	for _, err := range errors {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,45 @@
+package bugs
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists reports. BunStore implements it on SQLite and PostgreSQL.
+// Methods that address one report treat a soft-deleted one as absent
+// (errs.NotFound).
+type Store interface {
+	// Insert stores a new report as it is (no deduplication).
+	Insert(ctx context.Context, r *Report) error
+	// Upsert stores r, an occurrence with a fingerprint, as one atomic
+	// step: when the active report with the same fingerprint was last seen
+	// at or after windowStart, that report absorbs the occurrence
+	// (occurrenceCount + 1, first/last seen widened, reopened with the
+	// regression flag when it was resolved or closed) and is returned with
+	// created false; otherwise r becomes the new active report for the
+	// fingerprint (an older one stops being active) and created is true.
+	Upsert(ctx context.Context, r *Report, windowStart time.Time) (stored Report, created bool, err error)
+	// Get returns one report.
+	Get(ctx context.Context, id string) (Report, error)
+	// List returns the reports of one page (f already normalised) and the
+	// total that match f.
+	List(ctx context.Context, f ListFilter) (items []Report, total int, err error)
+	// Update applies c to a report and returns the result.
+	Update(ctx context.Context, id string, c Change) (Report, error)
+	// Delete soft-deletes a report at time at; it also stops being the
+	// active report of its fingerprint, so a recurrence starts a new one.
+	Delete(ctx context.Context, id string, at time.Time) error
+}
+
+// Change is a validated update. Nil fields stay as they are. A Status of
+// resolved stamps ResolvedAt with At unless the report was already resolved;
+// open, triaged and in_progress clear ResolvedAt; closed keeps it.
+type Change struct {
+	Title       *string
+	Description *string
+	Severity    *Severity
+	Status      *Status
+	// At is the time of the change (UpdatedAt, and ResolvedAt when it is
+	// stamped).
+	At time.Time
+}

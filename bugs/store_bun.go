@@ -1,0 +1,426 @@
+package bugs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
+)
+
+// reportRow is the table model of a Report.
+type reportRow struct {
+	bun.BaseModel `bun:"table:bug_reports,alias:r"`
+
+	ID          string  `bun:"id,pk"`
+	WorkspaceID *string `bun:"workspace_id"`
+	SpaceID     *string `bun:"space_id"`
+	ReporterID  *string `bun:"reporter_id"`
+
+	Source   string `bun:"source,notnull"`
+	Severity string `bun:"severity,notnull"`
+	Status   string `bun:"status,notnull"`
+
+	Title        string  `bun:"title,notnull"`
+	Description  *string `bun:"description,type:text"`
+	ErrorMessage *string `bun:"error_message,type:text"`
+	ErrorStack   *string `bun:"error_stack,type:text"`
+	ErrorCode    *string `bun:"error_code"`
+
+	// JSON is kept as text: one column type that both engines treat alike.
+	UserJourney *string `bun:"user_journey,type:text"`
+	Context     *string `bun:"context,type:text"`
+	Metadata    *string `bun:"metadata,type:text"`
+
+	OccurrenceCount   int     `bun:"occurrence_count,notnull"`
+	Fingerprint       *string `bun:"fingerprint"`
+	NormaliserVersion int     `bun:"normaliser_version,notnull"`
+	// DedupKey is the fingerprint while this report is the one that new
+	// occurrences join, NULL otherwise (no fingerprint, superseded after
+	// the window, deleted). Its unique index is what makes concurrent
+	// identical occurrences land on one row: both engines let any number of
+	// rows hold NULL.
+	DedupKey   *string `bun:"dedup_key"`
+	Regression bool    `bun:"regression,notnull"`
+
+	OccurredAt  time.Time  `bun:"occurred_at,notnull"`
+	FirstSeenAt time.Time  `bun:"first_seen_at,notnull"`
+	LastSeenAt  time.Time  `bun:"last_seen_at,notnull"`
+	CreatedAt   time.Time  `bun:"created_at,notnull"`
+	UpdatedAt   time.Time  `bun:"updated_at,notnull"`
+	ResolvedAt  *time.Time `bun:"resolved_at"`
+	DeletedAt   *time.Time `bun:"deleted_at"`
+}
+
+// Migrations returns the schema of bug reports.
+func Migrations() []store.Migration {
+	return []store.Migration{{
+		ID:      "20261123100000",
+		Comment: "bugs: bug_reports",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.NewCreateTable().Model((*reportRow)(nil)).Exec(ctx); err != nil {
+				return fmt.Errorf("create bug_reports: %w", err)
+			}
+			indexes := []struct {
+				name    string
+				unique  bool
+				columns []string
+			}{
+				{name: "bug_reports_dedup_key_idx", unique: true, columns: []string{"dedup_key"}},
+				// List orders by occurred_at and filters on it.
+				{name: "bug_reports_occurred_at_idx", columns: []string{"occurred_at"}},
+				{name: "bug_reports_workspace_idx", columns: []string{"workspace_id", "occurred_at"}},
+			}
+			for _, ix := range indexes {
+				q := tx.NewCreateIndex().Model((*reportRow)(nil)).Index(ix.name).Column(ix.columns...)
+				if ix.unique {
+					q = q.Unique()
+				}
+				if _, err := q.Exec(ctx); err != nil {
+					return fmt.Errorf("create %s: %w", ix.name, err)
+				}
+			}
+			return nil
+		},
+	}}
+}
+
+// BunStore is the bun implementation of Store.
+type BunStore struct {
+	db   bun.IDB
+	seen seenSet
+}
+
+// NewBunStore returns a Store on db (a *bun.DB or a transaction).
+func NewBunStore(db bun.IDB) *BunStore {
+	return &BunStore{db: db, seen: seenSet{m: map[string]struct{}{}}}
+}
+
+// seenCapacity bounds the fingerprints a BunStore remembers; when full it
+// forgets them all, which costs one slower call per active fingerprint.
+const seenCapacity = 4096
+
+// seenSet remembers fingerprints this process has stored recently. It is
+// only a hint of which statement to try first in Upsert (measured on SQLite,
+// parsing the long upsert statement is about half the cost of a call), never
+// a source of truth: other replicas write too.
+type seenSet struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+func (s *seenSet) has(fp string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[fp]
+	return ok
+}
+
+func (s *seenSet) add(fp string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.m) >= seenCapacity {
+		clear(s.m)
+	}
+	s.m[fp] = struct{}{}
+}
+
+// Insert implements Store.
+func (s *BunStore) Insert(ctx context.Context, r *Report) error {
+	row := toRow(r)
+	row.DedupKey = nil
+	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
+		return fmt.Errorf("insert bug report: %w", store.Translate(err))
+	}
+	return nil
+}
+
+// maxUpsertTries bounds the retries of Upsert. One retry is the normal
+// worst case (a stale active report is retired, then the insert wins); more
+// happen only if other writers keep retiring and recreating the same
+// fingerprint at that very moment.
+const maxUpsertTries = 5
+
+// joinSets are the SET clauses that fold one occurrence into the active
+// report r. seen is the SQL for the occurrence's time (a placeholder or
+// EXCLUDED.last_seen_at) and args its arguments, if any. Every
+// expression reads the row as it was before the statement, so the CASEs see
+// the old status.
+func joinSets(seen string, args ...any) []joinSet {
+	var twice []any // nil without args: bun warns about an empty list
+	if len(args) > 0 {
+		twice = append(append(twice, args...), args...)
+	}
+	return []joinSet{
+		{"occurrence_count = r.occurrence_count + 1", nil},
+		{"last_seen_at = CASE WHEN " + seen + " > r.last_seen_at THEN " + seen + " ELSE r.last_seen_at END", twice},
+		{"first_seen_at = CASE WHEN " + seen + " < r.first_seen_at THEN " + seen + " ELSE r.first_seen_at END", twice},
+		{"regression = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.regression END", []any{StatusResolved, StatusClosed, true}},
+		{"resolved_at = CASE WHEN r.status IN (?, ?) THEN NULL ELSE r.resolved_at END", []any{StatusResolved, StatusClosed}},
+		{"status = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.status END", []any{StatusResolved, StatusClosed, StatusOpen}},
+	}
+}
+
+type joinSet struct {
+	expr string
+	args []any
+}
+
+// Upsert implements Store. The common case of an error storm, an occurrence
+// of an active fingerprint within the window, is one short UPDATE, tried
+// first for fingerprints this store has seen. Otherwise (or when it finds
+// nothing) one INSERT ... ON CONFLICT DO UPDATE on the unique dedup_key
+// either creates the report or, if another caller created it in between,
+// joins it: at no point can two active rows share a fingerprint.
+func (s *BunStore) Upsert(ctx context.Context, r *Report, windowStart time.Time) (Report, bool, error) {
+	if r.Fingerprint == "" {
+		return Report{}, false, fmt.Errorf("bugs: upsert needs a fingerprint")
+	}
+	if s.seen.has(r.Fingerprint) {
+		stored, ok, err := s.join(ctx, r, windowStart)
+		if err != nil || ok {
+			return stored, false, err
+		}
+	}
+	stored, created, err := s.insertOrJoin(ctx, r, windowStart)
+	if err == nil {
+		s.seen.add(r.Fingerprint)
+	}
+	return stored, created, err
+}
+
+// join folds r into the active report of its fingerprint if that was last
+// seen within the window; ok is false when there is none.
+func (s *BunStore) join(ctx context.Context, r *Report, windowStart time.Time) (stored Report, ok bool, err error) {
+	var joined reportRow
+	uq := s.db.NewUpdate().Model(&joined)
+	for _, set := range joinSets("?", r.LastSeenAt) {
+		uq = uq.Set(set.expr, set.args...)
+	}
+	res, err := uq.Set("updated_at = ?", r.UpdatedAt).
+		Where("r.dedup_key = ?", r.Fingerprint).
+		Where("r.last_seen_at >= ?", windowStart).
+		Returning("*").
+		Exec(ctx)
+	if err != nil {
+		return Report{}, false, fmt.Errorf("join bug report: %w", store.Translate(err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return Report{}, false, fmt.Errorf("join bug report: %w", err)
+	}
+	return joined.toReport(), n == 1, nil
+}
+
+// insertOrJoin stores r as the active report of its fingerprint, or joins
+// the active one if it is within the window, retiring a stale one first.
+func (s *BunStore) insertOrJoin(ctx context.Context, r *Report, windowStart time.Time) (Report, bool, error) {
+	for range maxUpsertTries {
+		row := toRow(r)
+		row.DedupKey = &r.Fingerprint
+		iq := s.db.NewInsert().Model(row).On("CONFLICT (dedup_key) DO UPDATE")
+		for _, set := range joinSets("EXCLUDED.last_seen_at") {
+			iq = iq.Set(set.expr, set.args...)
+		}
+		// The WHERE leaves a report last seen before the window alone:
+		// then no row comes back and the stale report is retired below.
+		res, err := iq.Set("updated_at = EXCLUDED.updated_at").
+			Where("r.last_seen_at >= ?", windowStart).
+			Returning("*").
+			Exec(ctx)
+		if err != nil {
+			return Report{}, false, fmt.Errorf("upsert bug report: %w", store.Translate(err))
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return Report{}, false, fmt.Errorf("upsert bug report: %w", err)
+		} else if n == 1 {
+			// Only a fresh insert returns a count of 1: joining always
+			// returns at least 2.
+			return row.toReport(), row.OccurrenceCount == 1, nil
+		}
+		_, err = s.db.NewUpdate().Model((*reportRow)(nil)).
+			Set("dedup_key = NULL").
+			Where("dedup_key = ?", r.Fingerprint).
+			Where("last_seen_at < ?", windowStart).
+			Exec(ctx)
+		if err != nil {
+			return Report{}, false, fmt.Errorf("retire stale bug report: %w", store.Translate(err))
+		}
+	}
+	return Report{}, false, errs.Unavailablef("bug report intake is contended; try again")
+}
+
+// Get implements Store.
+func (s *BunStore) Get(ctx context.Context, id string) (Report, error) {
+	var row reportRow
+	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Where("deleted_at IS NULL").Scan(ctx)
+	if err != nil {
+		err = store.Translate(err)
+		if errs.KindOf(err) == errs.NotFound {
+			return Report{}, errs.Wrap(errs.NotFound, err, "bug report %s not found", id)
+		}
+		return Report{}, fmt.Errorf("get bug report: %w", err)
+	}
+	return row.toReport(), nil
+}
+
+// List implements Store.
+func (s *BunStore) List(ctx context.Context, f ListFilter) ([]Report, int, error) {
+	q := s.db.NewSelect().Model((*reportRow)(nil)).Where("deleted_at IS NULL")
+	if f.Source != "" {
+		q = q.Where("source = ?", f.Source)
+	}
+	if f.Severity != "" {
+		q = q.Where("severity = ?", f.Severity)
+	}
+	if f.Status != "" {
+		q = q.Where("status = ?", f.Status)
+	}
+	if f.WorkspaceID != "" {
+		q = q.Where("workspace_id = ?", f.WorkspaceID)
+	}
+	if f.FromDate != nil {
+		q = q.Where("occurred_at >= ?", f.FromDate.UTC())
+	}
+	if f.ToDate != nil {
+		q = q.Where("occurred_at <= ?", f.ToDate.UTC())
+	}
+	total, err := q.Count(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count bug reports: %w", store.Translate(err))
+	}
+	var rows []reportRow
+	err = q.Model(&rows).
+		OrderExpr("occurred_at DESC, created_at DESC, id DESC").
+		Limit(int64(f.Limit)).
+		Offset(int64((f.Page - 1) * f.Limit)).
+		Scan(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list bug reports: %w", store.Translate(err))
+	}
+	out := make([]Report, len(rows))
+	for i := range rows {
+		out[i] = rows[i].toReport()
+	}
+	return out, int(total), nil
+}
+
+// Update implements Store. It is one UPDATE ... RETURNING, so it neither
+// loses a concurrent occurrence count nor needs a transaction.
+func (s *BunStore) Update(ctx context.Context, id string, c Change) (Report, error) {
+	var row reportRow
+	q := s.db.NewUpdate().Model(&row).Set("updated_at = ?", c.At)
+	if c.Title != nil {
+		q = q.Set("title = ?", *c.Title)
+	}
+	if c.Description != nil {
+		q = q.Set("description = ?", *c.Description)
+	}
+	if c.Severity != nil {
+		q = q.Set("severity = ?", *c.Severity)
+	}
+	if c.Status != nil {
+		switch *c.Status {
+		case StatusResolved:
+			q = q.Set("resolved_at = CASE WHEN r.status = ? AND r.resolved_at IS NOT NULL THEN r.resolved_at ELSE ? END", StatusResolved, c.At)
+		case StatusClosed:
+		default:
+			q = q.Set("resolved_at = NULL")
+		}
+		q = q.Set("status = ?", *c.Status)
+	}
+	res, err := q.Where("r.id = ?", id).Where("r.deleted_at IS NULL").Returning("*").Exec(ctx)
+	if err != nil {
+		return Report{}, fmt.Errorf("update bug report: %w", store.Translate(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Report{}, fmt.Errorf("update bug report: %w", err)
+	} else if n == 0 {
+		return Report{}, errs.NotFoundf("bug report %s not found", id)
+	}
+	return row.toReport(), nil
+}
+
+// Delete implements Store.
+func (s *BunStore) Delete(ctx context.Context, id string, at time.Time) error {
+	res, err := s.db.NewUpdate().Model((*reportRow)(nil)).
+		Set("deleted_at = ?", at).
+		Set("updated_at = ?", at).
+		Set("dedup_key = NULL").
+		Where("id = ?", id).
+		Where("deleted_at IS NULL").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("delete bug report: %w", store.Translate(err))
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("delete bug report: %w", err)
+	} else if n == 0 {
+		return errs.NotFoundf("bug report %s not found", id)
+	}
+	return nil
+}
+
+func toRow(r *Report) *reportRow {
+	row := &reportRow{
+		ID: r.ID, WorkspaceID: r.WorkspaceID, SpaceID: r.SpaceID, ReporterID: r.ReporterID,
+		Source: string(r.Source), Severity: string(r.Severity), Status: string(r.Status),
+		Title: r.Title, Description: r.Description,
+		ErrorMessage: r.ErrorMessage, ErrorStack: r.ErrorStack, ErrorCode: r.ErrorCode,
+		UserJourney: jsonText(r.UserJourney), Context: jsonText(r.Context), Metadata: jsonText(r.Metadata),
+		OccurrenceCount: r.OccurrenceCount, NormaliserVersion: r.NormaliserVersion, Regression: r.Regression,
+		OccurredAt: r.OccurredAt, FirstSeenAt: r.FirstSeenAt, LastSeenAt: r.LastSeenAt,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ResolvedAt: r.ResolvedAt, DeletedAt: r.DeletedAt,
+	}
+	if r.Fingerprint != "" {
+		fp := r.Fingerprint
+		row.Fingerprint = &fp
+	}
+	return row
+}
+
+func (row *reportRow) toReport() Report {
+	r := Report{
+		ID: row.ID, WorkspaceID: row.WorkspaceID, SpaceID: row.SpaceID, ReporterID: row.ReporterID,
+		Source: Source(row.Source), Severity: Severity(row.Severity), Status: Status(row.Status),
+		Title: row.Title, Description: row.Description,
+		ErrorMessage: row.ErrorMessage, ErrorStack: row.ErrorStack, ErrorCode: row.ErrorCode,
+		UserJourney: rawJSON(row.UserJourney), Context: rawJSON(row.Context), Metadata: rawJSON(row.Metadata),
+		OccurrenceCount: row.OccurrenceCount, NormaliserVersion: row.NormaliserVersion, Regression: row.Regression,
+		OccurredAt: row.OccurredAt.UTC(), FirstSeenAt: row.FirstSeenAt.UTC(), LastSeenAt: row.LastSeenAt.UTC(),
+		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
+		ResolvedAt: utcPtr(row.ResolvedAt), DeletedAt: utcPtr(row.DeletedAt),
+	}
+	if row.Fingerprint != nil {
+		r.Fingerprint = *row.Fingerprint
+	}
+	return r
+}
+
+func jsonText(raw json.RawMessage) *string {
+	if len(raw) == 0 {
+		return nil
+	}
+	s := string(raw)
+	return &s
+}
+
+func rawJSON(s *string) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	return json.RawMessage(*s)
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
