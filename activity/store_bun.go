@@ -15,9 +15,9 @@ import (
 type entryRow struct {
 	bun.BaseModel `bun:"table:activity_entries,alias:a"`
 
-	ID     int64   `bun:"id,pk,autoincrement"`
-	UserID string  `bun:"user_id,notnull"`
-	Action string  `bun:"action,notnull"`
+	ID     int64  `bun:"id,pk,autoincrement"`
+	UserID string `bun:"user_id,notnull"`
+	Action string `bun:"action,notnull"`
 	// Summary and Target are NOT NULL with "" for none: simpler than
 	// nullable columns for fields that are only ever displayed.
 	Summary string    `bun:"summary,notnull"`

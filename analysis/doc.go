@@ -1,8 +1,25 @@
-// Package analysis will hold CI failure analysis: JUnit XML and Jenkins
-// ingestion, failure signatures, pluggable analyzers, results, reviews,
-// comments, history and GitHub/Jira issue creation (seeds/001).
+// Package analysis is bugflow's CI failure analysis (seeds/001): it reads
+// JUnit XML reports, groups failures by a normalised signature, classifies
+// each group as CODE ISSUE, PRODUCT BUG or INFRASTRUCTURE, and writes the
+// verdicts back into the report.
 //
-// It will follow the domain package pattern of DESIGN.md: model, Service, a
-// small Store interface and its bun implementation with migrations. It holds
-// no code yet.
+// The pieces, each usable on its own:
+//
+//   - ScanJUnit / ParseJUnit: a streaming JUnit parser for pytest, Surefire
+//     (flakyFailure, rerunFailure), go-junit-report, gotestsum, jest, mocha,
+//     TestNG, nextest, Catch2, Bazel, PHPUnit and friends. It refuses DTDs,
+//     caps size, element count and depth, and keeps only one testcase in
+//     memory at a time.
+//   - Normalise / Signature: a versioned normaliser (NormaliserVersion) of
+//     messages and top stack frames, and the SHA-256 signature over them, so
+//     the same failure groups together across runs.
+//   - Analyzer: the plug-in point for classifiers. OfflineAnalyzer is the
+//     default: rules for environment, test-code and product patterns, plus
+//     a SimilarityIndex that learns from human classifications (TF-IDF,
+//     nearest-neighbour vote).
+//   - DetectFlaky: tests that failed and passed in one job within 14 days.
+//   - EnrichXML: the original report with ai_* properties and a summary in
+//     each failed testcase.
+//   - AnalyzeReport / AnalyzeFailures: all of the above in one call,
+//     returning the FailureAnalysisResult of seeds/001.
 package analysis
