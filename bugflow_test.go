@@ -92,7 +92,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 			row, err := second.Job(ctx, res.Job.ID)
 			require.NoError(t, err)
 			return row.State == rivertype.JobStateCompleted
-		}, 30*time.Second, 20*time.Millisecond)
+		}, 90*time.Second, 20*time.Millisecond, "B must first win River's leader election (A never resigned), which can take tens of seconds on a loaded machine")
 		assert.EqualValues(t, 1, w.done.Load())
 	})
 }
@@ -157,7 +157,7 @@ func TestJobOfDeadEngineIsRescuedByTheNext(t *testing.T) {
 			row, err = b.Job(ctx, res.Job.ID)
 			require.NoError(t, err)
 			return row.State == rivertype.JobStateCompleted
-		}, 30*time.Second, 20*time.Millisecond)
+		}, 90*time.Second, 20*time.Millisecond, "B must first win River's leader election (A never resigned), which can take tens of seconds on a loaded machine")
 		assert.Equal(t, 2, row.Attempt, "the rescued job ran a second time")
 		assert.EqualValues(t, 1, w.done.Load(), "on engine B")
 	})

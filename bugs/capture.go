@@ -16,9 +16,9 @@ import (
 // CaptureOption adjusts the report that Capture files.
 type CaptureOption func(*AutoInput)
 
-// WithContext merges fields into the report's context (secrets are redacted
+// WithFields merges fields into the report's context (secrets are redacted
 // as for any report).
-func WithContext(fields map[string]any) CaptureOption {
+func WithFields(fields map[string]any) CaptureOption {
 	return func(in *AutoInput) {
 		merged := map[string]any{}
 		if len(in.Context) > 0 {
@@ -66,8 +66,9 @@ func WithWorkspace(workspaceID, spaceID string) CaptureOption {
 // Capture files err as an auto:server report through Auto, so repeated
 // errors deduplicate. The stack is the caller's unless WithStack gives one,
 // and the error code is the errs kind when err carries one. A message or
-// stack over the field limits is cut rather than refused: capturing must not
-// fail because an error was verbose. A nil err files nothing and returns a
+// stack over the field limits is cut, and a context over MaxJSONBytes is
+// replaced by a note, rather than refused: capturing must not fail because
+// an error was verbose. A nil err files nothing and returns a
 // zero Report.
 func (s *Service) Capture(ctx context.Context, err error, opts ...CaptureOption) (Report, error) {
 	if err == nil {
@@ -83,6 +84,9 @@ func (s *Service) Capture(ctx context.Context, err error, opts ...CaptureOption)
 	if in.ErrorMessage == "" {
 		in.ErrorMessage = fmt.Sprintf("%T with an empty message", err)
 	}
+	if len(in.Context) > MaxJSONBytes {
+		in.Context = json.RawMessage(fmt.Sprintf(`{"truncated":true,"bytes":%d}`, len(in.Context)))
+	}
 	in.ErrorMessage = activity.Truncate(in.ErrorMessage, MaxErrorMessageLength)
 	in.ErrorStack = activity.Truncate(in.ErrorStack, MaxErrorStackLength)
 	in.ErrorCode = activity.Truncate(in.ErrorCode, MaxErrorCodeLength)
@@ -92,6 +96,12 @@ func (s *Service) Capture(ctx context.Context, err error, opts ...CaptureOption)
 	}
 	return r, nil
 }
+
+// Bounds on the request headers CaptureHandler keeps.
+const (
+	maxCapturedHeaders      = 50
+	maxCapturedHeaderLength = 512
+)
 
 // captureTimeout bounds the storing of a report from CaptureHandler, which
 // runs after the request's own context may have ended.
@@ -132,10 +142,19 @@ func CaptureHandler(next http.Handler, svc *Service) http.Handler {
 func (s *Service) captureRequest(r *http.Request, rec *statusRecorder, msg, stack, code string) {
 	headers := make(map[string]any, len(r.Header))
 	for name, values := range r.Header {
-		if len(values) == 1 {
-			headers[name] = values[0]
+		if len(headers) == maxCapturedHeaders {
+			break
+		}
+		// Cut so that a request with huge headers still fits the
+		// context bound; secrets are redacted later whatever their size.
+		vs := make([]string, 0, len(values))
+		for _, v := range values[:min(len(values), 4)] {
+			vs = append(vs, activity.Truncate(v, maxCapturedHeaderLength))
+		}
+		if len(vs) == 1 {
+			headers[name] = vs[0]
 		} else {
-			headers[name] = values
+			headers[name] = vs
 		}
 	}
 	requestID := rec.Header().Get("X-Request-ID")
@@ -155,7 +174,7 @@ func (s *Service) captureRequest(r *http.Request, rec *statusRecorder, msg, stac
 	defer cancel()
 	// stack is "" for a 5xx answer: this goroutine's stack would only
 	// show the wrapper, not where the handler went wrong.
-	opts := []CaptureOption{WithContext(fields), WithCode(code), WithStack(stack)}
+	opts := []CaptureOption{WithFields(fields), WithCode(code), WithStack(stack)}
 	if _, err := s.Capture(ctx, errors.New(msg), opts...); err != nil {
 		s.log.ErrorContext(ctx, "bugs: cannot file a captured request failure", "err", err, "method", r.Method, "path", r.URL.Path)
 	}

@@ -3,8 +3,10 @@ package bugs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,7 +33,7 @@ func TestCapture(t *testing.T) {
 		svc, _ := newServices(db)
 
 		t.Run("error", func(t *testing.T) {
-			r, err := svc.Capture(ctx, errs.Unavailablef("queue 7 is down"), bugs.WithContext(map[string]any{"job": "sync", "password": "x"}))
+			r, err := svc.Capture(ctx, errs.Unavailablef("queue 7 is down"), bugs.WithFields(map[string]any{"job": "sync", "password": "x"}))
 			require.NoError(t, err)
 			assert.Equal(t, bugs.SourceAutoServer, r.Source)
 			assert.Equal(t, "queue 7 is down", *r.ErrorMessage)
@@ -86,6 +88,30 @@ func TestCapture(t *testing.T) {
 			assert.Equal(t, bugs.Redacted, c.Headers["Cookie"])
 			assert.Equal(t, bugs.Redacted, c.Headers["X-Api-Key"])
 			assert.Equal(t, "test-agent", c.Headers["User-Agent"])
+		})
+
+		t.Run("oversized input is cut, not refused", func(t *testing.T) {
+			r, err := svc.Capture(ctx, errors.New(strings.Repeat("long error ", 2000)),
+				bugs.WithStack(strings.Repeat("frame\n", 20_000)),
+				bugs.WithFields(map[string]any{"blob": strings.Repeat("x", bugs.MaxJSONBytes)}))
+			require.NoError(t, err)
+			assert.Len(t, []rune(*r.ErrorMessage), bugs.MaxErrorMessageLength)
+			assert.Len(t, []rune(*r.ErrorStack), bugs.MaxErrorStackLength)
+			assert.Contains(t, string(r.Context), `"truncated":true`)
+
+			h := bugs.CaptureHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusInternalServerError)
+			}), svc)
+			req := httptest.NewRequest(http.MethodGet, "/big", nil)
+			req.Header.Set("X-Big", strings.Repeat("y", 200_000))
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			page, err := svc.List(ctx, bugs.ListFilter{Limit: bugs.MaxLimit})
+			require.NoError(t, err)
+			var found bool
+			for _, r := range page.Items {
+				found = found || *r.ErrorMessage == "500 Internal Server Error on GET /big"
+			}
+			assert.True(t, found, "a request with a huge header is still filed")
 		})
 
 		t.Run("5xx answers, not 4xx or aborts", func(t *testing.T) {

@@ -1,8 +1,34 @@
-// Package bugs will hold bug reports: user-reported and automatically captured
-// intake, fingerprint deduplication (a storm of identical errors becomes one
-// report with a count), triage status and soft delete (seeds/002).
+// Package bugs holds bug reports (seeds/002): user-reported and automatically
+// captured intake, fingerprint deduplication, triage status and soft delete.
 //
-// It will follow the domain package pattern of DESIGN.md: model, Service, a
-// small Store interface and its bun implementation with migrations. It holds
-// no code yet.
+// # Intake
+//
+// Service.Create files a report written by a person (status open). It attaches
+// the reporter's user journey: the last 20 actions of the past 30 minutes from
+// the activity log (Config.Journey), under userJourney.recentActions, with
+// sessionStartedAt set to the oldest of them. A journey the client sent itself
+// (its breadcrumbs) is kept, secrets redacted, under userJourney.client, so
+// neither source overwrites the other.
+//
+// Service.Auto files a captured error. When it has an errorMessage, the
+// message is normalised (Normalise: numbers, ids, emails, URLs, IPs, dates,
+// durations and quoted values become placeholders) and hashed with the
+// source and NormaliserVersion into a fingerprint. A report with the same
+// fingerprint whose last occurrence is less than 24 hours before this one
+// absorbs it: occurrenceCount grows by one and lastSeenAt moves forward; if
+// that report was resolved or closed it is reopened and flagged as a
+// regression. Otherwise a new report starts. A unique key on the active
+// report of each fingerprint, written with INSERT ... ON CONFLICT DO UPDATE,
+// makes concurrent identical reports land on one row.
+//
+// Capture and CaptureHandler let a Go program report its own errors, panics
+// and 5xx responses as auto:server reports.
+//
+// # Data hygiene
+//
+// Text fields have the limits of the reference system (title 500 characters,
+// description and errorMessage 10,000, errorStack 50,000, errorCode 100), the
+// JSON fields are bounded too (MaxJSONBytes), and every key of context,
+// metadata and userJourney that looks like a secret (IsSecretKey) has its
+// value replaced by "[REDACTED]" before it is stored.
 package bugs
