@@ -1,0 +1,642 @@
+package analysis
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
+)
+
+type resultRow struct {
+	bun.BaseModel `bun:"table:analysis_results,alias:ar"`
+
+	JobID         string `bun:"job_id,pk"`
+	JobName       string `bun:"job_name,notnull"`
+	BuildNumber   int    `bun:"build_number,notnull"`
+	JenkinsURL    string `bun:"jenkins_url,notnull"`
+	Status        string `bun:"status,notnull"`
+	RequestParams string `bun:"request_params,type:text,notnull"`
+	// Result is the result JSON, gzip-compressed: results carry the
+	// enriched report and can reach hundreds of MB, which compress ~10x.
+	Result        []byte     `bun:"result,notnull"`
+	Error         string     `bun:"error,type:text,notnull"`
+	ProgressPhase string     `bun:"progress_phase,notnull"`
+	ProgressLog   string     `bun:"progress_log,type:text,notnull"`
+	CreatedAt     time.Time  `bun:"created_at,notnull"`
+	StartedAt     *time.Time `bun:"started_at"`
+	CompletedAt   *time.Time `bun:"completed_at"`
+}
+
+type historyRow struct {
+	bun.BaseModel `bun:"table:analysis_failure_history,alias:fh"`
+
+	ID               int64     `bun:"id,pk,autoincrement"`
+	JobID            string    `bun:"job_id,notnull"`
+	JobName          string    `bun:"job_name,notnull"`
+	BuildNumber      int       `bun:"build_number,notnull"`
+	ChildJobName     string    `bun:"child_job_name,notnull"`
+	ChildBuildNumber int       `bun:"child_build_number,notnull"`
+	TestName         string    `bun:"test_name,type:text,notnull"`
+	Outcome          string    `bun:"outcome,notnull"`
+	ErrorMessage     string    `bun:"error_message,type:text,notnull"`
+	ErrorSignature   string    `bun:"error_signature,notnull"`
+	Classification   string    `bun:"classification,notnull"`
+	AnalyzedAt       time.Time `bun:"analyzed_at,notnull"`
+}
+
+type classificationRow struct {
+	bun.BaseModel `bun:"table:analysis_test_classifications,alias:tc"`
+
+	ID               int64     `bun:"id,pk,autoincrement"`
+	TestName         string    `bun:"test_name,type:text,notnull"`
+	JobName          string    `bun:"job_name,notnull"`
+	ParentJobName    string    `bun:"parent_job_name,notnull"`
+	Classification   string    `bun:"classification,notnull"`
+	Reason           string    `bun:"reason,type:text,notnull"`
+	References       string    `bun:"references_info,type:text,notnull"`
+	CreatedBy        string    `bun:"created_by,notnull"`
+	JobID            string    `bun:"job_id,notnull"`
+	ChildBuildNumber int       `bun:"child_build_number,notnull"`
+	IsPrimary        bool      `bun:"is_primary,notnull"`
+	Visible          bool      `bun:"visible,notnull"`
+	ErrorSignature   string    `bun:"error_signature,notnull"`
+	ErrorMessage     string    `bun:"error_message,type:text,notnull"`
+	StackTrace       string    `bun:"stack_trace,type:text,notnull"`
+	CreatedAt        time.Time `bun:"created_at,notnull"`
+}
+
+type commentRow struct {
+	bun.BaseModel `bun:"table:analysis_comments,alias:cm"`
+
+	ID               int64     `bun:"id,pk,autoincrement"`
+	JobID            string    `bun:"job_id,notnull"`
+	TestName         string    `bun:"test_name,type:text,notnull"`
+	ChildJobName     string    `bun:"child_job_name,notnull"`
+	ChildBuildNumber int       `bun:"child_build_number,notnull"`
+	Comment          string    `bun:"comment,type:text,notnull"`
+	ErrorSignature   string    `bun:"error_signature,notnull"`
+	Username         string    `bun:"username,notnull"`
+	CreatedAt        time.Time `bun:"created_at,notnull"`
+}
+
+type reviewRow struct {
+	bun.BaseModel `bun:"table:analysis_failure_reviews,alias:rv"`
+
+	JobID     string    `bun:"job_id,pk"`
+	ReviewKey string    `bun:"review_key,pk,type:text"`
+	Reviewed  bool      `bun:"reviewed,notnull"`
+	Username  string    `bun:"username,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull"`
+}
+
+type index struct {
+	name    string
+	model   any
+	columns []string
+	// where makes a partial index (both engines support them).
+	where string
+}
+
+// Migrations returns the schema of the analysis package.
+func Migrations() []store.Migration {
+	return []store.Migration{{
+		ID:      "20261123120000",
+		Comment: "analysis: results, failure history, classifications, comments, reviews",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			for _, m := range []any{(*resultRow)(nil), (*historyRow)(nil), (*classificationRow)(nil), (*commentRow)(nil), (*reviewRow)(nil)} {
+				if _, err := tx.NewCreateTable().Model(m).Exec(ctx); err != nil {
+					return fmt.Errorf("create table %T: %w", m, err)
+				}
+			}
+			for _, ix := range []index{
+				{"analysis_results_created_idx", (*resultRow)(nil), []string{"created_at"}, ""},
+				{"analysis_history_test_idx", (*historyRow)(nil), []string{"test_name", "analyzed_at"}, ""},
+				{"analysis_history_job_idx", (*historyRow)(nil), []string{"job_name", "analyzed_at"}, ""},
+				// Only failures have signatures; passes are most rows.
+				{"analysis_history_sig_idx", (*historyRow)(nil), []string{"error_signature"}, "outcome IN ('failed', 'error')"},
+				{"analysis_history_job_id_idx", (*historyRow)(nil), []string{"job_id"}, ""},
+				{"analysis_classifications_test_idx", (*classificationRow)(nil), []string{"test_name"}, ""},
+				{"analysis_classifications_job_id_idx", (*classificationRow)(nil), []string{"job_id"}, ""},
+				{"analysis_comments_job_idx", (*commentRow)(nil), []string{"job_id"}, ""},
+				{"analysis_comments_test_idx", (*commentRow)(nil), []string{"test_name"}, ""},
+				{"analysis_comments_sig_idx", (*commentRow)(nil), []string{"error_signature"}, ""},
+			} {
+				q := tx.NewCreateIndex().Model(ix.model).Index(ix.name).Column(ix.columns...)
+				if ix.where != "" {
+					q = q.Where(ix.where)
+				}
+				if _, err := q.Exec(ctx); err != nil {
+					return fmt.Errorf("create %s: %w", ix.name, err)
+				}
+			}
+			return nil
+		},
+	}}
+}
+
+// BunStore is the bun implementation of Store.
+type BunStore struct {
+	db bun.IDB
+}
+
+// NewBunStore returns a Store on db (a *bun.DB or a transaction).
+func NewBunStore(db bun.IDB) *BunStore { return &BunStore{db: db} }
+
+var failureOutcomes = []string{string(Failed), string(Errored)}
+
+func toResultRow(r StoredResult) (*resultRow, error) {
+	params, err := json.Marshal(StripSecrets(r.RequestParams))
+	if err != nil {
+		return nil, fmt.Errorf("encode request params: %w", err)
+	}
+	plog, err := json.Marshal(r.ProgressLog)
+	if err != nil {
+		return nil, fmt.Errorf("encode progress log: %w", err)
+	}
+	raw := r.Result
+	if len(raw) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	result, err := compress(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &resultRow{
+		JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, JenkinsURL: r.JenkinsURL,
+		Status: r.Status, RequestParams: string(params), Result: result, Error: r.Error,
+		ProgressPhase: r.ProgressPhase, ProgressLog: string(plog),
+		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
+	}, nil
+}
+
+func fromResultRow(row *resultRow) (StoredResult, error) {
+	r := StoredResult{
+		JobID: row.JobID, JobName: row.JobName, BuildNumber: row.BuildNumber, JenkinsURL: row.JenkinsURL,
+		Status: row.Status, Error: row.Error,
+		ProgressPhase: row.ProgressPhase, CreatedAt: row.CreatedAt, StartedAt: row.StartedAt, CompletedAt: row.CompletedAt,
+	}
+	result, err := decompress(row.Result)
+	if err != nil {
+		return StoredResult{}, fmt.Errorf("decode result of %s: %w", row.JobID, err)
+	}
+	r.Result = result
+	if err := json.Unmarshal([]byte(row.RequestParams), &r.RequestParams); err != nil {
+		return StoredResult{}, fmt.Errorf("decode request params of %s: %w", row.JobID, err)
+	}
+	if err := json.Unmarshal([]byte(row.ProgressLog), &r.ProgressLog); err != nil {
+		return StoredResult{}, fmt.Errorf("decode progress log of %s: %w", row.JobID, err)
+	}
+	return r, nil
+}
+
+func compress(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if err != nil {
+		return nil, fmt.Errorf("compress result: %w", err)
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, fmt.Errorf("compress result: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("compress result: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func decompress(b []byte) (json.RawMessage, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
+}
+
+// SaveResult implements Store.
+func (s *BunStore) SaveResult(ctx context.Context, r StoredResult) error {
+	row, err := toResultRow(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.NewInsert().Model(row).
+		On("CONFLICT (job_id) DO UPDATE").
+		Set("job_name = EXCLUDED.job_name, build_number = EXCLUDED.build_number, jenkins_url = EXCLUDED.jenkins_url").
+		Set("status = EXCLUDED.status, request_params = EXCLUDED.request_params, result = EXCLUDED.result").
+		Set("error = EXCLUDED.error, progress_phase = EXCLUDED.progress_phase, progress_log = EXCLUDED.progress_log").
+		Set("started_at = EXCLUDED.started_at, completed_at = EXCLUDED.completed_at").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("save result %s: %w", r.JobID, store.Translate(err))
+	}
+	return nil
+}
+
+// GetResult implements Store.
+func (s *BunStore) GetResult(ctx context.Context, jobID string) (StoredResult, error) {
+	row := new(resultRow)
+	if err := s.db.NewSelect().Model(row).Where("job_id = ?", jobID).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return StoredResult{}, errs.NotFoundf("analysis job %s not found", jobID)
+		}
+		return StoredResult{}, fmt.Errorf("get result %s: %w", jobID, store.Translate(err))
+	}
+	return fromResultRow(row)
+}
+
+// ListResults implements Store.
+func (s *BunStore) ListResults(ctx context.Context, limit int) ([]StoredResult, error) {
+	var rows []resultRow
+	if err := s.db.NewSelect().Model(&rows).Order("created_at DESC", "job_id").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list results: %w", store.Translate(err))
+	}
+	out := make([]StoredResult, 0, len(rows))
+	for i := range rows {
+		r, err := fromResultRow(&rows[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// AppendProgress implements Store.
+func (s *BunStore) AppendProgress(ctx context.Context, jobID string, e ProgressEntry) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		row := new(resultRow)
+		if err := tx.NewSelect().Model(row).Column("progress_log").Where("job_id = ?", jobID).Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return errs.NotFoundf("analysis job %s not found", jobID)
+			}
+			return fmt.Errorf("read progress of %s: %w", jobID, store.Translate(err))
+		}
+		var plog []ProgressEntry
+		if err := json.Unmarshal([]byte(row.ProgressLog), &plog); err != nil {
+			return fmt.Errorf("decode progress log of %s: %w", jobID, err)
+		}
+		b, err := json.Marshal(append(plog, e))
+		if err != nil {
+			return fmt.Errorf("encode progress log: %w", err)
+		}
+		_, err = tx.NewUpdate().Model((*resultRow)(nil)).
+			Set("progress_phase = ?", e.Phase).Set("progress_log = ?", string(b)).
+			Where("job_id = ?", jobID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update progress of %s: %w", jobID, store.Translate(err))
+		}
+		return nil
+	})
+}
+
+// DeleteResult implements Store.
+func (s *BunStore) DeleteResult(ctx context.Context, jobID string) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		for _, m := range []any{(*historyRow)(nil), (*classificationRow)(nil), (*commentRow)(nil), (*reviewRow)(nil)} {
+			if _, err := tx.NewDelete().Model(m).Where("job_id = ?", jobID).Exec(ctx); err != nil {
+				return fmt.Errorf("delete %T of %s: %w", m, jobID, store.Translate(err))
+			}
+		}
+		res, err := tx.NewDelete().Model((*resultRow)(nil)).Where("job_id = ?", jobID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("delete result %s: %w", jobID, store.Translate(err))
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFoundf("analysis job %s not found", jobID)
+		}
+		return nil
+	})
+}
+
+// recordBatch is how many rows one INSERT carries (bun inlines the values,
+// so SQLite's bound-parameter limit does not apply).
+const recordBatch = 5000
+
+// RecordOutcomes implements Store.
+func (s *BunStore) RecordOutcomes(ctx context.Context, rows []HistoryRow) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		batch := make([]historyRow, 0, min(len(rows), recordBatch))
+		for start := 0; start < len(rows); start += recordBatch {
+			batch = batch[:0]
+			for _, r := range rows[start:min(start+recordBatch, len(rows))] {
+				batch = append(batch, historyRow{
+					JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber,
+					ChildJobName: r.ChildJobName, ChildBuildNumber: r.ChildBuildNumber,
+					TestName: r.TestName, Outcome: string(r.Outcome), ErrorMessage: r.ErrorMessage,
+					ErrorSignature: r.ErrorSignature, Classification: string(r.Classification), AnalyzedAt: r.AnalyzedAt,
+				})
+			}
+			if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+				return fmt.Errorf("record outcomes: %w", store.Translate(err))
+			}
+		}
+		return nil
+	})
+}
+
+// SetClassification implements Store.
+func (s *BunStore) SetClassification(ctx context.Context, jobID, signature string, c Classification) (int, error) {
+	res, err := s.db.NewUpdate().Model((*historyRow)(nil)).Set("classification = ?", string(c)).
+		Where("job_id = ?", jobID).Where("error_signature = ?", signature).Where("outcome IN (?)", bun.In(failureOutcomes)).
+		Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("set classification in %s: %w", jobID, store.Translate(err))
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+func fromHistoryRows(rows []historyRow) []HistoryRow {
+	out := make([]HistoryRow, len(rows))
+	for i, r := range rows {
+		out[i] = HistoryRow{
+			ID: r.ID, JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber,
+			ChildJobName: r.ChildJobName, ChildBuildNumber: r.ChildBuildNumber, TestName: r.TestName,
+			Outcome: Outcome(r.Outcome), ErrorMessage: r.ErrorMessage, ErrorSignature: r.ErrorSignature,
+			Classification: Classification(r.Classification), AnalyzedAt: r.AnalyzedAt,
+		}
+	}
+	return out
+}
+
+// likePattern escapes LIKE wildcards so the search text matches literally.
+func likePattern(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(strings.ToLower(s)) + "%"
+}
+
+// ListFailures implements Store.
+func (s *BunStore) ListFailures(ctx context.Context, f HistoryFilter) ([]HistoryRow, int, error) {
+	var rows []historyRow
+	q := s.db.NewSelect().Model(&rows).Where("outcome IN (?)", bun.In(failureOutcomes))
+	if f.Search != "" {
+		p := likePattern(f.Search)
+		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where(`LOWER(test_name) LIKE ? ESCAPE '\'`, p).
+				WhereOr(`LOWER(error_message) LIKE ? ESCAPE '\'`, p).
+				WhereOr(`LOWER(job_name) LIKE ? ESCAPE '\'`, p)
+		})
+	}
+	if f.JobName != "" {
+		q = q.Where("job_name = ?", f.JobName)
+	}
+	if f.Classification != "" {
+		q = q.Where("classification = ?", string(f.Classification))
+	}
+	total, err := q.Order("analyzed_at DESC", "id DESC").Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list failure history: %w", store.Translate(err))
+	}
+	return fromHistoryRows(rows), int(total), nil
+}
+
+// TestHistory implements Store.
+func (s *BunStore) TestHistory(ctx context.Context, testName, jobName, excludeJobID string) ([]HistoryRow, error) {
+	var rows []historyRow
+	q := s.db.NewSelect().Model(&rows).Where("test_name = ?", testName)
+	if jobName != "" {
+		q = q.Where("job_name = ?", jobName)
+	}
+	if excludeJobID != "" {
+		q = q.Where("job_id <> ?", excludeJobID)
+	}
+	if err := q.Order("analyzed_at DESC", "id DESC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("test history: %w", store.Translate(err))
+	}
+	return fromHistoryRows(rows), nil
+}
+
+// SignatureFailures implements Store.
+func (s *BunStore) SignatureFailures(ctx context.Context, signature, excludeJobID string) ([]HistoryRow, error) {
+	var rows []historyRow
+	q := s.db.NewSelect().Model(&rows).Where("error_signature = ?", signature).Where("outcome IN (?)", bun.In(failureOutcomes))
+	if excludeJobID != "" {
+		q = q.Where("job_id <> ?", excludeJobID)
+	}
+	if err := q.Order("analyzed_at DESC", "id DESC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("signature history: %w", store.Translate(err))
+	}
+	return fromHistoryRows(rows), nil
+}
+
+// JobRuns implements Store. A run's rows share one analyzed_at (they are
+// recorded together), so grouping by it keeps the column's native type.
+func (s *BunStore) JobRuns(ctx context.Context, jobName, excludeJobID string) ([]RunSummary, error) {
+	var rows []struct {
+		JobID      string    `bun:"job_id"`
+		AnalyzedAt time.Time `bun:"analyzed_at"`
+		Failures   int       `bun:"failures"`
+	}
+	q := s.db.NewSelect().Model((*historyRow)(nil)).
+		Column("job_id", "analyzed_at").
+		ColumnExpr("SUM(CASE WHEN outcome IN (?) THEN 1 ELSE 0 END) AS failures", bun.In(failureOutcomes)).
+		Where("job_name = ?", jobName)
+	if excludeJobID != "" {
+		q = q.Where("job_id <> ?", excludeJobID)
+	}
+	if err := q.Group("job_id", "analyzed_at").Order("analyzed_at DESC").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("job runs of %s: %w", jobName, store.Translate(err))
+	}
+	out := make([]RunSummary, len(rows))
+	for i, r := range rows {
+		out[i] = RunSummary{JobID: r.JobID, AnalyzedAt: r.AnalyzedAt, Failures: r.Failures}
+	}
+	return out, nil
+}
+
+// TopFailures implements Store.
+func (s *BunStore) TopFailures(ctx context.Context, jobName, excludeJobID string, limit int) ([]FailureCount, error) {
+	var out []FailureCount
+	q := s.db.NewSelect().Model((*historyRow)(nil)).
+		Column("test_name", "classification").ColumnExpr("COUNT(*) AS count").
+		Where("job_name = ?", jobName).Where("outcome IN (?)", bun.In(failureOutcomes))
+	if excludeJobID != "" {
+		q = q.Where("job_id <> ?", excludeJobID)
+	}
+	if err := q.Group("test_name", "classification").OrderExpr("count DESC, test_name").Limit(int64(limit)).Scan(ctx, &out); err != nil {
+		return nil, fmt.Errorf("top failures of %s: %w", jobName, store.Translate(err))
+	}
+	return out, nil
+}
+
+// AddClassification implements Store.
+func (s *BunStore) AddClassification(ctx context.Context, c *TestClassification) error {
+	row := &classificationRow{
+		TestName: c.TestName, JobName: c.JobName, ParentJobName: c.ParentJobName, Classification: c.Classification,
+		Reason: c.Reason, References: c.References, CreatedBy: c.CreatedBy, JobID: c.JobID,
+		ChildBuildNumber: c.ChildBuildNumber, IsPrimary: c.Primary, Visible: c.Visible,
+		ErrorSignature: c.ErrorSignature, ErrorMessage: c.ErrorMessage, StackTrace: c.StackTrace, CreatedAt: c.CreatedAt,
+	}
+	if _, err := s.db.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("add classification: %w", store.Translate(err))
+	}
+	c.ID = row.ID
+	return nil
+}
+
+// ListClassifications implements Store.
+func (s *BunStore) ListClassifications(ctx context.Context, f ClassificationFilter) ([]TestClassification, error) {
+	var rows []classificationRow
+	q := s.db.NewSelect().Model(&rows)
+	for _, w := range []struct{ col, v string }{
+		{"test_name", f.TestName}, {"classification", f.Classification}, {"job_name", f.JobName},
+		{"parent_job_name", f.ParentJobName}, {"job_id", f.JobID},
+	} {
+		if w.v != "" {
+			q = q.Where("? = ?", bun.Ident(w.col), w.v)
+		}
+	}
+	if f.PrimaryOnly {
+		q = q.Where("is_primary = ?", true)
+	}
+	if f.VisibleOnly {
+		q = q.Where("visible = ?", true)
+	}
+	if err := q.Order("created_at DESC", "id DESC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list classifications: %w", store.Translate(err))
+	}
+	out := make([]TestClassification, len(rows))
+	for i, r := range rows {
+		out[i] = TestClassification{
+			ID: r.ID, TestName: r.TestName, JobName: r.JobName, ParentJobName: r.ParentJobName,
+			Classification: r.Classification, Reason: r.Reason, References: r.References, CreatedBy: r.CreatedBy,
+			JobID: r.JobID, ChildBuildNumber: r.ChildBuildNumber, CreatedAt: r.CreatedAt, Primary: r.IsPrimary,
+			Visible: r.Visible, ErrorSignature: r.ErrorSignature, ErrorMessage: r.ErrorMessage, StackTrace: r.StackTrace,
+		}
+	}
+	return out, nil
+}
+
+// Examples implements ExampleSource: the visible primary classifications,
+// oldest first, so that a later decision on a signature replaces an earlier
+// one when they are added to a SimilarityIndex.
+func (s *BunStore) Examples(ctx context.Context) ([]LabeledFailure, error) {
+	labels, err := s.ListClassifications(ctx, ClassificationFilter{PrimaryOnly: true, VisibleOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LabeledFailure, 0, len(labels))
+	for i := len(labels) - 1; i >= 0; i-- {
+		c := labels[i]
+		if c.ErrorMessage == "" && c.StackTrace == "" {
+			continue
+		}
+		out = append(out, LabeledFailure{
+			Signature: c.ErrorSignature, TestName: c.TestName, Message: c.ErrorMessage, StackTrace: c.StackTrace,
+			Classification: Classification(c.Classification), Note: c.Reason, LabeledBy: c.CreatedBy, JobID: c.JobID,
+		})
+	}
+	return out, nil
+}
+
+// AddComment implements Store.
+func (s *BunStore) AddComment(ctx context.Context, c *Comment) error {
+	row := &commentRow{
+		JobID: c.JobID, TestName: c.TestName, ChildJobName: c.ChildJobName, ChildBuildNumber: c.ChildBuildNumber,
+		Comment: c.Comment, ErrorSignature: c.ErrorSignature, Username: c.Username, CreatedAt: c.CreatedAt,
+	}
+	if _, err := s.db.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+		return fmt.Errorf("add comment: %w", store.Translate(err))
+	}
+	c.ID = row.ID
+	return nil
+}
+
+func fromCommentRows(rows []commentRow) []Comment {
+	out := make([]Comment, len(rows))
+	for i, r := range rows {
+		out[i] = Comment{
+			ID: r.ID, JobID: r.JobID, TestName: r.TestName, ChildJobName: r.ChildJobName, ChildBuildNumber: r.ChildBuildNumber,
+			Comment: r.Comment, ErrorSignature: r.ErrorSignature, Username: r.Username, CreatedAt: r.CreatedAt,
+		}
+	}
+	return out
+}
+
+// ListComments implements Store.
+func (s *BunStore) ListComments(ctx context.Context, jobID string) ([]Comment, error) {
+	var rows []commentRow
+	if err := s.db.NewSelect().Model(&rows).Where("job_id = ?", jobID).Order("created_at", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list comments of %s: %w", jobID, store.Translate(err))
+	}
+	return fromCommentRows(rows), nil
+}
+
+// CommentsFor implements Store.
+func (s *BunStore) CommentsFor(ctx context.Context, testName, signature string) ([]Comment, error) {
+	var rows []commentRow
+	q := s.db.NewSelect().Model(&rows)
+	switch {
+	case testName != "":
+		q = q.Where("test_name = ?", testName)
+	case signature != "":
+		q = q.Where("error_signature = ?", signature)
+	default:
+		return nil, nil
+	}
+	if err := q.Order("created_at DESC", "id DESC").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("comments: %w", store.Translate(err))
+	}
+	return fromCommentRows(rows), nil
+}
+
+// GetComment implements Store.
+func (s *BunStore) GetComment(ctx context.Context, jobID string, id int64) (Comment, error) {
+	var rows []commentRow
+	if err := s.db.NewSelect().Model(&rows).Where("job_id = ?", jobID).Where("id = ?", id).Scan(ctx); err != nil {
+		return Comment{}, fmt.Errorf("get comment %d: %w", id, store.Translate(err))
+	}
+	if len(rows) == 0 {
+		return Comment{}, errs.NotFoundf("comment %d not found", id)
+	}
+	return fromCommentRows(rows)[0], nil
+}
+
+// DeleteComment implements Store.
+func (s *BunStore) DeleteComment(ctx context.Context, jobID string, id int64) error {
+	res, err := s.db.NewDelete().Model((*commentRow)(nil)).Where("job_id = ?", jobID).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("delete comment %d: %w", id, store.Translate(err))
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.NotFoundf("comment %d not found", id)
+	}
+	return nil
+}
+
+// SetReview implements Store.
+func (s *BunStore) SetReview(ctx context.Context, r Review) error {
+	row := &reviewRow{JobID: r.JobID, ReviewKey: r.Key, Reviewed: r.Reviewed, Username: r.Username, UpdatedAt: r.UpdatedAt}
+	_, err := s.db.NewInsert().Model(row).
+		On("CONFLICT (job_id, review_key) DO UPDATE").
+		Set("reviewed = EXCLUDED.reviewed, username = EXCLUDED.username, updated_at = EXCLUDED.updated_at").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("set review: %w", store.Translate(err))
+	}
+	return nil
+}
+
+// ListReviews implements Store.
+func (s *BunStore) ListReviews(ctx context.Context, jobID string) ([]Review, error) {
+	var rows []reviewRow
+	if err := s.db.NewSelect().Model(&rows).Where("job_id = ?", jobID).Order("review_key").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list reviews of %s: %w", jobID, store.Translate(err))
+	}
+	out := make([]Review, len(rows))
+	for i, r := range rows {
+		out[i] = Review{JobID: r.JobID, Key: r.ReviewKey, Reviewed: r.Reviewed, Username: r.Username, UpdatedAt: r.UpdatedAt}
+	}
+	return out, nil
+}
