@@ -15,6 +15,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/bugflow/bugflow/activity"
+	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
@@ -105,6 +106,8 @@ type Engine struct {
 	Activity *activity.Service
 	// Bugs is bug intake: reports, deduplication, triage status.
 	Bugs *bugs.Service
+	// Analysis is CI failure analysis: results, reviews, history.
+	Analysis *analysis.Service
 
 	closeOnce sync.Once
 	closeErr  error
@@ -164,8 +167,16 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	act := activity.New(activity.NewBunStore(db.DB))
+	analysisStore := analysis.NewBunStore(db.DB)
+	analysisSvc := analysis.New(analysisStore, analysis.Config{})
+	// The offline analyzer learns from every human override made so far.
+	if err := analysisSvc.LoadExamples(ctx, analysisStore); err != nil {
+		_ = queue.Stop(context.Background())
+		_ = db.Close()
+		return nil, fmt.Errorf("load classified failures: %w", err)
+	}
 	return &Engine{
-		db: db, queue: queue, Auth: authSvc, Activity: act,
+		db: db, queue: queue, Auth: authSvc, Activity: act, Analysis: analysisSvc,
 		Bugs: bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger}),
 	}, nil
 }
@@ -211,7 +222,7 @@ func migrate(ctx context.Context, db *store.DB) ([]string, error) {
 // domainMigrations lists the schema of every domain package, in any order
 // (store.Migrate sorts by ID). Domain packages add theirs here as they land.
 func domainMigrations() [][]store.Migration {
-	return [][]store.Migration{auth.Migrations(), activity.Migrations(), bugs.Migrations()}
+	return [][]store.Migration{auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations()}
 }
 
 // Close stops working jobs (waiting for running ones up to

@@ -157,3 +157,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	// status line is already sent and there is no one left to tell.
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// plainInvalid keeps an Invalid error's message but drops its field details,
+// so that a FastAPI route answers 400 rather than 422: seeds/001 uses 400
+// for business rules (invalid XML, child scope) and 422 for model validation.
+func plainInvalid(err error) error {
+	if e := errs.As(err); e != nil && e.Kind == errs.Invalid && len(e.Fields) > 0 {
+		return &errs.Error{Kind: errs.Invalid, Message: e.Message, Err: e.Err}
+	}
+	return err
+}

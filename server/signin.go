@@ -16,6 +16,7 @@ type limiters struct {
 	otpRequest *RateLimiter // POST /verify_email_and_generate_otp
 	signIn     *RateLimiter // POST /signin, /login, /api/auth/login
 	register   *RateLimiter // POST /register
+	analyze    *RateLimiter // POST /analyze-failures (CPU-heavy, unauthenticated)
 }
 
 // Sign-in rate limits per client IP: a burst, then one more per interval.
@@ -27,6 +28,7 @@ func newLimiters() limiters {
 		otpRequest: NewRateLimiter(12*time.Second, 5),
 		signIn:     NewRateLimiter(6*time.Second, 10),
 		register:   NewRateLimiter(12*time.Second, 5),
+		analyze:    NewRateLimiter(time.Second, 30),
 	}
 }
 

@@ -112,6 +112,27 @@ func (e BugStatus) Valid() bool {
 	}
 }
 
+// Defines values for Classification.
+const (
+	CODEISSUE      Classification = "CODE ISSUE"
+	INFRASTRUCTURE Classification = "INFRASTRUCTURE"
+	PRODUCTBUG     Classification = "PRODUCT BUG"
+)
+
+// Valid indicates whether the value is a known member of the Classification enum.
+func (e Classification) Valid() bool {
+	switch e {
+	case CODEISSUE:
+		return true
+	case INFRASTRUCTURE:
+		return true
+	case PRODUCTBUG:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EnvelopeErrorSuccess.
 const (
 	False EnvelopeErrorSuccess = false
@@ -121,6 +142,24 @@ const (
 func (e EnvelopeErrorSuccess) Valid() bool {
 	switch e {
 	case False:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FailureAnalysisResultStatus.
+const (
+	FailureAnalysisResultStatusCompleted FailureAnalysisResultStatus = "completed"
+	FailureAnalysisResultStatusFailed    FailureAnalysisResultStatus = "failed"
+)
+
+// Valid indicates whether the value is a known member of the FailureAnalysisResultStatus enum.
+func (e FailureAnalysisResultStatus) Valid() bool {
+	switch e {
+	case FailureAnalysisResultStatusCompleted:
+		return true
+	case FailureAnalysisResultStatusFailed:
 		return true
 	default:
 		return false
@@ -139,6 +178,30 @@ func (e HealthStatus) Valid() bool {
 	case Healthy:
 		return true
 	case Unhealthy:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HistoryRowOutcome.
+const (
+	HistoryRowOutcomeError   HistoryRowOutcome = "error"
+	HistoryRowOutcomeFailed  HistoryRowOutcome = "failed"
+	HistoryRowOutcomePassed  HistoryRowOutcome = "passed"
+	HistoryRowOutcomeSkipped HistoryRowOutcome = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the HistoryRowOutcome enum.
+func (e HistoryRowOutcome) Valid() bool {
+	switch e {
+	case HistoryRowOutcomeError:
+		return true
+	case HistoryRowOutcomeFailed:
+		return true
+	case HistoryRowOutcomePassed:
+		return true
+	case HistoryRowOutcomeSkipped:
 		return true
 	default:
 		return false
@@ -445,6 +508,87 @@ func (e UpdateBugReport200JSONResponseBodySuccess) Valid() bool {
 	}
 }
 
+// Defines values for GetJobStats200JSONResponseBodyRecentTrend.
+const (
+	Improving GetJobStats200JSONResponseBodyRecentTrend = "improving"
+	Stable    GetJobStats200JSONResponseBodyRecentTrend = "stable"
+	Worsening GetJobStats200JSONResponseBodyRecentTrend = "worsening"
+)
+
+// Valid indicates whether the value is a known member of the GetJobStats200JSONResponseBodyRecentTrend enum.
+func (e GetJobStats200JSONResponseBodyRecentTrend) Valid() bool {
+	switch e {
+	case Improving:
+		return true
+	case Stable:
+		return true
+	case Worsening:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteResult200JSONResponseBodyStatus.
+const (
+	DeleteResult200JSONResponseBodyStatusDeleted DeleteResult200JSONResponseBodyStatus = "deleted"
+)
+
+// Valid indicates whether the value is a known member of the DeleteResult200JSONResponseBodyStatus enum.
+func (e DeleteResult200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case DeleteResult200JSONResponseBodyStatusDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeleteComment200JSONResponseBodyStatus.
+const (
+	DeleteComment200JSONResponseBodyStatusDeleted DeleteComment200JSONResponseBodyStatus = "deleted"
+)
+
+// Valid indicates whether the value is a known member of the DeleteComment200JSONResponseBodyStatus enum.
+func (e DeleteComment200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case DeleteComment200JSONResponseBodyStatusDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for OverrideClassification200JSONResponseBodyStatus.
+const (
+	OverrideClassification200JSONResponseBodyStatusOk OverrideClassification200JSONResponseBodyStatus = "ok"
+)
+
+// Valid indicates whether the value is a known member of the OverrideClassification200JSONResponseBodyStatus enum.
+func (e OverrideClassification200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case OverrideClassification200JSONResponseBodyStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SetReviewed200JSONResponseBodyStatus.
+const (
+	SetReviewed200JSONResponseBodyStatusOk SetReviewed200JSONResponseBodyStatus = "ok"
+)
+
+// Valid indicates whether the value is a known member of the SetReviewed200JSONResponseBodyStatus enum.
+func (e SetReviewed200JSONResponseBodyStatus) Valid() bool {
+	switch e {
+	case SetReviewed200JSONResponseBodyStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
 // APIRoot defines model for APIRoot.
 type APIRoot struct {
 	Analytics string `json:"analytics"`
@@ -475,6 +619,28 @@ type AdminUserRow struct {
 
 // AdminUserRowRole defines model for AdminUserRow.Role.
 type AdminUserRowRole string
+
+// AnalysisDetail defines model for AnalysisDetail.
+type AnalysisDetail struct {
+	AffectedTests     []string       `json:"affected_tests"`
+	ArtifactsEvidence *string        `json:"artifacts_evidence,omitempty"`
+	Classification    Classification `json:"classification"`
+	CodeFix           *struct {
+		Change *string `json:"change,omitempty"`
+		File   *string `json:"file,omitempty"`
+		Line   *string `json:"line,omitempty"`
+	} `json:"code_fix,omitempty"`
+	Details          string `json:"details"`
+	ProductBugReport *struct {
+		Component          *string                   `json:"component,omitempty"`
+		Description        *string                   `json:"description,omitempty"`
+		Evidence           *string                   `json:"evidence,omitempty"`
+		JiraMatches        *[]map[string]interface{} `json:"jira_matches,omitempty"`
+		JiraSearchKeywords *[]string                 `json:"jira_search_keywords,omitempty"`
+		Severity           *string                   `json:"severity,omitempty"`
+		Title              *string                   `json:"title,omitempty"`
+	} `json:"product_bug_report,omitempty"`
+}
 
 // BugReport defines model for BugReport.
 type BugReport struct {
@@ -580,6 +746,41 @@ type BugSource string
 // BugStatus defines model for BugStatus.
 type BugStatus string
 
+// Capabilities defines model for Capabilities.
+type Capabilities struct {
+	GithubIssuesEnabled  bool   `json:"github_issues_enabled"`
+	JiraIssuesEnabled    bool   `json:"jira_issues_enabled"`
+	Reportportal         bool   `json:"reportportal"`
+	ReportportalProject  string `json:"reportportal_project"`
+	ServerGithubToken    bool   `json:"server_github_token"`
+	ServerJiraEmail      bool   `json:"server_jira_email"`
+	ServerJiraProjectKey string `json:"server_jira_project_key"`
+	ServerJiraToken      bool   `json:"server_jira_token"`
+}
+
+// Classification defines model for Classification.
+type Classification string
+
+// Comment defines model for Comment.
+type Comment struct {
+	ChildBuildNumber *int      `json:"child_build_number,omitempty"`
+	ChildJobName     *string   `json:"child_job_name,omitempty"`
+	Comment          string    `json:"comment"`
+	CreatedAt        time.Time `json:"created_at"`
+	ErrorSignature   *string   `json:"error_signature,omitempty"`
+	Id               int64     `json:"id"`
+	JobId            string    `json:"job_id"`
+	TestName         string    `json:"test_name"`
+	Username         *string   `json:"username,omitempty"`
+}
+
+// CommentRef defines model for CommentRef.
+type CommentRef struct {
+	Comment   string    `json:"comment"`
+	CreatedAt time.Time `json:"created_at"`
+	Username  string    `json:"username"`
+}
+
 // DRFError Workflow and tickets (seeds/004) error dialect.
 type DRFError struct {
 	Details *map[string][]string `json:"details,omitempty"`
@@ -605,6 +806,36 @@ type EnvelopeError struct {
 // EnvelopeErrorSuccess defines model for EnvelopeError.Success.
 type EnvelopeErrorSuccess bool
 
+// FailureAnalysis defines model for FailureAnalysis.
+type FailureAnalysis struct {
+	Analysis       AnalysisDetail          `json:"analysis"`
+	Error          string                  `json:"error"`
+	ErrorSignature string                  `json:"error_signature"`
+	PeerDebate     *map[string]interface{} `json:"peer_debate,omitempty"`
+	TestName       string                  `json:"test_name"`
+}
+
+// FailureAnalysisResult defines model for FailureAnalysisResult.
+type FailureAnalysisResult struct {
+	AiModel     *string                     `json:"ai_model,omitempty"`
+	AiProvider  *string                     `json:"ai_provider,omitempty"`
+	EnrichedXml *string                     `json:"enriched_xml,omitempty"`
+	Failures    []FailureAnalysis           `json:"failures"`
+	JobId       string                      `json:"job_id"`
+	Status      FailureAnalysisResultStatus `json:"status"`
+	Summary     string                      `json:"summary"`
+}
+
+// FailureAnalysisResultStatus defines model for FailureAnalysisResult.Status.
+type FailureAnalysisResultStatus string
+
+// FailureScope defines model for FailureScope.
+type FailureScope struct {
+	ChildBuildNumber *int    `json:"child_build_number,omitempty"`
+	ChildJobName     *string `json:"child_job_name,omitempty"`
+	TestName         string  `json:"test_name"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	Status    HealthStatus `json:"status"`
@@ -616,6 +847,30 @@ type Health struct {
 
 // HealthStatus defines model for Health.Status.
 type HealthStatus string
+
+// HistoryRow defines model for HistoryRow.
+type HistoryRow struct {
+	AnalyzedAt       time.Time          `json:"analyzed_at"`
+	BuildNumber      int                `json:"build_number"`
+	ChildBuildNumber int                `json:"child_build_number"`
+	ChildJobName     string             `json:"child_job_name"`
+	Classification   string             `json:"classification"`
+	ErrorMessage     string             `json:"error_message"`
+	ErrorSignature   string             `json:"error_signature"`
+	Id               int64              `json:"id"`
+	JobId            string             `json:"job_id"`
+	JobName          string             `json:"job_name"`
+	Outcome          *HistoryRowOutcome `json:"outcome,omitempty"`
+	TestName         string             `json:"test_name"`
+}
+
+// HistoryRowOutcome defines model for HistoryRow.Outcome.
+type HistoryRowOutcome string
+
+// IDBody defines model for IDBody.
+type IDBody struct {
+	Id int64 `json:"id"`
+}
 
 // OK defines model for OK.
 type OK struct {
@@ -631,6 +886,29 @@ type PlainError struct {
 	} `json:"error"`
 }
 
+// ResultEnvelope defines model for ResultEnvelope.
+type ResultEnvelope struct {
+	AnalysisStartedAt *time.Time   `json:"analysis_started_at,omitempty"`
+	BaseUrl           string       `json:"base_url"`
+	Capabilities      Capabilities `json:"capabilities"`
+	CompletedAt       *time.Time   `json:"completed_at,omitempty"`
+	CreatedAt         time.Time    `json:"created_at"`
+	JenkinsUrl        string       `json:"jenkins_url"`
+	JobId             string       `json:"job_id"`
+
+	// Result The FailureAnalysisResult (or a partial object while running or after failing) plus request_params, progress_phase, progress_log and error.
+	Result    map[string]interface{} `json:"result"`
+	ResultUrl string                 `json:"result_url"`
+	Status    string                 `json:"status"`
+}
+
+// Review defines model for Review.
+type Review struct {
+	Reviewed  bool      `json:"reviewed"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Username  string    `json:"username"`
+}
+
 // TaskUser defines model for TaskUser.
 type TaskUser struct {
 	Email    *string `json:"email,omitempty"`
@@ -638,6 +916,48 @@ type TaskUser struct {
 	Name     string  `json:"name"`
 	UserId   string  `json:"user_id"`
 	Username string  `json:"username"`
+}
+
+// TestClassification defines model for TestClassification.
+type TestClassification struct {
+	ChildBuildNumber int       `json:"child_build_number"`
+	Classification   string    `json:"classification"`
+	CreatedAt        time.Time `json:"created_at"`
+	CreatedBy        string    `json:"created_by"`
+	Id               int64     `json:"id"`
+	JobId            string    `json:"job_id"`
+	JobName          string    `json:"job_name"`
+	ParentJobName    string    `json:"parent_job_name"`
+	Reason           string    `json:"reason"`
+	ReferencesInfo   string    `json:"references_info"`
+	TestName         string    `json:"test_name"`
+}
+
+// TestFailure defines model for TestFailure.
+type TestFailure struct {
+	Duration     *float32 `json:"duration,omitempty"`
+	ErrorMessage *string  `json:"error_message,omitempty"`
+	StackTrace   *string  `json:"stack_trace,omitempty"`
+	Status       *string  `json:"status,omitempty"`
+	TestName     string   `json:"test_name"`
+}
+
+// TestHistory defines model for TestHistory.
+type TestHistory struct {
+	Classifications     map[string]int            `json:"classifications"`
+	Comments            []CommentRef              `json:"comments"`
+	ConsecutiveFailures int                       `json:"consecutive_failures"`
+	FailureRate         *float32                  `json:"failure_rate"`
+	Failures            int                       `json:"failures"`
+	FirstSeen           *time.Time                `json:"first_seen"`
+	Flaky               *[]map[string]interface{} `json:"flaky,omitempty"`
+	LastClassification  string                    `json:"last_classification"`
+	LastSeen            *time.Time                `json:"last_seen"`
+	Note                string                    `json:"note"`
+	Passes              *int                      `json:"passes"`
+	RecentRuns          []HistoryRow              `json:"recent_runs"`
+	TestName            string                    `json:"test_name"`
+	TotalRuns           int                       `json:"total_runs"`
 }
 
 // TrackerTokens defines model for TrackerTokens.
@@ -668,6 +988,9 @@ type WhoAmIRole string
 
 // DetailBadRequest Analysis and tasks (FastAPI) error dialect.
 type DetailBadRequest = DetailError
+
+// DetailConflict Analysis and tasks (FastAPI) error dialect.
+type DetailConflict = DetailError
 
 // DetailForbidden Analysis and tasks (FastAPI) error dialect.
 type DetailForbidden = DetailError
@@ -702,6 +1025,12 @@ type Envelope404 = EnvelopeError
 // Envelope413 Bug reports (seeds/002) error envelope.
 type Envelope413 = EnvelopeError
 
+// JobStillRunning defines model for JobStillRunning.
+type JobStillRunning struct {
+	Detail string `json:"detail"`
+	Status string `json:"status"`
+}
+
 // PlainBadRequest BugFlows (seeds/000) error dialect.
 type PlainBadRequest = PlainError
 
@@ -719,6 +1048,15 @@ type PlainUnavailable = PlainError
 
 // Validation Analysis and tasks (FastAPI) request validation error, status 422.
 type Validation = ValidationError
+
+// AnalyzeFailuresJSONBody defines parameters for AnalyzeFailures.
+type AnalyzeFailuresJSONBody struct {
+	AiModel              *string                `json:"ai_model,omitempty"`
+	AiProvider           *string                `json:"ai_provider,omitempty"`
+	Failures             *[]TestFailure         `json:"failures,omitempty"`
+	RawXml               *string                `json:"raw_xml,omitempty"`
+	AdditionalProperties map[string]interface{} `json:"-"`
+}
 
 // CreateAdminUserJSONBody defines parameters for CreateAdminUser.
 type CreateAdminUserJSONBody struct {
@@ -876,6 +1214,56 @@ type PutUserTokensJSONBody struct {
 	JiraToken   *string `json:"jira_token,omitempty"`
 }
 
+// ListClassificationsParams defines parameters for ListClassifications.
+type ListClassificationsParams struct {
+	TestName       *string `form:"test_name,omitempty" json:"test_name,omitempty"`
+	Classification *string `form:"classification,omitempty" json:"classification,omitempty"`
+	JobName        *string `form:"job_name,omitempty" json:"job_name,omitempty"`
+	ParentJobName  *string `form:"parent_job_name,omitempty" json:"parent_job_name,omitempty"`
+	JobId          *string `form:"job_id,omitempty" json:"job_id,omitempty"`
+}
+
+// ClassifyTestJSONBody defines parameters for ClassifyTest.
+type ClassifyTestJSONBody struct {
+	ChildBuildNumber *int    `json:"child_build_number,omitempty"`
+	Classification   string  `json:"classification"`
+	JobId            string  `json:"job_id"`
+	JobName          *string `json:"job_name,omitempty"`
+	Reason           *string `json:"reason,omitempty"`
+	References       *string `json:"references,omitempty"`
+	TestName         string  `json:"test_name"`
+}
+
+// GetFailureHistoryParams defines parameters for GetFailureHistory.
+type GetFailureHistoryParams struct {
+	Search         *string `form:"search,omitempty" json:"search,omitempty"`
+	JobName        *string `form:"job_name,omitempty" json:"job_name,omitempty"`
+	Classification *string `form:"classification,omitempty" json:"classification,omitempty"`
+	Limit          *int    `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset         *int    `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// SearchSignatureParams defines parameters for SearchSignature.
+type SearchSignatureParams struct {
+	Signature    string  `form:"signature" json:"signature"`
+	ExcludeJobId *string `form:"exclude_job_id,omitempty" json:"exclude_job_id,omitempty"`
+}
+
+// GetJobStatsParams defines parameters for GetJobStats.
+type GetJobStatsParams struct {
+	ExcludeJobId *string `form:"exclude_job_id,omitempty" json:"exclude_job_id,omitempty"`
+}
+
+// GetJobStats200JSONResponseBodyRecentTrend defines parameters for GetJobStats.
+type GetJobStats200JSONResponseBodyRecentTrend string
+
+// GetTestHistoryParams defines parameters for GetTestHistory.
+type GetTestHistoryParams struct {
+	Limit        *int    `form:"limit,omitempty" json:"limit,omitempty"`
+	JobName      *string `form:"job_name,omitempty" json:"job_name,omitempty"`
+	ExcludeJobId *string `form:"exclude_job_id,omitempty" json:"exclude_job_id,omitempty"`
+}
+
 // LoginJSONBody defines parameters for Login.
 type LoginJSONBody struct {
 	Password string `json:"password"`
@@ -889,6 +1277,47 @@ type RegisterJSONBody struct {
 	Password string  `json:"password"`
 	Username string  `json:"username"`
 }
+
+// ListResultsParams defines parameters for ListResults.
+type ListResultsParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// DeleteResult200JSONResponseBodyStatus defines parameters for DeleteResult.
+type DeleteResult200JSONResponseBodyStatus string
+
+// AddCommentJSONBody defines parameters for AddComment.
+type AddCommentJSONBody struct {
+	ChildBuildNumber *int    `json:"child_build_number,omitempty"`
+	ChildJobName     *string `json:"child_job_name,omitempty"`
+	Comment          string  `json:"comment"`
+	TestName         string  `json:"test_name"`
+}
+
+// DeleteComment200JSONResponseBodyStatus defines parameters for DeleteComment.
+type DeleteComment200JSONResponseBodyStatus string
+
+// OverrideClassificationJSONBody defines parameters for OverrideClassification.
+type OverrideClassificationJSONBody struct {
+	ChildBuildNumber *int           `json:"child_build_number,omitempty"`
+	ChildJobName     *string        `json:"child_job_name,omitempty"`
+	Classification   Classification `json:"classification"`
+	TestName         string         `json:"test_name"`
+}
+
+// OverrideClassification200JSONResponseBodyStatus defines parameters for OverrideClassification.
+type OverrideClassification200JSONResponseBodyStatus string
+
+// SetReviewedJSONBody defines parameters for SetReviewed.
+type SetReviewedJSONBody struct {
+	ChildBuildNumber *int    `json:"child_build_number,omitempty"`
+	ChildJobName     *string `json:"child_job_name,omitempty"`
+	Reviewed         bool    `json:"reviewed"`
+	TestName         string  `json:"test_name"`
+}
+
+// SetReviewed200JSONResponseBodyStatus defines parameters for SetReviewed.
+type SetReviewed200JSONResponseBodyStatus string
 
 // SignInJSONBody defines parameters for SignIn.
 type SignInJSONBody struct {
@@ -908,6 +1337,9 @@ type RequestOTPJSONBody struct {
 type VerifySessionJSONBody struct {
 	SessionId string `json:"session_id"`
 }
+
+// AnalyzeFailuresJSONRequestBody defines body for AnalyzeFailures for application/json ContentType.
+type AnalyzeFailuresJSONRequestBody AnalyzeFailuresJSONBody
 
 // CreateAdminUserJSONRequestBody defines body for CreateAdminUser for application/json ContentType.
 type CreateAdminUserJSONRequestBody CreateAdminUserJSONBody
@@ -942,11 +1374,23 @@ type UpdateBugReportJSONRequestBody UpdateBugReportJSONBody
 // PutUserTokensJSONRequestBody defines body for PutUserTokens for application/json ContentType.
 type PutUserTokensJSONRequestBody PutUserTokensJSONBody
 
+// ClassifyTestJSONRequestBody defines body for ClassifyTest for application/json ContentType.
+type ClassifyTestJSONRequestBody ClassifyTestJSONBody
+
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody LoginJSONBody
 
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody RegisterJSONBody
+
+// AddCommentJSONRequestBody defines body for AddComment for application/json ContentType.
+type AddCommentJSONRequestBody AddCommentJSONBody
+
+// OverrideClassificationJSONRequestBody defines body for OverrideClassification for application/json ContentType.
+type OverrideClassificationJSONRequestBody OverrideClassificationJSONBody
+
+// SetReviewedJSONRequestBody defines body for SetReviewed for application/json ContentType.
+type SetReviewedJSONRequestBody SetReviewedJSONBody
 
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody SignInJSONBody
@@ -956,6 +1400,119 @@ type RequestOTPJSONRequestBody RequestOTPJSONBody
 
 // VerifySessionJSONRequestBody defines body for VerifySession for application/json ContentType.
 type VerifySessionJSONRequestBody VerifySessionJSONBody
+
+// Getter for additional properties for AnalyzeFailuresJSONBody. Returns the specified
+// element and whether it was found
+func (a AnalyzeFailuresJSONBody) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for AnalyzeFailuresJSONBody
+func (a *AnalyzeFailuresJSONBody) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for AnalyzeFailuresJSONBody to handle AdditionalProperties
+func (a *AnalyzeFailuresJSONBody) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["ai_model"]; found {
+		err = json.Unmarshal(raw, &a.AiModel)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_model': %w", err)
+		}
+		delete(object, "ai_model")
+	}
+
+	if raw, found := object["ai_provider"]; found {
+		err = json.Unmarshal(raw, &a.AiProvider)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_provider': %w", err)
+		}
+		delete(object, "ai_provider")
+	}
+
+	if raw, found := object["failures"]; found {
+		err = json.Unmarshal(raw, &a.Failures)
+		if err != nil {
+			return fmt.Errorf("error reading 'failures': %w", err)
+		}
+		delete(object, "failures")
+	}
+
+	if raw, found := object["raw_xml"]; found {
+		err = json.Unmarshal(raw, &a.RawXml)
+		if err != nil {
+			return fmt.Errorf("error reading 'raw_xml': %w", err)
+		}
+		delete(object, "raw_xml")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for AnalyzeFailuresJSONBody to handle AdditionalProperties
+func (a AnalyzeFailuresJSONBody) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.AiModel != nil {
+		object["ai_model"], err = json.Marshal(a.AiModel)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_model': %w", err)
+		}
+	}
+
+	if a.AiProvider != nil {
+		object["ai_provider"], err = json.Marshal(a.AiProvider)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_provider': %w", err)
+		}
+	}
+
+	if a.Failures != nil {
+		object["failures"], err = json.Marshal(a.Failures)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'failures': %w", err)
+		}
+	}
+
+	if a.RawXml != nil {
+		object["raw_xml"], err = json.Marshal(a.RawXml)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'raw_xml': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1035,6 +1592,41 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET / (the `GetAPIRoot` operationId).
 	GetAPIRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAIConfigs Distinct analyzer provider/model pairs of completed analyses
+	//
+	// Corresponds with GET /ai-configs (the `GetAIConfigs` operationId).
+	GetAIConfigs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnalyzeFailuresWithBody Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+	//
+	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+	// normalised signature and each group is classified once by the offline
+	// analyzer (rules plus similarity to human-classified failures). The
+	// result is stored (GET /results/{job_id}) and returned; raw_xml input
+	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+	// kept in request_params with secrets stripped.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+	AnalyzeFailuresWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnalyzeFailures Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+	//
+	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+	// normalised signature and each group is classified once by the offline
+	// analyzer (rules plus similarity to human-classified failures). The
+	// result is stored (GET /results/{job_id}) and returned; raw_xml input
+	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+	// kept in request_params with secrets stripped.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+	AnalyzeFailures(ctx context.Context, body AnalyzeFailuresJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers List every user
 	//
@@ -1251,6 +1843,16 @@ type ClientInterface interface {
 	// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
 	UpdateBugReport(ctx context.Context, body UpdateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCapabilities Feature toggles and credential availability
+	//
+	// Corresponds with GET /api/capabilities (the `GetCapabilities` operationId).
+	GetCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDashboard Summaries of the 500 newest jobs
+	//
+	// Corresponds with GET /api/dashboard (the `GetDashboard` operationId).
+	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetUserTokens Personal GitHub and Jira credentials of the username context
 	//
 	// The username context is the signed-in user, else the jji_username
@@ -1287,6 +1889,53 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListClassifications Visible primary classifications (overrides)
+	//
+	// Corresponds with GET /history/classifications (the `ListClassifications` operationId).
+	ListClassifications(ctx context.Context, params *ListClassificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClassifyTestWithBody Store a history label for a test
+	//
+	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+	// INTERMITTENT, any case. With a username context the label is
+	// human-authored and visible; without, created_by is "ai".
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+	ClassifyTestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ClassifyTest Store a history label for a test
+	//
+	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+	// INTERMITTENT, any case. With a username context the label is
+	// human-authored and visible; without, created_by is "ai".
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+	ClassifyTest(ctx context.Context, body ClassifyTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFailureHistory Failure history, newest first
+	//
+	// Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
+	GetFailureHistory(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SearchSignature Tests sharing an error signature
+	//
+	// Corresponds with GET /history/search (the `SearchSignature` operationId).
+	SearchSignature(ctx context.Context, params *SearchSignatureParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetJobStats Aggregate statistics of a job (trend over the last 7 days against days 7-14)
+	//
+	// Corresponds with GET /history/stats/{job_name} (the `GetJobStats` operationId).
+	GetJobStats(ctx context.Context, jobName string, params *GetJobStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTestHistory Recent history of one test, with a real failure streak and flakiness
+	//
+	// Corresponds with GET /history/test/{test_name} (the `GetTestHistory` operationId).
+	GetTestHistory(ctx context.Context, testName string, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LoginWithBody Password login (tasks API)
 	//
@@ -1338,6 +1987,86 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListResults Recent analysis jobs, newest first
+	//
+	// Corresponds with GET /results (the `ListResults` operationId).
+	ListResults(ctx context.Context, params *ListResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteResult Delete a job with its comments, reviews, history and classifications (admin)
+	//
+	// Corresponds with DELETE /results/{job_id} (the `DeleteResult` operationId).
+	DeleteResult(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetResult A stored analysis (202 while it runs)
+	//
+	// Corresponds with GET /results/{job_id} (the `GetResult` operationId).
+	GetResult(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListComments Comments and review states of a job
+	//
+	// Corresponds with GET /results/{job_id}/comments (the `ListComments` operationId).
+	ListComments(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddCommentWithBody Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+	AddCommentWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddComment Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+	AddComment(ctx context.Context, jobId string, body AddCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteComment Delete a comment (admins any; others their own)
+	//
+	// Corresponds with DELETE /results/{job_id}/comments/{comment_id} (the `DeleteComment` operationId).
+	DeleteComment(ctx context.Context, jobId string, commentId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
+	//
+	// Applies to every failure with the same signature in the job, writes
+	// history, patches the stored result, and teaches the offline analyzer.
+	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+	OverrideClassificationWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OverrideClassification Override the classification of a failure's whole signature group
+	//
+	// Applies to every failure with the same signature in the job, writes
+	// history, patches the stored result, and teaches the offline analyzer.
+	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+	OverrideClassification(ctx context.Context, jobId string, body OverrideClassificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetReviewStatus Review counters of a job
+	//
+	// Corresponds with GET /results/{job_id}/review-status (the `GetReviewStatus` operationId).
+	GetReviewStatus(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReviewedWithBody Set the reviewed state of a failure
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+	SetReviewedWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetReviewed Set the reviewed state of a failure
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+	SetReviewed(ctx context.Context, jobId string, body SetReviewedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignInWithBody Exchange an emailed code for a session (BugFlows step 3)
 	//
@@ -1407,6 +2136,71 @@ type ClientInterface interface {
 // Corresponds with GET / (the `GetAPIRoot` operationId).
 func (c *Client) GetAPIRoot(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAPIRootRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAIConfigs Distinct analyzer provider/model pairs of completed analyses
+//
+// Corresponds with GET /ai-configs (the `GetAIConfigs` operationId).
+func (c *Client) GetAIConfigs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAIConfigsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnalyzeFailuresWithBody Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+//
+// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+// normalised signature and each group is classified once by the offline
+// analyzer (rules plus similarity to human-classified failures). The
+// result is stored (GET /results/{job_id}) and returned; raw_xml input
+// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+// kept in request_params with secrets stripped.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+func (c *Client) AnalyzeFailuresWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnalyzeFailuresRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnalyzeFailures Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+//
+// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+// normalised signature and each group is classified once by the offline
+// analyzer (rules plus similarity to human-classified failures). The
+// result is stored (GET /results/{job_id}) and returned; raw_xml input
+// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+// kept in request_params with secrets stripped.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+func (c *Client) AnalyzeFailures(ctx context.Context, body AnalyzeFailuresJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnalyzeFailuresRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1872,6 +2666,36 @@ func (c *Client) UpdateBugReport(ctx context.Context, body UpdateBugReportJSONRe
 	return c.Client.Do(req)
 }
 
+// GetCapabilities Feature toggles and credential availability
+//
+// Corresponds with GET /api/capabilities (the `GetCapabilities` operationId).
+func (c *Client) GetCapabilities(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCapabilitiesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDashboard Summaries of the 500 newest jobs
+//
+// Corresponds with GET /api/dashboard (the `GetDashboard` operationId).
+func (c *Client) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDashboardRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetUserTokens Personal GitHub and Jira credentials of the username context
 //
 // The username context is the signed-in user, else the jji_username
@@ -1939,6 +2763,123 @@ func (c *Client) PutUserTokens(ctx context.Context, body PutUserTokensJSONReques
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetHealthRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListClassifications Visible primary classifications (overrides)
+//
+// Corresponds with GET /history/classifications (the `ListClassifications` operationId).
+func (c *Client) ListClassifications(ctx context.Context, params *ListClassificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListClassificationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClassifyTestWithBody Store a history label for a test
+//
+// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+// INTERMITTENT, any case. With a username context the label is
+// human-authored and visible; without, created_by is "ai".
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+func (c *Client) ClassifyTestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClassifyTestRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ClassifyTest Store a history label for a test
+//
+// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+// INTERMITTENT, any case. With a username context the label is
+// human-authored and visible; without, created_by is "ai".
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+func (c *Client) ClassifyTest(ctx context.Context, body ClassifyTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewClassifyTestRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFailureHistory Failure history, newest first
+//
+// Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
+func (c *Client) GetFailureHistory(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFailureHistoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SearchSignature Tests sharing an error signature
+//
+// Corresponds with GET /history/search (the `SearchSignature` operationId).
+func (c *Client) SearchSignature(ctx context.Context, params *SearchSignatureParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSearchSignatureRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetJobStats Aggregate statistics of a job (trend over the last 7 days against days 7-14)
+//
+// Corresponds with GET /history/stats/{job_name} (the `GetJobStats` operationId).
+func (c *Client) GetJobStats(ctx context.Context, jobName string, params *GetJobStatsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetJobStatsRequest(c.Server, jobName, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTestHistory Recent history of one test, with a real failure streak and flakiness
+//
+// Corresponds with GET /history/test/{test_name} (the `GetTestHistory` operationId).
+func (c *Client) GetTestHistory(ctx context.Context, testName string, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTestHistoryRequest(c.Server, testName, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2060,6 +3001,206 @@ func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body 
 // Corresponds with POST /register (the `Register` operationId).
 func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListResults Recent analysis jobs, newest first
+//
+// Corresponds with GET /results (the `ListResults` operationId).
+func (c *Client) ListResults(ctx context.Context, params *ListResultsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListResultsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteResult Delete a job with its comments, reviews, history and classifications (admin)
+//
+// Corresponds with DELETE /results/{job_id} (the `DeleteResult` operationId).
+func (c *Client) DeleteResult(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteResultRequest(c.Server, jobId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetResult A stored analysis (202 while it runs)
+//
+// Corresponds with GET /results/{job_id} (the `GetResult` operationId).
+func (c *Client) GetResult(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetResultRequest(c.Server, jobId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListComments Comments and review states of a job
+//
+// Corresponds with GET /results/{job_id}/comments (the `ListComments` operationId).
+func (c *Client) ListComments(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCommentsRequest(c.Server, jobId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddCommentWithBody Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+func (c *Client) AddCommentWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddCommentRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddComment Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+func (c *Client) AddComment(ctx context.Context, jobId string, body AddCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddCommentRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteComment Delete a comment (admins any; others their own)
+//
+// Corresponds with DELETE /results/{job_id}/comments/{comment_id} (the `DeleteComment` operationId).
+func (c *Client) DeleteComment(ctx context.Context, jobId string, commentId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteCommentRequest(c.Server, jobId, commentId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OverrideClassificationWithBody Override the classification of a failure's whole signature group
+//
+// Applies to every failure with the same signature in the job, writes
+// history, patches the stored result, and teaches the offline analyzer.
+// INFRASTRUCTURE clears code_fix and product_bug_report.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+func (c *Client) OverrideClassificationWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOverrideClassificationRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OverrideClassification Override the classification of a failure's whole signature group
+//
+// Applies to every failure with the same signature in the job, writes
+// history, patches the stored result, and teaches the offline analyzer.
+// INFRASTRUCTURE clears code_fix and product_bug_report.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+func (c *Client) OverrideClassification(ctx context.Context, jobId string, body OverrideClassificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOverrideClassificationRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetReviewStatus Review counters of a job
+//
+// Corresponds with GET /results/{job_id}/review-status (the `GetReviewStatus` operationId).
+func (c *Client) GetReviewStatus(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetReviewStatusRequest(c.Server, jobId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReviewedWithBody Set the reviewed state of a failure
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+func (c *Client) SetReviewedWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReviewedRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetReviewed Set the reviewed state of a failure
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+func (c *Client) SetReviewed(ctx context.Context, jobId string, body SetReviewedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetReviewedRequest(c.Server, jobId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2215,6 +3356,73 @@ func NewGetAPIRootRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewGetAIConfigsRequest constructs an http.Request for the GetAIConfigs method
+func NewGetAIConfigsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/ai-configs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAnalyzeFailuresRequest calls the generic AnalyzeFailures builder with application/json body
+func NewAnalyzeFailuresRequest(server string, body AnalyzeFailuresJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAnalyzeFailuresRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAnalyzeFailuresRequestWithBody constructs an http.Request for the AnalyzeFailures method, with any body, and a specified content type
+func NewAnalyzeFailuresRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analyze-failures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -2748,6 +3956,60 @@ func NewUpdateBugReportRequestWithBody(server string, contentType string, body i
 	return req, nil
 }
 
+// NewGetCapabilitiesRequest constructs an http.Request for the GetCapabilities method
+func NewGetCapabilitiesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/capabilities")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDashboardRequest constructs an http.Request for the GetDashboard method
+func NewGetDashboardRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/dashboard")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetUserTokensRequest constructs an http.Request for the GetUserTokens method
 func NewGetUserTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -2832,6 +4094,458 @@ func NewGetHealthRequest(server string) (*http.Request, error) {
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListClassificationsRequest constructs an http.Request for the ListClassifications method
+func NewListClassificationsRequest(server string, params *ListClassificationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/history/classifications")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.TestName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "test_name", *params.TestName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Classification != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "classification", *params.Classification, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.JobName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "job_name", *params.JobName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ParentJobName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "parent_job_name", *params.ParentJobName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.JobId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "job_id", *params.JobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewClassifyTestRequest calls the generic ClassifyTest builder with application/json body
+func NewClassifyTestRequest(server string, body ClassifyTestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewClassifyTestRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewClassifyTestRequestWithBody constructs an http.Request for the ClassifyTest method, with any body, and a specified content type
+func NewClassifyTestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/history/classify")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetFailureHistoryRequest constructs an http.Request for the GetFailureHistory method
+func NewGetFailureHistoryRequest(server string, params *GetFailureHistoryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/history/failures")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.JobName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "job_name", *params.JobName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Classification != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "classification", *params.Classification, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSearchSignatureRequest constructs an http.Request for the SearchSignature method
+func NewSearchSignatureRequest(server string, params *SearchSignatureParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/history/search")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "signature", params.Signature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.ExcludeJobId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_job_id", *params.ExcludeJobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetJobStatsRequest constructs an http.Request for the GetJobStats method
+func NewGetJobStatsRequest(server string, jobName string, params *GetJobStatsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_name", jobName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/history/stats/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ExcludeJobId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_job_id", *params.ExcludeJobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTestHistoryRequest constructs an http.Request for the GetTestHistory method
+func NewGetTestHistoryRequest(server string, testName string, params *GetTestHistoryParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "test_name", testName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/history/test/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.JobName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "job_name", *params.JobName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ExcludeJobId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "exclude_job_id", *params.ExcludeJobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -2994,6 +4708,378 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListResultsRequest constructs an http.Request for the ListResults method
+func NewListResultsRequest(server string, params *ListResultsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteResultRequest constructs an http.Request for the DeleteResult method
+func NewDeleteResultRequest(server string, jobId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetResultRequest constructs an http.Request for the GetResult method
+func NewGetResultRequest(server string, jobId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListCommentsRequest constructs an http.Request for the ListComments method
+func NewListCommentsRequest(server string, jobId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/comments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAddCommentRequest calls the generic AddComment builder with application/json body
+func NewAddCommentRequest(server string, jobId string, body AddCommentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddCommentRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewAddCommentRequestWithBody constructs an http.Request for the AddComment method, with any body, and a specified content type
+func NewAddCommentRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/comments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteCommentRequest constructs an http.Request for the DeleteComment method
+func NewDeleteCommentRequest(server string, jobId string, commentId int) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "comment_id", commentId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/comments/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOverrideClassificationRequest calls the generic OverrideClassification builder with application/json body
+func NewOverrideClassificationRequest(server string, jobId string, body OverrideClassificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewOverrideClassificationRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewOverrideClassificationRequestWithBody constructs an http.Request for the OverrideClassification method, with any body, and a specified content type
+func NewOverrideClassificationRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/override-classification", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetReviewStatusRequest constructs an http.Request for the GetReviewStatus method
+func NewGetReviewStatusRequest(server string, jobId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/review-status", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetReviewedRequest calls the generic SetReviewed builder with application/json body
+func NewSetReviewedRequest(server string, jobId string, body SetReviewedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetReviewedRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewSetReviewedRequestWithBody constructs an http.Request for the SetReviewed method, with any body, and a specified content type
+func NewSetReviewedRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/reviewed", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -3173,6 +5259,43 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET / (the `GetAPIRoot` operationId).
 	GetAPIRootWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAPIRootResponse, error)
+
+	// GetAIConfigsWithResponse Distinct analyzer provider/model pairs of completed analyses
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /ai-configs (the `GetAIConfigs` operationId).
+	GetAIConfigsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAIConfigsResponse, error)
+
+	// AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+	//
+	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+	// normalised signature and each group is classified once by the offline
+	// analyzer (rules plus similarity to human-classified failures). The
+	// result is stored (GET /results/{job_id}) and returned; raw_xml input
+	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+	// kept in request_params with secrets stripped.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+	AnalyzeFailuresWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnalyzeFailuresResponse, error)
+
+	// AnalyzeFailuresWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+	//
+	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+	// normalised signature and each group is classified once by the offline
+	// analyzer (rules plus similarity to human-classified failures). The
+	// result is stored (GET /results/{job_id}) and returned; raw_xml input
+	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+	// kept in request_params with secrets stripped.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+	AnalyzeFailuresWithResponse(ctx context.Context, body AnalyzeFailuresJSONRequestBody, reqEditors ...RequestEditorFn) (*AnalyzeFailuresResponse, error)
 
 	// ListUsersWithResponse List every user
 	//
@@ -3397,6 +5520,20 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/bug-reports/update (the `UpdateBugReport` operationId).
 	UpdateBugReportWithResponse(ctx context.Context, body UpdateBugReportJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateBugReportResponse, error)
 
+	// GetCapabilitiesWithResponse Feature toggles and credential availability
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/capabilities (the `GetCapabilities` operationId).
+	GetCapabilitiesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCapabilitiesResponse, error)
+
+	// GetDashboardWithResponse Summaries of the 500 newest jobs
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/dashboard (the `GetDashboard` operationId).
+	GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error)
+
 	// GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 	//
 	// The username context is the signed-in user, else the jji_username
@@ -3437,6 +5574,63 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealthWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetHealthResponse, error)
+
+	// ListClassificationsWithResponse Visible primary classifications (overrides)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /history/classifications (the `ListClassifications` operationId).
+	ListClassificationsWithResponse(ctx context.Context, params *ListClassificationsParams, reqEditors ...RequestEditorFn) (*ListClassificationsResponse, error)
+
+	// ClassifyTestWithBodyWithResponse Store a history label for a test
+	//
+	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+	// INTERMITTENT, any case. With a username context the label is
+	// human-authored and visible; without, created_by is "ai".
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+	ClassifyTestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClassifyTestResponse, error)
+
+	// ClassifyTestWithResponse Store a history label for a test
+	//
+	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+	// INTERMITTENT, any case. With a username context the label is
+	// human-authored and visible; without, created_by is "ai".
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+	ClassifyTestWithResponse(ctx context.Context, body ClassifyTestJSONRequestBody, reqEditors ...RequestEditorFn) (*ClassifyTestResponse, error)
+
+	// GetFailureHistoryWithResponse Failure history, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
+	GetFailureHistoryWithResponse(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*GetFailureHistoryResponse, error)
+
+	// SearchSignatureWithResponse Tests sharing an error signature
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /history/search (the `SearchSignature` operationId).
+	SearchSignatureWithResponse(ctx context.Context, params *SearchSignatureParams, reqEditors ...RequestEditorFn) (*SearchSignatureResponse, error)
+
+	// GetJobStatsWithResponse Aggregate statistics of a job (trend over the last 7 days against days 7-14)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /history/stats/{job_name} (the `GetJobStats` operationId).
+	GetJobStatsWithResponse(ctx context.Context, jobName string, params *GetJobStatsParams, reqEditors ...RequestEditorFn) (*GetJobStatsResponse, error)
+
+	// GetTestHistoryWithResponse Recent history of one test, with a real failure streak and flakiness
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /history/test/{test_name} (the `GetTestHistory` operationId).
+	GetTestHistoryWithResponse(ctx context.Context, testName string, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*GetTestHistoryResponse, error)
 
 	// LoginWithBodyWithResponse Password login (tasks API)
 	//
@@ -3494,6 +5688,98 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// ListResultsWithResponse Recent analysis jobs, newest first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /results (the `ListResults` operationId).
+	ListResultsWithResponse(ctx context.Context, params *ListResultsParams, reqEditors ...RequestEditorFn) (*ListResultsResponse, error)
+
+	// DeleteResultWithResponse Delete a job with its comments, reviews, history and classifications (admin)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /results/{job_id} (the `DeleteResult` operationId).
+	DeleteResultWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*DeleteResultResponse, error)
+
+	// GetResultWithResponse A stored analysis (202 while it runs)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /results/{job_id} (the `GetResult` operationId).
+	GetResultWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*GetResultResponse, error)
+
+	// ListCommentsWithResponse Comments and review states of a job
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /results/{job_id}/comments (the `ListComments` operationId).
+	ListCommentsWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error)
+
+	// AddCommentWithBodyWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+	AddCommentWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCommentResponse, error)
+
+	// AddCommentWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+	AddCommentWithResponse(ctx context.Context, jobId string, body AddCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*AddCommentResponse, error)
+
+	// DeleteCommentWithResponse Delete a comment (admins any; others their own)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /results/{job_id}/comments/{comment_id} (the `DeleteComment` operationId).
+	DeleteCommentWithResponse(ctx context.Context, jobId string, commentId int, reqEditors ...RequestEditorFn) (*DeleteCommentResponse, error)
+
+	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
+	//
+	// Applies to every failure with the same signature in the job, writes
+	// history, patches the stored result, and teaches the offline analyzer.
+	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+	OverrideClassificationWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OverrideClassificationResponse, error)
+
+	// OverrideClassificationWithResponse Override the classification of a failure's whole signature group
+	//
+	// Applies to every failure with the same signature in the job, writes
+	// history, patches the stored result, and teaches the offline analyzer.
+	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+	OverrideClassificationWithResponse(ctx context.Context, jobId string, body OverrideClassificationJSONRequestBody, reqEditors ...RequestEditorFn) (*OverrideClassificationResponse, error)
+
+	// GetReviewStatusWithResponse Review counters of a job
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /results/{job_id}/review-status (the `GetReviewStatus` operationId).
+	GetReviewStatusWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*GetReviewStatusResponse, error)
+
+	// SetReviewedWithBodyWithResponse Set the reviewed state of a failure
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+	SetReviewedWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReviewedResponse, error)
+
+	// SetReviewedWithResponse Set the reviewed state of a failure
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+	SetReviewedWithResponse(ctx context.Context, jobId string, body SetReviewedJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReviewedResponse, error)
 
 	// SignInWithBodyWithResponse Exchange an emailed code for a session (BugFlows step 3)
 	//
@@ -3593,6 +5879,129 @@ func (r GetAPIRootResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAPIRootResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAIConfigsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]struct {
+		AiModel    string `json:"ai_model"`
+		AiProvider string `json:"ai_provider"`
+	}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAIConfigsResponse) GetJSON200() *[]struct {
+	AiModel    string `json:"ai_model"`
+	AiProvider string `json:"ai_provider"`
+} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAIConfigsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAIConfigsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAIConfigsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAIConfigsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AnalyzeFailuresResponse429Headers the declared response headers of an HTTP 429 response for AnalyzeFailures
+type AnalyzeFailuresResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AnalyzeFailuresResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FailureAnalysisResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AnalyzeFailuresResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnalyzeFailuresResponse) GetJSON200() *FailureAnalysisResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnalyzeFailuresResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AnalyzeFailuresResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AnalyzeFailuresResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AnalyzeFailuresResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AnalyzeFailuresResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnalyzeFailuresResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnalyzeFailuresResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnalyzeFailuresResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4657,6 +7066,116 @@ func (r UpdateBugReportResponse) ContentType() string {
 	return ""
 }
 
+type GetCapabilitiesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Capabilities
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCapabilitiesResponse) GetJSON200() *Capabilities {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCapabilitiesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCapabilitiesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCapabilitiesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCapabilitiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDashboardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]struct {
+		AnalysisStartedAt *time.Time `json:"analysis_started_at"`
+		BuildNumber       *int       `json:"build_number,omitempty"`
+		CommentCount      int        `json:"comment_count"`
+		CompletedAt       *time.Time `json:"completed_at"`
+		CreatedAt         time.Time  `json:"created_at"`
+		Error             *string    `json:"error,omitempty"`
+		FailureCount      *int       `json:"failure_count,omitempty"`
+		JenkinsUrl        string     `json:"jenkins_url"`
+		JobId             string     `json:"job_id"`
+		JobName           *string    `json:"job_name,omitempty"`
+		ReviewedCount     int        `json:"reviewed_count"`
+		Status            string     `json:"status"`
+		Summary           *string    `json:"summary,omitempty"`
+	}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDashboardResponse) GetJSON200() *[]struct {
+	AnalysisStartedAt *time.Time `json:"analysis_started_at"`
+	BuildNumber       *int       `json:"build_number,omitempty"`
+	CommentCount      int        `json:"comment_count"`
+	CompletedAt       *time.Time `json:"completed_at"`
+	CreatedAt         time.Time  `json:"created_at"`
+	Error             *string    `json:"error,omitempty"`
+	FailureCount      *int       `json:"failure_count,omitempty"`
+	JenkinsUrl        string     `json:"jenkins_url"`
+	JobId             string     `json:"job_id"`
+	JobName           *string    `json:"job_name,omitempty"`
+	ReviewedCount     int        `json:"reviewed_count"`
+	Status            string     `json:"status"`
+	Summary           *string    `json:"summary,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDashboardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDashboardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDashboardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDashboardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetUserTokensResponse200Headers the declared response headers of an HTTP 200 response for GetUserTokens
 type GetUserTokensResponse200Headers struct {
 	CacheControl *string
@@ -4837,6 +7356,353 @@ func (r GetHealthResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListClassificationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Classifications []TestClassification `json:"classifications"`
+	}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListClassificationsResponse) GetJSON200() *struct {
+	Classifications []TestClassification `json:"classifications"`
+} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListClassificationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListClassificationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListClassificationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListClassificationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ClassifyTestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *IDBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ClassifyTestResponse) GetJSON201() *IDBody {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ClassifyTestResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ClassifyTestResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ClassifyTestResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ClassifyTestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ClassifyTestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ClassifyTestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ClassifyTestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetFailureHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Failures []HistoryRow `json:"failures"`
+		Total    int          `json:"total"`
+	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFailureHistoryResponse) GetJSON200() *struct {
+	Failures []HistoryRow `json:"failures"`
+	Total    int          `json:"total"`
+} {
+	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetFailureHistoryResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFailureHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFailureHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFailureHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFailureHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SearchSignatureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Comments           []CommentRef `json:"comments"`
+		LastClassification string       `json:"last_classification"`
+		Signature          string       `json:"signature"`
+		Tests              []struct {
+			Occurrences int    `json:"occurrences"`
+			TestName    string `json:"test_name"`
+		} `json:"tests"`
+		TotalOccurrences int `json:"total_occurrences"`
+		UniqueTests      int `json:"unique_tests"`
+	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SearchSignatureResponse) GetJSON200() *struct {
+	Comments           []CommentRef `json:"comments"`
+	LastClassification string       `json:"last_classification"`
+	Signature          string       `json:"signature"`
+	Tests              []struct {
+		Occurrences int    `json:"occurrences"`
+		TestName    string `json:"test_name"`
+	} `json:"tests"`
+	TotalOccurrences int `json:"total_occurrences"`
+	UniqueTests      int `json:"unique_tests"`
+} {
+	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SearchSignatureResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r SearchSignatureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SearchSignatureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SearchSignatureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SearchSignatureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetJobStatsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		BuildsWithFailures int    `json:"builds_with_failures"`
+		JobName            string `json:"job_name"`
+		MostCommonFailures []struct {
+			Classification string `json:"classification"`
+			Count          int    `json:"count"`
+			TestName       string `json:"test_name"`
+		} `json:"most_common_failures"`
+		OverallFailureRate  float32                                   `json:"overall_failure_rate"`
+		RecentTrend         GetJobStats200JSONResponseBodyRecentTrend `json:"recent_trend"`
+		TotalBuildsAnalyzed int                                       `json:"total_builds_analyzed"`
+	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetJobStatsResponse) GetJSON200() *struct {
+	BuildsWithFailures int    `json:"builds_with_failures"`
+	JobName            string `json:"job_name"`
+	MostCommonFailures []struct {
+		Classification string `json:"classification"`
+		Count          int    `json:"count"`
+		TestName       string `json:"test_name"`
+	} `json:"most_common_failures"`
+	OverallFailureRate  float32                                   `json:"overall_failure_rate"`
+	RecentTrend         GetJobStats200JSONResponseBodyRecentTrend `json:"recent_trend"`
+	TotalBuildsAnalyzed int                                       `json:"total_builds_analyzed"`
+} {
+	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetJobStatsResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetJobStatsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetJobStatsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetJobStatsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetJobStatsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTestHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TestHistory
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTestHistoryResponse) GetJSON200() *TestHistory {
+	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetTestHistoryResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTestHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTestHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTestHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTestHistoryResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5131,6 +7997,617 @@ func (r RegisterResponse) ContentType() string {
 	return ""
 }
 
+type ListResultsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]struct {
+		CreatedAt  time.Time `json:"created_at"`
+		JenkinsUrl string    `json:"jenkins_url"`
+		JobId      string    `json:"job_id"`
+		Status     string    `json:"status"`
+	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListResultsResponse) GetJSON200() *[]struct {
+	CreatedAt  time.Time `json:"created_at"`
+	JenkinsUrl string    `json:"jenkins_url"`
+	JobId      string    `json:"job_id"`
+	Status     string    `json:"status"`
+} {
+	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListResultsResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListResultsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListResultsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListResultsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListResultsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		JobId  string                                `json:"job_id"`
+		Status DeleteResult200JSONResponseBodyStatus `json:"status"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteResultResponse) GetJSON200() *struct {
+	JobId  string                                `json:"job_id"`
+	Status DeleteResult200JSONResponseBodyStatus `json:"status"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteResultResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteResultResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteResultResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetResultResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResultEnvelope
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *ResultEnvelope
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetResultResponse) GetJSON200() *ResultEnvelope {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r GetResultResponse) GetJSON202() *ResultEnvelope {
+	return r.JSON202
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetResultResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetResultResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetResultResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetResultResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetResultResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListCommentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Comments []Comment         `json:"comments"`
+		Reviews  map[string]Review `json:"reviews"`
+	}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCommentsResponse) GetJSON200() *struct {
+	Comments []Comment         `json:"comments"`
+	Reviews  map[string]Review `json:"reviews"`
+} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCommentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCommentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCommentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCommentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AddCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *IDBody
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddCommentResponse) GetJSON201() *IDBody {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AddCommentResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddCommentResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AddCommentResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r AddCommentResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AddCommentResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AddCommentResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r AddCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteCommentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Status DeleteComment200JSONResponseBodyStatus `json:"status"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteCommentResponse) GetJSON200() *struct {
+	Status DeleteComment200JSONResponseBodyStatus `json:"status"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteCommentResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteCommentResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteCommentResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteCommentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteCommentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteCommentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteCommentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OverrideClassificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Classification Classification                                  `json:"classification"`
+		Status         OverrideClassification200JSONResponseBodyStatus `json:"status"`
+	}
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OverrideClassificationResponse) GetJSON200() *struct {
+	Classification Classification                                  `json:"classification"`
+	Status         OverrideClassification200JSONResponseBodyStatus `json:"status"`
+} {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r OverrideClassificationResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OverrideClassificationResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r OverrideClassificationResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r OverrideClassificationResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r OverrideClassificationResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r OverrideClassificationResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r OverrideClassificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OverrideClassificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OverrideClassificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OverrideClassificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetReviewStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		CommentCount  int `json:"comment_count"`
+		ReviewedCount int `json:"reviewed_count"`
+		TotalFailures int `json:"total_failures"`
+	}
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetReviewStatusResponse) GetJSON200() *struct {
+	CommentCount  int `json:"comment_count"`
+	ReviewedCount int `json:"reviewed_count"`
+	TotalFailures int `json:"total_failures"`
+} {
+	return r.JSON200
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetReviewStatusResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetReviewStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetReviewStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetReviewStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetReviewStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetReviewedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		ReviewedBy string                               `json:"reviewed_by"`
+		Status     SetReviewed200JSONResponseBodyStatus `json:"status"`
+	}
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetReviewedResponse) GetJSON200() *struct {
+	ReviewedBy string                               `json:"reviewed_by"`
+	Status     SetReviewed200JSONResponseBodyStatus `json:"status"`
+} {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r SetReviewedResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SetReviewedResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r SetReviewedResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r SetReviewedResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SetReviewedResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r SetReviewedResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r SetReviewedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetReviewedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetReviewedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetReviewedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SignInResponse429Headers the declared response headers of an HTTP 429 response for SignIn
 type SignInResponse429Headers struct {
 	RetryAfter *int
@@ -5372,6 +8849,61 @@ func (c *ClientWithResponses) GetAPIRootWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetAPIRootResponse(rsp)
+}
+
+// GetAIConfigsWithResponse Distinct analyzer provider/model pairs of completed analyses
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /ai-configs (the `GetAIConfigs` operationId).
+func (c *ClientWithResponses) GetAIConfigsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAIConfigsResponse, error) {
+	rsp, err := c.GetAIConfigs(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAIConfigsResponse(rsp)
+}
+
+// AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+//
+// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+// normalised signature and each group is classified once by the offline
+// analyzer (rules plus similarity to human-classified failures). The
+// result is stored (GET /results/{job_id}) and returned; raw_xml input
+// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+// kept in request_params with secrets stripped.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+func (c *ClientWithResponses) AnalyzeFailuresWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnalyzeFailuresResponse, error) {
+	rsp, err := c.AnalyzeFailuresWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnalyzeFailuresResponse(rsp)
+}
+
+// AnalyzeFailuresWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
+//
+// Exactly one of failures and raw_xml (else 422). Failures are grouped by
+// normalised signature and each group is classified once by the offline
+// analyzer (rules plus similarity to human-classified failures). The
+// result is stored (GET /results/{job_id}) and returned; raw_xml input
+// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
+// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
+// kept in request_params with secrets stripped.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
+func (c *ClientWithResponses) AnalyzeFailuresWithResponse(ctx context.Context, body AnalyzeFailuresJSONRequestBody, reqEditors ...RequestEditorFn) (*AnalyzeFailuresResponse, error) {
+	rsp, err := c.AnalyzeFailures(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnalyzeFailuresResponse(rsp)
 }
 
 // ListUsersWithResponse List every user
@@ -5741,6 +9273,32 @@ func (c *ClientWithResponses) UpdateBugReportWithResponse(ctx context.Context, b
 	return ParseUpdateBugReportResponse(rsp)
 }
 
+// GetCapabilitiesWithResponse Feature toggles and credential availability
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/capabilities (the `GetCapabilities` operationId).
+func (c *ClientWithResponses) GetCapabilitiesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetCapabilitiesResponse, error) {
+	rsp, err := c.GetCapabilities(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCapabilitiesResponse(rsp)
+}
+
+// GetDashboardWithResponse Summaries of the 500 newest jobs
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/dashboard (the `GetDashboard` operationId).
+func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error) {
+	rsp, err := c.GetDashboard(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDashboardResponse(rsp)
+}
+
 // GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 //
 // The username context is the signed-in user, else the jji_username
@@ -5804,6 +9362,105 @@ func (c *ClientWithResponses) GetHealthWithResponse(ctx context.Context, reqEdit
 		return nil, err
 	}
 	return ParseGetHealthResponse(rsp)
+}
+
+// ListClassificationsWithResponse Visible primary classifications (overrides)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /history/classifications (the `ListClassifications` operationId).
+func (c *ClientWithResponses) ListClassificationsWithResponse(ctx context.Context, params *ListClassificationsParams, reqEditors ...RequestEditorFn) (*ListClassificationsResponse, error) {
+	rsp, err := c.ListClassifications(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListClassificationsResponse(rsp)
+}
+
+// ClassifyTestWithBodyWithResponse Store a history label for a test
+//
+// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+// INTERMITTENT, any case. With a username context the label is
+// human-authored and visible; without, created_by is "ai".
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+func (c *ClientWithResponses) ClassifyTestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ClassifyTestResponse, error) {
+	rsp, err := c.ClassifyTestWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClassifyTestResponse(rsp)
+}
+
+// ClassifyTestWithResponse Store a history label for a test
+//
+// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
+// INTERMITTENT, any case. With a username context the label is
+// human-authored and visible; without, created_by is "ai".
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /history/classify (the `ClassifyTest` operationId).
+func (c *ClientWithResponses) ClassifyTestWithResponse(ctx context.Context, body ClassifyTestJSONRequestBody, reqEditors ...RequestEditorFn) (*ClassifyTestResponse, error) {
+	rsp, err := c.ClassifyTest(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseClassifyTestResponse(rsp)
+}
+
+// GetFailureHistoryWithResponse Failure history, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
+func (c *ClientWithResponses) GetFailureHistoryWithResponse(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*GetFailureHistoryResponse, error) {
+	rsp, err := c.GetFailureHistory(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFailureHistoryResponse(rsp)
+}
+
+// SearchSignatureWithResponse Tests sharing an error signature
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /history/search (the `SearchSignature` operationId).
+func (c *ClientWithResponses) SearchSignatureWithResponse(ctx context.Context, params *SearchSignatureParams, reqEditors ...RequestEditorFn) (*SearchSignatureResponse, error) {
+	rsp, err := c.SearchSignature(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSearchSignatureResponse(rsp)
+}
+
+// GetJobStatsWithResponse Aggregate statistics of a job (trend over the last 7 days against days 7-14)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /history/stats/{job_name} (the `GetJobStats` operationId).
+func (c *ClientWithResponses) GetJobStatsWithResponse(ctx context.Context, jobName string, params *GetJobStatsParams, reqEditors ...RequestEditorFn) (*GetJobStatsResponse, error) {
+	rsp, err := c.GetJobStats(ctx, jobName, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetJobStatsResponse(rsp)
+}
+
+// GetTestHistoryWithResponse Recent history of one test, with a real failure streak and flakiness
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /history/test/{test_name} (the `GetTestHistory` operationId).
+func (c *ClientWithResponses) GetTestHistoryWithResponse(ctx context.Context, testName string, params *GetTestHistoryParams, reqEditors ...RequestEditorFn) (*GetTestHistoryResponse, error) {
+	rsp, err := c.GetTestHistory(ctx, testName, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTestHistoryResponse(rsp)
 }
 
 // LoginWithBodyWithResponse Password login (tasks API)
@@ -5903,6 +9560,170 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 		return nil, err
 	}
 	return ParseRegisterResponse(rsp)
+}
+
+// ListResultsWithResponse Recent analysis jobs, newest first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /results (the `ListResults` operationId).
+func (c *ClientWithResponses) ListResultsWithResponse(ctx context.Context, params *ListResultsParams, reqEditors ...RequestEditorFn) (*ListResultsResponse, error) {
+	rsp, err := c.ListResults(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListResultsResponse(rsp)
+}
+
+// DeleteResultWithResponse Delete a job with its comments, reviews, history and classifications (admin)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /results/{job_id} (the `DeleteResult` operationId).
+func (c *ClientWithResponses) DeleteResultWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*DeleteResultResponse, error) {
+	rsp, err := c.DeleteResult(ctx, jobId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteResultResponse(rsp)
+}
+
+// GetResultWithResponse A stored analysis (202 while it runs)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /results/{job_id} (the `GetResult` operationId).
+func (c *ClientWithResponses) GetResultWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*GetResultResponse, error) {
+	rsp, err := c.GetResult(ctx, jobId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetResultResponse(rsp)
+}
+
+// ListCommentsWithResponse Comments and review states of a job
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /results/{job_id}/comments (the `ListComments` operationId).
+func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*ListCommentsResponse, error) {
+	rsp, err := c.ListComments(ctx, jobId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCommentsResponse(rsp)
+}
+
+// AddCommentWithBodyWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+func (c *ClientWithResponses) AddCommentWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCommentResponse, error) {
+	rsp, err := c.AddCommentWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddCommentResponse(rsp)
+}
+
+// AddCommentWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
+func (c *ClientWithResponses) AddCommentWithResponse(ctx context.Context, jobId string, body AddCommentJSONRequestBody, reqEditors ...RequestEditorFn) (*AddCommentResponse, error) {
+	rsp, err := c.AddComment(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddCommentResponse(rsp)
+}
+
+// DeleteCommentWithResponse Delete a comment (admins any; others their own)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /results/{job_id}/comments/{comment_id} (the `DeleteComment` operationId).
+func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, jobId string, commentId int, reqEditors ...RequestEditorFn) (*DeleteCommentResponse, error) {
+	rsp, err := c.DeleteComment(ctx, jobId, commentId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteCommentResponse(rsp)
+}
+
+// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
+//
+// Applies to every failure with the same signature in the job, writes
+// history, patches the stored result, and teaches the offline analyzer.
+// INFRASTRUCTURE clears code_fix and product_bug_report.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+func (c *ClientWithResponses) OverrideClassificationWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*OverrideClassificationResponse, error) {
+	rsp, err := c.OverrideClassificationWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOverrideClassificationResponse(rsp)
+}
+
+// OverrideClassificationWithResponse Override the classification of a failure's whole signature group
+//
+// Applies to every failure with the same signature in the job, writes
+// history, patches the stored result, and teaches the offline analyzer.
+// INFRASTRUCTURE clears code_fix and product_bug_report.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
+func (c *ClientWithResponses) OverrideClassificationWithResponse(ctx context.Context, jobId string, body OverrideClassificationJSONRequestBody, reqEditors ...RequestEditorFn) (*OverrideClassificationResponse, error) {
+	rsp, err := c.OverrideClassification(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOverrideClassificationResponse(rsp)
+}
+
+// GetReviewStatusWithResponse Review counters of a job
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /results/{job_id}/review-status (the `GetReviewStatus` operationId).
+func (c *ClientWithResponses) GetReviewStatusWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*GetReviewStatusResponse, error) {
+	rsp, err := c.GetReviewStatus(ctx, jobId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetReviewStatusResponse(rsp)
+}
+
+// SetReviewedWithBodyWithResponse Set the reviewed state of a failure
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+func (c *ClientWithResponses) SetReviewedWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetReviewedResponse, error) {
+	rsp, err := c.SetReviewedWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReviewedResponse(rsp)
+}
+
+// SetReviewedWithResponse Set the reviewed state of a failure
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
+func (c *ClientWithResponses) SetReviewedWithResponse(ctx context.Context, jobId string, body SetReviewedJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReviewedResponse, error) {
+	rsp, err := c.SetReviewed(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetReviewedResponse(rsp)
 }
 
 // SignInWithBodyWithResponse Exchange an emailed code for a session (BugFlows step 3)
@@ -6024,6 +9845,102 @@ func ParseGetAPIRootResponse(rsp *http.Response) (*GetAPIRootResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetAIConfigsResponse parses an HTTP response from a GetAIConfigsWithResponse call
+func ParseGetAIConfigsResponse(rsp *http.Response) (*GetAIConfigsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAIConfigsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []struct {
+			AiModel    string `json:"ai_model"`
+			AiProvider string `json:"ai_provider"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnalyzeFailuresResponse parses an HTTP response from a AnalyzeFailuresWithResponse call
+func ParseAnalyzeFailuresResponse(rsp *http.Response) (*AnalyzeFailuresResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnalyzeFailuresResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FailureAnalysisResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AnalyzeFailuresResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -6858,6 +10775,72 @@ func ParseUpdateBugReportResponse(rsp *http.Response) (*UpdateBugReportResponse,
 	return response, nil
 }
 
+// ParseGetCapabilitiesResponse parses an HTTP response from a GetCapabilitiesWithResponse call
+func ParseGetCapabilitiesResponse(rsp *http.Response) (*GetCapabilitiesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCapabilitiesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Capabilities
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDashboardResponse parses an HTTP response from a GetDashboardWithResponse call
+func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDashboardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []struct {
+			AnalysisStartedAt *time.Time `json:"analysis_started_at"`
+			BuildNumber       *int       `json:"build_number,omitempty"`
+			CommentCount      int        `json:"comment_count"`
+			CompletedAt       *time.Time `json:"completed_at"`
+			CreatedAt         time.Time  `json:"created_at"`
+			Error             *string    `json:"error,omitempty"`
+			FailureCount      *int       `json:"failure_count,omitempty"`
+			JenkinsUrl        string     `json:"jenkins_url"`
+			JobId             string     `json:"job_id"`
+			JobName           *string    `json:"job_name,omitempty"`
+			ReviewedCount     int        `json:"reviewed_count"`
+			Status            string     `json:"status"`
+			Summary           *string    `json:"summary,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetUserTokensResponse parses an HTTP response from a GetUserTokensWithResponse call
 func ParseGetUserTokensResponse(rsp *http.Response) (*GetUserTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -6999,6 +10982,237 @@ func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListClassificationsResponse parses an HTTP response from a ListClassificationsWithResponse call
+func ParseListClassificationsResponse(rsp *http.Response) (*ListClassificationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListClassificationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Classifications []TestClassification `json:"classifications"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseClassifyTestResponse parses an HTTP response from a ClassifyTestWithResponse call
+func ParseClassifyTestResponse(rsp *http.Response) (*ClassifyTestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ClassifyTestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest IDBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetFailureHistoryResponse parses an HTTP response from a GetFailureHistoryWithResponse call
+func ParseGetFailureHistoryResponse(rsp *http.Response) (*GetFailureHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFailureHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Failures []HistoryRow `json:"failures"`
+			Total    int          `json:"total"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSearchSignatureResponse parses an HTTP response from a SearchSignatureWithResponse call
+func ParseSearchSignatureResponse(rsp *http.Response) (*SearchSignatureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SearchSignatureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Comments           []CommentRef `json:"comments"`
+			LastClassification string       `json:"last_classification"`
+			Signature          string       `json:"signature"`
+			Tests              []struct {
+				Occurrences int    `json:"occurrences"`
+				TestName    string `json:"test_name"`
+			} `json:"tests"`
+			TotalOccurrences int `json:"total_occurrences"`
+			UniqueTests      int `json:"unique_tests"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetJobStatsResponse parses an HTTP response from a GetJobStatsWithResponse call
+func ParseGetJobStatsResponse(rsp *http.Response) (*GetJobStatsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetJobStatsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			BuildsWithFailures int    `json:"builds_with_failures"`
+			JobName            string `json:"job_name"`
+			MostCommonFailures []struct {
+				Classification string `json:"classification"`
+				Count          int    `json:"count"`
+				TestName       string `json:"test_name"`
+			} `json:"most_common_failures"`
+			OverallFailureRate  float32                                   `json:"overall_failure_rate"`
+			RecentTrend         GetJobStats200JSONResponseBodyRecentTrend `json:"recent_trend"`
+			TotalBuildsAnalyzed int                                       `json:"total_builds_analyzed"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTestHistoryResponse parses an HTTP response from a GetTestHistoryWithResponse call
+func ParseGetTestHistoryResponse(rsp *http.Response) (*GetTestHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTestHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TestHistory
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
@@ -7219,6 +11433,459 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListResultsResponse parses an HTTP response from a ListResultsWithResponse call
+func ParseListResultsResponse(rsp *http.Response) (*ListResultsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListResultsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []struct {
+			CreatedAt  time.Time `json:"created_at"`
+			JenkinsUrl string    `json:"jenkins_url"`
+			JobId      string    `json:"job_id"`
+			Status     string    `json:"status"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteResultResponse parses an HTTP response from a DeleteResultWithResponse call
+func ParseDeleteResultResponse(rsp *http.Response) (*DeleteResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			JobId  string                                `json:"job_id"`
+			Status DeleteResult200JSONResponseBodyStatus `json:"status"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetResultResponse parses an HTTP response from a GetResultWithResponse call
+func ParseGetResultResponse(rsp *http.Response) (*GetResultResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetResultResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResultEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest ResultEnvelope
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListCommentsResponse parses an HTTP response from a ListCommentsWithResponse call
+func ParseListCommentsResponse(rsp *http.Response) (*ListCommentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCommentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Comments []Comment         `json:"comments"`
+			Reviews  map[string]Review `json:"reviews"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAddCommentResponse parses an HTTP response from a AddCommentWithResponse call
+func ParseAddCommentResponse(rsp *http.Response) (*AddCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest IDBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteCommentResponse parses an HTTP response from a DeleteCommentWithResponse call
+func ParseDeleteCommentResponse(rsp *http.Response) (*DeleteCommentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteCommentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Status DeleteComment200JSONResponseBodyStatus `json:"status"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOverrideClassificationResponse parses an HTTP response from a OverrideClassificationWithResponse call
+func ParseOverrideClassificationResponse(rsp *http.Response) (*OverrideClassificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OverrideClassificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Classification Classification                                  `json:"classification"`
+			Status         OverrideClassification200JSONResponseBodyStatus `json:"status"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetReviewStatusResponse parses an HTTP response from a GetReviewStatusWithResponse call
+func ParseGetReviewStatusResponse(rsp *http.Response) (*GetReviewStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetReviewStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			CommentCount  int `json:"comment_count"`
+			ReviewedCount int `json:"reviewed_count"`
+			TotalFailures int `json:"total_failures"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetReviewedResponse parses an HTTP response from a SetReviewedWithResponse call
+func ParseSetReviewedResponse(rsp *http.Response) (*SetReviewedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetReviewedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			ReviewedBy string                               `json:"reviewed_by"`
+			Status     SetReviewed200JSONResponseBodyStatus `json:"status"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	}
 
 	return response, nil

@@ -4,6 +4,7 @@
 //
 //	bugflow serve   [--addr :8080] [--database-url URL] [--mail-url URL] [--admin-key KEY] [--secret-key KEY] [--jwt-...]
 //	bugflow migrate [--database-url URL]
+//	bugflow analyze REPORT.xml [MORE.xml ...] [--enriched OUT.xml] [--format table|json]
 //	bugflow version
 //
 // Every flag can also be set through the environment (BUGFLOW_ADDR,
@@ -60,6 +61,9 @@ const usage = `bugflow: the bug lifecycle server
 Usage:
   bugflow serve   [flags]   run the HTTP server (migrates the database first)
   bugflow migrate [flags]   apply database migrations and exit
+  bugflow analyze REPORT.xml [MORE.xml ...] [--enriched OUT.xml] [--format table|json]
+                            classify the failures of JUnit reports offline
+                            ("-" reads stdin; no database needed)
   bugflow version           print the version
   bugflow help              print this help
 
@@ -83,6 +87,10 @@ Flags (each also read from the environment variable shown):
   --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
   --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
 
+Flags of analyze:
+  --enriched FILE       write the report with the analysis added (one report only)
+  --format FORMAT       table or json (default table)
+
 SIGINT or SIGTERM stops serve gracefully: no new connections, in-flight
 requests get up to 30 s to finish, running jobs are waited for. A second
 signal stops at once.
@@ -91,7 +99,8 @@ Exit codes:
   0  success (including a graceful stop after SIGINT/SIGTERM)
   1  failure after a successful start (serving, shutdown or closing failed)
   2  bad usage (unknown command, bad flag), invalid configuration, address
-     already in use, or a database that cannot be reached
+     already in use, or a database that cannot be reached; for analyze, a
+     report that cannot be read, is malformed or carries a DTD
 `
 
 func main() {
@@ -117,6 +126,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "version":
 		fmt.Fprintf(stdout, "bugflow %s (%s)\n", bugflow.Version, runtime.Version())
 		return exitOK
+	case "analyze":
+		return runAnalyze(ctx, rest, os.Stdin, stdout, stderr)
 	case "serve", "migrate":
 	default:
 		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q (run 'bugflow help')", cmd))

@@ -1,0 +1,591 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/bugflow/bugflow/analysis"
+	"github.com/bugflow/bugflow/errs"
+)
+
+// analyzeMaxBody bounds POST /analyze-failures: seeds/001 allows raw_xml of
+// 50,000,000 characters, plus JSON escaping and the other fields.
+const analyzeMaxBody = 64 << 20
+
+// analysisMaxBody bounds the other analysis request bodies (comments,
+// classifications).
+const analysisMaxBody = 256 << 10
+
+// dashboardRows is how many newest jobs GET /api/dashboard summarises.
+const dashboardRows = 500
+
+// registerAnalysis adds seeds/001's analysis, result, review and history
+// endpoints. Reads and analyses are open, as the document says; deleting a
+// result is for admins; the username of comments and reviews is the
+// signed-in user's or the jji_username cookie's.
+func (s *Server) registerAnalysis() {
+	body := withMaxBody(analysisMaxBody)
+	s.handle(http.MethodPost, "/analyze-failures", FastAPI, s.analyzeFailures, withMaxBody(analyzeMaxBody), withRateLimit(s.limits.analyze, clientIP))
+	s.handle(http.MethodGet, "/results", FastAPI, s.listResults)
+	s.handle(http.MethodGet, "/results/:job_id", FastAPI, s.getResult)
+	s.handle(http.MethodDelete, "/results/:job_id", FastAPI, s.deleteResult, requireAdmin())
+	s.handle(http.MethodGet, "/results/:job_id/comments", FastAPI, s.listComments)
+	s.handle(http.MethodPost, "/results/:job_id/comments", FastAPI, s.addComment, body)
+	s.handle(http.MethodDelete, "/results/:job_id/comments/:comment_id", FastAPI, s.deleteComment)
+	s.handle(http.MethodPut, "/results/:job_id/reviewed", FastAPI, s.setReviewed, body)
+	s.handle(http.MethodGet, "/results/:job_id/review-status", FastAPI, s.reviewStatus)
+	s.handle(http.MethodPut, "/results/:job_id/override-classification", FastAPI, s.overrideClassification, body)
+	s.handle(http.MethodGet, "/api/dashboard", FastAPI, s.dashboard)
+	s.handle(http.MethodGet, "/api/capabilities", FastAPI, s.capabilities)
+	s.handle(http.MethodGet, "/ai-configs", FastAPI, s.aiConfigs)
+
+	s.handle(http.MethodGet, "/history/failures", FastAPI, s.historyFailures)
+	s.handle(http.MethodGet, "/history/test/*test_name", FastAPI, s.historyTest)
+	s.handle(http.MethodGet, "/history/search", FastAPI, s.historySearch)
+	s.handle(http.MethodGet, "/history/stats/*job_name", FastAPI, s.historyStats)
+	s.handle(http.MethodPost, "/history/classify", FastAPI, s.historyClassify, body)
+	s.handle(http.MethodGet, "/history/classifications", FastAPI, s.historyClassifications)
+}
+
+// capabilitiesBody is GET /api/capabilities. No tracker integration is
+// configured yet, so every feature is off.
+type capabilitiesBody struct {
+	GitHubIssuesEnabled  bool   `json:"github_issues_enabled"`
+	JiraIssuesEnabled    bool   `json:"jira_issues_enabled"`
+	ServerGitHubToken    bool   `json:"server_github_token"`
+	ServerJiraToken      bool   `json:"server_jira_token"`
+	ServerJiraEmail      bool   `json:"server_jira_email"`
+	ServerJiraProjectKey string `json:"server_jira_project_key"`
+	ReportPortal         bool   `json:"reportportal"`
+	ReportPortalProject  string `json:"reportportal_project"`
+}
+
+func (s *Server) capabilities(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, capabilitiesBody{})
+}
+
+// jobID is the :job_id path parameter.
+func jobID(r *http.Request) string { return httprouter.ParamsFromContext(r.Context()).ByName("job_id") }
+
+// pathRest is a catch-all path parameter without its leading slash, so that
+// test and job names with slashes arrive whole.
+func pathRest(r *http.Request, name string) string {
+	return strings.TrimPrefix(httprouter.ParamsFromContext(r.Context()).ByName(name), "/")
+}
+
+// writeAnalysisError answers 202 for a job that is still running (seeds/001
+// uses 202 there, not an error status) and the family's error otherwise.
+func (s *Server) writeAnalysisError(w http.ResponseWriter, r *http.Request, err error) {
+	var running *analysis.JobNotFinishedError
+	if errors.As(err, &running) {
+		writeJSON(w, http.StatusAccepted, map[string]string{"detail": running.Error(), "status": running.Status})
+		return
+	}
+	s.writeError(w, r, FastAPI, err)
+}
+
+// analyzeFailures runs a direct analysis in the request: the offline
+// analyzer takes milliseconds for a normal report and seconds for a huge
+// one, and the document returns the stored result in the answer.
+func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) {
+	var fields map[string]json.RawMessage
+	if err := decodeJSON(r, &fields); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	failuresRaw, rawXMLRaw := nonNull(fields["failures"]), nonNull(fields["raw_xml"])
+	if (failuresRaw == nil) == (rawXMLRaw == nil) {
+		s.writeError(w, r, FastAPI, errs.InvalidField("failures", "exactly one of failures or raw_xml must be provided"))
+		return
+	}
+	params := map[string]any{}
+	for k, v := range fields {
+		if k == "failures" || k == "raw_xml" {
+			continue
+		}
+		var val any
+		if err := json.Unmarshal(v, &val); err == nil {
+			params[k] = val
+		}
+	}
+	in := analysis.RecordInput{JobID: uuid.NewString(), RequestParams: analysis.StripSecrets(params)}
+	ctx := r.Context()
+	if err := s.engine.Analysis.Start(ctx, in); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	opts := analysis.Options{Analyzer: s.engine.Analysis.Analyzer(), ReportURL: baseURL(r) + "/results/" + in.JobID}
+	var (
+		ra  *analysis.ReportAnalysis
+		err error
+	)
+	if rawXMLRaw != nil {
+		var raw string
+		if err = json.Unmarshal(rawXMLRaw, &raw); err != nil {
+			err = errs.InvalidField("raw_xml", "must be a string")
+		} else {
+			_ = s.engine.Analysis.Progress(ctx, in.JobID, analysis.PhaseParsing)
+			ra, err = analysis.AnalyzeReport(ctx, strings.NewReader(raw), opts)
+			err = plainInvalid(err) // malformed XML is 400 in seeds/001
+		}
+	} else {
+		var failures []analysis.FailureInput
+		if err = json.Unmarshal(failuresRaw, &failures); err != nil {
+			err = errs.InvalidField("failures", "must be an array of {test_name, error_message, stack_trace}")
+		} else {
+			_ = s.engine.Analysis.Progress(ctx, in.JobID, analysis.PhaseAnalyzing)
+			ra, err = analysis.AnalyzeFailures(ctx, failures, opts)
+		}
+	}
+	if err == nil {
+		err = s.engine.Analysis.RecordAnalysis(ctx, in, ra)
+	}
+	if err != nil {
+		if ferr := s.engine.Analysis.Fail(ctx, in.JobID, classify(err).Message); ferr != nil {
+			s.logger.WarnContext(ctx, "record failed analysis", "error", ferr.Error(), "job_id", in.JobID)
+		}
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ra.Result)
+}
+
+// nonNull returns raw unless it is absent or JSON null.
+func nonNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}
+
+// resultEnvelope is seeds/001's ResultEnvelope.
+type resultEnvelope struct {
+	JobID             string           `json:"job_id"`
+	JenkinsURL        string           `json:"jenkins_url"`
+	Status            string           `json:"status"`
+	Result            map[string]any   `json:"result"`
+	CreatedAt         time.Time        `json:"created_at"`
+	CompletedAt       *time.Time       `json:"completed_at"`
+	AnalysisStartedAt *time.Time       `json:"analysis_started_at"`
+	Capabilities      capabilitiesBody `json:"capabilities"`
+	BaseURL           string           `json:"base_url"`
+	ResultURL         string           `json:"result_url"`
+}
+
+func (s *Server) getResult(w http.ResponseWriter, r *http.Request) {
+	res, err := s.engine.Analysis.Result(r.Context(), jobID(r))
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	body := map[string]any{}
+	if err := json.Unmarshal(res.Result, &body); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	// The stored row's bookkeeping travels inside result, as in seeds/001.
+	body["request_params"] = analysis.StripSecrets(res.RequestParams)
+	if res.ProgressPhase != "" {
+		body["progress_phase"] = res.ProgressPhase
+		body["progress_log"] = res.ProgressLog
+	}
+	if res.Error != "" {
+		body["error"] = res.Error
+	}
+	status := http.StatusOK
+	switch res.Status {
+	case analysis.JobPending, analysis.JobWaiting, analysis.JobRunning:
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, resultEnvelope{
+		JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, Result: body,
+		CreatedAt: res.CreatedAt, CompletedAt: res.CompletedAt, AnalysisStartedAt: res.StartedAt,
+		ResultURL: "/results/" + res.JobID,
+	})
+}
+
+// intQuery reads an optional integer query parameter within [lo, hi];
+// anything else is a 422 naming it.
+func intQuery(q url.Values, name string, def, lo, hi int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, errs.InvalidField(name, "must be an integer from "+strconv.Itoa(lo)+" to "+strconv.Itoa(hi))
+	}
+	return n, nil
+}
+
+type resultSummary struct {
+	JobID      string    `json:"job_id"`
+	JenkinsURL string    `json:"jenkins_url"`
+	Status     string    `json:"status"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+func (s *Server) listResults(w http.ResponseWriter, r *http.Request) {
+	limit, err := intQuery(r.URL.Query(), "limit", 50, 1, 100)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	results, err := s.engine.Analysis.Results(r.Context(), limit)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	out := make([]resultSummary, 0, len(results))
+	for _, res := range results {
+		out = append(out, resultSummary{JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, CreatedAt: res.CreatedAt})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) {
+	id := jobID(r)
+	if err := s.engine.Analysis.DeleteResult(r.Context(), id); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "deleted", "job_id": id})
+}
+
+// dashboardRow is one row of GET /api/dashboard.
+type dashboardRow struct {
+	JobID             string     `json:"job_id"`
+	JenkinsURL        string     `json:"jenkins_url"`
+	Status            string     `json:"status"`
+	CreatedAt         time.Time  `json:"created_at"`
+	CompletedAt       *time.Time `json:"completed_at"`
+	AnalysisStartedAt *time.Time `json:"analysis_started_at"`
+	ReviewedCount     int        `json:"reviewed_count"`
+	CommentCount      int        `json:"comment_count"`
+	JobName           string     `json:"job_name,omitempty"`
+	BuildNumber       int        `json:"build_number,omitempty"`
+	FailureCount      *int       `json:"failure_count,omitempty"`
+	Summary           string     `json:"summary,omitempty"`
+	Error             string     `json:"error,omitempty"`
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	results, err := s.engine.Analysis.Results(r.Context(), dashboardRows)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	rows := make([]dashboardRow, 0, len(results))
+	for _, res := range results {
+		row := dashboardRow{
+			JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, CreatedAt: res.CreatedAt,
+			CompletedAt: res.CompletedAt, AnalysisStartedAt: res.StartedAt, JobName: res.JobName,
+			BuildNumber: res.BuildNumber, Error: res.Error,
+		}
+		if res.Status == analysis.JobCompleted {
+			st, err := s.engine.Analysis.ReviewStatus(r.Context(), res.JobID)
+			if err != nil {
+				s.writeError(w, r, FastAPI, err)
+				return
+			}
+			row.ReviewedCount, row.CommentCount, row.FailureCount = st.ReviewedCount, st.CommentCount, &st.TotalFailures
+			var body struct {
+				Summary string `json:"summary"`
+			}
+			if json.Unmarshal(res.Result, &body) == nil {
+				row.Summary = body.Summary
+			}
+		}
+		rows = append(rows, row)
+	}
+	writeJSON(w, http.StatusOK, rows)
+}
+
+// aiConfigs lists the distinct analyzer provider/model pairs of completed
+// results.
+func (s *Server) aiConfigs(w http.ResponseWriter, r *http.Request) {
+	results, err := s.engine.Analysis.Results(r.Context(), dashboardRows)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	out := []analysis.AIConfig{}
+	seen := map[analysis.AIConfig]bool{}
+	for _, res := range results {
+		var c analysis.AIConfig
+		if res.Status != analysis.JobCompleted || json.Unmarshal(res.Result, &c) != nil || c.AIProvider == "" {
+			continue
+		}
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
+	comments, reviews, err := s.engine.Analysis.Comments(r.Context(), jobID(r))
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"comments": comments, "reviews": reviews})
+}
+
+// scopeBody is the failure address shared by comments, reviews and
+// overrides.
+type scopeBody struct {
+	TestName         *string `json:"test_name"`
+	ChildJobName     string  `json:"child_job_name"`
+	ChildBuildNumber int     `json:"child_build_number"`
+}
+
+// scope checks the body's test_name (a missing one is a 422, as FastAPI's
+// model validation has it) and the child scope rules (a 400, as seeds/001
+// lists "invalid child scope").
+func (b scopeBody) scope() (analysis.Scope, error) {
+	if b.TestName == nil || strings.TrimSpace(*b.TestName) == "" {
+		return analysis.Scope{}, errs.InvalidField("test_name", "field required")
+	}
+	sc := analysis.Scope{TestName: *b.TestName, ChildJobName: b.ChildJobName, ChildBuildNumber: b.ChildBuildNumber}
+	return sc, plainInvalid(sc.Validate())
+}
+
+func (s *Server) addComment(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		scopeBody
+		Comment *string `json:"comment"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	sc, err := body.scope()
+	if err == nil && (body.Comment == nil || strings.TrimSpace(*body.Comment) == "") {
+		err = errs.InvalidField("comment", "field required")
+	}
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	id, err := s.engine.Analysis.AddComment(r.Context(), jobID(r), sc, *body.Comment, usernameContext(r))
+	if err != nil {
+		s.writeAnalysisError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]int64{"id": id})
+}
+
+func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(httprouter.ParamsFromContext(r.Context()).ByName("comment_id"), 10, 64)
+	if err != nil {
+		s.writeError(w, r, FastAPI, errs.InvalidField("comment_id", "must be an integer"))
+		return
+	}
+	caller := identityFrom(r.Context())
+	if err := s.engine.Analysis.DeleteComment(r.Context(), jobID(r), id, usernameContext(r), caller.IsAdmin()); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "deleted"})
+}
+
+func (s *Server) setReviewed(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		scopeBody
+		Reviewed *bool `json:"reviewed"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	sc, err := body.scope()
+	if err == nil && body.Reviewed == nil {
+		err = errs.InvalidField("reviewed", "field required")
+	}
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	user := usernameContext(r)
+	if err := s.engine.Analysis.SetReviewed(r.Context(), jobID(r), sc, *body.Reviewed, user); err != nil {
+		s.writeAnalysisError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "reviewed_by": user})
+}
+
+func (s *Server) reviewStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.engine.Analysis.ReviewStatus(r.Context(), jobID(r))
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) overrideClassification(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		scopeBody
+		Classification string `json:"classification"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	sc, err := body.scope()
+	var c analysis.Classification
+	if err == nil {
+		c, err = analysis.ParseClassification(body.Classification)
+		if err != nil {
+			err = errs.InvalidField("classification", "must be CODE ISSUE, PRODUCT BUG or INFRASTRUCTURE")
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	if err := s.engine.Analysis.Override(r.Context(), jobID(r), sc, c, usernameContext(r)); err != nil {
+		s.writeAnalysisError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "classification": string(c)})
+}
+
+func (s *Server) historyFailures(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := intQuery(q, "limit", 50, 1, 200)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	offset, err := intQuery(q, "offset", 0, 0, 1<<31-1)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	rows, total, err := s.engine.Analysis.Failures(r.Context(), analysis.HistoryFilter{
+		Search: q.Get("search"), JobName: q.Get("job_name"), Classification: analysis.Classification(q.Get("classification")),
+		Limit: limit, Offset: offset,
+	})
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	if rows == nil {
+		rows = []analysis.HistoryRow{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"failures": rows, "total": total})
+}
+
+func (s *Server) historyTest(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := intQuery(q, "limit", 20, 1, 100)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	name := pathRest(r, "test_name")
+	if name == "" {
+		s.writeError(w, r, FastAPI, errs.InvalidField("test_name", "field required"))
+		return
+	}
+	rep, err := s.engine.Analysis.TestHistory(r.Context(), name, q.Get("job_name"), q.Get("exclude_job_id"), limit)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) historySearch(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	sig := strings.TrimSpace(q.Get("signature"))
+	if sig == "" {
+		s.writeError(w, r, FastAPI, errs.InvalidField("signature", "field required"))
+		return
+	}
+	rep, err := s.engine.Analysis.SearchSignature(r.Context(), sig, q.Get("exclude_job_id"))
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) historyStats(w http.ResponseWriter, r *http.Request) {
+	name := pathRest(r, "job_name")
+	if name == "" {
+		s.writeError(w, r, FastAPI, errs.InvalidField("job_name", "field required"))
+		return
+	}
+	rep, err := s.engine.Analysis.JobStats(r.Context(), name, r.URL.Query().Get("exclude_job_id"))
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// historyClassify stores a history label. Missing fields and an unknown
+// label are 422 (model validation); the business rules (a blank test name,
+// KNOWN_BUG without references) are 400, as seeds/001 lists them.
+func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		TestName         *string `json:"test_name"`
+		Classification   *string `json:"classification"`
+		Reason           string  `json:"reason"`
+		JobName          string  `json:"job_name"`
+		References       string  `json:"references"`
+		JobID            *string `json:"job_id"`
+		ChildBuildNumber int     `json:"child_build_number"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	missing := errs.Invalidf("validation failed")
+	for field, v := range map[string]*string{"test_name": body.TestName, "classification": body.Classification, "job_id": body.JobID} {
+		if v == nil {
+			missing = missing.WithField(field, "field required")
+		}
+	}
+	if len(missing.Fields) > 0 {
+		s.writeError(w, r, FastAPI, missing)
+		return
+	}
+	id, err := s.engine.Analysis.Classify(r.Context(), analysis.ClassifyInput{
+		TestName: *body.TestName, Classification: *body.Classification, Reason: body.Reason, JobName: body.JobName,
+		References: body.References, JobID: *body.JobID, ChildBuildNumber: body.ChildBuildNumber,
+	}, usernameContext(r))
+	if err != nil {
+		if e := errs.As(err); e == nil || len(e.Fields["classification"]) == 0 {
+			err = plainInvalid(err)
+		}
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]int64{"id": id})
+}
+
+func (s *Server) historyClassifications(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rows, err := s.engine.Analysis.Classifications(r.Context(), analysis.ClassificationFilter{
+		TestName: q.Get("test_name"), Classification: q.Get("classification"), JobName: q.Get("job_name"),
+		ParentJobName: q.Get("parent_job_name"), JobID: q.Get("job_id"),
+	})
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"classifications": rows})
+}
