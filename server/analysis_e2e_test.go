@@ -273,6 +273,18 @@ func TestAnalysisCurlExamples(t *testing.T) {
 	assert.Equal(t, http.StatusAccepted, get.StatusCode)
 	resp, _ = rawPost(t, srv.Client, srv.URL+"/results/running-job/comments", `{"test_name": "t", "comment": "x"}`)
 	assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+
+	// A failed job is 409 for reviews, and its result says why.
+	require.NoError(t, srv.Engine.Analysis.Fail(context.Background(), "running-job", "Jenkins build not found"))
+	resp, _ = rawPost(t, srv.Client, srv.URL+"/results/running-job/comments", `{"test_name": "t", "comment": "x"}`)
+	assert.Equal(t, http.StatusConflict, resp.StatusCode)
+	get, err = srv.Client.Get(srv.URL + "/results/running-job")
+	require.NoError(t, err)
+	var env map[string]any
+	require.NoError(t, json.NewDecoder(get.Body).Decode(&env))
+	get.Body.Close()
+	assert.Equal(t, "failed", env["status"])
+	assert.Equal(t, "Jenkins build not found", env["result"].(map[string]any)["error"])
 }
 
 func jsonString(s string) string {
