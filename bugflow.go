@@ -1,6 +1,7 @@
 package bugflow
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
+	"github.com/bugflow/bugflow/mlpipeline"
 )
 
 // Version is the bugflow release. Release builds set it with
@@ -60,6 +62,13 @@ type Config struct {
 	JWT *auth.JWTConfig
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
+	// UploadDir keeps training uploads until their job has run. Default a
+	// bugflow-uploads directory in the system's temporary directory. Replicas
+	// sharing one PostgreSQL need it on shared storage, because any replica
+	// may run a training job.
+	UploadDir string
+	// MaxUploadBytes bounds one training upload. Default 200 MB.
+	MaxUploadBytes int64
 	// Logger receives the engine's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Jobs tunes background job execution.
@@ -108,6 +117,11 @@ type Engine struct {
 	Bugs *bugs.Service
 	// Analysis is CI failure analysis: results, reviews, history.
 	Analysis *analysis.Service
+	// ML trains triage models from tracker exports and predicts with them.
+	ML *mlpipeline.Service
+
+	uploadDir string
+	maxUpload int64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -134,13 +148,46 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	e, err := newEngine(ctx, db, cfg, mailer, logger)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := e.startQueue(ctx, cfg, logger); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// newEngine builds the domain services on db.
+func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer, logger *slog.Logger) (*Engine, error) {
 	authSvc, err := auth.New(auth.NewBunStore(db.DB), auth.Config{
 		Mailer: mailer, AdminKey: cfg.AdminKey, SecretKey: cfg.SecretKey, JWT: cfg.JWT, Logger: logger,
 	})
 	if err != nil {
-		_ = db.Close()
 		return nil, errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
 	}
+	act := activity.New(activity.NewBunStore(db.DB))
+	analysisStore := analysis.NewBunStore(db.DB)
+	analysisSvc := analysis.New(analysisStore, analysis.Config{})
+	// The offline analyzer learns from every human override made so far.
+	if err := analysisSvc.LoadExamples(ctx, analysisStore); err != nil {
+		return nil, fmt.Errorf("load classified failures: %w", err)
+	}
+	e := &Engine{
+		db: db, Auth: authSvc, Activity: act, Analysis: analysisSvc,
+		Bugs:      bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger}),
+		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{}),
+		uploadDir: cmp.Or(cfg.UploadDir, defaultUploadDir()),
+		maxUpload: cmp.Or(cfg.MaxUploadBytes, DefaultMaxUploadBytes),
+	}
+	return e, nil
+}
+
+// startQueue starts working durable jobs: bugflow's own (training) and the
+// embedder's.
+func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	jc := jobs.Config{
 		MaxWorkers:      cfg.Jobs.MaxWorkers,
 		PollInterval:    cfg.Jobs.PollInterval,
@@ -150,6 +197,9 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		RetryPolicy:     cfg.Jobs.RetryPolicy,
 		ShutdownTimeout: cfg.Jobs.ShutdownTimeout,
 		Logger:          logger,
+		Register: []func(*river.Workers, *[]*river.PeriodicJob){func(ws *river.Workers, _ *[]*river.PeriodicJob) {
+			river.AddWorker(ws, &trainWorker{ml: e.ML})
+		}},
 	}
 	if cfg.Jobs.Register != nil {
 		jc.Register = append(jc.Register, cfg.Jobs.Register)
@@ -157,28 +207,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Jobs.Disabled {
 		jc.Register = nil // insert-only: another process works the jobs
 	}
-	queue, err := jobs.New(db, jc)
+	queue, err := jobs.New(e.db, jc)
 	if err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
 	if err := queue.Start(ctx); err != nil {
-		_ = db.Close()
-		return nil, err
+		return err
 	}
-	act := activity.New(activity.NewBunStore(db.DB))
-	analysisStore := analysis.NewBunStore(db.DB)
-	analysisSvc := analysis.New(analysisStore, analysis.Config{})
-	// The offline analyzer learns from every human override made so far.
-	if err := analysisSvc.LoadExamples(ctx, analysisStore); err != nil {
-		_ = queue.Stop(context.Background())
-		_ = db.Close()
-		return nil, fmt.Errorf("load classified failures: %w", err)
-	}
-	return &Engine{
-		db: db, queue: queue, Auth: authSvc, Activity: act, Analysis: analysisSvc,
-		Bugs: bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger}),
-	}, nil
+	e.queue = queue
+	return nil
 }
 
 // Migrate opens the database of cfg, applies pending migrations and closes it,
@@ -222,7 +259,7 @@ func migrate(ctx context.Context, db *store.DB) ([]string, error) {
 // domainMigrations lists the schema of every domain package, in any order
 // (store.Migrate sorts by ID). Domain packages add theirs here as they land.
 func domainMigrations() [][]store.Migration {
-	return [][]store.Migration{auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations()}
+	return [][]store.Migration{auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations(), mlpipeline.Migrations()}
 }
 
 // Close stops working jobs (waiting for running ones up to

@@ -47,8 +47,17 @@
 // complement trains the stored model): a logit scale (per class for fields
 // of up to 30 classes), decision shifts that raise macro-F1 without giving up
 // accuracy (per class up to 30 classes, else one shift proportional to the
-// log prior), a temperature and a Platt correction of the top probability.
-// The top probability is what the expected calibration error measures.
+// log prior), a temperature, then a Platt correction and an isotonic curve
+// (blocks of at least 40 rows) for the top probability, which is what the
+// expected calibration error measures.
+//
+// # Persistence and jobs
+//
+// Service runs training jobs (CreateTraining, then RunTraining from the job
+// queue: idempotent and safe to retry) and prediction jobs on a Store;
+// BunStore keeps jobs and serialised models in SQLite or PostgreSQL
+// (Migrations), and the Service keeps the most recently used models in a
+// bounded in-memory cache. Jobs are visible to their owner and to admins.
 //
 // Metrics (accuracy, macro-F1, top-3 accuracy, ECE, classes, train/test
 // rows) are measured per field on a 20% hold-out drawn exactly as

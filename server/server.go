@@ -90,6 +90,7 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	s.registerAnalysisAuth()
 	s.registerBugReports()
 	s.registerAnalysis()
+	s.registerTriage()
 	// The capture wrapper sits inside observe's panic recovery: it files a
 	// report and re-raises, and observe answers the 500.
 	s.handler = s.observe(bugs.CaptureHandler(s.router, engine.Bugs))

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for AdminUserRowRole.
@@ -135,13 +136,13 @@ func (e Classification) Valid() bool {
 
 // Defines values for EnvelopeErrorSuccess.
 const (
-	False EnvelopeErrorSuccess = false
+	EnvelopeErrorSuccessFalse EnvelopeErrorSuccess = false
 )
 
 // Valid indicates whether the value is a known member of the EnvelopeErrorSuccess enum.
 func (e EnvelopeErrorSuccess) Valid() bool {
 	switch e {
-	case False:
+	case EnvelopeErrorSuccessFalse:
 		return true
 	default:
 		return false
@@ -202,6 +203,27 @@ func (e HistoryRowOutcome) Valid() bool {
 	case HistoryRowOutcomePassed:
 		return true
 	case HistoryRowOutcomeSkipped:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for JobResultStatus.
+const (
+	JobResultStatusFailed     JobResultStatus = "Failed"
+	JobResultStatusProcessing JobResultStatus = "Processing"
+	JobResultStatusSuccess    JobResultStatus = "Success"
+)
+
+// Valid indicates whether the value is a known member of the JobResultStatus enum.
+func (e JobResultStatus) Valid() bool {
+	switch e {
+	case JobResultStatusFailed:
+		return true
+	case JobResultStatusProcessing:
+		return true
+	case JobResultStatusSuccess:
 		return true
 	default:
 		return false
@@ -502,6 +524,36 @@ const (
 func (e UpdateBugReport200JSONResponseBodySuccess) Valid() bool {
 	switch e {
 	case UpdateBugReport200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DemoTrainParamsIsAnon.
+const (
+	DemoTrainParamsIsAnonFALSE  DemoTrainParamsIsAnon = "FALSE"
+	DemoTrainParamsIsAnonFalse  DemoTrainParamsIsAnon = "false"
+	DemoTrainParamsIsAnonFalse1 DemoTrainParamsIsAnon = "False"
+	DemoTrainParamsIsAnonTRUE   DemoTrainParamsIsAnon = "TRUE"
+	DemoTrainParamsIsAnonTrue   DemoTrainParamsIsAnon = "true"
+	DemoTrainParamsIsAnonTrue1  DemoTrainParamsIsAnon = "True"
+)
+
+// Valid indicates whether the value is a known member of the DemoTrainParamsIsAnon enum.
+func (e DemoTrainParamsIsAnon) Valid() bool {
+	switch e {
+	case DemoTrainParamsIsAnonFALSE:
+		return true
+	case DemoTrainParamsIsAnonFalse:
+		return true
+	case DemoTrainParamsIsAnonFalse1:
+		return true
+	case DemoTrainParamsIsAnonTRUE:
+		return true
+	case DemoTrainParamsIsAnonTrue:
+		return true
+	case DemoTrainParamsIsAnonTrue1:
 		return true
 	default:
 		return false
@@ -872,6 +924,21 @@ type IDBody struct {
 	Id int64 `json:"id"`
 }
 
+// JobError defines model for JobError.
+type JobError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// JobResult defines model for JobResult.
+type JobResult struct {
+	Status            JobResultStatus `json:"status"`
+	StatusDescription string          `json:"status_description"`
+}
+
+// JobResultStatus defines model for JobResult.Status.
+type JobResultStatus string
+
 // OK defines model for OK.
 type OK struct {
 	Ok bool `json:"ok"`
@@ -967,6 +1034,16 @@ type TrackerTokens struct {
 	JiraToken   string `json:"jira_token"`
 }
 
+// TrainingStatus defines model for TrainingStatus.
+type TrainingStatus struct {
+	Error         *JobError                 `json:"error,omitempty"`
+	Metrics       *[]map[string]interface{} `json:"metrics,omitempty"`
+	ParseStats    *map[string]interface{}   `json:"parse_stats,omitempty"`
+	Result        JobResult                 `json:"result"`
+	Roles         *[]map[string]interface{} `json:"roles,omitempty"`
+	TrainingJobId string                    `json:"training_job_id"`
+}
+
 // ValidationError Analysis and tasks (FastAPI) request validation error, status 422.
 type ValidationError struct {
 	Detail []struct {
@@ -1033,6 +1110,12 @@ type JobStillRunning struct {
 
 // PlainBadRequest BugFlows (seeds/000) error dialect.
 type PlainBadRequest = PlainError
+
+// PlainConflict BugFlows (seeds/000) error dialect.
+type PlainConflict = PlainError
+
+// PlainNotFound BugFlows (seeds/000) error dialect.
+type PlainNotFound = PlainError
 
 // PlainRateLimited BugFlows (seeds/000) error dialect.
 type PlainRateLimited = PlainError
@@ -1214,6 +1297,38 @@ type PutUserTokensJSONBody struct {
 	JiraToken   *string `json:"jira_token,omitempty"`
 }
 
+// DemoPredictJSONBody defines parameters for DemoPredict.
+type DemoPredictJSONBody struct {
+	RequestString string `json:"request_string"`
+	TrainingJobId string `json:"training_job_id"`
+}
+
+// DemoStatusPredictionJSONBody defines parameters for DemoStatusPrediction.
+type DemoStatusPredictionJSONBody struct {
+	PredictionJobId string `json:"prediction_job_id"`
+}
+
+// DemoStatusTrainingJSONBody defines parameters for DemoStatusTraining.
+type DemoStatusTrainingJSONBody struct {
+	TrainingJobId string `json:"training_job_id"`
+}
+
+// DemoTrainMultipartBody defines parameters for DemoTrain.
+type DemoTrainMultipartBody struct {
+	File          openapi_types.File `json:"file"`
+	TargetColumns *string            `json:"target_columns,omitempty"`
+	TextColumns   *string            `json:"text_columns,omitempty"`
+}
+
+// DemoTrainParams defines parameters for DemoTrain.
+type DemoTrainParams struct {
+	// IsAnon true or false. With true, personal values (assignees, reporters, emails, user ids) become stable pseudonyms in the model and its predictions, and emails are scrubbed from the text.
+	IsAnon DemoTrainParamsIsAnon `json:"is_anon"`
+}
+
+// DemoTrainParamsIsAnon defines parameters for DemoTrain.
+type DemoTrainParamsIsAnon string
+
 // ListClassificationsParams defines parameters for ListClassifications.
 type ListClassificationsParams struct {
 	TestName       *string `form:"test_name,omitempty" json:"test_name,omitempty"`
@@ -1373,6 +1488,18 @@ type UpdateBugReportJSONRequestBody UpdateBugReportJSONBody
 
 // PutUserTokensJSONRequestBody defines body for PutUserTokens for application/json ContentType.
 type PutUserTokensJSONRequestBody PutUserTokensJSONBody
+
+// DemoPredictJSONRequestBody defines body for DemoPredict for application/json ContentType.
+type DemoPredictJSONRequestBody DemoPredictJSONBody
+
+// DemoStatusPredictionJSONRequestBody defines body for DemoStatusPrediction for application/json ContentType.
+type DemoStatusPredictionJSONRequestBody DemoStatusPredictionJSONBody
+
+// DemoStatusTrainingJSONRequestBody defines body for DemoStatusTraining for application/json ContentType.
+type DemoStatusTrainingJSONRequestBody DemoStatusTrainingJSONBody
+
+// DemoTrainMultipartRequestBody defines body for DemoTrain for multipart/form-data ContentType.
+type DemoTrainMultipartRequestBody DemoTrainMultipartBody
 
 // ClassifyTestJSONRequestBody defines body for ClassifyTest for application/json ContentType.
 type ClassifyTestJSONRequestBody ClassifyTestJSONBody
@@ -1882,6 +2009,78 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DemoPredictWithBody Predict the fields of a bug summary (BugFlows step 7)
+	//
+	// Runs at once (well under a millisecond from a loaded model); the first
+	// status poll answers Success. An empty request_string is 400; an
+	// unknown training job 404; one still Processing or Failed 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+	DemoPredictWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DemoPredict Predict the fields of a bug summary (BugFlows step 7)
+	//
+	// Runs at once (well under a millisecond from a loaded model); the first
+	// status poll answers Success. An empty request_string is 400; an
+	// unknown training job 404; one still Processing or Failed 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+	DemoPredict(ctx context.Context, body DemoPredictJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DemoStatusPredictionWithBody Status and result of a prediction job (BugFlows step 8)
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+	DemoStatusPredictionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DemoStatusPrediction Status and result of a prediction job (BugFlows step 8)
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+	DemoStatusPrediction(ctx context.Context, body DemoStatusPredictionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DemoStatusTrainingWithBody Status of a training job (BugFlows step 6)
+	//
+	// Processing, Success or Failed (with error). On success, metrics holds
+	// the hold-out quality of every predicted field; roles says which columns
+	// were used as text and as targets. Jobs of other users are 404.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+	DemoStatusTrainingWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DemoStatusTraining Status of a training job (BugFlows step 6)
+	//
+	// Processing, Success or Failed (with error). On success, metrics holds
+	// the hold-out quality of every predicted field; roles says which columns
+	// were used as text and as targets. Jobs of other users are 404.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+	DemoStatusTraining(ctx context.Context, body DemoStatusTrainingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DemoTrainWithBody Upload tracker CSV exports and train a triage model (BugFlows step 5)
+	//
+	// multipart/form-data with one or more parts named "file" (comma, semicolon
+	// or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
+	// and optional fields text_columns and target_columns (comma-separated
+	// header names) that override the detected column roles. The upload is
+	// streamed to disk and limited to 200 MB by default (413 beyond). The
+	// job runs on the durable job queue; poll /demo_status_training.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /demo_train (the `DemoTrain` operationId).
+	DemoTrainWithBody(ctx context.Context, params *DemoTrainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetHealth Health check
 	//
@@ -2746,6 +2945,148 @@ func (c *Client) PutUserTokensWithBody(ctx context.Context, contentType string, 
 // Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 func (c *Client) PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutUserTokensRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DemoPredictWithBody Predict the fields of a bug summary (BugFlows step 7)
+//
+// Runs at once (well under a millisecond from a loaded model); the first
+// status poll answers Success. An empty request_string is 400; an
+// unknown training job 404; one still Processing or Failed 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+func (c *Client) DemoPredictWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDemoPredictRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DemoPredict Predict the fields of a bug summary (BugFlows step 7)
+//
+// Runs at once (well under a millisecond from a loaded model); the first
+// status poll answers Success. An empty request_string is 400; an
+// unknown training job 404; one still Processing or Failed 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+func (c *Client) DemoPredict(ctx context.Context, body DemoPredictJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDemoPredictRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DemoStatusPredictionWithBody Status and result of a prediction job (BugFlows step 8)
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+func (c *Client) DemoStatusPredictionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDemoStatusPredictionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DemoStatusPrediction Status and result of a prediction job (BugFlows step 8)
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+func (c *Client) DemoStatusPrediction(ctx context.Context, body DemoStatusPredictionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDemoStatusPredictionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DemoStatusTrainingWithBody Status of a training job (BugFlows step 6)
+//
+// Processing, Success or Failed (with error). On success, metrics holds
+// the hold-out quality of every predicted field; roles says which columns
+// were used as text and as targets. Jobs of other users are 404.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+func (c *Client) DemoStatusTrainingWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDemoStatusTrainingRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DemoStatusTraining Status of a training job (BugFlows step 6)
+//
+// Processing, Success or Failed (with error). On success, metrics holds
+// the hold-out quality of every predicted field; roles says which columns
+// were used as text and as targets. Jobs of other users are 404.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+func (c *Client) DemoStatusTraining(ctx context.Context, body DemoStatusTrainingJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDemoStatusTrainingRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DemoTrainWithBody Upload tracker CSV exports and train a triage model (BugFlows step 5)
+//
+// multipart/form-data with one or more parts named "file" (comma, semicolon
+// or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
+// and optional fields text_columns and target_columns (comma-separated
+// header names) that override the detected column roles. The upload is
+// streamed to disk and limited to 200 MB by default (413 beyond). The
+// job runs on the durable job queue; poll /demo_status_training.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /demo_train (the `DemoTrain` operationId).
+func (c *Client) DemoTrainWithBody(ctx context.Context, params *DemoTrainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDemoTrainRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4073,6 +4414,168 @@ func NewPutUserTokensRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDemoPredictRequest calls the generic DemoPredict builder with application/json body
+func NewDemoPredictRequest(server string, body DemoPredictJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDemoPredictRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDemoPredictRequestWithBody constructs an http.Request for the DemoPredict method, with any body, and a specified content type
+func NewDemoPredictRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/demo_predict")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDemoStatusPredictionRequest calls the generic DemoStatusPrediction builder with application/json body
+func NewDemoStatusPredictionRequest(server string, body DemoStatusPredictionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDemoStatusPredictionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDemoStatusPredictionRequestWithBody constructs an http.Request for the DemoStatusPrediction method, with any body, and a specified content type
+func NewDemoStatusPredictionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/demo_status_prediction")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDemoStatusTrainingRequest calls the generic DemoStatusTraining builder with application/json body
+func NewDemoStatusTrainingRequest(server string, body DemoStatusTrainingJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDemoStatusTrainingRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDemoStatusTrainingRequestWithBody constructs an http.Request for the DemoStatusTraining method, with any body, and a specified content type
+func NewDemoStatusTrainingRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/demo_status_training")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDemoTrainRequestWithBody constructs an http.Request for the DemoTrain method, with any body, and a specified content type
+func NewDemoTrainRequestWithBody(server string, params *DemoTrainParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/demo_train")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "is_anon", params.IsAnon, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("is_anon", headerParam0)
+
+	}
 
 	return req, nil
 }
@@ -5565,6 +6068,78 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokensWithResponse(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserTokensResponse, error)
+
+	// DemoPredictWithBodyWithResponse Predict the fields of a bug summary (BugFlows step 7)
+	//
+	// Runs at once (well under a millisecond from a loaded model); the first
+	// status poll answers Success. An empty request_string is 400; an
+	// unknown training job 404; one still Processing or Failed 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+	DemoPredictWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoPredictResponse, error)
+
+	// DemoPredictWithResponse Predict the fields of a bug summary (BugFlows step 7)
+	//
+	// Runs at once (well under a millisecond from a loaded model); the first
+	// status poll answers Success. An empty request_string is 400; an
+	// unknown training job 404; one still Processing or Failed 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+	DemoPredictWithResponse(ctx context.Context, body DemoPredictJSONRequestBody, reqEditors ...RequestEditorFn) (*DemoPredictResponse, error)
+
+	// DemoStatusPredictionWithBodyWithResponse Status and result of a prediction job (BugFlows step 8)
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+	DemoStatusPredictionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoStatusPredictionResponse, error)
+
+	// DemoStatusPredictionWithResponse Status and result of a prediction job (BugFlows step 8)
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+	DemoStatusPredictionWithResponse(ctx context.Context, body DemoStatusPredictionJSONRequestBody, reqEditors ...RequestEditorFn) (*DemoStatusPredictionResponse, error)
+
+	// DemoStatusTrainingWithBodyWithResponse Status of a training job (BugFlows step 6)
+	//
+	// Processing, Success or Failed (with error). On success, metrics holds
+	// the hold-out quality of every predicted field; roles says which columns
+	// were used as text and as targets. Jobs of other users are 404.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+	DemoStatusTrainingWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoStatusTrainingResponse, error)
+
+	// DemoStatusTrainingWithResponse Status of a training job (BugFlows step 6)
+	//
+	// Processing, Success or Failed (with error). On success, metrics holds
+	// the hold-out quality of every predicted field; roles says which columns
+	// were used as text and as targets. Jobs of other users are 404.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+	DemoStatusTrainingWithResponse(ctx context.Context, body DemoStatusTrainingJSONRequestBody, reqEditors ...RequestEditorFn) (*DemoStatusTrainingResponse, error)
+
+	// DemoTrainWithBodyWithResponse Upload tracker CSV exports and train a triage model (BugFlows step 5)
+	//
+	// multipart/form-data with one or more parts named "file" (comma, semicolon
+	// or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
+	// and optional fields text_columns and target_columns (comma-separated
+	// header names) that override the detected column roles. The upload is
+	// streamed to disk and limited to 200 MB by default (413 beyond). The
+	// job runs on the durable job queue; poll /demo_status_training.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /demo_train (the `DemoTrain` operationId).
+	DemoTrainWithBodyWithResponse(ctx context.Context, params *DemoTrainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoTrainResponse, error)
 
 	// GetHealthWithResponse Health check
 	//
@@ -7308,6 +7883,323 @@ func (r PutUserTokensResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutUserTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DemoPredictResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		PredictionJobId string `json:"prediction_job_id"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PlainBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *PlainUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PlainNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *PlainConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PlainTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DemoPredictResponse) GetJSON200() *struct {
+	PredictionJobId string `json:"prediction_job_id"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DemoPredictResponse) GetJSON400() *PlainBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DemoPredictResponse) GetJSON401() *PlainUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DemoPredictResponse) GetJSON404() *PlainNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DemoPredictResponse) GetJSON409() *PlainConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DemoPredictResponse) GetJSON413() *PlainTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r DemoPredictResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DemoPredictResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DemoPredictResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DemoPredictResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DemoStatusPredictionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Error           *JobError `json:"error,omitempty"`
+		IsAnon          bool      `json:"is_anon"`
+		PredictionJobId string    `json:"prediction_job_id"`
+		Result          JobResult `json:"result"`
+		ResultBody      *map[string]struct {
+			Alternatives []struct {
+				Confidence float32 `json:"confidence"`
+				Value      string  `json:"value"`
+			} `json:"alternatives"`
+			Confidence float32 `json:"confidence"`
+			Prediction string  `json:"prediction"`
+		} `json:"result_body,omitempty"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PlainBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *PlainUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PlainNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PlainTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DemoStatusPredictionResponse) GetJSON200() *struct {
+	Error           *JobError `json:"error,omitempty"`
+	IsAnon          bool      `json:"is_anon"`
+	PredictionJobId string    `json:"prediction_job_id"`
+	Result          JobResult `json:"result"`
+	ResultBody      *map[string]struct {
+		Alternatives []struct {
+			Confidence float32 `json:"confidence"`
+			Value      string  `json:"value"`
+		} `json:"alternatives"`
+		Confidence float32 `json:"confidence"`
+		Prediction string  `json:"prediction"`
+	} `json:"result_body,omitempty"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DemoStatusPredictionResponse) GetJSON400() *PlainBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DemoStatusPredictionResponse) GetJSON401() *PlainUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DemoStatusPredictionResponse) GetJSON404() *PlainNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DemoStatusPredictionResponse) GetJSON413() *PlainTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r DemoStatusPredictionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DemoStatusPredictionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DemoStatusPredictionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DemoStatusPredictionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DemoStatusTrainingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TrainingStatus
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PlainBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *PlainUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PlainNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PlainTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DemoStatusTrainingResponse) GetJSON200() *TrainingStatus {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DemoStatusTrainingResponse) GetJSON400() *PlainBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DemoStatusTrainingResponse) GetJSON401() *PlainUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DemoStatusTrainingResponse) GetJSON404() *PlainNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DemoStatusTrainingResponse) GetJSON413() *PlainTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r DemoStatusTrainingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DemoStatusTrainingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DemoStatusTrainingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DemoStatusTrainingResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DemoTrainResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		TrainingJobId string `json:"training_job_id"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *PlainBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *PlainUnauthorized
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *PlainTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *PlainUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DemoTrainResponse) GetJSON200() *struct {
+	TrainingJobId string `json:"training_job_id"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DemoTrainResponse) GetJSON400() *PlainBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DemoTrainResponse) GetJSON401() *PlainUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DemoTrainResponse) GetJSON413() *PlainTooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DemoTrainResponse) GetJSON503() *PlainUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DemoTrainResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DemoTrainResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DemoTrainResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DemoTrainResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -9349,6 +10241,120 @@ func (c *ClientWithResponses) PutUserTokensWithResponse(ctx context.Context, bod
 	return ParsePutUserTokensResponse(rsp)
 }
 
+// DemoPredictWithBodyWithResponse Predict the fields of a bug summary (BugFlows step 7)
+//
+// Runs at once (well under a millisecond from a loaded model); the first
+// status poll answers Success. An empty request_string is 400; an
+// unknown training job 404; one still Processing or Failed 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+func (c *ClientWithResponses) DemoPredictWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoPredictResponse, error) {
+	rsp, err := c.DemoPredictWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDemoPredictResponse(rsp)
+}
+
+// DemoPredictWithResponse Predict the fields of a bug summary (BugFlows step 7)
+//
+// Runs at once (well under a millisecond from a loaded model); the first
+// status poll answers Success. An empty request_string is 400; an
+// unknown training job 404; one still Processing or Failed 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /demo_predict (the `DemoPredict` operationId).
+func (c *ClientWithResponses) DemoPredictWithResponse(ctx context.Context, body DemoPredictJSONRequestBody, reqEditors ...RequestEditorFn) (*DemoPredictResponse, error) {
+	rsp, err := c.DemoPredict(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDemoPredictResponse(rsp)
+}
+
+// DemoStatusPredictionWithBodyWithResponse Status and result of a prediction job (BugFlows step 8)
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+func (c *ClientWithResponses) DemoStatusPredictionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoStatusPredictionResponse, error) {
+	rsp, err := c.DemoStatusPredictionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDemoStatusPredictionResponse(rsp)
+}
+
+// DemoStatusPredictionWithResponse Status and result of a prediction job (BugFlows step 8)
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /demo_status_prediction (the `DemoStatusPrediction` operationId).
+func (c *ClientWithResponses) DemoStatusPredictionWithResponse(ctx context.Context, body DemoStatusPredictionJSONRequestBody, reqEditors ...RequestEditorFn) (*DemoStatusPredictionResponse, error) {
+	rsp, err := c.DemoStatusPrediction(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDemoStatusPredictionResponse(rsp)
+}
+
+// DemoStatusTrainingWithBodyWithResponse Status of a training job (BugFlows step 6)
+//
+// Processing, Success or Failed (with error). On success, metrics holds
+// the hold-out quality of every predicted field; roles says which columns
+// were used as text and as targets. Jobs of other users are 404.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+func (c *ClientWithResponses) DemoStatusTrainingWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoStatusTrainingResponse, error) {
+	rsp, err := c.DemoStatusTrainingWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDemoStatusTrainingResponse(rsp)
+}
+
+// DemoStatusTrainingWithResponse Status of a training job (BugFlows step 6)
+//
+// Processing, Success or Failed (with error). On success, metrics holds
+// the hold-out quality of every predicted field; roles says which columns
+// were used as text and as targets. Jobs of other users are 404.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /demo_status_training (the `DemoStatusTraining` operationId).
+func (c *ClientWithResponses) DemoStatusTrainingWithResponse(ctx context.Context, body DemoStatusTrainingJSONRequestBody, reqEditors ...RequestEditorFn) (*DemoStatusTrainingResponse, error) {
+	rsp, err := c.DemoStatusTraining(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDemoStatusTrainingResponse(rsp)
+}
+
+// DemoTrainWithBodyWithResponse Upload tracker CSV exports and train a triage model (BugFlows step 5)
+//
+// multipart/form-data with one or more parts named "file" (comma, semicolon
+// or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
+// and optional fields text_columns and target_columns (comma-separated
+// header names) that override the detected column roles. The upload is
+// streamed to disk and limited to 200 MB by default (413 beyond). The
+// job runs on the durable job queue; poll /demo_status_training.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /demo_train (the `DemoTrain` operationId).
+func (c *ClientWithResponses) DemoTrainWithBodyWithResponse(ctx context.Context, params *DemoTrainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoTrainResponse, error) {
+	rsp, err := c.DemoTrainWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDemoTrainResponse(rsp)
+}
+
 // GetHealthWithResponse Health check
 //
 // Answers 200 while the database answers, 503 otherwise.
@@ -10945,6 +11951,246 @@ func ParsePutUserTokensResponse(rsp *http.Response) (*PutUserTokensResponse, err
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest DetailUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDemoPredictResponse parses an HTTP response from a DemoPredictWithResponse call
+func ParseDemoPredictResponse(rsp *http.Response) (*DemoPredictResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DemoPredictResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			PredictionJobId string `json:"prediction_job_id"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PlainBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest PlainUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PlainNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest PlainConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PlainTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDemoStatusPredictionResponse parses an HTTP response from a DemoStatusPredictionWithResponse call
+func ParseDemoStatusPredictionResponse(rsp *http.Response) (*DemoStatusPredictionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DemoStatusPredictionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Error           *JobError `json:"error,omitempty"`
+			IsAnon          bool      `json:"is_anon"`
+			PredictionJobId string    `json:"prediction_job_id"`
+			Result          JobResult `json:"result"`
+			ResultBody      *map[string]struct {
+				Alternatives []struct {
+					Confidence float32 `json:"confidence"`
+					Value      string  `json:"value"`
+				} `json:"alternatives"`
+				Confidence float32 `json:"confidence"`
+				Prediction string  `json:"prediction"`
+			} `json:"result_body,omitempty"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PlainBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest PlainUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PlainNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PlainTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDemoStatusTrainingResponse parses an HTTP response from a DemoStatusTrainingWithResponse call
+func ParseDemoStatusTrainingResponse(rsp *http.Response) (*DemoStatusTrainingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DemoStatusTrainingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TrainingStatus
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PlainBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest PlainUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PlainNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PlainTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDemoTrainResponse parses an HTTP response from a DemoTrainWithResponse call
+func ParseDemoTrainResponse(rsp *http.Response) (*DemoTrainResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DemoTrainResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			TrainingJobId string `json:"training_job_id"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest PlainBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest PlainUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PlainTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest PlainUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

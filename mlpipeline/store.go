@@ -1,0 +1,25 @@
+package mlpipeline
+
+import "context"
+
+// Store persists training jobs (with their models) and prediction jobs.
+// BunStore implements it on SQLite and PostgreSQL. Unknown ids are
+// errs.NotFound.
+type Store interface {
+	// InsertTrainingJob stores a new job (status Processing).
+	InsertTrainingJob(ctx context.Context, j *TrainingJob) error
+	// GetTrainingJob returns a job without its model.
+	GetTrainingJob(ctx context.Context, id string) (TrainingJob, error)
+	// FinishTrainingJob records the outcome of a job that is still
+	// Processing: status, description, error, roles, metrics, parse stats
+	// and (on success) the serialised model. It reports false, changing
+	// nothing, when the job had already finished, so a retried run cannot
+	// overwrite an outcome.
+	FinishTrainingJob(ctx context.Context, j *TrainingJob, model []byte) (bool, error)
+	// LoadModel returns the serialised model of a successful job.
+	LoadModel(ctx context.Context, trainingJobID string) ([]byte, error)
+	// InsertPredictionJob stores a prediction job.
+	InsertPredictionJob(ctx context.Context, j *PredictionJob) error
+	// GetPredictionJob returns a prediction job.
+	GetPredictionJob(ctx context.Context, id string) (PredictionJob, error)
+}

@@ -1,0 +1,295 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/mlpipeline"
+)
+
+// maxFormFieldBytes bounds a non-file multipart field (text_columns, ...).
+const maxFormFieldBytes = 64 << 10
+
+// maxUploadFiles bounds how many CSV parts one training upload may carry.
+const maxUploadFiles = 20
+
+// registerTriage adds seeds/000 steps 5 to 8: training a triage model from
+// uploaded CSVs and predicting with it. Every call needs a signed-in user,
+// and a job is visible only to its owner (and admins).
+func (s *Server) registerTriage() {
+	user := requireUser()
+	// The upload limit is enforced while streaming (413), so the route's own
+	// body limit is set just above it.
+	s.handle(http.MethodPost, "/demo_train", Plain, s.demoTrain, user, withMaxBody(s.engine.MaxUploadBytes()+1<<20))
+	s.handle(http.MethodPost, "/demo_status_training", Plain, s.demoStatusTraining, user)
+	s.handle(http.MethodPost, "/demo_predict", Plain, s.demoPredict, user)
+	s.handle(http.MethodPost, "/demo_status_prediction", Plain, s.demoStatusPrediction, user)
+}
+
+// caller is the mlpipeline view of the signed-in user.
+func caller(r *http.Request) mlpipeline.Caller {
+	id := identityFrom(r.Context())
+	userID := id.User.ID
+	if userID == "" {
+		// The bootstrap admin has no stored user; its jobs are the admin's.
+		userID = "admin"
+	}
+	return mlpipeline.Caller{UserID: userID, Admin: id.IsAdmin()}
+}
+
+// parseBool reads the is_anon header: true or false in any case.
+func parseIsAnon(r *http.Request) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("is_anon"))) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	case "":
+		return false, errs.InvalidField("is_anon", "header is required: true or false")
+	default:
+		return false, errs.InvalidField("is_anon", "header must be true or false")
+	}
+}
+
+// demoTrain streams the multipart upload to files on disk (never holding a
+// CSV in memory), records a training job and queues it.
+func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) {
+	isAnon, err := parseIsAnon(r)
+	if err != nil {
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	req, cleanup, err := s.receiveUpload(r)
+	if err != nil {
+		cleanup()
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	req.IsAnon = isAnon
+	job, err := s.engine.StartTraining(r.Context(), caller(r), req)
+	if err != nil {
+		cleanup()
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"training_job_id": job.ID})
+}
+
+// receiveUpload saves every "file" part under the engine's upload directory
+// and reads the optional text_columns and target_columns fields (comma
+// separated). cleanup removes the saved files; call it when the upload is
+// not handed to a job.
+func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, func(), error) {
+	var req mlpipeline.TrainingRequest
+	var dir string
+	cleanup := func() {
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "multipart/form-data" {
+		return req, cleanup, errs.InvalidField("file", "the body must be multipart/form-data with a CSV in the field \"file\"")
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return req, cleanup, errs.Invalidf("malformed multipart body: %s", err.Error())
+	}
+	budget := s.engine.MaxUploadBytes()
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return req, cleanup, uploadError(err)
+		}
+		switch part.FormName() {
+		case "file":
+			if len(req.Files) == maxUploadFiles {
+				return req, cleanup, errs.InvalidField("file", "at most 20 files per upload")
+			}
+			if dir == "" {
+				if dir, err = s.engine.NewUploadDir(); err != nil {
+					return req, cleanup, err
+				}
+			}
+			// The client's file name is not used: it could contain "..".
+			path := filepath.Join(dir, fmt.Sprintf("upload-%02d.csv", len(req.Files)))
+			n, err := saveLimited(path, part, budget)
+			if err != nil {
+				return req, cleanup, err
+			}
+			budget -= n
+			req.Files = append(req.Files, path)
+		case "text_columns", "target_columns":
+			v, err := io.ReadAll(io.LimitReader(part, maxFormFieldBytes))
+			if err != nil {
+				return req, cleanup, uploadError(err)
+			}
+			cols := splitColumns(string(v))
+			if part.FormName() == "text_columns" {
+				req.TextColumns = cols
+			} else {
+				req.TargetColumns = cols
+			}
+		default:
+			// Unknown fields are drained and ignored, as form posts carry
+			// extras (submit buttons, ...).
+			if _, err := io.Copy(io.Discard, io.LimitReader(part, maxFormFieldBytes)); err != nil {
+				return req, cleanup, uploadError(err)
+			}
+		}
+	}
+	if len(req.Files) == 0 {
+		return req, cleanup, errs.InvalidField("file", "a CSV file is required in the multipart field \"file\"")
+	}
+	return req, cleanup, nil
+}
+
+// saveLimited copies part into a new file at path, refusing (413) to write
+// more than budget bytes.
+func saveLimited(path string, part *multipart.Part, budget int64) (int64, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(f, io.LimitReader(part, budget+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return n, uploadError(err)
+	}
+	if n > budget {
+		return n, errs.TooLargef("the upload exceeds the limit of %d bytes", budget)
+	}
+	return n, nil
+}
+
+// uploadError classifies a failure while reading the body: the body limit is
+// 413, a broken multipart stream is the client's fault (400).
+func uploadError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return errs.TooLargef("the upload exceeds the limit of %d bytes", tooLarge.Limit)
+	}
+	return errs.Invalidf("the upload could not be read: %s", err.Error())
+}
+
+// splitColumns reads a comma-separated column list.
+func splitColumns(v string) []string {
+	var out []string
+	for c := range strings.SplitSeq(v, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// trainingStatusBody is seeds/000's training status, plus what bugflow
+// reports beyond it: the detected column roles, parse statistics and the
+// hold-out metrics of every field.
+type trainingStatusBody struct {
+	TrainingJobID string                   `json:"training_job_id"`
+	Result        jobResult                `json:"result"`
+	Error         *mlpipeline.JobError     `json:"error,omitempty"`
+	Roles         []mlpipeline.ColumnRole  `json:"roles,omitempty"`
+	ParseStats    *mlpipeline.ParseStats   `json:"parse_stats,omitempty"`
+	Metrics       []mlpipeline.FieldReport `json:"metrics,omitempty"`
+}
+
+type jobResult struct {
+	Status            mlpipeline.JobStatus `json:"status"`
+	StatusDescription string               `json:"status_description"`
+}
+
+func (s *Server) demoStatusTraining(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		TrainingJobID string `json:"training_job_id"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	if body.TrainingJobID == "" {
+		s.writeError(w, r, Plain, errs.InvalidField("training_job_id", "is required"))
+		return
+	}
+	j, err := s.engine.ML.TrainingStatus(r.Context(), caller(r), body.TrainingJobID)
+	if err != nil {
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, trainingStatusBody{
+		TrainingJobID: j.ID, Result: jobResult{Status: j.Status, StatusDescription: j.StatusDescription},
+		Error: j.Error, Roles: j.Roles, ParseStats: j.ParseStats, Metrics: j.Metrics,
+	})
+}
+
+func (s *Server) demoPredict(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		TrainingJobID string `json:"training_job_id"`
+		RequestString string `json:"request_string"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	if body.TrainingJobID == "" {
+		s.writeError(w, r, Plain, errs.InvalidField("training_job_id", "is required"))
+		return
+	}
+	// Prediction from a loaded model takes well under a millisecond, so it
+	// runs now and the first status poll already answers Success.
+	pj, err := s.engine.ML.Predict(r.Context(), caller(r), body.TrainingJobID, body.RequestString)
+	if err != nil {
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"prediction_job_id": pj.ID})
+}
+
+type predictionStatusBody struct {
+	PredictionJobID string                            `json:"prediction_job_id"`
+	IsAnon          bool                              `json:"is_anon"`
+	Result          jobResult                         `json:"result"`
+	Error           *mlpipeline.JobError              `json:"error,omitempty"`
+	ResultBody      map[string]mlpipeline.FieldResult `json:"result_body,omitempty"`
+}
+
+func (s *Server) demoStatusPrediction(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		PredictionJobID string `json:"prediction_job_id"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	if body.PredictionJobID == "" {
+		s.writeError(w, r, Plain, errs.InvalidField("prediction_job_id", "is required"))
+		return
+	}
+	pj, err := s.engine.ML.PredictionStatus(r.Context(), caller(r), body.PredictionJobID)
+	if err != nil {
+		s.writeError(w, r, Plain, err)
+		return
+	}
+	out := predictionStatusBody{
+		PredictionJobID: pj.ID, IsAnon: pj.IsAnon,
+		Result: jobResult{Status: pj.Status, StatusDescription: pj.StatusDescription}, Error: pj.Error,
+	}
+	if pj.Result != nil {
+		out.ResultBody = pj.Result.ResultBody()
+	}
+	writeJSON(w, http.StatusOK, out)
+}
