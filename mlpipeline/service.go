@@ -83,6 +83,12 @@ func (s *Service) CreateTraining(ctx context.Context, c Caller, req TrainingRequ
 // help; a cancelled context or a store failure returns the error with the job
 // still Processing, so that the job queue retries it.
 func (s *Service) RunTraining(ctx context.Context, jobID string) error {
+	return s.RunTrainingWithProgress(ctx, jobID, nil)
+}
+
+// RunTrainingWithProgress is RunTraining reporting progress (nil for none),
+// for callers that show it, such as the command line.
+func (s *Service) RunTrainingWithProgress(ctx context.Context, jobID string, progress func(Progress)) error {
 	j, err := s.store.GetTrainingJob(ctx, jobID)
 	if err != nil {
 		return fmt.Errorf("mlpipeline: run training: %w", err)
@@ -90,7 +96,7 @@ func (s *Service) RunTraining(ctx context.Context, jobID string) error {
 	if j.Status != StatusProcessing {
 		return nil
 	}
-	model, report, err := s.train(ctx, j)
+	model, report, err := s.train(ctx, j, progress)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("mlpipeline: run training %s: %w", jobID, ctx.Err())
@@ -122,7 +128,7 @@ func (s *Service) RunTraining(ctx context.Context, jobID string) error {
 	return nil
 }
 
-func (s *Service) train(ctx context.Context, j TrainingJob) (*Model, *Report, error) {
+func (s *Service) train(ctx context.Context, j TrainingJob, progress func(Progress)) (*Model, *Report, error) {
 	var readers []io.Reader
 	for i, path := range j.Files {
 		f, err := os.Open(path)
@@ -141,7 +147,7 @@ func (s *Service) train(ctx context.Context, j TrainingJob) (*Model, *Report, er
 	if len(j.TargetColumns) > 0 {
 		opts.TargetColumns = j.TargetColumns
 	}
-	return Train(ctx, readers, opts, nil)
+	return Train(ctx, readers, opts, progress)
 }
 
 // TrainingStatus returns a job the caller may see.

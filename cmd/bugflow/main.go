@@ -5,6 +5,8 @@
 //	bugflow serve   [--addr :8080] [--database-url URL] [--mail-url URL] [--admin-key KEY] [--secret-key KEY] [--jwt-...]
 //	bugflow migrate [--database-url URL]
 //	bugflow analyze REPORT.xml [MORE.xml ...] [--enriched OUT.xml] [--format table|json]
+//	bugflow train [--database-url URL] [--anon] FILE.csv...
+//	bugflow predict [--database-url URL] --model ID "summary"
 //	bugflow version
 //
 // Every flag can also be set through the environment (BUGFLOW_ADDR,
@@ -64,6 +66,13 @@ Usage:
   bugflow analyze REPORT.xml [MORE.xml ...] [--enriched OUT.xml] [--format table|json]
                             classify the failures of JUnit reports offline
                             ("-" reads stdin; no database needed)
+  bugflow train [--database-url URL] [--anon] [--text-columns A,B]
+                [--target-columns X,Y] FILE.csv [FILE.csv ...]
+                            train a triage model into the database; shows
+                            progress, prints the hold-out metrics and the
+                            model id
+  bugflow predict [--database-url URL] --model ID "summary"
+                            predict every field of a stored model
   bugflow version           print the version
   bugflow help              print this help
 
@@ -100,7 +109,8 @@ Exit codes:
   1  failure after a successful start (serving, shutdown or closing failed)
   2  bad usage (unknown command, bad flag), invalid configuration, address
      already in use, or a database that cannot be reached; for analyze, a
-     report that cannot be read, is malformed or carries a DTD
+     report that cannot be read, is malformed or carries a DTD; for train
+     and predict, files with no usable rows, an unknown or unfinished model
 `
 
 func main() {
@@ -128,6 +138,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "analyze":
 		return runAnalyze(ctx, rest, os.Stdin, stdout, stderr)
+	case "train":
+		return runTrain(ctx, rest, stdout, stderr)
+	case "predict":
+		return runPredict(ctx, rest, stdout, stderr)
 	case "serve", "migrate":
 	default:
 		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q (run 'bugflow help')", cmd))
