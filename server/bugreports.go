@@ -94,18 +94,12 @@ func (s *Server) listBugReports(w http.ResponseWriter, r *http.Request) {
 
 // bugReportID reads the {"bugReportId": "..."} body of get and delete.
 func (s *Server) bugReportID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	var body struct {
-		BugReportID string `json:"bugReportId"`
-	}
-	if err := decodeJSON(r, &body); err != nil {
+	id, err := decodeIDField(r, "bugReportId")
+	if err != nil {
 		s.writeError(w, r, Envelope, err)
 		return "", false
 	}
-	if strings.TrimSpace(body.BugReportID) == "" {
-		s.writeError(w, r, Envelope, errs.InvalidField("bugReportId", "required"))
-		return "", false
-	}
-	return body.BugReportID, true
+	return id, true
 }
 
 // reporter is the person behind a report, as seeds/002's get shows it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/bugflow/bugflow/errs"
 )
@@ -66,4 +67,24 @@ func jsonTypeName(kind string) string {
 		return "a number"
 	}
 	return "of another type"
+}
+
+// decodeIDField reads a JSON object body and returns its string field
+// named field, which must be present and not blank. The documents' status
+// and lookup calls all take such a body ({"training_job_id": "..."}).
+func decodeIDField(r *http.Request, field string) (string, error) {
+	var body map[string]json.RawMessage
+	if err := decodeJSON(r, &body); err != nil {
+		return "", err
+	}
+	var v string
+	if raw, ok := body[field]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return "", errs.InvalidField(field, "must be a string")
+		}
+	}
+	if strings.TrimSpace(v) == "" {
+		return "", errs.InvalidField(field, "is required")
+	}
+	return v, nil
 }

@@ -101,18 +101,12 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) verifySession(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		SessionID string `json:"session_id"`
-	}
-	if err := decodeJSON(r, &body); err != nil {
+	sessionID, err := decodeIDField(r, "session_id")
+	if err != nil {
 		s.writeError(w, r, Plain, err)
 		return
 	}
-	if body.SessionID == "" {
-		s.writeError(w, r, Plain, errs.InvalidField("session_id", "is required"))
-		return
-	}
-	valid, exp, err := s.engine.Auth.VerifySession(r.Context(), body.SessionID)
+	valid, exp, err := s.engine.Auth.VerifySession(r.Context(), sessionID)
 	if err != nil {
 		s.writeError(w, r, Plain, err)
 		return

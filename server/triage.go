@@ -214,18 +214,12 @@ type jobResult struct {
 }
 
 func (s *Server) demoStatusTraining(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		TrainingJobID string `json:"training_job_id"`
-	}
-	if err := decodeJSON(r, &body); err != nil {
+	id, err := decodeIDField(r, "training_job_id")
+	if err != nil {
 		s.writeError(w, r, Plain, err)
 		return
 	}
-	if body.TrainingJobID == "" {
-		s.writeError(w, r, Plain, errs.InvalidField("training_job_id", "is required"))
-		return
-	}
-	j, err := s.engine.ML.TrainingStatus(r.Context(), caller(r), body.TrainingJobID)
+	j, err := s.engine.ML.TrainingStatus(r.Context(), caller(r), id)
 	if err != nil {
 		s.writeError(w, r, Plain, err)
 		return
@@ -268,18 +262,12 @@ type predictionStatusBody struct {
 }
 
 func (s *Server) demoStatusPrediction(w http.ResponseWriter, r *http.Request) {
-	var body struct {
-		PredictionJobID string `json:"prediction_job_id"`
-	}
-	if err := decodeJSON(r, &body); err != nil {
+	id, err := decodeIDField(r, "prediction_job_id")
+	if err != nil {
 		s.writeError(w, r, Plain, err)
 		return
 	}
-	if body.PredictionJobID == "" {
-		s.writeError(w, r, Plain, errs.InvalidField("prediction_job_id", "is required"))
-		return
-	}
-	pj, err := s.engine.ML.PredictionStatus(r.Context(), caller(r), body.PredictionJobID)
+	pj, err := s.engine.ML.PredictionStatus(r.Context(), caller(r), id)
 	if err != nil {
 		s.writeError(w, r, Plain, err)
 		return
