@@ -79,9 +79,11 @@ func (s *Service) CreateTraining(ctx context.Context, c Caller, req TrainingRequ
 // RunTraining trains the model of a job and records the outcome. It is
 // idempotent: a job that has already finished is left alone, and two runs
 // racing on one job record one outcome. Bad input (unparseable files, no
-// usable rows or targets) fails the job and returns nil, since a retry cannot
-// help; a cancelled context or a store failure returns the error with the job
-// still Processing, so that the job queue retries it.
+// usable rows or targets) fails the job with its message and returns nil,
+// since a retry cannot help; any other training error fails it as
+// "internal" (message "training failed") and returns nil too. A cancelled
+// context or a store failure returns the error with the job still
+// Processing, so that the job queue retries it.
 func (s *Service) RunTraining(ctx context.Context, jobID string) error {
 	return s.RunTrainingWithProgress(ctx, jobID, nil)
 }

@@ -25,7 +25,7 @@ func junitSample(t *testing.T, name string) string {
 	return string(b)
 }
 
-// alice sets the jji_username cookie, the username context of seeds/001.
+// asUser sets the jji_username cookie, the username context of seeds/001.
 func asUser(name string) api.RequestEditorFn {
 	return func(_ context.Context, req *http.Request) error {
 		req.AddCookie(&http.Cookie{Name: "jji_username", Value: name})

@@ -45,7 +45,7 @@ func caller(r *http.Request) mlpipeline.Caller {
 	return mlpipeline.Caller{UserID: userID, Admin: id.IsAdmin()}
 }
 
-// parseBool reads the is_anon header: true or false in any case.
+// parseIsAnon reads the is_anon header: true or false in any case.
 func parseIsAnon(r *http.Request) (bool, error) {
 	switch strings.ToLower(strings.TrimSpace(r.Header.Get("is_anon"))) {
 	case "true":
