@@ -254,7 +254,7 @@ func (s *Service) touch(ctx context.Context, u *User, now time.Time) {
 		return
 	}
 	u.LastSeen = &now
-	if err := s.store.UpdateUser(ctx, *u); err != nil {
+	if err := s.store.TouchUser(ctx, u.ID, now); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "auth: record last seen", "error", err)
 	}
 }

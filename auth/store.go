@@ -42,6 +42,8 @@ type UserStore interface {
 	User(ctx context.Context, key UserKey) (User, Credentials, error)
 	// UpdateUser saves u's profile, role, domain roles and last-seen time.
 	UpdateUser(ctx context.Context, u User) error
+	// TouchUser records that the user was seen at t, and nothing else.
+	TouchUser(ctx context.Context, userID string, t time.Time) error
 	SetCredentials(ctx context.Context, userID string, c Credentials) error
 	// DeleteUser removes the user with its sessions and tokens.
 	DeleteUser(ctx context.Context, userID string) error

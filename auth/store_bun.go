@@ -205,6 +205,14 @@ func (s *BunStore) UpdateUser(ctx context.Context, u User) error {
 	}))
 }
 
+// TouchUser implements UserStore with one small UPDATE: it runs on the
+// authentication path, where rewriting the whole user (and its roles) would
+// be wasted work.
+func (s *BunStore) TouchUser(ctx context.Context, userID string, t time.Time) error {
+	_, err := s.db.NewUpdate().Model((*userRow)(nil)).Set("last_seen = ?", t).Where("id = ?", userID).Exec(ctx)
+	return wrap("touch user", err)
+}
+
 // SetCredentials implements UserStore.
 func (s *BunStore) SetCredentials(ctx context.Context, userID string, c Credentials) error {
 	row := userRow{ID: userID, PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest}
