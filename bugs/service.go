@@ -86,14 +86,8 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Report, error) {
 		return Report{}, invalidEnum("severity", in.Severity, Severities)
 	}
 	if err := firstError(
-		checkLength("title", in.Title, MaxTitleLength),
 		checkLength("description", in.Description, MaxDescriptionLength),
-		checkLength("errorMessage", in.ErrorMessage, MaxErrorMessageLength),
-		checkLength("errorStack", in.ErrorStack, MaxErrorStackLength),
-		checkLength("errorCode", in.ErrorCode, MaxErrorCodeLength),
-		checkLength("workspaceId", in.WorkspaceID, MaxIDLength),
-		checkLength("spaceId", in.SpaceID, MaxIDLength),
-		checkLength("reporterId", in.ReporterID, MaxIDLength),
+		checkLengths(in.Title, in.ErrorMessage, in.ErrorStack, in.ErrorCode, in.WorkspaceID, in.SpaceID, in.ReporterID),
 	); err != nil {
 		return Report{}, err
 	}
@@ -190,15 +184,7 @@ func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created boo
 	if in.Severity != "" && !in.Severity.Valid() {
 		return Report{}, false, invalidEnum("severity", in.Severity, Severities)
 	}
-	if err := firstError(
-		checkLength("title", in.Title, MaxTitleLength),
-		checkLength("errorMessage", in.ErrorMessage, MaxErrorMessageLength),
-		checkLength("errorStack", in.ErrorStack, MaxErrorStackLength),
-		checkLength("errorCode", in.ErrorCode, MaxErrorCodeLength),
-		checkLength("workspaceId", in.WorkspaceID, MaxIDLength),
-		checkLength("spaceId", in.SpaceID, MaxIDLength),
-		checkLength("reporterId", in.ReporterID, MaxIDLength),
-	); err != nil {
+	if err := checkLengths(in.Title, in.ErrorMessage, in.ErrorStack, in.ErrorCode, in.WorkspaceID, in.SpaceID, in.ReporterID); err != nil {
 		return Report{}, false, err
 	}
 	ctxJSON, err := cleanObject("context", in.Context)
@@ -366,4 +352,17 @@ func firstError(errors ...error) error {
 		}
 	}
 	return nil
+}
+
+// checkLengths checks the field limits that Create and Auto share.
+func checkLengths(title, errorMessage, errorStack, errorCode, workspaceID, spaceID, reporterID string) error {
+	return firstError(
+		checkLength("title", title, MaxTitleLength),
+		checkLength("errorMessage", errorMessage, MaxErrorMessageLength),
+		checkLength("errorStack", errorStack, MaxErrorStackLength),
+		checkLength("errorCode", errorCode, MaxErrorCodeLength),
+		checkLength("workspaceId", workspaceID, MaxIDLength),
+		checkLength("spaceId", spaceID, MaxIDLength),
+		checkLength("reporterId", reporterID, MaxIDLength),
+	)
 }
