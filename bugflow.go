@@ -62,7 +62,8 @@ type Config struct {
 	JWT *auth.JWTConfig
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
-	// UploadDir keeps training uploads until their job has run. Default a
+	// UploadDir keeps training uploads until their job has an outcome (they
+	// are deleted then). Default a
 	// bugflow-uploads directory in the system's temporary directory. Replicas
 	// sharing one PostgreSQL need it on shared storage, because any replica
 	// may run a training job.
@@ -178,10 +179,10 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 	e := &Engine{
 		db: db, Auth: authSvc, Activity: act, Analysis: analysisSvc,
 		Bugs:      bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger}),
-		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{}),
 		uploadDir: cmp.Or(cfg.UploadDir, defaultUploadDir()),
 		maxUpload: cmp.Or(cfg.MaxUploadBytes, DefaultMaxUploadBytes),
 	}
+	e.ML = mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: e.uploadDir})
 	return e, nil
 }
 

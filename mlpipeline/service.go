@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,11 @@ type Config struct {
 	Train TrainOptions
 	// Now returns the current time (default store.Now).
 	Now func() time.Time
+	// UploadDir, when set, holds the uploaded copies that jobs train on: a
+	// job's files under it (and their directory, once empty) are deleted as
+	// soon as the job has an outcome, so that uploads do not pile up. Files
+	// elsewhere, such as the command line's own CSVs, are never touched.
+	UploadDir string
 }
 
 // Service runs training and prediction jobs on a Store.
@@ -115,6 +121,7 @@ func (s *Service) RunTrainingWithProgress(ctx context.Context, jobID string, pro
 		if _, err := s.store.FinishTrainingJob(ctx, &j, nil); err != nil {
 			return fmt.Errorf("mlpipeline: record failed training %s: %w", jobID, err)
 		}
+		s.removeUploads(j.Files)
 		return nil
 	}
 	blob, err := model.MarshalBinary()
@@ -127,7 +134,36 @@ func (s *Service) RunTrainingWithProgress(ctx context.Context, jobID string, pro
 	if _, err := s.store.FinishTrainingJob(ctx, &j, blob); err != nil {
 		return fmt.Errorf("mlpipeline: record training %s: %w", jobID, err)
 	}
+	s.removeUploads(j.Files)
 	return nil
+}
+
+// removeUploads deletes the files of a finished job that lie under
+// Config.UploadDir, then their directories if that leaves them empty.
+// Failures are ignored: the outcome is recorded and a leftover file harms
+// nothing, while a retry could not remove it any better.
+func (s *Service) removeUploads(files []string) {
+	if s.cfg.UploadDir == "" {
+		return
+	}
+	root, err := filepath.Abs(s.cfg.UploadDir)
+	if err != nil {
+		return
+	}
+	for _, f := range files {
+		path, err := filepath.Abs(f)
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil || !filepath.IsLocal(rel) {
+			continue
+		}
+		_ = os.Remove(path)
+		if dir := filepath.Dir(path); dir != root {
+			_ = os.Remove(dir) // fails, as it should, while other files remain
+		}
+	}
 }
 
 func (s *Service) train(ctx context.Context, j TrainingJob, progress func(Progress)) (*Model, *Report, error) {

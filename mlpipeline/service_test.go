@@ -248,3 +248,51 @@ func TestServiceAnonymizedModelInDatabase(t *testing.T) {
 		assert.Equal(t, pj.Request, got.Request)
 	})
 }
+
+func TestServiceRemovesUploadsOnceFinished(t *testing.T) {
+	src, err := os.ReadFile("testdata/gitbugs_hadoop.csv")
+	require.NoError(t, err)
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		uploads := t.TempDir()
+		svc := New(NewBunStore(db.DB), Config{UploadDir: uploads})
+		alice := Caller{UserID: "alice"}
+		write := func(dir, name string, data []byte) string {
+			require.NoError(t, os.MkdirAll(dir, 0o700))
+			path := filepath.Join(dir, name)
+			require.NoError(t, os.WriteFile(path, data, 0o600))
+			return path
+		}
+
+		// A successful job's uploads go, and so does their directory; a
+		// file of the caller's own outside the upload directory stays.
+		okDir := filepath.Join(uploads, "upload-1")
+		mine := write(t.TempDir(), "mine.csv", src)
+		ok, err := svc.CreateTraining(ctx, alice, TrainingRequest{
+			Files:         []string{write(okDir, "upload-00.csv", src), mine},
+			TargetColumns: []string{"Priority"},
+		})
+		require.NoError(t, err)
+		require.NoError(t, svc.RunTraining(ctx, ok.ID))
+		st, err := svc.TrainingStatus(ctx, alice, ok.ID)
+		require.NoError(t, err)
+		require.Equal(t, StatusSuccess, st.Status)
+		assert.NoDirExists(t, okDir)
+		assert.FileExists(t, mine)
+		assert.DirExists(t, uploads, "the upload root itself stays")
+
+		// A failed job's uploads go too; a sibling upload still waiting for
+		// its own job is left alone.
+		badDir := filepath.Join(uploads, "upload-2")
+		bad := write(badDir, "upload-00.csv", []byte("Summary,Priority\n"))
+		waiting := write(badDir, "upload-01.csv", src)
+		failed, err := svc.CreateTraining(ctx, alice, TrainingRequest{Files: []string{bad}})
+		require.NoError(t, err)
+		require.NoError(t, svc.RunTraining(ctx, failed.ID))
+		st, err = svc.TrainingStatus(ctx, alice, failed.ID)
+		require.NoError(t, err)
+		require.Equal(t, StatusFailed, st.Status)
+		assert.NoFileExists(t, bad)
+		assert.FileExists(t, waiting)
+	})
+}

@@ -223,10 +223,16 @@ func TestTrainingSurvivesARestart(t *testing.T) {
 		tr, err := client.Check(c1.DemoTrainWithBodyWithResponse(ctx, &api.DemoTrainParams{IsAnon: "false"}, ct, body))
 		require.NoError(t, err)
 		require.NoError(t, first.Engine.Close())
+		queued, err := os.ReadDir(uploads)
+		require.NoError(t, err)
+		require.Len(t, queued, 1, "the upload waits for its job")
 
 		second := apitest.Start(t, apitest.Config{Engine: bugflow.Config{DatabaseURL: url, UploadDir: uploads}})
 		c2 := newAPIClient(t, second, client.WithToken(token))
 		st := waitForTraining(t, c2, tr.JSON200.TrainingJobId)
 		assert.Equal(t, api.JobResultStatus("Success"), st.Result.Status, "%+v", st.Error)
+		left, err := os.ReadDir(uploads)
+		require.NoError(t, err)
+		assert.Empty(t, left, "a finished job's upload is deleted")
 	})
 }
