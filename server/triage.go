@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/mlpipeline"
@@ -67,6 +68,7 @@ func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, Plain, err)
 		return
 	}
+	allowSlowUpload(w, s.engine.MaxUploadBytes())
 	req, cleanup, err := s.receiveUpload(r)
 	if err != nil {
 		cleanup()
@@ -81,6 +83,24 @@ func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"training_job_id": job.ID})
+}
+
+// uploadMinRate is the slowest pace, in bytes per second, at which an upload
+// of the largest allowed size still completes: 1 MB/s gives a 200 MB upload
+// about four minutes.
+const uploadMinRate = 1 << 20
+
+// allowSlowUpload extends the connection's read and write deadlines for one
+// training upload. bugflow serve's 60 s ReadTimeout suits JSON calls but
+// would cut off a large CSV on an ordinary link, and the WriteTimeout runs
+// from the end of the request headers, so the answer after a long upload
+// would be lost too. Writers without deadline support (httptest recorders)
+// keep whatever the server set.
+func allowSlowUpload(w http.ResponseWriter, limit int64) {
+	deadline := time.Now().Add(time.Minute + time.Duration(limit/uploadMinRate)*time.Second)
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(deadline)
+	_ = rc.SetWriteDeadline(deadline.Add(time.Minute))
 }
 
 // receiveUpload saves every "file" part under the engine's upload directory

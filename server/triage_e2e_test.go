@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/bugflow/bugflow/client/api"
 	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
+	"github.com/bugflow/bugflow/server"
 )
 
 // trainingCSV is a real export (Mozilla Bugzilla, SeaMonkey; see
@@ -235,4 +237,46 @@ func TestTrainingSurvivesARestart(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, left, "a finished job's upload is deleted")
 	})
+}
+
+// An upload slower than the server's read and write timeouts (60 s and 120 s
+// in bugflow serve; 300 ms here) still completes and gets its answer: the
+// training endpoint extends both deadlines for its own request.
+func TestSlowUploadOutlivesServerTimeouts(t *testing.T) {
+	srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{UploadDir: t.TempDir(), Jobs: bugflow.JobsConfig{Disabled: true}}})
+	token := signedInUser(t, srv, "slowlink")
+	slow := httptest.NewUnstartedServer(server.New(srv.Engine))
+	slow.Config.ReadTimeout = 300 * time.Millisecond
+	slow.Config.WriteTimeout = 300 * time.Millisecond
+	slow.Start()
+	t.Cleanup(slow.Close)
+
+	ct, body := multipartCSV(t, nil, trainingCSV)
+	pr, pw := io.Pipe()
+	go func() {
+		// About one second in ten pieces: over three times each timeout.
+		chunk := body.Len()/10 + 1
+		for body.Len() > 0 {
+			if _, err := pw.Write(body.Next(chunk)); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		pw.Close()
+	}()
+	req, err := http.NewRequest(http.MethodPost, slow.URL+"/demo_train", pr)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("is_anon", "false")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	var out struct {
+		TrainingJobID string `json:"training_job_id"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	assert.NotEmpty(t, out.TrainingJobID)
 }
