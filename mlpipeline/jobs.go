@@ -45,7 +45,8 @@ func (c Caller) canSee(owner string) bool { return c.Admin || c.UserID == owner 
 type TrainingRequest struct {
 	IsAnon bool
 	// Files are paths of the saved CSV files, read when the job runs. The
-	// service does not delete them.
+	// service deletes them once the job has finished only if they lie under
+	// Config.UploadDir.
 	Files []string
 	// TextColumns and TargetColumns optionally override detection.
 	TextColumns   []string
@@ -68,8 +69,11 @@ type TrainingJob struct {
 	Metrics           []FieldReport `json:"metrics,omitempty"`
 	ParseStats        *ParseStats   `json:"parse_stats,omitempty"`
 	ModelBytes        int           `json:"model_bytes,omitempty"`
-	CreatedAt         time.Time     `json:"created_at"`
-	UpdatedAt         time.Time     `json:"updated_at"`
+	// Progress is the last progress reported while the job runs; nil
+	// before it starts and once it has finished.
+	Progress  *Progress `json:"progress,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // PredictionJob is one prediction request and its result. Predictions are

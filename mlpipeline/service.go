@@ -29,6 +29,9 @@ type Config struct {
 	Train TrainOptions
 	// Now returns the current time (default store.Now).
 	Now func() time.Time
+	// ProgressEvery is how often a running job's progress is written to the
+	// store (default 1 s); a new stage is written at once.
+	ProgressEvery time.Duration
 	// UploadDir, when set, holds the uploaded copies that jobs train on: a
 	// job's files under it (and their directory, once empty) are deleted as
 	// soon as the job has an outcome, so that uploads do not pile up. Files
@@ -50,6 +53,9 @@ func New(st Store, cfg Config) *Service {
 	}
 	if cfg.Now == nil {
 		cfg.Now = store.Now
+	}
+	if cfg.ProgressEvery <= 0 {
+		cfg.ProgressEvery = time.Second
 	}
 	return &Service{store: st, cfg: cfg, cache: newModelCache(cfg.CacheSize)}
 }
@@ -104,7 +110,7 @@ func (s *Service) RunTrainingWithProgress(ctx context.Context, jobID string, pro
 	if j.Status != StatusProcessing {
 		return nil
 	}
-	model, report, err := s.train(ctx, j, progress)
+	model, report, err := s.train(ctx, j, s.recordProgress(ctx, jobID, progress))
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("mlpipeline: run training %s: %w", jobID, ctx.Err())
@@ -163,6 +169,28 @@ func (s *Service) removeUploads(files []string) {
 		if dir := filepath.Dir(path); dir != root {
 			_ = os.Remove(dir) // fails, as it should, while other files remain
 		}
+	}
+}
+
+// recordProgress returns a progress callback that stores the job's progress
+// (a new stage at once, otherwise at most once per ProgressEvery) and passes
+// every report on to next (nil for none). Train never calls it
+// concurrently.
+func (s *Service) recordProgress(ctx context.Context, jobID string, next func(Progress)) func(Progress) {
+	var last time.Time
+	var stage string
+	return func(p Progress) {
+		if next != nil {
+			next(p)
+		}
+		now := s.cfg.Now()
+		if p.Stage == stage && now.Sub(last) < s.cfg.ProgressEvery {
+			return
+		}
+		stage, last = p.Stage, now
+		// Progress is advisory: a failed write must not fail the training,
+		// and the next report writes it again.
+		_ = s.store.UpdateTrainingProgress(ctx, jobID, p, now)
 	}
 }
 

@@ -41,6 +41,14 @@ func TestStoreRoundTrip(t *testing.T) {
 		assert.Equal(t, now, got.CreatedAt)
 		assert.Nil(t, got.Error)
 
+		assert.Nil(t, got.Progress, "no progress before the job runs")
+		running := Progress{Stage: StageTrain, Done: 50, Total: 120}
+		require.NoError(t, st.UpdateTrainingProgress(ctx, "train_1", running, now.Add(time.Millisecond)))
+		got, err = st.GetTrainingJob(ctx, "train_1")
+		require.NoError(t, err)
+		assert.Equal(t, &running, got.Progress)
+		assert.Equal(t, now.Add(time.Millisecond), got.UpdatedAt)
+
 		_, err = st.LoadModel(ctx, "train_1")
 		require.ErrorIs(t, err, errs.ErrConflict)
 		_, err = st.GetTrainingJob(ctx, "nope")
@@ -76,6 +84,12 @@ func TestStoreRoundTrip(t *testing.T) {
 		assert.Equal(t, done.Metrics, got.Metrics)
 		assert.Equal(t, done.ParseStats, got.ParseStats)
 		assert.Equal(t, len(blob), got.ModelBytes)
+		assert.Equal(t, done.UpdatedAt, got.UpdatedAt)
+		assert.Nil(t, got.Progress, "finishing clears the progress")
+		require.NoError(t, st.UpdateTrainingProgress(ctx, "train_1", running, now.Add(time.Hour)))
+		got, err = st.GetTrainingJob(ctx, "train_1")
+		require.NoError(t, err)
+		assert.Nil(t, got.Progress, "a late report does not touch a finished job")
 		assert.Equal(t, done.UpdatedAt, got.UpdatedAt)
 		model, err := st.LoadModel(ctx, "train_1")
 		require.NoError(t, err)
@@ -294,5 +308,70 @@ func TestServiceRemovesUploadsOnceFinished(t *testing.T) {
 		require.Equal(t, StatusFailed, st.Status)
 		assert.NoFileExists(t, bad)
 		assert.FileExists(t, waiting)
+	})
+}
+
+// progressSpy is the real store, noting the progress the service writes.
+type progressSpy struct {
+	*BunStore
+	reports []Progress
+}
+
+func (p *progressSpy) UpdateTrainingProgress(ctx context.Context, id string, pr Progress, at time.Time) error {
+	p.reports = append(p.reports, pr)
+	return p.BunStore.UpdateTrainingProgress(ctx, id, pr, at)
+}
+
+func TestServiceRecordsProgressWhileTraining(t *testing.T) {
+	hadoop, err := filepath.Abs("testdata/gitbugs_hadoop.csv")
+	require.NoError(t, err)
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		spy := &progressSpy{BunStore: NewBunStore(db.DB)}
+		svc := New(spy, Config{ProgressEvery: time.Hour})
+		alice := Caller{UserID: "alice"}
+		j, err := svc.CreateTraining(ctx, alice, TrainingRequest{Files: []string{hadoop}, TargetColumns: []string{"Priority", "Status"}})
+		require.NoError(t, err)
+		var shown int
+		require.NoError(t, svc.RunTrainingWithProgress(ctx, j.ID, func(Progress) { shown++ }))
+
+		// Every stage is written once when it starts (the hour between
+		// writes of one stage never passes here), while the caller's own
+		// callback sees every report.
+		var stages []string
+		for _, p := range spy.reports {
+			stages = append(stages, p.Stage)
+		}
+		assert.Equal(t, []string{StageParse, StageTrain, StageCalibrate}, stages)
+		assert.Greater(t, shown, len(spy.reports))
+		st, err := svc.TrainingStatus(ctx, alice, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, StatusSuccess, st.Status)
+		assert.Nil(t, st.Progress)
+	})
+}
+
+// A database made before the progress column existed gains it, and its jobs
+// keep their data.
+func TestProgressMigrationOnAnOldDatabase(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db := dbtest.Open(t, url, Migrations()[:1])
+		now := store.Now()
+		old := &trainingJobRowV1{ID: "train_old", OwnerID: "u1", Status: string(StatusProcessing),
+			StatusDescription: descTrainingProcessing, Files: "[]", TextColumns: "[]", TargetColumns: "[]",
+			CreatedAt: now, UpdatedAt: now}
+		_, err := db.NewInsert().Model(old).Exec(ctx)
+		require.NoError(t, err)
+		applied, err := store.Migrate(ctx, db, Migrations())
+		require.NoError(t, err)
+		assert.Len(t, applied, 1)
+
+		st := NewBunStore(db.DB)
+		require.NoError(t, st.UpdateTrainingProgress(ctx, "train_old", Progress{Stage: StageParse, Rows: 2000}, now))
+		got, err := st.GetTrainingJob(ctx, "train_old")
+		require.NoError(t, err)
+		assert.Equal(t, &Progress{Stage: StageParse, Rows: 2000}, got.Progress)
+		assert.Equal(t, "u1", got.OwnerID)
 	})
 }

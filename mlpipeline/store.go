@@ -1,6 +1,9 @@
 package mlpipeline
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store persists training jobs (with their models) and prediction jobs.
 // BunStore implements it on SQLite and PostgreSQL. Unknown ids are
@@ -12,10 +15,13 @@ type Store interface {
 	GetTrainingJob(ctx context.Context, id string) (TrainingJob, error)
 	// FinishTrainingJob records the outcome of a job that is still
 	// Processing: status, description, error, roles, metrics, parse stats
-	// and (on success) the serialised model. It reports false, changing
+	// and (on success) the serialised model; the progress is cleared. It reports false, changing
 	// nothing, when the job had already finished, so a retried run cannot
 	// overwrite an outcome.
 	FinishTrainingJob(ctx context.Context, j *TrainingJob, model []byte) (bool, error)
+	// UpdateTrainingProgress records the progress of a job that is still
+	// Processing, at time at; a finished job is left as it is.
+	UpdateTrainingProgress(ctx context.Context, id string, p Progress, at time.Time) error
 	// LoadModel returns the serialised model of a successful job.
 	LoadModel(ctx context.Context, trainingJobID string) ([]byte, error)
 	// InsertPredictionJob stores a prediction job.

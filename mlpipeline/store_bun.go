@@ -34,6 +34,34 @@ type trainingJobRow struct {
 	ParseStats        *string `bun:"parse_stats,type:text"`
 	Model             []byte  `bun:"model"`
 	ModelBytes        int     `bun:"model_bytes,notnull"`
+	Progress          *string `bun:"progress,type:text"`
+
+	CreatedAt time.Time `bun:"created_at,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull"`
+}
+
+// trainingJobRowV1 is the training job table as the first migration created
+// it. Migrations keep their own copy of the table model, so that a column
+// added later to trainingJobRow is added by its own migration on every
+// database, old or new.
+type trainingJobRowV1 struct {
+	bun.BaseModel `bun:"table:mlpipeline_training_jobs,alias:t"`
+
+	ID                string  `bun:"id,pk"`
+	OwnerID           string  `bun:"owner_id,notnull"`
+	IsAnon            bool    `bun:"is_anon,notnull"`
+	Status            string  `bun:"status,notnull"`
+	StatusDescription string  `bun:"status_description,notnull"`
+	ErrorCode         *string `bun:"error_code"`
+	ErrorMessage      *string `bun:"error_message,type:text"`
+	Files             string  `bun:"files,type:text,notnull"`
+	TextColumns       string  `bun:"text_columns,type:text,notnull"`
+	TargetColumns     string  `bun:"target_columns,type:text,notnull"`
+	Roles             *string `bun:"roles,type:text"`
+	Metrics           *string `bun:"metrics,type:text"`
+	ParseStats        *string `bun:"parse_stats,type:text"`
+	Model             []byte  `bun:"model"`
+	ModelBytes        int     `bun:"model_bytes,notnull"`
 
 	CreatedAt time.Time `bun:"created_at,notnull"`
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
@@ -64,18 +92,27 @@ func Migrations() []store.Migration {
 		ID:      "20261123110000",
 		Comment: "mlpipeline: training and prediction jobs",
 		Up: func(ctx context.Context, tx bun.Tx) error {
-			for _, model := range []any{(*trainingJobRow)(nil), (*predictionJobRow)(nil)} {
+			for _, model := range []any{(*trainingJobRowV1)(nil), (*predictionJobRow)(nil)} {
 				if _, err := tx.NewCreateTable().Model(model).Exec(ctx); err != nil {
 					return fmt.Errorf("create table: %w", err)
 				}
 			}
-			if _, err := tx.NewCreateIndex().Model((*trainingJobRow)(nil)).
+			if _, err := tx.NewCreateIndex().Model((*trainingJobRowV1)(nil)).
 				Index("mlpipeline_training_jobs_owner_idx").Column("owner_id", "created_at").Exec(ctx); err != nil {
 				return fmt.Errorf("create training owner index: %w", err)
 			}
 			if _, err := tx.NewCreateIndex().Model((*predictionJobRow)(nil)).
 				Index("mlpipeline_prediction_jobs_owner_idx").Column("owner_id", "created_at").Exec(ctx); err != nil {
 				return fmt.Errorf("create prediction owner index: %w", err)
+			}
+			return nil
+		},
+	}, {
+		ID:      "20261204190000",
+		Comment: "mlpipeline: progress of running training jobs",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.NewAddColumn().Model((*trainingJobRowV1)(nil)).ColumnExpr("progress TEXT").Exec(ctx); err != nil {
+				return fmt.Errorf("add progress column: %w", err)
 			}
 			return nil
 		},
@@ -196,6 +233,12 @@ func (row *trainingJobRow) toJob() (TrainingJob, error) {
 			return TrainingJob{}, err
 		}
 	}
+	if row.Progress != nil {
+		j.Progress = &Progress{}
+		if err := decode(row.Progress, j.Progress); err != nil {
+			return TrainingJob{}, err
+		}
+	}
 	return j, nil
 }
 
@@ -227,6 +270,7 @@ func (s *BunStore) FinishTrainingJob(ctx context.Context, j *TrainingJob, model 
 		Set("parse_stats = ?", stats).
 		Set("model = ?", model).
 		Set("model_bytes = ?", len(model)).
+		Set("progress = NULL").
 		Set("updated_at = ?", j.UpdatedAt).
 		Where("id = ?", j.ID).
 		Where("status = ?", string(StatusProcessing)).
@@ -245,6 +289,24 @@ func (s *BunStore) FinishTrainingJob(ctx context.Context, j *TrainingJob, model 
 		return false, nil
 	}
 	return true, nil
+}
+
+// UpdateTrainingProgress implements Store.
+func (s *BunStore) UpdateTrainingProgress(ctx context.Context, id string, p Progress, at time.Time) error {
+	progress, err := toJSON(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.NewUpdate().Model((*trainingJobRow)(nil)).
+		Set("progress = ?", progress).
+		Set("updated_at = ?", at).
+		Where("id = ?", id).
+		Where("status = ?", string(StatusProcessing)).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("update training progress: %w", store.Translate(err))
+	}
+	return nil
 }
 
 // LoadModel implements Store.

@@ -131,7 +131,8 @@ const (
 
 // Train reads CSV exports, detects column roles, trains one calibrated
 // classifier per target column and measures it on held-out rows. The
-// readers are consumed once, streaming. progress may be nil.
+// readers are consumed once, streaming. progress may be nil; it is never
+// called concurrently.
 func Train(ctx context.Context, readers []io.Reader, opts TrainOptions, progress func(Progress)) (*Model, *Report, error) {
 	start := time.Now()
 	o := opts.withDefaults()

@@ -217,8 +217,8 @@ func splitColumns(v string) []string {
 }
 
 // trainingStatusBody is seeds/000's training status, plus what bugflow
-// reports beyond it: the detected column roles, parse statistics and the
-// hold-out metrics of every field.
+// reports beyond it: the detected column roles, parse statistics, the
+// hold-out metrics of every field and, while it runs, its progress.
 type trainingStatusBody struct {
 	TrainingJobID string                   `json:"training_job_id"`
 	Result        jobResult                `json:"result"`
@@ -226,6 +226,7 @@ type trainingStatusBody struct {
 	Roles         []mlpipeline.ColumnRole  `json:"roles,omitempty"`
 	ParseStats    *mlpipeline.ParseStats   `json:"parse_stats,omitempty"`
 	Metrics       []mlpipeline.FieldReport `json:"metrics,omitempty"`
+	Progress      *mlpipeline.Progress     `json:"progress,omitempty"`
 }
 
 type jobResult struct {
@@ -246,7 +247,7 @@ func (s *Server) demoStatusTraining(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, trainingStatusBody{
 		TrainingJobID: j.ID, Result: jobResult{Status: j.Status, StatusDescription: j.StatusDescription},
-		Error: j.Error, Roles: j.Roles, ParseStats: j.ParseStats, Metrics: j.Metrics,
+		Error: j.Error, Roles: j.Roles, ParseStats: j.ParseStats, Metrics: j.Metrics, Progress: j.Progress,
 	})
 }
 

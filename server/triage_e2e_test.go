@@ -20,6 +20,7 @@ import (
 	"github.com/bugflow/bugflow/client/api"
 	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
+	"github.com/bugflow/bugflow/mlpipeline"
 	"github.com/bugflow/bugflow/server"
 )
 
@@ -279,4 +280,34 @@ func TestSlowUploadOutlivesServerTimeouts(t *testing.T) {
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
 	assert.NotEmpty(t, out.TrainingJobID)
+}
+
+// While a training job runs, its status carries the progress its worker
+// last wrote (here by hand, as a worker on another replica would).
+func TestTrainingStatusShowsProgress(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{DatabaseURL: url, UploadDir: t.TempDir(), Jobs: bugflow.JobsConfig{Disabled: true}}})
+		c := newAPIClient(t, srv, client.WithToken(signedInUser(t, srv, "watcher")))
+		ct, body := multipartCSV(t, nil, trainingCSV)
+		tr, err := client.Check(c.DemoTrainWithBodyWithResponse(ctx, &api.DemoTrainParams{IsAnon: "false"}, ct, body))
+		require.NoError(t, err)
+		id := tr.JSON200.TrainingJobId
+		status := func() *api.TrainingStatus {
+			st, err := client.Check(c.DemoStatusTrainingWithResponse(ctx, api.DemoStatusTrainingJSONRequestBody{TrainingJobId: id}))
+			require.NoError(t, err)
+			return st.JSON200
+		}
+		assert.Nil(t, status().Progress, "the job has not started")
+
+		db := dbtest.Open(t, url, nil)
+		report := mlpipeline.Progress{Stage: mlpipeline.StageTrain, Done: 40, Total: 90}
+		require.NoError(t, mlpipeline.NewBunStore(db.DB).UpdateTrainingProgress(ctx, id, report, time.Now()))
+		st := status()
+		assert.Equal(t, api.JobResultStatus("Processing"), st.Result.Status)
+		require.NotNil(t, st.Progress)
+		assert.Equal(t, api.TrainingStageTrain, st.Progress.Stage)
+		assert.Equal(t, 40, st.Progress.Done)
+		assert.Equal(t, 90, st.Progress.Total)
+	})
 }

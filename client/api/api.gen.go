@@ -230,6 +230,27 @@ func (e JobResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for TrainingProgressStage.
+const (
+	TrainingStageCalibrate TrainingProgressStage = "calibrate"
+	TrainingStageParse     TrainingProgressStage = "parse"
+	TrainingStageTrain     TrainingProgressStage = "train"
+)
+
+// Valid indicates whether the value is a known member of the TrainingProgressStage enum.
+func (e TrainingProgressStage) Valid() bool {
+	switch e {
+	case TrainingStageCalibrate:
+		return true
+	case TrainingStageParse:
+		return true
+	case TrainingStageTrain:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for WhoAmIRole.
 const (
 	WhoAmIRoleAdmin WhoAmIRole = "admin"
@@ -1034,11 +1055,32 @@ type TrackerTokens struct {
 	JiraToken   string `json:"jira_token"`
 }
 
+// TrainingProgress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished.
+type TrainingProgress struct {
+	// Done Units (train stage) or fields (calibrate stage) finished.
+	Done int `json:"done"`
+
+	// Rows Rows ingested so far (parse stage).
+	Rows int `json:"rows"`
+
+	// Stage parse reads the CSV files, train fits one classifier unit per (model, class), calibrate fits each field's probabilities.
+	Stage TrainingProgressStage `json:"stage"`
+
+	// Total Units or fields in all.
+	Total int `json:"total"`
+}
+
+// TrainingProgressStage parse reads the CSV files, train fits one classifier unit per (model, class), calibrate fits each field's probabilities.
+type TrainingProgressStage string
+
 // TrainingStatus defines model for TrainingStatus.
 type TrainingStatus struct {
-	Error         *JobError                 `json:"error,omitempty"`
-	Metrics       *[]map[string]interface{} `json:"metrics,omitempty"`
-	ParseStats    *map[string]interface{}   `json:"parse_stats,omitempty"`
+	Error      *JobError                 `json:"error,omitempty"`
+	Metrics    *[]map[string]interface{} `json:"metrics,omitempty"`
+	ParseStats *map[string]interface{}   `json:"parse_stats,omitempty"`
+
+	// Progress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished.
+	Progress      *TrainingProgress         `json:"progress,omitempty"`
 	Result        JobResult                 `json:"result"`
 	Roles         *[]map[string]interface{} `json:"roles,omitempty"`
 	TrainingJobId string                    `json:"training_job_id"`
