@@ -17,33 +17,13 @@ import (
 // trainingJobRow is the table model of a TrainingJob. Lists and objects are
 // JSON text: one column type that both engines treat alike.
 type trainingJobRow struct {
-	bun.BaseModel `bun:"table:mlpipeline_training_jobs,alias:t"`
-
-	ID                string  `bun:"id,pk"`
-	OwnerID           string  `bun:"owner_id,notnull"`
-	IsAnon            bool    `bun:"is_anon,notnull"`
-	Status            string  `bun:"status,notnull"`
-	StatusDescription string  `bun:"status_description,notnull"`
-	ErrorCode         *string `bun:"error_code"`
-	ErrorMessage      *string `bun:"error_message,type:text"`
-	Files             string  `bun:"files,type:text,notnull"`
-	TextColumns       string  `bun:"text_columns,type:text,notnull"`
-	TargetColumns     string  `bun:"target_columns,type:text,notnull"`
-	Roles             *string `bun:"roles,type:text"`
-	Metrics           *string `bun:"metrics,type:text"`
-	ParseStats        *string `bun:"parse_stats,type:text"`
-	Model             []byte  `bun:"model"`
-	ModelBytes        int     `bun:"model_bytes,notnull"`
-	Progress          *string `bun:"progress,type:text"`
-
-	CreatedAt time.Time `bun:"created_at,notnull"`
-	UpdatedAt time.Time `bun:"updated_at,notnull"`
+	trainingJobRowV1 `bun:",extend"`
+	Progress         *string `bun:"progress,type:text"`
 }
 
-// trainingJobRowV1 is the training job table as the first migration created
-// it. Migrations keep their own copy of the table model, so that a column
-// added later to trainingJobRow is added by its own migration on every
-// database, old or new.
+// trainingJobRowV1 is the table as the first migration created it. That
+// migration keeps creating exactly this, so that each later column is added
+// by its own migration on every database, old or new.
 type trainingJobRowV1 struct {
 	bun.BaseModel `bun:"table:mlpipeline_training_jobs,alias:t"`
 
@@ -155,10 +135,10 @@ func optString(s string) *string {
 
 // InsertTrainingJob implements Store.
 func (s *BunStore) InsertTrainingJob(ctx context.Context, j *TrainingJob) error {
-	row := &trainingJobRow{
+	row := &trainingJobRow{trainingJobRowV1: trainingJobRowV1{
 		ID: j.ID, OwnerID: j.OwnerID, IsAnon: j.IsAnon, Status: string(j.Status),
 		StatusDescription: j.StatusDescription, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
-	}
+	}}
 	var err error
 	if row.Files, err = toJSON(nonNil(j.Files)); err != nil {
 		return err
