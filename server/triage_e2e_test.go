@@ -196,17 +196,23 @@ func TestTriageCurlExamplesAndErrors(t *testing.T) {
 	assert.Equal(t, http.StatusConflict, status, "a failed training has no model: %v", out)
 }
 
+// trainRequest is the raw POST /demo_train that curl --form sends.
+func trainRequest(t *testing.T, baseURL, token, contentType string, body io.Reader) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, baseURL+"/demo_train", body)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("is_anon", "false")
+	return req
+}
+
 // Uploads beyond the configured limit are refused with 413 while streaming.
 func TestTriageUploadLimit(t *testing.T) {
 	srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{MaxUploadBytes: 64 << 10}})
 	token := signedInUser(t, srv, "triager")
 	ct, body := multipartCSV(t, nil, trainingCSV) // 0.9 MB
-	req, err := http.NewRequest(http.MethodPost, srv.URL+"/demo_train", body)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("is_anon", "false")
-	resp, err := srv.Raw.Do(req)
+	resp, err := srv.Raw.Do(trainRequest(t, srv.URL, token, ct, body))
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
@@ -266,12 +272,7 @@ func TestSlowUploadOutlivesServerTimeouts(t *testing.T) {
 		}
 		pw.Close()
 	}()
-	req, err := http.NewRequest(http.MethodPost, slow.URL+"/demo_train", pr)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", ct)
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("is_anon", "false")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(trainRequest(t, slow.URL, token, ct, pr))
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
