@@ -255,6 +255,11 @@ func (s *Service) Predict(ctx context.Context, c Caller, trainingJobID, request 
 		ID: newJobID("pred_"), OwnerID: c.UserID, TrainingJobID: trainingJobID, IsAnon: tj.IsAnon,
 		Request: request, CreatedAt: now, UpdatedAt: now,
 	}
+	if tj.IsAnon {
+		// An anonymised model never sees e-mail addresses, and neither
+		// does the record of a request made to it.
+		pj.Request = scrubEmails(request)
+	}
 	pred, err := model.Predict(request)
 	if err != nil {
 		return PredictionJob{}, err

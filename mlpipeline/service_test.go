@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -255,11 +256,15 @@ func TestServiceAnonymizedModelInDatabase(t *testing.T) {
 		require.NoError(t, err)
 		assert.True(t, pj.IsAnon)
 		assert.True(t, strings.HasPrefix(pj.Result.ResultBody()["Assignee"].Prediction, "user-"))
-		// The request string is stored as sent; only the model's values
-		// are pseudonymised.
+		// The request is recorded as the anonymised model reads it: without
+		// the e-mail address.
 		got, err := svc.PredictionStatus(ctx, alice, pj.ID)
 		require.NoError(t, err)
-		assert.Equal(t, pj.Request, got.Request)
+		assert.Equal(t, "scheduler NPE, ask  emailaddress ", got.Request)
+		var rows []map[string]any
+		require.NoError(t, db.NewSelect().Table("mlpipeline_prediction_jobs").Scan(ctx, &rows))
+		require.Len(t, rows, 1)
+		assert.NotContains(t, fmt.Sprint(rows[0]), "bob.builder")
 	})
 }
 
