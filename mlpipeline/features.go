@@ -100,6 +100,9 @@ type featurizer struct {
 	tok    []byte
 	hashes []uint64
 	words  [][]byte
+	// onBigram, when set, learns the two word hashes of every bigram hash
+	// emitted, so that bigrams of personal words can be dropped later.
+	onBigram func(bigram, first, second uint64)
 }
 
 // tokens calls emit for each lower-cased token of text: runs of word
@@ -147,7 +150,11 @@ func (f *featurizer) features(parts []string) []uint64 {
 			h := fnvBytes(nsWord, tok)
 			f.hashes = append(f.hashes, h)
 			if havePrev {
-				f.hashes = append(f.hashes, bigramHash(prev, h))
+				bh := bigramHash(prev, h)
+				f.hashes = append(f.hashes, bh)
+				if f.onBigram != nil {
+					f.onBigram(bh, prev, h)
+				}
 			}
 			prev, havePrev = h, true
 			if pi == 0 && f.opts.CharNGramMax >= 3 && runes >= 3 {

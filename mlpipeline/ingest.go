@@ -122,6 +122,9 @@ type dataset struct {
 	vocab   []uint64  // final index -> hash
 	idf     []float32 // final index -> idf
 	blocked map[uint64]bool
+	// bigramWords maps each bigram hash to its two word hashes (anonymised
+	// training only), so that finish can drop bigrams of blocked words.
+	bigramWords map[uint64][2]uint64
 	// charNGrams is false when finish dropped the character n-grams.
 	charNGrams bool
 }
@@ -239,6 +242,16 @@ func ingest(ctx context.Context, readers []io.Reader, o ingestOptions) (*dataset
 	markPersonal(d.columns, sample)
 
 	fz := &featurizer{opts: o.features}
+	if o.anon {
+		// A personal word can show up in the text before its column value
+		// is seen, so the bigrams are resolved only when the vocabulary is.
+		d.bigramWords = map[uint64][2]uint64{}
+		fz.onBigram = func(bigram, first, second uint64) {
+			if _, ok := d.bigramWords[bigram]; !ok {
+				d.bigramWords[bigram] = [2]uint64{first, second}
+			}
+		}
+	}
 	parts := make([]string, len(textCols))
 	addRow := func(row []string) {
 		empty := true
@@ -339,13 +352,13 @@ func sepName(b byte) string {
 }
 
 // finish builds the vocabulary (features in at least minDF documents, minus
-// blocked personal words) and rewrites the rows as L2-normalised TF-IDF.
+// blocked personal words and the bigrams containing them) and rewrites the rows as L2-normalised TF-IDF.
 func (d *dataset) finish(minDF int, keepChar bool) {
 	d.charNGrams = keepChar
 	n := d.rows()
 	final := make([]int32, len(d.hashes))
 	for id, h := range d.hashes {
-		if int(d.df[id]) < minDF || d.blocked[h] || !keepChar && h&charBit != 0 {
+		if int(d.df[id]) < minDF || d.isBlocked(h) || !keepChar && h&charBit != 0 {
 			final[id] = -1
 			continue
 		}
@@ -353,7 +366,7 @@ func (d *dataset) finish(minDF int, keepChar bool) {
 		d.vocab = append(d.vocab, h)
 		d.idf = append(d.idf, smoothIDF(n, int(d.df[id])))
 	}
-	d.featID, d.hashes, d.df, d.blocked = nil, nil, nil, nil
+	d.featID, d.hashes, d.df, d.blocked, d.bigramWords = nil, nil, nil, nil, nil
 	val := make([]float32, 0, len(d.ind))
 	w := 0
 	start := 0
@@ -377,6 +390,16 @@ func (d *dataset) finish(minDF int, keepChar bool) {
 	d.ind = slices.Clip(d.ind[:w])
 	d.val = val
 	d.cnt = nil
+}
+
+// isBlocked reports whether a feature is a word of a personal value or a
+// bigram containing one.
+func (d *dataset) isBlocked(h uint64) bool {
+	if d.blocked[h] {
+		return true
+	}
+	words, ok := d.bigramWords[h]
+	return ok && (d.blocked[words[0]] || d.blocked[words[1]])
 }
 
 // sortRow orders a row's entries by feature index, so that dot products walk
