@@ -62,11 +62,10 @@ type Config struct {
 	JWT *auth.JWTConfig
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
-	// UploadDir keeps training uploads until their job has an outcome (they
-	// are deleted then). Default a
-	// bugflow-uploads directory in the system's temporary directory. Replicas
-	// sharing one PostgreSQL need it on shared storage, because any replica
-	// may run a training job.
+	// UploadDir keeps training uploads until their job has an outcome; they
+	// are deleted then. Default a bugflow-uploads directory in the system's
+	// temporary directory. Replicas sharing one PostgreSQL need it on shared
+	// storage, because any replica may run a training job.
 	UploadDir string
 	// MaxUploadBytes bounds one training upload. Default 200 MB.
 	MaxUploadBytes int64

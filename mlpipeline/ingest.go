@@ -352,7 +352,8 @@ func sepName(b byte) string {
 }
 
 // finish builds the vocabulary (features in at least minDF documents, minus
-// blocked personal words and the bigrams containing them) and rewrites the rows as L2-normalised TF-IDF.
+// blocked personal words and the bigrams containing them) and rewrites the
+// rows as L2-normalised TF-IDF.
 func (d *dataset) finish(minDF int, keepChar bool) {
 	d.charNGrams = keepChar
 	n := d.rows()
