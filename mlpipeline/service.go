@@ -111,6 +111,7 @@ func (s *Service) RunTrainingWithProgress(ctx context.Context, jobID string, pro
 		return nil
 	}
 	model, report, err := s.train(ctx, j, s.recordProgress(ctx, jobID, progress))
+	var blob []byte
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("mlpipeline: run training %s: %w", jobID, ctx.Err())
@@ -123,22 +124,16 @@ func (s *Service) RunTrainingWithProgress(ctx context.Context, jobID string, pro
 		}
 		j.Status, j.StatusDescription = StatusFailed, descTrainingFailed+" "+msg
 		j.Error = &JobError{Code: kind.String(), Message: msg}
-		j.UpdatedAt = s.cfg.Now()
-		if _, err := s.store.FinishTrainingJob(ctx, &j, nil); err != nil {
-			return fmt.Errorf("mlpipeline: record failed training %s: %w", jobID, err)
+	} else {
+		if blob, err = model.MarshalBinary(); err != nil {
+			return fmt.Errorf("mlpipeline: serialise model %s: %w", jobID, err)
 		}
-		s.removeUploads(j.Files)
-		return nil
+		j.Status, j.StatusDescription = StatusSuccess, descTrainingSuccess
+		j.Roles, j.Metrics, j.ParseStats = report.Roles, report.Fields, &report.Stats
 	}
-	blob, err := model.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("mlpipeline: serialise model %s: %w", jobID, err)
-	}
-	j.Status, j.StatusDescription = StatusSuccess, descTrainingSuccess
-	j.Roles, j.Metrics, j.ParseStats = report.Roles, report.Fields, &report.Stats
 	j.UpdatedAt = s.cfg.Now()
 	if _, err := s.store.FinishTrainingJob(ctx, &j, blob); err != nil {
-		return fmt.Errorf("mlpipeline: record training %s: %w", jobID, err)
+		return fmt.Errorf("mlpipeline: record the outcome of training %s: %w", jobID, err)
 	}
 	s.removeUploads(j.Files)
 	return nil

@@ -202,20 +202,10 @@ func (row *trainingJobRow) toJob() (TrainingJob, error) {
 	}{
 		{&row.Files, &j.Files}, {&row.TextColumns, &j.TextColumns}, {&row.TargetColumns, &j.TargetColumns},
 		{row.Roles, &j.Roles}, {row.Metrics, &j.Metrics},
+		// Pointer targets stay nil for NULL and are allocated otherwise.
+		{row.ParseStats, &j.ParseStats}, {row.Progress, &j.Progress},
 	} {
 		if err := decode(d.s, d.into); err != nil {
-			return TrainingJob{}, err
-		}
-	}
-	if row.ParseStats != nil {
-		j.ParseStats = &ParseStats{}
-		if err := decode(row.ParseStats, j.ParseStats); err != nil {
-			return TrainingJob{}, err
-		}
-	}
-	if row.Progress != nil {
-		j.Progress = &Progress{}
-		if err := decode(row.Progress, j.Progress); err != nil {
 			return TrainingJob{}, err
 		}
 	}
