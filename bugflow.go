@@ -175,14 +175,14 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 	if err := analysisSvc.LoadExamples(ctx, analysisStore); err != nil {
 		return nil, fmt.Errorf("load classified failures: %w", err)
 	}
-	e := &Engine{
+	uploadDir := cmp.Or(cfg.UploadDir, defaultUploadDir())
+	return &Engine{
 		db: db, Auth: authSvc, Activity: act, Analysis: analysisSvc,
 		Bugs:      bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger}),
-		uploadDir: cmp.Or(cfg.UploadDir, defaultUploadDir()),
+		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: uploadDir}),
+		uploadDir: uploadDir,
 		maxUpload: cmp.Or(cfg.MaxUploadBytes, DefaultMaxUploadBytes),
-	}
-	e.ML = mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: e.uploadDir})
-	return e, nil
+	}, nil
 }
 
 // startQueue starts working durable jobs: bugflow's own (training) and the

@@ -247,9 +247,7 @@ func ingest(ctx context.Context, readers []io.Reader, o ingestOptions) (*dataset
 		// is seen, so the bigrams are resolved only when the vocabulary is.
 		d.bigramWords = map[uint64][2]uint64{}
 		fz.onBigram = func(bigram, first, second uint64) {
-			if _, ok := d.bigramWords[bigram]; !ok {
-				d.bigramWords[bigram] = [2]uint64{first, second}
-			}
+			d.bigramWords[bigram] = [2]uint64{first, second}
 		}
 	}
 	parts := make([]string, len(textCols))
