@@ -46,7 +46,7 @@ func main() {
 	memJob := flag.String("mem-job", "", "internal: train on this CSV and print peak memory")
 	splitsFile := flag.String("splits", "", "repeat the gate on the splits of this file (see baselines_by_split.py)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file")
-	flag.Float64Var(&svmC, "c", 0, "SVM cost parameter (0: mlpipeline's default)")
+	svmC := flag.Float64("c", 0, "SVM cost parameter of the table and -splits runs (0: mlpipeline's default)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -75,21 +75,18 @@ func main() {
 		return
 	}
 	if *splitsFile != "" {
-		if err := splits(*data, *splitsFile); err != nil {
+		if err := splits(*data, *splitsFile, *svmC); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		return
 	}
-	if err := run(*data, *only, *skipTable, *skipJob, *skipMem); err != nil {
+	if err := run(*data, *only, *svmC, *skipTable, *skipJob, *skipMem); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 }
-
-// svmC overrides TrainOptions.C in the table (flag -c).
-var svmC float64
 
 // baseline is one row of BASELINES.md.
 type baseline struct {
@@ -141,14 +138,14 @@ func num(parts []string, i int) float64 {
 	return v
 }
 
-func run(data, only string, skipTable, skipJob, skipMem bool) error {
+func run(data, only string, svmC float64, skipTable, skipJob, skipMem bool) error {
 	rows, err := parseBaselines(filepath.Join(data, "BASELINES.md"))
 	if err != nil {
 		return err
 	}
 	fmt.Printf("GOMAXPROCS %d, %s\n\n", runtime.GOMAXPROCS(0), runtime.Version())
 	if !skipTable {
-		if err := table(data, only, rows); err != nil {
+		if err := table(data, only, svmC, rows); err != nil {
 			return err
 		}
 	}
@@ -165,7 +162,7 @@ func run(data, only string, skipTable, skipJob, skipMem bool) error {
 	return nil
 }
 
-func table(data, only string, rows []baseline) error {
+func table(data, only string, svmC float64, rows []baseline) error {
 	fmt.Println("| file | field | text | rows | classes | majority | baseline best acc / macro-F1 | ours acc / macro-F1 / top-3 / ECE | ours train s | gate |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	failed := 0

@@ -56,19 +56,19 @@ func readSplits(path string) ([]splitBaseline, error) {
 
 // splitTally accumulates one table row's results over its splits.
 type splitTally struct {
-	key                      string
-	splits                   int
-	ours, svc, lr            int        // splits on which each model passes the gate
-	dAcc, dF1                float64    // sums of ours minus the better baseline
-	acc, f1                  [3]float64 // sums of ours, LinearSVC's and LogReg's
-	seed42                   string
-	failAcc, failF1, failECE int
+	key           string
+	splits        int
+	ours, svc, lr int        // splits on which each model passes the gate
+	dAcc, dF1     float64    // sums of ours minus the better baseline
+	acc, f1       [3]float64 // sums of ours, LinearSVC's and LogReg's
+	seed42        string
+	fails         map[string]int // our gate failures by reason ("acc", "F1", "ECE")
 }
 
 // splits trains our model on every split of the file and prints, per row,
 // how often ours and each baseline pass the gate. The baselines are judged on
 // accuracy and macro-F1 only (LinearSVC has no probabilities to calibrate).
-func splits(data, path string) error {
+func splits(data, path string, svmC float64) error {
 	lines, err := readSplits(path)
 	if err != nil {
 		return err
@@ -100,7 +100,7 @@ func splits(data, path string) error {
 		key := b.file + " | " + b.field + " | " + b.text
 		t := byKey[key]
 		if t == nil {
-			t = &splitTally{key: key}
+			t = &splitTally{key: key, fails: map[string]int{}}
 			byKey[key] = t
 			order = append(order, t)
 		}
@@ -122,14 +122,7 @@ func splits(data, path string) error {
 		t.dAcc += m.Accuracy - bestAcc
 		t.dF1 += m.MacroF1 - bestF1
 		for _, w := range why {
-			switch w {
-			case "acc":
-				t.failAcc++
-			case "F1":
-				t.failF1++
-			case "ECE":
-				t.failECE++
-			}
+			t.fails[w]++
 		}
 		passed := [3]bool{
 			len(why) == 0,
@@ -155,7 +148,7 @@ func splits(data, path string) error {
 	for _, t := range order {
 		n := float64(t.splits)
 		fmt.Printf("| %s | %d | %d / %d / %d | %d / %d / %d | %+.3f / %+.3f | %.3f / %.3f, %.3f / %.3f, %.3f / %.3f | %s |\n",
-			t.key, t.splits, t.ours, t.svc, t.lr, t.failAcc, t.failF1, t.failECE, t.dAcc/n, t.dF1/n,
+			t.key, t.splits, t.ours, t.svc, t.lr, t.fails["acc"], t.fails["F1"], t.fails["ECE"], t.dAcc/n, t.dF1/n,
 			t.acc[0]/n, t.f1[0]/n, t.acc[1]/n, t.f1[1]/n, t.acc[2]/n, t.f1[2]/n, t.seed42)
 	}
 	var every [3]int
