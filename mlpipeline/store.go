@@ -15,9 +15,9 @@ type Store interface {
 	GetTrainingJob(ctx context.Context, id string) (TrainingJob, error)
 	// FinishTrainingJob records the outcome of a job that is still
 	// Processing: status, description, error, roles, metrics, parse stats
-	// and (on success) the serialised model; the progress is cleared. It reports false, changing
-	// nothing, when the job had already finished, so a retried run cannot
-	// overwrite an outcome.
+	// and (on success) the serialised model; the progress is cleared. It
+	// reports false, changing nothing, when the job had already finished, so
+	// a retried run cannot overwrite an outcome.
 	FinishTrainingJob(ctx context.Context, j *TrainingJob, model []byte) (bool, error)
 	// UpdateTrainingProgress records the progress of a job that is still
 	// Processing, at time at; a finished job is left as it is.
