@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 )
 
 // Source says where a report came from.
@@ -301,8 +302,11 @@ func quoteShort(s string) string {
 }
 
 // checkLength returns an InvalidField error when s is longer than max
-// characters.
+// characters or cannot be stored (store.CheckText).
 func checkLength(field, s string, max int) error {
+	if err := store.CheckText(field, s); err != nil {
+		return err
+	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return errs.InvalidField(field, fmt.Sprintf("must be at most %d characters (got %d)", max, n))
 	}

@@ -149,7 +149,9 @@ func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts 
 	}
 }
 
-// wrap adds the per-route middleware to h.
+// wrap adds the per-route middleware to h: rate limit, body limit, access
+// check, then the check of path and query parameters, which comes after the
+// access check so that a caller without access learns nothing about input.
 func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
@@ -167,6 +169,10 @@ func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
 		id, authErr := s.identify(r)
 		if err := cfg.access.check(id, authErr); err != nil {
+			s.writeError(w, r, f, err)
+			return
+		}
+		if err := checkParams(r); err != nil {
 			s.writeError(w, r, f, err)
 			return
 		}

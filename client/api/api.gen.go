@@ -8303,6 +8303,8 @@ type ListClassificationsResponse struct {
 	JSON200 *struct {
 		Classifications []TestClassification `json:"classifications"`
 	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8310,6 +8312,11 @@ func (r ListClassificationsResponse) GetJSON200() *struct {
 	Classifications []TestClassification `json:"classifications"`
 } {
 	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListClassificationsResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9003,6 +9010,8 @@ type DeleteResultResponse struct {
 	JSON403 *DetailForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9026,6 +9035,11 @@ func (r DeleteResultResponse) GetJSON403() *DetailForbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteResultResponse) GetJSON404() *DetailNotFound {
 	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteResultResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9066,6 +9080,8 @@ type GetResultResponse struct {
 	JSON202 *ResultEnvelope
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9081,6 +9097,11 @@ func (r GetResultResponse) GetJSON202() *ResultEnvelope {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetResultResponse) GetJSON404() *DetailNotFound {
 	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetResultResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9120,6 +9141,8 @@ type ListCommentsResponse struct {
 		Comments []Comment         `json:"comments"`
 		Reviews  map[string]Review `json:"reviews"`
 	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9128,6 +9151,11 @@ func (r ListCommentsResponse) GetJSON200() *struct {
 	Reviews  map[string]Review `json:"reviews"`
 } {
 	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListCommentsResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9408,6 +9436,8 @@ type GetReviewStatusResponse struct {
 	}
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9422,6 +9452,11 @@ func (r GetReviewStatusResponse) GetJSON200() *struct {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetReviewStatusResponse) GetJSON404() *DetailNotFound {
 	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetReviewStatusResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -12299,6 +12334,13 @@ func ParseListClassificationsResponse(rsp *http.Response) (*ListClassificationsR
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	}
 
 	return response, nil
@@ -12809,6 +12851,13 @@ func ParseDeleteResultResponse(rsp *http.Response) (*DeleteResultResponse, error
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	}
 
 	return response, nil
@@ -12849,6 +12898,13 @@ func ParseGetResultResponse(rsp *http.Response) (*GetResultResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	}
 
 	return response, nil
@@ -12877,6 +12933,13 @@ func ParseListCommentsResponse(rsp *http.Response) (*ListCommentsResponse, error
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
@@ -13102,6 +13165,13 @@ func ParseGetReviewStatusResponse(rsp *http.Response) (*GetReviewStatusResponse,
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
