@@ -293,10 +293,13 @@ func (s *Service) Classify(ctx context.Context, in ClassifyInput, username strin
 	case in.ChildBuildNumber < 0:
 		return 0, errs.InvalidField("child_build_number", "must not be negative")
 	}
-	if err := store.CheckTexts(map[string]string{
-		"test_name": in.TestName, "classification": in.Classification, "reason": in.Reason, "job_name": in.JobName,
-		"references": in.References, "job_id": in.JobID, "username": username,
-	}); err != nil {
+	err := store.CheckTexts(map[string]string{
+		"test_name": in.TestName, "classification": in.Classification, "reason": in.Reason, "references": in.References, "username": username,
+	})
+	if err == nil {
+		err = checkNames(map[string]string{"job_id": in.JobID, "job_name": in.JobName})
+	}
+	if err != nil {
 		return 0, err
 	}
 	parent := ""

@@ -1388,7 +1388,9 @@ type ClassifyTestJSONBody struct {
 	JobName          *string `json:"job_name,omitempty"`
 	Reason           *string `json:"reason,omitempty"`
 	References       *string `json:"references,omitempty"`
-	TestName         string  `json:"test_name"`
+
+	// TestName Any length; stored in full.
+	TestName string `json:"test_name"`
 }
 
 // GetFailureHistoryParams defines parameters for GetFailureHistory.
@@ -2140,7 +2142,9 @@ type ClientInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2151,7 +2155,9 @@ type ClientInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3175,7 +3181,9 @@ func (c *Client) ListClassifications(ctx context.Context, params *ListClassifica
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3196,7 +3204,9 @@ func (c *Client) ClassifyTestWithBody(ctx context.Context, contentType string, b
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6203,7 +6213,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6214,7 +6226,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10464,7 +10478,9 @@ func (c *ClientWithResponses) ListClassificationsWithResponse(ctx context.Contex
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10481,7 +10497,9 @@ func (c *ClientWithResponses) ClassifyTestWithBodyWithResponse(ctx context.Conte
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
