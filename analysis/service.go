@@ -618,8 +618,17 @@ func (s *Service) JobStats(ctx context.Context, jobName, excludeJobID string) (J
 	return rep, nil
 }
 
-// Failures lists failure history rows (limit default 50, at most 200).
+// MaxSearchLength caps, in characters, the text that Failures searches for.
+// Its LIKE pattern then stays far below SQLite's limit of 50,000 bytes
+// (LIKE or GLOB pattern too complex) whatever the characters are.
+const MaxSearchLength = 1000
+
+// Failures lists failure history rows (limit default 50, at most 200). The
+// search text matches literally, wildcards included.
 func (s *Service) Failures(ctx context.Context, f HistoryFilter) ([]HistoryRow, int, error) {
+	if n := utf8.RuneCountInString(f.Search); n > MaxSearchLength {
+		return nil, 0, errs.InvalidField("search", fmt.Sprintf("must be at most %d characters (got %d)", MaxSearchLength, n))
+	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}

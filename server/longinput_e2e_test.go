@@ -124,3 +124,33 @@ func TestJobIDsAreCapped(t *testing.T) {
 		}
 	})
 }
+
+// The failure search is capped at analysis.MaxSearchLength characters: at
+// the cap, even all wildcards, it answers; beyond it, and at the 50,000
+// characters that once made SQLite answer 500 ("LIKE or GLOB pattern too
+// complex"), it is a 422 naming search. Requests beyond the documented cap
+// go around the validating client.
+func TestFailureSearchIsCapped(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dbURL string) {
+		srv, _ := identityServer(t, dbURL)
+		ctx := context.Background()
+		c := newAPIClient(t, srv)
+		raw := newAPIClient(t, srv, client.WithHTTPClient(srv.Raw))
+		// SQLite builds a LIKE pattern only when it has a row to match.
+		_, err := client.Check(c.AnalyzeFailuresWithResponse(ctx, api.AnalyzeFailuresJSONRequestBody{Failures: &[]api.TestFailure{{TestName: "pkg.Test", ErrorMessage: ptr("boom")}}}))
+		require.NoError(t, err)
+		for _, r := range []string{"%", "é"} {
+			atCap := strings.Repeat(r, analysis.MaxSearchLength)
+			_, err := client.Check(c.GetFailureHistoryWithResponse(ctx, &api.GetFailureHistoryParams{Search: &atCap}))
+			require.NoError(t, err)
+		}
+		for _, n := range []int{analysis.MaxSearchLength + 1, 30_000, 50_000} {
+			search := strings.Repeat("%", n)
+			resp, err := raw.GetFailureHistoryWithResponse(ctx, &api.GetFailureHistoryParams{Search: &search})
+			require.NoError(t, err)
+			if assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode(), "%d characters: %s", n, resp.Body) {
+				assert.Equal(t, []string{"body", "search"}, resp.JSON422.Detail[0].Loc)
+			}
+		}
+	})
+}

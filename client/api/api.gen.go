@@ -2166,6 +2166,10 @@ type ClientInterface interface {
 
 	// GetFailureHistory Failure history, newest first
 	//
+	// search matches test names, error messages and job names literally
+	// (% and _ are no wildcards), case-insensitively; longer than 1,000
+	// characters is 422.
+	//
 	// Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
 	GetFailureHistory(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
@@ -3224,6 +3228,10 @@ func (c *Client) ClassifyTest(ctx context.Context, body ClassifyTestJSONRequestB
 }
 
 // GetFailureHistory Failure history, newest first
+//
+// search matches test names, error messages and job names literally
+// (% and _ are no wildcards), case-insensitively; longer than 1,000
+// characters is 422.
 //
 // Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
 func (c *Client) GetFailureHistory(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6236,6 +6244,10 @@ type ClientWithResponsesInterface interface {
 	ClassifyTestWithResponse(ctx context.Context, body ClassifyTestJSONRequestBody, reqEditors ...RequestEditorFn) (*ClassifyTestResponse, error)
 
 	// GetFailureHistoryWithResponse Failure history, newest first
+	//
+	// search matches test names, error messages and job names literally
+	// (% and _ are no wildcards), case-insensitively; longer than 1,000
+	// characters is 422.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10513,6 +10525,10 @@ func (c *ClientWithResponses) ClassifyTestWithResponse(ctx context.Context, body
 }
 
 // GetFailureHistoryWithResponse Failure history, newest first
+//
+// search matches test names, error messages and job names literally
+// (% and _ are no wildcards), case-insensitively; longer than 1,000
+// characters is 422.
 //
 // Returns a wrapper object for the known response body format(s).
 //
