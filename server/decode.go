@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,12 +173,21 @@ func jsonError(err error) error {
 	case errors.As(err, &syntax):
 		return errs.Invalidf("malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
 	case errors.As(err, &typeError) && typeError.Field != "":
-		return errs.InvalidField(typeError.Field, "must be "+jsonTypeName(typeError.Type.Kind().String()))
+		want := jsonTypeName(typeError.Type.Kind().String())
+		if strings.HasPrefix(typeError.Value, "number") && isIntKind(typeError.Type.Kind()) {
+			// A number, but a fraction or one beyond the integer's range.
+			want = "a whole number within range"
+		}
+		return errs.InvalidField(typeError.Field, "must be "+want)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errs.Invalidf("malformed JSON: the body ends too early")
 	default:
 		return errs.Invalidf("malformed JSON: %s", err.Error())
 	}
+}
+
+func isIntKind(k reflect.Kind) bool {
+	return k >= reflect.Int && k <= reflect.Uint64
 }
 
 // jsonTypeName names a Go kind the way a JSON client thinks of it.

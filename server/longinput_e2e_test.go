@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -151,6 +152,63 @@ func TestFailureSearchIsCapped(t *testing.T) {
 			if assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode(), "%d characters: %s", n, resp.Body) {
 				assert.Equal(t, []string{"body", "search"}, resp.JSON422.Detail[0].Loc)
 			}
+		}
+	})
+}
+
+// Page numbers and offsets are bounded the same way on every paginated
+// route: past the data a page is empty, beyond the documented maximum (up
+// to the largest int64 and past it) it is invalid input in the route's
+// dialect. POST /api/bug-reports/list once answered page 1 with
+// hasNextPage true for page 9223372036854775807. Page sizes beyond their
+// maximum are capped on bug reports (seeds/002 sets none) and 422 on the
+// FastAPI routes (seeds/001 documents it).
+func TestPagesAreBounded(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dbURL string) {
+		srv, _ := identityServer(t, dbURL)
+		auth := []string{"Authorization", "Bearer " + testAdminKey}
+		resp, body := rawPost(t, srv.Client, srv.URL+"/api/bug-reports/create", `{"title": "t", "source": "user:command"}`, auth...)
+		require.Equal(t, http.StatusCreated, resp.StatusCode, body)
+
+		for _, tt := range []struct {
+			body string
+			page float64
+		}{
+			{`{"page": 1000000}`, 1_000_000},
+			{`{"page": 1000000, "limit": 9223372036854775807}`, 1_000_000},
+		} {
+			resp, body := rawPost(t, srv.Client, srv.URL+"/api/bug-reports/list", tt.body, auth...)
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %v", tt.body, body)
+			data := body["data"].(map[string]any)
+			meta := data["meta"].(map[string]any)
+			assert.Empty(t, data["items"], tt.body)
+			assert.Equal(t, tt.page, meta["page"], tt.body)
+			assert.Equal(t, float64(1), meta["total"], tt.body)
+			assert.Equal(t, false, meta["hasNextPage"], tt.body)
+		}
+		for _, page := range []string{"1000001", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "1.5"} {
+			resp, body := rawPost(t, srv.Raw, srv.URL+"/api/bug-reports/list", `{"page": `+page+`}`, auth...)
+			require.Equal(t, http.StatusBadRequest, resp.StatusCode, "page %s: %v", page, body)
+			assert.Contains(t, body["error"].(map[string]any)["details"], "page", "page %s", page)
+		}
+
+		c := newAPIClient(t, srv)
+		raw := newAPIClient(t, srv, client.WithHTTPClient(srv.Raw))
+		ctx := context.Background()
+		last := 2147483647
+		h, err := client.Check(c.GetFailureHistoryWithResponse(ctx, &api.GetFailureHistoryParams{Offset: &last}))
+		require.NoError(t, err)
+		assert.Empty(t, h.JSON200.Failures)
+		for _, offset := range []string{"2147483648", "9223372036854775807", "9223372036854775808"} {
+			resp, err := srv.Raw.Get(srv.URL + "/history/failures?offset=" + offset)
+			require.NoError(t, err)
+			resp.Body.Close()
+			assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, "offset %s", offset)
+		}
+		for _, limit := range []int{101, math.MaxInt64} {
+			resp, err := raw.ListResultsWithResponse(ctx, &api.ListResultsParams{Limit: &limit})
+			require.NoError(t, err)
+			assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode(), "limit %d", limit)
 		}
 	})
 }

@@ -233,6 +233,8 @@ func TestDecodeJSON(t *testing.T) {
 		{body: `{"name":`, wantErr: "ends too early"},
 		{body: `{"name" "a"}`, wantErr: "malformed JSON at byte"},
 		{body: `{"count":"two"}`, wantErr: "must be a number", field: "count"},
+		{body: `{"count":1.5}`, wantErr: "must be a whole number within range", field: "count"},
+		{body: `{"count":9223372036854775808}`, wantErr: "must be a whole number within range", field: "count"},
 		{body: `{"name":"a"} {"name":"b"}`, wantErr: "data after the JSON value"},
 	}
 	for _, tt := range tests {

@@ -1300,7 +1300,9 @@ type ListBugReportsJSONBody struct {
 	FromDate *string `json:"fromDate,omitempty"`
 
 	// Limit at most 100; larger values are capped
-	Limit    *int         `json:"limit,omitempty"`
+	Limit *int `json:"limit,omitempty"`
+
+	// Page a page past the last is empty; beyond 1,000,000 is 400
 	Page     *int         `json:"page,omitempty"`
 	Severity *BugSeverity `json:"severity,omitempty"`
 	Source   *BugSource   `json:"source,omitempty"`
@@ -1399,7 +1401,9 @@ type GetFailureHistoryParams struct {
 	JobName        *string `form:"job_name,omitempty" json:"job_name,omitempty"`
 	Classification *string `form:"classification,omitempty" json:"classification,omitempty"`
 	Limit          *int    `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset         *int    `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Offset An offset past the last row gives an empty page; beyond 2147483647 is 422.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
 // SearchSignatureParams defines parameters for SearchSignature.
