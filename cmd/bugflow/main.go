@@ -93,6 +93,9 @@ Flags (each also read from the environment variable shown):
                         in PEM (BUGFLOW_JWT_PUBLIC_KEY_FILE)
   --jwt-issuer ISS      required iss of accepted JWTs (BUGFLOW_JWT_ISSUER)
   --jwt-audience AUD    required aud of accepted JWTs (BUGFLOW_JWT_AUDIENCE)
+  --job-orphan-after D  retry the running jobs of a process that renewed no lease
+                        for this long, such as one killed mid-job
+                        (BUGFLOW_JOB_ORPHAN_AFTER, default 60s, at least 1s)
   --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
   --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
 
@@ -162,6 +165,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger}
 	if cfg.JWT, err = opts.jwtConfig(); err != nil {
 		return fail(stderr, exitUsage, err)
+	}
+	if opts.jobOrphanAfter != "" {
+		if cfg.Jobs.OrphanAfter, err = time.ParseDuration(opts.jobOrphanAfter); err != nil {
+			return fail(stderr, exitUsage, fmt.Errorf("--job-orphan-after: %q is not a duration such as 60s", opts.jobOrphanAfter))
+		}
 	}
 
 	if cmd == "migrate" {
@@ -235,6 +243,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
+	jobOrphanAfter                                                       string
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -275,6 +284,7 @@ func parseFlags(cmd string, args []string) (options, error) {
 		fs.StringVar(&o.jwtKeyFile, "jwt-public-key-file", os.Getenv("BUGFLOW_JWT_PUBLIC_KEY_FILE"), "")
 		fs.StringVar(&o.jwtIssuer, "jwt-issuer", os.Getenv("BUGFLOW_JWT_ISSUER"), "")
 		fs.StringVar(&o.jwtAudience, "jwt-audience", os.Getenv("BUGFLOW_JWT_AUDIENCE"), "")
+		fs.StringVar(&o.jobOrphanAfter, "job-orphan-after", os.Getenv("BUGFLOW_JOB_ORPHAN_AFTER"), "")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
