@@ -130,9 +130,11 @@ func TestTrainingOfKilledServerIsRetried(t *testing.T) {
 		})
 		assert.Equal(t, "Success", final.Result.Status, final.Result.StatusDescription)
 		assert.Equal(t, "The training job was interrupted (worker process stopped) and is being retried (attempt 2 of 10).", retrying)
-		entries, err := os.ReadDir(uploads)
-		require.NoError(t, err)
-		assert.Empty(t, entries, "the retried job removed the upload of the killed server")
+		// The files go just after the outcome is recorded.
+		assert.Eventually(t, func() bool {
+			entries, err := os.ReadDir(uploads)
+			return err == nil && len(entries) == 0
+		}, 30*time.Second, 10*time.Millisecond, "the retried job removes the upload of the killed server")
 
 		logs, err := second.stop(t)
 		require.NoError(t, err, logs)

@@ -11,7 +11,8 @@
 //
 // Every flag can also be set through the environment (BUGFLOW_ADDR,
 // BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY,
-// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*); a flag wins over its variable. Both also take --log-format text|json and --log-level
+// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*, BUGFLOW_JOB_ORPHAN_AFTER); a flag wins
+// over its variable. Both also take --log-format text|json and --log-level
 // debug|info|warn|error (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to
 // stderr. "bugflow help" lists every flag.
 //

@@ -23,8 +23,11 @@
 // available again at most 75 s after the later of its death and the start of
 // any other bugflow process on the database, and a worker takes it within
 // the poll interval. The rescue changes a job only if it is still in the
-// attempt that was judged, so sweepers racing on one job rescue it once. River's rescuer stays the
-// backstop for a worker that is alive but hung.
+// attempt that was judged, so sweepers racing on one job rescue it once.
+// River has no public call for it, so the sweeper makes the driver calls
+// that River's own rescuer makes (JobGetStuck, JobRescueMany), which the
+// tests exercise on both databases. River's rescuer stays the backstop for
+// a worker that is alive but hung.
 //
 // A job therefore runs at least once, and twice if its process stalls for
 // longer than OrphanAfter (a frozen VM, a database it cannot reach) and then
@@ -89,8 +92,9 @@ type Config struct {
 	// JobTimeout cancels a job's context after this long. Default 10 min.
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before it is presumed
-	// orphaned (its process died) and retried. Default 1 h; must exceed
-	// JobTimeout.
+	// stuck (its worker alive but hung) and retried. Default 1 h; must
+	// exceed JobTimeout. Jobs of dead processes are retried far sooner (see
+	// OrphanAfter).
 	RescueAfter time.Duration
 	// OrphanAfter is how long a process may go without renewing its lease
 	// before the jobs it was running are retried by another process (see the
