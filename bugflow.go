@@ -327,6 +327,9 @@ func (cfg Config) validate() error {
 	if cfg.AdminKey != "" && len(cfg.AdminKey) < MinAdminKeyLength {
 		add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
 	}
+	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
+		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
+	}
 	if problems == nil {
 		return nil
 	}
