@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
@@ -226,15 +227,66 @@ func (s *BunStore) SetCredentials(ctx context.Context, userID string, c Credenti
 	return nil
 }
 
+// SetRole implements UserStore in one transaction.
+func (s *BunStore) SetRole(ctx context.Context, userID string, role Role, apiKeyDigest string) error {
+	return wrap("set role", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if role != RoleAdmin {
+			if err := keepAnAdmin(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		row := userRow{ID: userID, Role: string(role), APIKeyDigest: apiKeyDigest}
+		res, err := tx.NewUpdate().Model(&row).Column("role", "api_key_digest").WherePK().Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFoundf("user not found")
+		}
+		if role == RoleAdmin {
+			return nil
+		}
+		_, err = tx.NewDelete().Model((*sessionRow)(nil)).Where("user_id = ?", userID).Exec(ctx)
+		return err
+	}))
+}
+
 // DeleteUser implements UserStore. Foreign keys cascade to roles, tokens and
 // sessions.
 func (s *BunStore) DeleteUser(ctx context.Context, userID string) error {
-	res, err := s.db.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
-	if err != nil {
-		return wrap("delete user", err)
+	return wrap("delete user", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := keepAnAdmin(ctx, tx, userID); err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFoundf("user not found")
+		}
+		return nil
+	}))
+}
+
+// keepAnAdmin fails with ErrLastAdmin when userID is the only admin. It
+// locks every admin row before counting them (FOR UPDATE on PostgreSQL;
+// SQLite transactions begin IMMEDIATE, holding the write lock already), so
+// that a concurrent demotion or deletion waits for this transaction and then
+// counts without the admin it removed. A count alone would not do: under
+// PostgreSQL's READ COMMITTED two transactions would each count the other's
+// admin and both go ahead.
+func keepAnAdmin(ctx context.Context, tx bun.Tx, userID string) error {
+	q := tx.NewSelect().Model((*userRow)(nil)).Column("id").Where("role = ?", string(RoleAdmin)).Order("id")
+	if tx.Dialect().Name() == dialect.PG {
+		q = q.For("UPDATE")
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("user not found")
+	var admins []string
+	if err := q.Scan(ctx, &admins); err != nil {
+		return err
+	}
+	if len(admins) == 1 && admins[0] == userID {
+		return ErrLastAdmin
 	}
 	return nil
 }
@@ -260,12 +312,6 @@ func (s *BunStore) ListUsers(ctx context.Context) ([]User, error) {
 		users = append(users, u)
 	}
 	return users, nil
-}
-
-// CountAdmins implements UserStore.
-func (s *BunStore) CountAdmins(ctx context.Context) (int, error) {
-	n, err := s.db.NewSelect().Model((*userRow)(nil)).Where("role = ?", string(RoleAdmin)).Count(ctx)
-	return int(n), wrap("count admins", err)
 }
 
 // TrackerTokens implements UserStore; a user without any gets zero values.
