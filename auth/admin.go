@@ -25,7 +25,8 @@ func requireAdmin(actor *Identity) error {
 }
 
 // CreateAdmin creates an admin user and returns it with its API key, which
-// is shown this once and stored only as a digest.
+// is shown this once and stored only as a digest. A guest's username is
+// claimed.
 func (s *Service) CreateAdmin(ctx context.Context, actor *Identity, username string) (User, string, error) {
 	if err := requireAdmin(actor); err != nil {
 		return User{}, "", err
@@ -35,7 +36,7 @@ func (s *Service) CreateAdmin(ctx context.Context, actor *Identity, username str
 	}
 	key := newToken(apiKeyPrefix)
 	u := User{ID: uuid.NewString(), Username: username, Role: RoleAdmin, CreatedAt: s.now(), HasAPIKey: true}
-	err := s.store.CreateUser(ctx, u, Credentials{APIKeyDigest: digest(key)})
+	err := s.createAccount(ctx, &u, Credentials{APIKeyDigest: digest(key)})
 	if errors.Is(err, errs.ErrConflict) {
 		return User{}, "", errs.Invalidf("username %q already exists", username)
 	}
@@ -99,8 +100,8 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Identity, username stri
 }
 
 // SetRole changes a user's role. Promotion to admin issues an API key
-// (returned once); demotion removes the key and ends the user's sessions.
-// The last admin cannot be demoted.
+// (returned once) and makes a guest an account; demotion removes the key and
+// ends the user's sessions. The last admin cannot be demoted.
 func (s *Service) SetRole(ctx context.Context, actor *Identity, username string, role Role) (User, string, error) {
 	if err := requireAdmin(actor); err != nil {
 		return User{}, "", err
@@ -120,14 +121,19 @@ func (s *Service) SetRole(ctx context.Context, actor *Identity, username string,
 		key = newToken(apiKeyPrefix)
 		keyDigest = digest(key)
 	}
-	err = s.store.SetRole(ctx, u.ID, role, keyDigest)
+	if u.Guest {
+		u.Role = role
+		err = s.claim(ctx, u, Credentials{APIKeyDigest: keyDigest})
+	} else {
+		err = s.store.SetRole(ctx, u.ID, role, keyDigest)
+	}
 	if errors.Is(err, ErrLastAdmin) {
 		return User{}, "", errs.Invalidf("cannot demote the last admin")
 	}
 	if err != nil {
 		return User{}, "", err
 	}
-	u.Role, u.HasAPIKey = role, key != ""
+	u.Role, u.HasAPIKey, u.Guest = role, key != "", false
 	return u, key, nil
 }
 

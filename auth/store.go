@@ -45,8 +45,11 @@ var ErrLastAdmin = errors.New("auth: no other admin would remain")
 type UserStore interface {
 	CreateUser(ctx context.Context, u User, c Credentials) error
 	User(ctx context.Context, key UserKey) (User, Credentials, error)
-	// UpdateUser saves u's profile, role, domain roles and last-seen time.
-	UpdateUser(ctx context.Context, u User) error
+	// ClaimGuest turns the guest with u.ID into the account u (profile,
+	// role, domain roles) with credentials c, and drops the tracker tokens
+	// that anyone could have saved for the guest. It returns errs.NotFound
+	// when u.ID is not a guest (any more).
+	ClaimGuest(ctx context.Context, u User, c Credentials) error
 	// TouchUser records that the user was seen at t, and nothing else.
 	TouchUser(ctx context.Context, userID string, t time.Time) error
 	SetCredentials(ctx context.Context, userID string, c Credentials) error

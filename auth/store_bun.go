@@ -26,6 +26,24 @@ type userRow struct {
 	Role         string     `bun:"role,notnull"`
 	PasswordHash string     `bun:"password_hash,nullzero"`
 	APIKeyDigest string     `bun:"api_key_digest,nullzero"`
+	Guest        bool       `bun:"guest,notnull"`
+	CreatedAt    time.Time  `bun:"created_at,notnull"`
+	LastSeen     *time.Time `bun:"last_seen"`
+}
+
+// userRowV1 is auth_users as the first migration creates it. Later
+// migrations change the table, so it is not created from userRow.
+type userRowV1 struct {
+	bun.BaseModel `bun:"table:auth_users"`
+
+	ID           string     `bun:"id,pk"`
+	Email        string     `bun:"email,nullzero"`
+	Username     string     `bun:"username,nullzero"`
+	Name         string     `bun:"name,notnull"`
+	Lastname     string     `bun:"lastname,notnull"`
+	Role         string     `bun:"role,notnull"`
+	PasswordHash string     `bun:"password_hash,nullzero"`
+	APIKeyDigest string     `bun:"api_key_digest,nullzero"`
 	CreatedAt    time.Time  `bun:"created_at,notnull"`
 	LastSeen     *time.Time `bun:"last_seen"`
 }
@@ -78,7 +96,7 @@ func Migrations() []store.Migration {
 				model any
 				fks   []string
 			}{
-				{(*userRow)(nil), nil},
+				{(*userRowV1)(nil), nil},
 				{(*userRoleRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
 				{(*trackerTokensRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
 				{(*sessionRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
@@ -106,7 +124,55 @@ func Migrations() []store.Migration {
 			}
 			return nil
 		},
+	}, {
+		ID:      "20261215100000",
+		Comment: "auth: guest usernames; users who signed up by email get a username",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE auth_users ADD COLUMN guest BOOLEAN NOT NULL DEFAULT FALSE`); err != nil {
+				return err
+			}
+			return nameEmailUsers(ctx, tx)
+		},
 	}}
+}
+
+// nameEmailUsers gives every user with an email and no username the first
+// free username derived from the email, as sign-ups by email get one from
+// this migration on. Migrating once is cheaper and simpler than naming users
+// lazily on every sign-in forever after.
+func nameEmailUsers(ctx context.Context, tx bun.Tx) error {
+	var users []struct {
+		ID    string `bun:"id"`
+		Email string `bun:"email"`
+	}
+	err := tx.NewSelect().Table("auth_users").Column("id", "email").
+		Where("username IS NULL").Where("email IS NOT NULL").Order("created_at", "id").Scan(ctx, &users)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		name, err := freeUsername(ctx, tx, u.Email)
+		if err != nil {
+			return fmt.Errorf("name user %s: %w", u.ID, err)
+		}
+		if _, err := tx.NewUpdate().Table("auth_users").Set("username = ?", name).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// freeUsername returns the first username derived from email that no user
+// has.
+func freeUsername(ctx context.Context, tx bun.Tx, email string) (string, error) {
+	for attempt := 1; attempt <= maxUsernameAttempts; attempt++ {
+		name := derivedUsername(email, attempt)
+		taken, err := tx.NewSelect().Table("auth_users").Where("lower(username) = ?", strings.ToLower(name)).Exists(ctx)
+		if err != nil || !taken {
+			return name, err
+		}
+	}
+	return "", fmt.Errorf("no free username after %d attempts", maxUsernameAttempts)
 }
 
 // BunStore is the Store on bugflow's database.
@@ -189,18 +255,22 @@ func (s *BunStore) roles(ctx context.Context, userID string) ([]string, error) {
 	return roles, wrap("get roles", err)
 }
 
-// UpdateUser implements UserStore.
-func (s *BunStore) UpdateUser(ctx context.Context, u User) error {
-	row := toUserRow(u, Credentials{})
-	return wrap("update user", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+// ClaimGuest implements UserStore in one transaction.
+func (s *BunStore) ClaimGuest(ctx context.Context, u User, c Credentials) error {
+	u.Guest = false
+	row := toUserRow(u, c)
+	return wrap("claim guest", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(&row).
-			Column("email", "username", "name", "lastname", "role", "last_seen").
-			WherePK().Exec(ctx)
+			Column("email", "username", "name", "lastname", "role", "password_hash", "api_key_digest", "guest").
+			WherePK().Where("guest = ?", true).Exec(ctx)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("user not found")
+			return errs.NotFoundf("no guest %q", u.Username)
+		}
+		if _, err := tx.NewDelete().Model((*trackerTokensRow)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
+			return err
 		}
 		return replaceRoles(ctx, tx, u.ID, u.Roles)
 	}))
@@ -456,7 +526,7 @@ func toUserRow(u User, c Credentials) userRow {
 	return userRow{
 		ID: u.ID, Email: u.Email, Username: u.Username, Name: u.Name, Lastname: u.Lastname,
 		Role: string(u.Role), PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest,
-		CreatedAt: u.CreatedAt, LastSeen: u.LastSeen,
+		Guest: u.Guest, CreatedAt: u.CreatedAt, LastSeen: u.LastSeen,
 	}
 }
 
@@ -464,7 +534,7 @@ func (r userRow) user() User {
 	return User{
 		ID: r.ID, Email: r.Email, Username: r.Username, Name: r.Name, Lastname: r.Lastname,
 		Role: Role(r.Role), HasPassword: r.PasswordHash != "", HasAPIKey: r.APIKeyDigest != "",
-		CreatedAt: r.CreatedAt.UTC(), LastSeen: utcPtr(r.LastSeen),
+		Guest: r.Guest, CreatedAt: r.CreatedAt.UTC(), LastSeen: utcPtr(r.LastSeen),
 	}
 }
 
