@@ -16,23 +16,13 @@ import (
 )
 
 type userRow struct {
-	bun.BaseModel `bun:"table:auth_users"`
-
-	ID           string     `bun:"id,pk"`
-	Email        string     `bun:"email,nullzero"`
-	Username     string     `bun:"username,nullzero"`
-	Name         string     `bun:"name,notnull"`
-	Lastname     string     `bun:"lastname,notnull"`
-	Role         string     `bun:"role,notnull"`
-	PasswordHash string     `bun:"password_hash,nullzero"`
-	APIKeyDigest string     `bun:"api_key_digest,nullzero"`
-	Guest        bool       `bun:"guest,notnull"`
-	CreatedAt    time.Time  `bun:"created_at,notnull"`
-	LastSeen     *time.Time `bun:"last_seen"`
+	userRowV1 `bun:",extend"`
+	Guest     bool `bun:"guest,notnull"`
 }
 
-// userRowV1 is auth_users as the first migration creates it. Later
-// migrations change the table, so it is not created from userRow.
+// userRowV1 is auth_users as the first migration created it. That migration
+// keeps creating exactly this, so that each later column is added by its own
+// migration on every database, old or new.
 type userRowV1 struct {
 	bun.BaseModel `bun:"table:auth_users"`
 
@@ -286,7 +276,7 @@ func (s *BunStore) TouchUser(ctx context.Context, userID string, t time.Time) er
 
 // SetCredentials implements UserStore.
 func (s *BunStore) SetCredentials(ctx context.Context, userID string, c Credentials) error {
-	row := userRow{ID: userID, PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest}
+	row := userRow{userRowV1: userRowV1{ID: userID, PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest}}
 	res, err := s.db.NewUpdate().Model(&row).Column("password_hash", "api_key_digest").WherePK().Exec(ctx)
 	if err != nil {
 		return wrap("set credentials", err)
@@ -305,7 +295,7 @@ func (s *BunStore) SetRole(ctx context.Context, userID string, role Role, apiKey
 				return err
 			}
 		}
-		row := userRow{ID: userID, Role: string(role), APIKeyDigest: apiKeyDigest}
+		row := userRow{userRowV1: userRowV1{ID: userID, Role: string(role), APIKeyDigest: apiKeyDigest}}
 		res, err := tx.NewUpdate().Model(&row).Column("role", "api_key_digest").WherePK().Exec(ctx)
 		if err != nil {
 			return err
@@ -523,11 +513,11 @@ func (s *BunStore) DeleteOTP(ctx context.Context, email, digest string) (bool, e
 }
 
 func toUserRow(u User, c Credentials) userRow {
-	return userRow{
+	return userRow{userRowV1: userRowV1{
 		ID: u.ID, Email: u.Email, Username: u.Username, Name: u.Name, Lastname: u.Lastname,
 		Role: string(u.Role), PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest,
-		Guest: u.Guest, CreatedAt: u.CreatedAt, LastSeen: u.LastSeen,
-	}
+		CreatedAt: u.CreatedAt, LastSeen: u.LastSeen,
+	}, Guest: u.Guest}
 }
 
 func (r userRow) user() User {
