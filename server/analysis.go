@@ -30,7 +30,7 @@ const dashboardRows = 500
 // registerAnalysis adds seeds/001's analysis, result, review and history
 // endpoints. Reads and analyses are open, as the document says; deleting a
 // result is for admins; the username of comments and reviews is the
-// signed-in user's or the jji_username cookie's.
+// signed-in user's or the guest's of the jji_username cookie.
 func (s *Server) registerAnalysis() {
 	body := withMaxBody(analysisMaxBody)
 	s.handle(http.MethodPost, "/analyze-failures", FastAPI, s.analyzeFailures, withMaxBody(analyzeMaxBody), withRateLimit(s.limits.analyze, clientIP))
@@ -373,11 +373,15 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request) {
 	if err == nil && (body.Comment == nil || strings.TrimSpace(*body.Comment) == "") {
 		err = errs.InvalidField("comment", "field required")
 	}
+	var user string
+	if err == nil {
+		user, err = s.usernameContext(r)
+	}
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
-	id, err := s.engine.Analysis.AddComment(r.Context(), jobID(r), sc, *body.Comment, usernameContext(r))
+	id, err := s.engine.Analysis.AddComment(r.Context(), jobID(r), sc, *body.Comment, user)
 	if err != nil {
 		s.writeAnalysisError(w, r, err)
 		return
@@ -391,8 +395,13 @@ func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, FastAPI, errs.InvalidField("comment_id", "must be an integer"))
 		return
 	}
+	user, err := s.usernameContext(r)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
 	caller := identityFrom(r.Context())
-	if err := s.engine.Analysis.DeleteComment(r.Context(), jobID(r), id, usernameContext(r), caller.IsAdmin()); err != nil {
+	if err := s.engine.Analysis.DeleteComment(r.Context(), jobID(r), id, user, caller.IsAdmin()); err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
@@ -412,11 +421,14 @@ func (s *Server) setReviewed(w http.ResponseWriter, r *http.Request) {
 	if err == nil && body.Reviewed == nil {
 		err = errs.InvalidField("reviewed", "field required")
 	}
+	var user string
+	if err == nil {
+		user, err = s.usernameContext(r)
+	}
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
-	user := usernameContext(r)
 	if err := s.engine.Analysis.SetReviewed(r.Context(), jobID(r), sc, *body.Reviewed, user); err != nil {
 		s.writeAnalysisError(w, r, err)
 		return
@@ -450,11 +462,15 @@ func (s *Server) overrideClassification(w http.ResponseWriter, r *http.Request) 
 			err = errs.InvalidField("classification", "must be CODE ISSUE, PRODUCT BUG or INFRASTRUCTURE")
 		}
 	}
+	var user string
+	if err == nil {
+		user, err = s.usernameContext(r)
+	}
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
-	if err := s.engine.Analysis.Override(r.Context(), jobID(r), sc, c, usernameContext(r)); err != nil {
+	if err := s.engine.Analysis.Override(r.Context(), jobID(r), sc, c, user); err != nil {
 		s.writeAnalysisError(w, r, err)
 		return
 	}
@@ -563,10 +579,15 @@ func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, FastAPI, missing)
 		return
 	}
+	user, err := s.usernameContext(r)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
 	id, err := s.engine.Analysis.Classify(r.Context(), analysis.ClassifyInput{
 		TestName: *body.TestName, Classification: *body.Classification, Reason: body.Reason, JobName: body.JobName,
 		References: body.References, JobID: *body.JobID, ChildBuildNumber: body.ChildBuildNumber,
-	}, usernameContext(r))
+	}, user)
 	if err != nil {
 		if e := errs.As(err); e == nil || len(e.Fields["classification"]) == 0 {
 			err = plainInvalid(err)
