@@ -504,9 +504,14 @@ func TestAutoLegacyFingerprint(t *testing.T) {
 			fresh, created := auto("ws_a", "Disk 2 full", now)
 			assert.True(t, created)
 			assert.Equal(t, bugs.NormaliserVersion, fresh.NormaliserVersion)
-			// Reported late, this occurrence is within a day of the old
+			// Reported late, to a replica that has not seen the new
+			// fingerprint, this occurrence is within a day of the old
 			// report's last one, but the new report exists: it grows.
-			late, created := auto("ws_a", "Disk 3 full", now.Add(-29*time.Hour))
+			replica := bugs.New(bugs.NewBunStore(db.DB), bugs.Config{})
+			late, created, err := replica.Auto(ctx, bugs.AutoInput{
+				Source: bugs.SourceAutoServer, WorkspaceID: "ws_a", ErrorMessage: "Disk 3 full", OccurredAt: now.Add(-29 * time.Hour),
+			})
+			require.NoError(t, err)
 			assert.False(t, created)
 			assert.Equal(t, fresh.ID, late.ID)
 			assert.Equal(t, 2, late.OccurrenceCount)

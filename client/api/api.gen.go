@@ -1896,8 +1896,9 @@ type ClientInterface interface {
 
 	// AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -1908,8 +1909,9 @@ type ClientInterface interface {
 
 	// AutoBugReport Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -2671,8 +2673,9 @@ func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -2693,8 +2696,9 @@ func (c *Client) AutoBugReportWithBody(ctx context.Context, contentType string, 
 
 // AutoBugReport Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -5949,8 +5953,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -5961,8 +5966,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -10019,8 +10025,9 @@ func (c *ClientWithResponses) GetAuthMeWithResponse(ctx context.Context, reqEdit
 
 // AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -10037,8 +10044,9 @@ func (c *ClientWithResponses) AutoBugReportWithBodyWithResponse(ctx context.Cont
 
 // AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
