@@ -63,9 +63,9 @@ func (s Scope) ReviewKey() string {
 	return s.ChildJobName + "#" + strconv.Itoa(s.ChildBuildNumber) + "::" + s.TestName
 }
 
-// completedResult loads a job that must be completed.
-func (s *Service) completedResult(ctx context.Context, jobID string) (StoredResult, error) {
-	stored, err := s.store.GetResult(ctx, jobID)
+// completedResult loads a job that must be completed from st.
+func completedResult(ctx context.Context, st ResultStore, jobID string) (StoredResult, error) {
+	stored, err := st.GetResult(ctx, jobID)
 	if err != nil {
 		return StoredResult{}, err
 	}
@@ -137,7 +137,7 @@ func (s *Service) AddComment(ctx context.Context, jobID string, sc Scope, text, 
 	if strings.TrimSpace(text) == "" {
 		return 0, errs.InvalidField("comment", "must not be empty")
 	}
-	stored, err := s.completedResult(ctx, jobID)
+	stored, err := completedResult(ctx, s.store, jobID)
 	if err != nil {
 		return 0, err
 	}
@@ -200,7 +200,7 @@ func (s *Service) SetReviewed(ctx context.Context, jobID string, sc Scope, revie
 	if err := sc.Validate(); err != nil {
 		return err
 	}
-	stored, err := s.completedResult(ctx, jobID)
+	stored, err := completedResult(ctx, s.store, jobID)
 	if err != nil {
 		return err
 	}

@@ -211,6 +211,12 @@ type Store interface {
 	ResultStore
 	HistoryStore
 	ReviewStore
+	// Atomically runs fn with a Store whose work is one transaction: all
+	// of fn's writes are kept when it returns nil and none otherwise. A
+	// result read with GetResult in it cannot change under fn before the
+	// transaction ends, so read-modify-write changes of one job apply one
+	// after the other.
+	Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error
 }
 
 // secretWords mark request parameters that must never be stored.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
@@ -148,6 +149,10 @@ func Migrations() []store.Migration {
 // BunStore is the bun implementation of Store.
 type BunStore struct {
 	db bun.IDB
+	// lockRows makes GetResult lock the row it reads (inside Atomically on
+	// PostgreSQL; SQLite transactions here take the write lock as they
+	// begin, which serialises them already).
+	lockRows bool
 }
 
 // NewBunStore returns a Store on db (a *bun.DB or a transaction).
@@ -243,10 +248,21 @@ func (s *BunStore) SaveResult(ctx context.Context, r StoredResult) error {
 	return nil
 }
 
+// Atomically implements Store.
+func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(ctx, &BunStore{db: tx, lockRows: tx.Dialect().Name() == dialect.PG})
+	})
+}
+
 // GetResult implements Store.
 func (s *BunStore) GetResult(ctx context.Context, jobID string) (StoredResult, error) {
 	row := new(resultRow)
-	if err := s.db.NewSelect().Model(row).Where("job_id = ?", jobID).Scan(ctx); err != nil {
+	q := s.db.NewSelect().Model(row).Where("job_id = ?", jobID)
+	if s.lockRows {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return StoredResult{}, errs.NotFoundf("analysis job %s not found", jobID)
 		}

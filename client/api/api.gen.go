@@ -2273,8 +2273,9 @@ type ClientInterface interface {
 	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2284,8 +2285,9 @@ type ClientInterface interface {
 	// OverrideClassification Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3510,8 +3512,9 @@ func (c *Client) DeleteComment(ctx context.Context, jobId string, commentId int,
 // OverrideClassificationWithBody Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3531,8 +3534,9 @@ func (c *Client) OverrideClassificationWithBody(ctx context.Context, jobId strin
 // OverrideClassification Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6364,8 +6368,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6375,8 +6380,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10712,8 +10718,9 @@ func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, job
 // OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10729,8 +10736,9 @@ func (c *ClientWithResponses) OverrideClassificationWithBodyWithResponse(ctx con
 // OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
