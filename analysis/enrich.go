@@ -78,16 +78,20 @@ const (
 	summaryMark   = summaryHeader + "Classification: "
 )
 
-// ownProperties matches the ai_* properties that enrichment appends to
-// <properties>: ai_classification, always there and always first, then the
-// others, up to the end of the element.
+// propertiesMark starts the ai_* properties that enrichment appends to
+// <properties>: ai_classification is always there and always first. Values
+// are escaped, so the mark cannot occur inside one.
+const propertiesMark = `<property name="ai_classification" `
+
+// ownProperties matches those properties from the mark to the end of the
+// element.
 var ownProperties = regexp.MustCompile(`^<property name="ai_classification" value="[^"]*"/>(?:<property name="ai_[a-z0-9_]+" value="[^"]*"/>)*$`)
 
 // enrich applies the analyses using the byte offsets the parser recorded in
 // rep, so no second parse is needed. buf is what was parsed (original
-// without a byte order mark). With replace, rep is of an enriched report
-// and what enrichment wrote into each testcase is replaced rather than
-// written a second time.
+// without a byte order mark). With replace, rep is of a report enriched
+// before, and what enrichment wrote into each testcase is replaced rather
+// than written a second time.
 func enrich(original, buf []byte, rep *Report, analyses []FailureAnalysis, reportURL string, replace bool) ([]byte, error) {
 	if len(rep.Failures) == 0 || len(analyses) == 0 {
 		return original, nil
@@ -124,24 +128,14 @@ func enrich(original, buf []byte, rep *Report, analyses []FailureAnalysis, repor
 			r = rendered{props: propertiesXML(fa), summary: escapeText(summaryHeader + summaryText(fa))}
 			cache[key] = r
 		}
-		props := r.props
-		if props != "" {
-			if e, ok := replaceOwn(buf, a.properties, replace, `<property name="ai_classification" `, ownProperties.Match, props); ok {
-				edits = append(edits, e)
-			} else if a.properties.found {
-				edits = append(edits, insertInto(buf, a.properties, props))
-			} else {
-				edits = append(edits, edit{at: a.testcase.close, text: "<properties>" + props + "</properties>"})
-			}
+		var ownProps, ownSum func([]byte) bool
+		if replace {
+			ownProps, ownSum = ownProperties.Match, ownSummary(fa)
 		}
-		summary := r.summary
-		if e, ok := replaceOwn(buf, a.systemOut, replace, summaryMark, ownSummary(fa), summary); ok {
-			edits = append(edits, e)
-		} else if a.systemOut.found {
-			edits = append(edits, insertInto(buf, a.systemOut, summary))
-		} else {
-			edits = append(edits, edit{at: a.testcase.close, text: "<system-out>" + summary + "</system-out>"})
+		if r.props != "" {
+			edits = append(edits, writeBlock(buf, a.testcase, a.properties, "properties", r.props, propertiesMark, ownProps))
 		}
+		edits = append(edits, writeBlock(buf, a.testcase, a.systemOut, "system-out", r.summary, summaryMark, ownSum))
 	}
 	if reportURL != "" && rep.firstSuite.found {
 		prop := property("report_url", reportURL)
@@ -170,22 +164,25 @@ func enrich(original, buf []byte, rep *Report, analyses []FailureAnalysis, repor
 	return out.Bytes(), nil
 }
 
-// replaceOwn returns, when replace is set, the edit that puts text in place
-// of what enrichment wrote at the end of the element at sp: the content from
-// the last occurrence of mark that own accepts to the end. Enrichment
-// appends, so its part is the last; ok is false when there is none.
-func replaceOwn(buf []byte, sp span, replace bool, mark string, own func([]byte) bool, text string) (e edit, ok bool) {
-	if !replace || !sp.found || sp.selfClosing {
-		return edit{}, false
-	}
-	content := buf[sp.openEnd:sp.close]
-	for i := bytes.LastIndex(content, []byte(mark)); i >= 0; i = bytes.LastIndex(content[:i], []byte(mark)) {
-		if own(content[i:]) {
-			at := sp.openEnd + int64(i)
-			return edit{at: at, del: sp.close - at, text: text}, true
+// writeBlock returns the edit that makes text the last content of sp, the
+// testcase tc's child element called name (added at the end of tc when
+// missing). With own set, what enrichment wrote there before is replaced:
+// the content from the last occurrence of mark that own accepts to the end
+// (enrichment appends, so its part is the last).
+func writeBlock(buf []byte, tc, sp span, name, text, mark string, own func([]byte) bool) edit {
+	if own != nil && sp.found && !sp.selfClosing {
+		content := buf[sp.openEnd:sp.close]
+		for i := bytes.LastIndex(content, []byte(mark)); i >= 0; i = bytes.LastIndex(content[:i], []byte(mark)) {
+			if own(content[i:]) {
+				at := sp.openEnd + int64(i)
+				return edit{at: at, del: sp.close - at, text: text}
+			}
 		}
 	}
-	return edit{}, false
+	if sp.found {
+		return insertInto(buf, sp, text)
+	}
+	return edit{at: tc.close, text: "<" + name + ">" + text + "</" + name + ">"}
 }
 
 // ownSummary accepts the summary enrichment wrote for a failure analysed
