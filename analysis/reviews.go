@@ -90,6 +90,26 @@ type resultTree struct {
 	Failed      []resultTree      `json:"failed_children"`
 }
 
+// failureTree is the part of a stored result that counts its failures, for
+// both result shapes; a failure is decoded no further than its braces.
+type failureTree struct {
+	Failures []struct{}   `json:"failures"`
+	Children []failureTree `json:"child_job_analyses"`
+	Failed   []failureTree `json:"failed_children"`
+}
+
+// count returns the failures of the tree, child jobs included.
+func (t failureTree) count() int {
+	n := len(t.Failures)
+	for _, c := range t.Children {
+		n += c.count()
+	}
+	for _, c := range t.Failed {
+		n += c.count()
+	}
+	return n
+}
+
 // findFailure returns the failure at scope in a stored result body.
 func findFailure(body []byte, sc Scope) (FailureAnalysis, bool, error) {
 	var tree resultTree
@@ -226,20 +246,11 @@ func (s *Service) ReviewStatus(ctx context.Context, jobID string) (ReviewStatus,
 	if err != nil {
 		return ReviewStatus{}, err
 	}
-	var tree resultTree
+	var tree failureTree
 	if err := json.Unmarshal(stored.Result, &tree); err != nil {
 		return ReviewStatus{}, fmt.Errorf("decode stored result: %w", err)
 	}
-	var st ReviewStatus
-	var count func(nodes []resultTree)
-	count = func(nodes []resultTree) {
-		for _, n := range nodes {
-			st.TotalFailures += len(n.Failures)
-			count(n.Children)
-			count(n.Failed)
-		}
-	}
-	count([]resultTree{tree})
+	st := ReviewStatus{TotalFailures: tree.count()}
 	comments, reviews, err := s.Comments(ctx, jobID)
 	if err != nil {
 		return ReviewStatus{}, err

@@ -157,13 +157,76 @@ func (s *Service) Result(ctx context.Context, jobID string) (StoredResult, error
 
 // Results returns the newest jobs (limit default 50, at most 1000).
 func (s *Service) Results(ctx context.Context, limit int) ([]StoredResult, error) {
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 0 || limit > 1000:
-		return nil, errs.InvalidField("limit", "must be between 1 and 1000")
+	limit, err := resultsLimit(limit)
+	if err != nil {
+		return nil, err
 	}
 	return s.store.ListResults(ctx, limit)
+}
+
+// resultsLimit applies the default and the bounds of a limit on jobs.
+func resultsLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return 50, nil
+	case limit < 0 || limit > 1000:
+		return 0, errs.InvalidField("limit", "must be between 1 and 1000")
+	}
+	return limit, nil
+}
+
+// DashboardRow is one job of GET /api/dashboard. The review counters,
+// FailureCount and Summary are filled in for completed jobs only.
+type DashboardRow struct {
+	JobID             string     `json:"job_id"`
+	JenkinsURL        string     `json:"jenkins_url"`
+	Status            string     `json:"status"`
+	CreatedAt         time.Time  `json:"created_at"`
+	CompletedAt       *time.Time `json:"completed_at"`
+	AnalysisStartedAt *time.Time `json:"analysis_started_at"`
+	ReviewedCount     int        `json:"reviewed_count"`
+	CommentCount      int        `json:"comment_count"`
+	JobName           string     `json:"job_name,omitempty"`
+	BuildNumber       int        `json:"build_number,omitempty"`
+	FailureCount      *int       `json:"failure_count,omitempty"`
+	Summary           string     `json:"summary,omitempty"`
+	Error             string     `json:"error,omitempty"`
+}
+
+// Dashboard summarises the newest jobs (limit as for Results), newest
+// first, from one query however many jobs there are.
+func (s *Service) Dashboard(ctx context.Context, limit int) ([]DashboardRow, error) {
+	limit, err := resultsLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := s.store.SummarizeResults(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]DashboardRow, 0, len(jobs))
+	for _, j := range jobs {
+		row := DashboardRow{
+			JobID: j.JobID, JenkinsURL: j.JenkinsURL, Status: j.Status, CreatedAt: j.CreatedAt,
+			CompletedAt: j.CompletedAt, AnalysisStartedAt: j.StartedAt, JobName: j.JobName,
+			BuildNumber: j.BuildNumber, Error: j.Error,
+		}
+		if j.Status == JobCompleted {
+			var body struct {
+				Summary json.RawMessage `json:"summary"`
+				failureTree
+			}
+			if err := json.Unmarshal(j.Result, &body); err != nil {
+				return nil, fmt.Errorf("decode stored result of %s: %w", j.JobID, err)
+			}
+			// A summary that is not a string is left out, not an error.
+			_ = json.Unmarshal(body.Summary, &row.Summary)
+			failures := body.count()
+			row.ReviewedCount, row.CommentCount, row.FailureCount = j.ReviewedCount, j.CommentCount, &failures
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
 
 // DeleteResult removes a job and everything recorded for it. Callers check

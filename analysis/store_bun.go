@@ -288,6 +288,53 @@ func (s *BunStore) ListResults(ctx context.Context, limit int) ([]StoredResult, 
 	return out, nil
 }
 
+// SummarizeResults implements Store: one query, the counters by correlated
+// subqueries on the job_id indexes, and no result body is read for a job
+// that is not completed.
+func (s *BunStore) SummarizeResults(ctx context.Context, limit int) ([]ResultSummary, error) {
+	var rows []struct {
+		JobID         string     `bun:"job_id"`
+		JobName       string     `bun:"job_name"`
+		BuildNumber   int        `bun:"build_number"`
+		JenkinsURL    string     `bun:"jenkins_url"`
+		Status        string     `bun:"status"`
+		Error         string     `bun:"error"`
+		Result        []byte     `bun:"result"`
+		CreatedAt     time.Time  `bun:"created_at"`
+		StartedAt     *time.Time `bun:"started_at"`
+		CompletedAt   *time.Time `bun:"completed_at"`
+		CommentCount  int        `bun:"comment_count"`
+		ReviewedCount int        `bun:"reviewed_count"`
+	}
+	err := s.db.NewSelect().Model((*resultRow)(nil)).
+		Column("job_id", "job_name", "build_number", "jenkins_url", "status", "error", "created_at", "started_at", "completed_at").
+		ColumnExpr("CASE WHEN ar.status = ? THEN ar.result END AS result", JobCompleted).
+		ColumnExpr("(SELECT COUNT(*) FROM analysis_comments AS cm WHERE cm.job_id = ar.job_id) AS comment_count").
+		ColumnExpr("(SELECT COUNT(*) FROM analysis_failure_reviews AS rv WHERE rv.job_id = ar.job_id AND rv.reviewed = ?) AS reviewed_count", true).
+		Order("created_at DESC", "job_id").
+		Limit(int64(limit)).
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("summarize results: %w", store.Translate(err))
+	}
+	out := make([]ResultSummary, len(rows))
+	for i, r := range rows {
+		out[i] = ResultSummary{
+			JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, JenkinsURL: r.JenkinsURL,
+			Status: r.Status, Error: r.Error, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
+			CommentCount: r.CommentCount, ReviewedCount: r.ReviewedCount,
+		}
+		if r.Result != nil {
+			body, err := decompress(r.Result)
+			if err != nil {
+				return nil, fmt.Errorf("decode result of %s: %w", r.JobID, err)
+			}
+			out[i].Result = body
+		}
+	}
+	return out, nil
+}
+
 // AppendProgress implements Store.
 func (s *BunStore) AppendProgress(ctx context.Context, jobID string, e ProgressEntry) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
