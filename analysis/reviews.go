@@ -93,7 +93,7 @@ type resultTree struct {
 // failureTree is the part of a stored result that counts its failures, for
 // both result shapes; a failure is decoded no further than its braces.
 type failureTree struct {
-	Failures []struct{}   `json:"failures"`
+	Failures []struct{}    `json:"failures"`
 	Children []failureTree `json:"child_job_analyses"`
 	Failed   []failureTree `json:"failed_children"`
 }
