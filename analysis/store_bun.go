@@ -221,12 +221,26 @@ func compress(b []byte) ([]byte, error) {
 }
 
 func decompress(b []byte) (json.RawMessage, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	var d decompressor
+	return d.decompress(b)
+}
+
+// decompressor decompresses results one after another with one gzip
+// reader: its window and tables are most of the cost of a small result.
+type decompressor struct{ zr *gzip.Reader }
+
+func (d *decompressor) decompress(b []byte) (json.RawMessage, error) {
+	var err error
+	if d.zr == nil {
+		d.zr, err = gzip.NewReader(bytes.NewReader(b))
+	} else {
+		err = d.zr.Reset(bytes.NewReader(b))
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
-	return io.ReadAll(zr)
+	defer d.zr.Close()
+	return io.ReadAll(d.zr)
 }
 
 // SaveResult implements Store.
@@ -318,6 +332,7 @@ func (s *BunStore) SummarizeResults(ctx context.Context, limit int) ([]ResultSum
 		return nil, fmt.Errorf("summarize results: %w", store.Translate(err))
 	}
 	out := make([]ResultSummary, len(rows))
+	var d decompressor
 	for i, r := range rows {
 		out[i] = ResultSummary{
 			JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, JenkinsURL: r.JenkinsURL,
@@ -325,7 +340,7 @@ func (s *BunStore) SummarizeResults(ctx context.Context, limit int) ([]ResultSum
 			CommentCount: r.CommentCount, ReviewedCount: r.ReviewedCount,
 		}
 		if r.Result != nil {
-			body, err := decompress(r.Result)
+			body, err := d.decompress(r.Result)
 			if err != nil {
 				return nil, fmt.Errorf("decode result of %s: %w", r.JobID, err)
 			}
