@@ -260,51 +260,11 @@ func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "deleted", "job_id": id})
 }
 
-// dashboardRow is one row of GET /api/dashboard.
-type dashboardRow struct {
-	JobID             string     `json:"job_id"`
-	JenkinsURL        string     `json:"jenkins_url"`
-	Status            string     `json:"status"`
-	CreatedAt         time.Time  `json:"created_at"`
-	CompletedAt       *time.Time `json:"completed_at"`
-	AnalysisStartedAt *time.Time `json:"analysis_started_at"`
-	ReviewedCount     int        `json:"reviewed_count"`
-	CommentCount      int        `json:"comment_count"`
-	JobName           string     `json:"job_name,omitempty"`
-	BuildNumber       int        `json:"build_number,omitempty"`
-	FailureCount      *int       `json:"failure_count,omitempty"`
-	Summary           string     `json:"summary,omitempty"`
-	Error             string     `json:"error,omitempty"`
-}
-
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	results, err := s.engine.Analysis.Results(r.Context(), dashboardRows)
+	rows, err := s.engine.Analysis.Dashboard(r.Context(), dashboardRows)
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
-	}
-	rows := make([]dashboardRow, 0, len(results))
-	for _, res := range results {
-		row := dashboardRow{
-			JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, CreatedAt: res.CreatedAt,
-			CompletedAt: res.CompletedAt, AnalysisStartedAt: res.StartedAt, JobName: res.JobName,
-			BuildNumber: res.BuildNumber, Error: res.Error,
-		}
-		if res.Status == analysis.JobCompleted {
-			st, err := s.engine.Analysis.ReviewStatus(r.Context(), res.JobID)
-			if err != nil {
-				s.writeError(w, r, FastAPI, err)
-				return
-			}
-			row.ReviewedCount, row.CommentCount, row.FailureCount = st.ReviewedCount, st.CommentCount, &st.TotalFailures
-			var body struct {
-				Summary string `json:"summary"`
-			}
-			if json.Unmarshal(res.Result, &body) == nil {
-				row.Summary = body.Summary
-			}
-		}
-		rows = append(rows, row)
 	}
 	writeJSON(w, http.StatusOK, rows)
 }

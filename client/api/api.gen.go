@@ -1899,8 +1899,9 @@ type ClientInterface interface {
 
 	// AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -1911,8 +1912,9 @@ type ClientInterface interface {
 
 	// AutoBugReport Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -2290,8 +2292,9 @@ type ClientInterface interface {
 	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2301,8 +2304,9 @@ type ClientInterface interface {
 	// OverrideClassification Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2690,8 +2694,9 @@ func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -2712,8 +2717,9 @@ func (c *Client) AutoBugReportWithBody(ctx context.Context, contentType string, 
 
 // AutoBugReport Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -3541,8 +3547,9 @@ func (c *Client) DeleteComment(ctx context.Context, jobId string, commentId int,
 // OverrideClassificationWithBody Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3562,8 +3569,9 @@ func (c *Client) OverrideClassificationWithBody(ctx context.Context, jobId strin
 // OverrideClassification Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5984,8 +5992,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -5996,8 +6005,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -6409,8 +6419,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6420,8 +6431,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10098,8 +10110,9 @@ func (c *ClientWithResponses) GetAuthMeWithResponse(ctx context.Context, reqEdit
 
 // AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -10116,8 +10129,9 @@ func (c *ClientWithResponses) AutoBugReportWithBodyWithResponse(ctx context.Cont
 
 // AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -10799,8 +10813,9 @@ func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, job
 // OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10816,8 +10831,9 @@ func (c *ClientWithResponses) OverrideClassificationWithBodyWithResponse(ctx con
 // OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
