@@ -212,6 +212,25 @@ func TestAddrFromEnvironmentAndFlag(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:7777", o.addr, "the flag over the environment")
 }
 
+func TestDisableGuestUsernamesFromEnvironmentAndFlag(t *testing.T) {
+	o, err := parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.False(t, o.disableGuests, "guests are on by default")
+
+	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "true")
+	o, err = parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.True(t, o.disableGuests, "the environment over the default")
+
+	o, err = parseFlags("serve", []string{"--disable-guest-usernames=false"})
+	require.NoError(t, err)
+	assert.False(t, o.disableGuests, "the flag over the environment")
+
+	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "maybe")
+	_, err = parseFlags("serve", nil)
+	assert.ErrorContains(t, err, "BUGFLOW_DISABLE_GUEST_USERNAMES")
+}
+
 var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
 // running is a started binary whose stderr is being collected.
