@@ -85,8 +85,9 @@ type Config struct {
 // JobsConfig tunes the durable job queue. Zero values mean the documented
 // defaults.
 type JobsConfig struct {
-	// Disabled stops this process from working jobs (it still enqueues them),
-	// for replicas that only serve HTTP.
+	// Disabled stops this process from working jobs (it still enqueues them
+	// and retries those of stopped processes), for replicas that only serve
+	// HTTP.
 	Disabled bool
 	// Register adds the embedder's own River workers and periodic jobs.
 	Register func(workers *river.Workers, periodic *[]*river.PeriodicJob)
@@ -97,8 +98,14 @@ type JobsConfig struct {
 	PollInterval time.Duration
 	// JobTimeout cancels a job's context after this long. Default 10 min.
 	JobTimeout time.Duration
-	// RescueAfter is how long a job may stay running before it is presumed
-	// orphaned by a dead process and retried. Default 1 h.
+	// OrphanAfter is how long a process that works jobs may go without
+	// renewing its lease in the database (it renews every OrphanAfter/4)
+	// before any bugflow process on the database retries the jobs it was
+	// running, whatever their timeout. Default 60 s, at least 1 s. A live
+	// process that stalls for longer has its running jobs run twice.
+	OrphanAfter time.Duration
+	// RescueAfter is how long a job may stay running in a live process before
+	// it is presumed stuck and retried. Default 1 h.
 	RescueAfter time.Duration
 	// MaxAttempts bounds retries of a failing job. Default 10.
 	MaxAttempts int
@@ -201,6 +208,7 @@ func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger
 		PollInterval:    cfg.Jobs.PollInterval,
 		JobTimeout:      cfg.Jobs.JobTimeout,
 		RescueAfter:     cfg.Jobs.RescueAfter,
+		OrphanAfter:     cfg.Jobs.OrphanAfter,
 		MaxAttempts:     cfg.Jobs.MaxAttempts,
 		RetryPolicy:     cfg.Jobs.RetryPolicy,
 		ShutdownTimeout: cfg.Jobs.ShutdownTimeout,
@@ -208,6 +216,7 @@ func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger
 		Register: []func(*river.Workers, *[]*river.PeriodicJob){func(ws *river.Workers, _ *[]*river.PeriodicJob) {
 			river.AddWorker(ws, &trainWorker{ml: e.ML})
 		}},
+		OnGiveUp: func(ctx context.Context, job *rivertype.JobRow) { e.trainingGivenUp(ctx, job, logger) },
 	}
 	if cfg.Jobs.Register != nil {
 		jc.Register = append(jc.Register, cfg.Jobs.Register)
@@ -267,7 +276,7 @@ func migrate(ctx context.Context, db *store.DB) ([]string, error) {
 // domainMigrations lists the schema of every domain package, in any order
 // (store.Migrate sorts by ID). Domain packages add theirs here as they land.
 func domainMigrations() [][]store.Migration {
-	return [][]store.Migration{auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations(), mlpipeline.Migrations()}
+	return [][]store.Migration{jobs.Migrations(), auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations(), mlpipeline.Migrations()}
 }
 
 // Close stops working jobs (waiting for running ones up to
@@ -325,6 +334,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.AdminKey != "" && len(cfg.AdminKey) < MinAdminKeyLength {
 		add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
+	}
+	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
+		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
 	}
 	if problems == nil {
 		return nil

@@ -1058,7 +1058,7 @@ type TrackerTokens struct {
 	JiraToken   string `json:"jira_token"`
 }
 
-// TrainingProgress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished.
+// TrainingProgress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished. When an attempt is interrupted (its worker process stopped) the job is retried: its progress starts afresh and result.status_description says that it was interrupted and which attempt is running.
 type TrainingProgress struct {
 	// Done Units (train stage) or fields (calibrate stage) finished.
 	Done int `json:"done"`
@@ -1082,7 +1082,7 @@ type TrainingStatus struct {
 	Metrics    *[]map[string]interface{} `json:"metrics,omitempty"`
 	ParseStats *map[string]interface{}   `json:"parse_stats,omitempty"`
 
-	// Progress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished.
+	// Progress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished. When an attempt is interrupted (its worker process stopped) the job is retried: its progress starts afresh and result.status_description says that it was interrupted and which attempt is running.
 	Progress      *TrainingProgress         `json:"progress,omitempty"`
 	Result        JobResult                 `json:"result"`
 	Roles         *[]map[string]interface{} `json:"roles,omitempty"`

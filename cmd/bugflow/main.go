@@ -11,10 +11,11 @@
 //
 // Every flag can also be set through the environment (BUGFLOW_ADDR,
 // BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY,
-// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*, BUGFLOW_DISABLE_GUEST_USERNAMES); a flag
-// wins over its variable. Both also take --log-format text|json and --log-level
-// debug|info|warn|error (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to
-// stderr. "bugflow help" lists every flag.
+// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*, BUGFLOW_DISABLE_GUEST_USERNAMES,
+// BUGFLOW_JOB_ORPHAN_AFTER); a flag wins over its variable. Both also take
+// --log-format text|json and --log-level debug|info|warn|error
+// (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to stderr. "bugflow help"
+// lists every flag.
 //
 // serve stops gracefully on SIGINT or SIGTERM: it stops accepting, lets
 // in-flight requests finish (up to 30 s), waits for running jobs and exits 0;
@@ -98,6 +99,9 @@ Flags (each also read from the environment variable shown):
   --disable-guest-usernames
                         a bare jji_username cookie acts for no one, not even a
                         guest username (BUGFLOW_DISABLE_GUEST_USERNAMES=true)
+  --job-orphan-after D  retry the running jobs of a process that renewed no lease
+                        for this long, such as one killed mid-job
+                        (BUGFLOW_JOB_ORPHAN_AFTER, default 60s, at least 1s)
   --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
   --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
 
@@ -168,6 +172,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		DisableGuestUsernames: opts.disableGuests}
 	if cfg.JWT, err = opts.jwtConfig(); err != nil {
 		return fail(stderr, exitUsage, err)
+	}
+	if opts.jobOrphanAfter != "" {
+		if cfg.Jobs.OrphanAfter, err = time.ParseDuration(opts.jobOrphanAfter); err != nil {
+			return fail(stderr, exitUsage, fmt.Errorf("--job-orphan-after: %q is not a duration such as 60s", opts.jobOrphanAfter))
+		}
 	}
 
 	if cmd == "migrate" {
@@ -241,6 +250,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
+	jobOrphanAfter                                                       string
 	disableGuests                                                        bool
 }
 
@@ -287,6 +297,7 @@ func parseFlags(cmd string, args []string) (options, error) {
 			return o, err
 		}
 		fs.BoolVar(&o.disableGuests, "disable-guest-usernames", disableGuests, "")
+		fs.StringVar(&o.jobOrphanAfter, "job-orphan-after", os.Getenv("BUGFLOW_JOB_ORPHAN_AFTER"), "")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -69,6 +69,8 @@ func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 		{[]string{"serve", "--database-url", "mysql://x/y"}, "database_url"},
 		{[]string{"serve", "--mail-url", "pigeon://coop"}, "mail_url"},
 		{[]string{"migrate", "--log-level", "loud"}, "--log-level"},
+		{[]string{"serve", "--job-orphan-after", "soon"}, `--job-orphan-after: "soon" is not a duration`},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--job-orphan-after", "999ms"}, "jobs.orphan_after: must be at least 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

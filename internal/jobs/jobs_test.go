@@ -74,6 +74,8 @@ func open(t *testing.T, url string, cfg jobs.Config) (*store.DB, *jobs.Queue) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, jobs.Migrate(ctx, db))
+	_, err = store.Migrate(ctx, db, jobs.Migrations())
+	require.NoError(t, err)
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger
 	}
@@ -265,9 +267,17 @@ func TestNewRejectsRescueShorterThanTimeout(t *testing.T) {
 	require.ErrorIs(t, err, errs.ErrInvalid)
 }
 
+func TestNewRejectsOrphanAfterBelowMinimum(t *testing.T) {
+	db := dbtest.Open(t, "sqlite::memory:", nil)
+	_, err := jobs.New(db, jobs.Config{OrphanAfter: jobs.MinOrphanAfter - time.Millisecond})
+	require.ErrorIs(t, err, errs.ErrInvalid)
+	_, err = jobs.New(db, jobs.Config{OrphanAfter: jobs.MinOrphanAfter})
+	require.NoError(t, err)
+}
+
 func TestInsertOnlyQueueDoesNotWork(t *testing.T) {
 	ctx := context.Background()
-	db := dbtest.Open(t, "sqlite::memory:", nil)
+	db := dbtest.Open(t, "sqlite::memory:", jobs.Migrations())
 	require.NoError(t, jobs.Migrate(ctx, db))
 	q, err := jobs.New(db, jobs.Config{})
 	require.NoError(t, err)
