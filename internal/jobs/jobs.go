@@ -241,7 +241,9 @@ func (q *Queue) Start(ctx context.Context) error {
 		if err := q.renewLease(ctx, store.Now()); err != nil {
 			return fmt.Errorf("jobs: start: %w", err)
 		}
-		if err := q.client.Start(ctx); err != nil {
+		// River hard-stops (cancels running jobs) when its start context
+		// ends; a signal context must not do that, Stop is the graceful way.
+		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("jobs: start: %w", err)
 		}
 	}
