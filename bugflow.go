@@ -60,6 +60,13 @@ type Config struct {
 	// JWT, when set, accepts bearer JWTs signed by its key (HS256 secret or
 	// RS256/ES256 public key) as identities.
 	JWT *auth.JWTConfig
+	// DisableGuestUsernames turns guest usernames off. By default a request
+	// whose only identity is seeds/001's jji_username cookie acts as that
+	// username when it is a guest's (a name no account has; stored on first
+	// sight): anyone may act as a guest. Turned off, only signed-in users
+	// have a username context. A bare cookie naming an account that can
+	// sign in never acts, either way.
+	DisableGuestUsernames bool
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
 	// UploadDir keeps training uploads until their job has an outcome; they
@@ -78,8 +85,9 @@ type Config struct {
 // JobsConfig tunes the durable job queue. Zero values mean the documented
 // defaults.
 type JobsConfig struct {
-	// Disabled stops this process from working jobs (it still enqueues them),
-	// for replicas that only serve HTTP.
+	// Disabled stops this process from working jobs (it still enqueues them
+	// and retries those of stopped processes), for replicas that only serve
+	// HTTP.
 	Disabled bool
 	// Register adds the embedder's own River workers and periodic jobs.
 	Register func(workers *river.Workers, periodic *[]*river.PeriodicJob)
@@ -90,8 +98,14 @@ type JobsConfig struct {
 	PollInterval time.Duration
 	// JobTimeout cancels a job's context after this long. Default 10 min.
 	JobTimeout time.Duration
-	// RescueAfter is how long a job may stay running before it is presumed
-	// orphaned by a dead process and retried. Default 1 h.
+	// OrphanAfter is how long a process that works jobs may go without
+	// renewing its lease in the database (it renews every OrphanAfter/4)
+	// before any bugflow process on the database retries the jobs it was
+	// running, whatever their timeout. Default 60 s, at least 1 s. A live
+	// process that stalls for longer has its running jobs run twice.
+	OrphanAfter time.Duration
+	// RescueAfter is how long a job may stay running in a live process before
+	// it is presumed stuck and retried. Default 1 h.
 	RescueAfter time.Duration
 	// MaxAttempts bounds retries of a failing job. Default 10.
 	MaxAttempts int
@@ -164,6 +178,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer, logger *slog.Logger) (*Engine, error) {
 	authSvc, err := auth.New(auth.NewBunStore(db.DB), auth.Config{
 		Mailer: mailer, AdminKey: cfg.AdminKey, SecretKey: cfg.SecretKey, JWT: cfg.JWT, Logger: logger,
+		DisableGuestUsernames: cfg.DisableGuestUsernames,
 	})
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
@@ -193,6 +208,7 @@ func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger
 		PollInterval:    cfg.Jobs.PollInterval,
 		JobTimeout:      cfg.Jobs.JobTimeout,
 		RescueAfter:     cfg.Jobs.RescueAfter,
+		OrphanAfter:     cfg.Jobs.OrphanAfter,
 		MaxAttempts:     cfg.Jobs.MaxAttempts,
 		RetryPolicy:     cfg.Jobs.RetryPolicy,
 		ShutdownTimeout: cfg.Jobs.ShutdownTimeout,
@@ -200,6 +216,7 @@ func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger
 		Register: []func(*river.Workers, *[]*river.PeriodicJob){func(ws *river.Workers, _ *[]*river.PeriodicJob) {
 			river.AddWorker(ws, &trainWorker{ml: e.ML})
 		}},
+		OnGiveUp: func(ctx context.Context, job *rivertype.JobRow) { e.trainingGivenUp(ctx, job, logger) },
 	}
 	if cfg.Jobs.Register != nil {
 		jc.Register = append(jc.Register, cfg.Jobs.Register)
@@ -259,7 +276,7 @@ func migrate(ctx context.Context, db *store.DB) ([]string, error) {
 // domainMigrations lists the schema of every domain package, in any order
 // (store.Migrate sorts by ID). Domain packages add theirs here as they land.
 func domainMigrations() [][]store.Migration {
-	return [][]store.Migration{auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations(), mlpipeline.Migrations()}
+	return [][]store.Migration{jobs.Migrations(), auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations(), mlpipeline.Migrations()}
 }
 
 // Close stops working jobs (waiting for running ones up to
@@ -317,6 +334,9 @@ func (cfg Config) validate() error {
 	}
 	if cfg.AdminKey != "" && len(cfg.AdminKey) < MinAdminKeyLength {
 		add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
+	}
+	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
+		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
 	}
 	if problems == nil {
 		return nil

@@ -2,15 +2,19 @@ package bugflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/mlpipeline"
 )
 
@@ -33,14 +37,37 @@ func (trainArgs) Kind() string { return "mlpipeline.train" }
 
 // trainWorker runs training jobs. RunTraining is idempotent, so a job that
 // River retries or rescues after a crash simply trains again (or finds the
-// job already finished).
+// job already finished); its status first says that it was interrupted and
+// which attempt this is, in place of the interrupted attempt's progress.
 type trainWorker struct {
 	river.WorkerDefaults[trainArgs]
 	ml *mlpipeline.Service
 }
 
 func (w *trainWorker) Work(ctx context.Context, job *river.Job[trainArgs]) error {
+	if reason := jobs.RetryReason(job.JobRow); reason != "" {
+		if err := w.ml.MarkRetrying(ctx, job.Args.TrainingJobID, reason, job.Attempt, job.MaxAttempts); err != nil {
+			return err
+		}
+	}
 	return w.ml.RunTraining(ctx, job.Args.TrainingJobID)
+}
+
+// trainingGivenUp fails the training of a job that the job queue discarded
+// because its worker process stopped on its last attempt.
+func (e *Engine) trainingGivenUp(ctx context.Context, job *rivertype.JobRow, logger *slog.Logger) {
+	if job.Kind != (trainArgs{}).Kind() {
+		return
+	}
+	var args trainArgs
+	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
+		logger.Error("a discarded training job has unreadable arguments", "job_id", job.ID, "error", err)
+		return
+	}
+	reason := fmt.Sprintf("training was interrupted %d times (its worker process stopped); giving up", job.Attempt)
+	if err := e.ML.FailTraining(ctx, args.TrainingJobID, reason); err != nil {
+		logger.Error("recording a discarded training job failed", "training_job_id", args.TrainingJobID, "error", err)
+	}
 }
 
 // Timeout overrides the queue's default job timeout for training.

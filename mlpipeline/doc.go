@@ -60,8 +60,11 @@
 // bounded in-memory cache. Jobs are visible to their owner and to admins.
 // A running job writes its Progress to the store (each new stage at once,
 // otherwise at most once per Config.ProgressEvery), so that a status request
-// on any replica shows how far it is. Once a job has an outcome, its files
-// under Config.UploadDir (uploaded copies) are deleted.
+// on any replica shows how far it is. A job that runs again because its
+// previous attempt was interrupted (its worker process stopped, say) says so
+// in its status description, with the attempt number, and its progress
+// starts afresh (MarkRetrying). Once a job has an outcome, its files under
+// Config.UploadDir (uploaded copies) are deleted.
 //
 // Metrics (accuracy, macro-F1, top-3 accuracy, ECE, classes, train/test
 // rows) are measured per field on a 20% hold-out drawn exactly as

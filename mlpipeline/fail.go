@@ -26,3 +26,16 @@ func (s *Service) FailTraining(ctx context.Context, jobID, reason string) error 
 	}
 	return nil
 }
+
+// MarkRetrying records that a job still Processing runs again after an
+// interruption: its status description says why (reason, such as "worker
+// process stopped") and which attempt this is, and the progress of the
+// interrupted attempt is cleared. The job queue's worker calls it before
+// RunTraining on every attempt after the first. A finished job is left alone.
+func (s *Service) MarkRetrying(ctx context.Context, jobID, reason string, attempt, maxAttempts int) error {
+	desc := fmt.Sprintf(descTrainingRetrying, reason, attempt, maxAttempts)
+	if err := s.store.RetryTrainingJob(ctx, jobID, desc, s.cfg.Now()); err != nil {
+		return fmt.Errorf("mlpipeline: mark training %s retrying: %w", jobID, err)
+	}
+	return nil
+}

@@ -18,6 +18,7 @@ const (
 // Status descriptions returned with each state.
 const (
 	descTrainingProcessing = "The training job is currently in progress."
+	descTrainingRetrying   = "The training job was interrupted (%s) and is being retried (attempt %d of %d)."
 	descTrainingSuccess    = "Training completed successfully."
 	descTrainingFailed     = "Training failed:"
 	descPredictionSuccess  = "Prediction completed successfully."

@@ -380,3 +380,34 @@ func TestProgressMigrationOnAnOldDatabase(t *testing.T) {
 		assert.Equal(t, "u1", got.OwnerID)
 	})
 }
+
+// A job that runs again after an interruption says so, without the progress
+// of the interrupted attempt, until it has an outcome; a finished job keeps
+// its outcome.
+func TestServiceMarkRetrying(t *testing.T) {
+	hadoop, err := filepath.Abs("testdata/gitbugs_hadoop.csv")
+	require.NoError(t, err)
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := NewBunStore(db.DB)
+		svc := New(st, Config{})
+		alice := Caller{UserID: "alice"}
+		j, err := svc.CreateTraining(ctx, alice, TrainingRequest{Files: []string{hadoop}, TargetColumns: []string{"Priority"}})
+		require.NoError(t, err)
+		require.NoError(t, st.UpdateTrainingProgress(ctx, j.ID, Progress{Stage: StageTrain, Done: 7, Total: 20}, store.Now()))
+
+		require.NoError(t, svc.MarkRetrying(ctx, j.ID, "worker process stopped", 2, 10))
+		got, err := svc.TrainingStatus(ctx, alice, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, StatusProcessing, got.Status)
+		assert.Equal(t, "The training job was interrupted (worker process stopped) and is being retried (attempt 2 of 10).", got.StatusDescription)
+		assert.Nil(t, got.Progress, "the interrupted attempt's progress is gone")
+
+		require.NoError(t, svc.RunTraining(ctx, j.ID))
+		require.NoError(t, svc.MarkRetrying(ctx, j.ID, "worker process stopped", 3, 10))
+		got, err = svc.TrainingStatus(ctx, alice, j.ID)
+		require.NoError(t, err)
+		assert.Equal(t, StatusSuccess, got.Status)
+		assert.Equal(t, descTrainingSuccess, got.StatusDescription)
+	})
+}

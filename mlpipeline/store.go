@@ -22,6 +22,10 @@ type Store interface {
 	// UpdateTrainingProgress records the progress of a job that is still
 	// Processing, at time at; a finished job is left as it is.
 	UpdateTrainingProgress(ctx context.Context, id string, p Progress, at time.Time) error
+	// RetryTrainingJob sets the status description of a job that is still
+	// Processing and clears its progress, at time at, as a new attempt
+	// begins; a finished job is left as it is.
+	RetryTrainingJob(ctx context.Context, id, description string, at time.Time) error
 	// LoadModel returns the serialised model of a successful job.
 	LoadModel(ctx context.Context, trainingJobID string) ([]byte, error)
 	// InsertPredictionJob stores a prediction job.

@@ -279,6 +279,21 @@ func (s *BunStore) UpdateTrainingProgress(ctx context.Context, id string, p Prog
 	return nil
 }
 
+// RetryTrainingJob implements Store.
+func (s *BunStore) RetryTrainingJob(ctx context.Context, id, description string, at time.Time) error {
+	_, err := s.db.NewUpdate().Model((*trainingJobRow)(nil)).
+		Set("status_description = ?", description).
+		Set("progress = NULL").
+		Set("updated_at = ?", at).
+		Where("id = ?", id).
+		Where("status = ?", string(StatusProcessing)).
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("retry training job: %w", store.Translate(err))
+	}
+	return nil
+}
+
 // LoadModel implements Store.
 func (s *BunStore) LoadModel(ctx context.Context, trainingJobID string) ([]byte, error) {
 	var row trainingJobRow

@@ -682,12 +682,15 @@ type APIRoot struct {
 
 // AdminUserRow defines model for AdminUserRow.
 type AdminUserRow struct {
-	CreatedAt time.Time        `json:"created_at"`
-	Email     *string          `json:"email,omitempty"`
-	Id        string           `json:"id"`
-	LastSeen  *time.Time       `json:"last_seen"`
-	Role      AdminUserRowRole `json:"role"`
-	Username  string           `json:"username"`
+	CreatedAt time.Time `json:"created_at"`
+	Email     *string   `json:"email,omitempty"`
+
+	// Guest A guest username (seen in a jji_username cookie, never signed up).
+	Guest    *bool            `json:"guest,omitempty"`
+	Id       string           `json:"id"`
+	LastSeen *time.Time       `json:"last_seen"`
+	Role     AdminUserRowRole `json:"role"`
+	Username string           `json:"username"`
 }
 
 // AdminUserRowRole defines model for AdminUserRow.Role.
@@ -1055,7 +1058,7 @@ type TrackerTokens struct {
 	JiraToken   string `json:"jira_token"`
 }
 
-// TrainingProgress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished.
+// TrainingProgress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished. When an attempt is interrupted (its worker process stopped) the job is retried: its progress starts afresh and result.status_description says that it was interrupted and which attempt is running.
 type TrainingProgress struct {
 	// Done Units (train stage) or fields (calibrate stage) finished.
 	Done int `json:"done"`
@@ -1079,7 +1082,7 @@ type TrainingStatus struct {
 	Metrics    *[]map[string]interface{} `json:"metrics,omitempty"`
 	ParseStats *map[string]interface{}   `json:"parse_stats,omitempty"`
 
-	// Progress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished.
+	// Progress The last progress a running training job reported, written at most once a second and at every new stage; absent before the job starts and once it has finished. When an attempt is interrupted (its worker process stopped) the job is retried: its progress starts afresh and result.status_description says that it was interrupted and which attempt is running.
 	Progress      *TrainingProgress         `json:"progress,omitempty"`
 	Result        JobResult                 `json:"result"`
 	Roles         *[]map[string]interface{} `json:"roles,omitempty"`
@@ -1894,16 +1897,17 @@ type ClientInterface interface {
 
 	// GetAuthMe The current request identity (analysis API)
 	//
-	// Without credentials: the jji_username cookie's name (or "") with role
-	// user.
+	// Without credentials: the jji_username cookie's name when it is a
+	// guest username (else "") with role user.
 	//
 	// Corresponds with GET /api/auth/me (the `GetAuthMe` operationId).
 	GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -1914,8 +1918,9 @@ type ClientInterface interface {
 
 	// AutoBugReport Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -2030,10 +2035,14 @@ type ClientInterface interface {
 
 	// GetUserTokens Personal GitHub and Jira credentials of the username context
 	//
-	// The username context is the signed-in user, else the jji_username
-	// cookie. Tokens are encrypted at rest and shown in full only to a caller
-	// authenticated as that user; a bare cookie sees them masked ("****" and
-	// the last four characters). Unknown usernames get empty strings.
+	// The username context is the signed-in user, else the guest username
+	// of the jji_username cookie. A bare cookie acts only for a guest: a
+	// name no account has, tracked as a guest user from its first use
+	// (turned off with --disable-guest-usernames). A cookie naming an
+	// account that can sign in answers 401 asking to sign in. Tokens are
+	// encrypted at rest and shown in full only to a caller authenticated
+	// as that user; a guest's cookie sees them masked ("****" and the last
+	// four characters). A new guest has empty strings.
 	//
 	// Corresponds with GET /api/user/tokens (the `GetUserTokens` operationId).
 	GetUserTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2042,6 +2051,8 @@ type ClientInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2052,6 +2063,8 @@ type ClientInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2265,12 +2278,20 @@ type ClientInterface interface {
 
 	// AddCommentWithBody Comment on a failure (username from the sign-in or the jji_username cookie)
 	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
 	AddCommentWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddComment Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2285,8 +2306,9 @@ type ClientInterface interface {
 	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2296,8 +2318,9 @@ type ClientInterface interface {
 	// OverrideClassification Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2667,8 +2690,8 @@ func (c *Client) AdminLogout(ctx context.Context, reqEditors ...RequestEditorFn)
 
 // GetAuthMe The current request identity (analysis API)
 //
-// Without credentials: the jji_username cookie's name (or "") with role
-// user.
+// Without credentials: the jji_username cookie's name when it is a
+// guest username (else "") with role user.
 //
 // Corresponds with GET /api/auth/me (the `GetAuthMe` operationId).
 func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2685,8 +2708,9 @@ func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -2707,8 +2731,9 @@ func (c *Client) AutoBugReportWithBody(ctx context.Context, contentType string, 
 
 // AutoBugReport Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -2953,10 +2978,14 @@ func (c *Client) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn
 
 // GetUserTokens Personal GitHub and Jira credentials of the username context
 //
-// The username context is the signed-in user, else the jji_username
-// cookie. Tokens are encrypted at rest and shown in full only to a caller
-// authenticated as that user; a bare cookie sees them masked ("****" and
-// the last four characters). Unknown usernames get empty strings.
+// The username context is the signed-in user, else the guest username
+// of the jji_username cookie. A bare cookie acts only for a guest: a
+// name no account has, tracked as a guest user from its first use
+// (turned off with --disable-guest-usernames). A cookie naming an
+// account that can sign in answers 401 asking to sign in. Tokens are
+// encrypted at rest and shown in full only to a caller authenticated
+// as that user; a guest's cookie sees them masked ("****" and the last
+// four characters). A new guest has empty strings.
 //
 // Corresponds with GET /api/user/tokens (the `GetUserTokens` operationId).
 func (c *Client) GetUserTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2975,6 +3004,8 @@ func (c *Client) GetUserTokens(ctx context.Context, reqEditors ...RequestEditorF
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes any type of body and a specified content type.
 //
@@ -2995,6 +3026,8 @@ func (c *Client) PutUserTokensWithBody(ctx context.Context, contentType string, 
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3478,6 +3511,10 @@ func (c *Client) ListComments(ctx context.Context, jobId string, reqEditors ...R
 
 // AddCommentWithBody Comment on a failure (username from the sign-in or the jji_username cookie)
 //
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
@@ -3494,6 +3531,10 @@ func (c *Client) AddCommentWithBody(ctx context.Context, jobId string, contentTy
 }
 
 // AddComment Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3528,8 +3569,9 @@ func (c *Client) DeleteComment(ctx context.Context, jobId string, commentId int,
 // OverrideClassificationWithBody Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3549,8 +3591,9 @@ func (c *Client) OverrideClassificationWithBody(ctx context.Context, jobId strin
 // OverrideClassification Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5961,8 +6004,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetAuthMeWithResponse The current request identity (analysis API)
 	//
-	// Without credentials: the jji_username cookie's name (or "") with role
-	// user.
+	// Without credentials: the jji_username cookie's name when it is a
+	// guest username (else "") with role user.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -5971,8 +6014,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -5983,8 +6027,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -6103,10 +6148,14 @@ type ClientWithResponsesInterface interface {
 
 	// GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 	//
-	// The username context is the signed-in user, else the jji_username
-	// cookie. Tokens are encrypted at rest and shown in full only to a caller
-	// authenticated as that user; a bare cookie sees them masked ("****" and
-	// the last four characters). Unknown usernames get empty strings.
+	// The username context is the signed-in user, else the guest username
+	// of the jji_username cookie. A bare cookie acts only for a guest: a
+	// name no account has, tracked as a guest user from its first use
+	// (turned off with --disable-guest-usernames). A cookie naming an
+	// account that can sign in answers 401 asking to sign in. Tokens are
+	// encrypted at rest and shown in full only to a caller authenticated
+	// as that user; a guest's cookie sees them masked ("****" and the last
+	// four characters). A new guest has empty strings.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6117,6 +6166,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6127,6 +6178,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6366,12 +6419,20 @@ type ClientWithResponsesInterface interface {
 
 	// AddCommentWithBodyWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
 	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
 	AddCommentWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCommentResponse, error)
 
 	// AddCommentWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6388,8 +6449,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6399,8 +6461,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8385,6 +8448,8 @@ type ClassifyTestResponse struct {
 	JSON201 *IDBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *DetailTooLarge
 	// JSON422 the response for an HTTP 422 `application/json` response
@@ -8399,6 +8464,11 @@ func (r ClassifyTestResponse) GetJSON201() *IDBody {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r ClassifyTestResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ClassifyTestResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -9226,6 +9296,8 @@ type AddCommentResponse struct {
 	JSON202 *JobStillRunning
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9249,6 +9321,11 @@ func (r AddCommentResponse) GetJSON202() *JobStillRunning {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r AddCommentResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddCommentResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -9378,6 +9455,8 @@ type OverrideClassificationResponse struct {
 	JSON202 *JobStillRunning
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9404,6 +9483,11 @@ func (r OverrideClassificationResponse) GetJSON202() *JobStillRunning {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r OverrideClassificationResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OverrideClassificationResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -9530,6 +9614,8 @@ type SetReviewedResponse struct {
 	JSON202 *JobStillRunning
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9556,6 +9642,11 @@ func (r SetReviewedResponse) GetJSON202() *JobStillRunning {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SetReviewedResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetReviewedResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -10068,8 +10159,8 @@ func (c *ClientWithResponses) AdminLogoutWithResponse(ctx context.Context, reqEd
 
 // GetAuthMeWithResponse The current request identity (analysis API)
 //
-// Without credentials: the jji_username cookie's name (or "") with role
-// user.
+// Without credentials: the jji_username cookie's name when it is a
+// guest username (else "") with role user.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10084,8 +10175,9 @@ func (c *ClientWithResponses) GetAuthMeWithResponse(ctx context.Context, reqEdit
 
 // AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -10102,8 +10194,9 @@ func (c *ClientWithResponses) AutoBugReportWithBodyWithResponse(ctx context.Cont
 
 // AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -10300,10 +10393,14 @@ func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqE
 
 // GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 //
-// The username context is the signed-in user, else the jji_username
-// cookie. Tokens are encrypted at rest and shown in full only to a caller
-// authenticated as that user; a bare cookie sees them masked ("****" and
-// the last four characters). Unknown usernames get empty strings.
+// The username context is the signed-in user, else the guest username
+// of the jji_username cookie. A bare cookie acts only for a guest: a
+// name no account has, tracked as a guest user from its first use
+// (turned off with --disable-guest-usernames). A cookie naming an
+// account that can sign in answers 401 asking to sign in. Tokens are
+// encrypted at rest and shown in full only to a caller authenticated
+// as that user; a guest's cookie sees them masked ("****" and the last
+// four characters). A new guest has empty strings.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10320,6 +10417,8 @@ func (c *ClientWithResponses) GetUserTokensWithResponse(ctx context.Context, req
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10336,6 +10435,8 @@ func (c *ClientWithResponses) PutUserTokensWithBodyWithResponse(ctx context.Cont
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10737,6 +10838,10 @@ func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, jobI
 
 // AddCommentWithBodyWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
 //
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
@@ -10749,6 +10854,10 @@ func (c *ClientWithResponses) AddCommentWithBodyWithResponse(ctx context.Context
 }
 
 // AddCommentWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10777,8 +10886,9 @@ func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, job
 // OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10794,8 +10904,9 @@ func (c *ClientWithResponses) OverrideClassificationWithBodyWithResponse(ctx con
 // OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12412,6 +12523,13 @@ func ParseClassifyTestResponse(rsp *http.Response) (*ClassifyTestResponse, error
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest DetailTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13019,6 +13137,13 @@ func ParseAddCommentResponse(rsp *http.Response) (*AddCommentResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest DetailNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13139,6 +13264,13 @@ func ParseOverrideClassificationResponse(rsp *http.Response) (*OverrideClassific
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest DetailNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13253,6 +13385,13 @@ func ParseSetReviewedResponse(rsp *http.Response) (*SetReviewedResponse, error) 
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest DetailNotFound

@@ -11,9 +11,11 @@
 //
 // Every flag can also be set through the environment (BUGFLOW_ADDR,
 // BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY,
-// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*); a flag wins over its variable. Both also take --log-format text|json and --log-level
-// debug|info|warn|error (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to
-// stderr. "bugflow help" lists every flag.
+// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*, BUGFLOW_DISABLE_GUEST_USERNAMES,
+// BUGFLOW_JOB_ORPHAN_AFTER); a flag wins over its variable. Both also take
+// --log-format text|json and --log-level debug|info|warn|error
+// (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to stderr. "bugflow help"
+// lists every flag.
 //
 // serve stops gracefully on SIGINT or SIGTERM: it stops accepting, lets
 // in-flight requests finish (up to 30 s), waits for running jobs and exits 0;
@@ -37,6 +39,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -93,6 +96,12 @@ Flags (each also read from the environment variable shown):
                         in PEM (BUGFLOW_JWT_PUBLIC_KEY_FILE)
   --jwt-issuer ISS      required iss of accepted JWTs (BUGFLOW_JWT_ISSUER)
   --jwt-audience AUD    required aud of accepted JWTs (BUGFLOW_JWT_AUDIENCE)
+  --disable-guest-usernames
+                        a bare jji_username cookie acts for no one, not even a
+                        guest username (BUGFLOW_DISABLE_GUEST_USERNAMES=true)
+  --job-orphan-after D  retry the running jobs of a process that renewed no lease
+                        for this long, such as one killed mid-job
+                        (BUGFLOW_JOB_ORPHAN_AFTER, default 60s, at least 1s)
   --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
   --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
 
@@ -159,9 +168,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, exitUsage, err)
 	}
-	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger}
+	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger,
+		DisableGuestUsernames: opts.disableGuests}
 	if cfg.JWT, err = opts.jwtConfig(); err != nil {
 		return fail(stderr, exitUsage, err)
+	}
+	if opts.jobOrphanAfter != "" {
+		if cfg.Jobs.OrphanAfter, err = time.ParseDuration(opts.jobOrphanAfter); err != nil {
+			return fail(stderr, exitUsage, fmt.Errorf("--job-orphan-after: %q is not a duration such as 60s", opts.jobOrphanAfter))
+		}
 	}
 
 	if cmd == "migrate" {
@@ -235,6 +250,8 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
+	jobOrphanAfter                                                       string
+	disableGuests                                                        bool
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -275,6 +292,12 @@ func parseFlags(cmd string, args []string) (options, error) {
 		fs.StringVar(&o.jwtKeyFile, "jwt-public-key-file", os.Getenv("BUGFLOW_JWT_PUBLIC_KEY_FILE"), "")
 		fs.StringVar(&o.jwtIssuer, "jwt-issuer", os.Getenv("BUGFLOW_JWT_ISSUER"), "")
 		fs.StringVar(&o.jwtAudience, "jwt-audience", os.Getenv("BUGFLOW_JWT_AUDIENCE"), "")
+		disableGuests, err := envBool("BUGFLOW_DISABLE_GUEST_USERNAMES")
+		if err != nil {
+			return o, err
+		}
+		fs.BoolVar(&o.disableGuests, "disable-guest-usernames", disableGuests, "")
+		fs.StringVar(&o.jobOrphanAfter, "job-orphan-after", os.Getenv("BUGFLOW_JOB_ORPHAN_AFTER"), "")
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -293,6 +316,19 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// envBool reads a boolean environment variable; unset or empty is false.
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean (use true or false)", name, v)
+	}
+	return b, nil
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

@@ -69,6 +69,8 @@ func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 		{[]string{"serve", "--database-url", "mysql://x/y"}, "database_url"},
 		{[]string{"serve", "--mail-url", "pigeon://coop"}, "mail_url"},
 		{[]string{"migrate", "--log-level", "loud"}, "--log-level"},
+		{[]string{"serve", "--job-orphan-after", "soon"}, `--job-orphan-after: "soon" is not a duration`},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--job-orphan-after", "999ms"}, "jobs.orphan_after: must be at least 1s"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -208,6 +210,25 @@ func TestAddrFromEnvironmentAndFlag(t *testing.T) {
 	o, err = parseFlags("serve", []string{"-addr", "127.0.0.1:7777"})
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:7777", o.addr, "the flag over the environment")
+}
+
+func TestDisableGuestUsernamesFromEnvironmentAndFlag(t *testing.T) {
+	o, err := parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.False(t, o.disableGuests, "guests are on by default")
+
+	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "true")
+	o, err = parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.True(t, o.disableGuests, "the environment over the default")
+
+	o, err = parseFlags("serve", []string{"--disable-guest-usernames=false"})
+	require.NoError(t, err)
+	assert.False(t, o.disableGuests, "the flag over the environment")
+
+	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "maybe")
+	_, err = parseFlags("serve", nil)
+	assert.ErrorContains(t, err, "BUGFLOW_DISABLE_GUEST_USERNAMES")
 }
 
 var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)

@@ -3,6 +3,43 @@
 // PostgreSQL, riversqlite (polling) on SQLite. Domain packages register River
 // workers; the user-visible state of their work (status, progress, result)
 // lives in their own tables, and this package only executes.
+//
+// # Jobs of processes that died
+//
+// River marks a job running when a process takes it, and only that process
+// ends the attempt. If the process dies (kill -9, out of memory, a lost
+// host), River's own rescuer retries the job only after RescueAfter (an
+// hour), because it cannot tell a dead worker from a slow one. bugflow tells
+// them apart with leases: every process that works jobs has a unique River
+// client ID (host, pid and a random suffix; River records it in the job's
+// attempted_by) and renews a row in the jobs_processes table every
+// OrphanAfter/4, promising to be alive until OrphanAfter from then. Every
+// process, including one that works no jobs, sweeps at the same pace (and
+// once at start): a running job whose last client's lease has expired (or
+// that has none, once the job has been running for OrphanAfter) is put back
+// in the queue at once with the error "worker process stopped: ...", or
+// discarded with that error if it has used all its attempts, whatever its
+// timeout. With the default OrphanAfter of 60 s, a job of a dead process is
+// available again at most 75 s after the later of its death and the start of
+// any other bugflow process on the database, and a worker takes it within
+// the poll interval. The rescue changes a job only if it is still in the
+// attempt that was judged, so sweepers racing on one job rescue it once.
+// River has no public call for it, so the sweeper makes the driver calls
+// that River's own rescuer makes (JobGetStuck, JobRescueMany), which the
+// tests exercise on both databases. River's rescuer stays the backstop for
+// a worker that is alive but hung.
+//
+// A job therefore runs at least once, and twice if its process stalls for
+// longer than OrphanAfter (a frozen VM, a database it cannot reach) and then
+// resumes: workers must be idempotent, as River requires anyway. Leases use
+// each process's clock, so the clocks of hosts sharing a database must agree
+// to within a few seconds. Processes of a bugflow version without leases
+// take no lease, so their jobs count as stopped OrphanAfter after they began:
+// stop such processes before starting new ones on the same database.
+//
+// A worker that wants to tell its users why it runs again reads RetryReason
+// at the start of Work; Config.OnGiveUp lets the domain record a job that
+// the sweeper discarded, since no worker runs it again.
 package jobs
 
 import (
@@ -19,6 +56,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/uptrace/bun"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
@@ -33,6 +71,10 @@ const (
 	DefaultRescueAfter     = time.Hour
 	DefaultJobTimeout      = 10 * time.Minute
 	DefaultMaxAttempts     = 10
+	DefaultOrphanAfter     = time.Minute
+	// MinOrphanAfter bounds OrphanAfter from below: leases are renewed four
+	// times per OrphanAfter, and more often would only load the database.
+	MinOrphanAfter = time.Second
 )
 
 // Config tunes the queue. Zero values mean the documented defaults.
@@ -50,9 +92,20 @@ type Config struct {
 	// JobTimeout cancels a job's context after this long. Default 10 min.
 	JobTimeout time.Duration
 	// RescueAfter is how long a job may stay running before it is presumed
-	// orphaned (its process died) and retried. Default 1 h; must exceed
-	// JobTimeout.
+	// stuck (its worker alive but hung) and retried. Default 1 h; must
+	// exceed JobTimeout. Jobs of dead processes are retried far sooner (see
+	// OrphanAfter).
 	RescueAfter time.Duration
+	// OrphanAfter is how long a process may go without renewing its lease
+	// before the jobs it was running are retried by another process (see the
+	// package documentation). Default 60 s; at least MinOrphanAfter.
+	OrphanAfter time.Duration
+	// OnGiveUp, when set, is called with a job that the sweeper discarded
+	// because its worker process stopped on its last attempt, so that the
+	// domain can mark its work failed (no worker will run it again). Two
+	// processes sweeping at once may both call it for one job, so it must be
+	// idempotent.
+	OnGiveUp func(ctx context.Context, job *rivertype.JobRow)
 	// MaxAttempts is how often a failing job is tried before it is discarded.
 	// Default 10.
 	MaxAttempts int
@@ -82,6 +135,16 @@ type Queue struct {
 	works           bool
 	started         bool
 	shutdownTimeout time.Duration
+	logger          *slog.Logger
+
+	// The lease and the sweeper (orphans.go).
+	db          *bun.DB
+	exec        riverdriver.Executor
+	clientID    string
+	orphanAfter time.Duration
+	onGiveUp    func(ctx context.Context, job *rivertype.JobRow)
+	stopSweeper context.CancelFunc
+	sweeperDone chan struct{}
 }
 
 // Migrate creates or upgrades River's tables, under the schema migration lock.
@@ -118,7 +181,12 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	q := &Queue{
+		works: len(cfg.Register) > 0, shutdownTimeout: cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout), logger: logger,
+		db: db.DB, clientID: newClientID(), orphanAfter: cmp.Or(cfg.OrphanAfter, DefaultOrphanAfter), onGiveUp: cfg.OnGiveUp,
+	}
 	rc := &river.Config{
+		ID:                   q.clientID,
 		Logger:               logger,
 		MaxAttempts:          cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
 		JobTimeout:           cmp.Or(cfg.JobTimeout, DefaultJobTimeout),
@@ -128,8 +196,10 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	if rc.RescueStuckJobsAfter <= rc.JobTimeout {
 		return nil, errs.Invalidf("jobs: RescueAfter (%s) must exceed JobTimeout (%s)", rc.RescueStuckJobsAfter, rc.JobTimeout)
 	}
-	works := len(cfg.Register) > 0
-	if works {
+	if q.orphanAfter < MinOrphanAfter {
+		return nil, errs.Invalidf("jobs: OrphanAfter (%s) must be at least %s", q.orphanAfter, MinOrphanAfter)
+	}
+	if q.works {
 		rc.Workers = river.NewWorkers()
 		for _, register := range cfg.Register {
 			register(rc.Workers, &rc.PeriodicJobs)
@@ -137,18 +207,21 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.MaxWorkers, DefaultMaxWorkers)}}
 	}
 
-	q := &Queue{works: works, shutdownTimeout: cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout)}
 	var err error
 	switch db.Dialect {
 	case store.Postgres:
 		rc.FetchPollInterval = cmp.Or(cfg.PollInterval, DefaultPostgresPoll)
-		q.client, err = river.NewClient(riverpgxv5.New(db.Pool), rc)
+		driver := riverpgxv5.New(db.Pool)
+		q.exec = driver.GetExecutor()
+		q.client, err = river.NewClient(driver, rc)
 	default:
 		rc.FetchPollInterval = cmp.Or(cfg.PollInterval, DefaultSQLitePoll)
 		rc.FetchCooldown = min(rc.FetchPollInterval, river.FetchCooldownDefault)
 		// SQLite has no LISTEN/NOTIFY; polling is the only wake-up.
 		rc.PollOnly = true
-		q.client, err = river.NewClient(riversqlite.New(db.DB.DB), rc)
+		driver := riversqlite.New(db.DB.DB)
+		q.exec = driver.GetExecutor()
+		q.client, err = river.NewClient(driver, rc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
@@ -156,29 +229,56 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// Start begins working jobs in the background. It does nothing when no
-// workers were registered.
+// Start begins sweeping for jobs of stopped processes and, when workers were
+// registered, takes a lease and begins working jobs in the background.
 func (q *Queue) Start(ctx context.Context) error {
-	if !q.works || q.started {
+	if q.started {
 		return nil
 	}
-	if err := q.client.Start(ctx); err != nil {
-		return fmt.Errorf("jobs: start: %w", err)
+	if q.works {
+		// The lease is in place before River takes any job, so that no
+		// sweeper ever sees a job of this process without it.
+		if err := q.renewLease(ctx, store.Now()); err != nil {
+			return fmt.Errorf("jobs: start: %w", err)
+		}
+		// River hard-stops (cancels running jobs) when its start context
+		// ends; a signal context must not do that, Stop is the graceful way.
+		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
+			return fmt.Errorf("jobs: start: %w", err)
+		}
 	}
+	// The sweeper outlives ctx: during a graceful stop the lease must keep
+	// being renewed until the running jobs have finished.
+	sweepCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	q.stopSweeper, q.sweeperDone = cancel, make(chan struct{})
+	go q.maintain(sweepCtx)
 	q.started = true
 	return nil
 }
 
 // Stop stops fetching new jobs and waits up to ShutdownTimeout for running
 // ones to finish. Jobs still running then have their contexts cancelled, and
-// Stop waits up to ShutdownTimeout again for them to record their outcome; a
-// job that ignores cancellation stays marked running in the database and is
-// rescued by a later process after RescueAfter.
+// Stop waits up to ShutdownTimeout again for them to record their outcome.
+// It then gives up the process's lease, so a job that ignored cancellation
+// and stays marked running is retried by another process after OrphanAfter.
 func (q *Queue) Stop(ctx context.Context) error {
 	if !q.started {
 		return nil
 	}
 	q.started = false
+	var err error
+	if q.works {
+		err = q.stopWorkers(ctx)
+	}
+	q.stopSweeper()
+	<-q.sweeperDone
+	if q.works {
+		err = errors.Join(err, q.releaseLease(ctx))
+	}
+	return err
+}
+
+func (q *Queue) stopWorkers(ctx context.Context) error {
 	graceful, cancel := context.WithTimeout(ctx, q.shutdownTimeout)
 	defer cancel()
 	err := q.client.Stop(graceful)

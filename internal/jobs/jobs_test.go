@@ -74,6 +74,8 @@ func open(t *testing.T, url string, cfg jobs.Config) (*store.DB, *jobs.Queue) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	require.NoError(t, jobs.Migrate(ctx, db))
+	_, err = store.Migrate(ctx, db, jobs.Migrations())
+	require.NoError(t, err)
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger
 	}
@@ -183,6 +185,46 @@ func TestStopWaitsForRunningJobs(t *testing.T) {
 	})
 }
 
+// TestStartContextEndingIsNotAHardStop: serve starts the queue with its
+// signal context, so SIGTERM ends that context before Stop is called. The
+// running job must still get Stop's grace period, not be cancelled at once.
+func TestStartContextEndingIsNotAHardStop(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		release := make(chan struct{})
+		w := newStepWorker(func(ctx context.Context) error {
+			select {
+			case <-release:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		db, err := store.Open(context.Background(), url)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		require.NoError(t, jobs.Migrate(context.Background(), db))
+		_, err = store.Migrate(context.Background(), db, jobs.Migrations())
+		require.NoError(t, err)
+		q, err := jobs.New(db, jobs.Config{Logger: quietLogger, ShutdownTimeout: 20 * time.Second,
+			Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+		require.NoError(t, err)
+		signalCtx, signal := context.WithCancel(context.Background())
+		require.NoError(t, q.Start(signalCtx))
+		res, err := q.Insert(context.Background(), stepArgs{}, nil)
+		require.NoError(t, err)
+		<-w.started
+		signal()
+		// Give a hard stop time to reach the job before releasing it.
+		time.Sleep(300 * time.Millisecond)
+		close(release)
+		require.NoError(t, q.Stop(context.Background()))
+		row, err := q.Job(context.Background(), res.Job.ID)
+		require.NoError(t, err)
+		assert.Equal(t, rivertype.JobStateCompleted, row.State, "the job was cancelled when the start context ended")
+	})
+}
+
 func TestStopCancelsJobsAfterTimeout(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, url string) {
@@ -265,9 +307,17 @@ func TestNewRejectsRescueShorterThanTimeout(t *testing.T) {
 	require.ErrorIs(t, err, errs.ErrInvalid)
 }
 
+func TestNewRejectsOrphanAfterBelowMinimum(t *testing.T) {
+	db := dbtest.Open(t, "sqlite::memory:", nil)
+	_, err := jobs.New(db, jobs.Config{OrphanAfter: jobs.MinOrphanAfter - time.Millisecond})
+	require.ErrorIs(t, err, errs.ErrInvalid)
+	_, err = jobs.New(db, jobs.Config{OrphanAfter: jobs.MinOrphanAfter})
+	require.NoError(t, err)
+}
+
 func TestInsertOnlyQueueDoesNotWork(t *testing.T) {
 	ctx := context.Background()
-	db := dbtest.Open(t, "sqlite::memory:", nil)
+	db := dbtest.Open(t, "sqlite::memory:", jobs.Migrations())
 	require.NoError(t, jobs.Migrate(ctx, db))
 	q, err := jobs.New(db, jobs.Config{})
 	require.NoError(t, err)
