@@ -32,8 +32,8 @@ import (
 const nulValue = "nul\x00here"
 
 // badUTF8Value is what the walk also puts in each path and query parameter
-// (JSON decoding already replaces invalid UTF-8): PostgreSQL text cannot
-// hold it either.
+// (JSON decoding already replaces invalid UTF-8): bun would turn it into
+// U+FFFD, so it would not be looked up or stored as given.
 const badUTF8Value = "bad\xffutf8"
 
 // TestNULIsRejectedOnEveryRoute walks every route of openapi.yaml and sends,

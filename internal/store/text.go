@@ -11,10 +11,12 @@ import (
 // TextRule is what CheckText says about text it refuses.
 const TextRule = `must be UTF-8 text without NUL characters (\u0000)`
 
-// ValidText reports whether s can be stored and looked up on every engine.
-// PostgreSQL text holds neither NUL nor invalid UTF-8, and bun refuses to
-// put a NUL into a query on either engine, so such a value would fail as a
-// database error instead of as the caller's mistake.
+// ValidText reports whether s can be stored and looked up as it is on every
+// engine. bun refuses to put a NUL into a query on either engine (and
+// PostgreSQL text cannot hold one), so such a value would fail as a
+// database error instead of as the caller's mistake; invalid UTF-8 it
+// silently turns into U+FFFD, so what was stored would not be what was
+// given.
 func ValidText(s string) bool {
 	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
 }
