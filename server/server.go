@@ -132,8 +132,9 @@ func withRateLimit(l *RateLimiter, key func(*http.Request) string) routeOption {
 }
 
 // handle registers h for method and path in family f, wrapped in the
-// per-route middleware: route labelling, body limit and rate limit. Path
-// parameters are available through httprouter.ParamsFromContext.
+// per-route middleware: route labelling, body limit, rate limit, access
+// check and the check of path and query parameters. Path parameters are
+// available through httprouter.ParamsFromContext.
 func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts ...routeOption) {
 	cfg := routeConfig{maxBody: s.maxBody, keyFunc: clientIP}
 	for _, o := range opts {
