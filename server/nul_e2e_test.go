@@ -40,10 +40,10 @@ const badUTF8Value = "bad\xffutf8"
 // as the bootstrap admin so that access checks let it through, one request
 // per string input (path parameter, query parameter, request body field at
 // any depth, multipart field) with a NUL in that input, and for parameters
-// one more with invalid UTF-8. Each must answer the
-// route's dialect error for bad input: 422 on FastAPI routes that document
-// model validation, 400 everywhere else, naming the NUL, never a 5xx. The
-// validating client also checks the answer against the document.
+// one more with invalid UTF-8. Each must answer the route's dialect error
+// for bad input: 422 on FastAPI routes that document model validation, 400
+// everywhere else, naming the NUL, never a 5xx. The validating client also
+// checks the answer against the document.
 func TestNULIsRejectedOnEveryRoute(t *testing.T) {
 	doc, err := apitest.LoadDocument()
 	require.NoError(t, err)
@@ -61,7 +61,7 @@ func TestNULIsRejectedOnEveryRoute(t *testing.T) {
 			if rt.Family == server.FastAPI && op.Responses.Value("422") != nil {
 				want = http.StatusUnprocessableEntity
 			}
-			for _, req := range nulRequests(t, srv.URL, docPath, rt.Method, append(item.Parameters, op.Parameters...), op.RequestBody) {
+			for _, req := range nulRequests(t, srv.URL, docPath, rt.Method, slices.Concat(item.Parameters, op.Parameters), op.RequestBody) {
 				cases++
 				t.Run(rt.Method+" "+docPath+" "+req.where, func(t *testing.T) {
 					req.http.Header.Set("Authorization", "Bearer "+testAdminKey)
