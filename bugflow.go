@@ -130,7 +130,7 @@ type Engine struct {
 // Open validates cfg, opens the database, applies pending migrations and
 // starts working background jobs. Close releases everything.
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	logger := cfg.Logger
@@ -221,7 +221,7 @@ func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger
 // Migrate opens the database of cfg, applies pending migrations and closes it,
 // without starting any job. It returns the IDs of the migrations it applied.
 func Migrate(ctx context.Context, cfg Config) ([]string, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
@@ -295,9 +295,12 @@ func (e *Engine) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	return e.queue.Job(ctx, id)
 }
 
-// validate reports every problem with cfg at once, as an Invalid error with
-// one field per setting.
-func (cfg Config) validate() error {
+// Validate reports every problem with cfg at once, as an Invalid error with
+// one field per setting, without touching the database or the network. Open
+// and Migrate call it first; a program that must do something costly before
+// opening (bind a port, say) calls it earlier so that a mistake in the
+// configuration is the error it reports.
+func (cfg Config) Validate() error {
 	var problems *errs.Error
 	add := func(field, msg string) {
 		if problems == nil {
@@ -315,8 +318,18 @@ func (cfg Config) validate() error {
 	if msg := checkMailURL(cfg.MailURL); msg != "" {
 		add("mail_url", msg)
 	}
-	if cfg.AdminKey != "" && len(cfg.AdminKey) < MinAdminKeyLength {
-		add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
+	if cfg.AdminKey != "" {
+		switch {
+		case len(cfg.AdminKey) < MinAdminKeyLength:
+			add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
+		case len(cfg.AdminKey) > auth.MaxAPIKeyLength:
+			add("admin_key", fmt.Sprintf("must be at most %d characters", auth.MaxAPIKeyLength))
+		}
+	}
+	if cfg.JWT != nil {
+		if err := cfg.JWT.Validate(); err != nil {
+			add("jwt", strings.TrimPrefix(err.Error(), "jwt: "))
+		}
 	}
 	if problems == nil {
 		return nil
