@@ -92,8 +92,12 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	s.registerAnalysis()
 	s.registerTriage()
 	// The capture wrapper sits inside observe's panic recovery: it files a
-	// report and re-raises, and observe answers the 500.
-	s.handler = s.observe(bugs.CaptureHandler(s.router, engine.Bugs))
+	// report and re-raises, and observe answers the 500. It keys reports on
+	// the route pattern and the error's kind, which the route and the error
+	// writer leave in the request info.
+	s.handler = s.observe(bugs.CaptureHandler(s.router, engine.Bugs,
+		bugs.WithRoute(func(r *http.Request) string { return infoFrom(r.Context()).route }),
+		bugs.WithRequestError(func(r *http.Request) error { return infoFrom(r.Context()).failure })))
 	return s
 }
 
