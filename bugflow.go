@@ -122,6 +122,8 @@ type Engine struct {
 
 	uploadDir string
 	maxUpload int64
+	// schema is the newest migration ID, which Check expects recorded.
+	schema string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -182,6 +184,7 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: uploadDir}),
 		uploadDir: uploadDir,
 		maxUpload: cmp.Or(cfg.MaxUploadBytes, DefaultMaxUploadBytes),
+		schema:    newestMigration(),
 	}, nil
 }
 
@@ -282,6 +285,32 @@ func (e *Engine) Ping(ctx context.Context) error {
 		return errs.Wrap(errs.Unavailable, err, "database unavailable")
 	}
 	return nil
+}
+
+// Check reports whether the engine can serve: the database answers and
+// holds the schema this version of bugflow needs (its newest migration is
+// recorded), as an Unavailable error when not. It runs one small query, so a
+// health probe can call it often.
+func (e *Engine) Check(ctx context.Context) error {
+	applied, err := store.HasMigration(ctx, e.db.DB, e.schema)
+	if err != nil {
+		return errs.Wrap(errs.Unavailable, err, "database unavailable or without its schema")
+	}
+	if !applied {
+		return errs.Unavailablef("database schema is behind: migration %s is not applied", e.schema)
+	}
+	return nil
+}
+
+// newestMigration is the ID of the last migration this version applies.
+func newestMigration() string {
+	newest := ""
+	for _, set := range domainMigrations() {
+		for _, m := range set {
+			newest = max(newest, m.ID)
+		}
+	}
+	return newest
 }
 
 // Enqueue adds a durable background job. The job's kind must have a worker

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/bugflow/bugflow"
@@ -11,6 +12,19 @@ import (
 // healthTimeout bounds the database check of GET /health, so that a hung
 // database makes the check fail instead of hang.
 const healthTimeout = 2 * time.Second
+
+// healthCacheFor is how long one check's verdict answers GET /health: a
+// flood of probes costs the database one query a second, and probes that
+// arrive while a check waits on a hung database wait with it instead of
+// taking more connections.
+const healthCacheFor = time.Second
+
+// healthCache is the last verdict of GET /health.
+type healthCache struct {
+	mu  sync.Mutex
+	at  time.Time // zero before the first check
+	err error
+}
 
 func (s *Server) registerSystem() {
 	s.handle(http.MethodGet, "/", DRF, s.apiRoot)
@@ -53,16 +67,34 @@ type healthBody struct {
 	Timestamp time.Time `json:"timestamp"`
 }
 
+// health answers 200 while the engine can serve (the database answers and
+// holds the schema this version needs), 503 otherwise.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
-	defer cancel()
-	body := healthBody{Status: "healthy", Version: bugflow.Version, Timestamp: time.Now().UTC().Truncate(time.Second)}
+	body := healthBody{Status: "healthy", Version: bugflow.Version, Timestamp: s.now().UTC().Truncate(time.Second)}
 	status := http.StatusOK
-	if err := s.engine.Ping(ctx); err != nil {
+	if err := s.checkHealth(r.Context()); err != nil {
 		s.logger.WarnContext(r.Context(), "health check failed", "error", err.Error(), "request_id", RequestID(r.Context()))
 		body.Status, status = "unhealthy", http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, body)
+}
+
+// checkHealth returns the engine's verdict, checking at most once per
+// healthCacheFor.
+func (s *Server) checkHealth(ctx context.Context) error {
+	c := &s.healthCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && s.now().Sub(c.at) < healthCacheFor {
+		return c.err
+	}
+	// The verdict serves other probes too, so one that hangs up must not
+	// cut the check short.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthTimeout)
+	defer cancel()
+	c.err = s.engine.Check(ctx)
+	c.at = s.now()
+	return c.err
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

@@ -2126,7 +2126,9 @@ type ClientInterface interface {
 
 	// GetHealth Health check
 	//
-	// Answers 200 while the database answers, 503 otherwise.
+	// Answers 200 while the server can serve: the database answers and holds the
+	// schema this version needs (its newest migration is recorded). One check, a
+	// single small query, answers every probe for a second.
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3141,7 +3143,9 @@ func (c *Client) DemoTrainWithBody(ctx context.Context, params *DemoTrainParams,
 
 // GetHealth Health check
 //
-// Answers 200 while the database answers, 503 otherwise.
+// Answers 200 while the server can serve: the database answers and holds the
+// schema this version needs (its newest migration is recorded). One check, a
+// single small query, answers every probe for a second.
 //
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6185,7 +6189,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetHealthWithResponse Health check
 	//
-	// Answers 200 while the database answers, 503 otherwise.
+	// Answers 200 while the server can serve: the database answers and holds the
+	// schema this version needs (its newest migration is recorded). One check, a
+	// single small query, answers every probe for a second.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10399,7 +10405,9 @@ func (c *ClientWithResponses) DemoTrainWithBodyWithResponse(ctx context.Context,
 
 // GetHealthWithResponse Health check
 //
-// Answers 200 while the database answers, 503 otherwise.
+// Answers 200 while the server can serve: the database answers and holds the
+// schema this version needs (its newest migration is recorded). One check, a
+// single small query, answers every probe for a second.
 //
 // Returns a wrapper object for the known response body format(s).
 //
