@@ -74,8 +74,7 @@ func TestSystemEndpointsE2E(t *testing.T) {
 		resp := getJSON(t, srv.Client, srv.URL+"/", &root)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Equal(t, "Welcome to Workflow Management API", root["message"])
-		assert.Equal(t, srv.URL+"/workflows/", root["workflows"], "links use the host the client called")
-		assert.Equal(t, srv.URL+"/docs/", root["docs"])
+		assert.Equal(t, "1.0", root["version"])
 
 		var health struct {
 			Status    string    `json:"status"`
@@ -111,6 +110,29 @@ func TestHealthReportsAnUnreachableDatabase(t *testing.T) {
 	resp := getJSON(t, srv.Client, srv.URL+"/health", &health)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.Equal(t, "unhealthy", health["status"])
+}
+
+// GET / lists only links that answer: each one, followed by an admin (who
+// may see everything), answers neither 404 nor 405.
+func TestAPIRootListsOnlyLinksThatAnswer(t *testing.T) {
+	const adminKey = "api-root-test-admin-key"
+	srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{AdminKey: adminKey}})
+	var root map[string]string
+	resp := getJSON(t, srv.Client, srv.URL+"/", &root)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for name, link := range root {
+		if name == "message" || name == "version" {
+			continue
+		}
+		require.True(t, strings.HasPrefix(link, srv.URL+"/"), "%s=%s", name, link)
+		req, err := http.NewRequest(http.MethodGet, link, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		resp, err := srv.Raw.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.NotContains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, resp.StatusCode, "the link %s=%s answers", name, link)
+	}
 }
 
 // /health checks what the server needs, not only that the database
@@ -179,7 +201,9 @@ func TestSystemEndpointsWithGeneratedClient(t *testing.T) {
 		root, err := client.Check(c.GetAPIRootWithResponse(ctx))
 		require.NoError(t, err)
 		assert.Equal(t, "1.0", root.JSON200.Version)
-		assert.Equal(t, srv.URL+"/tickets/", root.JSON200.Tickets)
+		for name, link := range root.JSON200.AdditionalProperties {
+			assert.True(t, strings.HasPrefix(link, srv.URL+"/"), "link %s=%s uses the host the client called", name, link)
+		}
 
 		health, err := client.Check(c.GetHealthWithResponse(ctx))
 		require.NoError(t, err)

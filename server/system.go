@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,21 +35,40 @@ func (s *Server) registerSystem() {
 }
 
 // apiRoot answers seeds/004's API root, which doubles as seeds/000's
-// availability check. Links use the host the client called.
+// availability check. It links the workflow API's collections that are
+// served, found in the route table (see rootLink), so that every link
+// answers and the list grows as routes land. Links use the host the client
+// called.
 func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
-	writeJSON(w, http.StatusOK, map[string]string{
-		"message":     "Welcome to Workflow Management API",
-		"version":     "1.0",
-		"workflows":   base + "/workflows/",
-		"tickets":     base + "/tickets/",
-		"tasks":       base + "/tasks/",
-		"transitions": base + "/transitions/",
-		"roles":       base + "/roles/",
-		"steps":       base + "/steps/",
-		"analytics":   base + "/analytics/",
-		"docs":        base + "/docs/",
-	})
+	body := map[string]string{
+		"message": "Welcome to Workflow Management API",
+		"version": "1.0",
+	}
+	for _, rt := range s.routes {
+		if name, ok := rootLink(rt); ok && body[name] == "" {
+			body[name] = base + rt.Path
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// rootLink names the API root's link to rt, if it has one: seeds/004 links
+// each collection of the workflow API, a GET route of the DRF family at
+// /NAME/.
+func rootLink(rt Route) (string, bool) {
+	if rt.Method != http.MethodGet || rt.Family != DRF {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(rt.Path, "/")
+	if !ok {
+		return "", false
+	}
+	name, ok = strings.CutSuffix(name, "/")
+	if !ok || name == "" || strings.ContainsAny(name, "/:*") {
+		return "", false
+	}
+	return name, true
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto is

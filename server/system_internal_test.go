@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
@@ -39,4 +40,28 @@ func TestHealthVerdictIsReusedForASecond(t *testing.T) {
 	rec, body := do(t, s, http.MethodGet, "/health", nil)
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "after healthCacheFor the database is checked again")
 	assert.Equal(t, "unhealthy", body["status"])
+}
+
+// The API root's links come from the route table: a collection of the
+// workflow API appears once its GET route is registered, and nothing else
+// does.
+func TestAPIRootLinksServedCollections(t *testing.T) {
+	s, _ := newTestServer(t)
+	ok := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
+	s.handle(http.MethodGet, "/widgets/", DRF, ok)
+	s.handle(http.MethodGet, "/widgets/:id/", DRF, ok)
+	s.handle(http.MethodPost, "/gadgets/", DRF, ok)
+	s.handle(http.MethodGet, "/plain/", Plain, ok)
+	s.handle(http.MethodGet, "/a/b/", DRF, ok)
+
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Host = "bugflow.example:8002"
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.JSONEq(t, `{
+		"message": "Welcome to Workflow Management API",
+		"version": "1.0",
+		"widgets": "http://bugflow.example:8002/widgets/"
+	}`, rec.Body.String())
 }
