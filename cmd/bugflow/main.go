@@ -111,14 +111,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "--help", "-help":
-		if len(rest) > 0 {
+	if isHelp(cmd) {
+		if len(rest) > 0 && !isHelp(rest[0]) {
 			// "bugflow help serve" is "bugflow serve --help".
 			return run(ctx, []string{rest[0], "--help"}, stdout, stderr)
 		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	}
+	switch cmd {
 	case "version":
 		return runVersion(rest, stdout, stderr)
 	case "analyze":
@@ -184,6 +185,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logger.Info("stopped")
 	return exitOK
+}
+
+// isHelp reports whether arg asks for the general help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "--help", "-help":
+		return true
+	}
+	return false
 }
 
 // runVersion prints the version; it takes no flags.

@@ -44,8 +44,8 @@ func TestVersionAndHelp(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Regexp(t, `^bugflow \S+ \(go1\.`, out)
 
-	for _, h := range []string{"help", "--help", "-h"} {
-		code, out, _ = runCmd(t, h)
+	for _, h := range [][]string{{"help"}, {"--help"}, {"-h"}, {"help", "help"}, {"help", "--help"}} {
+		code, out, _ = runCmd(t, h...)
 		assert.Equal(t, exitOK, code)
 		assert.Contains(t, out, "bugflow serve")
 	}
