@@ -60,6 +60,13 @@ type Config struct {
 	// JWT, when set, accepts bearer JWTs signed by its key (HS256 secret or
 	// RS256/ES256 public key) as identities.
 	JWT *auth.JWTConfig
+	// DisableGuestUsernames turns guest usernames off. By default a request
+	// whose only identity is seeds/001's jji_username cookie acts as that
+	// username when it is a guest's (a name no account has; stored on first
+	// sight): anyone may act as a guest. Turned off, only signed-in users
+	// have a username context. A bare cookie naming an account that can
+	// sign in never acts, either way.
+	DisableGuestUsernames bool
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
 	// UploadDir keeps training uploads until their job has an outcome; they
@@ -166,6 +173,7 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer, logger *slog.Logger) (*Engine, error) {
 	authSvc, err := auth.New(auth.NewBunStore(db.DB), auth.Config{
 		Mailer: mailer, AdminKey: cfg.AdminKey, SecretKey: cfg.SecretKey, JWT: cfg.JWT, Logger: logger,
+		DisableGuestUsernames: cfg.DisableGuestUsernames,
 	})
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())

@@ -110,7 +110,7 @@ func AnalyzeReport(ctx context.Context, r io.Reader, opts Options) (*ReportAnaly
 	ra.Counts = rep.Counts
 	ra.Outcomes = rep.Outcomes
 	if !opts.SkipEnrichedXML {
-		out, err := enrich(original, parsed, rep, ra.Result.Failures, opts.ReportURL)
+		out, err := enrich(original, parsed, rep, ra.Result.Failures, opts.ReportURL, false)
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,8 @@
 //     returning the FailureAnalysisResult of seeds/001.
 //   - Service on a Store (BunStore, Migrations): stored results with
 //     progress, one history row per test outcome (passes included),
-//     overrides that patch results and teach the analyzer, comments,
+//     overrides that patch results (enriched XML included) in one
+//     transaction and teach the analyzer, comments,
 //     reviews, history labels, and the history queries (real failure
 //     streaks, pass counts, flaky tests, job trends).
 package analysis

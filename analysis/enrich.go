@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -36,7 +37,29 @@ func EnrichXML(ctx context.Context, original []byte, analyses []FailureAnalysis,
 	if err != nil {
 		return nil, fmt.Errorf("enrich: %w", err)
 	}
-	return enrich(original, buf, rep, analyses, opts.ReportURL)
+	return enrich(original, buf, rep, analyses, opts.ReportURL, false)
+}
+
+// refreshEnrichedXML brings the analyses written into a report enriched by
+// bugflow up to date with analyses (after an override): the ai_* properties
+// and the "--- AI Analysis ---" summary of every analysed failed testcase are
+// rewritten where enrichment put them (added when missing); everything else
+// stays byte for byte, report_url included.
+func refreshEnrichedXML(ctx context.Context, enriched string, analyses []FailureAnalysis) (string, error) {
+	original := []byte(enriched)
+	buf := bytes.TrimPrefix(original, []byte{0xEF, 0xBB, 0xBF})
+	// The document is bugflow's own output, accepted once already, and
+	// enrichment made it bigger and deeper than the input it came from.
+	lim := Limits{MaxBytes: int64(len(buf)) + 1, MaxElements: math.MaxInt, MaxDepth: math.MaxInt}
+	rep, err := ParseJUnit(ctx, bytes.NewReader(buf), lim)
+	if err != nil {
+		return "", fmt.Errorf("refresh enriched XML: %w", err)
+	}
+	out, err := enrich(original, buf, rep, analyses, "", true)
+	if err != nil {
+		return "", fmt.Errorf("refresh enriched XML: %w", err)
+	}
+	return string(out), nil
 }
 
 // edit replaces del bytes at offset at with text.
@@ -48,10 +71,28 @@ type edit struct {
 
 var declEncoding = regexp.MustCompile(`encoding\s*=\s*["'][^"']*["']`)
 
+// summaryHeader starts the summary that enrichment appends to
+// <system-out>; summaryMark is the header and the start of summaryText.
+const (
+	summaryHeader = "\n--- AI Analysis ---\n"
+	summaryMark   = summaryHeader + "Classification: "
+)
+
+// propertiesMark starts the ai_* properties that enrichment appends to
+// <properties>: ai_classification is always there and always first. Values
+// are escaped, so the mark cannot occur inside one.
+const propertiesMark = `<property name="ai_classification" `
+
+// ownProperties matches those properties from the mark to the end of the
+// element.
+var ownProperties = regexp.MustCompile(`^<property name="ai_classification" value="[^"]*"/>(?:<property name="ai_[a-z0-9_]+" value="[^"]*"/>)*$`)
+
 // enrich applies the analyses using the byte offsets the parser recorded in
 // rep, so no second parse is needed. buf is what was parsed (original
-// without a byte order mark).
-func enrich(original, buf []byte, rep *Report, analyses []FailureAnalysis, reportURL string) ([]byte, error) {
+// without a byte order mark). With replace, rep is of a report enriched
+// before, and what enrichment wrote into each testcase is replaced rather
+// than written a second time.
+func enrich(original, buf []byte, rep *Report, analyses []FailureAnalysis, reportURL string, replace bool) ([]byte, error) {
 	if len(rep.Failures) == 0 || len(analyses) == 0 {
 		return original, nil
 	}
@@ -84,23 +125,17 @@ func enrich(original, buf []byte, rep *Report, analyses []FailureAnalysis, repor
 		key := [2]string{fa.ErrorSignature, fa.Analysis.Details}
 		r, ok := cache[key]
 		if !ok || fa.ErrorSignature == "" {
-			r = rendered{props: propertiesXML(fa), summary: escapeText("\n--- AI Analysis ---\n" + summaryText(fa))}
+			r = rendered{props: propertiesXML(fa), summary: escapeText(summaryHeader + summaryText(fa))}
 			cache[key] = r
 		}
-		props := r.props
-		if props != "" {
-			if a.properties.found {
-				edits = append(edits, insertInto(buf, a.properties, props))
-			} else {
-				edits = append(edits, edit{at: a.testcase.close, text: "<properties>" + props + "</properties>"})
-			}
+		var ownProps, ownSum func([]byte) bool
+		if replace {
+			ownProps, ownSum = ownProperties.Match, ownSummary(fa)
 		}
-		summary := r.summary
-		if a.systemOut.found {
-			edits = append(edits, insertInto(buf, a.systemOut, summary))
-		} else {
-			edits = append(edits, edit{at: a.testcase.close, text: "<system-out>" + summary + "</system-out>"})
+		if r.props != "" {
+			edits = append(edits, writeBlock(buf, a.testcase, a.properties, "properties", r.props, propertiesMark, ownProps))
 		}
+		edits = append(edits, writeBlock(buf, a.testcase, a.systemOut, "system-out", r.summary, summaryMark, ownSum))
 	}
 	if reportURL != "" && rep.firstSuite.found {
 		prop := property("report_url", reportURL)
@@ -127,6 +162,43 @@ func enrich(original, buf []byte, rep *Report, analyses []FailureAnalysis, repor
 	}
 	out.Write(buf[pos:])
 	return out.Bytes(), nil
+}
+
+// writeBlock returns the edit that makes text the last content of sp, the
+// testcase tc's child element called name (added at the end of tc when
+// missing). With own set, what enrichment wrote there before is replaced:
+// the content from the last occurrence of mark that own accepts to the end
+// (enrichment appends, so its part is the last).
+func writeBlock(buf []byte, tc, sp span, name, text, mark string, own func([]byte) bool) edit {
+	if own != nil && sp.found && !sp.selfClosing {
+		content := buf[sp.openEnd:sp.close]
+		for i := bytes.LastIndex(content, []byte(mark)); i >= 0; i = bytes.LastIndex(content[:i], []byte(mark)) {
+			if own(content[i:]) {
+				at := sp.openEnd + int64(i)
+				return edit{at: at, del: sp.close - at, text: text}
+			}
+		}
+	}
+	if sp.found {
+		return insertInto(buf, sp, text)
+	}
+	return edit{at: tc.close, text: "<" + name + ">" + text + "</" + name + ">"}
+}
+
+// ownSummary accepts the summary enrichment wrote for a failure analysed
+// like fa, whatever its classification was then: the classification line,
+// then fa's details (an override changes neither details nor the group),
+// and no markup to the end. The details check tells the summary from text
+// in it, such as a failure message quoting another enriched report.
+func ownSummary(fa *FailureAnalysis) func([]byte) bool {
+	var details []byte
+	if fa.Analysis.Details != "" {
+		details = []byte(escapeText("Details: " + fa.Analysis.Details + "\n"))
+	}
+	return func(b []byte) bool {
+		class, rest, ok := bytes.Cut(b[len(summaryMark):], []byte("\n"))
+		return ok && Classification(class).Validate() == nil && bytes.HasPrefix(rest, details) && bytes.IndexByte(b, '<') < 0
+	}
 }
 
 // insertInto adds inner as the last content of the element at sp. A

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -250,4 +251,88 @@ func TestEnrichWithoutAnalysesIsUnchanged(t *testing.T) {
 	out, err := EnrichXML(context.Background(), original, nil, EnrichOptions{ReportURL: "http://r"})
 	require.NoError(t, err)
 	assert.Equal(t, original, out)
+}
+
+// overridden returns analyses as overrides leave them: classifications
+// changed (rotating through the three, in three signature groups) with the
+// code fix and bug report that go with them; an override never changes
+// details.
+func overridden(in []FailureAnalysis) []FailureAnalysis {
+	out := make([]FailureAnalysis, len(in))
+	for i, fa := range in {
+		fa.ErrorSignature = fmt.Sprintf("sig%d", i%3)
+		switch i % 3 {
+		case 0:
+			fa.Analysis.Classification = Infrastructure
+		case 1:
+			fa.Analysis.Classification = CodeIssue
+			fa.Analysis.CodeFix = &CodeFix{File: "cart.py", Line: "12", Change: "use a < b & c"}
+		}
+		fa.Analysis.Normalise()
+		out[i] = fa
+	}
+	return out
+}
+
+// Refreshing an enriched report gives exactly what enriching the original
+// with the new analyses gives, on every sample.
+func TestRefreshEnrichedXMLEverySample(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "junit", "*.xml"))
+	require.NoError(t, err)
+	ctx := context.Background()
+	opts := EnrichOptions{ReportURL: "https://ci.example/r?a=1&b=2"}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			t.Parallel()
+			original, err := os.ReadFile(file)
+			require.NoError(t, err)
+			rep, err := ParseJUnit(ctx, bytes.NewReader(original), Limits{})
+			if err != nil {
+				t.Skip("refused by the parser, covered by TestParseJUnitSamples")
+			}
+			before := fakeAnalyses(rep)
+			after := overridden(before)
+			enriched, err := EnrichXML(ctx, original, before, opts)
+			require.NoError(t, err)
+			want, err := EnrichXML(ctx, original, after, opts)
+			require.NoError(t, err)
+
+			refreshed, err := refreshEnrichedXML(ctx, string(enriched), after)
+			require.NoError(t, err)
+			assert.Equal(t, string(want), refreshed)
+			again, err := refreshEnrichedXML(ctx, refreshed, after)
+			require.NoError(t, err)
+			assert.Equal(t, refreshed, again, "refreshing with the same analyses changes nothing")
+			back, err := refreshEnrichedXML(ctx, refreshed, before)
+			require.NoError(t, err)
+			assert.Equal(t, string(enriched), back)
+		})
+	}
+}
+
+func TestRefreshEnrichedXMLFindsItsOwnBlocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// The report was enriched once before bugflow saw it (a block without
+	// details, ai_* properties of another tool) and the failure message,
+	// quoted in the details, holds a summary of its own.
+	doc := `<testsuite name="s"><testcase name="a"><failure message="m"/>` +
+		`<properties><property name="ai_classification" value="CODE ISSUE"/><property name="owner" value="x"/></properties>` +
+		"<system-out>log\n--- AI Analysis ---\nClassification: CODE ISSUE\n</system-out></testcase></testsuite>"
+	quoted := "expected no diff, got \"\n--- AI Analysis ---\nClassification: CODE ISSUE\nDetails: x\n\""
+	analysis := func(c Classification) []FailureAnalysis {
+		return []FailureAnalysis{{TestName: "a", ErrorSignature: "s1", Analysis: Detail{Classification: c, Details: quoted}}}
+	}
+	enriched, err := EnrichXML(ctx, []byte(doc), analysis(ProductBug), EnrichOptions{})
+	require.NoError(t, err)
+	want, err := EnrichXML(ctx, []byte(doc), analysis(Infrastructure), EnrichOptions{})
+	require.NoError(t, err)
+	refreshed, err := refreshEnrichedXML(ctx, string(enriched), analysis(Infrastructure))
+	require.NoError(t, err)
+	assert.Equal(t, string(want), refreshed)
+	assert.Contains(t, refreshed, `<property name="ai_classification" value="CODE ISSUE"/><property name="owner" value="x"/><property name="ai_classification" value="INFRASTRUCTURE"/>`,
+		"the other tool's properties stay")
+	assert.Contains(t, refreshed, "log\n--- AI Analysis ---\nClassification: CODE ISSUE\n\n--- AI Analysis ---\nClassification: INFRASTRUCTURE\n",
+		"the other tool's summary stays")
 }

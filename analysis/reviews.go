@@ -63,9 +63,9 @@ func (s Scope) ReviewKey() string {
 	return s.ChildJobName + "#" + strconv.Itoa(s.ChildBuildNumber) + "::" + s.TestName
 }
 
-// completedResult loads a job that must be completed.
-func (s *Service) completedResult(ctx context.Context, jobID string) (StoredResult, error) {
-	stored, err := s.store.GetResult(ctx, jobID)
+// completedResult loads a job that must be completed from st.
+func completedResult(ctx context.Context, st ResultStore, jobID string) (StoredResult, error) {
+	stored, err := st.GetResult(ctx, jobID)
 	if err != nil {
 		return StoredResult{}, err
 	}
@@ -88,6 +88,26 @@ type resultTree struct {
 	Failures    []FailureAnalysis `json:"failures"`
 	Children    []resultTree      `json:"child_job_analyses"`
 	Failed      []resultTree      `json:"failed_children"`
+}
+
+// failureTree is the part of a stored result that counts its failures, for
+// both result shapes; a failure is decoded no further than its braces.
+type failureTree struct {
+	Failures []struct{}    `json:"failures"`
+	Children []failureTree `json:"child_job_analyses"`
+	Failed   []failureTree `json:"failed_children"`
+}
+
+// count returns the failures of the tree, child jobs included.
+func (t failureTree) count() int {
+	n := len(t.Failures)
+	for _, c := range t.Children {
+		n += c.count()
+	}
+	for _, c := range t.Failed {
+		n += c.count()
+	}
+	return n
 }
 
 // findFailure returns the failure at scope in a stored result body.
@@ -137,7 +157,7 @@ func (s *Service) AddComment(ctx context.Context, jobID string, sc Scope, text, 
 	if strings.TrimSpace(text) == "" {
 		return 0, errs.InvalidField("comment", "must not be empty")
 	}
-	stored, err := s.completedResult(ctx, jobID)
+	stored, err := completedResult(ctx, s.store, jobID)
 	if err != nil {
 		return 0, err
 	}
@@ -200,7 +220,7 @@ func (s *Service) SetReviewed(ctx context.Context, jobID string, sc Scope, revie
 	if err := sc.Validate(); err != nil {
 		return err
 	}
-	stored, err := s.completedResult(ctx, jobID)
+	stored, err := completedResult(ctx, s.store, jobID)
 	if err != nil {
 		return err
 	}
@@ -226,20 +246,11 @@ func (s *Service) ReviewStatus(ctx context.Context, jobID string) (ReviewStatus,
 	if err != nil {
 		return ReviewStatus{}, err
 	}
-	var tree resultTree
+	var tree failureTree
 	if err := json.Unmarshal(stored.Result, &tree); err != nil {
 		return ReviewStatus{}, fmt.Errorf("decode stored result: %w", err)
 	}
-	var st ReviewStatus
-	var count func(nodes []resultTree)
-	count = func(nodes []resultTree) {
-		for _, n := range nodes {
-			st.TotalFailures += len(n.Failures)
-			count(n.Children)
-			count(n.Failed)
-		}
-	}
-	count([]resultTree{tree})
+	st := ReviewStatus{TotalFailures: tree.count()}
 	comments, reviews, err := s.Comments(ctx, jobID)
 	if err != nil {
 		return ReviewStatus{}, err

@@ -157,13 +157,76 @@ func (s *Service) Result(ctx context.Context, jobID string) (StoredResult, error
 
 // Results returns the newest jobs (limit default 50, at most 1000).
 func (s *Service) Results(ctx context.Context, limit int) ([]StoredResult, error) {
-	switch {
-	case limit == 0:
-		limit = 50
-	case limit < 0 || limit > 1000:
-		return nil, errs.InvalidField("limit", "must be between 1 and 1000")
+	limit, err := resultsLimit(limit)
+	if err != nil {
+		return nil, err
 	}
 	return s.store.ListResults(ctx, limit)
+}
+
+// resultsLimit applies the default and the bounds of a limit on jobs.
+func resultsLimit(limit int) (int, error) {
+	switch {
+	case limit == 0:
+		return 50, nil
+	case limit < 0 || limit > 1000:
+		return 0, errs.InvalidField("limit", "must be between 1 and 1000")
+	}
+	return limit, nil
+}
+
+// DashboardRow is one job of GET /api/dashboard. The review counters,
+// FailureCount and Summary are filled in for completed jobs only.
+type DashboardRow struct {
+	JobID             string     `json:"job_id"`
+	JenkinsURL        string     `json:"jenkins_url"`
+	Status            string     `json:"status"`
+	CreatedAt         time.Time  `json:"created_at"`
+	CompletedAt       *time.Time `json:"completed_at"`
+	AnalysisStartedAt *time.Time `json:"analysis_started_at"`
+	ReviewedCount     int        `json:"reviewed_count"`
+	CommentCount      int        `json:"comment_count"`
+	JobName           string     `json:"job_name,omitempty"`
+	BuildNumber       int        `json:"build_number,omitempty"`
+	FailureCount      *int       `json:"failure_count,omitempty"`
+	Summary           string     `json:"summary,omitempty"`
+	Error             string     `json:"error,omitempty"`
+}
+
+// Dashboard summarises the newest jobs (limit as for Results), newest
+// first, from one query however many jobs there are.
+func (s *Service) Dashboard(ctx context.Context, limit int) ([]DashboardRow, error) {
+	limit, err := resultsLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	jobs, err := s.store.SummarizeResults(ctx, limit)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]DashboardRow, 0, len(jobs))
+	for _, j := range jobs {
+		row := DashboardRow{
+			JobID: j.JobID, JenkinsURL: j.JenkinsURL, Status: j.Status, CreatedAt: j.CreatedAt,
+			CompletedAt: j.CompletedAt, AnalysisStartedAt: j.StartedAt, JobName: j.JobName,
+			BuildNumber: j.BuildNumber, Error: j.Error,
+		}
+		if j.Status == JobCompleted {
+			var body struct {
+				Summary json.RawMessage `json:"summary"`
+				failureTree
+			}
+			if err := json.Unmarshal(j.Result, &body); err != nil {
+				return nil, fmt.Errorf("decode stored result of %s: %w", j.JobID, err)
+			}
+			// A summary that is not a string is left out, not an error.
+			_ = json.Unmarshal(body.Summary, &row.Summary)
+			failures := body.count()
+			row.ReviewedCount, row.CommentCount, row.FailureCount = j.ReviewedCount, j.CommentCount, &failures
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }
 
 // DeleteResult removes a job and everything recorded for it. Callers check
@@ -223,9 +286,9 @@ func historyRows(in RecordInput, ra *ReportAnalysis, at time.Time) []HistoryRow 
 // a completed job: every failure with its signature in the same job (the
 // top-level job or the addressed child job) changes, the history rows
 // follow, the stored result is patched in place (unknown fields kept;
-// INFRASTRUCTURE drops code_fix and product_bug_report), a primary
-// classification row is kept and the offline analyzer learns from it at
-// once.
+// INFRASTRUCTURE drops code_fix and product_bug_report) with its
+// enriched_xml brought in line, a primary classification row is kept, all
+// in one transaction, and the offline analyzer learns from it at once.
 func (s *Service) Override(ctx context.Context, jobID string, sc Scope, c Classification, username string) error {
 	if err := sc.Validate(); err != nil {
 		return err
@@ -233,51 +296,84 @@ func (s *Service) Override(ctx context.Context, jobID string, sc Scope, c Classi
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	stored, err := s.completedResult(ctx, jobID)
-	if err != nil {
-		return err
-	}
-	target, ok, err := findFailure(stored.Result, sc)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return errs.NotFoundf("failure %s not found in job %s", sc.TestName, jobID)
-	}
-	var body map[string]any
-	if err := json.Unmarshal(stored.Result, &body); err != nil {
-		return fmt.Errorf("decode result %s: %w", jobID, err)
-	}
-	patchGroup(body, sc, target.ErrorSignature, c)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(body); err != nil {
-		return fmt.Errorf("encode result %s: %w", jobID, err)
-	}
-	stored.Result = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if err := s.store.SaveResult(ctx, stored); err != nil {
-		return err
-	}
-	if sc.ChildJobName == "" {
-		// History rows of child failures are recorded with their child
-		// scope by the Jenkins ingestion; top-level ones are updated here.
-		if _, err := s.store.SetClassification(ctx, jobID, target.ErrorSignature, c); err != nil {
+	var learned LabeledFailure
+	err := s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
+		stored, err := completedResult(ctx, st, jobID)
+		if err != nil {
 			return err
 		}
-	}
-	label := &TestClassification{
-		TestName: sc.TestName, JobName: sc.ChildJobName, ParentJobName: stored.JobName, Classification: string(c),
-		CreatedBy: username, JobID: jobID, ChildBuildNumber: sc.ChildBuildNumber, Primary: true, Visible: true,
-		ErrorSignature: target.ErrorSignature, ErrorMessage: target.Error, Reason: "classification override", CreatedAt: s.now(),
-	}
-	if err := s.store.AddClassification(ctx, label); err != nil {
+		target, ok, err := findFailure(stored.Result, sc)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errs.NotFoundf("failure %s not found in job %s", sc.TestName, jobID)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(stored.Result, &body); err != nil {
+			return fmt.Errorf("decode result %s: %w", jobID, err)
+		}
+		patchGroup(body, sc, target.ErrorSignature, c)
+		if sc.ChildJobName == "" {
+			if err := refreshBodyXML(ctx, body); err != nil {
+				return fmt.Errorf("result %s: %w", jobID, err)
+			}
+		}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(body); err != nil {
+			return fmt.Errorf("encode result %s: %w", jobID, err)
+		}
+		stored.Result = bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+		if err := st.SaveResult(ctx, stored); err != nil {
+			return err
+		}
+		if sc.ChildJobName == "" {
+			// History rows of child failures are recorded with their child
+			// scope by the Jenkins ingestion; top-level ones are updated here.
+			if _, err := st.SetClassification(ctx, jobID, target.ErrorSignature, c); err != nil {
+				return err
+			}
+		}
+		label := &TestClassification{
+			TestName: sc.TestName, JobName: sc.ChildJobName, ParentJobName: stored.JobName, Classification: string(c),
+			CreatedBy: username, JobID: jobID, ChildBuildNumber: sc.ChildBuildNumber, Primary: true, Visible: true,
+			ErrorSignature: target.ErrorSignature, ErrorMessage: target.Error, Reason: "classification override", CreatedAt: s.now(),
+		}
+		learned = LabeledFailure{
+			Signature: target.ErrorSignature, TestName: sc.TestName, Message: target.Error, Classification: c,
+			LabeledBy: username, JobID: jobID, Note: label.Reason,
+		}
+		return st.AddClassification(ctx, label)
+	})
+	if err != nil {
 		return err
 	}
-	return s.index.Add(LabeledFailure{
-		Signature: target.ErrorSignature, TestName: sc.TestName, Message: target.Error, Classification: c,
-		LabeledBy: username, JobID: jobID, Note: label.Reason,
-	})
+	return s.index.Add(learned)
+}
+
+// refreshBodyXML rewrites the enriched_xml of a decoded, patched result (if
+// it has one) to carry the analyses of its top-level failures.
+func refreshBodyXML(ctx context.Context, body map[string]any) error {
+	enriched, _ := body["enriched_xml"].(string)
+	if enriched == "" {
+		return nil
+	}
+	raw, err := json.Marshal(body["failures"])
+	if err != nil {
+		return fmt.Errorf("encode failures: %w", err)
+	}
+	var failures []FailureAnalysis
+	if err := json.Unmarshal(raw, &failures); err != nil {
+		return fmt.Errorf("decode failures: %w", err)
+	}
+	refreshed, err := refreshEnrichedXML(ctx, enriched, failures)
+	if err != nil {
+		return err
+	}
+	body["enriched_xml"] = refreshed
+	return nil
 }
 
 // patchGroup changes, in the node of a decoded result that sc addresses,

@@ -44,6 +44,24 @@ type StoredResult struct {
 	CompletedAt   *time.Time
 }
 
+// ResultSummary is a stored job as the dashboard shows it: the job without
+// its request parameters and progress, the result body of a completed job
+// (nil otherwise) and its review counters.
+type ResultSummary struct {
+	JobID         string
+	JobName       string
+	BuildNumber   int
+	JenkinsURL    string
+	Status        string
+	Error         string
+	Result        json.RawMessage
+	CreatedAt     time.Time
+	StartedAt     *time.Time
+	CompletedAt   *time.Time
+	CommentCount  int
+	ReviewedCount int
+}
+
 // HistoryRow is one recorded test outcome (passes included, unlike the
 // reference system, so that pass counts, streaks and flakiness are real).
 type HistoryRow struct {
@@ -158,6 +176,9 @@ type ResultStore interface {
 	GetResult(ctx context.Context, jobID string) (StoredResult, error)
 	// ListResults returns the newest jobs first.
 	ListResults(ctx context.Context, limit int) ([]StoredResult, error)
+	// SummarizeResults returns the newest jobs first, as ListResults, each
+	// with its comment count and its count of failures marked reviewed.
+	SummarizeResults(ctx context.Context, limit int) ([]ResultSummary, error)
 	// AppendProgress sets the job's phase and appends it to its log.
 	AppendProgress(ctx context.Context, jobID string, e ProgressEntry) error
 	// DeleteResult removes the job and everything recorded for it
@@ -211,6 +232,12 @@ type Store interface {
 	ResultStore
 	HistoryStore
 	ReviewStore
+	// Atomically runs fn with a Store whose work is one transaction: all
+	// of fn's writes are kept when it returns nil and none otherwise. A
+	// result read with GetResult in it cannot change under fn before the
+	// transaction ends, so read-modify-write changes of one job apply one
+	// after the other.
+	Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error
 }
 
 // secretWords mark request parameters that must never be stored.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
@@ -148,6 +149,10 @@ func Migrations() []store.Migration {
 // BunStore is the bun implementation of Store.
 type BunStore struct {
 	db bun.IDB
+	// lockRows makes GetResult lock the row it reads (inside Atomically on
+	// PostgreSQL; SQLite transactions here take the write lock as they
+	// begin, which serialises them already).
+	lockRows bool
 }
 
 // NewBunStore returns a Store on db (a *bun.DB or a transaction).
@@ -216,12 +221,26 @@ func compress(b []byte) ([]byte, error) {
 }
 
 func decompress(b []byte) (json.RawMessage, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+	var d decompressor
+	return d.decompress(b)
+}
+
+// decompressor decompresses results one after another with one gzip
+// reader: its window and tables are most of the cost of a small result.
+type decompressor struct{ zr *gzip.Reader }
+
+func (d *decompressor) decompress(b []byte) (json.RawMessage, error) {
+	var err error
+	if d.zr == nil {
+		d.zr, err = gzip.NewReader(bytes.NewReader(b))
+	} else {
+		err = d.zr.Reset(bytes.NewReader(b))
+	}
 	if err != nil {
 		return nil, err
 	}
-	defer zr.Close()
-	return io.ReadAll(zr)
+	defer d.zr.Close()
+	return io.ReadAll(d.zr)
 }
 
 // SaveResult implements Store.
@@ -243,10 +262,21 @@ func (s *BunStore) SaveResult(ctx context.Context, r StoredResult) error {
 	return nil
 }
 
+// Atomically implements Store.
+func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		return fn(ctx, &BunStore{db: tx, lockRows: tx.Dialect().Name() == dialect.PG})
+	})
+}
+
 // GetResult implements Store.
 func (s *BunStore) GetResult(ctx context.Context, jobID string) (StoredResult, error) {
 	row := new(resultRow)
-	if err := s.db.NewSelect().Model(row).Where("job_id = ?", jobID).Scan(ctx); err != nil {
+	q := s.db.NewSelect().Model(row).Where("job_id = ?", jobID)
+	if s.lockRows {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return StoredResult{}, errs.NotFoundf("analysis job %s not found", jobID)
 		}
@@ -268,6 +298,54 @@ func (s *BunStore) ListResults(ctx context.Context, limit int) ([]StoredResult, 
 			return nil, err
 		}
 		out = append(out, r)
+	}
+	return out, nil
+}
+
+// SummarizeResults implements Store: one query, the counters by correlated
+// subqueries on the job_id indexes, and no result body is read for a job
+// that is not completed.
+func (s *BunStore) SummarizeResults(ctx context.Context, limit int) ([]ResultSummary, error) {
+	var rows []struct {
+		JobID         string     `bun:"job_id"`
+		JobName       string     `bun:"job_name"`
+		BuildNumber   int        `bun:"build_number"`
+		JenkinsURL    string     `bun:"jenkins_url"`
+		Status        string     `bun:"status"`
+		Error         string     `bun:"error"`
+		Result        []byte     `bun:"result"`
+		CreatedAt     time.Time  `bun:"created_at"`
+		StartedAt     *time.Time `bun:"started_at"`
+		CompletedAt   *time.Time `bun:"completed_at"`
+		CommentCount  int        `bun:"comment_count"`
+		ReviewedCount int        `bun:"reviewed_count"`
+	}
+	err := s.db.NewSelect().Model((*resultRow)(nil)).
+		Column("job_id", "job_name", "build_number", "jenkins_url", "status", "error", "created_at", "started_at", "completed_at").
+		ColumnExpr("CASE WHEN ar.status = ? THEN ar.result END AS result", JobCompleted).
+		ColumnExpr("(SELECT COUNT(*) FROM analysis_comments AS cm WHERE cm.job_id = ar.job_id) AS comment_count").
+		ColumnExpr("(SELECT COUNT(*) FROM analysis_failure_reviews AS rv WHERE rv.job_id = ar.job_id AND rv.reviewed = ?) AS reviewed_count", true).
+		Order("created_at DESC", "job_id").
+		Limit(int64(limit)).
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("summarize results: %w", store.Translate(err))
+	}
+	out := make([]ResultSummary, len(rows))
+	var d decompressor
+	for i, r := range rows {
+		out[i] = ResultSummary{
+			JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, JenkinsURL: r.JenkinsURL,
+			Status: r.Status, Error: r.Error, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
+			CommentCount: r.CommentCount, ReviewedCount: r.ReviewedCount,
+		}
+		if r.Result != nil {
+			body, err := d.decompress(r.Result)
+			if err != nil {
+				return nil, fmt.Errorf("decode result of %s: %w", r.JobID, err)
+			}
+			out[i].Result = body
+		}
 	}
 	return out, nil
 }

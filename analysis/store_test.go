@@ -3,8 +3,11 @@ package analysis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -295,6 +298,150 @@ func TestServiceOverrideTeachesAnalyzer(t *testing.T) {
 		var notFinished *JobNotFinishedError
 		require.ErrorAs(t, err, &notFinished)
 		assert.Equal(t, errs.Conflict, errs.KindOf(err))
+	})
+}
+
+// storedEnrichment returns a stored result's enriched XML and what
+// enriching the original report with its stored analyses gives.
+func storedEnrichment(t *testing.T, st Store, jobID, original, reportURL string) (got, want string) {
+	t.Helper()
+	var res FailureAnalysisResult
+	require.NoError(t, json.Unmarshal(mustResult(t, st, jobID), &res))
+	require.NotNil(t, res.EnrichedXML)
+	b, err := EnrichXML(context.Background(), []byte(original), res.Failures, EnrichOptions{ReportURL: reportURL})
+	require.NoError(t, err)
+	return *res.EnrichedXML, string(b)
+}
+
+// testcaseXML returns the <testcase> element of a test named name in doc.
+func testcaseXML(t *testing.T, doc, name string) string {
+	t.Helper()
+	start := strings.Index(doc, `<testcase classname="tests.cart" name="`+name+`"`)
+	require.GreaterOrEqual(t, start, 0, name)
+	end := strings.Index(doc[start:], "</testcase>")
+	require.GreaterOrEqual(t, end, 0, name)
+	return doc[start : start+end]
+}
+
+func TestServiceOverrideRefreshesEnrichedXML(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := NewBunStore(db.DB)
+		svc := New(st, Config{})
+		doc := `<testsuite name="s">
+<testcase classname="tests.cart" name="test_big"><failure message="ReadTimeout: checkout of cart 1234567 timed out after 30s"/><system-out>log</system-out></testcase>
+<testcase classname="tests.cart" name="test_huge"><properties><property name="owner" value="shop"/></properties><failure message="ReadTimeout: checkout of cart 7654321 timed out after 31s"/></testcase>
+<testcase classname="tests.cart" name="test_total"><failure message="AssertionError: total 10 != 12"/></testcase>
+<testcase classname="tests.cart" name="test_tax"><failure message="KeyError: 'vat'"/></testcase>
+<testcase classname="tests.cart" name="test_ok"></testcase>
+</testsuite>`
+		const url = "http://r/results/j1"
+		ra, err := AnalyzeReport(ctx, strings.NewReader(doc), Options{Analyzer: svc.Analyzer(), ReportURL: url})
+		require.NoError(t, err)
+		require.Equal(t, Infrastructure, ra.Result.Failures[0].Analysis.Classification)
+		require.NoError(t, svc.RecordAnalysis(ctx, RecordInput{JobID: "j1"}, ra))
+		before := *ra.Result.EnrichedXML
+
+		require.NoError(t, svc.Override(ctx, "j1", Scope{TestName: "tests.cart.test_big"}, ProductBug, "alice"))
+		got, want := storedEnrichment(t, st, "j1", doc, url)
+		assert.Equal(t, want, got, "the enriched XML is the original enriched with the stored analyses")
+		for _, name := range []string{"test_big", "test_huge"} {
+			tc := testcaseXML(t, got, name)
+			assert.Contains(t, tc, `<property name="ai_classification" value="PRODUCT BUG"/>`, "the whole group")
+			assert.Contains(t, tc, "\n--- AI Analysis ---\nClassification: PRODUCT BUG\n")
+			assert.Equal(t, 1, strings.Count(tc, "--- AI Analysis ---"), "replaced, not added")
+		}
+		assert.Contains(t, testcaseXML(t, got, "test_huge"), `<property name="owner" value="shop"/>`)
+		for _, name := range []string{"test_total", "test_tax", "test_ok"} {
+			assert.Equal(t, testcaseXML(t, before, name), testcaseXML(t, got, name), "other tests are untouched")
+		}
+		assert.Contains(t, got, `<property name="report_url" value="`+url+`"/>`)
+
+		// A result overridden before overrides refreshed the XML: its
+		// XML still shows the analyser's classification of test_tax.
+		stored, err := st.GetResult(ctx, "j1")
+		require.NoError(t, err)
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(stored.Result, &body))
+		tax := body["failures"].([]any)[3].(map[string]any)["analysis"].(map[string]any)
+		require.NotEqual(t, string(ProductBug), tax["classification"])
+		tax["classification"] = string(ProductBug)
+		stored.Result, err = json.Marshal(body)
+		require.NoError(t, err)
+		require.NoError(t, st.SaveResult(ctx, stored))
+
+		require.NoError(t, svc.Override(ctx, "j1", Scope{TestName: "tests.cart.test_total"}, Infrastructure, "bob"))
+		got, want = storedEnrichment(t, st, "j1", doc, url)
+		assert.Equal(t, want, got)
+		assert.Contains(t, testcaseXML(t, got, "test_total"), `<property name="ai_classification" value="INFRASTRUCTURE"/>`)
+		assert.Contains(t, testcaseXML(t, got, "test_tax"), `<property name="ai_classification" value="PRODUCT BUG"/>`, "a stale block is brought up to date too")
+		assert.Equal(t, 4, strings.Count(got, "--- AI Analysis ---"))
+
+		// An override whose last write fails leaves everything as it was.
+		failing := New(failingLabels{st}, Config{})
+		require.ErrorContains(t, failing.Override(ctx, "j1", Scope{TestName: "tests.cart.test_total"}, CodeIssue, "carol"), "labels unavailable")
+		unchanged, _ := storedEnrichment(t, st, "j1", doc, url)
+		assert.Equal(t, got, unchanged)
+		h, err := svc.TestHistory(ctx, "tests.cart.test_total", "", "", 0)
+		require.NoError(t, err)
+		assert.Equal(t, string(Infrastructure), h.LastClassification)
+	})
+}
+
+// failingLabels is a Store whose AddClassification, the last write of an
+// override, fails.
+type failingLabels struct{ Store }
+
+func (f failingLabels) AddClassification(context.Context, *TestClassification) error {
+	return errors.New("labels unavailable")
+}
+
+func (f failingLabels) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
+	return f.Store.Atomically(ctx, func(ctx context.Context, st Store) error { return fn(ctx, failingLabels{st}) })
+}
+
+// Overrides of different tests of one job at the same time all land, in
+// the failures and in the enriched XML: each reads and rewrites the whole
+// result, so they must apply one after the other.
+func TestServiceOverrideConcurrent(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := NewBunStore(db.DB)
+		svc := New(st, Config{})
+		const n = 8
+		var b strings.Builder
+		b.WriteString(`<testsuite name="s">`)
+		for i := range n {
+			fmt.Fprintf(&b, `<testcase classname="tests.cart" name="test_%c"><failure message="AssertionError: widget %c is wrong"/></testcase>`, 'a'+i, 'a'+i)
+		}
+		b.WriteString(`</testsuite>`)
+		doc := b.String()
+		ra, err := AnalyzeReport(ctx, strings.NewReader(doc), Options{Analyzer: svc.Analyzer()})
+		require.NoError(t, err)
+		require.NoError(t, svc.RecordAnalysis(ctx, RecordInput{JobID: "j"}, ra))
+
+		want := map[string]Classification{}
+		var wg sync.WaitGroup
+		errc := make(chan error, n)
+		for i, f := range ra.Result.Failures {
+			c := Classifications[(slices.Index(Classifications, f.Analysis.Classification)+1+i%2)%len(Classifications)]
+			want[f.TestName] = c
+			wg.Go(func() { errc <- svc.Override(ctx, "j", Scope{TestName: f.TestName}, c, "alice") })
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			require.NoError(t, err)
+		}
+		var res FailureAnalysisResult
+		require.NoError(t, json.Unmarshal(mustResult(t, st, "j"), &res))
+		for _, f := range res.Failures {
+			assert.Equal(t, want[f.TestName], f.Analysis.Classification, f.TestName)
+		}
+		got, wantXML := storedEnrichment(t, st, "j", doc, "")
+		assert.Equal(t, wantXML, got)
 	})
 }
 

@@ -25,7 +25,8 @@ func requireAdmin(actor *Identity) error {
 }
 
 // CreateAdmin creates an admin user and returns it with its API key, which
-// is shown this once and stored only as a digest.
+// is shown this once and stored only as a digest. A guest's username is
+// claimed.
 func (s *Service) CreateAdmin(ctx context.Context, actor *Identity, username string) (User, string, error) {
 	if err := requireAdmin(actor); err != nil {
 		return User{}, "", err
@@ -35,7 +36,7 @@ func (s *Service) CreateAdmin(ctx context.Context, actor *Identity, username str
 	}
 	key := newToken(apiKeyPrefix)
 	u := User{ID: uuid.NewString(), Username: username, Role: RoleAdmin, CreatedAt: s.now(), HasAPIKey: true}
-	err := s.store.CreateUser(ctx, u, Credentials{APIKeyDigest: digest(key)})
+	err := s.createAccount(ctx, &u, Credentials{APIKeyDigest: digest(key)})
 	if errors.Is(err, errs.ErrConflict) {
 		return User{}, "", errs.Invalidf("username %q already exists", username)
 	}
@@ -84,15 +85,6 @@ func (s *Service) targetUser(ctx context.Context, actor *Identity, username, wha
 	return u, nil
 }
 
-// lastAdmin reports whether u is the only stored admin.
-func (s *Service) lastAdmin(ctx context.Context, u User) (bool, error) {
-	if u.Role != RoleAdmin {
-		return false, nil
-	}
-	n, err := s.store.CountAdmins(ctx)
-	return n <= 1, err
-}
-
 // DeleteUser deletes a user and ends its sessions. The reserved admin, the
 // caller itself and the last admin cannot be deleted.
 func (s *Service) DeleteUser(ctx context.Context, actor *Identity, username string) error {
@@ -100,16 +92,16 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Identity, username stri
 	if err != nil {
 		return err
 	}
-	if last, err := s.lastAdmin(ctx, u); err != nil {
-		return err
-	} else if last {
+	err = s.store.DeleteUser(ctx, u.ID)
+	if errors.Is(err, ErrLastAdmin) {
 		return errs.Invalidf("cannot delete the last admin")
 	}
-	return s.store.DeleteUser(ctx, u.ID)
+	return err
 }
 
 // SetRole changes a user's role. Promotion to admin issues an API key
-// (returned once); demotion removes the key and ends the user's sessions.
+// (returned once) and makes a guest an account; demotion removes the key and
+// ends the user's sessions. The last admin cannot be demoted.
 func (s *Service) SetRole(ctx context.Context, actor *Identity, username string, role Role) (User, string, error) {
 	if err := requireAdmin(actor); err != nil {
 		return User{}, "", err
@@ -124,35 +116,24 @@ func (s *Service) SetRole(ctx context.Context, actor *Identity, username string,
 	if u.Role == role {
 		return User{}, "", errs.Invalidf("user %q already has role %s", username, role)
 	}
-	if last, err := s.lastAdmin(ctx, u); err != nil {
-		return User{}, "", err
-	} else if last {
+	key, keyDigest := "", ""
+	if role == RoleAdmin {
+		key = newToken(apiKeyPrefix)
+		keyDigest = digest(key)
+	}
+	if u.Guest {
+		u.Role = role
+		err = s.claim(ctx, u, Credentials{APIKeyDigest: keyDigest})
+	} else {
+		err = s.store.SetRole(ctx, u.ID, role, keyDigest)
+	}
+	if errors.Is(err, ErrLastAdmin) {
 		return User{}, "", errs.Invalidf("cannot demote the last admin")
 	}
-	_, cred, err := s.store.User(ctx, UserKey{ID: u.ID})
 	if err != nil {
 		return User{}, "", err
 	}
-	key := ""
-	if role == RoleAdmin {
-		key = newToken(apiKeyPrefix)
-		cred.APIKeyDigest = digest(key)
-	} else {
-		cred.APIKeyDigest = ""
-	}
-	u.Role = role
-	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return User{}, "", err
-	}
-	if err := s.store.SetCredentials(ctx, u.ID, cred); err != nil {
-		return User{}, "", err
-	}
-	if role == RoleUser {
-		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
-			return User{}, "", err
-		}
-	}
-	u.HasAPIKey = key != ""
+	u.Role, u.HasAPIKey, u.Guest = role, key != "", false
 	return u, key, nil
 }
 

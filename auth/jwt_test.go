@@ -61,7 +61,7 @@ func TestJWT(t *testing.T) {
 			true, true, nil, "boss"},
 		{"RS256", auth.JWTConfig{PublicKeyPEM: publicPEM(t, &rsaKey.PublicKey), Issuer: "https://id.example"},
 			sign(t, jwt.SigningMethodRS256, rsaKey, jwt.MapClaims{"email": "Rita@Example.com", "iss": "https://id.example", "role": "admin", "exp": exp}),
-			true, true, []string{"admin"}, ""},
+			true, true, []string{"admin"}, "rita"}, // derived from the email
 		{"ES256", auth.JWTConfig{PublicKeyPEM: publicPEM(t, &ecKey.PublicKey), Audience: "bugflow"},
 			sign(t, jwt.SigningMethodES256, ecKey, jwt.MapClaims{"sub": "eve", "aud": "bugflow", "exp": exp}),
 			true, false, nil, "eve"},

@@ -32,12 +32,20 @@ const ReservedUsername = "admin"
 // sign-in, a password registration, an admin-created account or a username
 // seen on a request.
 type User struct {
-	ID       string
-	Email    string // "" when the user never signed in by email
-	Username string // "" for users who only ever signed in by email
+	ID    string
+	Email string // "" when the user never signed in by email
+	// Username is unique (case-insensitively). Users who signed up by email
+	// get one derived from the email's local part; only an embedder's
+	// Authenticator or a JWT without a username or email leaves it "".
+	Username string
 	Name     string
 	Lastname string
 	Role     Role
+	// Guest marks a username seen in seeds/001's jji_username cookie that
+	// no one has signed up for: it has no credentials, and any request
+	// naming it may act as it (see Service.Guest). An account is never a
+	// guest; the first sign-up with a guest's name claims the name.
+	Guest bool
 	// Roles are the user's domain roles (e.g. "Ticket Coordinator"), beyond
 	// Role.
 	Roles       []string

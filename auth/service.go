@@ -42,6 +42,9 @@ type Config struct {
 	SecretKey string
 	// JWT, when set, accepts bearer JWTs signed by its key.
 	JWT *JWTConfig
+	// DisableGuestUsernames turns guest usernames off: Guest then refuses
+	// every name, so that only signed-in users have a username context.
+	DisableGuestUsernames bool
 	// OTPTTL is how long a sign-in code is valid. Default 10 min.
 	OTPTTL time.Duration
 	// OTPResendWait is the wait between two codes for one email. Default 60 s.
@@ -222,8 +225,7 @@ func (s *Service) userByEmailOrCreate(ctx context.Context, email string) (User, 
 	if !errors.Is(err, errs.ErrNotFound) {
 		return u, err
 	}
-	u = User{ID: uuid.NewString(), Email: email, Role: RoleUser, CreatedAt: s.now()}
-	err = s.store.CreateUser(ctx, u, Credentials{})
+	u, err = s.createWithDerivedUsername(ctx, User{ID: uuid.NewString(), Email: email, Role: RoleUser, CreatedAt: s.now()})
 	if errors.Is(err, errs.ErrConflict) {
 		// Created by a concurrent sign-in of the same email.
 		u, _, err = s.store.User(ctx, UserKey{Email: email})
@@ -285,8 +287,8 @@ type Registration struct {
 	Lastname string
 }
 
-// Register creates a user with a password. A taken username is Invalid
-// (seeds/003 answers 400).
+// Register creates a user with a password. A username taken by an account
+// is Invalid (seeds/003 answers 400); a guest's username is claimed.
 func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	var problems []error
 	problems = append(problems, checkUsername(r.Username), checkPassword(r.Password),
@@ -295,7 +297,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 		return User{}, err
 	}
 	u := User{ID: uuid.NewString(), Username: r.Username, Name: r.Name, Lastname: r.Lastname, Role: RoleUser, CreatedAt: s.now()}
-	err := s.store.CreateUser(ctx, u, Credentials{PasswordHash: hashPassword(r.Password)})
+	err := s.createAccount(ctx, &u, Credentials{PasswordHash: hashPassword(r.Password)})
 	if errors.Is(err, errs.ErrConflict) {
 		return User{}, errs.Invalidf("username already exists")
 	}
@@ -479,17 +481,25 @@ func (s *Service) authenticateJWT(ctx context.Context, token string) (*Identity,
 	default:
 		u, _, err = s.store.User(ctx, UserKey{Email: email})
 	}
-	if errors.Is(err, errs.ErrNotFound) {
-		u = User{ID: uuid.NewString(), Username: username, Email: email, Name: claims.GivenName, Lastname: claims.FamilyName, Role: RoleUser, CreatedAt: s.now()}
-		if u.Name == "" {
-			u.Name = claims.Name
-		}
+	name := claims.GivenName
+	if name == "" {
+		name = claims.Name
+	}
+	switch {
+	case errors.Is(err, errs.ErrNotFound) && username == "":
+		u, err = s.createWithDerivedUsername(ctx, User{ID: uuid.NewString(), Email: email, Name: name, Lastname: claims.FamilyName, Role: RoleUser, CreatedAt: s.now()})
+	case errors.Is(err, errs.ErrNotFound):
+		u = User{ID: uuid.NewString(), Username: username, Email: email, Name: name, Lastname: claims.FamilyName, Role: RoleUser, CreatedAt: s.now()}
 		err = s.store.CreateUser(ctx, u, Credentials{})
-		if errors.Is(err, errs.ErrConflict) {
-			// A concurrent first request of the same user, or an email
-			// already used by another local account.
-			return nil, errs.Unauthorizedf("invalid token: its user clashes with an existing account")
-		}
+	case err == nil && u.Guest:
+		// The issuer vouches for the name: its user claims the guest.
+		u.Email, u.Name, u.Lastname, u.Guest = email, name, claims.FamilyName, false
+		err = s.claim(ctx, u, Credentials{})
+	}
+	if errors.Is(err, errs.ErrConflict) {
+		// A concurrent first request of the same user, or an email
+		// already used by another local account.
+		return nil, errs.Unauthorizedf("invalid token: its user clashes with an existing account")
 	}
 	if err != nil {
 		return nil, err

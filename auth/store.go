@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -35,20 +36,33 @@ type TrackerTokens struct {
 	JiraTokenSealed   string
 }
 
+// ErrLastAdmin is the UserStore's refusal to demote or delete the only
+// admin.
+var ErrLastAdmin = errors.New("auth: no other admin would remain")
+
 // UserStore keeps users. Lookups of a missing user return an errs.NotFound
 // error; creating a duplicate email or username returns errs.Conflict.
 type UserStore interface {
 	CreateUser(ctx context.Context, u User, c Credentials) error
 	User(ctx context.Context, key UserKey) (User, Credentials, error)
-	// UpdateUser saves u's profile, role, domain roles and last-seen time.
-	UpdateUser(ctx context.Context, u User) error
+	// ClaimGuest turns the guest with u.ID into the account u (profile,
+	// role, domain roles) with credentials c, and drops the tracker tokens
+	// that anyone could have saved for the guest. It returns errs.NotFound
+	// when u.ID is not a guest (any more).
+	ClaimGuest(ctx context.Context, u User, c Credentials) error
 	// TouchUser records that the user was seen at t, and nothing else.
 	TouchUser(ctx context.Context, userID string, t time.Time) error
 	SetCredentials(ctx context.Context, userID string, c Credentials) error
-	// DeleteUser removes the user with its sessions and tokens.
+	// SetRole gives the user role and the API key digest apiKeyDigest (""
+	// for none), and ends its sessions when it loses the admin role. Taking
+	// the role from the last admin fails with ErrLastAdmin; the check and
+	// the change are atomic, so concurrent demotions cannot remove every
+	// admin.
+	SetRole(ctx context.Context, userID string, role Role, apiKeyDigest string) error
+	// DeleteUser removes the user with its sessions and tokens. Deleting
+	// the last admin fails with ErrLastAdmin, atomically as in SetRole.
 	DeleteUser(ctx context.Context, userID string) error
 	ListUsers(ctx context.Context) ([]User, error)
-	CountAdmins(ctx context.Context) (int, error)
 	TrackerTokens(ctx context.Context, userID string) (TrackerTokens, error)
 	SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens) error
 }

@@ -9,12 +9,21 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
 )
 
 type userRow struct {
+	userRowV1 `bun:",extend"`
+	Guest     bool `bun:"guest,notnull"`
+}
+
+// userRowV1 is auth_users as the first migration created it. That migration
+// keeps creating exactly this, so that each later column is added by its own
+// migration on every database, old or new.
+type userRowV1 struct {
 	bun.BaseModel `bun:"table:auth_users"`
 
 	ID           string     `bun:"id,pk"`
@@ -77,7 +86,7 @@ func Migrations() []store.Migration {
 				model any
 				fks   []string
 			}{
-				{(*userRow)(nil), nil},
+				{(*userRowV1)(nil), nil},
 				{(*userRoleRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
 				{(*trackerTokensRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
 				{(*sessionRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
@@ -105,7 +114,55 @@ func Migrations() []store.Migration {
 			}
 			return nil
 		},
+	}, {
+		ID:      "20261215100000",
+		Comment: "auth: guest usernames; users who signed up by email get a username",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE auth_users ADD COLUMN guest BOOLEAN NOT NULL DEFAULT FALSE`); err != nil {
+				return err
+			}
+			return nameEmailUsers(ctx, tx)
+		},
 	}}
+}
+
+// nameEmailUsers gives every user with an email and no username the first
+// free username derived from the email, as sign-ups by email get one from
+// this migration on. Migrating once is cheaper and simpler than naming users
+// lazily on every sign-in forever after.
+func nameEmailUsers(ctx context.Context, tx bun.Tx) error {
+	var users []struct {
+		ID    string `bun:"id"`
+		Email string `bun:"email"`
+	}
+	err := tx.NewSelect().Table("auth_users").Column("id", "email").
+		Where("username IS NULL").Where("email IS NOT NULL").Order("created_at", "id").Scan(ctx, &users)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		name, err := freeUsername(ctx, tx, u.Email)
+		if err != nil {
+			return fmt.Errorf("name user %s: %w", u.ID, err)
+		}
+		if _, err := tx.NewUpdate().Table("auth_users").Set("username = ?", name).Where("id = ?", u.ID).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// freeUsername returns the first username derived from email that no user
+// has.
+func freeUsername(ctx context.Context, tx bun.Tx, email string) (string, error) {
+	for attempt := 1; attempt <= maxUsernameAttempts; attempt++ {
+		name := derivedUsername(email, attempt)
+		taken, err := tx.NewSelect().Table("auth_users").Where("lower(username) = ?", strings.ToLower(name)).Exists(ctx)
+		if err != nil || !taken {
+			return name, err
+		}
+	}
+	return "", fmt.Errorf("no free username after %d attempts", maxUsernameAttempts)
 }
 
 // BunStore is the Store on bugflow's database.
@@ -188,18 +245,22 @@ func (s *BunStore) roles(ctx context.Context, userID string) ([]string, error) {
 	return roles, wrap("get roles", err)
 }
 
-// UpdateUser implements UserStore.
-func (s *BunStore) UpdateUser(ctx context.Context, u User) error {
-	row := toUserRow(u, Credentials{})
-	return wrap("update user", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+// ClaimGuest implements UserStore in one transaction.
+func (s *BunStore) ClaimGuest(ctx context.Context, u User, c Credentials) error {
+	u.Guest = false
+	row := toUserRow(u, c)
+	return wrap("claim guest", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		res, err := tx.NewUpdate().Model(&row).
-			Column("email", "username", "name", "lastname", "role", "last_seen").
-			WherePK().Exec(ctx)
+			Column("email", "username", "name", "lastname", "role", "password_hash", "api_key_digest", "guest").
+			WherePK().Where("guest = ?", true).Exec(ctx)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("user not found")
+			return errs.NotFoundf("no guest %q", u.Username)
+		}
+		if _, err := tx.NewDelete().Model((*trackerTokensRow)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
+			return err
 		}
 		return replaceRoles(ctx, tx, u.ID, u.Roles)
 	}))
@@ -215,7 +276,7 @@ func (s *BunStore) TouchUser(ctx context.Context, userID string, t time.Time) er
 
 // SetCredentials implements UserStore.
 func (s *BunStore) SetCredentials(ctx context.Context, userID string, c Credentials) error {
-	row := userRow{ID: userID, PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest}
+	row := userRow{userRowV1: userRowV1{ID: userID, PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest}}
 	res, err := s.db.NewUpdate().Model(&row).Column("password_hash", "api_key_digest").WherePK().Exec(ctx)
 	if err != nil {
 		return wrap("set credentials", err)
@@ -226,15 +287,66 @@ func (s *BunStore) SetCredentials(ctx context.Context, userID string, c Credenti
 	return nil
 }
 
+// SetRole implements UserStore in one transaction.
+func (s *BunStore) SetRole(ctx context.Context, userID string, role Role, apiKeyDigest string) error {
+	return wrap("set role", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if role != RoleAdmin {
+			if err := keepAnAdmin(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		row := userRow{userRowV1: userRowV1{ID: userID, Role: string(role), APIKeyDigest: apiKeyDigest}}
+		res, err := tx.NewUpdate().Model(&row).Column("role", "api_key_digest").WherePK().Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFoundf("user not found")
+		}
+		if role == RoleAdmin {
+			return nil
+		}
+		_, err = tx.NewDelete().Model((*sessionRow)(nil)).Where("user_id = ?", userID).Exec(ctx)
+		return err
+	}))
+}
+
 // DeleteUser implements UserStore. Foreign keys cascade to roles, tokens and
 // sessions.
 func (s *BunStore) DeleteUser(ctx context.Context, userID string) error {
-	res, err := s.db.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
-	if err != nil {
-		return wrap("delete user", err)
+	return wrap("delete user", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := keepAnAdmin(ctx, tx, userID); err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFoundf("user not found")
+		}
+		return nil
+	}))
+}
+
+// keepAnAdmin fails with ErrLastAdmin when userID is the only admin. It
+// locks every admin row before counting them (FOR UPDATE on PostgreSQL;
+// SQLite transactions begin IMMEDIATE, holding the write lock already), so
+// that a concurrent demotion or deletion waits for this transaction and then
+// counts without the admin it removed. A count alone would not do: under
+// PostgreSQL's READ COMMITTED two transactions would each count the other's
+// admin and both go ahead.
+func keepAnAdmin(ctx context.Context, tx bun.Tx, userID string) error {
+	q := tx.NewSelect().Model((*userRow)(nil)).Column("id").Where("role = ?", string(RoleAdmin)).Order("id")
+	if tx.Dialect().Name() == dialect.PG {
+		q = q.For("UPDATE")
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("user not found")
+	var admins []string
+	if err := q.Scan(ctx, &admins); err != nil {
+		return err
+	}
+	if len(admins) == 1 && admins[0] == userID {
+		return ErrLastAdmin
 	}
 	return nil
 }
@@ -260,12 +372,6 @@ func (s *BunStore) ListUsers(ctx context.Context) ([]User, error) {
 		users = append(users, u)
 	}
 	return users, nil
-}
-
-// CountAdmins implements UserStore.
-func (s *BunStore) CountAdmins(ctx context.Context) (int, error) {
-	n, err := s.db.NewSelect().Model((*userRow)(nil)).Where("role = ?", string(RoleAdmin)).Count(ctx)
-	return int(n), wrap("count admins", err)
 }
 
 // TrackerTokens implements UserStore; a user without any gets zero values.
@@ -407,18 +513,18 @@ func (s *BunStore) DeleteOTP(ctx context.Context, email, digest string) (bool, e
 }
 
 func toUserRow(u User, c Credentials) userRow {
-	return userRow{
+	return userRow{userRowV1: userRowV1{
 		ID: u.ID, Email: u.Email, Username: u.Username, Name: u.Name, Lastname: u.Lastname,
 		Role: string(u.Role), PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest,
 		CreatedAt: u.CreatedAt, LastSeen: u.LastSeen,
-	}
+	}, Guest: u.Guest}
 }
 
 func (r userRow) user() User {
 	return User{
 		ID: r.ID, Email: r.Email, Username: r.Username, Name: r.Name, Lastname: r.Lastname,
 		Role: Role(r.Role), HasPassword: r.PasswordHash != "", HasAPIKey: r.APIKeyDigest != "",
-		CreatedAt: r.CreatedAt.UTC(), LastSeen: utcPtr(r.LastSeen),
+		Guest: r.Guest, CreatedAt: r.CreatedAt.UTC(), LastSeen: utcPtr(r.LastSeen),
 	}
 }
 

@@ -10,10 +10,14 @@ import (
 	"unicode/utf8"
 )
 
-// NormaliserVersion identifies the rules of Normalise. It is part of every
-// fingerprint and stored beside it, so changing the rules (and bumping this)
-// never regroups existing reports: new occurrences simply start new groups.
-const NormaliserVersion = 1
+// NormaliserVersion identifies how fingerprints are made: the rules of
+// Normalise and what is hashed with the message. It is part of every
+// fingerprint and stored beside it, so changing either (and bumping this)
+// never regroups existing reports.
+//
+// Version 1 hashed the source and the normalised message. Version 2 adds the
+// workspace; the rules of Normalise did not change.
+const NormaliserVersion = 2
 
 // Placeholders that Normalise puts in place of variable parts. Each ends in
 // '>' and contains no digit, quote or whitespace, which is what makes
@@ -154,11 +158,29 @@ func afterWordish(written string) bool {
 }
 
 // Fingerprint returns the hex SHA-256 grouping key of an error message from
-// source under NormaliserVersion. Fields are length-prefixed so that no
-// choice of source and message can collide with another by concatenation.
-func Fingerprint(source Source, message string) string {
+// source in workspaceID ("" for none) under NormaliserVersion: the same
+// error in two workspaces is two reports.
+func Fingerprint(source Source, workspaceID, message string) string {
+	return fingerprint(source, workspaceID, Normalise(message))
+}
+
+// fingerprint is Fingerprint of an already normalised message.
+func fingerprint(source Source, workspaceID, normalised string) string {
+	return hashParts(string(source), strconv.Itoa(NormaliserVersion), workspaceID, normalised)
+}
+
+// fingerprintV1 is the key NormaliserVersion 1 gave a normalised message
+// (no workspace). Auto looks reports stored under it up during the
+// transition to version 2 (see the package doc).
+func fingerprintV1(source Source, normalised string) string {
+	return hashParts(string(source), "1", normalised)
+}
+
+// hashParts hashes its parts length-prefixed, so that no choice of parts can
+// collide with another by concatenation.
+func hashParts(parts ...string) string {
 	h := sha256.New()
-	for _, part := range []string{string(source), strconv.Itoa(NormaliserVersion), Normalise(message)} {
+	for _, part := range parts {
 		h.Write([]byte(strconv.Itoa(len(part))))
 		h.Write([]byte{':'})
 		h.Write([]byte(part))

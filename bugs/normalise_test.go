@@ -1,6 +1,9 @@
 package bugs_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -54,7 +57,7 @@ func TestNormaliseGroups(t *testing.T) {
 	}
 	for _, p := range same {
 		assert.Equal(t, bugs.Normalise(p[0]), bugs.Normalise(p[1]), "%q vs %q", p[0], p[1])
-		assert.Equal(t, bugs.Fingerprint(bugs.SourceAutoServer, p[0]), bugs.Fingerprint(bugs.SourceAutoServer, p[1]))
+		assert.Equal(t, bugs.Fingerprint(bugs.SourceAutoServer, "", p[0]), bugs.Fingerprint(bugs.SourceAutoServer, "", p[1]))
 	}
 	different := [][2]string{
 		{"User 123 not found", "Page 123 not found"},
@@ -64,16 +67,34 @@ func TestNormaliseGroups(t *testing.T) {
 	}
 	for _, p := range different {
 		assert.NotEqual(t, bugs.Normalise(p[0]), bugs.Normalise(p[1]), "%q vs %q", p[0], p[1])
-		assert.NotEqual(t, bugs.Fingerprint(bugs.SourceAutoServer, p[0]), bugs.Fingerprint(bugs.SourceAutoServer, p[1]))
+		assert.NotEqual(t, bugs.Fingerprint(bugs.SourceAutoServer, "", p[0]), bugs.Fingerprint(bugs.SourceAutoServer, "", p[1]))
 	}
 }
 
 func TestFingerprint(t *testing.T) {
-	fp := bugs.Fingerprint(bugs.SourceAutoServer, "boom 1")
+	fp := bugs.Fingerprint(bugs.SourceAutoServer, "ws_1", "boom 1")
 	assert.Len(t, fp, 64)
 	assert.Equal(t, strings.ToLower(fp), fp)
-	assert.Equal(t, fp, bugs.Fingerprint(bugs.SourceAutoServer, "boom 2"))
-	assert.NotEqual(t, fp, bugs.Fingerprint(bugs.SourceAutoClient, "boom 1"), "the source is part of the key")
+	assert.Equal(t, fp, bugs.Fingerprint(bugs.SourceAutoServer, "ws_1", "boom 2"))
+	assert.NotEqual(t, fp, bugs.Fingerprint(bugs.SourceAutoClient, "ws_1", "boom 1"), "the source is part of the key")
+	assert.NotEqual(t, fp, bugs.Fingerprint(bugs.SourceAutoServer, "ws_2", "boom 1"), "the workspace is part of the key")
+	assert.NotEqual(t, fp, bugs.Fingerprint(bugs.SourceAutoServer, "", "boom 1"), "no workspace is a key of its own")
+	assert.NotEqual(t, bugs.Fingerprint(bugs.SourceAutoServer, "ws", "1:x"), bugs.Fingerprint(bugs.SourceAutoServer, "ws1:", "x"),
+		"parts cannot run into each other")
+	// The key's format is fixed for a version: changing it needs a new
+	// NormaliserVersion, or stored reports would stop matching.
+	assert.Equal(t, 2, bugs.NormaliserVersion)
+	assert.Equal(t, hashParts("auto:server", "2", "ws_1", "boom <n>"), fp)
+}
+
+// hashParts is the fingerprint format written out: each part as its
+// length, ':' and itself, hashed with SHA-256.
+func hashParts(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 func FuzzNormalise(f *testing.F) {

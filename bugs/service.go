@@ -118,7 +118,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Report, error) {
 	if in.ErrorMessage != "" {
 		// Kept so that a person's report can be matched with captured
 		// ones; a hand-filed report never absorbs occurrences.
-		r.Fingerprint, r.NormaliserVersion = Fingerprint(r.Source, in.ErrorMessage), NormaliserVersion
+		r.Fingerprint, r.NormaliserVersion = Fingerprint(r.Source, r.workspace(), in.ErrorMessage), NormaliserVersion
 	}
 	if err := s.store.Insert(ctx, &r); err != nil {
 		return Report{}, fmt.Errorf("bugs: create: %w", err)
@@ -216,8 +216,9 @@ func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created boo
 		}
 		return r, true, nil
 	}
-	r.Fingerprint, r.NormaliserVersion = Fingerprint(r.Source, in.ErrorMessage), NormaliserVersion
-	stored, created, err := s.store.Upsert(ctx, &r, r.OccurredAt.Add(-s.window))
+	normalised := Normalise(in.ErrorMessage)
+	r.Fingerprint, r.NormaliserVersion = fingerprint(r.Source, r.workspace(), normalised), NormaliserVersion
+	stored, created, err := s.store.Upsert(ctx, &r, fingerprintV1(r.Source, normalised), r.OccurredAt.Add(-s.window))
 	if err != nil {
 		return Report{}, false, fmt.Errorf("bugs: auto: %w", err)
 	}
@@ -235,6 +236,14 @@ func (s *Service) newReport(now, occurredAt time.Time) Report {
 		OccurredAt: occurredAt, FirstSeenAt: occurredAt, LastSeenAt: occurredAt,
 		CreatedAt: now, UpdatedAt: now,
 	}
+}
+
+// workspace is the report's workspace id as stored, "" for none.
+func (r *Report) workspace() string {
+	if r.WorkspaceID == nil {
+		return ""
+	}
+	return *r.WorkspaceID
 }
 
 // Get returns one report; a missing or deleted one is errs.NotFound.

@@ -200,7 +200,7 @@ func TestCreate(t *testing.T) {
 			assert.Equal(t, bugs.SeverityMedium, r.Severity)
 			assert.Nil(t, r.UserJourney)
 			assert.Nil(t, r.Context)
-			assert.Equal(t, bugs.Fingerprint(bugs.SourceUserCommand, "boom 1"), r.Fingerprint)
+			assert.Equal(t, bugs.Fingerprint(bugs.SourceUserCommand, "", "boom 1"), r.Fingerprint)
 			// A person's report never absorbs occurrences.
 			r2, err := svc.Create(ctx, bugs.CreateInput{Title: "x", Source: bugs.SourceUserCommand, ErrorMessage: "boom 2"})
 			require.NoError(t, err)
@@ -372,6 +372,150 @@ func TestAutoDedup(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, created)
 			assert.NotEqual(t, r.ID, again.ID)
+		})
+	})
+}
+
+func TestAutoWorkspace(t *testing.T) {
+	dbtest.ForEachDB(t, migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc, _ := newServices(db)
+		auto := func(workspace, msg string) (bugs.Report, bool) {
+			t.Helper()
+			r, created, err := svc.Auto(ctx, bugs.AutoInput{Source: bugs.SourceAutoServer, WorkspaceID: workspace, ErrorMessage: msg})
+			require.NoError(t, err)
+			return r, created
+		}
+
+		a, created := auto("ws_a", "Order 1 failed")
+		require.True(t, created)
+		assert.Equal(t, bugs.NormaliserVersion, a.NormaliserVersion)
+		assert.Equal(t, bugs.Fingerprint(bugs.SourceAutoServer, "ws_a", "Order 1 failed"), a.Fingerprint)
+		b, created := auto("ws_b", "Order 2 failed")
+		assert.True(t, created, "the same error in another workspace is another report")
+		assert.NotEqual(t, a.ID, b.ID)
+		again, created := auto("ws_a", "Order 3 failed")
+		assert.False(t, created, "the same workspace folds")
+		assert.Equal(t, a.ID, again.ID)
+		assert.Equal(t, 2, again.OccurrenceCount)
+
+		none, created := auto("", "Order 4 failed")
+		assert.True(t, created, "no workspace is a group of its own")
+		assert.NotEqual(t, a.ID, none.ID)
+		assert.Nil(t, none.WorkspaceID)
+		noneAgain, created := auto("", "Order 5 failed")
+		assert.False(t, created)
+		assert.Equal(t, none.ID, noneAgain.ID)
+		assert.Equal(t, 2, noneAgain.OccurrenceCount)
+
+		for ws, want := range map[string]int{"ws_a": 2, "ws_b": 1} {
+			page, err := svc.List(ctx, bugs.ListFilter{WorkspaceID: ws})
+			require.NoError(t, err)
+			require.Len(t, page.Items, 1, ws)
+			assert.Equal(t, want, page.Items[0].OccurrenceCount, ws)
+		}
+
+		r, err := svc.Create(ctx, bugs.CreateInput{Title: "x", Source: bugs.SourceUserCommand, WorkspaceID: "ws_a", ErrorMessage: "Order 6 failed"})
+		require.NoError(t, err)
+		assert.Equal(t, bugs.Fingerprint(bugs.SourceUserCommand, "ws_a", "Order 6 failed"), r.Fingerprint, "a person's report carries the workspace in its key too")
+	})
+}
+
+// TestAutoLegacyFingerprint covers reports stored under NormaliserVersion 1
+// (source and message only): they stay as they are, keep absorbing an
+// ongoing storm of their own workspace and no other, and stop once a report
+// under the new fingerprint exists.
+func TestAutoLegacyFingerprint(t *testing.T) {
+	dbtest.ForEachDB(t, migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := bugs.NewBunStore(db.DB)
+		svc := bugs.New(st, bugs.Config{})
+		now := store.Now()
+		// seedV1 stores a report as version 1 did: its fingerprint hashes
+		// the source, "1" and the normalised message.
+		seedV1 := func(workspace, msg string, lastSeen time.Time) bugs.Report {
+			t.Helper()
+			at := lastSeen.UTC().Truncate(time.Microsecond)
+			r := bugs.Report{
+				ID: "bug_v1_" + strings.ReplaceAll(msg, " ", "_"), Source: bugs.SourceAutoServer, Severity: bugs.SeverityMedium,
+				Status: bugs.StatusOpen, Title: msg, ErrorMessage: &msg, OccurrenceCount: 1,
+				Fingerprint: hashParts(string(bugs.SourceAutoServer), "1", bugs.Normalise(msg)), NormaliserVersion: 1,
+				OccurredAt: at, FirstSeenAt: at, LastSeenAt: at, CreatedAt: at, UpdatedAt: at,
+			}
+			if workspace != "" {
+				r.WorkspaceID = &workspace
+			}
+			stored, created, err := st.Upsert(ctx, &r, "", at.Add(-bugs.DefaultDedupWindow))
+			require.NoError(t, err)
+			require.True(t, created)
+			return stored
+		}
+		auto := func(workspace, msg string, at time.Time) (bugs.Report, bool) {
+			t.Helper()
+			r, created, err := svc.Auto(ctx, bugs.AutoInput{Source: bugs.SourceAutoServer, WorkspaceID: workspace, ErrorMessage: msg, OccurredAt: at})
+			require.NoError(t, err)
+			return r, created
+		}
+		requireUnchanged := func(old bugs.Report, count int) {
+			t.Helper()
+			got, err := svc.Get(ctx, old.ID)
+			require.NoError(t, err)
+			assert.Equal(t, old.Fingerprint, got.Fingerprint, "a version 1 report keeps its fingerprint")
+			assert.Equal(t, 1, got.NormaliserVersion)
+			assert.Equal(t, count, got.OccurrenceCount)
+		}
+
+		t.Run("an ongoing storm stays in its report, other workspaces split off", func(t *testing.T) {
+			old := seedV1("ws_a", "Payment 1 declined", now.Add(-time.Hour))
+			r, created := auto("ws_a", "Payment 2 declined", now)
+			assert.False(t, created)
+			assert.Equal(t, old.ID, r.ID)
+			assert.Equal(t, 2, r.OccurrenceCount)
+			assert.Equal(t, old.Fingerprint, r.Fingerprint)
+			assert.Equal(t, 1, r.NormaliserVersion)
+
+			other, created := auto("ws_b", "Payment 3 declined", now)
+			assert.True(t, created, "another workspace does not join the version 1 report")
+			assert.Equal(t, bugs.Fingerprint(bugs.SourceAutoServer, "ws_b", "Payment 3 declined"), other.Fingerprint)
+			assert.Equal(t, bugs.NormaliserVersion, other.NormaliserVersion)
+			otherAgain, created := auto("ws_b", "Payment 4 declined", now)
+			assert.False(t, created)
+			assert.Equal(t, other.ID, otherAgain.ID)
+
+			none, created := auto("", "Payment 5 declined", now)
+			assert.True(t, created, "no workspace is not ws_a")
+			assert.NotEqual(t, old.ID, none.ID)
+			requireUnchanged(old, 2)
+		})
+
+		t.Run("a version 1 report without workspace takes occurrences without one", func(t *testing.T) {
+			old := seedV1("", "Cache 1 cold", now.Add(-time.Hour))
+			r, created := auto("", "Cache 2 cold", now)
+			assert.False(t, created)
+			assert.Equal(t, old.ID, r.ID)
+			r, created = auto("ws_a", "Cache 3 cold", now)
+			assert.True(t, created)
+			assert.NotEqual(t, old.ID, r.ID)
+			requireUnchanged(old, 2)
+		})
+
+		t.Run("past the window a new report starts under the new fingerprint", func(t *testing.T) {
+			old := seedV1("ws_a", "Disk 1 full", now.Add(-30*time.Hour))
+			fresh, created := auto("ws_a", "Disk 2 full", now)
+			assert.True(t, created)
+			assert.Equal(t, bugs.NormaliserVersion, fresh.NormaliserVersion)
+			// Reported late, to a replica that has not seen the new
+			// fingerprint, this occurrence is within a day of the old
+			// report's last one, but the new report exists: it grows.
+			replica := bugs.New(bugs.NewBunStore(db.DB), bugs.Config{})
+			late, created, err := replica.Auto(ctx, bugs.AutoInput{
+				Source: bugs.SourceAutoServer, WorkspaceID: "ws_a", ErrorMessage: "Disk 3 full", OccurredAt: now.Add(-29 * time.Hour),
+			})
+			require.NoError(t, err)
+			assert.False(t, created)
+			assert.Equal(t, fresh.ID, late.ID)
+			assert.Equal(t, 2, late.OccurrenceCount)
+			requireUnchanged(old, 1)
 		})
 	})
 }

@@ -16,9 +16,14 @@ type Store interface {
 	// at or after windowStart, that report absorbs the occurrence
 	// (occurrenceCount + 1, first/last seen widened, reopened with the
 	// regression flag when it was resolved or closed) and is returned with
-	// created false; otherwise r becomes the new active report for the
-	// fingerprint (an older one stops being active) and created is true.
-	Upsert(ctx context.Context, r *Report, windowStart time.Time) (stored Report, created bool, err error)
+	// created false. Otherwise, when legacy (the occurrence's fingerprint
+	// under an earlier NormaliserVersion) is not "" and no report is active
+	// under r's fingerprint, the active report under legacy absorbs it the
+	// same way if it was last seen within the window and has r's workspace;
+	// its fingerprint and version stay as stored. Otherwise r becomes the
+	// new active report for its fingerprint (an older one stops being
+	// active) and created is true.
+	Upsert(ctx context.Context, r *Report, legacy string, windowStart time.Time) (stored Report, created bool, err error)
 	// Get returns one report.
 	Get(ctx context.Context, id string) (Report, error)
 	// List returns the reports of one page (f already normalised) and the

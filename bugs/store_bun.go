@@ -174,15 +174,22 @@ type joinSet struct {
 // Upsert implements Store. The common case of an error storm, an occurrence
 // of an active fingerprint within the window, is one short UPDATE, tried
 // first for fingerprints this store has seen. Otherwise (or when it finds
-// nothing) one INSERT ... ON CONFLICT DO UPDATE on the unique dedup_key
-// either creates the report or, if another caller created it in between,
-// joins it: at no point can two active rows share a fingerprint.
-func (s *BunStore) Upsert(ctx context.Context, r *Report, windowStart time.Time) (Report, bool, error) {
+// nothing) the legacy report gets its chance, then one INSERT ... ON
+// CONFLICT DO UPDATE on the unique dedup_key either creates the report or,
+// if another caller created it in between, joins it: at no point can two
+// active rows share a fingerprint.
+func (s *BunStore) Upsert(ctx context.Context, r *Report, legacy string, windowStart time.Time) (Report, bool, error) {
 	if r.Fingerprint == "" {
 		return Report{}, false, fmt.Errorf("bugs: upsert needs a fingerprint")
 	}
 	if s.seen.has(r.Fingerprint) {
-		stored, ok, err := s.join(ctx, r, windowStart)
+		stored, ok, err := s.join(ctx, r, r.Fingerprint, windowStart, nil)
+		if err != nil || ok {
+			return stored, false, err
+		}
+	}
+	if legacy != "" {
+		stored, ok, err := s.joinLegacy(ctx, r, legacy, windowStart)
 		if err != nil || ok {
 			return stored, false, err
 		}
@@ -194,19 +201,38 @@ func (s *BunStore) Upsert(ctx context.Context, r *Report, windowStart time.Time)
 	return stored, created, err
 }
 
-// join folds r into the active report of its fingerprint if that was last
-// seen within the window; ok is false when there is none.
-func (s *BunStore) join(ctx context.Context, r *Report, windowStart time.Time) (stored Report, ok bool, err error) {
+// joinLegacy folds r into the active report under the legacy fingerprint
+// if that was last seen within the window, has r's workspace and no report
+// is active under r's own fingerprint yet. The workspace condition is what
+// keeps an ongoing storm in one report across the upgrade while the same
+// error in another workspace starts its own; the NOT EXISTS makes the new
+// report, once there, the only one that grows.
+func (s *BunStore) joinLegacy(ctx context.Context, r *Report, legacy string, windowStart time.Time) (stored Report, ok bool, err error) {
+	return s.join(ctx, r, legacy, windowStart, func(q *bun.UpdateQuery) *bun.UpdateQuery {
+		q = q.Where("NOT EXISTS (SELECT 1 FROM bug_reports AS cur WHERE cur.dedup_key = ?)", r.Fingerprint)
+		if r.WorkspaceID == nil {
+			return q.Where("r.workspace_id IS NULL")
+		}
+		return q.Where("r.workspace_id = ?", *r.WorkspaceID)
+	})
+}
+
+// join folds r into the active report under key if that was last seen
+// within the window and meets the conditions that where adds (nil for
+// none); ok is false when there is none.
+func (s *BunStore) join(ctx context.Context, r *Report, key string, windowStart time.Time, where func(*bun.UpdateQuery) *bun.UpdateQuery) (stored Report, ok bool, err error) {
 	var joined reportRow
 	uq := s.db.NewUpdate().Model(&joined)
 	for _, set := range joinSets("?", r.LastSeenAt) {
 		uq = uq.Set(set.expr, set.args...)
 	}
-	res, err := uq.Set("updated_at = ?", r.UpdatedAt).
-		Where("r.dedup_key = ?", r.Fingerprint).
-		Where("r.last_seen_at >= ?", windowStart).
-		Returning("*").
-		Exec(ctx)
+	uq = uq.Set("updated_at = ?", r.UpdatedAt).
+		Where("r.dedup_key = ?", key).
+		Where("r.last_seen_at >= ?", windowStart)
+	if where != nil {
+		uq = where(uq)
+	}
+	res, err := uq.Returning("*").Exec(ctx)
 	if err != nil {
 		return Report{}, false, fmt.Errorf("join bug report: %w", store.Translate(err))
 	}

@@ -30,7 +30,7 @@ const dashboardRows = 500
 // registerAnalysis adds seeds/001's analysis, result, review and history
 // endpoints. Reads and analyses are open, as the document says; deleting a
 // result is for admins; the username of comments and reviews is the
-// signed-in user's or the jji_username cookie's.
+// signed-in user's or the guest's of the jji_username cookie.
 func (s *Server) registerAnalysis() {
 	body := withMaxBody(analysisMaxBody)
 	s.handle(http.MethodPost, "/analyze-failures", FastAPI, s.analyzeFailures, withMaxBody(analyzeMaxBody), withRateLimit(s.limits.analyze, clientIP))
@@ -260,51 +260,11 @@ func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "deleted", "job_id": id})
 }
 
-// dashboardRow is one row of GET /api/dashboard.
-type dashboardRow struct {
-	JobID             string     `json:"job_id"`
-	JenkinsURL        string     `json:"jenkins_url"`
-	Status            string     `json:"status"`
-	CreatedAt         time.Time  `json:"created_at"`
-	CompletedAt       *time.Time `json:"completed_at"`
-	AnalysisStartedAt *time.Time `json:"analysis_started_at"`
-	ReviewedCount     int        `json:"reviewed_count"`
-	CommentCount      int        `json:"comment_count"`
-	JobName           string     `json:"job_name,omitempty"`
-	BuildNumber       int        `json:"build_number,omitempty"`
-	FailureCount      *int       `json:"failure_count,omitempty"`
-	Summary           string     `json:"summary,omitempty"`
-	Error             string     `json:"error,omitempty"`
-}
-
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	results, err := s.engine.Analysis.Results(r.Context(), dashboardRows)
+	rows, err := s.engine.Analysis.Dashboard(r.Context(), dashboardRows)
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
-	}
-	rows := make([]dashboardRow, 0, len(results))
-	for _, res := range results {
-		row := dashboardRow{
-			JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, CreatedAt: res.CreatedAt,
-			CompletedAt: res.CompletedAt, AnalysisStartedAt: res.StartedAt, JobName: res.JobName,
-			BuildNumber: res.BuildNumber, Error: res.Error,
-		}
-		if res.Status == analysis.JobCompleted {
-			st, err := s.engine.Analysis.ReviewStatus(r.Context(), res.JobID)
-			if err != nil {
-				s.writeError(w, r, FastAPI, err)
-				return
-			}
-			row.ReviewedCount, row.CommentCount, row.FailureCount = st.ReviewedCount, st.CommentCount, &st.TotalFailures
-			var body struct {
-				Summary string `json:"summary"`
-			}
-			if json.Unmarshal(res.Result, &body) == nil {
-				row.Summary = body.Summary
-			}
-		}
-		rows = append(rows, row)
 	}
 	writeJSON(w, http.StatusOK, rows)
 }
@@ -373,11 +333,15 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request) {
 	if err == nil && (body.Comment == nil || strings.TrimSpace(*body.Comment) == "") {
 		err = errs.InvalidField("comment", "field required")
 	}
+	var user string
+	if err == nil {
+		user, err = s.usernameContext(r)
+	}
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
-	id, err := s.engine.Analysis.AddComment(r.Context(), jobID(r), sc, *body.Comment, usernameContext(r))
+	id, err := s.engine.Analysis.AddComment(r.Context(), jobID(r), sc, *body.Comment, user)
 	if err != nil {
 		s.writeAnalysisError(w, r, err)
 		return
@@ -391,8 +355,13 @@ func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, FastAPI, errs.InvalidField("comment_id", "must be an integer"))
 		return
 	}
+	user, err := s.usernameContext(r)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
 	caller := identityFrom(r.Context())
-	if err := s.engine.Analysis.DeleteComment(r.Context(), jobID(r), id, usernameContext(r), caller.IsAdmin()); err != nil {
+	if err := s.engine.Analysis.DeleteComment(r.Context(), jobID(r), id, user, caller.IsAdmin()); err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
@@ -412,11 +381,14 @@ func (s *Server) setReviewed(w http.ResponseWriter, r *http.Request) {
 	if err == nil && body.Reviewed == nil {
 		err = errs.InvalidField("reviewed", "field required")
 	}
+	var user string
+	if err == nil {
+		user, err = s.usernameContext(r)
+	}
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
-	user := usernameContext(r)
 	if err := s.engine.Analysis.SetReviewed(r.Context(), jobID(r), sc, *body.Reviewed, user); err != nil {
 		s.writeAnalysisError(w, r, err)
 		return
@@ -450,11 +422,15 @@ func (s *Server) overrideClassification(w http.ResponseWriter, r *http.Request) 
 			err = errs.InvalidField("classification", "must be CODE ISSUE, PRODUCT BUG or INFRASTRUCTURE")
 		}
 	}
+	var user string
+	if err == nil {
+		user, err = s.usernameContext(r)
+	}
 	if err != nil {
 		s.writeError(w, r, FastAPI, err)
 		return
 	}
-	if err := s.engine.Analysis.Override(r.Context(), jobID(r), sc, c, usernameContext(r)); err != nil {
+	if err := s.engine.Analysis.Override(r.Context(), jobID(r), sc, c, user); err != nil {
 		s.writeAnalysisError(w, r, err)
 		return
 	}
@@ -563,10 +539,15 @@ func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, FastAPI, missing)
 		return
 	}
+	user, err := s.usernameContext(r)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
 	id, err := s.engine.Analysis.Classify(r.Context(), analysis.ClassifyInput{
 		TestName: *body.TestName, Classification: *body.Classification, Reason: body.Reason, JobName: body.JobName,
 		References: body.References, JobID: *body.JobID, ChildBuildNumber: body.ChildBuildNumber,
-	}, usernameContext(r))
+	}, user)
 	if err != nil {
 		if e := errs.As(err); e == nil || len(e.Fields["classification"]) == 0 {
 			err = plainInvalid(err)

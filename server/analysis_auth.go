@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -93,7 +94,13 @@ func (s *Server) authMe(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, whoAmI{Username: name, Role: string(id.User.Role), IsAdmin: id.IsAdmin()})
 		return
 	}
-	writeJSON(w, http.StatusOK, whoAmI{Username: usernameContext(r), Role: string(auth.RoleUser)})
+	// A cookie that may not act (an account's name) is no identity either.
+	name, err := s.usernameContext(r)
+	if err != nil && !errors.Is(err, errs.ErrUnauthorized) {
+		s.writeError(w, r, FastAPI, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, whoAmI{Username: name, Role: string(auth.RoleUser)})
 }
 
 // tokensBody is the personal tracker credentials of seeds/001.
@@ -104,13 +111,13 @@ type tokensBody struct {
 }
 
 // getUserTokens returns the username context's tracker credentials. Tokens
-// are shown in full only to a caller authenticated as that user; a bare
-// jji_username cookie proves nothing, so it sees them masked.
+// are shown in full only to a caller authenticated as that user; a guest's
+// bare jji_username cookie proves nothing, so it sees them masked.
 func (s *Server) getUserTokens(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	username := usernameContext(r)
-	if username == "" {
-		s.writeError(w, r, FastAPI, errs.Unauthorizedf("username required: sign in or set the jji_username cookie"))
+	username, err := s.tokenOwner(r)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
 		return
 	}
 	t, err := s.engine.Auth.UserTokens(r.Context(), username)
@@ -123,6 +130,16 @@ func (s *Server) getUserTokens(w http.ResponseWriter, r *http.Request) {
 		body.GitHubToken, body.JiraToken = mask(body.GitHubToken), mask(body.JiraToken)
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// tokenOwner is the username context whose tracker tokens a request reads
+// or writes; there must be one.
+func (s *Server) tokenOwner(r *http.Request) (string, error) {
+	username, err := s.usernameContext(r)
+	if err == nil && username == "" {
+		err = errs.Unauthorizedf("username required: sign in or set the jji_username cookie")
+	}
+	return username, err
 }
 
 // mask keeps the last four characters of a long secret, enough to tell two
@@ -158,9 +175,9 @@ func (s *Server) putUserTokens(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, FastAPI, jsonError(err))
 		return
 	}
-	username := usernameContext(r)
-	if username == "" {
-		s.writeError(w, r, FastAPI, errs.Unauthorizedf("username required: sign in or set the jji_username cookie"))
+	username, err := s.tokenOwner(r)
+	if err != nil {
+		s.writeError(w, r, FastAPI, err)
 		return
 	}
 	up := auth.TokensUpdate{GitHubToken: body.GitHubToken, JiraEmail: body.JiraEmail, JiraToken: body.JiraToken}
@@ -198,6 +215,7 @@ type userRow struct {
 	Username  string     `json:"username"`
 	Email     string     `json:"email"`
 	Role      string     `json:"role"`
+	Guest     bool       `json:"guest"`
 	CreatedAt time.Time  `json:"created_at"`
 	LastSeen  *time.Time `json:"last_seen"`
 }
@@ -210,7 +228,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	rows := make([]userRow, 0, len(users))
 	for _, u := range users {
-		rows = append(rows, userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), CreatedAt: u.CreatedAt, LastSeen: u.LastSeen})
+		rows = append(rows, userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Guest: u.Guest, CreatedAt: u.CreatedAt, LastSeen: u.LastSeen})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": rows})
 }

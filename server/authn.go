@@ -146,16 +146,20 @@ func (s *Server) identify(r *http.Request) (*auth.Identity, error) {
 func identityFrom(ctx context.Context) *auth.Identity { return infoFrom(ctx).identity }
 
 // usernameContext is seeds/001's notion of who is asking: the signed-in
-// user's username, else the jji_username cookie when it holds a valid
-// username. It says nothing about authentication.
-func usernameContext(r *http.Request) string {
-	if id := identityFrom(r.Context()); id != nil && id.User.Username != "" {
-		return id.User.Username
+// caller's username, else the guest the jji_username cookie names ("" when
+// the request names no one). A bare cookie proves nothing, so it acts only
+// for a guest username; naming an account that can sign in, or any name
+// when guest usernames are off, is Unauthorized, asking to sign in.
+func (s *Server) usernameContext(r *http.Request) (string, error) {
+	if id := identityFrom(r.Context()); id != nil {
+		return id.User.Username, nil
 	}
-	if c, err := r.Cookie(usernameCookie); err == nil && auth.ValidUsername(c.Value) {
-		return c.Value
+	c, err := r.Cookie(usernameCookie)
+	if err != nil || !auth.ValidUsername(c.Value) {
+		return "", nil
 	}
-	return ""
+	g, err := s.engine.Auth.Guest(r.Context(), c.Value)
+	return g.Username, err
 }
 
 // refreshSessionCookie re-sends the jji_session cookie of a request that

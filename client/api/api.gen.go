@@ -677,12 +677,15 @@ type APIRoot struct {
 
 // AdminUserRow defines model for AdminUserRow.
 type AdminUserRow struct {
-	CreatedAt time.Time        `json:"created_at"`
-	Email     *string          `json:"email,omitempty"`
-	Id        string           `json:"id"`
-	LastSeen  *time.Time       `json:"last_seen"`
-	Role      AdminUserRowRole `json:"role"`
-	Username  string           `json:"username"`
+	CreatedAt time.Time `json:"created_at"`
+	Email     *string   `json:"email,omitempty"`
+
+	// Guest A guest username (seen in a jji_username cookie, never signed up).
+	Guest    *bool            `json:"guest,omitempty"`
+	Id       string           `json:"id"`
+	LastSeen *time.Time       `json:"last_seen"`
+	Role     AdminUserRowRole `json:"role"`
+	Username string           `json:"username"`
 }
 
 // AdminUserRowRole defines model for AdminUserRow.Role.
@@ -1962,16 +1965,17 @@ type ClientInterface interface {
 
 	// GetAuthMe The current request identity (analysis API)
 	//
-	// Without credentials: the jji_username cookie's name (or "") with role
-	// user.
+	// Without credentials: the jji_username cookie's name when it is a
+	// guest username (else "") with role user.
 	//
 	// Corresponds with GET /api/auth/me (the `GetAuthMe` operationId).
 	GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -1982,8 +1986,9 @@ type ClientInterface interface {
 
 	// AutoBugReport Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -2098,10 +2103,14 @@ type ClientInterface interface {
 
 	// GetUserTokens Personal GitHub and Jira credentials of the username context
 	//
-	// The username context is the signed-in user, else the jji_username
-	// cookie. Tokens are encrypted at rest and shown in full only to a caller
-	// authenticated as that user; a bare cookie sees them masked ("****" and
-	// the last four characters). Unknown usernames get empty strings.
+	// The username context is the signed-in user, else the guest username
+	// of the jji_username cookie. A bare cookie acts only for a guest: a
+	// name no account has, tracked as a guest user from its first use
+	// (turned off with --disable-guest-usernames). A cookie naming an
+	// account that can sign in answers 401 asking to sign in. Tokens are
+	// encrypted at rest and shown in full only to a caller authenticated
+	// as that user; a guest's cookie sees them masked ("****" and the last
+	// four characters). A new guest has empty strings.
 	//
 	// Corresponds with GET /api/user/tokens (the `GetUserTokens` operationId).
 	GetUserTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -2110,6 +2119,8 @@ type ClientInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2120,6 +2131,8 @@ type ClientInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2327,12 +2340,20 @@ type ClientInterface interface {
 
 	// AddCommentWithBody Comment on a failure (username from the sign-in or the jji_username cookie)
 	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
 	AddCommentWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddComment Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2347,8 +2368,9 @@ type ClientInterface interface {
 	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2358,8 +2380,9 @@ type ClientInterface interface {
 	// OverrideClassification Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2729,8 +2752,8 @@ func (c *Client) AdminLogout(ctx context.Context, reqEditors ...RequestEditorFn)
 
 // GetAuthMe The current request identity (analysis API)
 //
-// Without credentials: the jji_username cookie's name (or "") with role
-// user.
+// Without credentials: the jji_username cookie's name when it is a
+// guest username (else "") with role user.
 //
 // Corresponds with GET /api/auth/me (the `GetAuthMe` operationId).
 func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2747,8 +2770,9 @@ func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (
 
 // AutoBugReportWithBody Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -2769,8 +2793,9 @@ func (c *Client) AutoBugReportWithBody(ctx context.Context, contentType string, 
 
 // AutoBugReport Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -3015,10 +3040,14 @@ func (c *Client) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn
 
 // GetUserTokens Personal GitHub and Jira credentials of the username context
 //
-// The username context is the signed-in user, else the jji_username
-// cookie. Tokens are encrypted at rest and shown in full only to a caller
-// authenticated as that user; a bare cookie sees them masked ("****" and
-// the last four characters). Unknown usernames get empty strings.
+// The username context is the signed-in user, else the guest username
+// of the jji_username cookie. A bare cookie acts only for a guest: a
+// name no account has, tracked as a guest user from its first use
+// (turned off with --disable-guest-usernames). A cookie naming an
+// account that can sign in answers 401 asking to sign in. Tokens are
+// encrypted at rest and shown in full only to a caller authenticated
+// as that user; a guest's cookie sees them masked ("****" and the last
+// four characters). A new guest has empty strings.
 //
 // Corresponds with GET /api/user/tokens (the `GetUserTokens` operationId).
 func (c *Client) GetUserTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -3037,6 +3066,8 @@ func (c *Client) GetUserTokens(ctx context.Context, reqEditors ...RequestEditorF
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3057,6 +3088,8 @@ func (c *Client) PutUserTokensWithBody(ctx context.Context, contentType string, 
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3534,6 +3567,10 @@ func (c *Client) ListComments(ctx context.Context, jobId string, reqEditors ...R
 
 // AddCommentWithBody Comment on a failure (username from the sign-in or the jji_username cookie)
 //
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
@@ -3550,6 +3587,10 @@ func (c *Client) AddCommentWithBody(ctx context.Context, jobId string, contentTy
 }
 
 // AddComment Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3584,8 +3625,9 @@ func (c *Client) DeleteComment(ctx context.Context, jobId string, commentId int,
 // OverrideClassificationWithBody Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3605,8 +3647,9 @@ func (c *Client) OverrideClassificationWithBody(ctx context.Context, jobId strin
 // OverrideClassification Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6017,8 +6060,8 @@ type ClientWithResponsesInterface interface {
 
 	// GetAuthMeWithResponse The current request identity (analysis API)
 	//
-	// Without credentials: the jji_username cookie's name (or "") with role
-	// user.
+	// Without credentials: the jji_username cookie's name when it is a
+	// guest username (else "") with role user.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6027,8 +6070,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -6039,8 +6083,9 @@ type ClientWithResponsesInterface interface {
 
 	// AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 	//
-	// Errors with the same fingerprint (source + normalised message) within 24
-	// hours of the last occurrence fold into one report: 200 with the
+	// Errors with the same fingerprint (source + workspaceId + normalised
+	// message) within 24 hours of the last occurrence fold into one report
+	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
@@ -6159,10 +6204,14 @@ type ClientWithResponsesInterface interface {
 
 	// GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 	//
-	// The username context is the signed-in user, else the jji_username
-	// cookie. Tokens are encrypted at rest and shown in full only to a caller
-	// authenticated as that user; a bare cookie sees them masked ("****" and
-	// the last four characters). Unknown usernames get empty strings.
+	// The username context is the signed-in user, else the guest username
+	// of the jji_username cookie. A bare cookie acts only for a guest: a
+	// name no account has, tracked as a guest user from its first use
+	// (turned off with --disable-guest-usernames). A cookie naming an
+	// account that can sign in answers 401 asking to sign in. Tokens are
+	// encrypted at rest and shown in full only to a caller authenticated
+	// as that user; a guest's cookie sees them masked ("****" and the last
+	// four characters). A new guest has empty strings.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6173,6 +6222,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6183,6 +6234,8 @@ type ClientWithResponsesInterface interface {
 	//
 	// Only the fields present change; "" clears one. Storing a token needs
 	// the server's secret key (--secret-key); without it the answer is 503.
+	// The username context is as for GET. Tokens saved for a guest are
+	// dropped when someone signs up with the guest's name.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6416,12 +6469,20 @@ type ClientWithResponsesInterface interface {
 
 	// AddCommentWithBodyWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
 	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
 	AddCommentWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddCommentResponse, error)
 
 	// AddCommentWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+	//
+	// The jji_username cookie alone names a guest username; naming an
+	// account that can sign in it answers 401 asking to sign in, as on
+	// every route that acts for the username context.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6438,8 +6499,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6449,8 +6511,9 @@ type ClientWithResponsesInterface interface {
 	// OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
-	// history, patches the stored result, and teaches the offline analyzer.
-	// INFRASTRUCTURE clears code_fix and product_bug_report.
+	// history, patches the stored result (its enriched_xml included) in one
+	// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+	// code_fix and product_bug_report.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -8428,6 +8491,8 @@ type ClassifyTestResponse struct {
 	JSON201 *IDBody
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *DetailTooLarge
 	// JSON422 the response for an HTTP 422 `application/json` response
@@ -8442,6 +8507,11 @@ func (r ClassifyTestResponse) GetJSON201() *IDBody {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r ClassifyTestResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ClassifyTestResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
@@ -9248,6 +9318,8 @@ type AddCommentResponse struct {
 	JSON202 *JobStillRunning
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9271,6 +9343,11 @@ func (r AddCommentResponse) GetJSON202() *JobStillRunning {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r AddCommentResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddCommentResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -9400,6 +9477,8 @@ type OverrideClassificationResponse struct {
 	JSON202 *JobStillRunning
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9426,6 +9505,11 @@ func (r OverrideClassificationResponse) GetJSON202() *JobStillRunning {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r OverrideClassificationResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OverrideClassificationResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -9545,6 +9629,8 @@ type SetReviewedResponse struct {
 	JSON202 *JobStillRunning
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
 	// JSON409 the response for an HTTP 409 `application/json` response
@@ -9571,6 +9657,11 @@ func (r SetReviewedResponse) GetJSON202() *JobStillRunning {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r SetReviewedResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SetReviewedResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
@@ -10083,8 +10174,8 @@ func (c *ClientWithResponses) AdminLogoutWithResponse(ctx context.Context, reqEd
 
 // GetAuthMeWithResponse The current request identity (analysis API)
 //
-// Without credentials: the jji_username cookie's name (or "") with role
-// user.
+// Without credentials: the jji_username cookie's name when it is a
+// guest username (else "") with role user.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10099,8 +10190,9 @@ func (c *ClientWithResponses) GetAuthMeWithResponse(ctx context.Context, reqEdit
 
 // AutoBugReportWithBodyWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -10117,8 +10209,9 @@ func (c *ClientWithResponses) AutoBugReportWithBodyWithResponse(ctx context.Cont
 
 // AutoBugReportWithResponse Report an automatically captured error (any signed-in user)
 //
-// Errors with the same fingerprint (source + normalised message) within 24
-// hours of the last occurrence fold into one report: 200 with the
+// Errors with the same fingerprint (source + workspaceId + normalised
+// message) within 24 hours of the last occurrence fold into one report
+// (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
@@ -10315,10 +10408,14 @@ func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqE
 
 // GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 //
-// The username context is the signed-in user, else the jji_username
-// cookie. Tokens are encrypted at rest and shown in full only to a caller
-// authenticated as that user; a bare cookie sees them masked ("****" and
-// the last four characters). Unknown usernames get empty strings.
+// The username context is the signed-in user, else the guest username
+// of the jji_username cookie. A bare cookie acts only for a guest: a
+// name no account has, tracked as a guest user from its first use
+// (turned off with --disable-guest-usernames). A cookie naming an
+// account that can sign in answers 401 asking to sign in. Tokens are
+// encrypted at rest and shown in full only to a caller authenticated
+// as that user; a guest's cookie sees them masked ("****" and the last
+// four characters). A new guest has empty strings.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10335,6 +10432,8 @@ func (c *ClientWithResponses) GetUserTokensWithResponse(ctx context.Context, req
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10351,6 +10450,8 @@ func (c *ClientWithResponses) PutUserTokensWithBodyWithResponse(ctx context.Cont
 //
 // Only the fields present change; "" clears one. Storing a token needs
 // the server's secret key (--secret-key); without it the answer is 503.
+// The username context is as for GET. Tokens saved for a guest are
+// dropped when someone signs up with the guest's name.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10746,6 +10847,10 @@ func (c *ClientWithResponses) ListCommentsWithResponse(ctx context.Context, jobI
 
 // AddCommentWithBodyWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
 //
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /results/{job_id}/comments (the `AddComment` operationId).
@@ -10758,6 +10863,10 @@ func (c *ClientWithResponses) AddCommentWithBodyWithResponse(ctx context.Context
 }
 
 // AddCommentWithResponse Comment on a failure (username from the sign-in or the jji_username cookie)
+//
+// The jji_username cookie alone names a guest username; naming an
+// account that can sign in it answers 401 asking to sign in, as on
+// every route that acts for the username context.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10786,8 +10895,9 @@ func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, job
 // OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10803,8 +10913,9 @@ func (c *ClientWithResponses) OverrideClassificationWithBodyWithResponse(ctx con
 // OverrideClassificationWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
-// history, patches the stored result, and teaches the offline analyzer.
-// INFRASTRUCTURE clears code_fix and product_bug_report.
+// history, patches the stored result (its enriched_xml included) in one
+// transaction, and teaches the offline analyzer. INFRASTRUCTURE clears
+// code_fix and product_bug_report.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -12414,6 +12525,13 @@ func ParseClassifyTestResponse(rsp *http.Response) (*ClassifyTestResponse, error
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest DetailTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13000,6 +13118,13 @@ func ParseAddCommentResponse(rsp *http.Response) (*AddCommentResponse, error) {
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest DetailNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13120,6 +13245,13 @@ func ParseOverrideClassificationResponse(rsp *http.Response) (*OverrideClassific
 		}
 		response.JSON400 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest DetailNotFound
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -13227,6 +13359,13 @@ func ParseSetReviewedResponse(rsp *http.Response) (*SetReviewedResponse, error) 
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest DetailNotFound

@@ -39,10 +39,17 @@ func (c *command) stringVar(p *string, name, arg, env, def, usage string) {
 	c.flags = append(c.flags, flagDoc{name: name, arg: arg, env: env, def: def, usage: usage})
 }
 
-// boolVar defines the switch --name, off unless given.
-func (c *command) boolVar(p *bool, name, usage string) {
-	c.fs.BoolVar(p, name, false, usage)
-	c.flags = append(c.flags, flagDoc{name: name, usage: usage})
+// boolVar defines the switch --name. It is off unless given, or unless the
+// environment variable env (none when env is "") is true; a variable that is
+// not a boolean is an error.
+func (c *command) boolVar(p *bool, name, env, usage string) error {
+	def, err := envBool(env)
+	if err != nil {
+		return err
+	}
+	c.fs.BoolVar(p, name, def, usage)
+	c.flags = append(c.flags, flagDoc{name: name, env: env, usage: usage})
+	return nil
 }
 
 // parse reads args. It returns flag.ErrHelp as is for --help, and any other

@@ -11,8 +11,8 @@
 //
 // Every flag of serve, migrate, train and predict can also be set through
 // the environment (BUGFLOW_ADDR, BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL,
-// BUGFLOW_ADMIN_KEY, BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*); a flag wins over
-// its variable. serve and migrate also take --log-format text|json and
+// BUGFLOW_ADMIN_KEY, BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*,
+// BUGFLOW_DISABLE_GUEST_USERNAMES); a flag wins over its variable. serve and migrate also take --log-format text|json and
 // --log-level debug|info|warn|error (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL);
 // logs go to stderr. "bugflow COMMAND --help" lists the flags of COMMAND
 // with their variables and defaults.
@@ -41,6 +41,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -141,7 +142,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, exitUsage, err)
 	}
-	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger}
+	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger,
+		DisableGuestUsernames: opts.disableGuests}
 	if cfg.JWT, err = opts.jwtConfig(); err != nil {
 		return fail(stderr, exitUsage, err)
 	}
@@ -246,6 +248,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
+	disableGuests                                                        bool
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -287,6 +290,9 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		c.stringVar(&o.jwtKeyFile, "jwt-public-key-file", "FILE", "BUGFLOW_JWT_PUBLIC_KEY_FILE", "", "accept bearer JWTs signed by this RS256 or ES256 public key (PEM file)")
 		c.stringVar(&o.jwtIssuer, "jwt-issuer", "ISS", "BUGFLOW_JWT_ISSUER", "", "required iss of accepted JWTs")
 		c.stringVar(&o.jwtAudience, "jwt-audience", "AUD", "BUGFLOW_JWT_AUDIENCE", "", "required aud of accepted JWTs")
+		if err := c.boolVar(&o.disableGuests, "disable-guest-usernames", "BUGFLOW_DISABLE_GUEST_USERNAMES", "a bare jji_username cookie acts for no one, not even a guest username"); err != nil {
+			return o, c, err
+		}
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
 	c.stringVar(&o.logLevel, "log-level", "LEVEL", "BUGFLOW_LOG_LEVEL", "info", "least severe log level shown: debug, info, warn or error (debug adds the job queue's routine lines)")
@@ -304,6 +310,19 @@ const (
 	defaultDatabaseURL = "sqlite:bugflow.db"
 	databaseURLUsage   = "sqlite:///abs/path.db, sqlite:rel/path.db, sqlite::memory: or postgres://user:pass@host:5432/db"
 )
+
+// envBool reads a boolean environment variable; unset or empty is false.
+func envBool(name string) (bool, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q is not a boolean (use true or false)", name, v)
+	}
+	return b, nil
+}
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level

@@ -79,6 +79,7 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 			"--jwt-public-key-file FILE\n.*(env BUGFLOW_JWT_PUBLIC_KEY_FILE)",
 			"--jwt-issuer ISS\n.*(env BUGFLOW_JWT_ISSUER)",
 			"--jwt-audience AUD\n.*(env BUGFLOW_JWT_AUDIENCE)",
+			"--disable-guest-usernames\n.*(env BUGFLOW_DISABLE_GUEST_USERNAMES)",
 		}, logFlags...),
 		"migrate": append([]string{dbFlag}, logFlags...),
 		"analyze": {"--enriched FILE\n.*", "--format FORMAT\n.*(default table)"},
@@ -322,6 +323,25 @@ func TestAddrFromEnvironmentAndFlag(t *testing.T) {
 	o, _, err = parseFlags("serve", []string{"-addr", "127.0.0.1:7777"})
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:7777", o.addr, "the flag over the environment")
+}
+
+func TestDisableGuestUsernamesFromEnvironmentAndFlag(t *testing.T) {
+	o, _, err := parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.False(t, o.disableGuests, "guests are on by default")
+
+	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "true")
+	o, _, err = parseFlags("serve", nil)
+	require.NoError(t, err)
+	assert.True(t, o.disableGuests, "the environment over the default")
+
+	o, _, err = parseFlags("serve", []string{"--disable-guest-usernames=false"})
+	require.NoError(t, err)
+	assert.False(t, o.disableGuests, "the flag over the environment")
+
+	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "maybe")
+	_, _, err = parseFlags("serve", nil)
+	assert.ErrorContains(t, err, "BUGFLOW_DISABLE_GUEST_USERNAMES")
 }
 
 var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)

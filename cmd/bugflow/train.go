@@ -34,7 +34,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	c := newCommand("train", "bugflow train [flags] FILE.csv [FILE.csv ...]",
 		"Trains a triage model on Jira or Bugzilla CSV exports into the database, showing\nprogress on stderr, and prints the hold-out metrics and the model id.")
 	c.stringVar(&dbURL, "database-url", "URL", "BUGFLOW_DATABASE_URL", defaultDatabaseURL, databaseURLUsage)
-	c.boolVar(&anon, "anon", "train the anonymised variant (seeds/000's is_anon)")
+	// Without an environment variable the switch cannot fail.
+	_ = c.boolVar(&anon, "anon", "", "train the anonymised variant (seeds/000's is_anon)")
 	c.stringVar(&textCols, "text-columns", "A,B", "", "", "the text columns, comma-separated; detected when not given")
 	c.stringVar(&targetCols, "target-columns", "X,Y", "", "", "the columns to predict, comma-separated; detected when not given")
 	if err := c.parse(args); err != nil {
