@@ -136,6 +136,8 @@ type Engine struct {
 
 	uploadDir string
 	maxUpload int64
+	// schema is the newest migration ID, which Check expects recorded.
+	schema string
 
 	closeOnce sync.Once
 	closeErr  error
@@ -144,7 +146,7 @@ type Engine struct {
 // Open validates cfg, opens the database, applies pending migrations and
 // starts working background jobs. Close releases everything.
 func Open(ctx context.Context, cfg Config) (*Engine, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	logger := cfg.Logger
@@ -197,6 +199,7 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: uploadDir}),
 		uploadDir: uploadDir,
 		maxUpload: cmp.Or(cfg.MaxUploadBytes, DefaultMaxUploadBytes),
+		schema:    newestMigration(),
 	}, nil
 }
 
@@ -238,7 +241,7 @@ func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger
 // Migrate opens the database of cfg, applies pending migrations and closes it,
 // without starting any job. It returns the IDs of the migrations it applied.
 func Migrate(ctx context.Context, cfg Config) ([]string, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	db, err := store.Open(ctx, cfg.DatabaseURL)
@@ -301,6 +304,32 @@ func (e *Engine) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Check reports whether the engine can serve: the database answers and
+// holds the schema this version of bugflow needs (its newest migration is
+// recorded), as an Unavailable error when not. It runs one small query, so a
+// health probe can call it often.
+func (e *Engine) Check(ctx context.Context) error {
+	applied, err := store.HasMigration(ctx, e.db.DB, e.schema)
+	if err != nil {
+		return errs.Wrap(errs.Unavailable, err, "database unavailable or without its schema")
+	}
+	if !applied {
+		return errs.Unavailablef("database schema is behind: migration %s is not applied", e.schema)
+	}
+	return nil
+}
+
+// newestMigration is the ID of the last migration this version applies.
+func newestMigration() string {
+	newest := ""
+	for _, set := range domainMigrations() {
+		for _, m := range set {
+			newest = max(newest, m.ID)
+		}
+	}
+	return newest
+}
+
 // Enqueue adds a durable background job. The job's kind must have a worker
 // registered in some process (JobsConfig.Register) for it to run.
 func (e *Engine) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
@@ -312,9 +341,12 @@ func (e *Engine) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	return e.queue.Job(ctx, id)
 }
 
-// validate reports every problem with cfg at once, as an Invalid error with
-// one field per setting.
-func (cfg Config) validate() error {
+// Validate reports every problem with cfg at once, as an Invalid error with
+// one field per setting, without touching the database or the network. Open
+// and Migrate call it first; a program that must do something costly before
+// opening (bind a port, say) calls it earlier so that a mistake in the
+// configuration is the error it reports.
+func (cfg Config) Validate() error {
 	var problems *errs.Error
 	add := func(field, msg string) {
 		if problems == nil {
@@ -332,8 +364,18 @@ func (cfg Config) validate() error {
 	if msg := checkMailURL(cfg.MailURL); msg != "" {
 		add("mail_url", msg)
 	}
-	if cfg.AdminKey != "" && len(cfg.AdminKey) < MinAdminKeyLength {
-		add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
+	if cfg.AdminKey != "" {
+		switch {
+		case len(cfg.AdminKey) < MinAdminKeyLength:
+			add("admin_key", fmt.Sprintf("must be at least %d characters", MinAdminKeyLength))
+		case len(cfg.AdminKey) > auth.MaxAPIKeyLength:
+			add("admin_key", fmt.Sprintf("must be at most %d characters", auth.MaxAPIKeyLength))
+		}
+	}
+	if cfg.JWT != nil {
+		if err := cfg.JWT.Validate(); err != nil {
+			add("jwt", strings.TrimPrefix(err.Error(), "jwt: "))
+		}
 	}
 	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/dbtest"
 )
@@ -36,11 +38,42 @@ func TestOpenRejectsBadConfiguration(t *testing.T) {
 		DatabaseURL: "mysql://localhost/x",
 		MailURL:     "carrier-pigeon://coop",
 		AdminKey:    "short",
+		JWT:         &auth.JWTConfig{HS256Secret: "short"},
 	})
 	require.ErrorIs(t, err, errs.ErrInvalid)
 	e := errs.As(err)
-	assert.ElementsMatch(t, []string{"admin_key", "database_url", "mail_url"}, e.FieldNames(), "every problem is reported at once")
+	assert.ElementsMatch(t, []string{"admin_key", "database_url", "jwt", "mail_url"}, e.FieldNames(), "every problem is reported at once")
 	assert.Contains(t, err.Error(), "at least 16 characters")
+}
+
+// Validate checks every setting that Open would trip over later, on both
+// sides of each limit, without touching the database.
+func TestConfigValidateLimits(t *testing.T) {
+	tests := []struct {
+		cfg   bugflow.Config
+		field string // "" when cfg is valid
+	}{
+		{bugflow.Config{AdminKey: strings.Repeat("k", bugflow.MinAdminKeyLength-1)}, "admin_key"},
+		{bugflow.Config{AdminKey: strings.Repeat("k", bugflow.MinAdminKeyLength)}, ""},
+		{bugflow.Config{AdminKey: strings.Repeat("k", auth.MaxAPIKeyLength)}, ""},
+		{bugflow.Config{AdminKey: strings.Repeat("k", auth.MaxAPIKeyLength+1)}, "admin_key"},
+		{bugflow.Config{JWT: &auth.JWTConfig{HS256Secret: strings.Repeat("s", 31)}}, "jwt"},
+		{bugflow.Config{JWT: &auth.JWTConfig{HS256Secret: strings.Repeat("s", 32)}}, ""},
+		{bugflow.Config{JWT: &auth.JWTConfig{PublicKeyPEM: "not a key"}}, "jwt"},
+		{bugflow.Config{JWT: &auth.JWTConfig{}}, "jwt"},
+		// A database that does not exist is no configuration mistake:
+		// Validate does not connect.
+		{bugflow.Config{DatabaseURL: "postgres://nobody@db.invalid:5432/x"}, ""},
+	}
+	for i, tt := range tests {
+		err := tt.cfg.Validate()
+		if tt.field == "" {
+			assert.NoError(t, err, "case %d", i)
+			continue
+		}
+		require.ErrorIs(t, err, errs.ErrInvalid, "case %d", i)
+		assert.Equal(t, []string{tt.field}, errs.As(err).FieldNames(), "case %d", i)
+	}
 }
 
 func TestMailURLs(t *testing.T) {

@@ -28,6 +28,14 @@ type JWTConfig struct {
 	Leeway time.Duration
 }
 
+// Validate reports what is wrong with c (no key or two, a short secret, a
+// key that is neither RSA nor P-256), so that a bad setting can be refused
+// before anything is opened.
+func (c JWTConfig) Validate() error {
+	_, err := newJWTVerifier(c)
+	return err
+}
+
 // JWT claims bugflow reads. A token must carry exp and one of username,
 // preferred_username, email or sub.
 //

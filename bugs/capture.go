@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bugflow/bugflow/activity"
@@ -97,20 +99,59 @@ func (s *Service) Capture(ctx context.Context, err error, opts ...CaptureOption)
 	return r, nil
 }
 
-// Bounds on the request headers CaptureHandler keeps.
+// Bounds on what CaptureHandler keeps of a request and its failure.
 const (
 	maxCapturedHeaders      = 50
 	maxCapturedHeaderLength = 512
+	maxCapturedErrorLength  = 2048
 )
 
 // captureTimeout bounds the storing of a report from CaptureHandler, which
 // runs after the request's own context may have ended.
 const captureTimeout = 5 * time.Second
 
+// HandlerOption configures CaptureHandler.
+type HandlerOption func(*handlerConfig)
+
+type handlerConfig struct {
+	route    func(*http.Request) string
+	errorFor func(*http.Request) error
+}
+
+// WithRoute tells CaptureHandler the route pattern that served a request
+// (for example "/results/:job_id"), asked once the handler has answered.
+// Reports are keyed on it, so that one failing route files one report
+// however many paths reach it. Without it CaptureHandler uses the pattern
+// that net/http's ServeMux records in Request.Pattern, and failing that the
+// path.
+func WithRoute(route func(r *http.Request) string) HandlerOption {
+	return func(c *handlerConfig) { c.route = route }
+}
+
+// WithRequestError tells CaptureHandler the error behind a 5xx answer,
+// asked once the handler has answered; nil when unknown. Reports are keyed
+// on its errs kind as well as the route, and its text is kept in the
+// report's context.
+func WithRequestError(errorFor func(r *http.Request) error) HandlerOption {
+	return func(c *handlerConfig) { c.errorFor = errorFor }
+}
+
 // CaptureHandler wraps next so that its panics and its 5xx responses are
-// filed as auto:server reports, with the request method, path, request id
-// (the X-Request-ID response header set by an outer middleware, else the
-// request's header) and the request headers, secrets redacted, in context.
+// filed as auto:server reports. The report's message, and so its
+// fingerprint, is the route and the kind of failure (the error's errs kind,
+// "panic", or the status when no error is known), not the literal path: the
+// same fault reached through many paths folds into one report with a count.
+// Its context holds the request method, path and id (the X-Request-ID
+// response header set by an outer middleware, else the request's header),
+// the request headers with secrets redacted, and the error text or panic
+// value.
+//
+// A 503 Service Unavailable answer is not filed. It is how a handler says
+// on purpose that a dependency is down or that a feature is switched off by
+// configuration (token storage without a secret key, say): a state for an
+// operator to see in health checks, metrics and logs, not a defect to
+// triage, and while the database is down the report could not be stored
+// anyway.
 //
 // A panic is re-raised after it is filed: the wrapper only observes, and
 // answering it (a 500 in the API's own error format, the log line) is the
@@ -118,28 +159,61 @@ const captureTimeout = 5 * time.Second
 // that middleware, or net/http's own recovery will drop the connection. A
 // panic with http.ErrAbortHandler is how handlers abort on purpose and is
 // not filed.
-func CaptureHandler(next http.Handler, svc *Service) http.Handler {
+func CaptureHandler(next http.Handler, svc *Service, opts ...HandlerOption) http.Handler {
+	var cfg handlerConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
 				if v != http.ErrAbortHandler {
-					svc.captureRequest(r, rec, fmt.Sprintf("panic: %v", v), string(debug.Stack()), "panic")
+					fields := map[string]any{"panic": activity.Truncate(fmt.Sprint(v), maxCapturedErrorLength)}
+					svc.captureRequest(r, rec, "panic", cfg.routeOf(r), "panic", string(debug.Stack()), fields)
 				}
 				panic(v)
 			}
 		}()
 		next.ServeHTTP(rec, r)
-		if rec.status >= 500 {
-			msg := fmt.Sprintf("%d %s on %s %s", rec.status, http.StatusText(rec.status), r.Method, r.URL.Path)
-			svc.captureRequest(r, rec, msg, "", fmt.Sprintf("%d", rec.status))
+		if rec.status < 500 || rec.status == http.StatusServiceUnavailable {
+			return
 		}
+		what := fmt.Sprintf("%d %s", rec.status, http.StatusText(rec.status))
+		code := strconv.Itoa(rec.status)
+		fields := map[string]any{}
+		if cfg.errorFor != nil {
+			if err := cfg.errorFor(r); err != nil {
+				code = errs.KindOf(err).String()
+				what += " (" + code + ")"
+				fields["error"] = activity.Truncate(err.Error(), maxCapturedErrorLength)
+			}
+		}
+		svc.captureRequest(r, rec, what, cfg.routeOf(r), code, "", fields)
 	})
 }
 
-// captureRequest files one report for a failed request and logs (never
-// returns) a failure to do so: the response is already decided.
-func (s *Service) captureRequest(r *http.Request, rec *statusRecorder, msg, stack, code string) {
+// routeOf is the route pattern that served r, without the method that a
+// ServeMux pattern may start with.
+func (c handlerConfig) routeOf(r *http.Request) string {
+	if c.route != nil {
+		if route := c.route(r); route != "" {
+			return route
+		}
+	}
+	if r.Pattern == "" {
+		return r.URL.Path
+	}
+	if i := strings.IndexAny(r.Pattern, " \t"); i >= 0 {
+		return strings.TrimLeft(r.Pattern[i:], " \t")
+	}
+	return r.Pattern
+}
+
+// captureRequest files one report for a failed request, "WHAT on METHOD
+// ROUTE", and logs (never returns) a failure to do so: the response is
+// already decided. fields add to the request's context.
+func (s *Service) captureRequest(r *http.Request, rec *statusRecorder, what, route, code, stack string, fields map[string]any) {
 	headers := make(map[string]any, len(r.Header))
 	for name, values := range r.Header {
 		if len(headers) == maxCapturedHeaders {
@@ -161,12 +235,11 @@ func (s *Service) captureRequest(r *http.Request, rec *statusRecorder, msg, stac
 	if requestID == "" {
 		requestID = activity.Truncate(r.Header.Get("X-Request-ID"), 128)
 	}
-	fields := map[string]any{
-		"method":    r.Method,
-		"path":      r.URL.Path,
-		"requestId": requestID,
-		"headers":   headers,
-	}
+	fields["method"] = r.Method
+	fields["path"] = r.URL.Path
+	fields["route"] = route
+	fields["requestId"] = requestID
+	fields["headers"] = headers
 	if rec.status != 0 {
 		fields["status"] = rec.status
 	}
@@ -175,8 +248,9 @@ func (s *Service) captureRequest(r *http.Request, rec *statusRecorder, msg, stac
 	// stack is "" for a 5xx answer: this goroutine's stack would only
 	// show the wrapper, not where the handler went wrong.
 	opts := []CaptureOption{WithFields(fields), WithCode(code), WithStack(stack)}
+	msg := what + " on " + r.Method + " " + route
 	if _, err := s.Capture(ctx, errors.New(msg), opts...); err != nil {
-		s.log.ErrorContext(ctx, "bugs: cannot file a captured request failure", "err", err, "method", r.Method, "path", r.URL.Path)
+		s.log.ErrorContext(ctx, "bugs: cannot file a captured request failure", "err", err, "method", r.Method, "route", route)
 	}
 }
 

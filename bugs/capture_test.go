@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,9 @@ import (
 type requestContext struct {
 	Method    string         `json:"method"`
 	Path      string         `json:"path"`
+	Route     string         `json:"route"`
+	Error     string         `json:"error"`
+	Panic     string         `json:"panic"`
 	RequestID string         `json:"requestId"`
 	Status    int            `json:"status"`
 	Headers   map[string]any `json:"headers"`
@@ -72,7 +76,7 @@ func TestCapture(t *testing.T) {
 			require.NoError(t, err)
 			var found *bugs.Report
 			for i := range page.Items {
-				if *page.Items[i].ErrorMessage == "panic: nil map write in handler 42" {
+				if *page.Items[i].ErrorMessage == "panic on POST /api/pages/create" {
 					found = &page.Items[i]
 				}
 			}
@@ -81,6 +85,7 @@ func TestCapture(t *testing.T) {
 			assert.Contains(t, *found.ErrorStack, "capture_test.go")
 			var c requestContext
 			require.NoError(t, json.Unmarshal(found.Context, &c))
+			assert.Equal(t, "nil map write in handler 42", c.Panic)
 			assert.Equal(t, "POST", c.Method)
 			assert.Equal(t, "/api/pages/create", c.Path)
 			assert.Equal(t, "req-123", c.RequestID)
@@ -114,17 +119,21 @@ func TestCapture(t *testing.T) {
 			assert.True(t, found, "a request with a huge header is still filed")
 		})
 
-		t.Run("5xx answers, not 4xx or aborts", func(t *testing.T) {
+		t.Run("5xx answers, not 503, 4xx or aborts", func(t *testing.T) {
 			h := bugs.CaptureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				switch r.URL.Path {
 				case "/abort":
 					panic(http.ErrAbortHandler)
 				case "/missing":
 					http.NotFound(w, r)
+				case "/down":
+					// A deliberate answer: a dependency is down or a
+					// feature is switched off.
+					http.Error(w, "down", http.StatusServiceUnavailable)
 				default:
 					// An outer middleware's request id wins over the header.
 					w.Header().Set("X-Request-ID", "server-assigned")
-					http.Error(w, "down", http.StatusServiceUnavailable)
+					http.Error(w, "boom", http.StatusInternalServerError)
 				}
 			}), svc)
 			before, err := svc.List(ctx, bugs.ListFilter{Limit: bugs.MaxLimit})
@@ -133,8 +142,11 @@ func TestCapture(t *testing.T) {
 			for _, path := range []string{"/items/17", "/items/18"} {
 				w := httptest.NewRecorder()
 				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
-				assert.Equal(t, http.StatusServiceUnavailable, w.Code, "the answer is untouched")
+				assert.Equal(t, http.StatusInternalServerError, w.Code, "the answer is untouched")
 			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/down", nil))
+			assert.Equal(t, http.StatusServiceUnavailable, w.Code)
 			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/missing", nil))
 			func() {
 				defer func() { _ = recover() }()
@@ -143,15 +155,72 @@ func TestCapture(t *testing.T) {
 
 			after, err := svc.List(ctx, bugs.ListFilter{Limit: bugs.MaxLimit})
 			require.NoError(t, err)
-			require.Equal(t, before.Total+1, after.Total, "one report for both 503s, none for the 404 and the abort")
+			require.Equal(t, before.Total+1, after.Total, "one report for both 500s, none for the 503, the 404 and the abort")
 			r := after.Items[0]
-			assert.Equal(t, "503 Service Unavailable on GET /items/17", *r.ErrorMessage)
-			assert.Equal(t, "503", *r.ErrorCode)
+			assert.Equal(t, "500 Internal Server Error on GET /items/17", *r.ErrorMessage)
+			assert.Equal(t, "500", *r.ErrorCode)
 			assert.Equal(t, 2, r.OccurrenceCount)
 			var c requestContext
 			require.NoError(t, json.Unmarshal(r.Context, &c))
 			assert.Equal(t, "server-assigned", c.RequestID)
-			assert.Equal(t, http.StatusServiceUnavailable, c.Status)
+			assert.Equal(t, http.StatusInternalServerError, c.Status)
+		})
+
+		t.Run("keyed on the route, not the path", func(t *testing.T) {
+			// net/http's ServeMux records the pattern that matched.
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /shelves/{shelf}/books/{name}", func(w http.ResponseWriter, _ *http.Request) {
+				http.Error(w, "boom", http.StatusBadGateway)
+			})
+			h := bugs.CaptureHandler(mux, svc)
+			names := []string{"dune", "emma", "ulysses", "3f2a9c1e-0d4b-4e59-9a77-5b1c2d3e4f60", "a%20b"}
+			for i, name := range names {
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, fmt.Sprintf("/shelves/s%d/books/%s", i, name), nil))
+			}
+			r := onlyReport(t, svc, "502 Bad Gateway on GET /shelves/{shelf}/books/{name}")
+			assert.Equal(t, len(names), r.OccurrenceCount)
+			assert.Equal(t, "502", *r.ErrorCode)
+
+			// A router of the embedder's own names its route and error.
+			var failWith error
+			h = bugs.CaptureHandler(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.WriteHeader(http.StatusInternalServerError)
+			}), svc,
+				bugs.WithRoute(func(*http.Request) string { return "/orders/:id" }),
+				bugs.WithRequestError(func(*http.Request) error { return failWith }))
+			for i := range 3 {
+				failWith = fmt.Errorf("order %c: %w", 'a'+i, errs.ErrInternal)
+				h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPut, fmt.Sprintf("/orders/x%c", 'a'+i), nil))
+			}
+			r = onlyReport(t, svc, "500 Internal Server Error (internal) on PUT /orders/:id")
+			assert.Equal(t, 3, r.OccurrenceCount)
+			assert.Equal(t, "internal", *r.ErrorCode)
+			var c requestContext
+			require.NoError(t, json.Unmarshal(r.Context, &c))
+			assert.Equal(t, "/orders/:id", c.Route)
+			assert.Equal(t, "/orders/xa", c.Path, "the first path is kept for context")
+			assert.Equal(t, "order a: internal error", c.Error)
+
+			// Another kind of failure on the same route is another report.
+			failWith = errs.ErrTooLarge
+			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPut, "/orders/xz", nil))
+			onlyReport(t, svc, "500 Internal Server Error (too_large) on PUT /orders/:id")
 		})
 	})
+}
+
+// onlyReport returns the one report whose message is msg, failing unless
+// there is exactly one.
+func onlyReport(t *testing.T, svc *bugs.Service, msg string) bugs.Report {
+	t.Helper()
+	page, err := svc.List(context.Background(), bugs.ListFilter{Limit: bugs.MaxLimit})
+	require.NoError(t, err)
+	var found []bugs.Report
+	for _, r := range page.Items {
+		if r.ErrorMessage != nil && *r.ErrorMessage == msg {
+			found = append(found, r)
+		}
+	}
+	require.Len(t, found, 1, "reports with message %q", msg)
+	return found[0]
 }

@@ -39,7 +39,9 @@
 // that began before the upgrade.
 //
 // Capture and CaptureHandler let a Go program report its own errors, panics
-// and 5xx responses as auto:server reports.
+// and 5xx responses as auto:server reports. CaptureHandler keys a report on
+// the route pattern and the kind of failure, not the literal path, and does
+// not file 503s, which are deliberate answers about the service's state.
 //
 // # Data hygiene
 //

@@ -19,6 +19,7 @@ import (
 	"github.com/bugflow/bugflow/client/api"
 	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
+	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/server"
 )
 
@@ -73,8 +74,7 @@ func TestSystemEndpointsE2E(t *testing.T) {
 		resp := getJSON(t, srv.Client, srv.URL+"/", &root)
 		assert.Equal(t, http.StatusOK, resp.StatusCode)
 		assert.Equal(t, "Welcome to Workflow Management API", root["message"])
-		assert.Equal(t, srv.URL+"/workflows/", root["workflows"], "links use the host the client called")
-		assert.Equal(t, srv.URL+"/docs/", root["docs"])
+		assert.Equal(t, "1.0", root["version"])
 
 		var health struct {
 			Status    string    `json:"status"`
@@ -112,6 +112,83 @@ func TestHealthReportsAnUnreachableDatabase(t *testing.T) {
 	assert.Equal(t, "unhealthy", health["status"])
 }
 
+// GET / lists only links that answer: each one, followed by an admin (who
+// may see everything), answers neither 404 nor 405.
+func TestAPIRootListsOnlyLinksThatAnswer(t *testing.T) {
+	const adminKey = "api-root-test-admin-key"
+	srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{AdminKey: adminKey}})
+	var root map[string]string
+	resp := getJSON(t, srv.Client, srv.URL+"/", &root)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	for name, link := range root {
+		if name == "message" || name == "version" {
+			continue
+		}
+		require.True(t, strings.HasPrefix(link, srv.URL+"/"), "%s=%s", name, link)
+		req, err := http.NewRequest(http.MethodGet, link, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		resp, err := srv.Raw.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.NotContains(t, []int{http.StatusNotFound, http.StatusMethodNotAllowed}, resp.StatusCode, "the link %s=%s answers", name, link)
+	}
+}
+
+// /health checks what the server needs, not only that the database
+// answers: a database that lost its schema, or whose schema is behind this
+// version, is unhealthy, on every backend.
+func TestHealthReportsALostSchema(t *testing.T) {
+	ctx := context.Background()
+	damages := map[string]func(t *testing.T, db *store.DB){
+		"history dropped": func(t *testing.T, db *store.DB) {
+			_, err := db.ExecContext(ctx, "DROP TABLE bugflow_migrations")
+			require.NoError(t, err)
+		},
+		"newest migration missing": func(t *testing.T, db *store.DB) {
+			_, err := db.ExecContext(ctx, "DELETE FROM bugflow_migrations WHERE name = (SELECT MAX(name) FROM bugflow_migrations)")
+			require.NoError(t, err)
+		},
+		"every table dropped": func(t *testing.T, db *store.DB) {
+			if db.Dialect == store.Postgres {
+				_, err := db.ExecContext(ctx, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+				require.NoError(t, err)
+				return
+			}
+			var tables []string
+			require.NoError(t, db.NewRaw("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").Scan(ctx, &tables))
+			require.NotEmpty(t, tables)
+			// One connection, so that switching foreign keys off holds for
+			// every drop.
+			conn, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer conn.Close()
+			_, err = conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF")
+			require.NoError(t, err)
+			for _, table := range tables {
+				_, err := conn.ExecContext(ctx, `DROP TABLE "`+table+`"`)
+				require.NoError(t, err)
+			}
+		},
+	}
+	for name, damage := range damages {
+		t.Run(name, func(t *testing.T) {
+			dbtest.ForEach(t, func(t *testing.T, url string) {
+				srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{DatabaseURL: url, Jobs: bugflow.JobsConfig{Disabled: true}}})
+				db, err := store.Open(ctx, url)
+				require.NoError(t, err)
+				defer db.Close()
+				damage(t, db)
+
+				var health map[string]any
+				resp := getJSON(t, srv.Client, srv.URL+"/health", &health)
+				assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+				assert.Equal(t, "unhealthy", health["status"])
+			})
+		})
+	}
+}
+
 // The generated client drives the system endpoints through the contract
 // harness, on every backend.
 func TestSystemEndpointsWithGeneratedClient(t *testing.T) {
@@ -124,7 +201,9 @@ func TestSystemEndpointsWithGeneratedClient(t *testing.T) {
 		root, err := client.Check(c.GetAPIRootWithResponse(ctx))
 		require.NoError(t, err)
 		assert.Equal(t, "1.0", root.JSON200.Version)
-		assert.Equal(t, srv.URL+"/tickets/", root.JSON200.Tickets)
+		for name, link := range root.JSON200.AdditionalProperties {
+			assert.True(t, strings.HasPrefix(link, srv.URL+"/"), "link %s=%s uses the host the client called", name, link)
+		}
 
 		health, err := client.Check(c.GetHealthWithResponse(ctx))
 		require.NoError(t, err)

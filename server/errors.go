@@ -90,6 +90,9 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f Family, er
 		e = &errs.Error{Kind: errs.Invalid, Message: e.Message}
 	}
 	status := statusFor(f, e)
+	if status >= 500 {
+		infoFrom(r.Context()).failure = err
+	}
 	if status >= 500 && e.Kind == errs.Internal {
 		s.logger.ErrorContext(r.Context(), "request failed", "error", err.Error(), "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path)
 	}

@@ -28,6 +28,8 @@ type requestInfo struct {
 	route        string
 	family       Family
 	plainInvalid bool
+	// failure is the error of a 5xx answer, for self-capture.
+	failure error
 
 	// Authentication, resolved once by Server.identify.
 	identified bool

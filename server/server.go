@@ -10,6 +10,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +51,9 @@ type Server struct {
 	// authenticators identify tokens, the embedder's first.
 	authenticators []Authenticator
 	limits         limiters
+	healthCache    healthCache
+	// now is the clock of the health cache; tests move it.
+	now func() time.Time
 }
 
 // Route is a registered method and path (in httprouter syntax, :name for a
@@ -66,7 +70,7 @@ func New(engine *bugflow.Engine, opts ...Option) http.Handler {
 }
 
 func newServer(engine *bugflow.Engine, opts ...Option) *Server {
-	s := &Server{engine: engine, logger: slog.Default(), maxBody: DefaultMaxBodyBytes}
+	s := &Server{engine: engine, logger: slog.Default(), maxBody: DefaultMaxBodyBytes, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}
@@ -92,8 +96,12 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	s.registerAnalysis()
 	s.registerTriage()
 	// The capture wrapper sits inside observe's panic recovery: it files a
-	// report and re-raises, and observe answers the 500.
-	s.handler = s.observe(bugs.CaptureHandler(s.router, engine.Bugs))
+	// report and re-raises, and observe answers the 500. It keys reports on
+	// the route pattern and the error's kind, which the route and the error
+	// writer leave in the request info.
+	s.handler = s.observe(bugs.CaptureHandler(s.router, engine.Bugs,
+		bugs.WithRoute(func(r *http.Request) string { return infoFrom(r.Context()).route }),
+		bugs.WithRequestError(func(r *http.Request) error { return infoFrom(r.Context()).failure })))
 	return s
 }
 

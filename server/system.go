@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/bugflow/bugflow"
@@ -12,6 +14,19 @@ import (
 // database makes the check fail instead of hang.
 const healthTimeout = 2 * time.Second
 
+// healthCacheFor is how long one check's verdict answers GET /health: a
+// flood of probes costs the database one query a second, and probes that
+// arrive while a check waits on a hung database wait with it instead of
+// taking more connections.
+const healthCacheFor = time.Second
+
+// healthCache is the last verdict of GET /health.
+type healthCache struct {
+	mu  sync.Mutex
+	at  time.Time // zero before the first check
+	err error
+}
+
 func (s *Server) registerSystem() {
 	s.handle(http.MethodGet, "/", DRF, s.apiRoot)
 	s.handle(http.MethodGet, "/health", FastAPI, s.health)
@@ -20,21 +35,40 @@ func (s *Server) registerSystem() {
 }
 
 // apiRoot answers seeds/004's API root, which doubles as seeds/000's
-// availability check. Links use the host the client called.
+// availability check. It links the workflow API's collections that are
+// served, found in the route table (see rootLink), so that every link
+// answers and the list grows as routes land. Links use the host the client
+// called.
 func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) {
 	base := baseURL(r)
-	writeJSON(w, http.StatusOK, map[string]string{
-		"message":     "Welcome to Workflow Management API",
-		"version":     "1.0",
-		"workflows":   base + "/workflows/",
-		"tickets":     base + "/tickets/",
-		"tasks":       base + "/tasks/",
-		"transitions": base + "/transitions/",
-		"roles":       base + "/roles/",
-		"steps":       base + "/steps/",
-		"analytics":   base + "/analytics/",
-		"docs":        base + "/docs/",
-	})
+	body := map[string]string{
+		"message": "Welcome to Workflow Management API",
+		"version": "1.0",
+	}
+	for _, rt := range s.routes {
+		if name, ok := rootLink(rt); ok && body[name] == "" {
+			body[name] = base + rt.Path
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// rootLink names the API root's link to rt, if it has one: seeds/004 links
+// each collection of the workflow API, a GET route of the DRF family at
+// /NAME/.
+func rootLink(rt Route) (string, bool) {
+	if rt.Method != http.MethodGet || rt.Family != DRF {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(rt.Path, "/")
+	if !ok {
+		return "", false
+	}
+	name, ok = strings.CutSuffix(name, "/")
+	if !ok || name == "" || strings.ContainsAny(name, "/:*") {
+		return "", false
+	}
+	return name, true
 }
 
 // baseURL is the scheme and host the client used. X-Forwarded-Proto is
@@ -53,16 +87,34 @@ type healthBody struct {
 	Timestamp time.Time `json:"timestamp"`
 }
 
+// health answers 200 while the engine can serve (the database answers and
+// holds the schema this version needs), 503 otherwise.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
-	defer cancel()
-	body := healthBody{Status: "healthy", Version: bugflow.Version, Timestamp: time.Now().UTC().Truncate(time.Second)}
+	body := healthBody{Status: "healthy", Version: bugflow.Version, Timestamp: s.now().UTC().Truncate(time.Second)}
 	status := http.StatusOK
-	if err := s.engine.Ping(ctx); err != nil {
+	if err := s.checkHealth(r.Context()); err != nil {
 		s.logger.WarnContext(r.Context(), "health check failed", "error", err.Error(), "request_id", RequestID(r.Context()))
 		body.Status, status = "unhealthy", http.StatusServiceUnavailable
 	}
 	writeJSON(w, status, body)
+}
+
+// checkHealth returns the engine's verdict, checking at most once per
+// healthCacheFor.
+func (s *Server) checkHealth(ctx context.Context) error {
+	c := &s.healthCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && s.now().Sub(c.at) < healthCacheFor {
+		return c.err
+	}
+	// The verdict serves other probes too, so one that hangs up must not
+	// cut the check short.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthTimeout)
+	defer cancel()
+	c.err = s.engine.Check(ctx)
+	c.at = s.now()
+	return c.err
 }
 
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

@@ -662,22 +662,17 @@ func (e SetReviewed200JSONResponseBodyStatus) Valid() bool {
 	}
 }
 
-// APIRoot defines model for APIRoot.
+// APIRoot seeds/004's API root. Besides message and version it links each
+// collection of the workflow API that this server serves, named after
+// the collection (workflows, tickets, ...): a link is listed only when
+// it answers.
 type APIRoot struct {
-	Analytics string `json:"analytics"`
-	Docs      string `json:"docs"`
-
 	// Message Example: Welcome to Workflow Management API
-	Message     string `json:"message"`
-	Roles       string `json:"roles"`
-	Steps       string `json:"steps"`
-	Tasks       string `json:"tasks"`
-	Tickets     string `json:"tickets"`
-	Transitions string `json:"transitions"`
+	Message string `json:"message"`
 
 	// Version Example: 1.0
-	Version   string `json:"version"`
-	Workflows string `json:"workflows"`
+	Version              string            `json:"version"`
+	AdditionalProperties map[string]string `json:"-"`
 }
 
 // AdminUserRow defines model for AdminUserRow.
@@ -1579,6 +1574,85 @@ type RequestOTPJSONRequestBody RequestOTPJSONBody
 // VerifySessionJSONRequestBody defines body for VerifySession for application/json ContentType.
 type VerifySessionJSONRequestBody VerifySessionJSONBody
 
+// Getter for additional properties for APIRoot. Returns the specified
+// element and whether it was found
+func (a APIRoot) Get(fieldName string) (value string, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for APIRoot
+func (a *APIRoot) Set(fieldName string, value string) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]string)
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for APIRoot to handle AdditionalProperties
+func (a *APIRoot) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["message"]; found {
+		err = json.Unmarshal(raw, &a.Message)
+		if err != nil {
+			return fmt.Errorf("error reading 'message': %w", err)
+		}
+		delete(object, "message")
+	}
+
+	if raw, found := object["version"]; found {
+		err = json.Unmarshal(raw, &a.Version)
+		if err != nil {
+			return fmt.Errorf("error reading 'version': %w", err)
+		}
+		delete(object, "version")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]string)
+		for fieldName, fieldBuf := range object {
+			var fieldVal string
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for APIRoot to handle AdditionalProperties
+func (a APIRoot) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	object["message"], err = json.Marshal(a.Message)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'message': %w", err)
+	}
+
+	object["version"], err = json.Marshal(a.Version)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'version': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
 // Getter for additional properties for AnalyzeFailuresJSONBody. Returns the specified
 // element and whether it was found
 func (a AnalyzeFailuresJSONBody) Get(fieldName string) (value interface{}, found bool) {
@@ -2145,7 +2219,9 @@ type ClientInterface interface {
 
 	// GetHealth Health check
 	//
-	// Answers 200 while the database answers, 503 otherwise.
+	// Answers 200 while the server can serve: the database answers and holds the
+	// schema this version needs (its newest migration is recorded). One check, a
+	// single small query, answers every probe for a second.
 	//
 	// Corresponds with GET /health (the `GetHealth` operationId).
 	GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3188,7 +3264,9 @@ func (c *Client) DemoTrainWithBody(ctx context.Context, params *DemoTrainParams,
 
 // GetHealth Health check
 //
-// Answers 200 while the database answers, 503 otherwise.
+// Answers 200 while the server can serve: the database answers and holds the
+// schema this version needs (its newest migration is recorded). One check, a
+// single small query, answers every probe for a second.
 //
 // Corresponds with GET /health (the `GetHealth` operationId).
 func (c *Client) GetHealth(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6260,7 +6338,9 @@ type ClientWithResponsesInterface interface {
 
 	// GetHealthWithResponse Health check
 	//
-	// Answers 200 while the database answers, 503 otherwise.
+	// Answers 200 while the server can serve: the database answers and holds the
+	// schema this version needs (its newest migration is recorded). One check, a
+	// single small query, answers every probe for a second.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10565,7 +10645,9 @@ func (c *ClientWithResponses) DemoTrainWithBodyWithResponse(ctx context.Context,
 
 // GetHealthWithResponse Health check
 //
-// Answers 200 while the database answers, 503 otherwise.
+// Answers 200 while the server can serve: the database answers and holds the
+// schema this version needs (its newest migration is recorded). One check, a
+// single small query, answers every probe for a second.
 //
 // Returns a wrapper object for the known response body format(s).
 //

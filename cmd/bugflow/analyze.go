@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -70,13 +69,9 @@ type analyzeOutput struct {
 // user's to fix and exits 2 like any usage error; failing to write the output
 // exits 1.
 func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	opts, err := parseAnalyzeFlags(args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	}
+	opts, c, err := parseAnalyzeFlags(args)
 	if err != nil {
-		return fail(stderr, exitUsage, err)
+		return c.usageExit(err, stdout, stderr)
 	}
 
 	out := analyzeOutput{Reports: []reportOutput{}}
@@ -121,20 +116,18 @@ func runAnalyze(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 // parseAnalyzeFlags reads the arguments of analyze. Flags may come before,
 // between or after the report files, as the usage line shows them after.
-func parseAnalyzeFlags(args []string) (analyzeOptions, error) {
-	o := analyzeOptions{format: "table"}
-	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.enriched, "enriched", "", "")
-	fs.StringVar(&o.format, "format", "table", "")
+// The command is returned for its help and its errors.
+func parseAnalyzeFlags(args []string) (analyzeOptions, *command, error) {
+	var o analyzeOptions
+	c := newCommand("analyze", "bugflow analyze [flags] REPORT.xml [MORE.xml ...]",
+		"Classifies the failures of JUnit XML reports offline (no database needed) and\nprints one row per failure signature. \"-\" reads a report from stdin.")
+	c.stringVar(&o.enriched, "enriched", "FILE", "", "", "write the report with the analysis added (one report only)")
+	c.stringVar(&o.format, "format", "FORMAT", "", "table", "output format: table or json")
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return o, err
-			}
-			return o, fmt.Errorf("analyze: %w (run 'bugflow help')", err)
+		if err := c.parse(args); err != nil {
+			return o, c, err
 		}
-		rest := fs.Args()
+		rest := c.fs.Args()
 		if len(rest) == 0 {
 			break
 		}
@@ -149,16 +142,16 @@ func parseAnalyzeFlags(args []string) (analyzeOptions, error) {
 
 	switch {
 	case len(o.files) == 0:
-		return o, errors.New("analyze: no report given (run 'bugflow help')")
+		return o, c, c.usageError("no report given")
 	case o.format != "table" && o.format != "json":
-		return o, fmt.Errorf("analyze: --format: %q is not table or json", o.format)
+		return o, c, fmt.Errorf("analyze: --format: %q is not table or json", o.format)
 	case o.enriched != "" && len(o.files) > 1:
-		return o, errors.New("analyze: --enriched needs exactly one report")
+		return o, c, errors.New("analyze: --enriched needs exactly one report")
 	}
 	stdinUses := 0
 	for _, f := range o.files {
 		if f == "" {
-			return o, errors.New("analyze: empty report file name")
+			return o, c, errors.New("analyze: empty report file name")
 		}
 		if f == "-" {
 			stdinUses++
@@ -166,9 +159,9 @@ func parseAnalyzeFlags(args []string) (analyzeOptions, error) {
 	}
 	if stdinUses > 1 {
 		// The second read of stdin would see an empty report.
-		return o, errors.New(`analyze: "-" (standard input) may be given only once`)
+		return o, c, errors.New(`analyze: "-" (standard input) may be given only once`)
 	}
-	return o, nil
+	return o, c, nil
 }
 
 // analyzeFile analyses one report; name "-" is stdin. skipEnriched avoids

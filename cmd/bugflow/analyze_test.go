@@ -268,7 +268,7 @@ func TestAnalyzeUsageErrors(t *testing.T) {
 	code, out, _ := runCmd(t, "analyze", "--help")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, "bugflow analyze")
-	code, out, _ = runCmd(t, "help")
+	code, out, _ = runCmd(t, "help", "analyze")
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, out, "--enriched FILE")
 }
@@ -337,7 +337,7 @@ func TestParseAnalyzeFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			o, err := parseAnalyzeFlags(tt.args)
+			o, _, err := parseAnalyzeFlags(tt.args)
 			require.NoError(t, err)
 			assert.Equal(t, tt.files, o.files)
 			assert.Equal(t, tt.enr, o.enriched)

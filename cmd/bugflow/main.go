@@ -9,13 +9,17 @@
 //	bugflow predict [--database-url URL] --model ID "summary"
 //	bugflow version
 //
-// Every flag can also be set through the environment (BUGFLOW_ADDR,
-// BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL, BUGFLOW_ADMIN_KEY,
-// BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*, BUGFLOW_DISABLE_GUEST_USERNAMES,
-// BUGFLOW_JOB_ORPHAN_AFTER); a flag wins over its variable. Both also take
-// --log-format text|json and --log-level debug|info|warn|error
-// (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL); logs go to stderr. "bugflow help"
-// lists every flag.
+// Every flag of serve, migrate, train and predict can also be set through
+// the environment (BUGFLOW_ADDR, BUGFLOW_DATABASE_URL, BUGFLOW_MAIL_URL,
+// BUGFLOW_ADMIN_KEY, BUGFLOW_SECRET_KEY, BUGFLOW_JWT_*,
+// BUGFLOW_DISABLE_GUEST_USERNAMES, BUGFLOW_JOB_ORPHAN_AFTER); a flag wins
+// over its variable. serve and migrate also take --log-format text|json and
+// --log-level debug|info|warn|error (BUGFLOW_LOG_FORMAT, BUGFLOW_LOG_LEVEL);
+// logs go to stderr. "bugflow COMMAND --help" lists the flags of COMMAND
+// with their variables and defaults.
+//
+// serve checks its whole configuration before it binds the port or opens
+// the database, so that a bad setting is reported as itself.
 //
 // serve stops gracefully on SIGINT or SIGTERM: it stops accepting, lets
 // in-flight requests finish (up to 30 s), waits for running jobs and exits 0;
@@ -30,7 +34,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -66,48 +69,20 @@ const usage = `bugflow: the bug lifecycle server
 Usage:
   bugflow serve   [flags]   run the HTTP server (migrates the database first)
   bugflow migrate [flags]   apply database migrations and exit
-  bugflow analyze REPORT.xml [MORE.xml ...] [--enriched OUT.xml] [--format table|json]
+  bugflow analyze [flags] REPORT.xml [MORE.xml ...]
                             classify the failures of JUnit reports offline
                             ("-" reads stdin; no database needed)
-  bugflow train [--database-url URL] [--anon] [--text-columns A,B]
-                [--target-columns X,Y] FILE.csv [FILE.csv ...]
+  bugflow train   [flags] FILE.csv [FILE.csv ...]
                             train a triage model into the database; shows
                             progress, prints the hold-out metrics and the
                             model id
-  bugflow predict [--database-url URL] --model ID "summary"
+  bugflow predict [flags] --model ID "summary"
                             predict every field of a stored model
   bugflow version           print the version
-  bugflow help              print this help
+  bugflow help [COMMAND]    print this help, or the help of COMMAND
 
-Flags (each also read from the environment variable shown):
-  --addr ADDR           listen address (BUGFLOW_ADDR, default :8080)
-  --database-url URL    sqlite:///abs/path.db, sqlite:rel.db, sqlite::memory: or
-                        postgres://user:pass@host:5432/db (BUGFLOW_DATABASE_URL,
-                        default ./bugflow.db)
-  --mail-url URL        log:, file:///dir or smtp://user:pass@host:port
-                        (BUGFLOW_MAIL_URL, default log:)
-  --admin-key KEY       bootstrap admin key, 16+ characters (BUGFLOW_ADMIN_KEY)
-  --secret-key KEY      encrypts users' GitHub/Jira tokens at rest; without it
-                        they cannot be stored (BUGFLOW_SECRET_KEY)
-  --jwt-hs256-secret S  accept bearer JWTs signed with this HS256 secret, 32+
-                        bytes (BUGFLOW_JWT_HS256_SECRET)
-  --jwt-public-key-file FILE
-                        accept bearer JWTs signed by this RS256/ES256 public key
-                        in PEM (BUGFLOW_JWT_PUBLIC_KEY_FILE)
-  --jwt-issuer ISS      required iss of accepted JWTs (BUGFLOW_JWT_ISSUER)
-  --jwt-audience AUD    required aud of accepted JWTs (BUGFLOW_JWT_AUDIENCE)
-  --disable-guest-usernames
-                        a bare jji_username cookie acts for no one, not even a
-                        guest username (BUGFLOW_DISABLE_GUEST_USERNAMES=true)
-  --job-orphan-after D  retry the running jobs of a process that renewed no lease
-                        for this long, such as one killed mid-job
-                        (BUGFLOW_JOB_ORPHAN_AFTER, default 60s, at least 1s)
-  --log-format FORMAT   text or json (BUGFLOW_LOG_FORMAT, default text)
-  --log-level LEVEL     debug, info, warn or error (BUGFLOW_LOG_LEVEL, default info)
-
-Flags of analyze:
-  --enriched FILE       write the report with the analysis added (one report only)
-  --format FORMAT       table or json (default table)
+"bugflow COMMAND --help" lists the flags of COMMAND, with the environment
+variable each one is also read from and its default.
 
 SIGINT or SIGTERM stops serve gracefully: no new connections, in-flight
 requests get up to 30 s to finish, running jobs are waited for. A second
@@ -138,13 +113,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "help", "-h", "--help", "-help":
+	if isHelp(cmd) {
+		if len(rest) > 0 && !isHelp(rest[0]) {
+			// "bugflow help serve" is "bugflow serve --help".
+			return run(ctx, []string{rest[0], "--help"}, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
+	}
+	switch cmd {
 	case "version":
-		fmt.Fprintf(stdout, "bugflow %s (%s)\n", bugflow.Version, runtime.Version())
-		return exitOK
+		return runVersion(rest, stdout, stderr)
 	case "analyze":
 		return runAnalyze(ctx, rest, os.Stdin, stdout, stderr)
 	case "train":
@@ -156,13 +135,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, exitUsage, fmt.Errorf("unknown command %q (run 'bugflow help')", cmd))
 	}
 
-	opts, err := parseFlags(cmd, rest)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, usage)
-		return exitOK
-	}
+	opts, c, err := parseFlags(cmd, rest)
 	if err != nil {
-		return fail(stderr, exitUsage, err)
+		return c.usageExit(err, stdout, stderr)
 	}
 	logger, err := newLogger(stderr, opts.logFormat, opts.logLevel)
 	if err != nil {
@@ -177,6 +152,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cfg.Jobs.OrphanAfter, err = time.ParseDuration(opts.jobOrphanAfter); err != nil {
 			return fail(stderr, exitUsage, fmt.Errorf("--job-orphan-after: %q is not a duration such as 60s", opts.jobOrphanAfter))
 		}
+	}
+	// Every setting is checked before the port is bound or the database
+	// touched, so that a mistake is reported as itself and not as whatever
+	// the first of those steps happens to trip over.
+	if err := cfg.Validate(); err != nil {
+		return fail(stderr, exitUsage, err)
 	}
 
 	if cmd == "migrate" {
@@ -214,6 +195,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// isHelp reports whether arg asks for the general help.
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "--help", "-help":
+		return true
+	}
+	return false
+}
+
+// runVersion prints the version; it takes no flags.
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	c := newCommand("version", "bugflow version", "Prints the bugflow version and the Go version it was built with.")
+	if err := c.parse(args); err != nil {
+		return c.usageExit(err, stdout, stderr)
+	}
+	if c.fs.NArg() > 0 {
+		return fail(stderr, exitUsage, c.usageError("unexpected argument %q", c.fs.Arg(0)))
+	}
+	fmt.Fprintf(stdout, "bugflow %s (%s)\n", bugflow.Version, runtime.Version())
+	return exitOK
+}
+
 // serve answers requests on ln until ctx is done, then stops accepting and
 // lets in-flight requests finish (up to shutdownTimeout).
 func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Logger) error {
@@ -247,6 +250,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 	return nil
 }
 
+// options are the parsed flags of serve and migrate.
 type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
@@ -273,50 +277,47 @@ func (o options) jwtConfig() (*auth.JWTConfig, error) {
 	return cfg, nil
 }
 
-// parseFlags reads the flags of cmd; environment variables supply defaults.
-func parseFlags(cmd string, args []string) (options, error) {
+// parseFlags reads the flags of serve or migrate; environment variables
+// supply defaults. The command is returned for its help and its errors.
+func parseFlags(cmd string, args []string) (options, *command, error) {
 	var o options
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	// The flag package would print the whole flag list on every mistake;
-	// errors are reported in one line by the caller instead.
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.databaseURL, "database-url", os.Getenv("BUGFLOW_DATABASE_URL"), "")
-	fs.StringVar(&o.logFormat, "log-format", envOr("BUGFLOW_LOG_FORMAT", "text"), "")
-	fs.StringVar(&o.logLevel, "log-level", envOr("BUGFLOW_LOG_LEVEL", "info"), "")
+	var c *command
 	if cmd == "serve" {
-		fs.StringVar(&o.addr, "addr", envOr("BUGFLOW_ADDR", ":8080"), "")
-		fs.StringVar(&o.mailURL, "mail-url", os.Getenv("BUGFLOW_MAIL_URL"), "")
-		fs.StringVar(&o.adminKey, "admin-key", os.Getenv("BUGFLOW_ADMIN_KEY"), "")
-		fs.StringVar(&o.secretKey, "secret-key", os.Getenv("BUGFLOW_SECRET_KEY"), "")
-		fs.StringVar(&o.jwtSecret, "jwt-hs256-secret", os.Getenv("BUGFLOW_JWT_HS256_SECRET"), "")
-		fs.StringVar(&o.jwtKeyFile, "jwt-public-key-file", os.Getenv("BUGFLOW_JWT_PUBLIC_KEY_FILE"), "")
-		fs.StringVar(&o.jwtIssuer, "jwt-issuer", os.Getenv("BUGFLOW_JWT_ISSUER"), "")
-		fs.StringVar(&o.jwtAudience, "jwt-audience", os.Getenv("BUGFLOW_JWT_AUDIENCE"), "")
-		disableGuests, err := envBool("BUGFLOW_DISABLE_GUEST_USERNAMES")
-		if err != nil {
-			return o, err
+		c = newCommand(cmd, "bugflow serve [flags]", "Runs the HTTP server. Pending database migrations are applied first.")
+		c.stringVar(&o.addr, "addr", "ADDR", "BUGFLOW_ADDR", ":8080", "listen address")
+	} else {
+		c = newCommand(cmd, "bugflow migrate [flags]", "Applies pending database migrations and exits.")
+	}
+	c.stringVar(&o.databaseURL, "database-url", "URL", "BUGFLOW_DATABASE_URL", defaultDatabaseURL, databaseURLUsage)
+	if cmd == "serve" {
+		c.stringVar(&o.mailURL, "mail-url", "URL", "BUGFLOW_MAIL_URL", "log:", "how sign-in codes are mailed: log: (printed to the log), file:///dir (one .eml per message) or smtp://user:pass@host:port")
+		c.stringVar(&o.adminKey, "admin-key", "KEY", "BUGFLOW_ADMIN_KEY", "", fmt.Sprintf("bootstrap administrator key, at least %d characters", bugflow.MinAdminKeyLength))
+		c.stringVar(&o.secretKey, "secret-key", "KEY", "BUGFLOW_SECRET_KEY", "", "encrypts users' GitHub/Jira tokens at rest; without it they cannot be stored")
+		c.stringVar(&o.jwtSecret, "jwt-hs256-secret", "SECRET", "BUGFLOW_JWT_HS256_SECRET", "", "accept bearer JWTs signed with this HS256 secret, 32+ bytes")
+		c.stringVar(&o.jwtKeyFile, "jwt-public-key-file", "FILE", "BUGFLOW_JWT_PUBLIC_KEY_FILE", "", "accept bearer JWTs signed by this RS256 or ES256 public key (PEM file)")
+		c.stringVar(&o.jwtIssuer, "jwt-issuer", "ISS", "BUGFLOW_JWT_ISSUER", "", "required iss of accepted JWTs")
+		c.stringVar(&o.jwtAudience, "jwt-audience", "AUD", "BUGFLOW_JWT_AUDIENCE", "", "required aud of accepted JWTs")
+		if err := c.boolVar(&o.disableGuests, "disable-guest-usernames", "BUGFLOW_DISABLE_GUEST_USERNAMES", "a bare jji_username cookie acts for no one, not even a guest username"); err != nil {
+			return o, c, err
 		}
-		fs.BoolVar(&o.disableGuests, "disable-guest-usernames", disableGuests, "")
-		fs.StringVar(&o.jobOrphanAfter, "job-orphan-after", os.Getenv("BUGFLOW_JOB_ORPHAN_AFTER"), "")
+		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return o, err
-		}
-		return o, fmt.Errorf("%s: %w (run 'bugflow help')", cmd, err)
+	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
+	c.stringVar(&o.logLevel, "log-level", "LEVEL", "BUGFLOW_LOG_LEVEL", "info", "least severe log level shown: debug, info, warn or error (debug adds the job queue's routine lines)")
+	if err := c.parse(args); err != nil {
+		return o, c, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("%s: unexpected argument %q (run 'bugflow help')", cmd, fs.Arg(0))
+	if c.fs.NArg() > 0 {
+		return o, c, c.usageError("unexpected argument %q", c.fs.Arg(0))
 	}
-	return o, nil
+	return o, c, nil
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
+// The --database-url flag of every command that opens the database.
+const (
+	defaultDatabaseURL = "sqlite:bugflow.db"
+	databaseURLUsage   = "sqlite:///abs/path.db, sqlite:rel/path.db, sqlite::memory: or postgres://user:pass@host:5432/db"
+)
 
 // envBool reads a boolean environment variable; unset or empty is false.
 func envBool(name string) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -43,38 +44,142 @@ func TestVersionAndHelp(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Regexp(t, `^bugflow \S+ \(go1\.`, out)
 
-	for _, h := range []string{"help", "--help", "-h"} {
-		code, out, _ = runCmd(t, h)
+	for _, h := range [][]string{{"help"}, {"--help"}, {"-h"}, {"help", "help"}, {"help", "--help"}} {
+		code, out, _ = runCmd(t, h...)
 		assert.Equal(t, exitOK, code)
 		assert.Contains(t, out, "bugflow serve")
 	}
-	code, out, _ = runCmd(t, "serve", "--help")
-	assert.Equal(t, exitOK, code)
-	assert.Contains(t, out, "--database-url")
 
 	code, _, errOut := runCmd(t)
 	assert.Equal(t, exitUsage, code)
 	assert.Contains(t, errOut, "Usage:")
 }
 
+// Each command's --help prints that command's own flags, each with its
+// environment variable and default, on stdout with exit code 0; "bugflow
+// help COMMAND" prints the same. Values from the environment are never
+// shown: they may be secrets.
+func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
+	const secret = "do-not-print-this-admin-key"
+	t.Setenv("BUGFLOW_ADMIN_KEY", secret)
+	t.Setenv("BUGFLOW_DATABASE_URL", "postgres://u:"+secret+"@db/x")
+	logFlags := []string{
+		"--log-format FORMAT\n.*(env BUGFLOW_LOG_FORMAT, default text)",
+		"--log-level LEVEL\n.*(env BUGFLOW_LOG_LEVEL, default info)",
+	}
+	dbFlag := "--database-url URL\n.*(env BUGFLOW_DATABASE_URL, default sqlite:bugflow.db)"
+	tests := map[string][]string{
+		"serve": append([]string{
+			"--addr ADDR\n.*(env BUGFLOW_ADDR, default :8080)",
+			dbFlag,
+			"--mail-url URL\n.*(env BUGFLOW_MAIL_URL, default log:)",
+			"--admin-key KEY\n.*(env BUGFLOW_ADMIN_KEY)",
+			"--secret-key KEY\n.*(env BUGFLOW_SECRET_KEY)",
+			"--jwt-hs256-secret SECRET\n.*(env BUGFLOW_JWT_HS256_SECRET)",
+			"--jwt-public-key-file FILE\n.*(env BUGFLOW_JWT_PUBLIC_KEY_FILE)",
+			"--jwt-issuer ISS\n.*(env BUGFLOW_JWT_ISSUER)",
+			"--jwt-audience AUD\n.*(env BUGFLOW_JWT_AUDIENCE)",
+			"--disable-guest-usernames\n.*(env BUGFLOW_DISABLE_GUEST_USERNAMES)",
+			"--job-orphan-after DURATION\n.*(env BUGFLOW_JOB_ORPHAN_AFTER, default 60s)",
+		}, logFlags...),
+		"migrate": append([]string{dbFlag}, logFlags...),
+		"analyze": {"--enriched FILE\n.*", "--format FORMAT\n.*(default table)"},
+		"train":   {dbFlag, "--anon\n.*", "--text-columns A,B\n.*", "--target-columns X,Y\n.*"},
+		"predict": {dbFlag, "--model ID\n.*"},
+		"version": {},
+	}
+	for cmd, flags := range tests {
+		t.Run(cmd, func(t *testing.T) {
+			code, out, errOut := runCmd(t, cmd, "--help")
+			require.Equal(t, exitOK, code, errOut)
+			assert.Empty(t, errOut)
+			assert.True(t, strings.HasPrefix(out, "Usage: bugflow "+cmd), out)
+			for _, f := range flags {
+				// "HEAD\n.*NOTES": the flag's line, then its description
+				// line ending in the notes.
+				head, notes, _ := strings.Cut(f, "\n.*")
+				assert.Regexp(t, regexp.MustCompile(`(?m)^  `+regexp.QuoteMeta(head)+`\n {8}.*`+regexp.QuoteMeta(notes)+`$`), out)
+			}
+			assert.Equal(t, len(flags), strings.Count(out, "\n  --"), "only the command's own flags are listed:\n%s", out)
+			assert.NotContains(t, out, secret)
+
+			code, viaHelp, _ := runCmd(t, "help", cmd)
+			assert.Equal(t, exitOK, code)
+			assert.Equal(t, out, viaHelp)
+		})
+	}
+}
+
+// readmeFlagRow is a row of README.md's configuration table that names a
+// flag: its flag and environment cells.
+var readmeFlagRow = regexp.MustCompile("(?m)^\\| (`--[^|]*)\\| ([^|]*)\\|")
+
+// The README's configuration table names every flag of serve with its
+// environment variable, and nothing else.
+func TestREADMEConfigurationTableListsEveryServeFlag(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	documented := map[string]string{}
+	for _, row := range readmeFlagRow.FindAllStringSubmatch(string(readme), -1) {
+		flags := regexp.MustCompile("--[a-z0-9-]+").FindAllString(row[1], -1)
+		envs := regexp.MustCompile("BUGFLOW_[A-Z0-9_]+").FindAllString(row[2], -1)
+		require.Len(t, envs, len(flags), "each flag of the row %q has its variable", row[0])
+		for i, f := range flags {
+			documented[f] = envs[i]
+		}
+	}
+	_, c, err := parseFlags("serve", nil)
+	require.NoError(t, err)
+	served := map[string]string{}
+	for _, f := range c.flags {
+		served["--"+f.name] = f.env
+	}
+	assert.Equal(t, served, documented)
+}
+
 func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
+	// Something already listens where serve is told to: every configuration
+	// mistake must still be reported as itself, because it is checked before
+	// the port is bound.
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	notPEM := filepath.Join(t.TempDir(), "key.pem")
+	require.NoError(t, os.WriteFile(notPEM, []byte("not a key"), 0o600))
 	tests := []struct {
 		args []string
 		want string
 	}{
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"help", "frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"version", "extra"}, `unexpected argument "extra"`},
 		{[]string{"serve", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
 		{[]string{"serve", "--admin-key", "short"}, "admin_key: must be at least 16 characters"},
+		{[]string{"serve", "--admin-key", strings.Repeat("k", 15)}, "admin_key: must be at least 16 characters"},
+		{[]string{"serve", "--admin-key", strings.Repeat("k", 257)}, "admin_key: must be at most 256 characters"},
+		{[]string{"serve", "--jwt-hs256-secret", strings.Repeat("s", 31)}, "jwt: HS256Secret must be at least 32 bytes"},
+		{[]string{"serve", "--jwt-public-key-file", notPEM}, "jwt: PublicKeyPEM holds no PEM block"},
+		{[]string{"serve", "--jwt-issuer", "iss"}, "--jwt-issuer and --jwt-audience need"},
 		{[]string{"serve", "--database-url", "mysql://x/y"}, "database_url"},
 		{[]string{"serve", "--mail-url", "pigeon://coop"}, "mail_url"},
+		{[]string{"serve", "--log-level", "loud"}, "--log-level"},
 		{[]string{"migrate", "--log-level", "loud"}, "--log-level"},
 		{[]string{"serve", "--job-orphan-after", "soon"}, `--job-orphan-after: "soon" is not a duration`},
 		{[]string{"serve", "--addr", "127.0.0.1:0", "--job-orphan-after", "999ms"}, "jobs.orphan_after: must be at least 1s"},
+		// At the limits the configuration is fine, so the taken port is
+		// what fails.
+		{[]string{"serve", "--admin-key", strings.Repeat("k", 16)}, "cannot listen on " + taken.Addr().String()},
+		{[]string{"serve", "--admin-key", strings.Repeat("k", 256)}, "cannot listen on " + taken.Addr().String()},
+		{[]string{"serve", "--jwt-hs256-secret", strings.Repeat("s", 32)}, "cannot listen on " + taken.Addr().String()},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			code, _, errOut := runCmd(t, tt.args...)
+		t.Run(fmt.Sprintf("%.60s", strings.Join(tt.args, " ")), func(t *testing.T) {
+			args := tt.args
+			if args[0] == "serve" {
+				args = append(args, "--addr", taken.Addr().String())
+			}
+			code, _, errOut := runCmd(t, args...)
 			assert.Equal(t, exitUsage, code)
 			oneLine(t, errOut)
 			assert.Contains(t, errOut, tt.want)
@@ -82,8 +187,19 @@ func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 	}
 }
 
+// closedPort returns a loopback address that refuses connections: the port
+// was just free and is closed again.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
 func TestUnreachableDatabase(t *testing.T) {
-	const url = "postgres://u:secretpw@127.0.0.1:1/x?connect_timeout=2"
+	url := "postgres://u:secretpw@" + closedPort(t) + "/x?connect_timeout=2"
 	for _, args := range [][]string{
 		{"migrate", "--database-url", url},
 		{"serve", "--addr", "127.0.0.1:0", "--database-url", url},
@@ -198,36 +314,36 @@ func TestPortInUseFailsBeforeTouchingTheDatabase(t *testing.T) {
 }
 
 func TestAddrFromEnvironmentAndFlag(t *testing.T) {
-	o, err := parseFlags("serve", nil)
+	o, _, err := parseFlags("serve", nil)
 	require.NoError(t, err)
 	assert.Equal(t, ":8080", o.addr, "the default")
 
 	t.Setenv("BUGFLOW_ADDR", "127.0.0.1:9999")
-	o, err = parseFlags("serve", nil)
+	o, _, err = parseFlags("serve", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:9999", o.addr, "the environment over the default")
 
-	o, err = parseFlags("serve", []string{"-addr", "127.0.0.1:7777"})
+	o, _, err = parseFlags("serve", []string{"-addr", "127.0.0.1:7777"})
 	require.NoError(t, err)
 	assert.Equal(t, "127.0.0.1:7777", o.addr, "the flag over the environment")
 }
 
 func TestDisableGuestUsernamesFromEnvironmentAndFlag(t *testing.T) {
-	o, err := parseFlags("serve", nil)
+	o, _, err := parseFlags("serve", nil)
 	require.NoError(t, err)
 	assert.False(t, o.disableGuests, "guests are on by default")
 
 	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "true")
-	o, err = parseFlags("serve", nil)
+	o, _, err = parseFlags("serve", nil)
 	require.NoError(t, err)
 	assert.True(t, o.disableGuests, "the environment over the default")
 
-	o, err = parseFlags("serve", []string{"--disable-guest-usernames=false"})
+	o, _, err = parseFlags("serve", []string{"--disable-guest-usernames=false"})
 	require.NoError(t, err)
 	assert.False(t, o.disableGuests, "the flag over the environment")
 
 	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "maybe")
-	_, err = parseFlags("serve", nil)
+	_, _, err = parseFlags("serve", nil)
 	assert.ErrorContains(t, err, "BUGFLOW_DISABLE_GUEST_USERNAMES")
 }
 

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,24 +29,23 @@ func openForCLI(ctx context.Context, databaseURL string, stderr io.Writer) (*bug
 // runTrain trains a model from CSV exports into the database, showing
 // progress on stderr, and prints the metrics table and the model id.
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	dbURL := fs.String("database-url", os.Getenv("BUGFLOW_DATABASE_URL"), "")
-	anon := fs.Bool("anon", false, "")
-	textCols := fs.String("text-columns", "", "")
-	targetCols := fs.String("target-columns", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return exitOK
-		}
-		return fail(stderr, exitUsage, fmt.Errorf("train: %w (run 'bugflow help')", err))
+	var dbURL, textCols, targetCols string
+	var anon bool
+	c := newCommand("train", "bugflow train [flags] FILE.csv [FILE.csv ...]",
+		"Trains a triage model on Jira or Bugzilla CSV exports into the database, showing\nprogress on stderr, and prints the hold-out metrics and the model id.")
+	c.stringVar(&dbURL, "database-url", "URL", "BUGFLOW_DATABASE_URL", defaultDatabaseURL, databaseURLUsage)
+	// Without an environment variable the switch cannot fail.
+	_ = c.boolVar(&anon, "anon", "", "train the anonymised variant (seeds/000's is_anon)")
+	c.stringVar(&textCols, "text-columns", "A,B", "", "", "the text columns, comma-separated; detected when not given")
+	c.stringVar(&targetCols, "target-columns", "X,Y", "", "", "the columns to predict, comma-separated; detected when not given")
+	if err := c.parse(args); err != nil {
+		return c.usageExit(err, stdout, stderr)
 	}
-	if fs.NArg() == 0 {
-		return fail(stderr, exitUsage, errors.New("train: give at least one CSV file (run 'bugflow help')"))
+	if c.fs.NArg() == 0 {
+		return fail(stderr, exitUsage, c.usageError("give at least one CSV file"))
 	}
 	var files []string
-	for _, f := range fs.Args() {
+	for _, f := range c.fs.Args() {
 		abs, err := filepath.Abs(f)
 		if err == nil {
 			_, err = os.Stat(abs)
@@ -58,14 +55,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		files = append(files, abs)
 	}
-	engine, err := openForCLI(ctx, *dbURL, stderr)
+	engine, err := openForCLI(ctx, dbURL, stderr)
 	if err != nil {
 		return fail(stderr, startupCode(err), err)
 	}
 	defer engine.Close()
 
 	job, err := engine.ML.CreateTraining(ctx, cliCaller, mlpipeline.TrainingRequest{
-		IsAnon: *anon, Files: files, TextColumns: splitList(*textCols), TargetColumns: splitList(*targetCols),
+		IsAnon: anon, Files: files, TextColumns: splitList(textCols), TargetColumns: splitList(targetCols),
 	})
 	if err != nil {
 		return fail(stderr, exitFailure, err)
@@ -174,26 +171,23 @@ func printTraining(w io.Writer, job mlpipeline.TrainingJob) {
 
 // runPredict predicts every field of a stored model for one summary.
 func runPredict(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	dbURL := fs.String("database-url", os.Getenv("BUGFLOW_DATABASE_URL"), "")
-	model := fs.String("model", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return exitOK
-		}
-		return fail(stderr, exitUsage, fmt.Errorf("predict: %w (run 'bugflow help')", err))
+	var dbURL, model string
+	c := newCommand("predict", `bugflow predict [flags] --model ID "summary"`,
+		"Predicts every field of a stored triage model for one bug summary, with a\nconfidence and the top alternatives.")
+	c.stringVar(&dbURL, "database-url", "URL", "BUGFLOW_DATABASE_URL", defaultDatabaseURL, databaseURLUsage)
+	c.stringVar(&model, "model", "ID", "", "", "the model id that bugflow train printed (required)")
+	if err := c.parse(args); err != nil {
+		return c.usageExit(err, stdout, stderr)
 	}
-	if *model == "" || fs.NArg() != 1 {
-		return fail(stderr, exitUsage, errors.New(`predict: usage: bugflow predict --model ID "summary" (run 'bugflow help')`))
+	if model == "" || c.fs.NArg() != 1 {
+		return fail(stderr, exitUsage, c.usageError(`usage: bugflow predict --model ID "summary"`))
 	}
-	engine, err := openForCLI(ctx, *dbURL, stderr)
+	engine, err := openForCLI(ctx, dbURL, stderr)
 	if err != nil {
 		return fail(stderr, startupCode(err), err)
 	}
 	defer engine.Close()
-	pj, err := engine.ML.Predict(ctx, cliCaller, *model, fs.Arg(0))
+	pj, err := engine.ML.Predict(ctx, cliCaller, model, c.fs.Arg(0))
 	if err != nil {
 		code := exitFailure
 		if k := errs.KindOf(err); k == errs.Invalid || k == errs.NotFound || k == errs.Conflict {

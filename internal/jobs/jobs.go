@@ -116,7 +116,9 @@ type Config struct {
 	// before cancelling their contexts (and then waits as long again for them
 	// to return). Default 30 s.
 	ShutdownTimeout time.Duration
-	// Logger receives River's logs. Default slog.Default().
+	// Logger receives River's logs. Default slog.Default(). River's routine
+	// INFO lines (job counts, maintenance, start and stop) arrive at DEBUG;
+	// its INFO lines about one job stay INFO.
 	Logger *slog.Logger
 }
 
@@ -187,7 +189,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 	}
 	rc := &river.Config{
 		ID:                   q.clientID,
-		Logger:               logger,
+		Logger:               quietRoutine(logger),
 		MaxAttempts:          cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
 		JobTimeout:           cmp.Or(cfg.JobTimeout, DefaultJobTimeout),
 		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, DefaultRescueAfter),

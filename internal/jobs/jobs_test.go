@@ -331,3 +331,86 @@ func TestInsertOnlyQueueDoesNotWork(t *testing.T) {
 	require.ErrorIs(t, err, errs.ErrNotFound)
 	require.NoError(t, q.Stop(ctx))
 }
+
+// logRecord is a line River logged, as a capturing handler saw it.
+type logRecord struct {
+	level slog.Level
+	msg   string
+	jobID bool
+}
+
+// captureHandler records every line at or above its level.
+type captureHandler struct {
+	level slog.Level
+	mu    *sync.Mutex
+	lines *[]logRecord
+	jobID bool // a job_id came through WithAttrs
+}
+
+func newCaptureHandler(level slog.Level) *captureHandler {
+	return &captureHandler{level: level, mu: &sync.Mutex{}, lines: &[]logRecord{}}
+}
+
+func (h *captureHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
+	rec := logRecord{level: r.Level, msg: r.Message, jobID: h.jobID}
+	r.Attrs(func(a slog.Attr) bool {
+		rec.jobID = rec.jobID || a.Key == "job_id"
+		return true
+	})
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	*h.lines = append(*h.lines, rec)
+	return nil
+}
+
+func (h *captureHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *h
+	for _, a := range attrs {
+		c.jobID = c.jobID || a.Key == "job_id"
+	}
+	return &c
+}
+
+func (h *captureHandler) WithGroup(string) slog.Handler { return h }
+
+func (h *captureHandler) records() []logRecord {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]logRecord(nil), *h.lines...)
+}
+
+// River's routine INFO lines (start, stop, job counts, maintenance) show
+// only at DEBUG, so the default level is quiet; a line about one job that
+// failed stays INFO.
+func TestRiverRoutineLinesAreDebug(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+			capture := newCaptureHandler(level)
+			w := newStepWorker(nil)
+			_, q := open(t, url, jobs.Config{Logger: slog.New(capture), Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+			res, err := q.Insert(context.Background(), stepArgs{FailTimes: 1}, nil)
+			require.NoError(t, err)
+			waitState(t, q, res.Job.ID, rivertype.JobStateCompleted)
+			require.NoError(t, q.Stop(context.Background()))
+
+			var routineDebug, jobInfo int
+			for _, r := range capture.records() {
+				switch {
+				case r.level == slog.LevelInfo && !r.jobID:
+					t.Errorf("a routine River line is logged at INFO: %q", r.msg)
+				case r.level == slog.LevelInfo:
+					jobInfo++
+				case r.level == slog.LevelDebug && !r.jobID:
+					routineDebug++
+				}
+			}
+			assert.Positive(t, jobInfo, "the failed attempt of the job is logged at INFO (level %s)", level)
+			if level == slog.LevelDebug {
+				assert.Positive(t, routineDebug, "routine lines are demoted, not dropped")
+			}
+		}
+	})
+}

@@ -63,6 +63,17 @@ func Migrate(ctx context.Context, db *DB, sets ...[]Migration) ([]string, error)
 	return applied, err
 }
 
+// HasMigration reports whether the migration id is recorded as applied. It
+// fails when the history cannot be read, as in a database that lost its
+// schema.
+func HasMigration(ctx context.Context, db bun.IDB, id string) (bool, error) {
+	n, err := db.NewSelect().Table(migrationsTable).Where("name = ?", id).Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("migrate: read history: %w", Translate(err))
+	}
+	return n > 0, nil
+}
+
 func apply(ctx context.Context, db *DB, collection *migrate.Migrations) ([]string, error) {
 	migrator := migrate.NewMigrator(db.DB, collection,
 		migrate.WithTableName(migrationsTable),

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -63,8 +64,13 @@ func TestParseMemoryDatabasesAreDistinct(t *testing.T) {
 func TestOpenUnreachablePostgresIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	// Port 1 on loopback: nothing listens there, so the connection is refused at once.
-	_, err := store.Open(ctx, "postgres://nobody:secretpw@127.0.0.1:1/none?connect_timeout=2")
+	// A loopback port that was free a moment ago and is closed again: the
+	// connection is refused at once, and no fixed port is assumed free.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	_, err = store.Open(ctx, "postgres://nobody:secretpw@"+addr+"/none?connect_timeout=2")
 	require.ErrorIs(t, err, errs.ErrUnavailable)
 	assert.NotContains(t, err.Error(), "secretpw")
 }
