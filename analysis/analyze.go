@@ -126,11 +126,25 @@ func AnalyzeFailures(ctx context.Context, inputs []FailureInput, opts Options) (
 	failures := make([]Failure, len(inputs))
 	for i, in := range inputs {
 		if err := in.Validate(); err != nil {
-			return nil, errs.InvalidField(fmt.Sprintf("failures[%d].test_name", i), "must not be empty")
+			return nil, inFailures(i, err)
 		}
 		failures[i] = FailureFromInput(in)
 	}
 	return analyze(ctx, failures, opts)
+}
+
+// inFailures places the fields of failure i's validation error in the list:
+// test_name becomes failures[i].test_name.
+func inFailures(i int, err error) error {
+	e := errs.As(err)
+	prefix := fmt.Sprintf("failures[%d]", i)
+	out := errs.Invalidf("%s: %s", prefix, e.Message)
+	for _, field := range e.FieldNames() {
+		for _, msg := range e.Fields[field] {
+			out = out.WithField(prefix+"."+field, msg)
+		}
+	}
+	return out
 }
 
 func analyze(ctx context.Context, failures []Failure, opts Options) (*ReportAnalysis, error) {

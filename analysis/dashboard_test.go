@@ -62,7 +62,8 @@ func seedJobs(tb testing.TB, db bun.IDB, n int) {
 		}
 		if i%3 == 0 {
 			for r := range i%4 + 1 {
-				reviews = append(reviews, reviewRow{JobID: id, ReviewKey: fmt.Sprintf("t%d", r), Reviewed: r > 0, Username: "bob", UpdatedAt: at})
+				key := fmt.Sprintf("t%d", r)
+				reviews = append(reviews, reviewRow{JobID: id, KeyDigest: reviewKeyDigest(key), ReviewKey: key, Reviewed: r > 0, Username: "bob", UpdatedAt: at})
 			}
 		}
 		if len(results) == 500 {

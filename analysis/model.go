@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 )
 
 // Classification is the verdict on one failure (seeds/001 AnalysisDetail).
@@ -181,10 +182,11 @@ type FailureInput struct {
 	StackTrace   string `json:"stack_trace"`
 }
 
-// Validate checks that the failure names its test.
+// Validate checks that the failure names its test and that its text can be
+// stored.
 func (f FailureInput) Validate() error {
 	if strings.TrimSpace(f.TestName) == "" {
 		return errs.InvalidField("test_name", "must not be empty")
 	}
-	return nil
+	return store.CheckTexts(map[string]string{"test_name": f.TestName, "error_message": f.ErrorMessage, "stack_trace": f.StackTrace})
 }

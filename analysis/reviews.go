@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 )
 
 // JobNotFinishedError reports that a job is still pending, waiting or
@@ -37,10 +38,14 @@ type Scope struct {
 }
 
 // Validate checks the scope rules of seeds/001: a test name, and a child
-// build number exactly when a child job name is given.
+// build number exactly when a child job name is given; and that its text can
+// be looked up.
 func (s Scope) Validate() error {
 	if strings.TrimSpace(s.TestName) == "" {
 		return errs.InvalidField("test_name", "must not be empty")
+	}
+	if err := store.CheckTexts(map[string]string{"test_name": s.TestName, "child_job_name": s.ChildJobName}); err != nil {
+		return err
 	}
 	if s.ChildBuildNumber < 0 {
 		return errs.InvalidField("child_build_number", "must not be negative")
@@ -156,6 +161,9 @@ func (s *Service) AddComment(ctx context.Context, jobID string, sc Scope, text, 
 	}
 	if strings.TrimSpace(text) == "" {
 		return 0, errs.InvalidField("comment", "must not be empty")
+	}
+	if err := store.CheckTexts(map[string]string{"comment": text, "username": username}); err != nil {
+		return 0, err
 	}
 	stored, err := completedResult(ctx, s.store, jobID)
 	if err != nil {
@@ -295,6 +303,15 @@ func (s *Service) Classify(ctx context.Context, in ClassifyInput, username strin
 		return 0, errs.InvalidField("job_id", "must not be empty")
 	case in.ChildBuildNumber < 0:
 		return 0, errs.InvalidField("child_build_number", "must not be negative")
+	}
+	err := store.CheckTexts(map[string]string{
+		"test_name": in.TestName, "classification": in.Classification, "reason": in.Reason, "references": in.References, "username": username,
+	})
+	if err == nil {
+		err = checkNames(map[string]string{"job_id": in.JobID, "job_name": in.JobName})
+	}
+	if err != nil {
+		return 0, err
 	}
 	parent := ""
 	if stored, err := s.store.GetResult(ctx, in.JobID); err == nil {

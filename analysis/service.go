@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
@@ -65,12 +67,43 @@ type RecordInput struct {
 	RequestParams map[string]any
 }
 
+// MaxNameLength caps, in characters, the identifiers that analysis stores
+// and indexes: job ids, job names and error signatures. Test names are
+// stored in full, however long.
+const MaxNameLength = 500
+
+func (in RecordInput) validate() error {
+	if strings.TrimSpace(in.JobID) == "" {
+		return errs.InvalidField("job_id", "must not be empty")
+	}
+	return checkNames(map[string]string{"job_id": in.JobID, "job_name": in.JobName})
+}
+
+// checkNames checks identifiers (field name to value): storable text of at
+// most MaxNameLength characters.
+func checkNames(fields map[string]string) error {
+	if err := store.CheckTexts(fields); err != nil {
+		return err
+	}
+	for _, field := range slices.Sorted(maps.Keys(fields)) {
+		if utf8.RuneCountInString(fields[field]) > MaxNameLength {
+			return errs.InvalidField(field, fmt.Sprintf("must be at most %d characters", MaxNameLength))
+		}
+	}
+	return nil
+}
+
 // RecordAnalysis stores a completed analysis: the result (JobID set in it)
 // and one history row per test outcome, passes included. A job started
 // with Start keeps its creation time and progress log.
 func (s *Service) RecordAnalysis(ctx context.Context, in RecordInput, ra *ReportAnalysis) error {
-	if strings.TrimSpace(in.JobID) == "" {
-		return errs.InvalidField("job_id", "must not be empty")
+	if err := in.validate(); err != nil {
+		return err
+	}
+	for _, f := range ra.Result.Failures {
+		if err := checkNames(map[string]string{"error_signature": f.ErrorSignature}); err != nil {
+			return err
+		}
 	}
 	now := s.now()
 	ra.Result.JobID = in.JobID
@@ -112,8 +145,8 @@ const (
 // Start records a job that is about to run (status running, phase queued)
 // so that GET /results/{job_id} answers while it works.
 func (s *Service) Start(ctx context.Context, in RecordInput) error {
-	if strings.TrimSpace(in.JobID) == "" {
-		return errs.InvalidField("job_id", "must not be empty")
+	if err := in.validate(); err != nil {
+		return err
 	}
 	now := s.now()
 	body, err := json.Marshal(map[string]string{"job_id": in.JobID, "status": JobRunning})
@@ -681,8 +714,17 @@ func (s *Service) JobStats(ctx context.Context, jobName, excludeJobID string) (J
 	return rep, nil
 }
 
-// Failures lists failure history rows (limit default 50, at most 200).
+// MaxSearchLength caps, in characters, the text that Failures searches for.
+// Its LIKE pattern then stays far below SQLite's limit of 50,000 bytes
+// (LIKE or GLOB pattern too complex) whatever the characters are.
+const MaxSearchLength = 1000
+
+// Failures lists failure history rows (limit default 50, at most 200). The
+// search text matches literally, wildcards included.
 func (s *Service) Failures(ctx context.Context, f HistoryFilter) ([]HistoryRow, int, error) {
+	if n := utf8.RuneCountInString(f.Search); n > MaxSearchLength {
+		return nil, 0, errs.InvalidField("search", fmt.Sprintf("must be at most %d characters (got %d)", MaxSearchLength, n))
+	}
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,7 +93,22 @@ type commentRow struct {
 	CreatedAt        time.Time `bun:"created_at,notnull"`
 }
 
+// reviewRow is keyed by a digest of the review key, which holds a test
+// name of any length: a key that long cannot be indexed on PostgreSQL.
 type reviewRow struct {
+	bun.BaseModel `bun:"table:analysis_failure_reviews,alias:rv"`
+
+	JobID     string    `bun:"job_id,pk"`
+	KeyDigest string    `bun:"review_key_digest,pk"`
+	ReviewKey string    `bun:"review_key,type:text,notnull"`
+	Reviewed  bool      `bun:"reviewed,notnull"`
+	Username  string    `bun:"username,notnull"`
+	UpdatedAt time.Time `bun:"updated_at,notnull"`
+}
+
+// reviewRowV1 is the reviews table as the first migration created it, kept
+// so that that migration goes on creating exactly this.
+type reviewRowV1 struct {
 	bun.BaseModel `bun:"table:analysis_failure_reviews,alias:rv"`
 
 	JobID     string    `bun:"job_id,pk"`
@@ -99,6 +116,12 @@ type reviewRow struct {
 	Reviewed  bool      `bun:"reviewed,notnull"`
 	Username  string    `bun:"username,notnull"`
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
+}
+
+// reviewKeyDigest is the hex SHA-256 of a review key.
+func reviewKeyDigest(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
 }
 
 type index struct {
@@ -115,7 +138,7 @@ func Migrations() []store.Migration {
 		ID:      "20261123120000",
 		Comment: "analysis: results, failure history, classifications, comments, reviews",
 		Up: func(ctx context.Context, tx bun.Tx) error {
-			for _, m := range []any{(*resultRow)(nil), (*historyRow)(nil), (*classificationRow)(nil), (*commentRow)(nil), (*reviewRow)(nil)} {
+			for _, m := range []any{(*resultRow)(nil), (*historyRow)(nil), (*classificationRow)(nil), (*commentRow)(nil), (*reviewRowV1)(nil)} {
 				if _, err := tx.NewCreateTable().Model(m).Exec(ctx); err != nil {
 					return fmt.Errorf("create table %T: %w", m, err)
 				}
@@ -143,7 +166,72 @@ func Migrations() []store.Migration {
 			}
 			return nil
 		},
+	}, {
+		ID:      "20261205004512",
+		Comment: "analysis: indexes that test names of any length cannot overflow",
+		Up:      migrateLongTestNames,
 	}}
+}
+
+// migrateLongTestNames replaces the indexes on test names, whose entries
+// PostgreSQL limits to about 2,700 bytes, by indexes on their first 500
+// characters (2,000 bytes at most), and rebuilds the reviews table keyed by
+// a digest of its key. Its SQL and model are frozen here.
+func migrateLongTestNames(ctx context.Context, tx bun.Tx) error {
+	for _, stmt := range []string{
+		`DROP INDEX analysis_history_test_idx`,
+		`CREATE INDEX analysis_history_test_prefix_idx ON analysis_failure_history (substr(test_name, 1, 500), analyzed_at)`,
+		`DROP INDEX analysis_classifications_test_idx`,
+		`CREATE INDEX analysis_classifications_test_prefix_idx ON analysis_test_classifications (substr(test_name, 1, 500))`,
+		`DROP INDEX analysis_comments_test_idx`,
+		`CREATE INDEX analysis_comments_test_prefix_idx ON analysis_comments (substr(test_name, 1, 500))`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	type reviewRowV2 struct {
+		bun.BaseModel `bun:"table:analysis_failure_reviews_v2"`
+
+		JobID     string    `bun:"job_id,pk"`
+		KeyDigest string    `bun:"review_key_digest,pk"`
+		ReviewKey string    `bun:"review_key,type:text,notnull"`
+		Reviewed  bool      `bun:"reviewed,notnull"`
+		Username  string    `bun:"username,notnull"`
+		UpdatedAt time.Time `bun:"updated_at,notnull"`
+	}
+	if _, err := tx.NewCreateTable().Model((*reviewRowV2)(nil)).Exec(ctx); err != nil {
+		return fmt.Errorf("create reviews v2: %w", err)
+	}
+	var old []reviewRowV2
+	if err := tx.NewSelect().Table("analysis_failure_reviews").Column("job_id", "review_key", "reviewed", "username", "updated_at").Scan(ctx, &old); err != nil {
+		return fmt.Errorf("read reviews: %w", err)
+	}
+	for i := range old {
+		sum := sha256.Sum256([]byte(old[i].ReviewKey))
+		old[i].KeyDigest = hex.EncodeToString(sum[:])
+	}
+	if len(old) > 0 {
+		if _, err := tx.NewInsert().Model(&old).Exec(ctx); err != nil {
+			return fmt.Errorf("copy reviews: %w", err)
+		}
+	}
+	for _, stmt := range []string{
+		`DROP TABLE analysis_failure_reviews`,
+		`ALTER TABLE analysis_failure_reviews_v2 RENAME TO analysis_failure_reviews`,
+	} {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", stmt, err)
+		}
+	}
+	return nil
+}
+
+// whereTestName restricts q to rows whose test name is name. It compares
+// first the prefix that the test-name indexes hold, written exactly as in
+// their definition so that both engines use them, then the whole name.
+func whereTestName(q *bun.SelectQuery, name string) *bun.SelectQuery {
+	return q.Where("substr(test_name, 1, 500) = substr(?, 1, 500)", name).Where("test_name = ?", name)
 }
 
 // BunStore is the bun implementation of Store.
@@ -482,7 +570,7 @@ func (s *BunStore) ListFailures(ctx context.Context, f HistoryFilter) ([]History
 // TestHistory implements Store.
 func (s *BunStore) TestHistory(ctx context.Context, testName, jobName, excludeJobID string) ([]HistoryRow, error) {
 	var rows []historyRow
-	q := s.db.NewSelect().Model(&rows).Where("test_name = ?", testName)
+	q := whereTestName(s.db.NewSelect().Model(&rows), testName)
 	if jobName != "" {
 		q = q.Where("job_name = ?", jobName)
 	}
@@ -567,8 +655,11 @@ func (s *BunStore) AddClassification(ctx context.Context, c *TestClassification)
 func (s *BunStore) ListClassifications(ctx context.Context, f ClassificationFilter) ([]TestClassification, error) {
 	var rows []classificationRow
 	q := s.db.NewSelect().Model(&rows)
+	if f.TestName != "" {
+		q = whereTestName(q, f.TestName)
+	}
 	for _, w := range []struct{ col, v string }{
-		{"test_name", f.TestName}, {"classification", f.Classification}, {"job_name", f.JobName},
+		{"classification", f.Classification}, {"job_name", f.JobName},
 		{"parent_job_name", f.ParentJobName}, {"job_id", f.JobID},
 	} {
 		if w.v != "" {
@@ -657,7 +748,7 @@ func (s *BunStore) CommentsFor(ctx context.Context, testName, signature string) 
 	q := s.db.NewSelect().Model(&rows)
 	switch {
 	case testName != "":
-		q = q.Where("test_name = ?", testName)
+		q = whereTestName(q, testName)
 	case signature != "":
 		q = q.Where("error_signature = ?", signature)
 	default:
@@ -695,9 +786,9 @@ func (s *BunStore) DeleteComment(ctx context.Context, jobID string, id int64) er
 
 // SetReview implements Store.
 func (s *BunStore) SetReview(ctx context.Context, r Review) error {
-	row := &reviewRow{JobID: r.JobID, ReviewKey: r.Key, Reviewed: r.Reviewed, Username: r.Username, UpdatedAt: r.UpdatedAt}
+	row := &reviewRow{JobID: r.JobID, KeyDigest: reviewKeyDigest(r.Key), ReviewKey: r.Key, Reviewed: r.Reviewed, Username: r.Username, UpdatedAt: r.UpdatedAt}
 	_, err := s.db.NewInsert().Model(row).
-		On("CONFLICT (job_id, review_key) DO UPDATE").
+		On("CONFLICT (job_id, review_key_digest) DO UPDATE").
 		Set("reviewed = EXCLUDED.reviewed, username = EXCLUDED.username, updated_at = EXCLUDED.updated_at").
 		Exec(ctx)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 )
 
 // apiKeyPrefix marks generated API keys, so that a leaked one is easy to
@@ -231,6 +232,11 @@ func (s *Service) SetUserTokens(ctx context.Context, username string, up TokensU
 	}{{"github_token", up.GitHubToken}, {"jira_email", up.JiraEmail}, {"jira_token", up.JiraToken}} {
 		if f.v != nil && len(*f.v) > maxTrackerTokenLength {
 			return errs.Invalidf("%s is too long", f.name)
+		}
+		if f.v != nil {
+			if err := store.CheckText(f.name, *f.v); err != nil {
+				return err
+			}
 		}
 	}
 	u, _, err := s.store.User(ctx, UserKey{Username: username})

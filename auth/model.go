@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 )
 
 // Role is a user's authority in bugflow as a whole.
@@ -152,6 +153,9 @@ func checkPassword(pw string) error {
 }
 
 func checkName(field, v string) error {
+	if err := store.CheckText(field, v); err != nil {
+		return err
+	}
 	if utf8.RuneCountInString(v) > MaxNameLength {
 		return errs.InvalidField(field, "must be at most 100 characters")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 )
 
 // Defaults for Config's zero values.
@@ -341,7 +342,7 @@ func joinInvalid(problems ...error) error {
 // "invalid credentials".
 func (s *Service) Login(ctx context.Context, username, password string) (SignIn, error) {
 	fail := errs.Unauthorizedf("invalid credentials")
-	if len(password) > MaxPasswordLength || len(username) > 100 {
+	if len(password) > MaxPasswordLength || len(username) > 100 || !store.ValidText(username) {
 		return SignIn{}, fail
 	}
 	u, cred, err := s.store.User(ctx, UserKey{Username: username})
@@ -366,7 +367,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (SignIn,
 // "admin" with the bootstrap key, or an admin user with its own key.
 func (s *Service) AdminLogin(ctx context.Context, username, apiKey string) (SignIn, error) {
 	fail := errs.Unauthorizedf("invalid credentials")
-	if apiKey == "" || len(apiKey) > MaxAPIKeyLength {
+	if apiKey == "" || len(apiKey) > MaxAPIKeyLength || !store.ValidText(username) {
 		return SignIn{}, fail
 	}
 	if username == ReservedUsername {

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 )
 
 // Source says where a report came from.
@@ -219,7 +220,8 @@ type UpdateInput struct {
 }
 
 // ListFilter selects reports (seeds/002 list). Zero values mean "any"; Page
-// defaults to 1 and Limit to DefaultLimit (at most MaxLimit).
+// defaults to 1 (at most MaxPage) and Limit to DefaultLimit (at most
+// MaxLimit).
 type ListFilter struct {
 	Source      Source
 	Severity    Severity
@@ -232,10 +234,12 @@ type ListFilter struct {
 	Limit    int
 }
 
-// Paging defaults of List.
+// Paging defaults and bounds of List. MaxPage keeps the offset of a page,
+// and page × limit, far from overflowing.
 const (
 	DefaultLimit = 20
 	MaxLimit     = 100
+	MaxPage      = 1_000_000
 )
 
 // Page is one page of List results, newest first.
@@ -249,7 +253,7 @@ type Page struct {
 }
 
 // normalise checks f and fills in defaults. A page beyond the data is not an
-// error: it is empty.
+// error: it is empty; a page beyond MaxPage is.
 func (f *ListFilter) normalise() error {
 	if f.Source != "" && !f.Source.Valid() {
 		return invalidEnum("source", f.Source, Sources)
@@ -264,8 +268,8 @@ func (f *ListFilter) normalise() error {
 		return errs.InvalidField("toDate", "must not be before fromDate")
 	}
 	switch {
-	case f.Page < 0:
-		return errs.InvalidField("page", "must be at least 1")
+	case f.Page < 0 || f.Page > MaxPage:
+		return errs.InvalidField("page", fmt.Sprintf("must be from 1 to %d", MaxPage))
 	case f.Page == 0:
 		f.Page = 1
 	}
@@ -301,8 +305,11 @@ func quoteShort(s string) string {
 }
 
 // checkLength returns an InvalidField error when s is longer than max
-// characters.
+// characters or cannot be stored (store.CheckText).
 func checkLength(field, s string, max int) error {
+	if err := store.CheckText(field, s); err != nil {
+		return err
+	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return errs.InvalidField(field, fmt.Sprintf("must be at most %d characters (got %d)", max, n))
 	}

@@ -75,6 +75,9 @@ func (s *Service) CreateTraining(ctx context.Context, c Caller, req TrainingRequ
 	if len(req.Files) == 0 {
 		return TrainingJob{}, errs.InvalidField("file", "at least one CSV file is required")
 	}
+	if err := store.CheckTexts(map[string]string{"text_columns": strings.Join(req.TextColumns, ","), "target_columns": strings.Join(req.TargetColumns, ",")}); err != nil {
+		return TrainingJob{}, err
+	}
 	now := s.cfg.Now()
 	j := TrainingJob{
 		ID: newJobID("train_"), OwnerID: c.UserID, IsAnon: req.IsAnon,
@@ -230,6 +233,9 @@ func (s *Service) TrainingStatus(ctx context.Context, c Caller, id string) (Trai
 func (s *Service) Predict(ctx context.Context, c Caller, trainingJobID, request string) (PredictionJob, error) {
 	if strings.TrimSpace(request) == "" {
 		return PredictionJob{}, errs.InvalidField("request_string", "must not be empty")
+	}
+	if err := store.CheckText("request_string", request); err != nil {
+		return PredictionJob{}, err
 	}
 	tj, err := s.TrainingStatus(ctx, c, trainingJobID)
 	if err != nil {

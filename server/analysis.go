@@ -512,9 +512,10 @@ func (s *Server) historyStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, rep)
 }
 
-// historyClassify stores a history label. Missing fields and an unknown
-// label are 422 (model validation); the business rules (a blank test name,
-// KNOWN_BUG without references) are 400, as seeds/001 lists them.
+// historyClassify stores a history label. The business rules (a blank test
+// name, KNOWN_BUG without references) are 400, as seeds/001 lists them;
+// everything else wrong (missing fields, an unknown label, a job id beyond
+// analysis.MaxNameLength) is model validation, 422.
 func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		TestName         *string `json:"test_name"`
@@ -549,7 +550,7 @@ func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
 		References: body.References, JobID: *body.JobID, ChildBuildNumber: body.ChildBuildNumber,
 	}, user)
 	if err != nil {
-		if e := errs.As(err); e == nil || len(e.Fields["classification"]) == 0 {
+		if e := errs.As(err); e != nil && len(e.Fields["test_name"])+len(e.Fields["references"]) > 0 {
 			err = plainInvalid(err)
 		}
 		s.writeError(w, r, FastAPI, err)

@@ -140,8 +140,9 @@ func withRateLimit(l *RateLimiter, key func(*http.Request) string) routeOption {
 }
 
 // handle registers h for method and path in family f, wrapped in the
-// per-route middleware: route labelling, body limit and rate limit. Path
-// parameters are available through httprouter.ParamsFromContext.
+// per-route middleware: route labelling, body limit, rate limit, access
+// check and the check of path and query parameters. Path parameters are
+// available through httprouter.ParamsFromContext.
 func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts ...routeOption) {
 	cfg := routeConfig{maxBody: s.maxBody, keyFunc: clientIP}
 	for _, o := range opts {
@@ -157,7 +158,9 @@ func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts 
 	}
 }
 
-// wrap adds the per-route middleware to h.
+// wrap adds the per-route middleware to h: rate limit, body limit, access
+// check, then the check of path and query parameters, which comes after the
+// access check so that a caller without access learns nothing about input.
 func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
@@ -175,6 +178,10 @@ func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
 		id, authErr := s.identify(r)
 		if err := cfg.access.check(id, authErr); err != nil {
+			s.writeError(w, r, f, err)
+			return
+		}
+		if err := checkParams(r); err != nil {
 			s.writeError(w, r, f, err)
 			return
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -232,6 +233,8 @@ func TestDecodeJSON(t *testing.T) {
 		{body: `{"name":`, wantErr: "ends too early"},
 		{body: `{"name" "a"}`, wantErr: "malformed JSON at byte"},
 		{body: `{"count":"two"}`, wantErr: "must be a number", field: "count"},
+		{body: `{"count":1.5}`, wantErr: "must be a whole number within range", field: "count"},
+		{body: `{"count":9223372036854775808}`, wantErr: "must be a whole number within range", field: "count"},
 		{body: `{"name":"a"} {"name":"b"}`, wantErr: "data after the JSON value"},
 	}
 	for _, tt := range tests {
@@ -250,6 +253,64 @@ func TestDecodeJSON(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A NUL in any decoded string or key is refused, naming the field when the
+// target has one; an escaped backslash before u0000 is text, not a NUL.
+func TestDecodeJSONRefusesNUL(t *testing.T) {
+	type payload struct {
+		Name  string         `json:"name"`
+		Extra map[string]any `json:"extra"`
+		Raw   json.RawMessage
+	}
+	tests := []struct {
+		body  string
+		field string // "" with ok false: refused without a field
+		ok    bool
+		name  string
+	}{
+		{body: `{"name":"a\u0000b"}`, field: "name"},
+		{body: `{"name":"\u0000"}`, field: "name"},
+		{body: `{"name":"a\\u0000b"}`, ok: true, name: `a\u0000b`},
+		{body: `{"name":"a\\\\u0000b"}`, ok: true, name: `a\\u0000b`},
+		{body: `{"name":"a\\\u0000b"}`, field: "name"},
+		{body: `{"name":"\u0001\u00a0\u1000"}`, ok: true, name: "\x01\u00a0\u1000"},
+		{body: `{"extra":{"k\u0000":1}}`, field: "extra"},
+		{body: `{"extra":{"list":["x",{"deep":"\u0000"}]}}`, field: "extra.list[1].deep"},
+		{body: `{"Raw":{"a":"\u0000"}}`, field: "Raw.a"},
+		{body: `{"\u0000":1}`},
+		{body: `{"ignored":"\u0000"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			for _, oneByte := range []bool{false, true} {
+				var r io.Reader = strings.NewReader(tt.body)
+				if oneByte {
+					r = iotest.OneByteReader(r) // the escape arrives split across reads
+				}
+				var p payload
+				err := decodeJSON(httptest.NewRequest("POST", "/", r), &p)
+				if tt.ok {
+					require.NoError(t, err)
+					assert.Equal(t, tt.name, p.Name)
+					continue
+				}
+				require.ErrorIs(t, err, errs.ErrInvalid)
+				assert.Contains(t, err.Error(), "NUL")
+				if tt.field == "" {
+					assert.Empty(t, errs.As(err).Fields)
+				} else {
+					assert.Equal(t, []string{tt.field}, errs.As(err).FieldNames())
+				}
+			}
+		})
+	}
+
+	// A raw 0x00 byte is not JSON at all.
+	var p payload
+	err := decodeJSON(httptest.NewRequest("POST", "/", strings.NewReader("{\"name\":\"a\x00\"}")), &p)
+	require.ErrorIs(t, err, errs.ErrInvalid)
+	assert.Contains(t, err.Error(), "malformed JSON")
 }
 
 func TestUnknownRoutesAndMethods(t *testing.T) {
@@ -346,8 +407,9 @@ func TestFamilyForPath(t *testing.T) {
 	assert.Equal(t, Plain, familyForPath("/signin"))
 }
 
-// FuzzDecodeJSON: whatever a client sends, decoding never panics and every
-// failure is a classified client error, never an internal one.
+// FuzzDecodeJSON: whatever a client sends, decoding never panics, every
+// failure is a classified client error, never an internal one, and nothing
+// decoded holds a NUL.
 func FuzzDecodeJSON(f *testing.F) {
 	for _, seed := range []string{`{"name":"a","count":1}`, ``, `{`, `[]`, `{"count":"x"}`, `{"a":1} 2`, "\xff\xfe", `{"name":"\u0000"}`} {
 		f.Add(seed)
@@ -362,6 +424,9 @@ func FuzzDecodeJSON(f *testing.F) {
 		req.Body = http.MaxBytesReader(httptest.NewRecorder(), req.Body, 256)
 		err := decodeJSON(req, &v)
 		if err == nil {
+			if _, nul := nulPath(v.Extra, ""); nul || strings.IndexByte(v.Name, 0) >= 0 {
+				t.Fatalf("body %q: decoded a NUL: %+v", body, v)
+			}
 			return
 		}
 		if kind := classify(err).Kind; kind != errs.Invalid && kind != errs.TooLarge {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
 )
 
@@ -105,7 +106,9 @@ func allowSlowUpload(w http.ResponseWriter, limit int64) {
 
 // receiveUpload saves every "file" part under the engine's upload directory
 // and reads the optional text_columns and target_columns fields (comma
-// separated). cleanup removes the saved files; call it when the upload is
+// separated), which must be store.ValidText. The files' content is data for
+// the model, stored only inside JSON, so a NUL in it is no error here; the
+// client's file names are not used at all. cleanup removes the saved files; call it when the upload is
 // not handed to a job.
 func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, func(), error) {
 	var req mlpipeline.TrainingRequest
@@ -154,6 +157,9 @@ func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, fun
 			v, err := io.ReadAll(io.LimitReader(part, maxFormFieldBytes))
 			if err != nil {
 				return req, cleanup, uploadError(err)
+			}
+			if err := store.CheckText(part.FormName(), string(v)); err != nil {
+				return req, cleanup, err
 			}
 			cols := splitColumns(string(v))
 			if part.FormName() == "text_columns" {

@@ -1298,7 +1298,9 @@ type ListBugReportsJSONBody struct {
 	FromDate *string `json:"fromDate,omitempty"`
 
 	// Limit at most 100; larger values are capped
-	Limit    *int         `json:"limit,omitempty"`
+	Limit *int `json:"limit,omitempty"`
+
+	// Page a page past the last is empty; beyond 1,000,000 is 400
 	Page     *int         `json:"page,omitempty"`
 	Severity *BugSeverity `json:"severity,omitempty"`
 	Source   *BugSource   `json:"source,omitempty"`
@@ -1386,7 +1388,9 @@ type ClassifyTestJSONBody struct {
 	JobName          *string `json:"job_name,omitempty"`
 	Reason           *string `json:"reason,omitempty"`
 	References       *string `json:"references,omitempty"`
-	TestName         string  `json:"test_name"`
+
+	// TestName Any length; stored in full.
+	TestName string `json:"test_name"`
 }
 
 // GetFailureHistoryParams defines parameters for GetFailureHistory.
@@ -1395,7 +1399,9 @@ type GetFailureHistoryParams struct {
 	JobName        *string `form:"job_name,omitempty" json:"job_name,omitempty"`
 	Classification *string `form:"classification,omitempty" json:"classification,omitempty"`
 	Limit          *int    `form:"limit,omitempty" json:"limit,omitempty"`
-	Offset         *int    `form:"offset,omitempty" json:"offset,omitempty"`
+
+	// Offset An offset past the last row gives an empty page; beyond 2147483647 is 422.
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
 // SearchSignatureParams defines parameters for SearchSignature.
@@ -2229,7 +2235,9 @@ type ClientInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2240,7 +2248,9 @@ type ClientInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2248,6 +2258,10 @@ type ClientInterface interface {
 	ClassifyTest(ctx context.Context, body ClassifyTestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetFailureHistory Failure history, newest first
+	//
+	// search matches test names, error messages and job names literally
+	// (% and _ are no wildcards), case-insensitively; longer than 1,000
+	// characters is 422.
 	//
 	// Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
 	GetFailureHistory(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3286,7 +3300,9 @@ func (c *Client) ListClassifications(ctx context.Context, params *ListClassifica
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3307,7 +3323,9 @@ func (c *Client) ClassifyTestWithBody(ctx context.Context, contentType string, b
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3325,6 +3343,10 @@ func (c *Client) ClassifyTest(ctx context.Context, body ClassifyTestJSONRequestB
 }
 
 // GetFailureHistory Failure history, newest first
+//
+// search matches test names, error messages and job names literally
+// (% and _ are no wildcards), case-insensitively; longer than 1,000
+// characters is 422.
 //
 // Corresponds with GET /history/failures (the `GetFailureHistory` operationId).
 func (c *Client) GetFailureHistory(ctx context.Context, params *GetFailureHistoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -6336,7 +6358,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6347,7 +6371,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 	// INTERMITTENT, any case. With a username context the label is
-	// human-authored and visible; without, created_by is "ai".
+	// human-authored and visible; without, created_by is "ai". A blank
+	// test_name or KNOWN_BUG without references is 400; other invalid
+	// input (job_id or job_name longer than 500 characters) is 422.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -6355,6 +6381,10 @@ type ClientWithResponsesInterface interface {
 	ClassifyTestWithResponse(ctx context.Context, body ClassifyTestJSONRequestBody, reqEditors ...RequestEditorFn) (*ClassifyTestResponse, error)
 
 	// GetFailureHistoryWithResponse Failure history, newest first
+	//
+	// search matches test names, error messages and job names literally
+	// (% and _ are no wildcards), case-insensitively; longer than 1,000
+	// characters is 422.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -8446,6 +8476,8 @@ type ListClassificationsResponse struct {
 	JSON200 *struct {
 		Classifications []TestClassification `json:"classifications"`
 	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -8453,6 +8485,11 @@ func (r ListClassificationsResponse) GetJSON200() *struct {
 	Classifications []TestClassification `json:"classifications"`
 } {
 	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListClassificationsResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9153,6 +9190,8 @@ type DeleteResultResponse struct {
 	JSON403 *DetailForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9176,6 +9215,11 @@ func (r DeleteResultResponse) GetJSON403() *DetailForbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r DeleteResultResponse) GetJSON404() *DetailNotFound {
 	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeleteResultResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9216,6 +9260,8 @@ type GetResultResponse struct {
 	JSON202 *ResultEnvelope
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9231,6 +9277,11 @@ func (r GetResultResponse) GetJSON202() *ResultEnvelope {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetResultResponse) GetJSON404() *DetailNotFound {
 	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetResultResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9270,6 +9321,8 @@ type ListCommentsResponse struct {
 		Comments []Comment         `json:"comments"`
 		Reviews  map[string]Review `json:"reviews"`
 	}
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9278,6 +9331,11 @@ func (r ListCommentsResponse) GetJSON200() *struct {
 	Reviews  map[string]Review `json:"reviews"`
 } {
 	return r.JSON200
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListCommentsResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -9572,6 +9630,8 @@ type GetReviewStatusResponse struct {
 	}
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -9586,6 +9646,11 @@ func (r GetReviewStatusResponse) GetJSON200() *struct {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetReviewStatusResponse) GetJSON404() *DetailNotFound {
 	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetReviewStatusResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetBody returns the raw response body bytes
@@ -10612,7 +10677,9 @@ func (c *ClientWithResponses) ListClassificationsWithResponse(ctx context.Contex
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10629,7 +10696,9 @@ func (c *ClientWithResponses) ClassifyTestWithBodyWithResponse(ctx context.Conte
 //
 // FLAKY, REGRESSION, INFRASTRUCTURE, KNOWN_BUG (needs references) or
 // INTERMITTENT, any case. With a username context the label is
-// human-authored and visible; without, created_by is "ai".
+// human-authored and visible; without, created_by is "ai". A blank
+// test_name or KNOWN_BUG without references is 400; other invalid
+// input (job_id or job_name longer than 500 characters) is 422.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10643,6 +10712,10 @@ func (c *ClientWithResponses) ClassifyTestWithResponse(ctx context.Context, body
 }
 
 // GetFailureHistoryWithResponse Failure history, newest first
+//
+// search matches test names, error messages and job names literally
+// (% and _ are no wildcards), case-insensitively; longer than 1,000
+// characters is 422.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -12492,6 +12565,13 @@ func ParseListClassificationsResponse(rsp *http.Response) (*ListClassificationsR
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	}
 
 	return response, nil
@@ -13009,6 +13089,13 @@ func ParseDeleteResultResponse(rsp *http.Response) (*DeleteResultResponse, error
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	}
 
 	return response, nil
@@ -13049,6 +13136,13 @@ func ParseGetResultResponse(rsp *http.Response) (*GetResultResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
 	}
 
 	return response, nil
@@ -13077,6 +13171,13 @@ func ParseListCommentsResponse(rsp *http.Response) (*ListCommentsResponse, error
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
@@ -13316,6 +13417,13 @@ func ParseGetReviewStatusResponse(rsp *http.Response) (*GetReviewStatusResponse,
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
