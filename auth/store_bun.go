@@ -115,7 +115,7 @@ func Migrations() []store.Migration {
 			return nil
 		},
 	}, {
-		ID:      "20261215100000",
+		ID:      "20261205130000",
 		Comment: "auth: guest usernames; users who signed up by email get a username",
 		Up: func(ctx context.Context, tx bun.Tx) error {
 			if _, err := tx.ExecContext(ctx, `ALTER TABLE auth_users ADD COLUMN guest BOOLEAN NOT NULL DEFAULT FALSE`); err != nil {
