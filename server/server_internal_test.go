@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/errs"
 )
 
@@ -448,4 +450,40 @@ func allowOf(t *testing.T, h http.Handler, path string) string {
 	rec, _ := do(t, h, "DELETE", path, nil)
 	require.Equal(t, 405, rec.Code)
 	return rec.Header().Get("Allow")
+}
+
+// A handler's reply is wrapped as its route's dialect wraps successes, and
+// a job that has not finished (a typed error, however wrapped) is answered
+// 202 with the job's status, as a success of the route's dialect.
+func TestRepliesAndUnfinishedJobsSpeakEachDialect(t *testing.T) {
+	s, _ := newTestServer(t)
+	running := &analysis.JobNotFinishedError{JobID: "j1", Status: analysis.JobRunning}
+	const stillRunning = `{"detail":"analysis job j1 is still running","status":"running"}`
+	tests := []struct {
+		family  Family
+		ok      string
+		running string
+	}{
+		{Plain, `{"k":"v"}`, stillRunning},
+		{FastAPI, `{"k":"v"}`, stillRunning},
+		{Envelope, `{"data":{"k":"v"},"success":true,"status":200}`, `{"data":` + stillRunning + `,"success":true,"status":202}`},
+		{DRF, `{"k":"v"}`, stillRunning},
+	}
+	for _, tt := range tests {
+		prefix := fmt.Sprintf("/t/%d", tt.family)
+		s.group(prefix, tt.family,
+			get("/ok", anyone, func(w http.ResponseWriter, r *http.Request) error {
+				return reply(w, r, http.StatusOK, map[string]string{"k": "v"})
+			}),
+			get("/running", anyone, func(http.ResponseWriter, *http.Request) error {
+				return fmt.Errorf("add comment: %w", running)
+			}),
+		)
+		rec, _ := do(t, s, http.MethodGet, prefix+"/ok", nil)
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.JSONEq(t, tt.ok, rec.Body.String(), "family %d", tt.family)
+		rec, _ = do(t, s, http.MethodGet, prefix+"/running", nil)
+		assert.Equal(t, http.StatusAccepted, rec.Code)
+		assert.JSONEq(t, tt.running, rec.Body.String(), "family %d", tt.family)
+	}
 }
