@@ -137,6 +137,7 @@ type route struct {
 	opts    []routeOption
 }
 
+// get, post, put and del make the route table entries of their methods.
 func get(path string, a Access, h handlerFunc, opts ...routeOption) route {
 	return route{http.MethodGet, path, a, h, opts}
 }
