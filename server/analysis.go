@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,34 +26,6 @@ const analysisMaxBody = 256 << 10
 // dashboardRows is how many newest jobs GET /api/dashboard summarises.
 const dashboardRows = 500
 
-// registerAnalysis adds seeds/001's analysis, result, review and history
-// endpoints. Reads and analyses are open, as the document says; deleting a
-// result is for admins; the username of comments and reviews is the
-// signed-in user's or the guest's of the jji_username cookie.
-func (s *Server) registerAnalysis() {
-	body := withMaxBody(analysisMaxBody)
-	s.handle(http.MethodPost, "/analyze-failures", FastAPI, s.analyzeFailures, withMaxBody(analyzeMaxBody), withRateLimit(s.limits.analyze, clientIP))
-	s.handle(http.MethodGet, "/results", FastAPI, s.listResults)
-	s.handle(http.MethodGet, "/results/:job_id", FastAPI, s.getResult)
-	s.handle(http.MethodDelete, "/results/:job_id", FastAPI, s.deleteResult, requireAdmin())
-	s.handle(http.MethodGet, "/results/:job_id/comments", FastAPI, s.listComments)
-	s.handle(http.MethodPost, "/results/:job_id/comments", FastAPI, s.addComment, body)
-	s.handle(http.MethodDelete, "/results/:job_id/comments/:comment_id", FastAPI, s.deleteComment)
-	s.handle(http.MethodPut, "/results/:job_id/reviewed", FastAPI, s.setReviewed, body)
-	s.handle(http.MethodGet, "/results/:job_id/review-status", FastAPI, s.reviewStatus)
-	s.handle(http.MethodPut, "/results/:job_id/override-classification", FastAPI, s.overrideClassification, body)
-	s.handle(http.MethodGet, "/api/dashboard", FastAPI, s.dashboard)
-	s.handle(http.MethodGet, "/api/capabilities", FastAPI, s.capabilities)
-	s.handle(http.MethodGet, "/ai-configs", FastAPI, s.aiConfigs)
-
-	s.handle(http.MethodGet, "/history/failures", FastAPI, s.historyFailures)
-	s.handle(http.MethodGet, "/history/test/*test_name", FastAPI, s.historyTest)
-	s.handle(http.MethodGet, "/history/search", FastAPI, s.historySearch)
-	s.handle(http.MethodGet, "/history/stats/*job_name", FastAPI, s.historyStats)
-	s.handle(http.MethodPost, "/history/classify", FastAPI, s.historyClassify, body)
-	s.handle(http.MethodGet, "/history/classifications", FastAPI, s.historyClassifications)
-}
-
 // capabilitiesBody is GET /api/capabilities. No tracker integration is
 // configured yet, so every feature is off.
 type capabilitiesBody struct {
@@ -68,8 +39,8 @@ type capabilitiesBody struct {
 	ReportPortalProject  string `json:"reportportal_project"`
 }
 
-func (s *Server) capabilities(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, capabilitiesBody{})
+func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) error {
+	return reply(w, r, http.StatusOK, capabilitiesBody{})
 }
 
 // jobID is the :job_id path parameter.
@@ -81,30 +52,17 @@ func pathRest(r *http.Request, name string) string {
 	return strings.TrimPrefix(httprouter.ParamsFromContext(r.Context()).ByName(name), "/")
 }
 
-// writeAnalysisError answers 202 for a job that is still running (seeds/001
-// uses 202 there, not an error status) and the family's error otherwise.
-func (s *Server) writeAnalysisError(w http.ResponseWriter, r *http.Request, err error) {
-	var running *analysis.JobNotFinishedError
-	if errors.As(err, &running) {
-		writeJSON(w, http.StatusAccepted, map[string]string{"detail": running.Error(), "status": running.Status})
-		return
-	}
-	s.writeError(w, r, FastAPI, err)
-}
-
 // analyzeFailures runs a direct analysis in the request: the offline
 // analyzer takes milliseconds for a normal report and seconds for a huge
 // one, and the document returns the stored result in the answer.
-func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) {
+func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 	var fields map[string]json.RawMessage
 	if err := decodeJSON(r, &fields); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	failuresRaw, rawXMLRaw := nonNull(fields["failures"]), nonNull(fields["raw_xml"])
 	if (failuresRaw == nil) == (rawXMLRaw == nil) {
-		s.writeError(w, r, FastAPI, errs.InvalidField("failures", "exactly one of failures or raw_xml must be provided"))
-		return
+		return errs.InvalidField("failures", "exactly one of failures or raw_xml must be provided")
 	}
 	params := map[string]any{}
 	for k, v := range fields {
@@ -116,46 +74,27 @@ func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) {
 			params[k] = val
 		}
 	}
-	in := analysis.RecordInput{JobID: uuid.NewString(), RequestParams: analysis.StripSecrets(params)}
-	ctx := r.Context()
-	if err := s.engine.Analysis.Start(ctx, in); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
-	}
-	opts := analysis.Options{Analyzer: s.engine.Analysis.Analyzer(), ReportURL: baseURL(r) + "/results/" + in.JobID}
-	var (
-		ra  *analysis.ReportAnalysis
-		err error
-	)
+	in := analysis.DirectInput{RecordInput: analysis.RecordInput{JobID: uuid.NewString(), RequestParams: analysis.StripSecrets(params)}}
+	in.ReportURL = baseURL(r) + "/results/" + in.JobID
 	if rawXMLRaw != nil {
 		var raw string
-		if err = json.Unmarshal(rawXMLRaw, &raw); err != nil {
-			err = errs.InvalidField("raw_xml", "must be a string")
-		} else {
-			_ = s.engine.Analysis.Progress(ctx, in.JobID, analysis.PhaseParsing)
-			ra, err = analysis.AnalyzeReport(ctx, strings.NewReader(raw), opts)
-			err = plainInvalid(err) // malformed XML is 400 in seeds/001
+		if err := json.Unmarshal(rawXMLRaw, &raw); err != nil {
+			return errs.InvalidField("raw_xml", "must be a string")
 		}
-	} else {
-		var failures []analysis.FailureInput
-		if err = json.Unmarshal(failuresRaw, &failures); err != nil {
-			err = errs.InvalidField("failures", "must be an array of {test_name, error_message, stack_trace}")
-		} else {
-			_ = s.engine.Analysis.Progress(ctx, in.JobID, analysis.PhaseAnalyzing)
-			ra, err = analysis.AnalyzeFailures(ctx, failures, opts)
-		}
+		in.Report = strings.NewReader(raw)
+	} else if err := json.Unmarshal(failuresRaw, &in.Failures); err != nil {
+		return errs.InvalidField("failures", "must be an array of {test_name, error_message, stack_trace}")
 	}
-	if err == nil {
-		err = s.engine.Analysis.RecordAnalysis(ctx, in, ra)
+	ra, err := s.engine.Analysis.Analyze(r.Context(), in)
+	if err != nil && in.Report != nil {
+		// A report's errors are about the report as a whole: malformed XML
+		// is 400 in seeds/001.
+		err = plainInvalid(err)
 	}
 	if err != nil {
-		if ferr := s.engine.Analysis.Fail(ctx, in.JobID, classify(err).Message); ferr != nil {
-			s.logger.WarnContext(ctx, "record failed analysis", "error", ferr.Error(), "job_id", in.JobID)
-		}
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, ra.Result)
+	return reply(w, r, http.StatusOK, ra.Result)
 }
 
 // nonNull returns raw unless it is absent or JSON null.
@@ -180,16 +119,14 @@ type resultEnvelope struct {
 	ResultURL         string           `json:"result_url"`
 }
 
-func (s *Server) getResult(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.engine.Analysis.Result(r.Context(), jobID(r))
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	body := map[string]any{}
 	if err := json.Unmarshal(res.Result, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	// The stored row's bookkeeping travels inside result, as in seeds/001.
 	body["request_params"] = analysis.StripSecrets(res.RequestParams)
@@ -205,7 +142,7 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) {
 	case analysis.JobPending, analysis.JobWaiting, analysis.JobRunning:
 		status = http.StatusAccepted
 	}
-	writeJSON(w, status, resultEnvelope{
+	return reply(w, r, status, resultEnvelope{
 		JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, Result: body,
 		CreatedAt: res.CreatedAt, CompletedAt: res.CompletedAt, AnalysisStartedAt: res.StartedAt,
 		ResultURL: "/results/" + res.JobID,
@@ -233,72 +170,54 @@ type resultSummary struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-func (s *Server) listResults(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listResults(w http.ResponseWriter, r *http.Request) error {
 	limit, err := intQuery(r.URL.Query(), "limit", 50, 1, 100)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	results, err := s.engine.Analysis.Results(r.Context(), limit)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	out := make([]resultSummary, 0, len(results))
 	for _, res := range results {
 		out = append(out, resultSummary{JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, CreatedAt: res.CreatedAt})
 	}
-	writeJSON(w, http.StatusOK, out)
+	return reply(w, r, http.StatusOK, out)
 }
 
-func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteResult(w http.ResponseWriter, r *http.Request) error {
 	id := jobID(r)
 	if err := s.engine.Analysis.DeleteResult(r.Context(), id); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "deleted", "job_id": id})
+	return reply(w, r, http.StatusOK, map[string]string{"status": "deleted", "job_id": id})
 }
 
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	rows, err := s.engine.Analysis.Dashboard(r.Context(), dashboardRows)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, rows)
+	return reply(w, r, http.StatusOK, rows)
 }
 
 // aiConfigs lists the distinct analyzer provider/model pairs of completed
 // results.
-func (s *Server) aiConfigs(w http.ResponseWriter, r *http.Request) {
-	results, err := s.engine.Analysis.Results(r.Context(), dashboardRows)
+func (s *Server) aiConfigs(w http.ResponseWriter, r *http.Request) error {
+	configs, err := s.engine.Analysis.AIConfigs(r.Context(), dashboardRows)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	out := []analysis.AIConfig{}
-	seen := map[analysis.AIConfig]bool{}
-	for _, res := range results {
-		var c analysis.AIConfig
-		if res.Status != analysis.JobCompleted || json.Unmarshal(res.Result, &c) != nil || c.AIProvider == "" {
-			continue
-		}
-		if !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
-	}
-	writeJSON(w, http.StatusOK, out)
+	return reply(w, r, http.StatusOK, configs)
 }
 
-func (s *Server) listComments(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listComments(w http.ResponseWriter, r *http.Request) error {
 	comments, reviews, err := s.engine.Analysis.Comments(r.Context(), jobID(r))
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"comments": comments, "reviews": reviews})
+	return reply(w, r, http.StatusOK, map[string]any{"comments": comments, "reviews": reviews})
 }
 
 // scopeBody is the failure address shared by comments, reviews and
@@ -320,14 +239,13 @@ func (b scopeBody) scope() (analysis.Scope, error) {
 	return sc, plainInvalid(sc.Validate())
 }
 
-func (s *Server) addComment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) addComment(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		scopeBody
 		Comment *string `json:"comment"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	sc, err := body.scope()
 	if err == nil && (body.Comment == nil || strings.TrimSpace(*body.Comment) == "") {
@@ -338,44 +256,38 @@ func (s *Server) addComment(w http.ResponseWriter, r *http.Request) {
 		user, err = s.usernameContext(r)
 	}
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	id, err := s.engine.Analysis.AddComment(r.Context(), jobID(r), sc, *body.Comment, user)
 	if err != nil {
-		s.writeAnalysisError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]int64{"id": id})
+	return reply(w, r, http.StatusCreated, map[string]int64{"id": id})
 }
 
-func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request) error {
 	id, err := strconv.ParseInt(httprouter.ParamsFromContext(r.Context()).ByName("comment_id"), 10, 64)
 	if err != nil {
-		s.writeError(w, r, FastAPI, errs.InvalidField("comment_id", "must be an integer"))
-		return
+		return errs.InvalidField("comment_id", "must be an integer")
 	}
 	user, err := s.usernameContext(r)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	caller := identityFrom(r.Context())
 	if err := s.engine.Analysis.DeleteComment(r.Context(), jobID(r), id, user, caller.IsAdmin()); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "deleted"})
+	return reply(w, r, http.StatusOK, map[string]string{"status": "deleted"})
 }
 
-func (s *Server) setReviewed(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setReviewed(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		scopeBody
 		Reviewed *bool `json:"reviewed"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	sc, err := body.scope()
 	if err == nil && body.Reviewed == nil {
@@ -386,33 +298,29 @@ func (s *Server) setReviewed(w http.ResponseWriter, r *http.Request) {
 		user, err = s.usernameContext(r)
 	}
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	if err := s.engine.Analysis.SetReviewed(r.Context(), jobID(r), sc, *body.Reviewed, user); err != nil {
-		s.writeAnalysisError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "reviewed_by": user})
+	return reply(w, r, http.StatusOK, map[string]string{"status": "ok", "reviewed_by": user})
 }
 
-func (s *Server) reviewStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) reviewStatus(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.engine.Analysis.ReviewStatus(r.Context(), jobID(r))
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, st)
+	return reply(w, r, http.StatusOK, st)
 }
 
-func (s *Server) overrideClassification(w http.ResponseWriter, r *http.Request) {
+func (s *Server) overrideClassification(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		scopeBody
 		Classification string `json:"classification"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	sc, err := body.scope()
 	var c analysis.Classification
@@ -427,96 +335,84 @@ func (s *Server) overrideClassification(w http.ResponseWriter, r *http.Request) 
 		user, err = s.usernameContext(r)
 	}
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	if err := s.engine.Analysis.Override(r.Context(), jobID(r), sc, c, user); err != nil {
-		s.writeAnalysisError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "classification": string(c)})
+	return reply(w, r, http.StatusOK, map[string]string{"status": "ok", "classification": string(c)})
 }
 
-func (s *Server) historyFailures(w http.ResponseWriter, r *http.Request) {
+func (s *Server) historyFailures(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := intQuery(q, "limit", 50, 1, 200)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	offset, err := intQuery(q, "offset", 0, 0, 1<<31-1)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	rows, total, err := s.engine.Analysis.Failures(r.Context(), analysis.HistoryFilter{
 		Search: q.Get("search"), JobName: q.Get("job_name"), Classification: analysis.Classification(q.Get("classification")),
 		Limit: limit, Offset: offset,
 	})
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	if rows == nil {
 		rows = []analysis.HistoryRow{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"failures": rows, "total": total})
+	return reply(w, r, http.StatusOK, map[string]any{"failures": rows, "total": total})
 }
 
-func (s *Server) historyTest(w http.ResponseWriter, r *http.Request) {
+func (s *Server) historyTest(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	limit, err := intQuery(q, "limit", 20, 1, 100)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	name := pathRest(r, "test_name")
 	if name == "" {
-		s.writeError(w, r, FastAPI, errs.InvalidField("test_name", "field required"))
-		return
+		return errs.InvalidField("test_name", "field required")
 	}
 	rep, err := s.engine.Analysis.TestHistory(r.Context(), name, q.Get("job_name"), q.Get("exclude_job_id"), limit)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	return reply(w, r, http.StatusOK, rep)
 }
 
-func (s *Server) historySearch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) historySearch(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	sig := strings.TrimSpace(q.Get("signature"))
 	if sig == "" {
-		s.writeError(w, r, FastAPI, errs.InvalidField("signature", "field required"))
-		return
+		return errs.InvalidField("signature", "field required")
 	}
 	rep, err := s.engine.Analysis.SearchSignature(r.Context(), sig, q.Get("exclude_job_id"))
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	return reply(w, r, http.StatusOK, rep)
 }
 
-func (s *Server) historyStats(w http.ResponseWriter, r *http.Request) {
+func (s *Server) historyStats(w http.ResponseWriter, r *http.Request) error {
 	name := pathRest(r, "job_name")
 	if name == "" {
-		s.writeError(w, r, FastAPI, errs.InvalidField("job_name", "field required"))
-		return
+		return errs.InvalidField("job_name", "field required")
 	}
 	rep, err := s.engine.Analysis.JobStats(r.Context(), name, r.URL.Query().Get("exclude_job_id"))
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, rep)
+	return reply(w, r, http.StatusOK, rep)
 }
 
 // historyClassify stores a history label. The business rules (a blank test
 // name, KNOWN_BUG without references) are 400, as seeds/001 lists them;
 // everything else wrong (missing fields, an unknown label, a job id beyond
 // analysis.MaxNameLength) is model validation, 422.
-func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
+func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		TestName         *string `json:"test_name"`
 		Classification   *string `json:"classification"`
@@ -527,8 +423,7 @@ func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
 		ChildBuildNumber int     `json:"child_build_number"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	missing := errs.Invalidf("validation failed")
 	for field, v := range map[string]*string{"test_name": body.TestName, "classification": body.Classification, "job_id": body.JobID} {
@@ -537,13 +432,11 @@ func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(missing.Fields) > 0 {
-		s.writeError(w, r, FastAPI, missing)
-		return
+		return missing
 	}
 	user, err := s.usernameContext(r)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	id, err := s.engine.Analysis.Classify(r.Context(), analysis.ClassifyInput{
 		TestName: *body.TestName, Classification: *body.Classification, Reason: body.Reason, JobName: body.JobName,
@@ -553,21 +446,19 @@ func (s *Server) historyClassify(w http.ResponseWriter, r *http.Request) {
 		if e := errs.As(err); e != nil && len(e.Fields["test_name"])+len(e.Fields["references"]) > 0 {
 			err = plainInvalid(err)
 		}
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]int64{"id": id})
+	return reply(w, r, http.StatusCreated, map[string]int64{"id": id})
 }
 
-func (s *Server) historyClassifications(w http.ResponseWriter, r *http.Request) {
+func (s *Server) historyClassifications(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	rows, err := s.engine.Analysis.Classifications(r.Context(), analysis.ClassificationFilter{
 		TestName: q.Get("test_name"), Classification: q.Get("classification"), JobName: q.Get("job_name"),
 		ParentJobName: q.Get("parent_job_name"), JobID: q.Get("job_id"),
 	})
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"classifications": rows})
+	return reply(w, r, http.StatusOK, map[string]any{"classifications": rows})
 }

@@ -16,25 +16,6 @@ import (
 // one year).
 const usernameCookieTTL = 365 * 24 * time.Hour
 
-// registerAnalysisAuth adds seeds/001's admin login, the personal tracker
-// tokens and admin user management. These endpoints parse their bodies by
-// hand in the reference system, so bad input is 400 (not FastAPI's 422).
-func (s *Server) registerAnalysisAuth() {
-	plain := withPlainInvalid()
-	s.handle(http.MethodPost, "/api/auth/login", FastAPI, s.adminLogin, plain, withRateLimit(s.limits.signIn, clientIP))
-	s.handle(http.MethodPost, "/api/auth/logout", FastAPI, s.adminLogout, plain)
-	s.handle(http.MethodGet, "/api/auth/me", FastAPI, s.authMe, plain)
-	s.handle(http.MethodGet, "/api/user/tokens", FastAPI, s.getUserTokens, plain)
-	s.handle(http.MethodPut, "/api/user/tokens", FastAPI, s.putUserTokens, plain)
-
-	admin := requireAdmin()
-	s.handle(http.MethodPost, "/api/admin/users", FastAPI, s.createAdminUser, plain, admin)
-	s.handle(http.MethodGet, "/api/admin/users", FastAPI, s.listUsers, plain, admin)
-	s.handle(http.MethodDelete, "/api/admin/users/:username", FastAPI, s.deleteUser, plain, admin)
-	s.handle(http.MethodPut, "/api/admin/users/:username/role", FastAPI, s.setUserRole, plain, admin)
-	s.handle(http.MethodPost, "/api/admin/users/:username/rotate-key", FastAPI, s.rotateUserKey, plain, admin)
-}
-
 // whoAmI is seeds/001's identity answer.
 type whoAmI struct {
 	Username string `json:"username"`
@@ -42,35 +23,32 @@ type whoAmI struct {
 	IsAdmin  bool   `json:"is_admin"`
 }
 
-func (s *Server) adminLogin(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminLogin(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Username string `json:"username"`
 		APIKey   string `json:"api_key"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	if body.Username == "" || body.APIKey == "" {
-		s.writeError(w, r, FastAPI, errs.Invalidf("username and api_key are required"))
-		return
+		return errs.Invalidf("username and api_key are required")
 	}
 	in, err := s.engine.Auth.AdminLogin(r.Context(), body.Username, body.APIKey)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	setSessionCookie(w, r, in.Token, time.Until(in.ExpiresAt))
 	http.SetCookie(w, &http.Cookie{
 		Name: usernameCookie, Value: in.User.Username, Path: "/",
 		MaxAge: int(usernameCookieTTL.Seconds()), Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode,
 	})
-	writeJSON(w, http.StatusOK, whoAmI{Username: in.User.Username, Role: string(in.User.Role), IsAdmin: true})
+	return reply(w, r, http.StatusOK, whoAmI{Username: in.User.Username, Role: string(in.User.Role), IsAdmin: true})
 }
 
 // adminLogout ends the session of the jji_session cookie (or of the bearer
 // token, if that is a session) and clears the cookie; jji_username stays.
-func (s *Server) adminLogout(w http.ResponseWriter, r *http.Request) {
+func (s *Server) adminLogout(w http.ResponseWriter, r *http.Request) error {
 	token := ""
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		token = c.Value
@@ -78,29 +56,26 @@ func (s *Server) adminLogout(w http.ResponseWriter, r *http.Request) {
 		token = cred.token
 	}
 	if err := s.engine.Auth.Logout(r.Context(), token); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return reply(w, r, http.StatusOK, map[string]bool{"ok": true})
 }
 
-func (s *Server) authMe(w http.ResponseWriter, r *http.Request) {
+func (s *Server) authMe(w http.ResponseWriter, r *http.Request) error {
 	if id := identityFrom(r.Context()); id != nil {
 		name := id.User.Username
 		if name == "" {
 			name = id.User.Email
 		}
-		writeJSON(w, http.StatusOK, whoAmI{Username: name, Role: string(id.User.Role), IsAdmin: id.IsAdmin()})
-		return
+		return reply(w, r, http.StatusOK, whoAmI{Username: name, Role: string(id.User.Role), IsAdmin: id.IsAdmin()})
 	}
 	// A cookie that may not act (an account's name) is no identity either.
 	name, err := s.usernameContext(r)
 	if err != nil && !errors.Is(err, errs.ErrUnauthorized) {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, whoAmI{Username: name, Role: string(auth.RoleUser)})
+	return reply(w, r, http.StatusOK, whoAmI{Username: name, Role: string(auth.RoleUser)})
 }
 
 // tokensBody is the personal tracker credentials of seeds/001.
@@ -113,23 +88,21 @@ type tokensBody struct {
 // getUserTokens returns the username context's tracker credentials. Tokens
 // are shown in full only to a caller authenticated as that user; a guest's
 // bare jji_username cookie proves nothing, so it sees them masked.
-func (s *Server) getUserTokens(w http.ResponseWriter, r *http.Request) {
+func (s *Server) getUserTokens(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	username, err := s.tokenOwner(r)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	t, err := s.engine.Auth.UserTokens(r.Context(), username)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	body := tokensBody{GitHubToken: t.GitHubToken, JiraEmail: t.JiraEmail, JiraToken: t.JiraToken}
 	if id := identityFrom(r.Context()); id == nil || id.User.Username != username {
 		body.GitHubToken, body.JiraToken = mask(body.GitHubToken), mask(body.JiraToken)
 	}
-	writeJSON(w, http.StatusOK, body)
+	return reply(w, r, http.StatusOK, body)
 }
 
 // tokenOwner is the username context whose tracker tokens a request reads
@@ -155,12 +128,11 @@ func mask(secret string) string {
 	}
 }
 
-func (s *Server) putUserTokens(w http.ResponseWriter, r *http.Request) {
+func (s *Server) putUserTokens(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	var raw json.RawMessage
 	if err := decodeJSON(r, &raw); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	var body struct {
 		GitHubToken *string `json:"github_token"`
@@ -168,45 +140,38 @@ func (s *Server) putUserTokens(w http.ResponseWriter, r *http.Request) {
 		JiraToken   *string `json:"jira_token"`
 	}
 	if len(raw) == 0 || raw[0] != '{' {
-		s.writeError(w, r, FastAPI, errs.Invalidf("request body must be a JSON object"))
-		return
+		return errs.Invalidf("request body must be a JSON object")
 	}
 	if err := json.Unmarshal(raw, &body); err != nil {
-		s.writeError(w, r, FastAPI, jsonError(err))
-		return
+		return jsonError(err)
 	}
 	username, err := s.tokenOwner(r)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	up := auth.TokensUpdate{GitHubToken: body.GitHubToken, JiraEmail: body.JiraEmail, JiraToken: body.JiraToken}
 	if err := s.engine.Auth.SetUserTokens(r.Context(), username, up); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return reply(w, r, http.StatusOK, map[string]bool{"ok": true})
 }
 
-func (s *Server) createAdminUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createAdminUser(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Username string `json:"username"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	if body.Username == "" {
-		s.writeError(w, r, FastAPI, errs.Invalidf("username is required"))
-		return
+		return errs.Invalidf("username is required")
 	}
 	u, key, err := s.engine.Auth.CreateAdmin(r.Context(), identityFrom(r.Context()), body.Username)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"username": u.Username, "api_key": key, "role": string(u.Role)})
+	return reply(w, r, http.StatusOK, map[string]string{"username": u.Username, "api_key": key, "role": string(u.Role)})
 }
 
 // userRow is one entry of GET /api/admin/users.
@@ -220,51 +185,47 @@ type userRow struct {
 	LastSeen  *time.Time `json:"last_seen"`
 }
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
 	users, err := s.engine.Auth.ListUsers(r.Context(), identityFrom(r.Context()))
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	rows := make([]userRow, 0, len(users))
 	for _, u := range users {
 		rows = append(rows, userRow{ID: u.ID, Username: u.Username, Email: u.Email, Role: string(u.Role), Guest: u.Guest, CreatedAt: u.CreatedAt, LastSeen: u.LastSeen})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": rows})
+	return reply(w, r, http.StatusOK, map[string]any{"users": rows})
 }
 
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	username := httprouter.ParamsFromContext(r.Context()).ByName("username")
 	if err := s.engine.Auth.DeleteUser(r.Context(), identityFrom(r.Context()), username); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"deleted": username})
+	return reply(w, r, http.StatusOK, map[string]string{"deleted": username})
 }
 
-func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request) {
+func (s *Server) setUserRole(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Role string `json:"role"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	username := httprouter.ParamsFromContext(r.Context()).ByName("username")
 	u, key, err := s.engine.Auth.SetRole(r.Context(), identityFrom(r.Context()), username, auth.Role(body.Role))
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	out := map[string]string{"username": u.Username, "role": string(u.Role)}
 	if key != "" {
 		out["api_key"] = key
 	}
-	writeJSON(w, http.StatusOK, out)
+	return reply(w, r, http.StatusOK, out)
 }
 
-func (s *Server) rotateUserKey(w http.ResponseWriter, r *http.Request) {
+func (s *Server) rotateUserKey(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		NewKey *string `json:"new_key"`
 	}
@@ -272,32 +233,27 @@ func (s *Server) rotateUserKey(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		var raw json.RawMessage
 		if err := decodeJSON(r, &raw); err != nil {
-			s.writeError(w, r, FastAPI, err)
-			return
+			return err
 		}
 		if raw[0] != '{' {
-			s.writeError(w, r, FastAPI, errs.Invalidf("request body must be a JSON object"))
-			return
+			return errs.Invalidf("request body must be a JSON object")
 		}
 		if err := json.Unmarshal(raw, &body); err != nil {
-			s.writeError(w, r, FastAPI, jsonError(err))
-			return
+			return jsonError(err)
 		}
 	}
 	newKey := ""
 	if body.NewKey != nil {
 		if *body.NewKey == "" {
-			s.writeError(w, r, FastAPI, errs.Invalidf("new_key must be at least %d characters when given", auth.MinAPIKeyLength))
-			return
+			return errs.Invalidf("new_key must be at least %d characters when given", auth.MinAPIKeyLength)
 		}
 		newKey = *body.NewKey
 	}
 	username := httprouter.ParamsFromContext(r.Context()).ByName("username")
 	key, err := s.engine.Auth.RotateKey(r.Context(), identityFrom(r.Context()), username, newKey)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"username": username, "new_api_key": key})
+	return reply(w, r, http.StatusOK, map[string]string{"username": username, "new_api_key": key})
 }

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,30 +35,60 @@ func WithAuthenticator(a Authenticator) Option {
 	return func(s *Server) { s.authenticators = append(s.authenticators, a) }
 }
 
-// access is what a route demands of the caller.
-type access struct {
-	user  bool     // any authenticated caller
-	admin bool     // the admin role
-	roles []string // any one of these roles (or admin)
+// Access is who may call a route; Server.Routes lists it with each route.
+// The zero value is public. A caller who does not satisfy it is answered
+// 401 without valid credentials, 403 without the role, in the route's
+// dialect.
+type Access struct {
+	// Level is what the caller must be.
+	Level AccessLevel
+	// Roles, for AccessRole, are the roles that open the route: any one of
+	// them will do, and admins need none.
+	Roles []string
 }
 
-// requireUser, requireAdmin and requireRole are the route options that gate a
-// route: 401 without valid credentials, 403 when the caller lacks the role,
-// both in the route's dialect.
-func requireUser() routeOption { return func(c *routeConfig) { c.access = access{user: true} } }
+// AccessLevel grades what a route demands of its caller.
+type AccessLevel int
 
-func requireAdmin() routeOption {
-	return func(c *routeConfig) { c.access = access{user: true, admin: true} }
+// The access levels, from open to narrow.
+const (
+	AccessPublic AccessLevel = iota // anyone, with or without credentials
+	AccessUser                      // any authenticated caller
+	AccessAdmin                     // the admin role
+	AccessRole                      // one of Access.Roles, or the admin role
+)
+
+// String names the level: public, user, admin or role.
+func (l AccessLevel) String() string {
+	switch l {
+	case AccessPublic:
+		return "public"
+	case AccessUser:
+		return "user"
+	case AccessAdmin:
+		return "admin"
+	case AccessRole:
+		return "role"
+	default:
+		return fmt.Sprintf("AccessLevel(%d)", int(l))
+	}
 }
 
-func requireRole(roles ...string) routeOption {
-	return func(c *routeConfig) { c.access = access{user: true, roles: roles} }
-}
+// The accesses of the route tables.
+var (
+	anyone    = Access{Level: AccessPublic}
+	signedIn  = Access{Level: AccessUser}
+	adminOnly = Access{Level: AccessAdmin}
+)
+
+// anyRole opens a route to callers with any one of roles, and to admins.
+func anyRole(roles ...string) Access { return Access{Level: AccessRole, Roles: roles} }
 
 // check returns nil when id satisfies a, else the error to answer with.
-// authErr is why credentials that were sent did not identify anyone.
-func (a access) check(id *auth.Identity, authErr error) error {
-	if !a.user {
+// authErr is why credentials that were sent did not identify anyone. A
+// level check does not know fails closed.
+func (a Access) check(id *auth.Identity, authErr error) error {
+	if a.Level == AccessPublic {
 		return nil
 	}
 	if id == nil {
@@ -65,18 +97,22 @@ func (a access) check(id *auth.Identity, authErr error) error {
 		}
 		return errs.Unauthorizedf("authentication required")
 	}
-	if a.admin && !id.IsAdmin() {
-		return errs.Forbiddenf("admin access required")
-	}
-	if len(a.roles) > 0 && !id.IsAdmin() {
-		for _, r := range a.roles {
-			if id.HasRole(r) {
-				return nil
-			}
+	switch a.Level {
+	case AccessUser:
+		return nil
+	case AccessAdmin:
+		if id.IsAdmin() {
+			return nil
 		}
-		return errs.Forbiddenf("requires role %s", strings.Join(a.roles, " or "))
+		return errs.Forbiddenf("admin access required")
+	case AccessRole:
+		if id.IsAdmin() || slices.ContainsFunc(a.Roles, id.HasRole) {
+			return nil
+		}
+		return errs.Forbiddenf("requires role %s", strings.Join(a.Roles, " or "))
+	default:
+		return errs.Forbiddenf("access level %s is not known", a.Level)
 	}
-	return nil
 }
 
 // credential is the token a request presents and where it came from.

@@ -34,14 +34,16 @@ func (a staticAuth) Authenticate(_ context.Context, token string) (*auth.Identit
 func TestAccessChecksSpeakEachDialect(t *testing.T) {
 	agent := staticAuth{token: "agent-token", id: auth.Identity{User: auth.User{ID: "u1", Username: "smith", Role: auth.RoleUser, Roles: []string{"Agent"}}, Method: auth.MethodExternal}}
 	s, _ := newTestServer(t, WithAuthenticator(agent))
-	ok := func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"user": identityFrom(r.Context()).User.Username})
+	ok := func(w http.ResponseWriter, r *http.Request) error {
+		return writeJSON(w, http.StatusOK, map[string]string{"user": identityFrom(r.Context()).User.Username})
 	}
-	s.handle(http.MethodGet, "/t/user", Plain, ok, requireUser())
-	s.handle(http.MethodGet, "/t/admin", Envelope, ok, requireAdmin())
-	s.handle(http.MethodGet, "/t/coordinator/", DRF, ok, requireRole("Ticket Coordinator"))
-	s.handle(http.MethodGet, "/t/agent/", DRF, ok, requireRole("Ticket Coordinator", "agent"))
-	s.handle(http.MethodGet, "/t/fastapi", FastAPI, ok, requireAdmin())
+	s.group("/t", Plain, get("/user", signedIn, ok))
+	s.group("/t", Envelope, get("/admin", adminOnly, ok))
+	s.group("/t", DRF,
+		get("/coordinator/", anyRole("Ticket Coordinator"), ok),
+		get("/agent/", anyRole("Ticket Coordinator", "agent"), ok),
+	)
+	s.group("/t", FastAPI, get("/fastapi", adminOnly, ok))
 
 	tests := []struct {
 		path   string
@@ -78,9 +80,9 @@ func TestAccessChecksSpeakEachDialect(t *testing.T) {
 func TestJWTThroughTheServer(t *testing.T) {
 	const secret = "a-shared-hs256-secret-of-32-bytes!!"
 	s, _ := newTestServerWith(t, func(cfg *bugflow.Config) { cfg.JWT = &auth.JWTConfig{HS256Secret: secret} })
-	s.handle(http.MethodGet, "/t/coordinator/", DRF, func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"roles": identityFrom(r.Context()).User.Roles})
-	}, requireRole("Ticket Coordinator"))
+	s.group("/t", DRF, get("/coordinator/", anyRole("Ticket Coordinator"), func(w http.ResponseWriter, r *http.Request) error {
+		return writeJSON(w, http.StatusOK, map[string]any{"roles": identityFrom(r.Context()).User.Roles})
+	}))
 
 	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
 		"username": "tc1", "roles": []string{"Ticket Coordinator"}, "exp": time.Now().Add(time.Hour).Unix(),

@@ -14,24 +14,6 @@ import (
 // about 70 KB of text, plus context, metadata and a client journey.
 const bugReportsMaxBody = 512 << 10
 
-// registerBugReports adds seeds/002. Every call is a POST with a JSON body;
-// all but auto are for admins (the reference system only hid them in its UI).
-func (s *Server) registerBugReports() {
-	size := withMaxBody(bugReportsMaxBody)
-	admin := requireAdmin()
-	s.handle(http.MethodPost, "/api/bug-reports/list", Envelope, s.listBugReports, admin)
-	s.handle(http.MethodPost, "/api/bug-reports/get", Envelope, s.getBugReport, admin)
-	s.handle(http.MethodPost, "/api/bug-reports/create", Envelope, s.createBugReport, admin, size)
-	s.handle(http.MethodPost, "/api/bug-reports/auto", Envelope, s.autoBugReport, requireUser(), size)
-	s.handle(http.MethodPost, "/api/bug-reports/update", Envelope, s.updateBugReport, admin, size)
-	s.handle(http.MethodPost, "/api/bug-reports/delete", Envelope, s.deleteBugReport, admin)
-}
-
-// writeEnvelope answers in seeds/002's success envelope.
-func writeEnvelope(w http.ResponseWriter, status int, data any) {
-	writeJSON(w, status, map[string]any{"data": data, "success": true, "status": status})
-}
-
 // bugDate parses a date filter: RFC 3339, or a plain date meaning its
 // midnight UTC.
 func bugDate(field, v string) (*time.Time, error) {
@@ -47,7 +29,7 @@ func bugDate(field, v string) (*time.Time, error) {
 	return nil, errs.InvalidField(field, "must be an ISO 8601 date or date-time, e.g. 2025-02-14 or 2025-02-14T10:00:00Z")
 }
 
-func (s *Server) listBugReports(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listBugReports(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Source      string `json:"source"`
 		Severity    string `json:"severity"`
@@ -61,45 +43,31 @@ func (s *Server) listBugReports(w http.ResponseWriter, r *http.Request) {
 	// An empty body lists everything with the defaults.
 	if r.ContentLength != 0 {
 		if err := decodeJSON(r, &body); err != nil {
-			s.writeError(w, r, Envelope, err)
-			return
+			return err
 		}
 	}
 	from, err := bugDate("fromDate", body.FromDate)
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	to, err := bugDate("toDate", body.ToDate)
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	page, err := s.engine.Bugs.List(r.Context(), bugs.ListFilter{
 		Source: bugs.Source(body.Source), Severity: bugs.Severity(body.Severity), Status: bugs.Status(body.Status),
 		WorkspaceID: body.WorkspaceID, FromDate: from, ToDate: to, Page: body.Page, Limit: body.Limit,
 	})
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
-	writeEnvelope(w, http.StatusOK, map[string]any{
+	return reply(w, r, http.StatusOK, map[string]any{
 		"items": page.Items,
 		"meta": map[string]any{
 			"page": page.Page, "limit": page.Limit, "total": page.Total,
 			"hasNextPage": page.HasNextPage, "hasPrevPage": page.HasPrevPage,
 		},
 	})
-}
-
-// bugReportID reads the {"bugReportId": "..."} body of get and delete.
-func (s *Server) bugReportID(w http.ResponseWriter, r *http.Request) (string, bool) {
-	id, err := decodeIDField(r, "bugReportId")
-	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return "", false
-	}
-	return id, true
 }
 
 // reporter is the person behind a report, as seeds/002's get shows it.
@@ -109,15 +77,14 @@ type reporter struct {
 	AvatarURL *string `json:"avatarUrl"`
 }
 
-func (s *Server) getBugReport(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.bugReportID(w, r)
-	if !ok {
-		return
+func (s *Server) getBugReport(w http.ResponseWriter, r *http.Request) error {
+	id, err := decodeIDField(r, "bugReportId")
+	if err != nil {
+		return err
 	}
 	rep, err := s.engine.Bugs.Get(r.Context(), id)
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	out := struct {
 		bugs.Report
@@ -138,7 +105,7 @@ func (s *Server) getBugReport(w http.ResponseWriter, r *http.Request) {
 			out.Reporter = &reporter{ID: *rep.ReporterID}
 		}
 	}
-	writeEnvelope(w, http.StatusOK, out)
+	return reply(w, r, http.StatusOK, out)
 }
 
 // bugReportBody is the union of create's and auto's bodies.
@@ -166,16 +133,14 @@ func (b bugReportBody) occurredAt() (time.Time, error) {
 	return *t, nil
 }
 
-func (s *Server) createBugReport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) createBugReport(w http.ResponseWriter, r *http.Request) error {
 	var body bugReportBody
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	at, err := body.occurredAt()
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	rep, err := s.engine.Bugs.Create(r.Context(), bugs.CreateInput{
 		Title: body.Title, Description: body.Description, Source: bugs.Source(body.Source), Severity: bugs.Severity(body.Severity),
@@ -184,24 +149,21 @@ func (s *Server) createBugReport(w http.ResponseWriter, r *http.Request) {
 		Context: body.Context, Metadata: body.Metadata, UserJourney: body.UserJourney, OccurredAt: at,
 	})
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
-	writeEnvelope(w, http.StatusCreated, rep)
+	return reply(w, r, http.StatusCreated, rep)
 }
 
 // autoBugReport answers 201 when the error made a new report and 200 when
 // it was folded into an existing one (its occurrenceCount says how often).
-func (s *Server) autoBugReport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) autoBugReport(w http.ResponseWriter, r *http.Request) error {
 	var body bugReportBody
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	at, err := body.occurredAt()
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	rep, created, err := s.engine.Bugs.Auto(r.Context(), bugs.AutoInput{
 		Source: bugs.Source(body.Source), ErrorMessage: body.ErrorMessage, ErrorStack: body.ErrorStack, ErrorCode: body.ErrorCode,
@@ -209,17 +171,16 @@ func (s *Server) autoBugReport(w http.ResponseWriter, r *http.Request) {
 		ReporterID: identityFrom(r.Context()).User.ID, Context: body.Context, Metadata: body.Metadata, OccurredAt: at,
 	})
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
 	}
-	writeEnvelope(w, status, rep)
+	return reply(w, r, status, rep)
 }
 
-func (s *Server) updateBugReport(w http.ResponseWriter, r *http.Request) {
+func (s *Server) updateBugReport(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		BugReportID string  `json:"bugReportId"`
 		Title       *string `json:"title"`
@@ -228,12 +189,10 @@ func (s *Server) updateBugReport(w http.ResponseWriter, r *http.Request) {
 		Status      *string `json:"status"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
 	if strings.TrimSpace(body.BugReportID) == "" {
-		s.writeError(w, r, Envelope, errs.InvalidField("bugReportId", "required"))
-		return
+		return errs.InvalidField("bugReportId", "required")
 	}
 	in := bugs.UpdateInput{ID: body.BugReportID, Title: body.Title, Description: body.Description}
 	if body.Severity != nil {
@@ -246,20 +205,18 @@ func (s *Server) updateBugReport(w http.ResponseWriter, r *http.Request) {
 	}
 	rep, err := s.engine.Bugs.Update(r.Context(), in)
 	if err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
-	writeEnvelope(w, http.StatusOK, rep)
+	return reply(w, r, http.StatusOK, rep)
 }
 
-func (s *Server) deleteBugReport(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.bugReportID(w, r)
-	if !ok {
-		return
+func (s *Server) deleteBugReport(w http.ResponseWriter, r *http.Request) error {
+	id, err := decodeIDField(r, "bugReportId")
+	if err != nil {
+		return err
 	}
 	if err := s.engine.Bugs.Delete(r.Context(), id); err != nil {
-		s.writeError(w, r, Envelope, err)
-		return
+		return err
 	}
-	writeEnvelope(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+	return reply(w, r, http.StatusOK, map[string]any{"id": id, "deleted": true})
 }

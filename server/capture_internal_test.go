@@ -24,10 +24,10 @@ import (
 // with the request's method, path and id, and its headers redacted.
 func TestServerCapturesItsOwnFailures(t *testing.T) {
 	s, _ := newTestServer(t)
-	s.handle(http.MethodGet, "/t/panic", FastAPI, func(http.ResponseWriter, *http.Request) { panic("nil map in handler") })
-	s.handle(http.MethodGet, "/t/fail", Plain, func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, Plain, errs.Wrap(errs.Internal, context.DeadlineExceeded, "boom"))
-	})
+	s.group("", FastAPI, get("/t/panic", anyone, func(http.ResponseWriter, *http.Request) error { panic("nil map in handler") }))
+	s.group("", Plain, get("/t/fail", anyone, func(http.ResponseWriter, *http.Request) error {
+		return errs.Wrap(errs.Internal, context.DeadlineExceeded, "boom")
+	}))
 
 	rec, _ := do(t, s, http.MethodGet, "/t/panic", nil, "X-Request-ID", "req-panic-1", "Authorization", "Bearer secret-token-123")
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
@@ -71,19 +71,19 @@ func TestServerCapturesItsOwnFailures(t *testing.T) {
 func TestServerCaptureIsKeyedOnRouteAndKind(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		s, _ := newTestServerWith(t, func(cfg *bugflow.Config) { cfg.DatabaseURL = url })
-		s.handle(http.MethodGet, "/t/fail/:id", Plain, func(w http.ResponseWriter, r *http.Request) {
+		s.group("", Plain, get("/t/fail/:id", anyone, func(_ http.ResponseWriter, r *http.Request) error {
 			id := httprouter.ParamsFromContext(r.Context()).ByName("id")
-			s.writeError(w, r, Plain, fmt.Errorf("load %q: %w", id, errors.New("no such column: x")))
-		})
-		s.handle(http.MethodGet, "/t/mixed/:mode", DRF, func(w http.ResponseWriter, r *http.Request) {
+			return fmt.Errorf("load %q: %w", id, errors.New("no such column: x"))
+		}))
+		s.group("", DRF, get("/t/mixed/:mode", anyone, func(_ http.ResponseWriter, r *http.Request) error {
 			if httprouter.ParamsFromContext(r.Context()).ByName("mode") == "panic" {
 				panic("mixed " + r.URL.Path)
 			}
-			s.writeError(w, r, DRF, errors.New("unclassified"))
-		})
-		s.handle(http.MethodGet, "/t/outage/:id", FastAPI, func(w http.ResponseWriter, r *http.Request) {
-			s.writeError(w, r, FastAPI, errs.Wrap(errs.Unavailable, errors.New("connection refused"), "database unavailable"))
-		})
+			return errors.New("unclassified")
+		}))
+		s.group("", FastAPI, get("/t/outage/:id", anyone, func(http.ResponseWriter, *http.Request) error {
+			return errs.Wrap(errs.Unavailable, errors.New("connection refused"), "database unavailable")
+		}))
 
 		ids := []string{"3f2a9c1e-0d4b-4e59-9a77-5b1c2d3e4f60", "alice", "order%20seven", "x"}
 		for i := range 30 {

@@ -3,15 +3,18 @@ package server
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
 
+	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/errs"
 )
 
-// Family is an API family: a group of routes that share one documented error
-// dialect.
+// Family is an API family: a group of routes that share one documented
+// dialect, the shape of their answers. Each family's dialect is one value in
+// its own file (dialect_*.go).
 type Family int
 
 // The API families, named after the documents that define them.
@@ -24,15 +27,43 @@ const (
 	// field validation errors.
 	FastAPI
 	// Envelope is seeds/002 (bug reports):
-	// {"success": false, "status": N, "error": {"code", "message"}}.
+	// {"success": false, "status": N, "error": {"code", "message"}}, and
+	// {"data", "success": true, "status"} around every success.
 	Envelope
 	// DRF is seeds/004 (workflows, tickets): {"error": "...", "details": {field: [msgs]}}.
 	DRF
 )
 
-// statusFor is the one place that maps an error kind to an HTTP status code.
-// The only dialect difference is FastAPI's 422 for field validation errors.
-func statusFor(f Family, e *errs.Error) int {
+// dialect is how one family speaks HTTP. Every answer goes through it: the
+// route wrapper renders returned errors with status and errorBody, and
+// reply wraps success bodies with success.
+type dialect struct {
+	// status maps an error to the family's HTTP status: statusFor plus the
+	// family's quirks.
+	status func(e *errs.Error) int
+	// errorBody is the family's documented error body for e answered with
+	// status.
+	errorBody func(status int, e *errs.Error) any
+	// success is the body that carries data in a successful answer.
+	success func(status int, data any) any
+}
+
+func (f Family) dialect() dialect {
+	switch f {
+	case FastAPI:
+		return fastAPIDialect
+	case Envelope:
+		return envelopeDialect
+	case DRF:
+		return drfDialect
+	default:
+		return plainDialect
+	}
+}
+
+// statusFor is the one place that maps an error kind to an HTTP status code;
+// dialects differ from it only in their documented quirks.
+func statusFor(e *errs.Error) int {
 	if errors.Is(e, errMethodNotAllowed) {
 		return http.StatusMethodNotAllowed
 	}
@@ -42,9 +73,6 @@ func statusFor(f Family, e *errs.Error) int {
 	case errs.Conflict:
 		return http.StatusConflict
 	case errs.Invalid:
-		if f == FastAPI && len(e.Fields) > 0 {
-			return http.StatusUnprocessableEntity
-		}
 		return http.StatusBadRequest
 	case errs.Unauthorized:
 		return http.StatusUnauthorized
@@ -61,6 +89,15 @@ func statusFor(f Family, e *errs.Error) int {
 	default:
 		return http.StatusInternalServerError
 	}
+}
+
+// errorCode is the machine-readable code of the dialects that have one: the
+// kind's name, and method_not_allowed for the router's 405.
+func errorCode(status int, e *errs.Error) string {
+	if status == http.StatusMethodNotAllowed {
+		return "method_not_allowed"
+	}
+	return e.Kind.String()
 }
 
 // errMethodNotAllowed marks the router's 405 answer. It is an Invalid error
@@ -81,15 +118,29 @@ func classify(err error) *errs.Error {
 	return &errs.Error{Kind: errs.Internal, Message: "internal server error"}
 }
 
-// writeError renders err in family's dialect. Internal errors are logged with
-// their cause and the request id; the response says only "internal server
-// error".
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f Family, err error) {
+// jobStillRunning is the 202 answer to a request about a job that has not
+// finished (analysis.JobNotFinishedError): seeds/001 tells the caller to
+// come back, which is no error status.
+type jobStillRunning struct {
+	Detail string `json:"detail"`
+	Status string `json:"status"`
+}
+
+// renderError answers err in family f's dialect; it is the only writer of
+// error answers. Internal errors are logged with their cause and the
+// request id; the response says only "internal server error".
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, f Family, err error) {
+	d := f.dialect()
+	var running *analysis.JobNotFinishedError
+	if errors.As(err, &running) {
+		_ = writeJSON(w, http.StatusAccepted, d.success(http.StatusAccepted, jobStillRunning{Detail: running.Error(), Status: running.Status}))
+		return
+	}
 	e := classify(err)
 	if e.Kind == errs.Invalid && infoFrom(r.Context()).plainInvalid {
 		e = &errs.Error{Kind: errs.Invalid, Message: e.Message}
 	}
-	status := statusFor(f, e)
+	status := d.status(e)
 	if status >= 500 {
 		infoFrom(r.Context()).failure = err
 	}
@@ -102,7 +153,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, f Family, er
 	if e.Kind == errs.RateLimited || (e.Kind == errs.Unavailable && e.RetryAfter > 0) {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e)))
 	}
-	writeJSON(w, status, errorBody(f, status, e))
+	// The error body is made of maps and strings, which always encode.
+	_ = writeJSON(w, status, d.errorBody(status, e))
 }
 
 // retryAfterSeconds rounds up, and never says 0: a client told to retry
@@ -111,54 +163,25 @@ func retryAfterSeconds(e *errs.Error) int {
 	return max(1, int(math.Ceil(e.RetryAfter.Seconds())))
 }
 
-// errorBody builds the documented error shape of each family.
-func errorBody(f Family, status int, e *errs.Error) any {
-	code, msg := e.Kind.String(), e.Message
-	if status == http.StatusMethodNotAllowed {
-		code = "method_not_allowed"
-	}
-	switch f {
-	case FastAPI:
-		if status == http.StatusUnprocessableEntity {
-			items := []validationItem{}
-			for _, field := range e.FieldNames() {
-				for _, m := range e.Fields[field] {
-					items = append(items, validationItem{Loc: []string{"body", field}, Msg: m, Type: "value_error"})
-				}
-			}
-			return map[string]any{"detail": items}
-		}
-		return map[string]any{"detail": msg}
-	case Envelope:
-		inner := map[string]any{"code": code, "message": msg}
-		if len(e.Fields) > 0 {
-			inner["details"] = e.Fields
-		}
-		return map[string]any{"success": false, "status": status, "error": inner}
-	case DRF:
-		body := map[string]any{"error": msg}
-		if len(e.Fields) > 0 {
-			body["details"] = e.Fields
-		}
-		return body
-	default:
-		return map[string]any{"error": map[string]string{"code": code, "message": msg}}
-	}
-}
-
-type validationItem struct {
-	Loc  []string `json:"loc"`
-	Msg  string   `json:"msg"`
-	Type string   `json:"type"`
+// reply writes a successful answer with status: data, wrapped as the
+// route's dialect wraps successes. It fails only when data cannot be
+// encoded, before anything is written, so that the error is still rendered.
+func reply(w http.ResponseWriter, r *http.Request, status int, data any) error {
+	return writeJSON(w, status, infoFrom(r.Context()).family.dialect().success(status, data))
 }
 
 // writeJSON writes v as the response body with the given status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode response: %w", err)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	// An encoding failure here means the client went away mid-response; the
-	// status line is already sent and there is no one left to tell.
-	_ = json.NewEncoder(w).Encode(v)
+	// A write failure means the client went away mid-response; the status
+	// line is already sent and there is no one left to tell.
+	_, _ = w.Write(append(body, '\n'))
+	return nil
 }
 
 // plainInvalid keeps an Invalid error's message but drops its field details,

@@ -156,7 +156,7 @@ func (s *Server) serveRecovering(rec *recorder, r *http.Request, next http.Handl
 			"request_id", info.id, "method", r.Method, "route", info.route,
 			"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		if rec.status == 0 {
-			s.writeError(rec, r, info.family, &errs.Error{Kind: errs.Internal, Message: "internal server error"})
+			s.renderError(rec, r, info.family, &errs.Error{Kind: errs.Internal, Message: "internal server error"})
 		}
 	}()
 	next.ServeHTTP(rec, r)

@@ -125,17 +125,8 @@ func nulRequests(t *testing.T, baseURL, path, method string, params openapi3.Par
 			inputs = append(inputs, nulInput{param: p.Value, value: nulValue}, nulInput{param: p.Value, value: badUTF8Value})
 		}
 	}
-	var bodySchema *openapi3.Schema
+	bodySchema, contentType := requestSchema(body)
 	var sampleBody any
-	contentType := ""
-	if body != nil {
-		for _, ct := range []string{"application/json", "multipart/form-data"} {
-			if mt := body.Value.Content.Get(ct); mt != nil {
-				bodySchema, contentType = mt.Schema.Value, ct
-				break
-			}
-		}
-	}
 	if bodySchema != nil {
 		var leaves []leaf
 		sampleBody = sampleValue(bodySchema, nil, &leaves)
@@ -146,45 +137,73 @@ func nulRequests(t *testing.T, baseURL, path, method string, params openapi3.Par
 
 	out := make([]nulRequest, 0, len(inputs))
 	for _, in := range inputs {
-		target := path
-		query := url.Values{}
-		header := http.Header{}
-		for _, p := range params {
-			v := sampleString(p.Value.Schema.Value)
-			if in.param == p.Value {
-				v = padded(in.value, p.Value.Schema.Value)
+		value := func(p *openapi3.Parameter) (string, bool) {
+			if in.param == p {
+				return padded(in.value, p.Schema.Value), true
 			}
-			switch p.Value.In {
-			case openapi3.ParameterInPath:
-				target = strings.Replace(target, "{"+p.Value.Name+"}", url.PathEscape(v), 1)
-			case openapi3.ParameterInQuery:
-				if p.Value.Required || in.param == p.Value {
-					query.Set(p.Value.Name, v)
-				}
-			case openapi3.ParameterInHeader:
-				header.Set(p.Value.Name, v)
-			}
+			return sampleString(p.Schema.Value), p.Required
 		}
-		var reqBody io.Reader
+		var b any
 		if bodySchema != nil {
-			b := deepCopy(sampleBody)
+			b = deepCopy(sampleBody)
 			if in.param == nil {
 				b = setLeaf(b, in.leaf.path, padded(in.value, in.leaf.schema))
 			}
-			var ct string
-			reqBody, ct = encodeBody(t, contentType, bodySchema, b)
-			header.Set("Content-Type", ct)
 		}
-		u := baseURL + target
-		if len(query) > 0 {
-			u += "?" + query.Encode()
-		}
-		req, err := http.NewRequest(method, u, reqBody)
-		require.NoError(t, err)
-		maps.Copy(req.Header, header)
+		req := buildRequest(t, baseURL+path, method, params, value, contentType, bodySchema, b)
 		out = append(out, nulRequest{where: in.String(), http: req})
 	}
 	return out
+}
+
+// requestSchema is the schema of a request body and its content type,
+// JSON preferred; nil when the operation takes no body.
+func requestSchema(body *openapi3.RequestBodyRef) (*openapi3.Schema, string) {
+	if body == nil {
+		return nil, ""
+	}
+	for _, ct := range []string{"application/json", "multipart/form-data"} {
+		if mt := body.Value.Content.Get(ct); mt != nil {
+			return mt.Schema.Value, ct
+		}
+	}
+	return nil, ""
+}
+
+// buildRequest builds a request to target (a documented path with {name}
+// parameters) with each parameter's value from value, which also says
+// whether an optional query parameter is sent, and body encoded as
+// contentType when schema is not nil.
+func buildRequest(t *testing.T, target, method string, params openapi3.Parameters, value func(*openapi3.Parameter) (string, bool), contentType string, schema *openapi3.Schema, body any) *http.Request {
+	t.Helper()
+	query := url.Values{}
+	header := http.Header{}
+	for _, p := range params {
+		v, send := value(p.Value)
+		switch p.Value.In {
+		case openapi3.ParameterInPath:
+			target = strings.Replace(target, "{"+p.Value.Name+"}", url.PathEscape(v), 1)
+		case openapi3.ParameterInQuery:
+			if send {
+				query.Set(p.Value.Name, v)
+			}
+		case openapi3.ParameterInHeader:
+			header.Set(p.Value.Name, v)
+		}
+	}
+	var reqBody io.Reader
+	if schema != nil {
+		var ct string
+		reqBody, ct = encodeBody(t, contentType, schema, body)
+		header.Set("Content-Type", ct)
+	}
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	req, err := http.NewRequest(method, target, reqBody)
+	require.NoError(t, err)
+	maps.Copy(req.Header, header)
+	return req
 }
 
 // isFreeString reports whether s is a string the document lets hold any

@@ -2,14 +2,17 @@
 // families on one httprouter, with request ids, access logs, panic recovery,
 // body limits, rate limits and Prometheus metrics.
 //
-// Handlers are thin: they decode the request, call the engine and render the
-// result or error in their family's dialect. HTTP never leaks into the domain
-// packages.
+// Every route is declared in routes.go with its API family (whose dialect it
+// speaks) and its access. Handlers are thin: they decode the request, call
+// one service method and reply; an error they return is rendered once, by
+// the route's wrapper, in the family's dialect (dialect_*.go). HTTP never
+// leaks into the domain packages.
 package server
 
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -57,11 +60,13 @@ type Server struct {
 }
 
 // Route is a registered method and path (in httprouter syntax, :name for a
-// parameter), with the API family whose dialect it speaks.
+// parameter), with the API family whose dialect it speaks and who may call
+// it.
 type Route struct {
 	Method string
 	Path   string
 	Family Family
+	Access Access
 }
 
 // New returns the reference server's handler for engine.
@@ -83,18 +88,15 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	// drops POST bodies.
 	s.router.RedirectTrailingSlash = false
 	s.router.RedirectFixedPath = false
+	// Requests that match no route answer in the dialect their path
+	// suggests (familyForPath).
 	s.router.NotFound = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, infoFrom(r.Context()).family, errs.NotFoundf("no route for %s %s", r.Method, r.URL.Path))
+		s.renderError(w, r, infoFrom(r.Context()).family, errs.NotFoundf("no route for %s %s", r.Method, r.URL.Path))
 	})
 	s.router.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, infoFrom(r.Context()).family, errs.Wrap(errs.Invalid, errMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
+		s.renderError(w, r, infoFrom(r.Context()).family, errs.Wrap(errs.Invalid, errMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
 	})
-	s.registerSystem()
-	s.registerSignIn()
-	s.registerAnalysisAuth()
-	s.registerBugReports()
-	s.registerAnalysis()
-	s.registerTriage()
+	s.registerRoutes()
 	// The capture wrapper sits inside observe's panic recovery: it files a
 	// report and re-raises, and observe answers the 500. It keys reports on
 	// the route pattern and the error's kind, which the route and the error
@@ -110,7 +112,54 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Routes lists every registered route, in registration order. The HEAD
 // route that each GET route implies is not listed.
-func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, rt := range s.routes {
+		rt.Access.Roles = slices.Clone(rt.Access.Roles)
+		out[i] = rt
+	}
+	return out
+}
+
+// handlerFunc serves one route. It writes a successful answer itself (with
+// reply) and returns any error, which the route's wrapper renders in the
+// route's dialect: handlers never render errors.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route is one entry of a route table (see registerRoutes): its path below
+// the group's prefix, who may call it, its handler and the options that
+// adjust its middleware.
+type route struct {
+	method  string
+	path    string
+	access  Access
+	handler handlerFunc
+	opts    []routeOption
+}
+
+// get, post, put and del make the route table entries of their methods.
+func get(path string, a Access, h handlerFunc, opts ...routeOption) route {
+	return route{http.MethodGet, path, a, h, opts}
+}
+
+func post(path string, a Access, h handlerFunc, opts ...routeOption) route {
+	return route{http.MethodPost, path, a, h, opts}
+}
+
+func put(path string, a Access, h handlerFunc, opts ...routeOption) route {
+	return route{http.MethodPut, path, a, h, opts}
+}
+
+func del(path string, a Access, h handlerFunc, opts ...routeOption) route {
+	return route{http.MethodDelete, path, a, h, opts}
+}
+
+// group registers routes below prefix, all speaking family f's dialect.
+func (s *Server) group(prefix string, f Family, routes ...route) {
+	for _, rt := range routes {
+		s.handle(Route{Method: rt.method, Path: prefix + rt.path, Family: f, Access: rt.access}, rt.handler, rt.opts...)
+	}
+}
 
 // routeOption adjusts one route's middleware.
 type routeOption func(*routeConfig)
@@ -119,7 +168,6 @@ type routeConfig struct {
 	maxBody int64
 	limiter *RateLimiter
 	keyFunc func(*http.Request) string
-	access  access
 	// plainInvalid answers input errors with 400 and a message even in the
 	// FastAPI dialect, for seeds/001 endpoints that parse bodies by hand.
 	plainInvalid bool
@@ -139,54 +187,58 @@ func withRateLimit(l *RateLimiter, key func(*http.Request) string) routeOption {
 	}
 }
 
-// handle registers h for method and path in family f, wrapped in the
-// per-route middleware: route labelling, body limit, rate limit, access
-// check and the check of path and query parameters. Path parameters are
-// available through httprouter.ParamsFromContext.
-func (s *Server) handle(method, path string, f Family, h http.HandlerFunc, opts ...routeOption) {
+// handle registers h for rt, wrapped in the per-route middleware. Path
+// parameters are available through httprouter.ParamsFromContext.
+func (s *Server) handle(rt Route, h handlerFunc, opts ...routeOption) {
 	cfg := routeConfig{maxBody: s.maxBody, keyFunc: clientIP}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s.routes = append(s.routes, Route{Method: method, Path: path, Family: f})
-	h = s.wrap(path, f, cfg, h)
-	s.router.Handler(method, path, h)
-	if method == http.MethodGet {
+	s.routes = append(s.routes, rt)
+	wrapped := s.wrap(rt, cfg, h)
+	s.router.Handler(rt.Method, rt.Path, wrapped)
+	if rt.Method == http.MethodGet {
 		// curl -I and load balancers' probes use HEAD; net/http drops the
 		// body of a HEAD response, so the GET handler serves it as is.
-		s.router.Handler(http.MethodHead, path, h)
+		s.router.Handler(http.MethodHead, rt.Path, wrapped)
 	}
 }
 
-// wrap adds the per-route middleware to h: rate limit, body limit, access
-// check, then the check of path and query parameters, which comes after the
-// access check so that a caller without access learns nothing about input.
-func (s *Server) wrap(path string, f Family, cfg routeConfig, h http.HandlerFunc) http.HandlerFunc {
+// wrap is the per-route middleware around h, and the one place that renders
+// a route's errors: those of admit, then those h returns, each in the
+// route's dialect.
+func (s *Server) wrap(rt Route, cfg routeConfig, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
-		info.route, info.family, info.plainInvalid = path, f, cfg.plainInvalid
-		if cfg.limiter != nil {
-			if ok, wait := cfg.limiter.Allow(cfg.keyFunc(r)); !ok {
-				s.writeError(w, r, f, errs.RateLimitedf(wait, "too many requests; retry in %d s", retryAfterSeconds(&errs.Error{RetryAfter: wait})))
-				return
-			}
-		}
-		if r.ContentLength > cfg.maxBody {
-			s.writeError(w, r, f, errs.TooLargef("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, cfg.maxBody))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
-		id, authErr := s.identify(r)
-		if err := cfg.access.check(id, authErr); err != nil {
-			s.writeError(w, r, f, err)
-			return
-		}
-		if err := checkParams(r); err != nil {
-			s.writeError(w, r, f, err)
+		info.route, info.family, info.plainInvalid = rt.Path, rt.Family, cfg.plainInvalid
+		if err := s.admit(w, r, rt.Access, cfg); err != nil {
+			s.renderError(w, r, rt.Family, err)
 			return
 		}
 		refreshSessionCookie(w, r)
-		h(w, r)
+		if err := h(w, r); err != nil {
+			s.renderError(w, r, rt.Family, err)
+		}
 		s.recordActivity(r)
 	}
+}
+
+// admit checks a request before its handler: rate limit, body limit,
+// access, then path and query parameters, which come after the access check
+// so that a caller without access learns nothing about input.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, a Access, cfg routeConfig) error {
+	if cfg.limiter != nil {
+		if ok, wait := cfg.limiter.Allow(cfg.keyFunc(r)); !ok {
+			return errs.RateLimitedf(wait, "too many requests; retry in %d s", retryAfterSeconds(&errs.Error{RetryAfter: wait}))
+		}
+	}
+	if r.ContentLength > cfg.maxBody {
+		return errs.TooLargef("request body of %d bytes exceeds the limit of %d bytes", r.ContentLength, cfg.maxBody)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBody)
+	id, authErr := s.identify(r)
+	if err := a.check(id, authErr); err != nil {
+		return err
+	}
+	return checkParams(r)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/errs"
 )
 
@@ -113,7 +115,7 @@ func TestErrorDialects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
-			s.writeError(rec, httptest.NewRequest("GET", "/x", nil), tt.family, tt.err)
+			s.renderError(rec, httptest.NewRequest("GET", "/x", nil), tt.family, tt.err)
 			assert.Equal(t, tt.status, rec.Code)
 			assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
 			assert.JSONEq(t, tt.want, rec.Body.String())
@@ -124,7 +126,7 @@ func TestErrorDialects(t *testing.T) {
 func TestRateLimitedErrorSetsRetryAfter(t *testing.T) {
 	s, _ := newTestServer(t)
 	rec := httptest.NewRecorder()
-	s.writeError(rec, httptest.NewRequest("GET", "/x", nil), Plain, errs.RateLimitedf(1500*time.Millisecond, "slow down"))
+	s.renderError(rec, httptest.NewRequest("GET", "/x", nil), Plain, errs.RateLimitedf(1500*time.Millisecond, "slow down"))
 	assert.Equal(t, 429, rec.Code)
 	assert.Equal(t, "2", rec.Header().Get("Retry-After"), "rounded up to whole seconds")
 }
@@ -169,8 +171,8 @@ func TestAccessLogLeavesOutQueryString(t *testing.T) {
 
 func TestPanicRecoverySpeaksTheRouteDialect(t *testing.T) {
 	s, logs := newTestServer(t)
-	s.handle("GET", "/test/panic/", DRF, func(http.ResponseWriter, *http.Request) { panic("secret internals") })
-	s.handle("GET", "/api/test-panic", FastAPI, func(http.ResponseWriter, *http.Request) { panic("secret internals") })
+	s.group("", DRF, get("/test/panic/", anyone, func(http.ResponseWriter, *http.Request) error { panic("secret internals") }))
+	s.group("", FastAPI, get("/api/test-panic", anyone, func(http.ResponseWriter, *http.Request) error { panic("secret internals") }))
 
 	rec, body := do(t, s, "GET", "/test/panic/", nil)
 	assert.Equal(t, 500, rec.Code)
@@ -188,15 +190,16 @@ func TestPanicRecoverySpeaksTheRouteDialect(t *testing.T) {
 func TestBodyLimit(t *testing.T) {
 	s, _ := newTestServer(t, WithMaxBodyBytes(64))
 	var got map[string]any
-	echo := func(w http.ResponseWriter, r *http.Request) {
+	echo := func(w http.ResponseWriter, r *http.Request) error {
 		if err := decodeJSON(r, &got); err != nil {
-			s.writeError(w, r, Envelope, err)
-			return
+			return err
 		}
-		writeJSON(w, http.StatusOK, got)
+		return writeJSON(w, http.StatusOK, got)
 	}
-	s.handle("POST", "/api/bug-reports/test", Envelope, echo)
-	s.handle("POST", "/api/bug-reports/big", Envelope, echo, withMaxBody(1024))
+	s.group("/api/bug-reports", Envelope,
+		post("/test", anyone, echo),
+		post("/big", anyone, echo, withMaxBody(1024)),
+	)
 
 	small := `{"title":"ok"}`
 	rec, _ := do(t, s, "POST", "/api/bug-reports/test", strings.NewReader(small))
@@ -336,9 +339,9 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 func TestRateLimitRoute(t *testing.T) {
 	s, _ := newTestServer(t)
 	limiter := NewRateLimiter(time.Minute, 2)
-	s.handle("POST", "/test-limited", Plain, func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, 200, map[string]string{"ok": "yes"})
-	}, withRateLimit(limiter, clientIP))
+	s.group("", Plain, post("/test-limited", anyone, func(w http.ResponseWriter, _ *http.Request) error {
+		return writeJSON(w, 200, map[string]string{"ok": "yes"})
+	}, withRateLimit(limiter, clientIP)))
 
 	for range 2 {
 		rec, _ := do(t, s, "POST", "/test-limited", nil)
@@ -447,4 +450,40 @@ func allowOf(t *testing.T, h http.Handler, path string) string {
 	rec, _ := do(t, h, "DELETE", path, nil)
 	require.Equal(t, 405, rec.Code)
 	return rec.Header().Get("Allow")
+}
+
+// A handler's reply is wrapped as its route's dialect wraps successes, and
+// a job that has not finished (a typed error, however wrapped) is answered
+// 202 with the job's status, as a success of the route's dialect.
+func TestRepliesAndUnfinishedJobsSpeakEachDialect(t *testing.T) {
+	s, _ := newTestServer(t)
+	running := &analysis.JobNotFinishedError{JobID: "j1", Status: analysis.JobRunning}
+	const stillRunning = `{"detail":"analysis job j1 is still running","status":"running"}`
+	tests := []struct {
+		family  Family
+		ok      string
+		running string
+	}{
+		{Plain, `{"k":"v"}`, stillRunning},
+		{FastAPI, `{"k":"v"}`, stillRunning},
+		{Envelope, `{"data":{"k":"v"},"success":true,"status":200}`, `{"data":` + stillRunning + `,"success":true,"status":202}`},
+		{DRF, `{"k":"v"}`, stillRunning},
+	}
+	for _, tt := range tests {
+		prefix := fmt.Sprintf("/t/%d", tt.family)
+		s.group(prefix, tt.family,
+			get("/ok", anyone, func(w http.ResponseWriter, r *http.Request) error {
+				return reply(w, r, http.StatusOK, map[string]string{"k": "v"})
+			}),
+			get("/running", anyone, func(http.ResponseWriter, *http.Request) error {
+				return fmt.Errorf("add comment: %w", running)
+			}),
+		)
+		rec, _ := do(t, s, http.MethodGet, prefix+"/ok", nil)
+		assert.Equal(t, http.StatusOK, rec.Code)
+		assert.JSONEq(t, tt.ok, rec.Body.String(), "family %d", tt.family)
+		rec, _ = do(t, s, http.MethodGet, prefix+"/running", nil)
+		assert.Equal(t, http.StatusAccepted, rec.Code)
+		assert.JSONEq(t, tt.running, rec.Body.String(), "family %d", tt.family)
+	}
 }

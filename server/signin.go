@@ -32,33 +32,18 @@ func newLimiters() limiters {
 	}
 }
 
-// registerSignIn adds seeds/000's email-code sign-in and seeds/003's
-// password accounts.
-func (s *Server) registerSignIn() {
-	ip := func(l *RateLimiter) routeOption { return withRateLimit(l, clientIP) }
-	s.handle(http.MethodPost, "/verify_email_and_generate_otp", Plain, s.requestOTP, ip(s.limits.otpRequest))
-	s.handle(http.MethodPost, "/signin", Plain, s.signIn, ip(s.limits.signIn))
-	s.handle(http.MethodPost, "/verify_session", Plain, s.verifySession)
-
-	s.handle(http.MethodPost, "/register", FastAPI, s.register, ip(s.limits.register))
-	s.handle(http.MethodPost, "/login", FastAPI, s.login, ip(s.limits.signIn))
-	s.handle(http.MethodGet, "/me", FastAPI, s.me, requireUser())
-}
-
-func (s *Server) requestOTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) requestOTP(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Email string `json:"email"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	wait, err := s.engine.Auth.RequestOTP(r.Context(), body.Email)
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"wait_duration_seconds": int(wait.Seconds())})
+	return reply(w, r, http.StatusOK, map[string]int{"wait_duration_seconds": int(wait.Seconds())})
 }
 
 // otpValue accepts the code as a JSON string (as documented) or a number,
@@ -79,43 +64,38 @@ func (o *otpValue) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
+func (s *Server) signIn(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Email string   `json:"email"`
 		OTP   otpValue `json:"otp"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	if body.OTP == "" {
-		s.writeError(w, r, Plain, errs.InvalidField("otp", "is required"))
-		return
+		return errs.InvalidField("otp", "is required")
 	}
 	in, err := s.engine.Auth.SignInWithOTP(r.Context(), body.Email, string(body.OTP))
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"session_id": in.Token})
+	return reply(w, r, http.StatusOK, map[string]string{"session_id": in.Token})
 }
 
-func (s *Server) verifySession(w http.ResponseWriter, r *http.Request) {
+func (s *Server) verifySession(w http.ResponseWriter, r *http.Request) error {
 	sessionID, err := decodeIDField(r, "session_id")
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	valid, exp, err := s.engine.Auth.VerifySession(r.Context(), sessionID)
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	var expSeconds int64
 	if valid {
 		expSeconds = exp.Unix()
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"is_valid": valid, "expires_at_in_seconds_since_epoch": expSeconds})
+	return reply(w, r, http.StatusOK, map[string]any{"is_valid": valid, "expires_at_in_seconds_since_epoch": expSeconds})
 }
 
 // userBody is seeds/003's user object.
@@ -131,7 +111,7 @@ func newUserBody(u auth.User) userBody {
 	return userBody{UserID: u.ID, Username: u.Username, Name: u.Name, Lastname: u.Lastname, Email: u.Email}
 }
 
-func (s *Server) register(w http.ResponseWriter, r *http.Request) {
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
@@ -139,27 +119,24 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 		Lastname string `json:"lastname"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	u, err := s.engine.Auth.Register(r.Context(), auth.Registration{
 		Username: strings.TrimSpace(body.Username), Password: body.Password, Name: body.Name, Lastname: body.Lastname,
 	})
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, newUserBody(u))
+	return reply(w, r, http.StatusOK, newUserBody(u))
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
 	var missing *errs.Error
 	for field, v := range map[string]string{"username": body.Username, "password": body.Password} {
@@ -171,17 +148,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if missing != nil {
-		s.writeError(w, r, FastAPI, missing)
-		return
+		return missing
 	}
 	in, err := s.engine.Auth.Login(r.Context(), body.Username, body.Password)
 	if err != nil {
-		s.writeError(w, r, FastAPI, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"token": in.Token, "user": newUserBody(in.User)})
+	return reply(w, r, http.StatusOK, map[string]any{"token": in.Token, "user": newUserBody(in.User)})
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, newUserBody(identityFrom(r.Context()).User))
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	return reply(w, r, http.StatusOK, newUserBody(identityFrom(r.Context()).User))
 }

@@ -27,19 +27,12 @@ type healthCache struct {
 	err error
 }
 
-func (s *Server) registerSystem() {
-	s.handle(http.MethodGet, "/", DRF, s.apiRoot)
-	s.handle(http.MethodGet, "/health", FastAPI, s.health)
-	s.handle(http.MethodGet, "/openapi.yaml", Plain, serveOpenAPI)
-	s.handle(http.MethodGet, "/metrics", Plain, s.metrics.handler().ServeHTTP)
-}
-
 // apiRoot answers seeds/004's API root, which doubles as seeds/000's
 // availability check. It links the workflow API's collections that are
 // served, found in the route table (see rootLink), so that every link
 // answers and the list grows as routes land. Links use the host the client
 // called.
-func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) {
+func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) error {
 	base := baseURL(r)
 	body := map[string]string{
 		"message": "Welcome to Workflow Management API",
@@ -50,7 +43,7 @@ func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) {
 			body[name] = base + rt.Path
 		}
 	}
-	writeJSON(w, http.StatusOK, body)
+	return reply(w, r, http.StatusOK, body)
 }
 
 // rootLink names the API root's link to rt, if it has one: seeds/004 links
@@ -89,14 +82,14 @@ type healthBody struct {
 
 // health answers 200 while the engine can serve (the database answers and
 // holds the schema this version needs), 503 otherwise.
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	body := healthBody{Status: "healthy", Version: bugflow.Version, Timestamp: s.now().UTC().Truncate(time.Second)}
 	status := http.StatusOK
 	if err := s.checkHealth(r.Context()); err != nil {
 		s.logger.WarnContext(r.Context(), "health check failed", "error", err.Error(), "request_id", RequestID(r.Context()))
 		body.Status, status = "unhealthy", http.StatusServiceUnavailable
 	}
-	writeJSON(w, status, body)
+	return reply(w, r, status, body)
 }
 
 // checkHealth returns the engine's verdict, checking at most once per
@@ -117,7 +110,8 @@ func (s *Server) checkHealth(ctx context.Context) error {
 	return c.err
 }
 
-func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Content-Type", "application/yaml")
 	_, _ = w.Write(bugflow.OpenAPI())
+	return nil
 }

@@ -47,12 +47,14 @@ func TestHealthVerdictIsReusedForASecond(t *testing.T) {
 // does.
 func TestAPIRootLinksServedCollections(t *testing.T) {
 	s, _ := newTestServer(t)
-	ok := func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
-	s.handle(http.MethodGet, "/widgets/", DRF, ok)
-	s.handle(http.MethodGet, "/widgets/:id/", DRF, ok)
-	s.handle(http.MethodPost, "/gadgets/", DRF, ok)
-	s.handle(http.MethodGet, "/plain/", Plain, ok)
-	s.handle(http.MethodGet, "/a/b/", DRF, ok)
+	ok := func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(http.StatusOK); return nil }
+	s.group("", DRF,
+		get("/widgets/", anyone, ok),
+		get("/widgets/:id/", anyone, ok),
+		post("/gadgets/", anyone, ok),
+	)
+	s.group("", Plain, get("/plain/", anyone, ok))
+	s.group("", DRF, get("/a/b/", anyone, ok))
 
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Host = "bugflow.example:8002"

@@ -23,19 +23,6 @@ const maxFormFieldBytes = 64 << 10
 // maxUploadFiles bounds how many CSV parts one training upload may carry.
 const maxUploadFiles = 20
 
-// registerTriage adds seeds/000 steps 5 to 8: training a triage model from
-// uploaded CSVs and predicting with it. Every call needs a signed-in user,
-// and a job is visible only to its owner (and admins).
-func (s *Server) registerTriage() {
-	user := requireUser()
-	// The upload limit is enforced while streaming (413), so the route's own
-	// body limit is set just above it.
-	s.handle(http.MethodPost, "/demo_train", Plain, s.demoTrain, user, withMaxBody(s.engine.MaxUploadBytes()+1<<20))
-	s.handle(http.MethodPost, "/demo_status_training", Plain, s.demoStatusTraining, user)
-	s.handle(http.MethodPost, "/demo_predict", Plain, s.demoPredict, user)
-	s.handle(http.MethodPost, "/demo_status_prediction", Plain, s.demoStatusPrediction, user)
-}
-
 // caller is the mlpipeline view of the signed-in user.
 func caller(r *http.Request) mlpipeline.Caller {
 	id := identityFrom(r.Context())
@@ -63,27 +50,24 @@ func parseIsAnon(r *http.Request) (bool, error) {
 
 // demoTrain streams the multipart upload to files on disk (never holding a
 // CSV in memory), records a training job and queues it.
-func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) {
+func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) error {
 	isAnon, err := parseIsAnon(r)
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	allowSlowUpload(w, s.engine.MaxUploadBytes())
 	req, cleanup, err := s.receiveUpload(r)
 	if err != nil {
 		cleanup()
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	req.IsAnon = isAnon
 	job, err := s.engine.StartTraining(r.Context(), caller(r), req)
 	if err != nil {
 		cleanup()
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"training_job_id": job.ID})
+	return reply(w, r, http.StatusOK, map[string]string{"training_job_id": job.ID})
 }
 
 // uploadMinRate is the slowest pace, in bytes per second, at which an upload
@@ -240,44 +224,39 @@ type jobResult struct {
 	StatusDescription string               `json:"status_description"`
 }
 
-func (s *Server) demoStatusTraining(w http.ResponseWriter, r *http.Request) {
+func (s *Server) demoStatusTraining(w http.ResponseWriter, r *http.Request) error {
 	id, err := decodeIDField(r, "training_job_id")
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	j, err := s.engine.ML.TrainingStatus(r.Context(), caller(r), id)
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, trainingStatusBody{
+	return reply(w, r, http.StatusOK, trainingStatusBody{
 		TrainingJobID: j.ID, Result: jobResult{Status: j.Status, StatusDescription: j.StatusDescription},
 		Error: j.Error, Roles: j.Roles, ParseStats: j.ParseStats, Metrics: j.Metrics, Progress: j.Progress,
 	})
 }
 
-func (s *Server) demoPredict(w http.ResponseWriter, r *http.Request) {
+func (s *Server) demoPredict(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		TrainingJobID string `json:"training_job_id"`
 		RequestString string `json:"request_string"`
 	}
 	if err := decodeJSON(r, &body); err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	if body.TrainingJobID == "" {
-		s.writeError(w, r, Plain, errs.InvalidField("training_job_id", "is required"))
-		return
+		return errs.InvalidField("training_job_id", "is required")
 	}
 	// Prediction from a loaded model takes well under a millisecond, so it
 	// runs now and the first status poll already answers Success.
 	pj, err := s.engine.ML.Predict(r.Context(), caller(r), body.TrainingJobID, body.RequestString)
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"prediction_job_id": pj.ID})
+	return reply(w, r, http.StatusOK, map[string]string{"prediction_job_id": pj.ID})
 }
 
 type predictionStatusBody struct {
@@ -288,16 +267,14 @@ type predictionStatusBody struct {
 	ResultBody      map[string]mlpipeline.FieldResult `json:"result_body,omitempty"`
 }
 
-func (s *Server) demoStatusPrediction(w http.ResponseWriter, r *http.Request) {
+func (s *Server) demoStatusPrediction(w http.ResponseWriter, r *http.Request) error {
 	id, err := decodeIDField(r, "prediction_job_id")
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	pj, err := s.engine.ML.PredictionStatus(r.Context(), caller(r), id)
 	if err != nil {
-		s.writeError(w, r, Plain, err)
-		return
+		return err
 	}
 	out := predictionStatusBody{
 		PredictionJobID: pj.ID, IsAnon: pj.IsAnon,
@@ -306,5 +283,5 @@ func (s *Server) demoStatusPrediction(w http.ResponseWriter, r *http.Request) {
 	if pj.Result != nil {
 		out.ResultBody = pj.Result.ResultBody()
 	}
-	writeJSON(w, http.StatusOK, out)
+	return reply(w, r, http.StatusOK, out)
 }

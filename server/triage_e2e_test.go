@@ -97,7 +97,7 @@ func TestTriageWithGeneratedClient(t *testing.T) {
 			assert.LessOrEqual(t, len(r.Alternatives), 3, field)
 		}
 
-		// Another user sees none of it; no session is 401.
+		// Another user sees none of it.
 		other := newAPIClient(t, srv, client.WithToken(signedInUser(t, srv, "someone")))
 		hidden, err := other.DemoStatusTrainingWithResponse(ctx, api.DemoStatusTrainingJSONRequestBody{TrainingJobId: id})
 		require.NoError(t, err)
@@ -105,9 +105,6 @@ func TestTriageWithGeneratedClient(t *testing.T) {
 		hiddenPred, err := other.DemoPredictWithResponse(ctx, api.DemoPredictJSONRequestBody{TrainingJobId: id, RequestString: "x"})
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusNotFound, hiddenPred.StatusCode())
-		anon, err := newAPIClient(t, srv).DemoStatusTrainingWithResponse(ctx, api.DemoStatusTrainingJSONRequestBody{TrainingJobId: id})
-		require.NoError(t, err)
-		assert.Equal(t, http.StatusUnauthorized, anon.StatusCode())
 
 		// A predicted model survives in the database: a new engine on the
 		// same database predicts too.

@@ -1,0 +1,114 @@
+package server
+
+import "net/http"
+
+// registerRoutes declares every route: grouped by path prefix, each group
+// speaking one family's dialect, each route with who may call it. Adding a
+// route is adding a line here; its access is then covered by
+// TestEveryRouteEnforcesItsAccess.
+func (s *Server) registerRoutes() {
+	ip := func(l *RateLimiter) routeOption { return withRateLimit(l, clientIP) }
+
+	// The API root (seeds/004's, also seeds/000's availability check) and
+	// the operational endpoints.
+	s.group("", DRF, get("/", anyone, s.apiRoot))
+	s.group("", FastAPI, get("/health", anyone, s.health))
+	s.group("", Plain,
+		get("/openapi.yaml", anyone, serveOpenAPI),
+		get("/metrics", anyone, serveHandler(s.metrics.handler())),
+	)
+
+	// seeds/000: email-code sign-in, then training triage models from
+	// uploaded CSVs and predicting with them. A triage job is visible only
+	// to its owner (and admins). The upload limit is enforced while
+	// streaming (413), so the route's own body limit is set just above it.
+	s.group("", Plain,
+		post("/verify_email_and_generate_otp", anyone, s.requestOTP, ip(s.limits.otpRequest)),
+		post("/signin", anyone, s.signIn, ip(s.limits.signIn)),
+		post("/verify_session", anyone, s.verifySession),
+		post("/demo_train", signedIn, s.demoTrain, withMaxBody(s.engine.MaxUploadBytes()+1<<20)),
+		post("/demo_status_training", signedIn, s.demoStatusTraining),
+		post("/demo_predict", signedIn, s.demoPredict),
+		post("/demo_status_prediction", signedIn, s.demoStatusPrediction),
+	)
+
+	// seeds/003's password accounts.
+	s.group("", FastAPI,
+		post("/register", anyone, s.register, ip(s.limits.register)),
+		post("/login", anyone, s.login, ip(s.limits.signIn)),
+		get("/me", signedIn, s.me),
+	)
+
+	// seeds/001's admin login, personal tracker tokens and admin user
+	// management. The reference system parses these bodies by hand, so bad
+	// input is 400 (not FastAPI's 422).
+	plain := withPlainInvalid()
+	s.group("/api/auth", FastAPI,
+		post("/login", anyone, s.adminLogin, plain, ip(s.limits.signIn)),
+		post("/logout", anyone, s.adminLogout, plain),
+		get("/me", anyone, s.authMe, plain),
+	)
+	s.group("/api/user", FastAPI,
+		get("/tokens", anyone, s.getUserTokens, plain),
+		put("/tokens", anyone, s.putUserTokens, plain),
+	)
+	s.group("/api/admin/users", FastAPI,
+		post("", adminOnly, s.createAdminUser, plain),
+		get("", adminOnly, s.listUsers, plain),
+		del("/:username", adminOnly, s.deleteUser, plain),
+		put("/:username/role", adminOnly, s.setUserRole, plain),
+		post("/:username/rotate-key", adminOnly, s.rotateUserKey, plain),
+	)
+
+	// seeds/002: every call is a POST with a JSON body; all but auto are for
+	// admins (the reference system only hid them in its UI).
+	size := withMaxBody(bugReportsMaxBody)
+	s.group("/api/bug-reports", Envelope,
+		post("/list", adminOnly, s.listBugReports),
+		post("/get", adminOnly, s.getBugReport),
+		post("/create", adminOnly, s.createBugReport, size),
+		post("/auto", signedIn, s.autoBugReport, size),
+		post("/update", adminOnly, s.updateBugReport, size),
+		post("/delete", adminOnly, s.deleteBugReport),
+	)
+
+	// seeds/001's analyses, results, reviews and history. Reads and
+	// analyses are open, as the document says; deleting a result is for
+	// admins; the username of comments and reviews is the signed-in user's
+	// or the guest's of the jji_username cookie.
+	body := withMaxBody(analysisMaxBody)
+	s.group("", FastAPI,
+		post("/analyze-failures", anyone, s.analyzeFailures, withMaxBody(analyzeMaxBody), ip(s.limits.analyze)),
+		get("/api/dashboard", anyone, s.dashboard),
+		get("/api/capabilities", anyone, s.capabilities),
+		get("/ai-configs", anyone, s.aiConfigs),
+	)
+	s.group("/results", FastAPI,
+		get("", anyone, s.listResults),
+		get("/:job_id", anyone, s.getResult),
+		del("/:job_id", adminOnly, s.deleteResult),
+		get("/:job_id/comments", anyone, s.listComments),
+		post("/:job_id/comments", anyone, s.addComment, body),
+		del("/:job_id/comments/:comment_id", anyone, s.deleteComment),
+		put("/:job_id/reviewed", anyone, s.setReviewed, body),
+		get("/:job_id/review-status", anyone, s.reviewStatus),
+		put("/:job_id/override-classification", anyone, s.overrideClassification, body),
+	)
+	s.group("/history", FastAPI,
+		get("/failures", anyone, s.historyFailures),
+		get("/test/*test_name", anyone, s.historyTest),
+		get("/search", anyone, s.historySearch),
+		get("/stats/*job_name", anyone, s.historyStats),
+		post("/classify", anyone, s.historyClassify, body),
+		get("/classifications", anyone, s.historyClassifications),
+	)
+}
+
+// serveHandler adapts an http.Handler that answers every request itself
+// (the metrics exposition) to a route handler.
+func serveHandler(h http.Handler) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
+}
