@@ -10,7 +10,7 @@ import (
 // both engines treat alike, so declare the field with type:text; a nullable
 // column is a *JSON[T] (nil is NULL; see NullJSON and Get).
 //
-// A json.RawMessage is stored byte for byte as given, not re-encoded:
+// A json.RawMessage is stored and read byte for byte, never re-encoded:
 // callers validated it, and what is read back is what was written.
 type JSON[T any] struct {
 	V T
@@ -60,6 +60,10 @@ func (j *JSON[T]) Scan(src any) error {
 		b = v
 	default:
 		return fmt.Errorf("decode json column: unsupported type %T", src)
+	}
+	if raw, ok := any(&j.V).(*json.RawMessage); ok {
+		*raw = append(json.RawMessage(nil), b...)
+		return nil
 	}
 	var v T
 	if err := json.Unmarshal(b, &v); err != nil {
