@@ -400,8 +400,8 @@ func (s *BunStore) TrackerTokens(ctx context.Context, userID string) (TrackerTok
 }
 
 // SetTrackerTokens implements UserStore.
-func (s *BunStore) SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens) error {
-	row := trackerTokensRow{UserID: userID, GitHubToken: t.GitHubTokenSealed, JiraEmail: t.JiraEmail, JiraToken: t.JiraTokenSealed, UpdatedAt: store.Now()}
+func (s *BunStore) SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens, at time.Time) error {
+	row := trackerTokensRow{UserID: userID, GitHubToken: t.GitHubTokenSealed, JiraEmail: t.JiraEmail, JiraToken: t.JiraTokenSealed, UpdatedAt: at}
 	_, err := s.db.NewInsert().Model(&row).
 		On("CONFLICT (user_id) DO UPDATE").
 		Set("github_token = EXCLUDED.github_token").
