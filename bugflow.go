@@ -76,8 +76,13 @@ type Config struct {
 	UploadDir string
 	// MaxUploadBytes bounds one training upload. Default 200 MB.
 	MaxUploadBytes int64
-	// Logger receives the engine's logs. Default slog.Default().
+	// Logger receives the engine's logs; every domain service logs to it.
+	// Default slog.Default().
 	Logger *slog.Logger
+	// Now is the engine's clock, which every domain service reads for the
+	// times it records. Default time.Now; readings are used in UTC,
+	// truncated to microseconds.
+	Now func() time.Time
 	// Jobs tunes background job execution.
 	Jobs JobsConfig
 }
@@ -179,15 +184,15 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 // newEngine builds the domain services on db.
 func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer, logger *slog.Logger) (*Engine, error) {
 	authSvc, err := auth.New(auth.NewBunStore(db.DB), auth.Config{
-		Mailer: mailer, AdminKey: cfg.AdminKey, SecretKey: cfg.SecretKey, JWT: cfg.JWT, Logger: logger,
+		Mailer: mailer, AdminKey: cfg.AdminKey, SecretKey: cfg.SecretKey, JWT: cfg.JWT, Logger: logger, Now: cfg.Now,
 		DisableGuestUsernames: cfg.DisableGuestUsernames,
 	})
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
 	}
-	act := activity.New(activity.NewBunStore(db.DB))
+	act := activity.New(activity.NewBunStore(db.DB), activity.Config{Logger: logger, Now: cfg.Now})
 	analysisStore := analysis.NewBunStore(db.DB)
-	analysisSvc := analysis.New(analysisStore, analysis.Config{})
+	analysisSvc := analysis.New(analysisStore, analysis.Config{Logger: logger, Now: cfg.Now})
 	// The offline analyzer learns from every human override made so far.
 	if err := analysisSvc.LoadExamples(ctx, analysisStore); err != nil {
 		return nil, fmt.Errorf("load classified failures: %w", err)
@@ -195,8 +200,8 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 	uploadDir := cmp.Or(cfg.UploadDir, defaultUploadDir())
 	return &Engine{
 		db: db, Auth: authSvc, Activity: act, Analysis: analysisSvc,
-		Bugs:      bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger}),
-		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: uploadDir}),
+		Bugs:      bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger, Now: cfg.Now}),
+		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: uploadDir, Logger: logger, Now: cfg.Now}),
 		uploadDir: uploadDir,
 		maxUpload: cmp.Or(cfg.MaxUploadBytes, DefaultMaxUploadBytes),
 		schema:    newestMigration(),

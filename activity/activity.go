@@ -9,9 +9,11 @@
 package activity
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,18 +58,29 @@ type Entry struct {
 	Target string `json:"target,omitempty"`
 	// Details is optional JSON with anything else worth keeping.
 	Details json.RawMessage `json:"details,omitempty"`
-	// At is when the action happened; Record uses store.Now() when zero.
+	// At is when the action happened; Record uses the service's clock when zero.
 	At time.Time `json:"timestamp"`
+}
+
+// Config configures a Service. The zero value is the default.
+type Config struct {
+	// Logger receives the service's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the service's clock, read for every time it records. Default
+	// time.Now; readings are used in UTC, truncated to microseconds.
+	Now func() time.Time
 }
 
 // Service records and reads users' activity.
 type Service struct {
 	store Store
+	log   *slog.Logger
+	now   func() time.Time
 }
 
-// New returns a Service on store.
-func New(store Store) *Service {
-	return &Service{store: store}
+// New returns a Service on st.
+func New(st Store, cfg Config) *Service {
+	return &Service{store: st, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
 }
 
 // Record stores one action. UserID and Action are required; overlong fields
@@ -92,7 +105,7 @@ func (s *Service) Record(ctx context.Context, e Entry) (Entry, error) {
 		e.Details = json.RawMessage(fmt.Sprintf(`{"truncated":true,"bytes":%d}`, len(e.Details)))
 	}
 	if e.At.IsZero() {
-		e.At = store.Now()
+		e.At = s.now()
 	} else {
 		e.At = e.At.UTC().Truncate(time.Microsecond)
 	}

@@ -39,7 +39,7 @@ func TestTruncate(t *testing.T) {
 func TestServiceStorage(t *testing.T) {
 	dbtest.ForEachDB(t, activity.Migrations(), func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		svc := activity.New(activity.NewBunStore(db.DB))
+		svc := activity.New(activity.NewBunStore(db.DB), activity.Config{})
 		base := store.Now().Add(-time.Hour)
 
 		t.Run("validation", func(t *testing.T) {

@@ -22,12 +22,13 @@ func TestLongTestNameMigrationKeepsReviews(t *testing.T) {
 	dbtest.ForEachDB(t, Migrations()[:1], func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		at := store.Now()
-		old := []reviewRowV1{
-			{JobID: "j", ReviewKey: "pkg.TestA", Reviewed: true, Username: "alice", UpdatedAt: at},
-			{JobID: "j", ReviewKey: "child#2::pkg.TestB", Reviewed: false, Username: "bob", UpdatedAt: at},
+		for _, old := range []map[string]any{
+			{"job_id": "j", "review_key": "pkg.TestA", "reviewed": true, "username": "alice", "updated_at": at},
+			{"job_id": "j", "review_key": "child#2::pkg.TestB", "reviewed": false, "username": "bob", "updated_at": at},
+		} {
+			_, err := db.NewInsert().Model(&old).TableExpr("analysis_failure_reviews").Exec(ctx)
+			require.NoError(t, err)
 		}
-		_, err := db.NewInsert().Model(&old).Exec(ctx)
-		require.NoError(t, err)
 
 		applied, err := store.Migrate(ctx, db, Migrations())
 		require.NoError(t, err)

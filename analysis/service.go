@@ -2,10 +2,12 @@ package analysis
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"math"
 	"slices"
@@ -24,7 +26,10 @@ type Config struct {
 	Analyzer Analyzer
 	// Similarity tunes the offline analyzer's learning.
 	Similarity SimilarityConfig
-	// Now is the clock (default store.Now).
+	// Logger receives the service's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the service's clock, read for every time it records. Default
+	// time.Now; readings are used in UTC, truncated to microseconds.
 	Now func() time.Time
 }
 
@@ -34,17 +39,16 @@ type Service struct {
 	index    *SimilarityIndex
 	analyzer Analyzer
 	now      func() time.Time
+	log      *slog.Logger
 }
 
 // New returns a Service on st. Call LoadExamples once to teach the offline
 // analyzer what humans decided before this process started.
 func New(st Store, cfg Config) *Service {
-	s := &Service{store: st, index: NewSimilarityIndex(cfg.Similarity), analyzer: cfg.Analyzer, now: cfg.Now}
+	s := &Service{store: st, index: NewSimilarityIndex(cfg.Similarity), analyzer: cfg.Analyzer,
+		now: store.Clock(cfg.Now), log: cmp.Or(cfg.Logger, slog.Default())}
 	if s.analyzer == nil {
 		s.analyzer = NewOfflineAnalyzer(s.index)
-	}
-	if s.now == nil {
-		s.now = store.Now
 	}
 	return s
 }

@@ -5,10 +5,8 @@ import (
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -17,28 +15,27 @@ import (
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 
-	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
 )
 
 type resultRow struct {
 	bun.BaseModel `bun:"table:analysis_results,alias:ar"`
 
-	JobID         string `bun:"job_id,pk"`
-	JobName       string `bun:"job_name,notnull"`
-	BuildNumber   int    `bun:"build_number,notnull"`
-	JenkinsURL    string `bun:"jenkins_url,notnull"`
-	Status        string `bun:"status,notnull"`
-	RequestParams string `bun:"request_params,type:text,notnull"`
+	JobID         string                     `bun:"job_id,pk"`
+	JobName       string                     `bun:"job_name,notnull"`
+	BuildNumber   int                        `bun:"build_number,notnull"`
+	JenkinsURL    string                     `bun:"jenkins_url,notnull"`
+	Status        string                     `bun:"status,notnull"`
+	RequestParams store.JSON[map[string]any] `bun:"request_params,type:text,notnull"`
 	// Result is the result JSON, gzip-compressed: results carry the
 	// enriched report and can reach hundreds of MB, which compress ~10x.
-	Result        []byte     `bun:"result,notnull"`
-	Error         string     `bun:"error,type:text,notnull"`
-	ProgressPhase string     `bun:"progress_phase,notnull"`
-	ProgressLog   string     `bun:"progress_log,type:text,notnull"`
-	CreatedAt     time.Time  `bun:"created_at,notnull"`
-	StartedAt     *time.Time `bun:"started_at"`
-	CompletedAt   *time.Time `bun:"completed_at"`
+	Result        []byte                      `bun:"result,notnull"`
+	Error         string                      `bun:"error,type:text,notnull"`
+	ProgressPhase string                      `bun:"progress_phase,notnull"`
+	ProgressLog   store.JSON[[]ProgressEntry] `bun:"progress_log,type:text,notnull"`
+	CreatedAt     time.Time                   `bun:"created_at,notnull"`
+	StartedAt     *time.Time                  `bun:"started_at"`
+	CompletedAt   *time.Time                  `bun:"completed_at"`
 }
 
 type historyRow struct {
@@ -106,71 +103,124 @@ type reviewRow struct {
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
 }
 
-// reviewRowV1 is the reviews table as the first migration created it, kept
-// so that that migration goes on creating exactly this.
-type reviewRowV1 struct {
-	bun.BaseModel `bun:"table:analysis_failure_reviews,alias:rv"`
-
-	JobID     string    `bun:"job_id,pk"`
-	ReviewKey string    `bun:"review_key,pk,type:text"`
-	Reviewed  bool      `bun:"reviewed,notnull"`
-	Username  string    `bun:"username,notnull"`
-	UpdatedAt time.Time `bun:"updated_at,notnull"`
-}
-
 // reviewKeyDigest is the hex SHA-256 of a review key.
 func reviewKeyDigest(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
 }
 
-type index struct {
-	name    string
-	model   any
-	columns []string
-	// where makes a partial index (both engines support them).
-	where string
-}
-
-// Migrations returns the schema of the analysis package.
+// Migrations returns the schema of the analysis package. Each migration
+// creates or alters tables from its own frozen models, never from the row
+// types above, so that a column added later is added by a later migration on
+// every database, old or new.
 func Migrations() []store.Migration {
 	return []store.Migration{{
 		ID:      "20261123120000",
 		Comment: "analysis: results, failure history, classifications, comments, reviews",
-		Up: func(ctx context.Context, tx bun.Tx) error {
-			for _, m := range []any{(*resultRow)(nil), (*historyRow)(nil), (*classificationRow)(nil), (*commentRow)(nil), (*reviewRowV1)(nil)} {
-				if _, err := tx.NewCreateTable().Model(m).Exec(ctx); err != nil {
-					return fmt.Errorf("create table %T: %w", m, err)
-				}
-			}
-			for _, ix := range []index{
-				{"analysis_results_created_idx", (*resultRow)(nil), []string{"created_at"}, ""},
-				{"analysis_history_test_idx", (*historyRow)(nil), []string{"test_name", "analyzed_at"}, ""},
-				{"analysis_history_job_idx", (*historyRow)(nil), []string{"job_name", "analyzed_at"}, ""},
-				// Only failures have signatures; passes are most rows.
-				{"analysis_history_sig_idx", (*historyRow)(nil), []string{"error_signature"}, "outcome IN ('failed', 'error')"},
-				{"analysis_history_job_id_idx", (*historyRow)(nil), []string{"job_id"}, ""},
-				{"analysis_classifications_test_idx", (*classificationRow)(nil), []string{"test_name"}, ""},
-				{"analysis_classifications_job_id_idx", (*classificationRow)(nil), []string{"job_id"}, ""},
-				{"analysis_comments_job_idx", (*commentRow)(nil), []string{"job_id"}, ""},
-				{"analysis_comments_test_idx", (*commentRow)(nil), []string{"test_name"}, ""},
-				{"analysis_comments_sig_idx", (*commentRow)(nil), []string{"error_signature"}, ""},
-			} {
-				q := tx.NewCreateIndex().Model(ix.model).Index(ix.name).Column(ix.columns...)
-				if ix.where != "" {
-					q = q.Where(ix.where)
-				}
-				if _, err := q.Exec(ctx); err != nil {
-					return fmt.Errorf("create %s: %w", ix.name, err)
-				}
-			}
-			return nil
-		},
+		Up:      createAnalysisTables,
 	}, {
 		ID:      "20261205004512",
 		Comment: "analysis: indexes that test names of any length cannot overflow",
 		Up:      migrateLongTestNames,
 	}}
+}
+
+// createAnalysisTables is the first migration, with its models frozen here.
+func createAnalysisTables(ctx context.Context, tx bun.Tx) error {
+	type resultRowV1 struct {
+		bun.BaseModel `bun:"table:analysis_results,alias:ar"`
+
+		JobID         string     `bun:"job_id,pk"`
+		JobName       string     `bun:"job_name,notnull"`
+		BuildNumber   int        `bun:"build_number,notnull"`
+		JenkinsURL    string     `bun:"jenkins_url,notnull"`
+		Status        string     `bun:"status,notnull"`
+		RequestParams string     `bun:"request_params,type:text,notnull"`
+		Result        []byte     `bun:"result,notnull"`
+		Error         string     `bun:"error,type:text,notnull"`
+		ProgressPhase string     `bun:"progress_phase,notnull"`
+		ProgressLog   string     `bun:"progress_log,type:text,notnull"`
+		CreatedAt     time.Time  `bun:"created_at,notnull"`
+		StartedAt     *time.Time `bun:"started_at"`
+		CompletedAt   *time.Time `bun:"completed_at"`
+	}
+	type historyRowV1 struct {
+		bun.BaseModel `bun:"table:analysis_failure_history,alias:fh"`
+
+		ID               int64     `bun:"id,pk,autoincrement"`
+		JobID            string    `bun:"job_id,notnull"`
+		JobName          string    `bun:"job_name,notnull"`
+		BuildNumber      int       `bun:"build_number,notnull"`
+		ChildJobName     string    `bun:"child_job_name,notnull"`
+		ChildBuildNumber int       `bun:"child_build_number,notnull"`
+		TestName         string    `bun:"test_name,type:text,notnull"`
+		Outcome          string    `bun:"outcome,notnull"`
+		ErrorMessage     string    `bun:"error_message,type:text,notnull"`
+		ErrorSignature   string    `bun:"error_signature,notnull"`
+		Classification   string    `bun:"classification,notnull"`
+		AnalyzedAt       time.Time `bun:"analyzed_at,notnull"`
+	}
+	type classificationRowV1 struct {
+		bun.BaseModel `bun:"table:analysis_test_classifications,alias:tc"`
+
+		ID               int64     `bun:"id,pk,autoincrement"`
+		TestName         string    `bun:"test_name,type:text,notnull"`
+		JobName          string    `bun:"job_name,notnull"`
+		ParentJobName    string    `bun:"parent_job_name,notnull"`
+		Classification   string    `bun:"classification,notnull"`
+		Reason           string    `bun:"reason,type:text,notnull"`
+		References       string    `bun:"references_info,type:text,notnull"`
+		CreatedBy        string    `bun:"created_by,notnull"`
+		JobID            string    `bun:"job_id,notnull"`
+		ChildBuildNumber int       `bun:"child_build_number,notnull"`
+		IsPrimary        bool      `bun:"is_primary,notnull"`
+		Visible          bool      `bun:"visible,notnull"`
+		ErrorSignature   string    `bun:"error_signature,notnull"`
+		ErrorMessage     string    `bun:"error_message,type:text,notnull"`
+		StackTrace       string    `bun:"stack_trace,type:text,notnull"`
+		CreatedAt        time.Time `bun:"created_at,notnull"`
+	}
+	type commentRowV1 struct {
+		bun.BaseModel `bun:"table:analysis_comments,alias:cm"`
+
+		ID               int64     `bun:"id,pk,autoincrement"`
+		JobID            string    `bun:"job_id,notnull"`
+		TestName         string    `bun:"test_name,type:text,notnull"`
+		ChildJobName     string    `bun:"child_job_name,notnull"`
+		ChildBuildNumber int       `bun:"child_build_number,notnull"`
+		Comment          string    `bun:"comment,type:text,notnull"`
+		ErrorSignature   string    `bun:"error_signature,notnull"`
+		Username         string    `bun:"username,notnull"`
+		CreatedAt        time.Time `bun:"created_at,notnull"`
+	}
+	type reviewRowV1 struct {
+		bun.BaseModel `bun:"table:analysis_failure_reviews,alias:rv"`
+
+		JobID     string    `bun:"job_id,pk"`
+		ReviewKey string    `bun:"review_key,pk,type:text"`
+		Reviewed  bool      `bun:"reviewed,notnull"`
+		Username  string    `bun:"username,notnull"`
+		UpdatedAt time.Time `bun:"updated_at,notnull"`
+	}
+	for _, m := range []any{(*resultRowV1)(nil), (*historyRowV1)(nil), (*classificationRowV1)(nil), (*commentRowV1)(nil), (*reviewRowV1)(nil)} {
+		if _, err := tx.NewCreateTable().Model(m).Exec(ctx); err != nil {
+			return fmt.Errorf("create table %T: %w", m, err)
+		}
+	}
+	const history, classifications, comments = "analysis_failure_history", "analysis_test_classifications", "analysis_comments"
+	return store.CreateIndexes(ctx, tx,
+		store.Index{Table: "analysis_results", Name: "analysis_results_created_idx", Columns: []string{"created_at"}},
+		store.Index{Table: history, Name: "analysis_history_test_idx", Columns: []string{"test_name", "analyzed_at"}},
+		store.Index{Table: history, Name: "analysis_history_job_idx", Columns: []string{"job_name", "analyzed_at"}},
+		// Only failures have signatures; passes are most rows.
+		store.Index{Table: history, Name: "analysis_history_sig_idx", Columns: []string{"error_signature"}, Where: "outcome IN ('failed', 'error')"},
+		store.Index{Table: history, Name: "analysis_history_job_id_idx", Columns: []string{"job_id"}},
+		store.Index{Table: classifications, Name: "analysis_classifications_test_idx", Columns: []string{"test_name"}},
+		store.Index{Table: classifications, Name: "analysis_classifications_job_id_idx", Columns: []string{"job_id"}},
+		store.Index{Table: comments, Name: "analysis_comments_job_idx", Columns: []string{"job_id"}},
+		store.Index{Table: comments, Name: "analysis_comments_test_idx", Columns: []string{"test_name"}},
+		store.Index{Table: comments, Name: "analysis_comments_sig_idx", Columns: []string{"error_signature"}},
+	)
 }
 
 // migrateLongTestNames replaces the indexes on test names, whose entries
@@ -249,14 +299,6 @@ func NewBunStore(db bun.IDB) *BunStore { return &BunStore{db: db} }
 var failureOutcomes = []string{string(Failed), string(Errored)}
 
 func toResultRow(r StoredResult) (*resultRow, error) {
-	params, err := json.Marshal(StripSecrets(r.RequestParams))
-	if err != nil {
-		return nil, fmt.Errorf("encode request params: %w", err)
-	}
-	plog, err := json.Marshal(r.ProgressLog)
-	if err != nil {
-		return nil, fmt.Errorf("encode progress log: %w", err)
-	}
 	raw := r.Result
 	if len(raw) == 0 {
 		raw = json.RawMessage("{}")
@@ -267,8 +309,8 @@ func toResultRow(r StoredResult) (*resultRow, error) {
 	}
 	return &resultRow{
 		JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, JenkinsURL: r.JenkinsURL,
-		Status: r.Status, RequestParams: string(params), Result: result, Error: r.Error,
-		ProgressPhase: r.ProgressPhase, ProgressLog: string(plog),
+		Status: r.Status, RequestParams: store.JSON[map[string]any]{V: StripSecrets(r.RequestParams)}, Result: result, Error: r.Error,
+		ProgressPhase: r.ProgressPhase, ProgressLog: store.JSON[[]ProgressEntry]{V: r.ProgressLog},
 		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, CompletedAt: r.CompletedAt,
 	}, nil
 }
@@ -276,20 +318,15 @@ func toResultRow(r StoredResult) (*resultRow, error) {
 func fromResultRow(row *resultRow) (StoredResult, error) {
 	r := StoredResult{
 		JobID: row.JobID, JobName: row.JobName, BuildNumber: row.BuildNumber, JenkinsURL: row.JenkinsURL,
-		Status: row.Status, Error: row.Error,
-		ProgressPhase: row.ProgressPhase, CreatedAt: row.CreatedAt, StartedAt: row.StartedAt, CompletedAt: row.CompletedAt,
+		Status: row.Status, Error: row.Error, RequestParams: row.RequestParams.V,
+		ProgressPhase: row.ProgressPhase, ProgressLog: row.ProgressLog.V,
+		CreatedAt: row.CreatedAt, StartedAt: row.StartedAt, CompletedAt: row.CompletedAt,
 	}
 	result, err := decompress(row.Result)
 	if err != nil {
 		return StoredResult{}, fmt.Errorf("decode result of %s: %w", row.JobID, err)
 	}
 	r.Result = result
-	if err := json.Unmarshal([]byte(row.RequestParams), &r.RequestParams); err != nil {
-		return StoredResult{}, fmt.Errorf("decode request params of %s: %w", row.JobID, err)
-	}
-	if err := json.Unmarshal([]byte(row.ProgressLog), &r.ProgressLog); err != nil {
-		return StoredResult{}, fmt.Errorf("decode progress log of %s: %w", row.JobID, err)
-	}
 	return r, nil
 }
 
@@ -364,11 +401,8 @@ func (s *BunStore) GetResult(ctx context.Context, jobID string) (StoredResult, e
 	if s.lockRows {
 		q = q.For("UPDATE")
 	}
-	if err := q.Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return StoredResult{}, errs.NotFoundf("analysis job %s not found", jobID)
-		}
-		return StoredResult{}, fmt.Errorf("get result %s: %w", jobID, store.Translate(err))
+	if err := store.ScanOne(ctx, q, "analysis job %s not found", jobID); err != nil {
+		return StoredResult{}, fmt.Errorf("get result %s: %w", jobID, err)
 	}
 	return fromResultRow(row)
 }
@@ -376,7 +410,7 @@ func (s *BunStore) GetResult(ctx context.Context, jobID string) (StoredResult, e
 // ListResults implements Store.
 func (s *BunStore) ListResults(ctx context.Context, limit int) ([]StoredResult, error) {
 	var rows []resultRow
-	if err := s.db.NewSelect().Model(&rows).Order("created_at DESC", "job_id").Limit(int64(limit)).Scan(ctx); err != nil {
+	if err := (store.Page{Limit: limit}).Apply(s.db.NewSelect().Model(&rows).Order("created_at DESC", "job_id")).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list results: %w", store.Translate(err))
 	}
 	out := make([]StoredResult, 0, len(rows))
@@ -408,13 +442,12 @@ func (s *BunStore) SummarizeResults(ctx context.Context, limit int) ([]ResultSum
 		CommentCount  int        `bun:"comment_count"`
 		ReviewedCount int        `bun:"reviewed_count"`
 	}
-	err := s.db.NewSelect().Model((*resultRow)(nil)).
+	err := store.Page{Limit: limit}.Apply(s.db.NewSelect().Model((*resultRow)(nil)).
 		Column("job_id", "job_name", "build_number", "jenkins_url", "status", "error", "created_at", "started_at", "completed_at").
 		ColumnExpr("CASE WHEN ar.status = ? THEN ar.result END AS result", JobCompleted).
 		ColumnExpr("(SELECT COUNT(*) FROM analysis_comments AS cm WHERE cm.job_id = ar.job_id) AS comment_count").
 		ColumnExpr("(SELECT COUNT(*) FROM analysis_failure_reviews AS rv WHERE rv.job_id = ar.job_id AND rv.reviewed = ?) AS reviewed_count", true).
-		Order("created_at DESC", "job_id").
-		Limit(int64(limit)).
+		Order("created_at DESC", "job_id")).
 		Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("summarize results: %w", store.Translate(err))
@@ -442,25 +475,16 @@ func (s *BunStore) SummarizeResults(ctx context.Context, limit int) ([]ResultSum
 func (s *BunStore) AppendProgress(ctx context.Context, jobID string, e ProgressEntry) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		row := new(resultRow)
-		if err := tx.NewSelect().Model(row).Column("progress_log").Where("job_id = ?", jobID).Scan(ctx); err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				return errs.NotFoundf("analysis job %s not found", jobID)
-			}
-			return fmt.Errorf("read progress of %s: %w", jobID, store.Translate(err))
+		q := tx.NewSelect().Model(row).Column("progress_log").Where("job_id = ?", jobID)
+		if err := store.ScanOne(ctx, q, "analysis job %s not found", jobID); err != nil {
+			return fmt.Errorf("read progress of %s: %w", jobID, err)
 		}
-		var plog []ProgressEntry
-		if err := json.Unmarshal([]byte(row.ProgressLog), &plog); err != nil {
-			return fmt.Errorf("decode progress log of %s: %w", jobID, err)
-		}
-		b, err := json.Marshal(append(plog, e))
+		plog := store.JSON[[]ProgressEntry]{V: append(row.ProgressLog.V, e)}
+		_, err := store.Exec(ctx, tx.NewUpdate().Model((*resultRow)(nil)).
+			Set("progress_phase = ?", e.Phase).Set("progress_log = ?", plog).
+			Where("job_id = ?", jobID))
 		if err != nil {
-			return fmt.Errorf("encode progress log: %w", err)
-		}
-		_, err = tx.NewUpdate().Model((*resultRow)(nil)).
-			Set("progress_phase = ?", e.Phase).Set("progress_log = ?", string(b)).
-			Where("job_id = ?", jobID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("update progress of %s: %w", jobID, store.Translate(err))
+			return fmt.Errorf("update progress of %s: %w", jobID, err)
 		}
 		return nil
 	})
@@ -474,12 +498,9 @@ func (s *BunStore) DeleteResult(ctx context.Context, jobID string) error {
 				return fmt.Errorf("delete %T of %s: %w", m, jobID, store.Translate(err))
 			}
 		}
-		res, err := tx.NewDelete().Model((*resultRow)(nil)).Where("job_id = ?", jobID).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("delete result %s: %w", jobID, store.Translate(err))
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("analysis job %s not found", jobID)
+		q := tx.NewDelete().Model((*resultRow)(nil)).Where("job_id = ?", jobID)
+		if err := store.ExecOne(ctx, q, "analysis job %s not found", jobID); err != nil {
+			return fmt.Errorf("delete result %s: %w", jobID, err)
 		}
 		return nil
 	})
@@ -513,13 +534,11 @@ func (s *BunStore) RecordOutcomes(ctx context.Context, rows []HistoryRow) error 
 
 // SetClassification implements Store.
 func (s *BunStore) SetClassification(ctx context.Context, jobID, signature string, c Classification) (int, error) {
-	res, err := s.db.NewUpdate().Model((*historyRow)(nil)).Set("classification = ?", string(c)).
-		Where("job_id = ?", jobID).Where("error_signature = ?", signature).Where("outcome IN (?)", bun.In(failureOutcomes)).
-		Exec(ctx)
+	n, err := store.Exec(ctx, s.db.NewUpdate().Model((*historyRow)(nil)).Set("classification = ?", string(c)).
+		Where("job_id = ?", jobID).Where("error_signature = ?", signature).Where("outcome IN (?)", bun.In(failureOutcomes)))
 	if err != nil {
-		return 0, fmt.Errorf("set classification in %s: %w", jobID, store.Translate(err))
+		return 0, fmt.Errorf("set classification in %s: %w", jobID, err)
 	}
-	n, _ := res.RowsAffected()
 	return int(n), nil
 }
 
@@ -560,7 +579,7 @@ func (s *BunStore) ListFailures(ctx context.Context, f HistoryFilter) ([]History
 	if f.Classification != "" {
 		q = q.Where("classification = ?", string(f.Classification))
 	}
-	total, err := q.Order("analyzed_at DESC", "id DESC").Limit(int64(f.Limit)).Offset(int64(f.Offset)).ScanAndCount(ctx)
+	total, err := store.Page{Limit: f.Limit, Offset: f.Offset}.Apply(q.Order("analyzed_at DESC", "id DESC")).ScanAndCount(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list failure history: %w", store.Translate(err))
 	}
@@ -630,7 +649,7 @@ func (s *BunStore) TopFailures(ctx context.Context, jobName, excludeJobID string
 	if excludeJobID != "" {
 		q = q.Where("job_id <> ?", excludeJobID)
 	}
-	if err := q.Group("test_name", "classification").OrderExpr("count DESC, test_name").Limit(int64(limit)).Scan(ctx, &out); err != nil {
+	if err := (store.Page{Limit: limit}).Apply(q.Group("test_name", "classification").OrderExpr("count DESC, test_name")).Scan(ctx, &out); err != nil {
 		return nil, fmt.Errorf("top failures of %s: %w", jobName, store.Translate(err))
 	}
 	return out, nil
@@ -762,24 +781,19 @@ func (s *BunStore) CommentsFor(ctx context.Context, testName, signature string) 
 
 // GetComment implements Store.
 func (s *BunStore) GetComment(ctx context.Context, jobID string, id int64) (Comment, error) {
-	var rows []commentRow
-	if err := s.db.NewSelect().Model(&rows).Where("job_id = ?", jobID).Where("id = ?", id).Scan(ctx); err != nil {
-		return Comment{}, fmt.Errorf("get comment %d: %w", id, store.Translate(err))
-	}
-	if len(rows) == 0 {
-		return Comment{}, errs.NotFoundf("comment %d not found", id)
+	rows := make([]commentRow, 1)
+	q := s.db.NewSelect().Model(&rows[0]).Where("job_id = ?", jobID).Where("id = ?", id)
+	if err := store.ScanOne(ctx, q, "comment %d not found", id); err != nil {
+		return Comment{}, fmt.Errorf("get comment %d: %w", id, err)
 	}
 	return fromCommentRows(rows)[0], nil
 }
 
 // DeleteComment implements Store.
 func (s *BunStore) DeleteComment(ctx context.Context, jobID string, id int64) error {
-	res, err := s.db.NewDelete().Model((*commentRow)(nil)).Where("job_id = ?", jobID).Where("id = ?", id).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("delete comment %d: %w", id, store.Translate(err))
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("comment %d not found", id)
+	q := s.db.NewDelete().Model((*commentRow)(nil)).Where("job_id = ?", jobID).Where("id = ?", id)
+	if err := store.ExecOne(ctx, q, "comment %d not found", id); err != nil {
+		return fmt.Errorf("delete comment %d: %w", id, err)
 	}
 	return nil
 }

@@ -262,7 +262,7 @@ func (s *Service) SetUserTokens(ctx context.Context, username string, up TokensU
 	if up.JiraEmail != nil {
 		t.JiraEmail = *up.JiraEmail
 	}
-	return s.store.SetTrackerTokens(ctx, u.ID, t)
+	return s.store.SetTrackerTokens(ctx, u.ID, t, s.now())
 }
 
 func (s *Service) seal(v, context string) string {

@@ -58,9 +58,10 @@ type Config struct {
 	// AdminSessionTTL is the sliding lifetime of the analysis API's admin
 	// cookie session: each use extends it. Default 8 h.
 	AdminSessionTTL time.Duration
-	// Logger receives the service's warnings. Default slog.Default().
+	// Logger receives the service's logs. Default slog.Default().
 	Logger *slog.Logger
-	// Now is the clock. Default time.Now.
+	// Now is the service's clock, read for every time it records. Default
+	// time.Now; readings are used in UTC, truncated to microseconds.
 	Now func() time.Time
 }
 
@@ -85,9 +86,7 @@ func New(st Store, cfg Config) (*Service, error) {
 	if cfg.Mailer == nil {
 		cfg.Mailer = &LogMailer{Logger: cfg.Logger}
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	cfg.Now = store.Clock(cfg.Now)
 	setDefault(&cfg.OTPTTL, DefaultOTPTTL)
 	setDefault(&cfg.OTPResendWait, DefaultOTPResendWait)
 	setDefault(&cfg.SessionTTL, DefaultSessionTTL)
@@ -125,7 +124,7 @@ func setDefault(d *time.Duration, def time.Duration) {
 	}
 }
 
-func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+func (s *Service) now() time.Time { return s.cfg.Now() }
 
 // SignIn is a new session.
 type SignIn struct {

@@ -64,7 +64,8 @@ type UserStore interface {
 	DeleteUser(ctx context.Context, userID string) error
 	ListUsers(ctx context.Context) ([]User, error)
 	TrackerTokens(ctx context.Context, userID string) (TrackerTokens, error)
-	SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens) error
+	// SetTrackerTokens replaces the user's tokens, stamped with time at.
+	SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens, at time.Time) error
 }
 
 // Session is a stored sign-in session; only the digest of its id is kept.

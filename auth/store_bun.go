@@ -76,44 +76,14 @@ type otpRow struct {
 	CreatedAt time.Time `bun:"created_at,notnull"`
 }
 
-// Migrations returns the auth schema.
+// Migrations returns the auth schema. Each migration creates or alters
+// tables from its own frozen models (userRowV1 and those local to it), never
+// from the row types above.
 func Migrations() []store.Migration {
 	return []store.Migration{{
 		ID:      "20261123090000",
 		Comment: "auth: users, roles, tracker tokens, sessions, sign-in codes",
-		Up: func(ctx context.Context, tx bun.Tx) error {
-			tables := []struct {
-				model any
-				fks   []string
-			}{
-				{(*userRowV1)(nil), nil},
-				{(*userRoleRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
-				{(*trackerTokensRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
-				{(*sessionRow)(nil), []string{`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`}},
-				{(*otpRow)(nil), nil},
-			}
-			for _, t := range tables {
-				q := tx.NewCreateTable().Model(t.model)
-				for _, fk := range t.fks {
-					q = q.ForeignKey(fk)
-				}
-				if _, err := q.Exec(ctx); err != nil {
-					return err
-				}
-			}
-			for _, stmt := range []string{
-				`CREATE UNIQUE INDEX auth_users_email ON auth_users (email)`,
-				`CREATE UNIQUE INDEX auth_users_username ON auth_users (lower(username))`,
-				`CREATE UNIQUE INDEX auth_users_api_key ON auth_users (api_key_digest)`,
-				`CREATE INDEX auth_sessions_user ON auth_sessions (user_id)`,
-				`CREATE INDEX auth_sessions_expiry ON auth_sessions (expires_at)`,
-			} {
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		Up:      createAuthTables,
 	}, {
 		ID:      "20261205130000",
 		Comment: "auth: guest usernames; users who signed up by email get a username",
@@ -124,6 +94,71 @@ func Migrations() []store.Migration {
 			return nameEmailUsers(ctx, tx)
 		},
 	}}
+}
+
+// createAuthTables is the first migration, with its models frozen here.
+func createAuthTables(ctx context.Context, tx bun.Tx) error {
+	type userRoleRowV1 struct {
+		bun.BaseModel `bun:"table:auth_user_roles"`
+
+		UserID string `bun:"user_id,pk"`
+		Role   string `bun:"role,pk"`
+	}
+	type trackerTokensRowV1 struct {
+		bun.BaseModel `bun:"table:auth_tracker_tokens"`
+
+		UserID      string    `bun:"user_id,pk"`
+		GitHubToken string    `bun:"github_token,notnull"`
+		JiraEmail   string    `bun:"jira_email,notnull"`
+		JiraToken   string    `bun:"jira_token,notnull"`
+		UpdatedAt   time.Time `bun:"updated_at,notnull"`
+	}
+	type sessionRowV1 struct {
+		bun.BaseModel `bun:"table:auth_sessions"`
+
+		Digest    string    `bun:"digest,pk"`
+		UserID    string    `bun:"user_id,nullzero"`
+		Sliding   bool      `bun:"sliding,notnull"`
+		ExpiresAt time.Time `bun:"expires_at,notnull"`
+		CreatedAt time.Time `bun:"created_at,notnull"`
+	}
+	type otpRowV1 struct {
+		bun.BaseModel `bun:"table:auth_otp_codes,alias:otp"`
+
+		Email     string    `bun:"email,pk"`
+		Salt      string    `bun:"salt,notnull"`
+		Digest    string    `bun:"digest,notnull"`
+		Attempts  int       `bun:"attempts,notnull"`
+		ExpiresAt time.Time `bun:"expires_at,notnull"`
+		CreatedAt time.Time `bun:"created_at,notnull"`
+	}
+	const userFK = `("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`
+	tables := []struct {
+		model any
+		fks   []string
+	}{
+		{(*userRowV1)(nil), nil},
+		{(*userRoleRowV1)(nil), []string{userFK}},
+		{(*trackerTokensRowV1)(nil), []string{userFK}},
+		{(*sessionRowV1)(nil), []string{userFK}},
+		{(*otpRowV1)(nil), nil},
+	}
+	for _, t := range tables {
+		q := tx.NewCreateTable().Model(t.model)
+		for _, fk := range t.fks {
+			q = q.ForeignKey(fk)
+		}
+		if _, err := q.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return store.CreateIndexes(ctx, tx,
+		store.Index{Table: "auth_users", Name: "auth_users_email", Columns: []string{"email"}, Unique: true},
+		store.Index{Table: "auth_users", Name: "auth_users_username", Columns: []string{"lower(username)"}, Unique: true},
+		store.Index{Table: "auth_users", Name: "auth_users_api_key", Columns: []string{"api_key_digest"}, Unique: true},
+		store.Index{Table: "auth_sessions", Name: "auth_sessions_user", Columns: []string{"user_id"}},
+		store.Index{Table: "auth_sessions", Name: "auth_sessions_expiry", Columns: []string{"expires_at"}},
+	)
 }
 
 // nameEmailUsers gives every user with an email and no username the first
@@ -224,10 +259,7 @@ func (s *BunStore) User(ctx context.Context, key UserKey) (User, Credentials, er
 	default:
 		return User{}, Credentials{}, errs.NotFoundf("user not found")
 	}
-	if err := q.Limit(1).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return User{}, Credentials{}, errs.Wrap(errs.NotFound, err, "user not found")
-		}
+	if err := store.ScanOne(ctx, q.Limit(1), "user not found"); err != nil {
 		return User{}, Credentials{}, wrap("get user", err)
 	}
 	u := row.user()
@@ -250,14 +282,11 @@ func (s *BunStore) ClaimGuest(ctx context.Context, u User, c Credentials) error 
 	u.Guest = false
 	row := toUserRow(u, c)
 	return wrap("claim guest", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model(&row).
+		q := tx.NewUpdate().Model(&row).
 			Column("email", "username", "name", "lastname", "role", "password_hash", "api_key_digest", "guest").
-			WherePK().Where("guest = ?", true).Exec(ctx)
-		if err != nil {
+			WherePK().Where("guest = ?", true)
+		if err := store.ExecOne(ctx, q, "no guest %q", u.Username); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("no guest %q", u.Username)
 		}
 		if _, err := tx.NewDelete().Model((*trackerTokensRow)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
 			return err
@@ -277,14 +306,8 @@ func (s *BunStore) TouchUser(ctx context.Context, userID string, t time.Time) er
 // SetCredentials implements UserStore.
 func (s *BunStore) SetCredentials(ctx context.Context, userID string, c Credentials) error {
 	row := userRow{userRowV1: userRowV1{ID: userID, PasswordHash: c.PasswordHash, APIKeyDigest: c.APIKeyDigest}}
-	res, err := s.db.NewUpdate().Model(&row).Column("password_hash", "api_key_digest").WherePK().Exec(ctx)
-	if err != nil {
-		return wrap("set credentials", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errs.NotFoundf("user not found")
-	}
-	return nil
+	q := s.db.NewUpdate().Model(&row).Column("password_hash", "api_key_digest").WherePK()
+	return wrap("set credentials", store.ExecOne(ctx, q, "user not found"))
 }
 
 // SetRole implements UserStore in one transaction.
@@ -296,17 +319,13 @@ func (s *BunStore) SetRole(ctx context.Context, userID string, role Role, apiKey
 			}
 		}
 		row := userRow{userRowV1: userRowV1{ID: userID, Role: string(role), APIKeyDigest: apiKeyDigest}}
-		res, err := tx.NewUpdate().Model(&row).Column("role", "api_key_digest").WherePK().Exec(ctx)
-		if err != nil {
+		if err := store.ExecOne(ctx, tx.NewUpdate().Model(&row).Column("role", "api_key_digest").WherePK(), "user not found"); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("user not found")
 		}
 		if role == RoleAdmin {
 			return nil
 		}
-		_, err = tx.NewDelete().Model((*sessionRow)(nil)).Where("user_id = ?", userID).Exec(ctx)
+		_, err := tx.NewDelete().Model((*sessionRow)(nil)).Where("user_id = ?", userID).Exec(ctx)
 		return err
 	}))
 }
@@ -318,14 +337,7 @@ func (s *BunStore) DeleteUser(ctx context.Context, userID string) error {
 		if err := keepAnAdmin(ctx, tx, userID); err != nil {
 			return err
 		}
-		res, err := tx.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID).Exec(ctx)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return errs.NotFoundf("user not found")
-		}
-		return nil
+		return store.ExecOne(ctx, tx.NewDelete().Model((*userRow)(nil)).Where("id = ?", userID), "user not found")
 	}))
 }
 
@@ -377,8 +389,8 @@ func (s *BunStore) ListUsers(ctx context.Context) ([]User, error) {
 // TrackerTokens implements UserStore; a user without any gets zero values.
 func (s *BunStore) TrackerTokens(ctx context.Context, userID string) (TrackerTokens, error) {
 	var row trackerTokensRow
-	err := s.db.NewSelect().Model(&row).Where("user_id = ?", userID).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
+	err := store.ScanOne(ctx, s.db.NewSelect().Model(&row).Where("user_id = ?", userID), "no tracker tokens")
+	if errors.Is(err, errs.ErrNotFound) {
 		return TrackerTokens{}, nil
 	}
 	if err != nil {
@@ -388,8 +400,8 @@ func (s *BunStore) TrackerTokens(ctx context.Context, userID string) (TrackerTok
 }
 
 // SetTrackerTokens implements UserStore.
-func (s *BunStore) SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens) error {
-	row := trackerTokensRow{UserID: userID, GitHubToken: t.GitHubTokenSealed, JiraEmail: t.JiraEmail, JiraToken: t.JiraTokenSealed, UpdatedAt: store.Now()}
+func (s *BunStore) SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens, at time.Time) error {
+	row := trackerTokensRow{UserID: userID, GitHubToken: t.GitHubTokenSealed, JiraEmail: t.JiraEmail, JiraToken: t.JiraTokenSealed, UpdatedAt: at}
 	_, err := s.db.NewInsert().Model(&row).
 		On("CONFLICT (user_id) DO UPDATE").
 		Set("github_token = EXCLUDED.github_token").
@@ -410,10 +422,7 @@ func (s *BunStore) CreateSession(ctx context.Context, sess Session) error {
 // Session implements SessionStore.
 func (s *BunStore) Session(ctx context.Context, digest string) (Session, error) {
 	var row sessionRow
-	if err := s.db.NewSelect().Model(&row).Where("digest = ?", digest).Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return Session{}, errs.Wrap(errs.NotFound, err, "session not found")
-		}
+	if err := store.ScanOne(ctx, s.db.NewSelect().Model(&row).Where("digest = ?", digest), "session not found"); err != nil {
 		return Session{}, wrap("get session", err)
 	}
 	return Session{Digest: row.Digest, UserID: row.UserID, Sliding: row.Sliding, ExpiresAt: row.ExpiresAt.UTC(), CreatedAt: row.CreatedAt.UTC()}, nil
@@ -445,11 +454,10 @@ func (s *BunStore) DeleteUserSessions(ctx context.Context, userID string) error 
 
 // DeleteExpiredSessions implements SessionStore.
 func (s *BunStore) DeleteExpiredSessions(ctx context.Context, t time.Time) (int, error) {
-	res, err := s.db.NewDelete().Model((*sessionRow)(nil)).Where("expires_at < ?", t).Exec(ctx)
+	n, err := store.Exec(ctx, s.db.NewDelete().Model((*sessionRow)(nil)).Where("expires_at < ?", t))
 	if err != nil {
 		return 0, wrap("delete expired sessions", err)
 	}
-	n, _ := res.RowsAffected()
 	return int(n), nil
 }
 
@@ -484,15 +492,11 @@ func (s *BunStore) PutOTP(ctx context.Context, c OTPCode, notAfter time.Time) (b
 // CountOTPAttempt implements OTPStore.
 func (s *BunStore) CountOTPAttempt(ctx context.Context, email string) (OTPCode, error) {
 	var row otpRow
-	err := s.db.NewUpdate().Model(&row).
+	q := s.db.NewUpdate().Model(&row).
 		Set("attempts = attempts + 1").
 		Where("email = ?", email).
-		Returning("*").
-		Scan(ctx)
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return OTPCode{}, errs.Wrap(errs.NotFound, err, "no sign-in code")
-		}
+		Returning("*")
+	if err := store.ScanOne(ctx, q, "no sign-in code"); err != nil {
 		return OTPCode{}, wrap("count sign-in attempt", err)
 	}
 	return OTPCode{Email: row.Email, Salt: row.Salt, Digest: row.Digest, Attempts: row.Attempts, ExpiresAt: row.ExpiresAt.UTC(), CreatedAt: row.CreatedAt.UTC()}, nil
@@ -504,11 +508,10 @@ func (s *BunStore) DeleteOTP(ctx context.Context, email, digest string) (bool, e
 	if digest != "" {
 		q = q.Where("digest = ?", digest)
 	}
-	res, err := q.Exec(ctx)
+	n, err := store.Exec(ctx, q)
 	if err != nil {
 		return false, wrap("delete sign-in code", err)
 	}
-	n, _ := res.RowsAffected()
 	return n == 1, nil
 }
 
@@ -524,14 +527,6 @@ func (r userRow) user() User {
 	return User{
 		ID: r.ID, Email: r.Email, Username: r.Username, Name: r.Name, Lastname: r.Lastname,
 		Role: Role(r.Role), HasPassword: r.PasswordHash != "", HasAPIKey: r.APIKeyDigest != "",
-		Guest: r.Guest, CreatedAt: r.CreatedAt.UTC(), LastSeen: utcPtr(r.LastSeen),
+		Guest: r.Guest, CreatedAt: r.CreatedAt.UTC(), LastSeen: store.UTC(r.LastSeen),
 	}
-}
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }

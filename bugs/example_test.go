@@ -23,7 +23,7 @@ func Example() {
 	if _, err := store.Migrate(ctx, db, bugs.Migrations(), activity.Migrations()); err != nil {
 		log.Fatal(err)
 	}
-	journal := activity.New(activity.NewBunStore(db.DB))
+	journal := activity.New(activity.NewBunStore(db.DB), activity.Config{})
 	svc := bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: journal})
 
 	for _, msg := range []string{"Order 1234 not found", "Order 5678 not found"} {

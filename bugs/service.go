@@ -1,6 +1,7 @@
 package bugs
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -39,10 +40,12 @@ type Config struct {
 	// Journey supplies reporters' recent actions for Create. Nil attaches
 	// only what the client sent.
 	Journey JourneySource
-	// Logger receives failures that do not fail the call (a journey that
-	// could not be read, a capture that could not be stored). Default
-	// slog.Default().
+	// Logger receives the service's logs: failures that do not fail the call
+	// (a journey that could not be read, a capture that could not be stored). Default slog.Default().
 	Logger *slog.Logger
+	// Now is the service's clock, read for every time it records. Default
+	// time.Now; readings are used in UTC, truncated to microseconds.
+	Now func() time.Time
 	// DedupWindow overrides DefaultDedupWindow.
 	DedupWindow time.Duration
 }
@@ -53,14 +56,12 @@ type Service struct {
 	journey JourneySource
 	log     *slog.Logger
 	window  time.Duration
+	now     func() time.Time
 }
 
-// New returns a Service on store.
-func New(store Store, cfg Config) *Service {
-	s := &Service{store: store, journey: cfg.Journey, log: cfg.Logger, window: cfg.DedupWindow}
-	if s.log == nil {
-		s.log = slog.Default()
-	}
+// New returns a Service on st.
+func New(st Store, cfg Config) *Service {
+	s := &Service{store: st, journey: cfg.Journey, log: cmp.Or(cfg.Logger, slog.Default()), window: cfg.DedupWindow, now: store.Clock(cfg.Now)}
 	if s.window <= 0 {
 		s.window = DefaultDedupWindow
 	}
@@ -104,7 +105,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Report, error) {
 		return Report{}, err
 	}
 
-	now := store.Now()
+	now := s.now()
 	journey, err := s.buildJourney(ctx, in.ReporterID, now, clientJourney)
 	if err != nil {
 		return Report{}, err
@@ -196,7 +197,7 @@ func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created boo
 		return Report{}, false, err
 	}
 
-	r = s.newReport(store.Now(), in.OccurredAt)
+	r = s.newReport(s.now(), in.OccurredAt)
 	r.WorkspaceID, r.SpaceID, r.ReporterID = optional(in.WorkspaceID), optional(in.SpaceID), optional(in.ReporterID)
 	r.Source = in.Source
 	r.Severity = in.Severity
@@ -284,7 +285,7 @@ func (s *Service) Update(ctx context.Context, in UpdateInput) (Report, error) {
 	if in.ID == "" {
 		return Report{}, errs.InvalidField("bugReportId", "required")
 	}
-	c := Change{Description: in.Description, Severity: in.Severity, Status: in.Status, At: store.Now()}
+	c := Change{Description: in.Description, Severity: in.Severity, Status: in.Status, At: s.now()}
 	if in.Title != nil {
 		if strings.TrimSpace(*in.Title) == "" {
 			return Report{}, errs.InvalidField("title", "must not be empty")
@@ -321,7 +322,7 @@ func (s *Service) Delete(ctx context.Context, id string) error {
 	if id == "" {
 		return errs.InvalidField("bugReportId", "required")
 	}
-	if err := s.store.Delete(ctx, id, store.Now()); err != nil {
+	if err := s.store.Delete(ctx, id, s.now()); err != nil {
 		return fmt.Errorf("bugs: delete: %w", err)
 	}
 	return nil

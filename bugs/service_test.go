@@ -24,7 +24,7 @@ func migrations() []store.Migration {
 }
 
 func newServices(db *store.DB) (*bugs.Service, *activity.Service) {
-	act := activity.New(activity.NewBunStore(db.DB))
+	act := activity.New(activity.NewBunStore(db.DB), activity.Config{})
 	return bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act}), act
 }
 

@@ -32,10 +32,9 @@ type reportRow struct {
 	ErrorStack   *string `bun:"error_stack,type:text"`
 	ErrorCode    *string `bun:"error_code"`
 
-	// JSON is kept as text: one column type that both engines treat alike.
-	UserJourney *string `bun:"user_journey,type:text"`
-	Context     *string `bun:"context,type:text"`
-	Metadata    *string `bun:"metadata,type:text"`
+	UserJourney *store.JSON[json.RawMessage] `bun:"user_journey,type:text"`
+	Context     *store.JSON[json.RawMessage] `bun:"context,type:text"`
+	Metadata    *store.JSON[json.RawMessage] `bun:"metadata,type:text"`
 
 	OccurrenceCount   int     `bun:"occurrence_count,notnull"`
 	Fingerprint       *string `bun:"fingerprint"`
@@ -57,35 +56,54 @@ type reportRow struct {
 	DeletedAt   *time.Time `bun:"deleted_at"`
 }
 
-// Migrations returns the schema of bug reports.
+// Migrations returns the schema of bug reports. Each migration creates
+// tables from its own frozen model, never from reportRow, so that a column
+// added later is added by a later migration on every database, old or new.
 func Migrations() []store.Migration {
 	return []store.Migration{{
 		ID:      "20261123100000",
 		Comment: "bugs: bug_reports",
 		Up: func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.NewCreateTable().Model((*reportRow)(nil)).Exec(ctx); err != nil {
+			type reportRowV1 struct {
+				bun.BaseModel `bun:"table:bug_reports,alias:r"`
+
+				ID                string     `bun:"id,pk"`
+				WorkspaceID       *string    `bun:"workspace_id"`
+				SpaceID           *string    `bun:"space_id"`
+				ReporterID        *string    `bun:"reporter_id"`
+				Source            string     `bun:"source,notnull"`
+				Severity          string     `bun:"severity,notnull"`
+				Status            string     `bun:"status,notnull"`
+				Title             string     `bun:"title,notnull"`
+				Description       *string    `bun:"description,type:text"`
+				ErrorMessage      *string    `bun:"error_message,type:text"`
+				ErrorStack        *string    `bun:"error_stack,type:text"`
+				ErrorCode         *string    `bun:"error_code"`
+				UserJourney       *string    `bun:"user_journey,type:text"`
+				Context           *string    `bun:"context,type:text"`
+				Metadata          *string    `bun:"metadata,type:text"`
+				OccurrenceCount   int        `bun:"occurrence_count,notnull"`
+				Fingerprint       *string    `bun:"fingerprint"`
+				NormaliserVersion int        `bun:"normaliser_version,notnull"`
+				DedupKey          *string    `bun:"dedup_key"`
+				Regression        bool       `bun:"regression,notnull"`
+				OccurredAt        time.Time  `bun:"occurred_at,notnull"`
+				FirstSeenAt       time.Time  `bun:"first_seen_at,notnull"`
+				LastSeenAt        time.Time  `bun:"last_seen_at,notnull"`
+				CreatedAt         time.Time  `bun:"created_at,notnull"`
+				UpdatedAt         time.Time  `bun:"updated_at,notnull"`
+				ResolvedAt        *time.Time `bun:"resolved_at"`
+				DeletedAt         *time.Time `bun:"deleted_at"`
+			}
+			if _, err := tx.NewCreateTable().Model((*reportRowV1)(nil)).Exec(ctx); err != nil {
 				return fmt.Errorf("create bug_reports: %w", err)
 			}
-			indexes := []struct {
-				name    string
-				unique  bool
-				columns []string
-			}{
-				{name: "bug_reports_dedup_key_idx", unique: true, columns: []string{"dedup_key"}},
+			return store.CreateIndexes(ctx, tx,
+				store.Index{Table: "bug_reports", Name: "bug_reports_dedup_key_idx", Columns: []string{"dedup_key"}, Unique: true},
 				// List orders by occurred_at and filters on it.
-				{name: "bug_reports_occurred_at_idx", columns: []string{"occurred_at"}},
-				{name: "bug_reports_workspace_idx", columns: []string{"workspace_id", "occurred_at"}},
-			}
-			for _, ix := range indexes {
-				q := tx.NewCreateIndex().Model((*reportRow)(nil)).Index(ix.name).Column(ix.columns...)
-				if ix.unique {
-					q = q.Unique()
-				}
-				if _, err := q.Exec(ctx); err != nil {
-					return fmt.Errorf("create %s: %w", ix.name, err)
-				}
-			}
-			return nil
+				store.Index{Table: "bug_reports", Name: "bug_reports_occurred_at_idx", Columns: []string{"occurred_at"}},
+				store.Index{Table: "bug_reports", Name: "bug_reports_workspace_idx", Columns: []string{"workspace_id", "occurred_at"}},
+			)
 		},
 	}}
 }
@@ -232,11 +250,7 @@ func (s *BunStore) join(ctx context.Context, r *Report, key string, windowStart 
 	if where != nil {
 		uq = where(uq)
 	}
-	res, err := uq.Returning("*").Exec(ctx)
-	if err != nil {
-		return Report{}, false, fmt.Errorf("join bug report: %w", store.Translate(err))
-	}
-	n, err := res.RowsAffected()
+	n, err := store.Exec(ctx, uq.Returning("*"))
 	if err != nil {
 		return Report{}, false, fmt.Errorf("join bug report: %w", err)
 	}
@@ -255,27 +269,23 @@ func (s *BunStore) insertOrJoin(ctx context.Context, r *Report, windowStart time
 		}
 		// The WHERE leaves a report last seen before the window alone:
 		// then no row comes back and the stale report is retired below.
-		res, err := iq.Set("updated_at = EXCLUDED.updated_at").
+		n, err := store.Exec(ctx, iq.Set("updated_at = EXCLUDED.updated_at").
 			Where("r.last_seen_at >= ?", windowStart).
-			Returning("*").
-			Exec(ctx)
+			Returning("*"))
 		if err != nil {
-			return Report{}, false, fmt.Errorf("upsert bug report: %w", store.Translate(err))
-		}
-		if n, err := res.RowsAffected(); err != nil {
 			return Report{}, false, fmt.Errorf("upsert bug report: %w", err)
-		} else if n == 1 {
+		}
+		if n == 1 {
 			// Only a fresh insert returns a count of 1: joining always
 			// returns at least 2.
 			return row.toReport(), row.OccurrenceCount == 1, nil
 		}
-		_, err = s.db.NewUpdate().Model((*reportRow)(nil)).
+		_, err = store.Exec(ctx, s.db.NewUpdate().Model((*reportRow)(nil)).
 			Set("dedup_key = NULL").
 			Where("dedup_key = ?", r.Fingerprint).
-			Where("last_seen_at < ?", windowStart).
-			Exec(ctx)
+			Where("last_seen_at < ?", windowStart))
 		if err != nil {
-			return Report{}, false, fmt.Errorf("retire stale bug report: %w", store.Translate(err))
+			return Report{}, false, fmt.Errorf("retire stale bug report: %w", err)
 		}
 	}
 	return Report{}, false, errs.Unavailablef("bug report intake is contended; try again")
@@ -284,12 +294,8 @@ func (s *BunStore) insertOrJoin(ctx context.Context, r *Report, windowStart time
 // Get implements Store.
 func (s *BunStore) Get(ctx context.Context, id string) (Report, error) {
 	var row reportRow
-	err := s.db.NewSelect().Model(&row).Where("id = ?", id).Where("deleted_at IS NULL").Scan(ctx)
-	if err != nil {
-		err = store.Translate(err)
-		if errs.KindOf(err) == errs.NotFound {
-			return Report{}, errs.Wrap(errs.NotFound, err, "bug report %s not found", id)
-		}
+	q := s.db.NewSelect().Model(&row).Where("id = ?", id).Where("deleted_at IS NULL")
+	if err := store.ScanOne(ctx, q, "bug report %s not found", id); err != nil {
 		return Report{}, fmt.Errorf("get bug report: %w", err)
 	}
 	return row.toReport(), nil
@@ -321,10 +327,8 @@ func (s *BunStore) List(ctx context.Context, f ListFilter) ([]Report, int, error
 		return nil, 0, fmt.Errorf("count bug reports: %w", store.Translate(err))
 	}
 	var rows []reportRow
-	err = q.Model(&rows).
-		OrderExpr("occurred_at DESC, created_at DESC, id DESC").
-		Limit(int64(f.Limit)).
-		Offset(int64((f.Page - 1) * f.Limit)).
+	err = store.PageNumber(f.Page, f.Limit).Apply(q.Model(&rows).
+		OrderExpr("occurred_at DESC, created_at DESC, id DESC")).
 		Scan(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list bug reports: %w", store.Translate(err))
@@ -360,34 +364,23 @@ func (s *BunStore) Update(ctx context.Context, id string, c Change) (Report, err
 		}
 		q = q.Set("status = ?", *c.Status)
 	}
-	res, err := q.Where("r.id = ?", id).Where("r.deleted_at IS NULL").Returning("*").Exec(ctx)
-	if err != nil {
-		return Report{}, fmt.Errorf("update bug report: %w", store.Translate(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
+	q = q.Where("r.id = ?", id).Where("r.deleted_at IS NULL").Returning("*")
+	if err := store.ExecOne(ctx, q, "bug report %s not found", id); err != nil {
 		return Report{}, fmt.Errorf("update bug report: %w", err)
-	} else if n == 0 {
-		return Report{}, errs.NotFoundf("bug report %s not found", id)
 	}
 	return row.toReport(), nil
 }
 
 // Delete implements Store.
 func (s *BunStore) Delete(ctx context.Context, id string, at time.Time) error {
-	res, err := s.db.NewUpdate().Model((*reportRow)(nil)).
+	q := s.db.NewUpdate().Model((*reportRow)(nil)).
 		Set("deleted_at = ?", at).
 		Set("updated_at = ?", at).
 		Set("dedup_key = NULL").
 		Where("id = ?", id).
-		Where("deleted_at IS NULL").
-		Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("delete bug report: %w", store.Translate(err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
+		Where("deleted_at IS NULL")
+	if err := store.ExecOne(ctx, q, "bug report %s not found", id); err != nil {
 		return fmt.Errorf("delete bug report: %w", err)
-	} else if n == 0 {
-		return errs.NotFoundf("bug report %s not found", id)
 	}
 	return nil
 }
@@ -398,7 +391,7 @@ func toRow(r *Report) *reportRow {
 		Source: string(r.Source), Severity: string(r.Severity), Status: string(r.Status),
 		Title: r.Title, Description: r.Description,
 		ErrorMessage: r.ErrorMessage, ErrorStack: r.ErrorStack, ErrorCode: r.ErrorCode,
-		UserJourney: jsonText(r.UserJourney), Context: jsonText(r.Context), Metadata: jsonText(r.Metadata),
+		UserJourney: nullJSON(r.UserJourney), Context: nullJSON(r.Context), Metadata: nullJSON(r.Metadata),
 		OccurrenceCount: r.OccurrenceCount, NormaliserVersion: r.NormaliserVersion, Regression: r.Regression,
 		OccurredAt: r.OccurredAt, FirstSeenAt: r.FirstSeenAt, LastSeenAt: r.LastSeenAt,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ResolvedAt: r.ResolvedAt, DeletedAt: r.DeletedAt,
@@ -416,11 +409,11 @@ func (row *reportRow) toReport() Report {
 		Source: Source(row.Source), Severity: Severity(row.Severity), Status: Status(row.Status),
 		Title: row.Title, Description: row.Description,
 		ErrorMessage: row.ErrorMessage, ErrorStack: row.ErrorStack, ErrorCode: row.ErrorCode,
-		UserJourney: rawJSON(row.UserJourney), Context: rawJSON(row.Context), Metadata: rawJSON(row.Metadata),
+		UserJourney: row.UserJourney.Get(), Context: row.Context.Get(), Metadata: row.Metadata.Get(),
 		OccurrenceCount: row.OccurrenceCount, NormaliserVersion: row.NormaliserVersion, Regression: row.Regression,
 		OccurredAt: row.OccurredAt.UTC(), FirstSeenAt: row.FirstSeenAt.UTC(), LastSeenAt: row.LastSeenAt.UTC(),
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
-		ResolvedAt: utcPtr(row.ResolvedAt), DeletedAt: utcPtr(row.DeletedAt),
+		ResolvedAt: store.UTC(row.ResolvedAt), DeletedAt: store.UTC(row.DeletedAt),
 	}
 	if row.Fingerprint != nil {
 		r.Fingerprint = *row.Fingerprint
@@ -428,25 +421,7 @@ func (row *reportRow) toReport() Report {
 	return r
 }
 
-func jsonText(raw json.RawMessage) *string {
-	if len(raw) == 0 {
-		return nil
-	}
-	s := string(raw)
-	return &s
-}
-
-func rawJSON(s *string) json.RawMessage {
-	if s == nil {
-		return nil
-	}
-	return json.RawMessage(*s)
-}
-
-func utcPtr(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
+// nullJSON stores absent JSON (nil or empty) as NULL.
+func nullJSON(raw json.RawMessage) *store.JSON[json.RawMessage] {
+	return store.NullJSON(raw, len(raw) > 0)
 }

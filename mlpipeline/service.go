@@ -1,6 +1,7 @@
 package mlpipeline
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"crypto/rand"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,8 +29,6 @@ type Config struct {
 	// Train holds the training options every job starts from (the job's
 	// is_anon and column overrides are applied on top).
 	Train TrainOptions
-	// Now returns the current time (default store.Now).
-	Now func() time.Time
 	// ProgressEvery is how often a running job's progress is written to the
 	// store (default 1 s); a new stage is written at once.
 	ProgressEvery time.Duration
@@ -37,6 +37,11 @@ type Config struct {
 	// soon as the job has an outcome, so that uploads do not pile up. Files
 	// elsewhere, such as the command line's own CSVs, are never touched.
 	UploadDir string
+	// Logger receives the service's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the service's clock, read for every time it records. Default
+	// time.Now; readings are used in UTC, truncated to microseconds.
+	Now func() time.Time
 }
 
 // Service runs training and prediction jobs on a Store.
@@ -51,9 +56,8 @@ func New(st Store, cfg Config) *Service {
 	if cfg.CacheSize <= 0 {
 		cfg.CacheSize = 8
 	}
-	if cfg.Now == nil {
-		cfg.Now = store.Now
-	}
+	cfg.Now = store.Clock(cfg.Now)
+	cfg.Logger = cmp.Or(cfg.Logger, slog.Default())
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = time.Second
 	}
@@ -188,7 +192,9 @@ func (s *Service) recordProgress(ctx context.Context, jobID string, next func(Pr
 		stage, last = p.Stage, now
 		// Progress is advisory: a failed write must not fail the training,
 		// and the next report writes it again.
-		_ = s.store.UpdateTrainingProgress(ctx, jobID, p, now)
+		if err := s.store.UpdateTrainingProgress(ctx, jobID, p, now); err != nil {
+			s.cfg.Logger.Warn("training progress not recorded", "training_job_id", jobID, "err", err)
+		}
 	}
 }
 

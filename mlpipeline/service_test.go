@@ -363,10 +363,10 @@ func TestProgressMigrationOnAnOldDatabase(t *testing.T) {
 		ctx := context.Background()
 		db := dbtest.Open(t, url, Migrations()[:1])
 		now := store.Now()
-		old := &trainingJobRowV1{ID: "train_old", OwnerID: "u1", Status: string(StatusProcessing),
-			StatusDescription: descTrainingProcessing, Files: "[]", TextColumns: "[]", TargetColumns: "[]",
-			CreatedAt: now, UpdatedAt: now}
-		_, err := db.NewInsert().Model(old).Exec(ctx)
+		old := map[string]any{"id": "train_old", "owner_id": "u1", "is_anon": false, "status": string(StatusProcessing),
+			"status_description": descTrainingProcessing, "files": "[]", "text_columns": "[]", "target_columns": "[]",
+			"model_bytes": 0, "created_at": now, "updated_at": now}
+		_, err := db.NewInsert().Model(&old).TableExpr("mlpipeline_training_jobs").Exec(ctx)
 		require.NoError(t, err)
 		applied, err := store.Migrate(ctx, db, Migrations())
 		require.NoError(t, err)

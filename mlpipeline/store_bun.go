@@ -2,9 +2,6 @@ package mlpipeline
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -17,31 +14,24 @@ import (
 // trainingJobRow is the table model of a TrainingJob. Lists and objects are
 // JSON text: one column type that both engines treat alike.
 type trainingJobRow struct {
-	trainingJobRowV1 `bun:",extend"`
-	Progress         *string `bun:"progress,type:text"`
-}
-
-// trainingJobRowV1 is the table as the first migration created it. That
-// migration keeps creating exactly this, so that each later column is added
-// by its own migration on every database, old or new.
-type trainingJobRowV1 struct {
 	bun.BaseModel `bun:"table:mlpipeline_training_jobs,alias:t"`
 
-	ID                string  `bun:"id,pk"`
-	OwnerID           string  `bun:"owner_id,notnull"`
-	IsAnon            bool    `bun:"is_anon,notnull"`
-	Status            string  `bun:"status,notnull"`
-	StatusDescription string  `bun:"status_description,notnull"`
-	ErrorCode         *string `bun:"error_code"`
-	ErrorMessage      *string `bun:"error_message,type:text"`
-	Files             string  `bun:"files,type:text,notnull"`
-	TextColumns       string  `bun:"text_columns,type:text,notnull"`
-	TargetColumns     string  `bun:"target_columns,type:text,notnull"`
-	Roles             *string `bun:"roles,type:text"`
-	Metrics           *string `bun:"metrics,type:text"`
-	ParseStats        *string `bun:"parse_stats,type:text"`
-	Model             []byte  `bun:"model"`
-	ModelBytes        int     `bun:"model_bytes,notnull"`
+	ID                string                     `bun:"id,pk"`
+	OwnerID           string                     `bun:"owner_id,notnull"`
+	IsAnon            bool                       `bun:"is_anon,notnull"`
+	Status            string                     `bun:"status,notnull"`
+	StatusDescription string                     `bun:"status_description,notnull"`
+	ErrorCode         *string                    `bun:"error_code"`
+	ErrorMessage      *string                    `bun:"error_message,type:text"`
+	Files             store.JSON[[]string]       `bun:"files,type:text,notnull"`
+	TextColumns       store.JSON[[]string]       `bun:"text_columns,type:text,notnull"`
+	TargetColumns     store.JSON[[]string]       `bun:"target_columns,type:text,notnull"`
+	Roles             *store.JSON[[]ColumnRole]  `bun:"roles,type:text"`
+	Metrics           *store.JSON[[]FieldReport] `bun:"metrics,type:text"`
+	ParseStats        *store.JSON[*ParseStats]   `bun:"parse_stats,type:text"`
+	Model             []byte                     `bun:"model"`
+	ModelBytes        int                        `bun:"model_bytes,notnull"`
+	Progress          *store.JSON[*Progress]     `bun:"progress,type:text"`
 
 	CreatedAt time.Time `bun:"created_at,notnull"`
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
@@ -51,47 +41,82 @@ type trainingJobRowV1 struct {
 type predictionJobRow struct {
 	bun.BaseModel `bun:"table:mlpipeline_prediction_jobs,alias:p"`
 
-	ID                string  `bun:"id,pk"`
-	OwnerID           string  `bun:"owner_id,notnull"`
-	TrainingJobID     string  `bun:"training_job_id,notnull"`
-	IsAnon            bool    `bun:"is_anon,notnull"`
-	Request           string  `bun:"request,type:text,notnull"`
-	Status            string  `bun:"status,notnull"`
-	StatusDescription string  `bun:"status_description,notnull"`
-	ErrorCode         *string `bun:"error_code"`
-	ErrorMessage      *string `bun:"error_message,type:text"`
-	Result            *string `bun:"result,type:text"`
+	ID                string                   `bun:"id,pk"`
+	OwnerID           string                   `bun:"owner_id,notnull"`
+	TrainingJobID     string                   `bun:"training_job_id,notnull"`
+	IsAnon            bool                     `bun:"is_anon,notnull"`
+	Request           string                   `bun:"request,type:text,notnull"`
+	Status            string                   `bun:"status,notnull"`
+	StatusDescription string                   `bun:"status_description,notnull"`
+	ErrorCode         *string                  `bun:"error_code"`
+	ErrorMessage      *string                  `bun:"error_message,type:text"`
+	Result            *store.JSON[*Prediction] `bun:"result,type:text"`
 
 	CreatedAt time.Time `bun:"created_at,notnull"`
 	UpdatedAt time.Time `bun:"updated_at,notnull"`
 }
 
-// Migrations returns the schema of training and prediction jobs.
+// Migrations returns the schema of training and prediction jobs. Each
+// migration creates or alters tables from its own frozen models, never from
+// the row types above, so that each later column is added by its own
+// migration on every database, old or new.
 func Migrations() []store.Migration {
 	return []store.Migration{{
 		ID:      "20261123110000",
 		Comment: "mlpipeline: training and prediction jobs",
 		Up: func(ctx context.Context, tx bun.Tx) error {
-			for _, model := range []any{(*trainingJobRowV1)(nil), (*predictionJobRow)(nil)} {
+			type trainingJobRowV1 struct {
+				bun.BaseModel `bun:"table:mlpipeline_training_jobs,alias:t"`
+
+				ID                string    `bun:"id,pk"`
+				OwnerID           string    `bun:"owner_id,notnull"`
+				IsAnon            bool      `bun:"is_anon,notnull"`
+				Status            string    `bun:"status,notnull"`
+				StatusDescription string    `bun:"status_description,notnull"`
+				ErrorCode         *string   `bun:"error_code"`
+				ErrorMessage      *string   `bun:"error_message,type:text"`
+				Files             string    `bun:"files,type:text,notnull"`
+				TextColumns       string    `bun:"text_columns,type:text,notnull"`
+				TargetColumns     string    `bun:"target_columns,type:text,notnull"`
+				Roles             *string   `bun:"roles,type:text"`
+				Metrics           *string   `bun:"metrics,type:text"`
+				ParseStats        *string   `bun:"parse_stats,type:text"`
+				Model             []byte    `bun:"model"`
+				ModelBytes        int       `bun:"model_bytes,notnull"`
+				CreatedAt         time.Time `bun:"created_at,notnull"`
+				UpdatedAt         time.Time `bun:"updated_at,notnull"`
+			}
+			type predictionJobRowV1 struct {
+				bun.BaseModel `bun:"table:mlpipeline_prediction_jobs,alias:p"`
+
+				ID                string    `bun:"id,pk"`
+				OwnerID           string    `bun:"owner_id,notnull"`
+				TrainingJobID     string    `bun:"training_job_id,notnull"`
+				IsAnon            bool      `bun:"is_anon,notnull"`
+				Request           string    `bun:"request,type:text,notnull"`
+				Status            string    `bun:"status,notnull"`
+				StatusDescription string    `bun:"status_description,notnull"`
+				ErrorCode         *string   `bun:"error_code"`
+				ErrorMessage      *string   `bun:"error_message,type:text"`
+				Result            *string   `bun:"result,type:text"`
+				CreatedAt         time.Time `bun:"created_at,notnull"`
+				UpdatedAt         time.Time `bun:"updated_at,notnull"`
+			}
+			for _, model := range []any{(*trainingJobRowV1)(nil), (*predictionJobRowV1)(nil)} {
 				if _, err := tx.NewCreateTable().Model(model).Exec(ctx); err != nil {
 					return fmt.Errorf("create table: %w", err)
 				}
 			}
-			if _, err := tx.NewCreateIndex().Model((*trainingJobRowV1)(nil)).
-				Index("mlpipeline_training_jobs_owner_idx").Column("owner_id", "created_at").Exec(ctx); err != nil {
-				return fmt.Errorf("create training owner index: %w", err)
-			}
-			if _, err := tx.NewCreateIndex().Model((*predictionJobRow)(nil)).
-				Index("mlpipeline_prediction_jobs_owner_idx").Column("owner_id", "created_at").Exec(ctx); err != nil {
-				return fmt.Errorf("create prediction owner index: %w", err)
-			}
-			return nil
+			return store.CreateIndexes(ctx, tx,
+				store.Index{Table: "mlpipeline_training_jobs", Name: "mlpipeline_training_jobs_owner_idx", Columns: []string{"owner_id", "created_at"}},
+				store.Index{Table: "mlpipeline_prediction_jobs", Name: "mlpipeline_prediction_jobs_owner_idx", Columns: []string{"owner_id", "created_at"}},
+			)
 		},
 	}, {
 		ID:      "20261204190000",
 		Comment: "mlpipeline: progress of running training jobs",
 		Up: func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.NewAddColumn().Model((*trainingJobRowV1)(nil)).ColumnExpr("progress TEXT").Exec(ctx); err != nil {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE mlpipeline_training_jobs ADD COLUMN progress TEXT`); err != nil {
 				return fmt.Errorf("add progress column: %w", err)
 			}
 			return nil
@@ -107,25 +132,6 @@ type BunStore struct {
 // NewBunStore returns a Store on db (a *bun.DB or a transaction).
 func NewBunStore(db bun.IDB) *BunStore { return &BunStore{db: db} }
 
-func toJSON(v any) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("encode json: %w", err)
-	}
-	return string(b), nil
-}
-
-func optJSON(v any, present bool) (*string, error) {
-	if !present {
-		return nil, nil
-	}
-	s, err := toJSON(v)
-	if err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
 func optString(s string) *string {
 	if s == "" {
 		return nil
@@ -135,19 +141,12 @@ func optString(s string) *string {
 
 // InsertTrainingJob implements Store.
 func (s *BunStore) InsertTrainingJob(ctx context.Context, j *TrainingJob) error {
-	row := &trainingJobRow{trainingJobRowV1: trainingJobRowV1{
+	row := &trainingJobRow{
 		ID: j.ID, OwnerID: j.OwnerID, IsAnon: j.IsAnon, Status: string(j.Status),
 		StatusDescription: j.StatusDescription, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
-	}}
-	var err error
-	if row.Files, err = toJSON(nonNil(j.Files)); err != nil {
-		return err
-	}
-	if row.TextColumns, err = toJSON(nonNil(j.TextColumns)); err != nil {
-		return err
-	}
-	if row.TargetColumns, err = toJSON(nonNil(j.TargetColumns)); err != nil {
-		return err
+		Files:         store.JSON[[]string]{V: nonNil(j.Files)},
+		TextColumns:   store.JSON[[]string]{V: nonNil(j.TextColumns)},
+		TargetColumns: store.JSON[[]string]{V: nonNil(j.TargetColumns)},
 	}
 	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
 		return fmt.Errorf("insert training job: %w", store.Translate(err))
@@ -165,90 +164,56 @@ func nonNil(v []string) []string {
 // GetTrainingJob implements Store.
 func (s *BunStore) GetTrainingJob(ctx context.Context, id string) (TrainingJob, error) {
 	var row trainingJobRow
-	err := s.db.NewSelect().Model(&row).ExcludeColumn("model").Where("t.id = ?", id).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return TrainingJob{}, errs.NotFoundf("training job %s not found", id)
+	q := s.db.NewSelect().Model(&row).ExcludeColumn("model").Where("t.id = ?", id)
+	if err := store.ScanOne(ctx, q, "training job %s not found", id); err != nil {
+		return TrainingJob{}, fmt.Errorf("get training job: %w", err)
 	}
-	if err != nil {
-		return TrainingJob{}, fmt.Errorf("get training job: %w", store.Translate(err))
-	}
-	return row.toJob()
+	return row.toJob(), nil
 }
 
-func (row *trainingJobRow) toJob() (TrainingJob, error) {
-	j := TrainingJob{
+func (row *trainingJobRow) toJob() TrainingJob {
+	return TrainingJob{
 		ID: row.ID, OwnerID: row.OwnerID, IsAnon: row.IsAnon, Status: JobStatus(row.Status),
 		StatusDescription: row.StatusDescription, ModelBytes: row.ModelBytes,
+		Error: jobError(row.ErrorCode, row.ErrorMessage),
+		Files: row.Files.V, TextColumns: row.TextColumns.V, TargetColumns: row.TargetColumns.V,
+		Roles: row.Roles.Get(), Metrics: row.Metrics.Get(), ParseStats: row.ParseStats.Get(), Progress: row.Progress.Get(),
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
 	}
-	if row.ErrorCode != nil {
-		j.Error = &JobError{Code: *row.ErrorCode}
-		if row.ErrorMessage != nil {
-			j.Error.Message = *row.ErrorMessage
-		}
-	}
-	decode := func(s *string, into any) error {
-		if s == nil {
-			return nil
-		}
-		if err := json.Unmarshal([]byte(*s), into); err != nil {
-			return fmt.Errorf("decode training job %s: %w", row.ID, err)
-		}
+}
+
+// jobError is the error of a job as stored: nil without a code.
+func jobError(code, msg *string) *JobError {
+	if code == nil {
 		return nil
 	}
-	for _, d := range []struct {
-		s    *string
-		into any
-	}{
-		{&row.Files, &j.Files}, {&row.TextColumns, &j.TextColumns}, {&row.TargetColumns, &j.TargetColumns},
-		{row.Roles, &j.Roles}, {row.Metrics, &j.Metrics},
-		// Pointer targets stay nil for NULL and are allocated otherwise.
-		{row.ParseStats, &j.ParseStats}, {row.Progress, &j.Progress},
-	} {
-		if err := decode(d.s, d.into); err != nil {
-			return TrainingJob{}, err
-		}
+	e := &JobError{Code: *code}
+	if msg != nil {
+		e.Message = *msg
 	}
-	return j, nil
+	return e
 }
 
 // FinishTrainingJob implements Store.
 func (s *BunStore) FinishTrainingJob(ctx context.Context, j *TrainingJob, model []byte) (bool, error) {
-	roles, err := optJSON(j.Roles, j.Roles != nil)
-	if err != nil {
-		return false, err
-	}
-	metrics, err := optJSON(j.Metrics, j.Metrics != nil)
-	if err != nil {
-		return false, err
-	}
-	stats, err := optJSON(j.ParseStats, j.ParseStats != nil)
-	if err != nil {
-		return false, err
-	}
 	var code, msg *string
 	if j.Error != nil {
 		code, msg = optString(j.Error.Code), optString(j.Error.Message)
 	}
-	res, err := s.db.NewUpdate().Model((*trainingJobRow)(nil)).
+	n, err := store.Exec(ctx, s.db.NewUpdate().Model((*trainingJobRow)(nil)).
 		Set("status = ?", string(j.Status)).
 		Set("status_description = ?", j.StatusDescription).
 		Set("error_code = ?", code).
 		Set("error_message = ?", msg).
-		Set("roles = ?", roles).
-		Set("metrics = ?", metrics).
-		Set("parse_stats = ?", stats).
+		Set("roles = ?", store.NullJSON(j.Roles, j.Roles != nil)).
+		Set("metrics = ?", store.NullJSON(j.Metrics, j.Metrics != nil)).
+		Set("parse_stats = ?", store.NullJSON(j.ParseStats, j.ParseStats != nil)).
 		Set("model = ?", model).
 		Set("model_bytes = ?", len(model)).
 		Set("progress = NULL").
 		Set("updated_at = ?", j.UpdatedAt).
 		Where("id = ?", j.ID).
-		Where("status = ?", string(StatusProcessing)).
-		Exec(ctx)
-	if err != nil {
-		return false, fmt.Errorf("finish training job: %w", store.Translate(err))
-	}
-	n, err := res.RowsAffected()
+		Where("status = ?", string(StatusProcessing)))
 	if err != nil {
 		return false, fmt.Errorf("finish training job: %w", err)
 	}
@@ -263,33 +228,27 @@ func (s *BunStore) FinishTrainingJob(ctx context.Context, j *TrainingJob, model 
 
 // UpdateTrainingProgress implements Store.
 func (s *BunStore) UpdateTrainingProgress(ctx context.Context, id string, p Progress, at time.Time) error {
-	progress, err := toJSON(p)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.NewUpdate().Model((*trainingJobRow)(nil)).
-		Set("progress = ?", progress).
+	_, err := store.Exec(ctx, s.db.NewUpdate().Model((*trainingJobRow)(nil)).
+		Set("progress = ?", store.JSON[Progress]{V: p}).
 		Set("updated_at = ?", at).
 		Where("id = ?", id).
-		Where("status = ?", string(StatusProcessing)).
-		Exec(ctx)
+		Where("status = ?", string(StatusProcessing)))
 	if err != nil {
-		return fmt.Errorf("update training progress: %w", store.Translate(err))
+		return fmt.Errorf("update training progress: %w", err)
 	}
 	return nil
 }
 
 // RetryTrainingJob implements Store.
 func (s *BunStore) RetryTrainingJob(ctx context.Context, id, description string, at time.Time) error {
-	_, err := s.db.NewUpdate().Model((*trainingJobRow)(nil)).
+	_, err := store.Exec(ctx, s.db.NewUpdate().Model((*trainingJobRow)(nil)).
 		Set("status_description = ?", description).
 		Set("progress = NULL").
 		Set("updated_at = ?", at).
 		Where("id = ?", id).
-		Where("status = ?", string(StatusProcessing)).
-		Exec(ctx)
+		Where("status = ?", string(StatusProcessing)))
 	if err != nil {
-		return fmt.Errorf("retry training job: %w", store.Translate(err))
+		return fmt.Errorf("retry training job: %w", err)
 	}
 	return nil
 }
@@ -297,12 +256,9 @@ func (s *BunStore) RetryTrainingJob(ctx context.Context, id, description string,
 // LoadModel implements Store.
 func (s *BunStore) LoadModel(ctx context.Context, trainingJobID string) ([]byte, error) {
 	var row trainingJobRow
-	err := s.db.NewSelect().Model(&row).Column("model", "status").Where("t.id = ?", trainingJobID).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFoundf("training job %s not found", trainingJobID)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load model: %w", store.Translate(err))
+	q := s.db.NewSelect().Model(&row).Column("model", "status").Where("t.id = ?", trainingJobID)
+	if err := store.ScanOne(ctx, q, "training job %s not found", trainingJobID); err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
 	}
 	if JobStatus(row.Status) != StatusSuccess || len(row.Model) == 0 {
 		return nil, errs.Conflictf("training job %s has no model (status %s)", trainingJobID, row.Status)
@@ -315,14 +271,10 @@ func (s *BunStore) InsertPredictionJob(ctx context.Context, j *PredictionJob) er
 	row := &predictionJobRow{
 		ID: j.ID, OwnerID: j.OwnerID, TrainingJobID: j.TrainingJobID, IsAnon: j.IsAnon,
 		Request: j.Request, Status: string(j.Status), StatusDescription: j.StatusDescription,
-		CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+		Result: store.NullJSON(j.Result, j.Result != nil), CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
 	}
 	if j.Error != nil {
 		row.ErrorCode, row.ErrorMessage = optString(j.Error.Code), optString(j.Error.Message)
-	}
-	var err error
-	if row.Result, err = optJSON(j.Result, j.Result != nil); err != nil {
-		return err
 	}
 	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
 		return fmt.Errorf("insert prediction job: %w", store.Translate(err))
@@ -333,29 +285,13 @@ func (s *BunStore) InsertPredictionJob(ctx context.Context, j *PredictionJob) er
 // GetPredictionJob implements Store.
 func (s *BunStore) GetPredictionJob(ctx context.Context, id string) (PredictionJob, error) {
 	var row predictionJobRow
-	err := s.db.NewSelect().Model(&row).Where("p.id = ?", id).Scan(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return PredictionJob{}, errs.NotFoundf("prediction job %s not found", id)
+	if err := store.ScanOne(ctx, s.db.NewSelect().Model(&row).Where("p.id = ?", id), "prediction job %s not found", id); err != nil {
+		return PredictionJob{}, fmt.Errorf("get prediction job: %w", err)
 	}
-	if err != nil {
-		return PredictionJob{}, fmt.Errorf("get prediction job: %w", store.Translate(err))
-	}
-	j := PredictionJob{
+	return PredictionJob{
 		ID: row.ID, OwnerID: row.OwnerID, TrainingJobID: row.TrainingJobID, IsAnon: row.IsAnon,
 		Request: row.Request, Status: JobStatus(row.Status), StatusDescription: row.StatusDescription,
+		Error: jobError(row.ErrorCode, row.ErrorMessage), Result: row.Result.Get(),
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
-	}
-	if row.ErrorCode != nil {
-		j.Error = &JobError{Code: *row.ErrorCode}
-		if row.ErrorMessage != nil {
-			j.Error.Message = *row.ErrorMessage
-		}
-	}
-	if row.Result != nil {
-		j.Result = &Prediction{}
-		if err := json.Unmarshal([]byte(*row.Result), j.Result); err != nil {
-			return PredictionJob{}, fmt.Errorf("decode prediction job %s: %w", id, err)
-		}
-	}
-	return j, nil
+	}, nil
 }

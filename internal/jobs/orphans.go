@@ -45,7 +45,15 @@ func Migrations() []store.Migration {
 		ID:      "20261205120000",
 		Comment: "jobs: leases of the processes that work jobs",
 		Up: func(ctx context.Context, tx bun.Tx) error {
-			if _, err := tx.NewCreateTable().Model((*processRow)(nil)).Exec(ctx); err != nil {
+			// Frozen here: processRow may gain columns, each by a later migration.
+			type processRowV1 struct {
+				bun.BaseModel `bun:"table:jobs_processes"`
+
+				ClientID    string    `bun:"client_id,pk"`
+				HeartbeatAt time.Time `bun:"heartbeat_at,notnull"`
+				ExpiresAt   time.Time `bun:"expires_at,notnull"`
+			}
+			if _, err := tx.NewCreateTable().Model((*processRowV1)(nil)).Exec(ctx); err != nil {
 				return fmt.Errorf("create table: %w", err)
 			}
 			return nil

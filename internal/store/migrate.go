@@ -33,6 +33,13 @@ const (
 // in ID order. Running it again is a no-op. On PostgreSQL a session advisory
 // lock makes concurrent replicas take turns. It returns the IDs it applied.
 func Migrate(ctx context.Context, db *DB, sets ...[]Migration) ([]string, error) {
+	return MigrateTo(ctx, db, "", sets...)
+}
+
+// MigrateTo is Migrate up to and including the migration lastID ("" for
+// all): the database is left as the release whose newest migration that was
+// would leave it, which is how upgrade tests build their starting points.
+func MigrateTo(ctx context.Context, db *DB, lastID string, sets ...[]Migration) ([]string, error) {
 	collection := migrate.NewMigrations()
 	seen := map[string]string{}
 	for _, set := range sets {
@@ -44,6 +51,9 @@ func Migrate(ctx context.Context, db *DB, sets ...[]Migration) ([]string, error)
 				return nil, fmt.Errorf("migrate: migration ID %s used twice (%q and %q)", m.ID, other, m.Comment)
 			}
 			seen[m.ID] = m.Comment
+			if lastID != "" && m.ID > lastID {
+				continue
+			}
 			collection.Add(migrate.Migration{
 				Name:    m.ID,
 				Comment: m.Comment,

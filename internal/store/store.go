@@ -226,3 +226,13 @@ func redactErr(err error, dsn string) string {
 func Now() time.Time {
 	return time.Now().UTC().Truncate(time.Microsecond)
 }
+
+// Clock returns the clock of a domain service configured with now: its
+// readings in UTC truncated to microseconds, as Now's, so that a time a
+// service stores reads back equal. A nil now is the system clock (Now).
+func Clock(now func() time.Time) func() time.Time {
+	if now == nil {
+		return Now
+	}
+	return func() time.Time { return now().UTC().Truncate(time.Microsecond) }
+}

@@ -200,3 +200,14 @@ func TestNowIsUTCMicroseconds(t *testing.T) {
 	assert.Equal(t, time.UTC, now.Location())
 	assert.Zero(t, now.Nanosecond()%1000)
 }
+
+func TestClock(t *testing.T) {
+	fake := time.Date(2026, 12, 5, 10, 0, 0, 123456789, time.FixedZone("x", 3600))
+	got := store.Clock(func() time.Time { return fake })()
+	assert.Equal(t, time.UTC, got.Location())
+	assert.Equal(t, fake.Truncate(time.Microsecond).UTC(), got)
+
+	sys := store.Clock(nil)()
+	assert.Equal(t, time.UTC, sys.Location())
+	assert.Zero(t, sys.Nanosecond()%1000)
+}
