@@ -237,9 +237,12 @@ func TestTrainingSurvivesARestart(t *testing.T) {
 		c2 := newAPIClient(t, second, client.WithToken(token))
 		st := waitForTraining(t, c2, tr.JSON200.TrainingJobId)
 		assert.Equal(t, api.JobResultStatus("Success"), st.Result.Status, "%+v", st.Error)
-		left, err := os.ReadDir(uploads)
-		require.NoError(t, err)
-		assert.Empty(t, left, "a finished job's upload is deleted")
+		// The outcome is recorded before the upload is removed (a crash in
+		// between must leave the files for the retry), so wait for it.
+		assert.Eventually(t, func() bool {
+			left, err := os.ReadDir(uploads)
+			return err == nil && len(left) == 0
+		}, 30*time.Second, 20*time.Millisecond, "a finished job's upload is deleted")
 	})
 }
 
