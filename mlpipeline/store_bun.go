@@ -135,6 +135,20 @@ func optString(s string) *string {
 
 // InsertTrainingJob implements Store.
 func (s *BunStore) InsertTrainingJob(ctx context.Context, j *TrainingJob) error {
+	return insertTrainingJob(ctx, s.db, j)
+}
+
+// InsertTrainingJobWith implements Store.
+func (s *BunStore) InsertTrainingJobWith(ctx context.Context, j *TrainingJob, also func(ctx context.Context, tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := insertTrainingJob(ctx, tx, j); err != nil {
+			return err
+		}
+		return also(ctx, tx)
+	})
+}
+
+func insertTrainingJob(ctx context.Context, db bun.IDB, j *TrainingJob) error {
 	row := &trainingJobRow{trainingJobRowV1: trainingJobRowV1{
 		ID: j.ID, OwnerID: j.OwnerID, IsAnon: j.IsAnon, Status: string(j.Status),
 		StatusDescription: j.StatusDescription, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
@@ -149,7 +163,7 @@ func (s *BunStore) InsertTrainingJob(ctx context.Context, j *TrainingJob) error 
 	if row.TargetColumns, err = toJSON(nonNil(j.TargetColumns)); err != nil {
 		return err
 	}
-	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
+	if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
 		return fmt.Errorf("insert training job: %w", store.Translate(err))
 	}
 	return nil

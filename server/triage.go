@@ -30,7 +30,7 @@ func (s *Server) registerTriage() {
 	user := requireUser()
 	// The upload limit is enforced while streaming (413), so the route's own
 	// body limit is set just above it.
-	s.handle(http.MethodPost, "/demo_train", Plain, s.demoTrain, user, withMaxBody(s.engine.MaxUploadBytes()+1<<20))
+	s.handle(http.MethodPost, "/demo_train", Plain, s.demoTrain, user, withMaxBody(s.engine.ML.MaxUploadBytes()+1<<20))
 	s.handle(http.MethodPost, "/demo_status_training", Plain, s.demoStatusTraining, user)
 	s.handle(http.MethodPost, "/demo_predict", Plain, s.demoPredict, user)
 	s.handle(http.MethodPost, "/demo_status_prediction", Plain, s.demoStatusPrediction, user)
@@ -69,7 +69,7 @@ func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, Plain, err)
 		return
 	}
-	allowSlowUpload(w, s.engine.MaxUploadBytes())
+	allowSlowUpload(w, s.engine.ML.MaxUploadBytes())
 	req, cleanup, err := s.receiveUpload(r)
 	if err != nil {
 		cleanup()
@@ -77,7 +77,7 @@ func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.IsAnon = isAnon
-	job, err := s.engine.StartTraining(r.Context(), caller(r), req)
+	job, err := s.engine.ML.StartTraining(r.Context(), caller(r), req)
 	if err != nil {
 		cleanup()
 		s.writeError(w, r, Plain, err)
@@ -126,7 +126,7 @@ func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, fun
 	if err != nil {
 		return req, cleanup, errs.Invalidf("malformed multipart body: %s", err.Error())
 	}
-	budget := s.engine.MaxUploadBytes()
+	budget := s.engine.ML.MaxUploadBytes()
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -141,7 +141,7 @@ func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, fun
 				return req, cleanup, errs.InvalidField("file", "at most 20 files per upload")
 			}
 			if dir == "" {
-				if dir, err = s.engine.NewUploadDir(); err != nil {
+				if dir, err = s.engine.ML.NewUploadDir(); err != nil {
 					return req, cleanup, err
 				}
 			}
