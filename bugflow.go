@@ -386,6 +386,13 @@ func (e *Engine) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	return e.queue.Job(ctx, id)
 }
 
+// Jobs returns up to limit background jobs (at most 500), newest first, in
+// any of states and of any of kinds (all when empty), with their attempts
+// and errors.
+func (e *Engine) Jobs(ctx context.Context, states []rivertype.JobState, kinds []string, limit int) ([]*rivertype.JobRow, error) {
+	return e.queue.List(ctx, states, kinds, limit)
+}
+
 // Validate reports every problem with cfg at once, as an Invalid error with
 // one field per setting, without touching the database or the network. Open
 // and Migrate call it first; a program that must do something costly before

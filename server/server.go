@@ -95,6 +95,7 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	s.registerBugReports()
 	s.registerAnalysis()
 	s.registerTriage()
+	s.registerJobsAdmin()
 	// The capture wrapper sits inside observe's panic recovery: it files a
 	// report and re-raises, and observe answers the 500. It keys reports on
 	// the route pattern and the error's kind, which the route and the error

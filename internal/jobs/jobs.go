@@ -384,3 +384,24 @@ func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	}
 	return row, nil
 }
+
+// MaxList bounds how many jobs one List returns.
+const MaxList = 500
+
+// List returns up to limit jobs (at most MaxList), newest first, in any of
+// states and of any of kinds (all when empty), with their attempts and
+// errors, for operators watching the queue.
+func (q *Queue) List(ctx context.Context, states []rivertype.JobState, kinds []string, limit int) ([]*rivertype.JobRow, error) {
+	params := river.NewJobListParams().First(min(max(limit, 1), MaxList)).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+	if len(states) > 0 {
+		params = params.States(states...)
+	}
+	if len(kinds) > 0 {
+		params = params.Kinds(kinds...)
+	}
+	res, err := q.inserter.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list: %w", store.Translate(err))
+	}
+	return res.Jobs, nil
+}
