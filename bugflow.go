@@ -1,7 +1,6 @@
 package bugflow
 
 import (
-	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -70,8 +69,8 @@ type Config struct {
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
 	// UploadDir keeps training uploads until their job has an outcome; they
-	// are deleted then. Default a bugflow-uploads directory in the system's
-	// temporary directory. Replicas sharing one PostgreSQL need it on shared
+	// are deleted then. Default mlpipeline.DefaultUploadDir(), a
+	// bugflow-uploads directory in the system's temporary directory. Replicas sharing one PostgreSQL need it on shared
 	// storage, because any replica may run a training job.
 	UploadDir string
 	// MaxUploadBytes bounds one training upload. Default 200 MB.
@@ -94,7 +93,11 @@ type JobsConfig struct {
 	// and retries those of stopped processes), for replicas that only serve
 	// HTTP.
 	Disabled bool
-	// Register adds the embedder's own River workers and periodic jobs.
+	// Register adds the embedder's own River workers (river.AddWorker) and
+	// periodic jobs, after bugflow's domains have added theirs, in every
+	// Open that works jobs. It is a func rather than a ready river.Workers
+	// so that each Engine gets a bundle of its own: River's bundles cannot be
+	// merged or shared between clients that register the same kind.
 	Register func(workers *river.Workers, periodic *[]*river.PeriodicJob)
 	// MaxWorkers is how many jobs run at once in this process. Default 10.
 	MaxWorkers int
@@ -136,11 +139,10 @@ type Engine struct {
 	Bugs *bugs.Service
 	// Analysis is CI failure analysis: results, reviews, history.
 	Analysis *analysis.Service
-	// ML trains triage models from tracker exports and predicts with them.
+	// ML trains triage models from tracker exports (uploads, training jobs)
+	// and predicts with them.
 	ML *mlpipeline.Service
 
-	uploadDir string
-	maxUpload int64
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
 
@@ -170,48 +172,93 @@ func Open(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e, err := newEngine(ctx, db, cfg, mailer, logger)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
+	if err == nil {
+		err = e.queue.Start(ctx)
 	}
-	if err := e.startQueue(ctx, cfg, logger); err != nil {
+	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
 	return e, nil
 }
 
-// newEngine builds the domain services on db.
-func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer, logger *slog.Logger) (*Engine, error) {
-	authSvc, err := auth.New(auth.NewBunStore(db.DB), auth.Config{
-		Mailer: mailer, AdminKey: cfg.AdminKey, SecretKey: cfg.SecretKey, JWT: cfg.JWT, Logger: logger, Now: cfg.Now,
-		DisableGuestUsernames: cfg.DisableGuestUsernames,
-	})
-	if err != nil {
-		return nil, errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
-	}
-	act := activity.New(activity.NewBunStore(db.DB), activity.Config{Logger: logger, Now: cfg.Now})
-	analysisStore := analysis.NewBunStore(db.DB)
-	analysisSvc := analysis.New(analysisStore, analysis.Config{Logger: logger, Now: cfg.Now})
-	// The offline analyzer learns from every human override made so far.
-	if err := analysisSvc.LoadExamples(ctx, analysisStore); err != nil {
-		return nil, fmt.Errorf("load classified failures: %w", err)
-	}
-	uploadDir := cmp.Or(cfg.UploadDir, defaultUploadDir())
-	return &Engine{
-		db: db, Auth: authSvc, Activity: act, Analysis: analysisSvc,
-		Bugs:      bugs.New(bugs.NewBunStore(db.DB), bugs.Config{Journey: act, Logger: logger, Now: cfg.Now}),
-		ML:        mlpipeline.New(mlpipeline.NewBunStore(db.DB), mlpipeline.Config{UploadDir: uploadDir, Logger: logger, Now: cfg.Now}),
-		uploadDir: uploadDir,
-		maxUpload: cmp.Or(cfg.MaxUploadBytes, DefaultMaxUploadBytes),
-		schema:    newestMigration(),
-	}, nil
+// assembly is what the domains share while the engine is built.
+type assembly struct {
+	cfg    Config
+	db     *store.DB
+	mailer auth.Mailer
+	logger *slog.Logger
+	queue  *jobs.Queue
 }
 
-// startQueue starts working durable jobs: bugflow's own (training) and the
-// embedder's.
-func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger) error {
-	jc := jobs.Config{
+// domain is one domain package as the engine assembles it: its schema and,
+// for an open engine, how its service is built and its background jobs
+// registered (assembly.queue.Register).
+type domain struct {
+	migrations func() []store.Migration
+	open       func(ctx context.Context, e *Engine, a *assembly) error
+}
+
+// domains lists every domain package, one entry each; adding a domain is
+// adding an entry. Services are built in this order (bugs records journeys
+// in activity), while store.Migrate orders migrations by ID.
+var domains = []domain{{
+	// The job queue itself is built before any domain; this is the schema
+	// of its leases.
+	migrations: jobs.Migrations,
+}, {
+	migrations: auth.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		svc, err := auth.New(auth.NewBunStore(a.db.DB), auth.Config{
+			Mailer: a.mailer, AdminKey: a.cfg.AdminKey, SecretKey: a.cfg.SecretKey, JWT: a.cfg.JWT, Logger: a.logger, Now: a.cfg.Now,
+			DisableGuestUsernames: a.cfg.DisableGuestUsernames,
+		})
+		if err != nil {
+			return errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
+		}
+		e.Auth = svc
+		return nil
+	},
+}, {
+	migrations: activity.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Activity = activity.New(activity.NewBunStore(a.db.DB), activity.Config{Logger: a.logger, Now: a.cfg.Now})
+		return nil
+	},
+}, {
+	migrations: bugs.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Logger: a.logger, Now: a.cfg.Now})
+		return nil
+	},
+}, {
+	migrations: analysis.Migrations,
+	open: func(ctx context.Context, e *Engine, a *assembly) error {
+		st := analysis.NewBunStore(a.db.DB)
+		e.Analysis = analysis.New(st, analysis.Config{Logger: a.logger, Now: a.cfg.Now})
+		// The offline analyzer learns from every human override made so far.
+		if err := e.Analysis.LoadExamples(ctx, st); err != nil {
+			return fmt.Errorf("load classified failures: %w", err)
+		}
+		return nil
+	},
+}, {
+	migrations: mlpipeline.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.ML = mlpipeline.New(mlpipeline.NewBunStore(a.db.DB), mlpipeline.Config{
+			UploadDir: a.cfg.UploadDir, MaxUploadBytes: a.cfg.MaxUploadBytes, Queue: a.queue,
+			Logger: a.logger, Now: a.cfg.Now,
+		})
+		a.queue.Register(e.ML.RegisterJobs, e.ML.JobGivenUp)
+		return nil
+	},
+}}
+
+// newEngine builds the job queue and the domain services on db, with the
+// embedder's jobs registered after the domains'. The queue is not started.
+func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer, logger *slog.Logger) (*Engine, error) {
+	queue, err := jobs.New(db, jobs.Config{
+		InsertOnly:      cfg.Jobs.Disabled,
 		MaxWorkers:      cfg.Jobs.MaxWorkers,
 		PollInterval:    cfg.Jobs.PollInterval,
 		JobTimeout:      cfg.Jobs.JobTimeout,
@@ -221,26 +268,22 @@ func (e *Engine) startQueue(ctx context.Context, cfg Config, logger *slog.Logger
 		RetryPolicy:     cfg.Jobs.RetryPolicy,
 		ShutdownTimeout: cfg.Jobs.ShutdownTimeout,
 		Logger:          logger,
-		Register: []func(*river.Workers, *[]*river.PeriodicJob){func(ws *river.Workers, _ *[]*river.PeriodicJob) {
-			river.AddWorker(ws, &trainWorker{ml: e.ML})
-		}},
-		OnGiveUp: func(ctx context.Context, job *rivertype.JobRow) { e.trainingGivenUp(ctx, job, logger) },
-	}
-	if cfg.Jobs.Register != nil {
-		jc.Register = append(jc.Register, cfg.Jobs.Register)
-	}
-	if cfg.Jobs.Disabled {
-		jc.Register = nil // insert-only: another process works the jobs
-	}
-	queue, err := jobs.New(e.db, jc)
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := queue.Start(ctx); err != nil {
-		return err
+	e := &Engine{db: db, queue: queue, schema: newestMigration()}
+	a := &assembly{cfg: cfg, db: db, mailer: mailer, logger: logger, queue: queue}
+	for _, d := range domains {
+		if d.open == nil {
+			continue
+		}
+		if err := d.open(ctx, e, a); err != nil {
+			return nil, err
+		}
 	}
-	e.queue = queue
-	return nil
+	queue.Register(cfg.Jobs.Register, nil)
+	return e, nil
 }
 
 // Migrate opens the database of cfg, applies pending migrations and closes it,
@@ -281,10 +324,13 @@ func migrate(ctx context.Context, db *store.DB) ([]string, error) {
 	return store.Migrate(ctx, db, domainMigrations()...)
 }
 
-// domainMigrations lists the schema of every domain package, in any order
-// (store.Migrate sorts by ID). Domain packages add theirs here as they land.
+// domainMigrations lists the schema of every domain package (domains).
 func domainMigrations() [][]store.Migration {
-	return [][]store.Migration{jobs.Migrations(), auth.Migrations(), activity.Migrations(), bugs.Migrations(), analysis.Migrations(), mlpipeline.Migrations()}
+	sets := make([][]store.Migration, 0, len(domains))
+	for _, d := range domains {
+		sets = append(sets, d.migrations())
+	}
+	return sets
 }
 
 // Close stops working jobs (waiting for running ones up to
@@ -344,6 +390,13 @@ func (e *Engine) Enqueue(ctx context.Context, args river.JobArgs, opts *river.In
 // Job returns the current state of a background job.
 func (e *Engine) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 	return e.queue.Job(ctx, id)
+}
+
+// Jobs returns up to limit background jobs (at most 500), newest first, in
+// any of states and of any of kinds (all when empty), with their attempts
+// and errors.
+func (e *Engine) Jobs(ctx context.Context, states []rivertype.JobState, kinds []string, limit int) ([]*rivertype.JobRow, error) {
+	return e.queue.List(ctx, states, kinds, limit)
 }
 
 // Validate reports every problem with cfg at once, as an Invalid error with

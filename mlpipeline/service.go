@@ -32,16 +32,24 @@ type Config struct {
 	// ProgressEvery is how often a running job's progress is written to the
 	// store (default 1 s); a new stage is written at once.
 	ProgressEvery time.Duration
-	// UploadDir, when set, holds the uploaded copies that jobs train on: a
-	// job's files under it (and their directory, once empty) are deleted as
+	// UploadDir holds the uploaded copies that jobs train on (NewUploadDir):
+	// a job's files under it (and their directory, once empty) are deleted as
 	// soon as the job has an outcome, so that uploads do not pile up. Files
 	// elsewhere, such as the command line's own CSVs, are never touched.
+	// Default DefaultUploadDir(). Replicas sharing one PostgreSQL need it on
+	// shared storage, because any replica may run a training job.
 	UploadDir string
 	// Logger receives the service's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the service's clock, read for every time it records. Default
 	// time.Now; readings are used in UTC, truncated to microseconds.
 	Now func() time.Time
+	// MaxUploadBytes bounds one training upload. Default
+	// DefaultMaxUploadBytes.
+	MaxUploadBytes int64
+	// Queue queues training jobs (StartTraining); without it the service
+	// trains only when RunTraining is called.
+	Queue Enqueuer
 }
 
 // Service runs training and prediction jobs on a Store.
@@ -61,6 +69,10 @@ func New(st Store, cfg Config) *Service {
 	if cfg.ProgressEvery <= 0 {
 		cfg.ProgressEvery = time.Second
 	}
+	cfg.UploadDir = cmp.Or(cfg.UploadDir, DefaultUploadDir())
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = DefaultMaxUploadBytes
+	}
 	return &Service{store: st, cfg: cfg, cache: newModelCache(cfg.CacheSize)}
 }
 
@@ -70,9 +82,22 @@ func newJobID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// CreateTraining records a training job in status Processing. The caller then
-// runs it (RunTraining, through the job queue).
+// CreateTraining records a training job in status Processing, without
+// queueing it: the caller then runs it (RunTraining), as the command line
+// does. StartTraining records and queues one.
 func (s *Service) CreateTraining(ctx context.Context, c Caller, req TrainingRequest) (TrainingJob, error) {
+	j, err := s.newTraining(c, req)
+	if err != nil {
+		return TrainingJob{}, err
+	}
+	if err := s.store.InsertTrainingJob(ctx, &j); err != nil {
+		return TrainingJob{}, fmt.Errorf("mlpipeline: create training: %w", err)
+	}
+	return j, nil
+}
+
+// newTraining checks a request and returns its job, in status Processing.
+func (s *Service) newTraining(c Caller, req TrainingRequest) (TrainingJob, error) {
 	if c.UserID == "" {
 		return TrainingJob{}, errs.New(errs.Unauthorized, "a user is required")
 	}
@@ -83,16 +108,12 @@ func (s *Service) CreateTraining(ctx context.Context, c Caller, req TrainingRequ
 		return TrainingJob{}, err
 	}
 	now := s.cfg.Now()
-	j := TrainingJob{
+	return TrainingJob{
 		ID: newJobID("train_"), OwnerID: c.UserID, IsAnon: req.IsAnon,
 		Status: StatusProcessing, StatusDescription: descTrainingProcessing,
 		Files: req.Files, TextColumns: req.TextColumns, TargetColumns: req.TargetColumns,
 		CreatedAt: now, UpdatedAt: now,
-	}
-	if err := s.store.InsertTrainingJob(ctx, &j); err != nil {
-		return TrainingJob{}, fmt.Errorf("mlpipeline: create training: %w", err)
-	}
-	return j, nil
+	}, nil
 }
 
 // RunTraining trains the model of a job and records the outcome. It is

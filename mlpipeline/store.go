@@ -3,6 +3,8 @@ package mlpipeline
 import (
 	"context"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // Store persists training jobs (with their models) and prediction jobs.
@@ -11,6 +13,10 @@ import (
 type Store interface {
 	// InsertTrainingJob stores a new job (status Processing).
 	InsertTrainingJob(ctx context.Context, j *TrainingJob) error
+	// InsertTrainingJobWith stores a new job and calls also in the same
+	// transaction (to queue the job's work); if also fails, nothing is
+	// stored and its error is returned.
+	InsertTrainingJobWith(ctx context.Context, j *TrainingJob, also func(ctx context.Context, tx bun.Tx) error) error
 	// GetTrainingJob returns a job without its model.
 	GetTrainingJob(ctx context.Context, id string) (TrainingJob, error)
 	// FinishTrainingJob records the outcome of a job that is still

@@ -141,6 +141,20 @@ func optString(s string) *string {
 
 // InsertTrainingJob implements Store.
 func (s *BunStore) InsertTrainingJob(ctx context.Context, j *TrainingJob) error {
+	return insertTrainingJob(ctx, s.db, j)
+}
+
+// InsertTrainingJobWith implements Store.
+func (s *BunStore) InsertTrainingJobWith(ctx context.Context, j *TrainingJob, also func(ctx context.Context, tx bun.Tx) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := insertTrainingJob(ctx, tx, j); err != nil {
+			return err
+		}
+		return also(ctx, tx)
+	})
+}
+
+func insertTrainingJob(ctx context.Context, db bun.IDB, j *TrainingJob) error {
 	row := &trainingJobRow{
 		ID: j.ID, OwnerID: j.OwnerID, IsAnon: j.IsAnon, Status: string(j.Status),
 		StatusDescription: j.StatusDescription, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
@@ -148,7 +162,7 @@ func (s *BunStore) InsertTrainingJob(ctx context.Context, j *TrainingJob) error 
 		TextColumns:   store.JSON[[]string]{V: nonNil(j.TextColumns)},
 		TargetColumns: store.JSON[[]string]{V: nonNil(j.TargetColumns)},
 	}
-	if _, err := s.db.NewInsert().Model(row).Exec(ctx); err != nil {
+	if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
 		return fmt.Errorf("insert training job: %w", store.Translate(err))
 	}
 	return nil

@@ -26,7 +26,7 @@ func (s *Server) registerRoutes() {
 		post("/verify_email_and_generate_otp", anyone, s.requestOTP, ip(s.limits.otpRequest)),
 		post("/signin", anyone, s.signIn, ip(s.limits.signIn)),
 		post("/verify_session", anyone, s.verifySession),
-		post("/demo_train", signedIn, s.demoTrain, withMaxBody(s.engine.MaxUploadBytes()+1<<20)),
+		post("/demo_train", signedIn, s.demoTrain, withMaxBody(s.engine.ML.MaxUploadBytes()+1<<20)),
 		post("/demo_status_training", signedIn, s.demoStatusTraining),
 		post("/demo_predict", signedIn, s.demoPredict),
 		post("/demo_status_prediction", signedIn, s.demoStatusPrediction),
@@ -59,6 +59,8 @@ func (s *Server) registerRoutes() {
 		put("/:username/role", adminOnly, s.setUserRole, plain),
 		post("/:username/rotate-key", adminOnly, s.rotateUserKey, plain),
 	)
+	// Operators' view of the durable job queue.
+	s.group("/api/admin/jobs", FastAPI, get("", adminOnly, s.listJobs, plain))
 
 	// seeds/002: every call is a POST with a JSON body; all but auto are for
 	// admins (the reference system only hid them in its UI).

@@ -55,14 +55,14 @@ func (s *Server) demoTrain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	allowSlowUpload(w, s.engine.MaxUploadBytes())
+	allowSlowUpload(w, s.engine.ML.MaxUploadBytes())
 	req, cleanup, err := s.receiveUpload(r)
 	if err != nil {
 		cleanup()
 		return err
 	}
 	req.IsAnon = isAnon
-	job, err := s.engine.StartTraining(r.Context(), caller(r), req)
+	job, err := s.engine.ML.StartTraining(r.Context(), caller(r), req)
 	if err != nil {
 		cleanup()
 		return err
@@ -110,7 +110,7 @@ func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, fun
 	if err != nil {
 		return req, cleanup, errs.Invalidf("malformed multipart body: %s", err.Error())
 	}
-	budget := s.engine.MaxUploadBytes()
+	budget := s.engine.ML.MaxUploadBytes()
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -125,7 +125,7 @@ func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, fun
 				return req, cleanup, errs.InvalidField("file", "at most 20 files per upload")
 			}
 			if dir == "" {
-				if dir, err = s.engine.NewUploadDir(); err != nil {
+				if dir, err = s.engine.ML.NewUploadDir(); err != nil {
 					return req, cleanup, err
 				}
 			}

@@ -20,6 +20,42 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AdminJobRowState.
+const (
+	AdminJobRowStateAvailable AdminJobRowState = "available"
+	AdminJobRowStateCancelled AdminJobRowState = "cancelled"
+	AdminJobRowStateCompleted AdminJobRowState = "completed"
+	AdminJobRowStateDiscarded AdminJobRowState = "discarded"
+	AdminJobRowStatePending   AdminJobRowState = "pending"
+	AdminJobRowStateRetryable AdminJobRowState = "retryable"
+	AdminJobRowStateRunning   AdminJobRowState = "running"
+	AdminJobRowStateScheduled AdminJobRowState = "scheduled"
+)
+
+// Valid indicates whether the value is a known member of the AdminJobRowState enum.
+func (e AdminJobRowState) Valid() bool {
+	switch e {
+	case AdminJobRowStateAvailable:
+		return true
+	case AdminJobRowStateCancelled:
+		return true
+	case AdminJobRowStateCompleted:
+		return true
+	case AdminJobRowStateDiscarded:
+		return true
+	case AdminJobRowStatePending:
+		return true
+	case AdminJobRowStateRetryable:
+		return true
+	case AdminJobRowStateRunning:
+		return true
+	case AdminJobRowStateScheduled:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AdminUserRowRole.
 const (
 	AdminUserRowRoleAdmin AdminUserRowRole = "admin"
@@ -675,6 +711,30 @@ type APIRoot struct {
 	AdditionalProperties map[string]string `json:"-"`
 }
 
+// AdminJobRow defines model for AdminJobRow.
+type AdminJobRow struct {
+	Attempt     int        `json:"attempt"`
+	AttemptedAt *time.Time `json:"attempted_at"`
+	CreatedAt   time.Time  `json:"created_at"`
+	Errors      []struct {
+		At      time.Time `json:"at"`
+		Attempt int       `json:"attempt"`
+		Error   string    `json:"error"`
+	} `json:"errors"`
+	FinalizedAt *time.Time `json:"finalized_at"`
+	Id          int64      `json:"id"`
+
+	// Kind Example: mlpipeline.train
+	Kind        string           `json:"kind"`
+	MaxAttempts int              `json:"max_attempts"`
+	Queue       string           `json:"queue"`
+	ScheduledAt time.Time        `json:"scheduled_at"`
+	State       AdminJobRowState `json:"state"`
+}
+
+// AdminJobRowState defines model for AdminJobRow.State.
+type AdminJobRowState string
+
 // AdminUserRow defines model for AdminUserRow.
 type AdminUserRow struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -1179,6 +1239,18 @@ type AnalyzeFailuresJSONBody struct {
 	Failures             *[]TestFailure         `json:"failures,omitempty"`
 	RawXml               *string                `json:"raw_xml,omitempty"`
 	AdditionalProperties map[string]interface{} `json:"-"`
+}
+
+// ListJobsParams defines parameters for ListJobs.
+type ListJobsParams struct {
+	// State Comma-separated job states to include (all when absent).
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+
+	// Kind Comma-separated job kinds to include (all when absent).
+	Kind *string `form:"kind,omitempty" json:"kind,omitempty"`
+
+	// Limit How many jobs to return, 1 to 500.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // CreateAdminUserJSONBody defines parameters for CreateAdminUser.
@@ -1880,6 +1952,16 @@ type ClientInterface interface {
 	// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
 	AnalyzeFailures(ctx context.Context, body AnalyzeFailuresJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListJobs List background jobs with their attempts and errors
+	//
+	// The durable job queue as operators need it: queued (available,
+	// scheduled), running, retrying (retryable) and failed (discarded,
+	// cancelled) jobs, newest first, with every failed attempt's error.
+	// Works on SQLite and PostgreSQL alike.
+	//
+	// Corresponds with GET /api/admin/jobs (the `ListJobs` operationId).
+	ListJobs(ctx context.Context, params *ListJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListUsers List every user
 	//
 	// Corresponds with GET /api/admin/users (the `ListUsers` operationId).
@@ -2555,6 +2637,26 @@ func (c *Client) AnalyzeFailuresWithBody(ctx context.Context, contentType string
 // Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
 func (c *Client) AnalyzeFailures(ctx context.Context, body AnalyzeFailuresJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAnalyzeFailuresRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListJobs List background jobs with their attempts and errors
+//
+// The durable job queue as operators need it: queued (available,
+// scheduled), running, retrying (retryable) and failed (discarded,
+// cancelled) jobs, newest first, with every failed attempt's error.
+// Works on SQLite and PostgreSQL alike.
+//
+// Corresponds with GET /api/admin/jobs (the `ListJobs` operationId).
+func (c *Client) ListJobs(ctx context.Context, params *ListJobsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListJobsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3949,6 +4051,84 @@ func NewAnalyzeFailuresRequestWithBody(server string, contentType string, body i
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListJobsRequest constructs an http.Request for the ListJobs method
+func NewListJobsRequest(server string, params *ListJobsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/admin/jobs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5985,6 +6165,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /analyze-failures (the `AnalyzeFailures` operationId).
 	AnalyzeFailuresWithResponse(ctx context.Context, body AnalyzeFailuresJSONRequestBody, reqEditors ...RequestEditorFn) (*AnalyzeFailuresResponse, error)
 
+	// ListJobsWithResponse List background jobs with their attempts and errors
+	//
+	// The durable job queue as operators need it: queued (available,
+	// scheduled), running, retrying (retryable) and failed (discarded,
+	// cancelled) jobs, newest first, with every failed attempt's error.
+	// Works on SQLite and PostgreSQL alike.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/admin/jobs (the `ListJobs` operationId).
+	ListJobsWithResponse(ctx context.Context, params *ListJobsParams, reqEditors ...RequestEditorFn) (*ListJobsResponse, error)
+
 	// ListUsersWithResponse List every user
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6792,6 +6984,72 @@ func (r AnalyzeFailuresResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AnalyzeFailuresResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListJobsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Jobs []AdminJobRow `json:"jobs"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListJobsResponse) GetJSON200() *struct {
+	Jobs []AdminJobRow `json:"jobs"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListJobsResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListJobsResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListJobsResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListJobsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListJobsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListJobsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListJobsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10076,6 +10334,24 @@ func (c *ClientWithResponses) AnalyzeFailuresWithResponse(ctx context.Context, b
 	return ParseAnalyzeFailuresResponse(rsp)
 }
 
+// ListJobsWithResponse List background jobs with their attempts and errors
+//
+// The durable job queue as operators need it: queued (available,
+// scheduled), running, retrying (retryable) and failed (discarded,
+// cancelled) jobs, newest first, with every failed attempt's error.
+// Works on SQLite and PostgreSQL alike.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/admin/jobs (the `ListJobs` operationId).
+func (c *ClientWithResponses) ListJobsWithResponse(ctx context.Context, params *ListJobsParams, reqEditors ...RequestEditorFn) (*ListJobsResponse, error) {
+	rsp, err := c.ListJobs(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListJobsResponse(rsp)
+}
+
 // ListUsersWithResponse List every user
 //
 // Returns a wrapper object for the known response body format(s).
@@ -11255,6 +11531,55 @@ func ParseAnalyzeFailuresResponse(rsp *http.Response) (*AnalyzeFailuresResponse,
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListJobsResponse parses an HTTP response from a ListJobsWithResponse call
+func ParseListJobsResponse(rsp *http.Response) (*ListJobsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListJobsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Jobs []AdminJobRow `json:"jobs"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
 	}
 
 	return response, nil

@@ -1,8 +1,17 @@
 // Package jobs runs bugflow's durable background jobs on River, over whichever
-// database the engine opened: riverpgxv5 (LISTEN/NOTIFY wake-ups) on
-// PostgreSQL, riversqlite (polling) on SQLite. Domain packages register River
-// workers; the user-visible state of their work (status, progress, result)
-// lives in their own tables, and this package only executes.
+// database the engine opened. Domain packages register River workers; the
+// user-visible state of their work (status, progress, result) lives in their
+// own tables, and this package only executes.
+//
+// # Drivers and transactions
+//
+// Jobs are inserted, read and swept through River's database/sql drivers on
+// bun's own connection pool: riversqlite on SQLite, riverdatabasesql on
+// PostgreSQL (where bun's pool runs pgx on the simple protocol). So InsertTx
+// joins a bun transaction: the job exists exactly when the domain's rows do.
+// Jobs are worked by a second River client that only a working process
+// starts: riversqlite (polling) on SQLite, riverpgxv5 on PostgreSQL, whose
+// LISTEN/NOTIFY wakes workers as soon as an insert commits.
 //
 // # Jobs of processes that died
 //
@@ -38,13 +47,14 @@
 // stop such processes before starting new ones on the same database.
 //
 // A worker that wants to tell its users why it runs again reads RetryReason
-// at the start of Work; Config.OnGiveUp lets the domain record a job that
+// at the start of Work; a GiveUpFunc (Register) lets the domain record a job that
 // the sweeper discarded, since no worker runs it again.
 package jobs
 
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,6 +62,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
@@ -79,10 +90,11 @@ const (
 
 // Config tunes the queue. Zero values mean the documented defaults.
 type Config struct {
-	// Register adds workers (river.AddWorker) and periodic jobs. Without any
-	// Register func the queue can insert jobs but works none, as on a
-	// replica dedicated to serving HTTP.
-	Register []func(w *river.Workers, periodic *[]*river.PeriodicJob)
+	// InsertOnly stops this process from working jobs even when workers are
+	// registered, as on a replica dedicated to serving HTTP: it still
+	// inserts jobs, sweeps for jobs of stopped processes and calls the
+	// give-up hooks.
+	InsertOnly bool
 	// MaxWorkers is how many jobs run at once in this process. Default 10.
 	MaxWorkers int
 	// PollInterval is how often idle workers look for new jobs. Default
@@ -100,12 +112,6 @@ type Config struct {
 	// before the jobs it was running are retried by another process (see the
 	// package documentation). Default 60 s; at least MinOrphanAfter.
 	OrphanAfter time.Duration
-	// OnGiveUp, when set, is called with a job that the sweeper discarded
-	// because its worker process stopped on its last attempt, so that the
-	// domain can mark its work failed (no worker will run it again). Two
-	// processes sweeping at once may both call it for one job, so it must be
-	// idempotent.
-	OnGiveUp func(ctx context.Context, job *rivertype.JobRow)
 	// MaxAttempts is how often a failing job is tried before it is discarded.
 	// Default 10.
 	MaxAttempts int
@@ -122,29 +128,41 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// client is what Queue needs of a river.Client, whatever its transaction type.
-type client interface {
+// worker is what Queue needs of the River client that works jobs, whatever
+// its transaction type.
+type worker interface {
 	Start(ctx context.Context) error
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
-	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
 }
+
+// GiveUpFunc is told of a job that the sweeper discarded because its worker
+// process stopped on its last attempt, so that the domain can mark its work
+// failed (no worker will run it again). Two processes sweeping at once may
+// both call it for one job, so it must be idempotent. Its error is logged.
+type GiveUpFunc func(ctx context.Context, job *rivertype.JobRow) error
 
 // Queue enqueues and works durable jobs.
 type Queue struct {
-	client          client
-	works           bool
-	started         bool
+	cfg      Config
+	store    *store.DB
+	river    *river.Config
+	inserter *river.Client[*sql.Tx]
+	worker   worker
+	started  bool
+	logger   *slog.Logger
+	// shutdownTimeout bounds each phase of Stop.
 	shutdownTimeout time.Duration
-	logger          *slog.Logger
+
+	// What the domains registered (Register).
+	register []func(*river.Workers, *[]*river.PeriodicJob)
+	onGiveUp []GiveUpFunc
 
 	// The lease and the sweeper (orphans.go).
 	db          *bun.DB
 	exec        riverdriver.Executor
 	clientID    string
 	orphanAfter time.Duration
-	onGiveUp    func(ctx context.Context, job *rivertype.JobRow)
 	stopSweeper context.CancelFunc
 	sweeperDone chan struct{}
 }
@@ -177,17 +195,18 @@ func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) 
 	return err
 }
 
-// New builds a queue over db. Call Start to begin working jobs.
+// New builds a queue over db that can insert jobs at once. Domains then
+// Register their workers, and Start begins working them.
 func New(db *store.DB, cfg Config) (*Queue, error) {
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	q := &Queue{
-		works: len(cfg.Register) > 0, shutdownTimeout: cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout), logger: logger,
-		db: db.DB, clientID: newClientID(), orphanAfter: cmp.Or(cfg.OrphanAfter, DefaultOrphanAfter), onGiveUp: cfg.OnGiveUp,
+		cfg: cfg, store: db, logger: logger, shutdownTimeout: cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout),
+		db: db.DB, clientID: newClientID(), orphanAfter: cmp.Or(cfg.OrphanAfter, DefaultOrphanAfter),
 	}
-	rc := &river.Config{
+	q.river = &river.Config{
 		ID:                   q.clientID,
 		Logger:               quietRoutine(logger),
 		MaxAttempts:          cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts),
@@ -195,40 +214,73 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, DefaultRescueAfter),
 		RetryPolicy:          cfg.RetryPolicy,
 	}
-	if rc.RescueStuckJobsAfter <= rc.JobTimeout {
-		return nil, errs.Invalidf("jobs: RescueAfter (%s) must exceed JobTimeout (%s)", rc.RescueStuckJobsAfter, rc.JobTimeout)
+	if q.river.RescueStuckJobsAfter <= q.river.JobTimeout {
+		return nil, errs.Invalidf("jobs: RescueAfter (%s) must exceed JobTimeout (%s)", q.river.RescueStuckJobsAfter, q.river.JobTimeout)
 	}
 	if q.orphanAfter < MinOrphanAfter {
 		return nil, errs.Invalidf("jobs: OrphanAfter (%s) must be at least %s", q.orphanAfter, MinOrphanAfter)
 	}
-	if q.works {
-		rc.Workers = river.NewWorkers()
-		for _, register := range cfg.Register {
-			register(rc.Workers, &rc.PeriodicJobs)
-		}
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.MaxWorkers, DefaultMaxWorkers)}}
-	}
-
-	var err error
+	// The inserting client has no queues: it never starts, and inserts
+	// with the same defaults (MaxAttempts) as the working client.
+	var driver riverdriver.Driver[*sql.Tx]
 	switch db.Dialect {
 	case store.Postgres:
-		rc.FetchPollInterval = cmp.Or(cfg.PollInterval, DefaultPostgresPoll)
-		driver := riverpgxv5.New(db.Pool)
-		q.exec = driver.GetExecutor()
-		q.client, err = river.NewClient(driver, rc)
+		driver = riverdatabasesql.New(db.DB.DB)
 	default:
-		rc.FetchPollInterval = cmp.Or(cfg.PollInterval, DefaultSQLitePoll)
+		driver = riversqlite.New(db.DB.DB)
+	}
+	q.exec = driver.GetExecutor()
+	inserter, err := river.NewClient(driver, &river.Config{ID: q.clientID + "_insert", Logger: q.river.Logger, MaxAttempts: q.river.MaxAttempts})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	q.inserter = inserter
+	return q, nil
+}
+
+// Register adds a domain's background work: register adds its River
+// workers (river.AddWorker) and periodic jobs, and onGiveUp (nil for none)
+// hears of its jobs that the sweeper discards. Call it before Start. A queue
+// with nothing registered inserts jobs but works none.
+func (q *Queue) Register(register func(workers *river.Workers, periodic *[]*river.PeriodicJob), onGiveUp GiveUpFunc) {
+	if register != nil {
+		q.register = append(q.register, register)
+	}
+	if onGiveUp != nil {
+		q.onGiveUp = append(q.onGiveUp, onGiveUp)
+	}
+}
+
+// works reports whether this process works jobs.
+func (q *Queue) works() bool { return len(q.register) > 0 && !q.cfg.InsertOnly }
+
+// newWorker builds the River client that works the registered jobs.
+func (q *Queue) newWorker() (worker, error) {
+	rc := *q.river
+	rc.Workers = river.NewWorkers()
+	for _, register := range q.register {
+		register(rc.Workers, &rc.PeriodicJobs)
+	}
+	rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(q.cfg.MaxWorkers, DefaultMaxWorkers)}}
+	var (
+		w   worker
+		err error
+	)
+	switch q.store.Dialect {
+	case store.Postgres:
+		rc.FetchPollInterval = cmp.Or(q.cfg.PollInterval, DefaultPostgresPoll)
+		w, err = river.NewClient(riverpgxv5.New(q.store.Pool), &rc)
+	default:
+		rc.FetchPollInterval = cmp.Or(q.cfg.PollInterval, DefaultSQLitePoll)
 		rc.FetchCooldown = min(rc.FetchPollInterval, river.FetchCooldownDefault)
 		// SQLite has no LISTEN/NOTIFY; polling is the only wake-up.
 		rc.PollOnly = true
-		driver := riversqlite.New(db.DB.DB)
-		q.exec = driver.GetExecutor()
-		q.client, err = river.NewClient(driver, rc)
+		w, err = river.NewClient(riversqlite.New(q.store.DB.DB), &rc)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	return q, nil
+	return w, nil
 }
 
 // Start begins sweeping for jobs of stopped processes and, when workers were
@@ -237,7 +289,12 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.started {
 		return nil
 	}
-	if q.works {
+	if q.works() {
+		w, err := q.newWorker()
+		if err != nil {
+			return err
+		}
+		q.worker = w
 		// The lease is in place before River takes any job, so that no
 		// sweeper ever sees a job of this process without it.
 		if err := q.renewLease(ctx, store.Now()); err != nil {
@@ -245,7 +302,7 @@ func (q *Queue) Start(ctx context.Context) error {
 		}
 		// River hard-stops (cancels running jobs) when its start context
 		// ends; a signal context must not do that, Stop is the graceful way.
-		if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
+		if err := q.worker.Start(context.WithoutCancel(ctx)); err != nil {
 			return fmt.Errorf("jobs: start: %w", err)
 		}
 	}
@@ -269,12 +326,12 @@ func (q *Queue) Stop(ctx context.Context) error {
 	}
 	q.started = false
 	var err error
-	if q.works {
+	if q.worker != nil {
 		err = q.stopWorkers(ctx)
 	}
 	q.stopSweeper()
 	<-q.sweeperDone
-	if q.works {
+	if q.worker != nil {
 		err = errors.Join(err, q.releaseLease(ctx))
 	}
 	return err
@@ -283,13 +340,13 @@ func (q *Queue) Stop(ctx context.Context) error {
 func (q *Queue) stopWorkers(ctx context.Context) error {
 	graceful, cancel := context.WithTimeout(ctx, q.shutdownTimeout)
 	defer cancel()
-	err := q.client.Stop(graceful)
+	err := q.worker.Stop(graceful)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	hard, cancelHard := context.WithTimeout(ctx, q.shutdownTimeout)
 	defer cancelHard()
-	if err := q.client.StopAndCancel(hard); err != nil {
+	if err := q.worker.StopAndCancel(hard); err != nil {
 		return fmt.Errorf("jobs: running jobs did not stop within %s of cancellation: %w", q.shutdownTimeout, err)
 	}
 	return nil
@@ -298,7 +355,18 @@ func (q *Queue) stopWorkers(ctx context.Context) error {
 // Insert enqueues a job and returns its id. With opts.UniqueOpts set, an
 // identical pending job is reused instead of inserting a duplicate.
 func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
-	res, err := q.client.Insert(ctx, args, opts)
+	res, err := q.inserter.Insert(ctx, args, opts)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: insert %s: %w", args.Kind(), store.Translate(err))
+	}
+	return res, nil
+}
+
+// InsertTx enqueues a job as part of tx: workers see it once tx commits, and
+// it is gone if tx rolls back, so a domain's rows and the job that works on
+// them are written together or not at all.
+func (q *Queue) InsertTx(ctx context.Context, tx bun.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	res, err := q.inserter.InsertTx(ctx, tx.Tx, args, opts)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: insert %s: %w", args.Kind(), store.Translate(err))
 	}
@@ -307,7 +375,7 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.Inse
 
 // Job returns a job's current row: state, attempts, errors.
 func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
-	row, err := q.client.JobGet(ctx, id)
+	row, err := q.inserter.JobGet(ctx, id)
 	if errors.Is(err, river.ErrNotFound) {
 		return nil, errs.Wrap(errs.NotFound, err, "job %d not found", id)
 	}
@@ -315,4 +383,25 @@ func (q *Queue) Job(ctx context.Context, id int64) (*rivertype.JobRow, error) {
 		return nil, fmt.Errorf("jobs: get %d: %w", id, store.Translate(err))
 	}
 	return row, nil
+}
+
+// MaxList bounds how many jobs one List returns.
+const MaxList = 500
+
+// List returns up to limit jobs (at most MaxList), newest first, in any of
+// states and of any of kinds (all when empty), with their attempts and
+// errors, for operators watching the queue.
+func (q *Queue) List(ctx context.Context, states []rivertype.JobState, kinds []string, limit int) ([]*rivertype.JobRow, error) {
+	params := river.NewJobListParams().First(min(max(limit, 1), MaxList)).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+	if len(states) > 0 {
+		params = params.States(states...)
+	}
+	if len(kinds) > 0 {
+		params = params.Kinds(kinds...)
+	}
+	res, err := q.inserter.JobList(ctx, params)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list: %w", store.Translate(err))
+	}
+	return res.Jobs, nil
 }

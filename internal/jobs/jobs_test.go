@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/dbtest"
@@ -66,8 +68,9 @@ func register(w *stepWorker) func(*river.Workers, *[]*river.PeriodicJob) {
 	return func(ws *river.Workers, _ *[]*river.PeriodicJob) { river.AddWorker(ws, w) }
 }
 
-// open opens url as a separate "process": its own pool and its own queue.
-func open(t *testing.T, url string, cfg jobs.Config) (*store.DB, *jobs.Queue) {
+// open opens url as a separate "process": its own pool and its own queue,
+// working the jobs of register.
+func open(t *testing.T, url string, cfg jobs.Config, register ...func(*river.Workers, *[]*river.PeriodicJob)) (*store.DB, *jobs.Queue) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, url)
@@ -81,6 +84,9 @@ func open(t *testing.T, url string, cfg jobs.Config) (*store.DB, *jobs.Queue) {
 	}
 	q, err := jobs.New(db, cfg)
 	require.NoError(t, err)
+	for _, r := range register {
+		q.Register(r, nil)
+	}
 	require.NoError(t, q.Start(ctx))
 	t.Cleanup(func() { _ = q.Stop(context.Background()) })
 	return db, q
@@ -106,12 +112,48 @@ func TestEnqueuedJobRuns(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		w := newStepWorker(nil)
-		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+		_, q := open(t, url, jobs.Config{}, register(w))
 		res, err := q.Insert(context.Background(), stepArgs{}, nil)
 		require.NoError(t, err)
 		row := waitState(t, q, res.Job.ID, rivertype.JobStateCompleted)
 		assert.Equal(t, 1, row.Attempt)
 		assert.Len(t, w.attemptTimes(), 1)
+	})
+}
+
+// A job inserted in a bun transaction is worked once the transaction
+// commits, and does not exist if it rolls back; its arguments arrive intact
+// through bun's pool (the simple protocol on PostgreSQL).
+func TestInsertTxJoinsTheTransaction(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		w := newStepWorker(nil)
+		db, q := open(t, url, jobs.Config{}, register(w))
+
+		var rolledBack int64
+		errAbort := errors.New("abort")
+		err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			res, err := q.InsertTx(ctx, tx, stepArgs{}, nil)
+			require.NoError(t, err)
+			rolledBack = res.Job.ID
+			return errAbort
+		})
+		require.ErrorIs(t, err, errAbort)
+		_, err = q.Job(ctx, rolledBack)
+		require.ErrorIs(t, err, errs.ErrNotFound, "the job of a rolled back transaction does not exist")
+
+		var committed int64
+		require.NoError(t, db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+			res, err := q.InsertTx(ctx, tx, stepArgs{FailTimes: 1}, &river.InsertOpts{Metadata: []byte(`{"from":"tx"}`)})
+			committed = res.Job.ID
+			return err
+		}))
+		row := waitState(t, q, committed, rivertype.JobStateCompleted)
+		assert.Equal(t, 2, row.Attempt, "the worker read FailTimes from the arguments")
+		var meta map[string]any
+		require.NoError(t, json.Unmarshal(row.Metadata, &meta))
+		assert.Equal(t, "tx", meta["from"], "metadata (JSON) arrives intact")
 	})
 }
 
@@ -121,7 +163,7 @@ func TestFailedJobIsRetriedWithBackoff(t *testing.T) {
 		w := newStepWorker(nil)
 		// River's default policy: the first retry comes attempt^4 = 1 s
 		// (with up to 10% jitter) after the failure.
-		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+		_, q := open(t, url, jobs.Config{}, register(w))
 		res, err := q.Insert(context.Background(), stepArgs{FailTimes: 1}, nil)
 		require.NoError(t, err)
 		row := waitState(t, q, res.Job.ID, rivertype.JobStateCompleted)
@@ -139,10 +181,9 @@ func TestFailingJobIsDiscardedAfterMaxAttempts(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		w := newStepWorker(nil)
 		_, q := open(t, url, jobs.Config{
-			Register:    []func(*river.Workers, *[]*river.PeriodicJob){register(w)},
 			MaxAttempts: 2,
 			RetryPolicy: fixedRetry(50 * time.Millisecond),
-		})
+		}, register(w))
 		res, err := q.Insert(context.Background(), stepArgs{FailTimes: 99}, nil)
 		require.NoError(t, err)
 		row := waitState(t, q, res.Job.ID, rivertype.JobStateDiscarded)
@@ -169,7 +210,7 @@ func TestStopWaitsForRunningJobs(t *testing.T) {
 				return ctx.Err()
 			}
 		})
-		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}, ShutdownTimeout: 20 * time.Second})
+		_, q := open(t, url, jobs.Config{ShutdownTimeout: 20 * time.Second}, register(w))
 		res, err := q.Insert(ctx, stepArgs{}, nil)
 		require.NoError(t, err)
 		<-w.started
@@ -206,9 +247,9 @@ func TestStartContextEndingIsNotAHardStop(t *testing.T) {
 		require.NoError(t, jobs.Migrate(context.Background(), db))
 		_, err = store.Migrate(context.Background(), db, jobs.Migrations())
 		require.NoError(t, err)
-		q, err := jobs.New(db, jobs.Config{Logger: quietLogger, ShutdownTimeout: 20 * time.Second,
-			Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+		q, err := jobs.New(db, jobs.Config{Logger: quietLogger, ShutdownTimeout: 20 * time.Second})
 		require.NoError(t, err)
+		q.Register(register(w), nil)
 		signalCtx, signal := context.WithCancel(context.Background())
 		require.NoError(t, q.Start(signalCtx))
 		res, err := q.Insert(context.Background(), stepArgs{}, nil)
@@ -233,7 +274,7 @@ func TestStopCancelsJobsAfterTimeout(t *testing.T) {
 			<-ctx.Done()
 			return ctx.Err()
 		})
-		_, q := open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}, ShutdownTimeout: 200 * time.Millisecond})
+		_, q := open(t, url, jobs.Config{ShutdownTimeout: 200 * time.Millisecond}, register(w))
 		res, err := q.Insert(ctx, stepArgs{}, nil)
 		require.NoError(t, err)
 		<-w.started
@@ -266,14 +307,12 @@ func TestPeriodicJobRunsOnSchedule(t *testing.T) {
 		schedule, err := jobs.Cron("* * * * * *") // every second, on the second
 		require.NoError(t, err)
 		w := &tickWorker{runs: make(chan time.Time, 100)}
-		_, _ = open(t, url, jobs.Config{Register: []func(*river.Workers, *[]*river.PeriodicJob){
-			func(ws *river.Workers, periodic *[]*river.PeriodicJob) {
-				river.AddWorker(ws, w)
-				*periodic = append(*periodic, river.NewPeriodicJob(schedule, func() (river.JobArgs, *river.InsertOpts) {
-					return tickArgs{}, nil
-				}, nil))
-			},
-		}})
+		_, _ = open(t, url, jobs.Config{}, func(ws *river.Workers, periodic *[]*river.PeriodicJob) {
+			river.AddWorker(ws, w)
+			*periodic = append(*periodic, river.NewPeriodicJob(schedule, func() (river.JobArgs, *river.InsertOpts) {
+				return tickArgs{}, nil
+			}, nil))
+		})
 		var scheduled []time.Time
 		for len(scheduled) < 2 {
 			select {
@@ -390,7 +429,7 @@ func TestRiverRoutineLinesAreDebug(t *testing.T) {
 		for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 			capture := newCaptureHandler(level)
 			w := newStepWorker(nil)
-			_, q := open(t, url, jobs.Config{Logger: slog.New(capture), Register: []func(*river.Workers, *[]*river.PeriodicJob){register(w)}})
+			_, q := open(t, url, jobs.Config{Logger: slog.New(capture)}, register(w))
 			res, err := q.Insert(context.Background(), stepArgs{FailTimes: 1}, nil)
 			require.NoError(t, err)
 			waitState(t, q, res.Job.ID, rivertype.JobStateCompleted)

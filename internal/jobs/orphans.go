@@ -110,7 +110,7 @@ func (q *Queue) maintain(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		if q.works {
+		if q.worker != nil {
 			if err := q.renewLease(ctx, store.Now()); err != nil && ctx.Err() == nil {
 				q.logger.Warn("jobs: renewing this process's lease failed", "client_id", q.clientID, "error", err)
 			}
@@ -231,8 +231,12 @@ func (q *Queue) rescue(ctx context.Context, job *rivertype.JobRow, client string
 	}
 	q.logger.Warn("jobs: the worker process of a running job stopped", "job_id", job.ID, "kind", job.Kind,
 		"client_id", client, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "state", string(state))
-	if state == rivertype.JobStateDiscarded && q.onGiveUp != nil {
-		q.onGiveUp(ctx, job)
+	if state == rivertype.JobStateDiscarded {
+		for _, giveUp := range q.onGiveUp {
+			if err := giveUp(ctx, job); err != nil {
+				q.logger.Error("jobs: recording a discarded job failed", "job_id", job.ID, "kind", job.Kind, "error", err)
+			}
+		}
 	}
 	return nil
 }

@@ -127,7 +127,11 @@ func TestSweepDiscardsAJobOnItsLastAttempt(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		ctx := context.Background()
 		var gaveUp []int64
-		q := newQueue(t, openDB(t, url), Config{OnGiveUp: func(_ context.Context, job *rivertype.JobRow) { gaveUp = append(gaveUp, job.ID) }})
+		q := newQueue(t, openDB(t, url), Config{})
+		q.Register(nil, func(_ context.Context, job *rivertype.JobRow) error {
+			gaveUp = append(gaveUp, job.ID)
+			return nil
+		})
 		id := insert(t, q, 2)
 
 		first := take(t, q, "first", nil)
@@ -187,10 +191,8 @@ func TestStartedQueuesRetryJobsOfStoppedProcesses(t *testing.T) {
 		ctx := context.Background()
 		w := &reasonWorker{seen: make(chan *rivertype.JobRow, 10)}
 		db := openDB(t, url)
-		q := newQueue(t, db, Config{
-			OrphanAfter: MinOrphanAfter,
-			Register:    []func(*river.Workers, *[]*river.PeriodicJob){func(ws *river.Workers, _ *[]*river.PeriodicJob) { river.AddWorker(ws, w) }},
-		})
+		q := newQueue(t, db, Config{OrphanAfter: MinOrphanAfter})
+		q.Register(func(ws *river.Workers, _ *[]*river.PeriodicJob) { river.AddWorker(ws, w) }, nil)
 		insert(t, q, 0)
 		take(t, q, "dead", nil)
 		require.NoError(t, q.Start(ctx))
