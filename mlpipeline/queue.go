@@ -72,9 +72,9 @@ func (s *Service) RegisterJobs(workers *river.Workers, _ *[]*river.PeriodicJob) 
 	river.AddWorker(workers, &trainWorker{ml: s})
 }
 
-// JobGivenUp fails the training of a job that the job queue discarded
-// because its worker process stopped on its last attempt; jobs of other
-// kinds are not the service's and are left alone. It is idempotent.
+// JobGivenUp fails the training of a job that the job queue gave up on:
+// its worker process stopped, or it failed, on its last attempt. Jobs of
+// other kinds are not the service's and are left alone. It is idempotent.
 func (s *Service) JobGivenUp(ctx context.Context, job *rivertype.JobRow) error {
 	if job.Kind != (trainArgs{}).Kind() {
 		return nil
@@ -83,7 +83,10 @@ func (s *Service) JobGivenUp(ctx context.Context, job *rivertype.JobRow) error {
 	if err := json.Unmarshal(job.EncodedArgs, &args); err != nil {
 		return fmt.Errorf("mlpipeline: discarded training job %d has unreadable arguments: %w", job.ID, err)
 	}
-	reason := fmt.Sprintf("training was interrupted %d times (its worker process stopped); giving up", job.Attempt)
+	reason := fmt.Sprintf("training failed on each of its %d attempts; giving up", job.Attempt)
+	if jobs.GaveUpBecause(job) == jobs.WorkerStopped {
+		reason = fmt.Sprintf("training was interrupted %d times (its worker process stopped); giving up", job.Attempt)
+	}
 	return s.FailTraining(ctx, args.TrainingJobID, reason)
 }
 

@@ -94,9 +94,9 @@ func TestStartTrainingNeedsAQueue(t *testing.T) {
 	require.ErrorIs(t, err, errs.ErrUnavailable)
 }
 
-// When the job queue gives up on a training job whose worker process kept
-// stopping, the training fails with the reason instead of staying
-// Processing; jobs of other kinds are not touched.
+// When the job queue gives up on a training job, whose worker process
+// stopped or whose attempts failed, the training fails with the reason
+// instead of staying Processing; jobs of other kinds are not touched.
 func TestJobGivenUpFailsTheTraining(t *testing.T) {
 	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -112,12 +112,27 @@ func TestJobGivenUpFailsTheTraining(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, StatusProcessing, got.Status)
 
-		require.NoError(t, svc.JobGivenUp(ctx, &rivertype.JobRow{Kind: trainArgs{}.Kind(), EncodedArgs: args, Attempt: 10}))
+		stopped := []rivertype.AttemptError{{Attempt: 10, Error: jobs.WorkerStopped + `: River client "x" renewed no lease`}}
+		require.NoError(t, svc.JobGivenUp(ctx, &rivertype.JobRow{Kind: trainArgs{}.Kind(), EncodedArgs: args, Attempt: 10, Errors: stopped}))
 		got, err = svc.TrainingStatus(ctx, alice, j.ID)
 		require.NoError(t, err)
 		assert.Equal(t, StatusFailed, got.Status)
 		require.NotNil(t, got.Error)
 		assert.Equal(t, "training was interrupted 10 times (its worker process stopped); giving up", got.Error.Message)
+
+		// A job whose last attempt failed says so, without the attempt's
+		// error (that is for operators).
+		k, err := svc.CreateTraining(ctx, alice, TrainingRequest{Files: []string{"upload.csv"}})
+		require.NoError(t, err)
+		kargs, err := json.Marshal(trainArgs{TrainingJobID: k.ID})
+		require.NoError(t, err)
+		failed := []rivertype.AttemptError{{Attempt: 3, Error: "update progress: database is locked"}}
+		require.NoError(t, svc.JobGivenUp(ctx, &rivertype.JobRow{Kind: trainArgs{}.Kind(), EncodedArgs: kargs, Attempt: 3, Errors: failed}))
+		got, err = svc.TrainingStatus(ctx, alice, k.ID)
+		require.NoError(t, err)
+		assert.Equal(t, StatusFailed, got.Status)
+		require.NotNil(t, got.Error)
+		assert.Equal(t, "training failed on each of its 3 attempts; giving up", got.Error.Message)
 
 		require.Error(t, svc.JobGivenUp(ctx, &rivertype.JobRow{Kind: trainArgs{}.Kind(), EncodedArgs: []byte("{")}), "unreadable arguments are reported")
 	})

@@ -136,10 +136,12 @@ type worker interface {
 	StopAndCancel(ctx context.Context) error
 }
 
-// GiveUpFunc is told of a job that the sweeper discarded because its worker
-// process stopped on its last attempt, so that the domain can mark its work
-// failed (no worker will run it again). Two processes sweeping at once may
-// both call it for one job, so it must be idempotent. Its error is logged.
+// GiveUpFunc is told of a job that will not run again: its last attempt
+// failed or panicked, or its worker process stopped during it (the sweeper
+// discarded it), so that the domain can mark its work failed. The last
+// entry of job.Errors is that attempt's error (GaveUpBecause reads it). Two
+// processes sweeping at once may both call it for one job, so it must be
+// idempotent. Its error is logged.
 type GiveUpFunc func(ctx context.Context, job *rivertype.JobRow) error
 
 // Queue enqueues and works durable jobs.
@@ -213,6 +215,7 @@ func New(db *store.DB, cfg Config) (*Queue, error) {
 		JobTimeout:           cmp.Or(cfg.JobTimeout, DefaultJobTimeout),
 		RescueStuckJobsAfter: cmp.Or(cfg.RescueAfter, DefaultRescueAfter),
 		RetryPolicy:          cfg.RetryPolicy,
+		ErrorHandler:         lastAttempt{q},
 	}
 	if q.river.RescueStuckJobsAfter <= q.river.JobTimeout {
 		return nil, errs.Invalidf("jobs: RescueAfter (%s) must exceed JobTimeout (%s)", q.river.RescueStuckJobsAfter, q.river.JobTimeout)

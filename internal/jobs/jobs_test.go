@@ -192,6 +192,57 @@ func TestFailingJobIsDiscardedAfterMaxAttempts(t *testing.T) {
 	})
 }
 
+// TestDomainHearsOfJobsDiscardedAfterFailing: River discards a job whose
+// last attempt failed (or panicked); the domain that registered it is told,
+// with that attempt's error last, and is told nothing while attempts remain.
+func TestDomainHearsOfJobsDiscardedAfterFailing(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		db, err := store.Open(ctx, url)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = db.Close() })
+		require.NoError(t, jobs.Migrate(ctx, db))
+		_, err = store.Migrate(ctx, db, jobs.Migrations())
+		require.NoError(t, err)
+		q, err := jobs.New(db, jobs.Config{Logger: quietLogger, MaxAttempts: 3, RetryPolicy: fixedRetry(50 * time.Millisecond)})
+		require.NoError(t, err)
+		given := make(chan *rivertype.JobRow, 10)
+		w := newStepWorker(nil)
+		q.Register(register(w), func(_ context.Context, job *rivertype.JobRow) error {
+			given <- job
+			return nil
+		})
+		require.NoError(t, q.Start(ctx))
+		t.Cleanup(func() { _ = q.Stop(context.Background()) })
+
+		// Fails twice, then succeeds on its last attempt: never given up.
+		ok, err := q.Insert(ctx, stepArgs{FailTimes: 2}, nil)
+		require.NoError(t, err)
+		waitState(t, q, ok.Job.ID, rivertype.JobStateCompleted)
+		// Fails all three attempts: given up once, after the third.
+		bad, err := q.Insert(ctx, stepArgs{FailTimes: 3}, nil)
+		require.NoError(t, err)
+		waitState(t, q, bad.Job.ID, rivertype.JobStateDiscarded)
+
+		select {
+		case job := <-given:
+			assert.Equal(t, bad.Job.ID, job.ID)
+			assert.Equal(t, 3, job.Attempt)
+			require.Len(t, job.Errors, 3)
+			assert.Equal(t, "planned failure", job.Errors[2].Error)
+			assert.Equal(t, "its last attempt failed", jobs.GaveUpBecause(job))
+		case <-time.After(10 * time.Second):
+			t.Fatal("the domain was not told of the discarded job")
+		}
+		select {
+		case job := <-given:
+			t.Fatalf("told of job %d (attempt %d), which was not given up", job.ID, job.Attempt)
+		default:
+		}
+	})
+}
+
 type fixedRetry time.Duration
 
 func (f fixedRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(time.Duration(f)) }

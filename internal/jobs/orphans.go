@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
@@ -92,6 +94,17 @@ func RetryReason(job *rivertype.JobRow) string {
 		return WorkerStopped
 	}
 	return "the previous attempt did not finish"
+}
+
+// GaveUpBecause says, for the user-visible status of a job given up on
+// (GiveUpFunc), why: WorkerStopped when its worker process stopped during
+// its last attempt, else "its last attempt failed". The attempt's own error
+// is for operators (logs, the admin job listing), not for the job's users.
+func GaveUpBecause(job *rivertype.JobRow) string {
+	if n := len(job.Errors); n > 0 && strings.HasPrefix(job.Errors[n-1].Error, WorkerStopped) {
+		return WorkerStopped
+	}
+	return "its last attempt failed"
 }
 
 // maintain renews the lease (when this process works jobs) and sweeps, four
@@ -232,11 +245,45 @@ func (q *Queue) rescue(ctx context.Context, job *rivertype.JobRow, client string
 	q.logger.Warn("jobs: the worker process of a running job stopped", "job_id", job.ID, "kind", job.Kind,
 		"client_id", client, "attempt", job.Attempt, "max_attempts", job.MaxAttempts, "state", string(state))
 	if state == rivertype.JobStateDiscarded {
-		for _, giveUp := range q.onGiveUp {
-			if err := giveUp(ctx, job); err != nil {
-				q.logger.Error("jobs: recording a discarded job failed", "job_id", job.ID, "kind", job.Kind, "error", err)
-			}
-		}
+		q.giveUp(ctx, job, rivertype.AttemptError{At: now, Attempt: job.Attempt, Error: msg})
 	}
 	return nil
+}
+
+// giveUp tells the domains of a job that will not run again, with the
+// error of its last attempt appended to the job's errors.
+func (q *Queue) giveUp(ctx context.Context, job *rivertype.JobRow, last rivertype.AttemptError) {
+	final := *job
+	final.Errors = append(slices.Clip(job.Errors), last)
+	for _, giveUp := range q.onGiveUp {
+		if err := giveUp(ctx, &final); err != nil {
+			q.logger.Error("jobs: recording a discarded job failed", "job_id", job.ID, "kind", job.Kind, "error", err)
+		}
+	}
+}
+
+// lastAttempt is River's error handler: it tells the domains of a job whose
+// last attempt failed or panicked, which River is about to discard, so that
+// its user-visible state does not say it is still being worked on.
+type lastAttempt struct{ q *Queue }
+
+// HandleError implements river.ErrorHandler.
+func (h lastAttempt) HandleError(ctx context.Context, job *rivertype.JobRow, err error) *river.ErrorHandlerResult {
+	h.discarding(ctx, job, err.Error())
+	return nil
+}
+
+// HandlePanic implements river.ErrorHandler.
+func (h lastAttempt) HandlePanic(ctx context.Context, job *rivertype.JobRow, panicVal any, _ string) *river.ErrorHandlerResult {
+	h.discarding(ctx, job, fmt.Sprintf("panic: %v", panicVal))
+	return nil
+}
+
+func (h lastAttempt) discarding(ctx context.Context, job *rivertype.JobRow, msg string) {
+	if job.Attempt < job.MaxAttempts {
+		return // River retries it
+	}
+	// The job's own context may have timed out; its outcome must still be
+	// recorded.
+	h.q.giveUp(context.WithoutCancel(ctx), job, rivertype.AttemptError{At: store.Now(), Attempt: job.Attempt, Error: msg})
 }
