@@ -62,6 +62,15 @@ func itSupport() (workflow.WorkflowInput, *workflow.GraphInput) {
 		}
 }
 
+// createExample stores itSupport and returns it with its inputs.
+func createExample(t *testing.T, svc *workflow.Service) (workflow.Created, workflow.WorkflowInput, *workflow.GraphInput) {
+	t.Helper()
+	in, g := itSupport()
+	c, err := svc.CreateWorkflow(context.Background(), in, g)
+	require.NoError(t, err)
+	return c, in, g
+}
+
 func TestCreateWorkflowWithGraph(t *testing.T) {
 	dbtest.ForEachDB(t, workflow.Migrations(), func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -289,9 +298,7 @@ func TestInitializeAndKeepUsable(t *testing.T) {
 	dbtest.ForEachDB(t, workflow.Migrations(), func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := newService(t, db, workflow.Config{})
-		in, g := itSupport()
-		c, err := svc.CreateWorkflow(ctx, in, g)
-		require.NoError(t, err)
+		c, in, g := createExample(t, svc)
 		d, err := svc.Initialize(ctx, c.ID)
 		require.NoError(t, err)
 		assert.Equal(t, workflow.StatusInitialized, d.Status)
@@ -366,9 +373,7 @@ func TestUpdateGraphIsAtomic(t *testing.T) {
 	dbtest.ForEachDB(t, workflow.Migrations(), func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := newService(t, db, workflow.Config{})
-		in, g := itSupport()
-		c, err := svc.CreateWorkflow(ctx, in, g)
-		require.NoError(t, err)
+		c, _, _ := createExample(t, svc)
 		before, err := svc.Detail(ctx, c.ID)
 		require.NoError(t, err)
 
@@ -451,11 +456,9 @@ func TestWorkflowWithTasksKeepsItsGraph(t *testing.T) {
 	dbtest.ForEachDB(t, workflow.Migrations(), func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		busy := newService(t, db, workflow.Config{Tasks: taskCount(3)})
-		in, g := itSupport()
-		c, err := busy.CreateWorkflow(ctx, in, g)
-		require.NoError(t, err)
+		c, _, g := createExample(t, busy)
 
-		err = busy.DeleteWorkflow(ctx, c.ID)
+		err := busy.DeleteWorkflow(ctx, c.ID)
 		require.ErrorIs(t, err, errs.ErrConflict)
 		assert.Contains(t, err.Error(), "has 3 tasks; it cannot be deleted")
 		_, err = busy.UpdateGraph(ctx, c.ID, *g)
@@ -487,9 +490,7 @@ func TestUpdateStep(t *testing.T) {
 	dbtest.ForEachDB(t, workflow.Migrations(), func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := newService(t, db, workflow.Config{})
-		in, g := itSupport()
-		c, err := svc.CreateWorkflow(ctx, in, g)
-		require.NoError(t, err)
+		c, _, _ := createExample(t, svc)
 		triage := c.TempIDMapping["node_1"]
 		step, err := svc.UpdateStep(ctx, triage, workflow.StepInput{Name: "Assess", Instruction: "Review ticket", RoleID: id(5), IsStart: true, Design: workflow.Design{X: 1, Y: 2}})
 		require.NoError(t, err)
