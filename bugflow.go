@@ -22,6 +22,7 @@ import (
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
+	"github.com/bugflow/bugflow/workflow"
 )
 
 // Version is the bugflow release. Release builds set it with
@@ -142,6 +143,11 @@ type Engine struct {
 	// ML trains triage models from tracker exports (uploads, training jobs)
 	// and predicts with them.
 	ML *mlpipeline.Service
+	// Workflow defines workflows: details, SLAs, graphs of steps and
+	// transitions, initialization. Its steps' role ids are not checked
+	// against a directory of roles yet (role_name stays ""): the roles of
+	// issue 13 are wired here when they land.
+	Workflow *workflow.Service
 
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
@@ -250,6 +256,12 @@ var domains = []domain{{
 			Logger: a.logger, Now: a.cfg.Now,
 		})
 		a.queue.Register(e.ML.RegisterJobs, e.ML.JobGivenUp)
+		return nil
+	},
+}, {
+	migrations: workflow.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{Logger: a.logger, Now: a.cfg.Now})
 		return nil
 	},
 }}

@@ -16,6 +16,7 @@ import (
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
+	"github.com/bugflow/bugflow/workflow"
 )
 
 // Every release's database upgrades to this one: a database left at each
@@ -70,5 +71,10 @@ func smokeWrite(t *testing.T, e *Engine) {
 	require.NoError(t, err)
 	require.NoError(t, e.Analysis.Start(ctx, analysis.RecordInput{JobID: "smoke", JobName: "smoke-job", BuildNumber: 1}))
 	_, err = e.ML.CreateTraining(ctx, mlpipeline.Caller{UserID: u.ID}, mlpipeline.TrainingRequest{Files: []string{"upload.csv"}})
+	require.NoError(t, err)
+	w, err := e.Workflow.CreateWorkflow(ctx, workflow.WorkflowInput{Name: "smoke", UrgentSLA: "01:00:00"},
+		&workflow.GraphInput{Nodes: []workflow.NodeInput{{TempID: "a", StepInput: workflow.StepInput{Name: "smoke"}}}})
+	require.NoError(t, err)
+	_, err = e.Workflow.Detail(ctx, w.ID)
 	require.NoError(t, err)
 }
