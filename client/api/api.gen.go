@@ -11106,12 +11106,19 @@ func (r AddRoleMemberResponse) ContentType() string {
 type RemoveRoleMemberResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *DRFUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *DRFForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DRFNotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoveRoleMemberResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -15356,6 +15363,13 @@ func ParseRemoveRoleMemberResponse(rsp *http.Response) (*RemoveRoleMemberRespons
 	switch {
 	case rsp.StatusCode == 204:
 		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest DRFUnauthorized
