@@ -41,7 +41,8 @@ func (c JWTConfig) Validate() error {
 //
 // Roles come from "roles" (an array or a space-separated string) or "role";
 // the role "admin", or a true is_admin, is_staff or is_superuser claim,
-// makes the caller an administrator.
+// makes the caller an administrator. Other role names map onto bugflow's
+// roles of the same name, in any case; names of no role are ignored.
 type jwtClaims struct {
 	jwt.RegisteredClaims
 	Username          string `json:"username"`

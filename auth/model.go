@@ -15,8 +15,8 @@ import (
 // Role is a user's authority in bugflow as a whole.
 type Role string
 
-// The two roles. Finer, domain-specific roles (a workflow's "Agent" or
-// "Ticket Coordinator") are named in User.Roles.
+// The two roles. Finer, domain-specific roles (a workflow's "Agent" or the
+// TicketCoordinator) are DomainRoles, named in User.Roles.
 const (
 	RoleAdmin Role = "admin"
 	RoleUser  Role = "user"
@@ -47,8 +47,9 @@ type User struct {
 	// naming it may act as it (see Service.Guest). An account is never a
 	// guest; the first sign-up with a guest's name claims the name.
 	Guest bool
-	// Roles are the user's domain roles (e.g. "Ticket Coordinator"), beyond
-	// Role.
+	// Roles are the names of the DomainRoles the user holds (e.g. "Ticket
+	// Coordinator"), beyond Role, in name order. Stores fill it on reads;
+	// memberships change only through the role methods.
 	Roles       []string
 	HasPassword bool
 	HasAPIKey   bool

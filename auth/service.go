@@ -457,8 +457,10 @@ func (s *Service) sessionIdentity(ctx context.Context, sess Session) (*Identity,
 }
 
 // authenticateJWT maps a verified token's claims to a stored user (found by
-// username, else by email, else created), with the role and domain roles
-// the token grants: the issuer is the authority on roles.
+// username, else by email, else created), with the role the token grants
+// and the domain roles it claims that are bugflow's (see syncClaimedRoles),
+// besides those an admin granted: the issuer is the authority on the roles
+// it claims.
 func (s *Service) authenticateJWT(ctx context.Context, token string) (*Identity, error) {
 	claims, err := s.jwt.verify(token)
 	if err != nil {
@@ -509,7 +511,9 @@ func (s *Service) authenticateJWT(ctx context.Context, token string) (*Identity,
 	} else {
 		u.Role = RoleUser
 	}
-	u.Roles = claims.roles()
+	if u.Roles, err = s.syncClaimedRoles(ctx, u.ID, claims.roles()); err != nil {
+		return nil, err
+	}
 	var exp time.Time
 	if claims.ExpiresAt != nil {
 		exp = claims.ExpiresAt.UTC()

@@ -10,6 +10,7 @@ import (
 // SQLite and PostgreSQL.
 type Store interface {
 	UserStore
+	RoleStore
 	SessionStore
 	OTPStore
 }
@@ -46,7 +47,7 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u User, c Credentials) error
 	User(ctx context.Context, key UserKey) (User, Credentials, error)
 	// ClaimGuest turns the guest with u.ID into the account u (profile,
-	// role, domain roles) with credentials c, and drops the tracker tokens
+	// role) with credentials c, and drops the tracker tokens
 	// that anyone could have saved for the guest. It returns errs.NotFound
 	// when u.ID is not a guest (any more).
 	ClaimGuest(ctx context.Context, u User, c Credentials) error
@@ -66,6 +67,36 @@ type UserStore interface {
 	TrackerTokens(ctx context.Context, userID string) (TrackerTokens, error)
 	// SetTrackerTokens replaces the user's tokens, stamped with time at.
 	SetTrackerTokens(ctx context.Context, userID string, t TrackerTokens, at time.Time) error
+}
+
+// RoleStore keeps roles and who holds them. A missing role or user is an
+// errs.NotFound error; a role name taken in any case is errs.Conflict.
+type RoleStore interface {
+	// CreateRole stores r and returns it with its new ID.
+	CreateRole(ctx context.Context, r DomainRole) (DomainRole, error)
+	Role(ctx context.Context, id int64) (DomainRole, error)
+	// RolesByName returns the roles named any of names, in any case, by id;
+	// names that are no role's are left out.
+	RolesByName(ctx context.Context, names []string) ([]DomainRole, error)
+	// ListRoles returns at most limit roles (0: all) after the first
+	// offset, by id, and the number of roles.
+	ListRoles(ctx context.Context, limit, offset int) ([]DomainRole, int, error)
+	// AddRoleMember makes userID hold roleID by source at time at, and
+	// reports whether the membership is new. An existing membership is kept,
+	// with its source becoming SourceAdmin when source is.
+	AddRoleMember(ctx context.Context, roleID int64, userID string, source MembershipSource, at time.Time) (bool, error)
+	// RemoveRoleMember ends a membership and reports whether there was one.
+	RemoveRoleMember(ctx context.Context, roleID int64, userID string) (bool, error)
+	// RoleMembers returns at most limit (0: all) members of roleID after
+	// the first offset, ordered by user id, and the number of members.
+	RoleMembers(ctx context.Context, roleID int64, limit, offset int) ([]RoleMember, int, error)
+	// UserRoles returns the roles userID holds, by name.
+	UserRoles(ctx context.Context, userID string) ([]DomainRole, error)
+	// SyncClaimedRoles makes roleIDs exactly the roles userID holds by
+	// SourceJWT, keeping its SourceAdmin memberships, and returns the names
+	// of every role it holds after that. It writes only when something
+	// changes.
+	SyncClaimedRoles(ctx context.Context, userID string, roleIDs []int64, at time.Time) ([]string, error)
 }
 
 // Session is a stored sign-in session; only the digest of its id is kept.

@@ -38,11 +38,24 @@ type userRowV1 struct {
 	LastSeen     *time.Time `bun:"last_seen"`
 }
 
-type userRoleRow struct {
-	bun.BaseModel `bun:"table:auth_user_roles"`
+type roleRow struct {
+	bun.BaseModel `bun:"table:auth_roles,alias:r"`
 
-	UserID string `bun:"user_id,pk"`
-	Role   string `bun:"role,pk"`
+	ID   int64  `bun:"id,pk,autoincrement"`
+	Name string `bun:"name,notnull"`
+	// NameKey is roleNameKey(Name), unique: what makes names the same.
+	NameKey     string    `bun:"name_key,notnull"`
+	Description string    `bun:"description,notnull"`
+	CreatedAt   time.Time `bun:"created_at,notnull"`
+}
+
+type roleMemberRow struct {
+	bun.BaseModel `bun:"table:auth_role_members,alias:m"`
+
+	RoleID    int64     `bun:"role_id,pk"`
+	UserID    string    `bun:"user_id,pk"`
+	Source    string    `bun:"source,notnull"`
+	CreatedAt time.Time `bun:"created_at,notnull"`
 }
 
 type trackerTokensRow struct {
@@ -93,6 +106,10 @@ func Migrations() []store.Migration {
 			}
 			return nameEmailUsers(ctx, tx)
 		},
+	}, {
+		ID:      "20261206090000",
+		Comment: "auth: roles of their own (Ticket Coordinator among them), memberships by role id",
+		Up:      createRoleTables,
 	}}
 }
 
@@ -161,6 +178,88 @@ func createAuthTables(ctx context.Context, tx bun.Tx) error {
 	)
 }
 
+// createRoleTables replaces the role names of auth_user_roles with roles of
+// their own, with their models frozen here. Each distinct name (in any
+// case; the first spelling in name order wins) becomes a role its holders
+// keep, granted as by an admin. The names of the global roles (admin,
+// user) are dropped: HasRole answers for those from the user's Role.
+func createRoleTables(ctx context.Context, tx bun.Tx) error {
+	type roleRowV1 struct {
+		bun.BaseModel `bun:"table:auth_roles"`
+
+		ID          int64     `bun:"id,pk,autoincrement"`
+		Name        string    `bun:"name,notnull"`
+		NameKey     string    `bun:"name_key,notnull"`
+		Description string    `bun:"description,notnull"`
+		CreatedAt   time.Time `bun:"created_at,notnull"`
+	}
+	type roleMemberRowV1 struct {
+		bun.BaseModel `bun:"table:auth_role_members"`
+
+		RoleID    int64     `bun:"role_id,pk"`
+		UserID    string    `bun:"user_id,pk"`
+		Source    string    `bun:"source,notnull"`
+		CreatedAt time.Time `bun:"created_at,notnull"`
+	}
+	if _, err := tx.NewCreateTable().Model((*roleRowV1)(nil)).Exec(ctx); err != nil {
+		return err
+	}
+	_, err := tx.NewCreateTable().Model((*roleMemberRowV1)(nil)).
+		ForeignKey(`("role_id") REFERENCES "auth_roles" ("id") ON DELETE CASCADE`).
+		ForeignKey(`("user_id") REFERENCES "auth_users" ("id") ON DELETE CASCADE`).
+		Exec(ctx)
+	if err != nil {
+		return err
+	}
+	err = store.CreateIndexes(ctx, tx,
+		store.Index{Table: "auth_roles", Name: "auth_roles_name_key", Columns: []string{"name_key"}, Unique: true},
+		store.Index{Table: "auth_role_members", Name: "auth_role_members_user", Columns: []string{"user_id"}},
+	)
+	if err != nil {
+		return err
+	}
+
+	var old []struct {
+		UserID string `bun:"user_id"`
+		Role   string `bun:"role"`
+	}
+	if err := tx.NewSelect().Table("auth_user_roles").Column("user_id", "role").Order("role", "user_id").Scan(ctx, &old); err != nil {
+		return err
+	}
+	now := store.Now()
+	ids := map[string]int64{}
+	names := []string{TicketCoordinator}
+	for _, m := range old {
+		names = append(names, m.Role)
+	}
+	for _, name := range names {
+		key := strings.ToLower(name)
+		if _, ok := ids[key]; ok || key == "admin" || key == "user" {
+			continue
+		}
+		row := roleRowV1{Name: name, NameKey: key, CreatedAt: now}
+		if name == TicketCoordinator {
+			row.Description = "Owns incoming tickets, picked round-robin when a ticket arrives."
+		}
+		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
+			return err
+		}
+		ids[key] = row.ID
+	}
+	for _, m := range old {
+		id, ok := ids[strings.ToLower(m.Role)]
+		if !ok {
+			continue
+		}
+		row := roleMemberRowV1{RoleID: id, UserID: m.UserID, Source: "admin", CreatedAt: now}
+		if _, err := tx.NewInsert().Model(&row).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DROP TABLE auth_user_roles`)
+	return err
+}
+
 // nameEmailUsers gives every user with an email and no username the first
 // free username derived from the email, as sign-ups by email get one from
 // this migration on. Migrating once is cheaper and simpler than naming users
@@ -217,30 +316,12 @@ func wrap(op string, err error) error {
 	return fmt.Errorf("auth store: %s: %w", op, store.Translate(err))
 }
 
-// CreateUser implements UserStore.
+// CreateUser implements UserStore. u.Roles is not stored: memberships are
+// the RoleStore's.
 func (s *BunStore) CreateUser(ctx context.Context, u User, c Credentials) error {
 	row := toUserRow(u, c)
-	return wrap("create user", s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-			return err
-		}
-		return replaceRoles(ctx, tx, u.ID, u.Roles)
-	}))
-}
-
-func replaceRoles(ctx context.Context, tx bun.Tx, userID string, roles []string) error {
-	if _, err := tx.NewDelete().Model((*userRoleRow)(nil)).Where("user_id = ?", userID).Exec(ctx); err != nil {
-		return err
-	}
-	if len(roles) == 0 {
-		return nil
-	}
-	rows := make([]userRoleRow, 0, len(roles))
-	for _, r := range roles {
-		rows = append(rows, userRoleRow{UserID: userID, Role: r})
-	}
-	_, err := tx.NewInsert().Model(&rows).Exec(ctx)
-	return err
+	_, err := s.db.NewInsert().Model(&row).Exec(ctx)
+	return wrap("create user", err)
 }
 
 // User implements UserStore.
@@ -271,13 +352,20 @@ func (s *BunStore) User(ctx context.Context, key UserKey) (User, Credentials, er
 	return u, Credentials{PasswordHash: row.PasswordHash, APIKeyDigest: row.APIKeyDigest}, nil
 }
 
+// roles returns the names of the roles userID holds, in name order.
 func (s *BunStore) roles(ctx context.Context, userID string) ([]string, error) {
-	var roles []string
-	err := s.db.NewSelect().Model((*userRoleRow)(nil)).Column("role").Where("user_id = ?", userID).Order("role").Scan(ctx, &roles)
-	return roles, wrap("get roles", err)
+	var names []string
+	err := s.db.NewSelect().Model((*roleMemberRow)(nil)).ColumnExpr("r.name").
+		Join("JOIN auth_roles AS r ON r.id = m.role_id").
+		Where("m.user_id = ?", userID).Order("r.name_key").Scan(ctx, &names)
+	if len(names) == 0 {
+		names = nil
+	}
+	return names, wrap("get roles", err)
 }
 
-// ClaimGuest implements UserStore in one transaction.
+// ClaimGuest implements UserStore in one transaction; guests hold no roles,
+// so there are none to carry over.
 func (s *BunStore) ClaimGuest(ctx context.Context, u User, c Credentials) error {
 	u.Guest = false
 	row := toUserRow(u, c)
@@ -288,10 +376,8 @@ func (s *BunStore) ClaimGuest(ctx context.Context, u User, c Credentials) error 
 		if err := store.ExecOne(ctx, q, "no guest %q", u.Username); err != nil {
 			return err
 		}
-		if _, err := tx.NewDelete().Model((*trackerTokensRow)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {
-			return err
-		}
-		return replaceRoles(ctx, tx, u.ID, u.Roles)
+		_, err := tx.NewDelete().Model((*trackerTokensRow)(nil)).Where("user_id = ?", u.ID).Exec(ctx)
+		return err
 	}))
 }
 
@@ -369,13 +455,18 @@ func (s *BunStore) ListUsers(ctx context.Context) ([]User, error) {
 	if err := s.db.NewSelect().Model(&rows).Order("created_at", "id").Scan(ctx); err != nil {
 		return nil, wrap("list users", err)
 	}
-	var roleRows []userRoleRow
-	if err := s.db.NewSelect().Model(&roleRows).Order("role").Scan(ctx); err != nil {
+	var memberships []struct {
+		UserID string `bun:"user_id"`
+		Name   string `bun:"name"`
+	}
+	err := s.db.NewSelect().Model((*roleMemberRow)(nil)).ColumnExpr("m.user_id, r.name").
+		Join("JOIN auth_roles AS r ON r.id = m.role_id").Order("r.name_key").Scan(ctx, &memberships)
+	if err != nil {
 		return nil, wrap("list roles", err)
 	}
 	roles := map[string][]string{}
-	for _, r := range roleRows {
-		roles[r.UserID] = append(roles[r.UserID], r.Role)
+	for _, m := range memberships {
+		roles[m.UserID] = append(roles[m.UserID], m.Name)
 	}
 	users := make([]User, 0, len(rows))
 	for _, row := range rows {

@@ -62,6 +62,17 @@ func (s *Server) registerRoutes() {
 	// Operators' view of the durable job queue.
 	s.group("/api/admin/jobs", FastAPI, get("", adminOnly, s.listJobs, plain))
 
+	// seeds/004's roles: bugflow's own, created by admins and held by
+	// users; admins say who holds them (steps are assigned by role).
+	s.group("/roles", DRF,
+		get("/", signedIn, s.listRoles),
+		post("/", adminOnly, s.createRole),
+		get("/:id/", signedIn, s.getRole),
+		get("/:id/users/", adminOnly, s.listRoleMembers),
+		post("/:id/users/", adminOnly, s.addRoleMember),
+		del("/:id/users/:user_id/", adminOnly, s.removeRoleMember),
+	)
+
 	// seeds/002: every call is a POST with a JSON body; all but auto are for
 	// admins (the reference system only hid them in its UI).
 	size := withMaxBody(bugReportsMaxBody)

@@ -64,6 +64,7 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 	assert.JSONEq(t, `{
 		"message": "Welcome to Workflow Management API",
 		"version": "1.0",
+		"roles": "http://bugflow.example:8002/roles/",
 		"widgets": "http://bugflow.example:8002/widgets/"
 	}`, rec.Body.String())
 }

@@ -266,6 +266,24 @@ func (e JobResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for RoleMemberSource.
+const (
+	RoleMemberSourceAdmin RoleMemberSource = "admin"
+	RoleMemberSourceJwt   RoleMemberSource = "jwt"
+)
+
+// Valid indicates whether the value is a known member of the RoleMemberSource enum.
+func (e RoleMemberSource) Valid() bool {
+	switch e {
+	case RoleMemberSourceAdmin:
+		return true
+	case RoleMemberSourceJwt:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TrainingProgressStage.
 const (
 	TrainingStageCalibrate TrainingProgressStage = "calibrate"
@@ -1055,6 +1073,56 @@ type Review struct {
 	Username  string    `json:"username"`
 }
 
+// Role One of bugflow's roles; role_id is what workflow steps name.
+type Role struct {
+	CreatedAt   time.Time `json:"created_at"`
+	Description string    `json:"description"`
+
+	// Name Example: Agent
+	Name string `json:"name"`
+
+	// RoleId Example: 2
+	RoleId int64 `json:"role_id"`
+}
+
+// RoleMember defines model for RoleMember.
+type RoleMember struct {
+	GrantedAt time.Time `json:"granted_at"`
+	Lastname  string    `json:"lastname"`
+	Name      string    `json:"name"`
+
+	// Source Who granted the role; a JWT's grant lasts while its tokens claim it.
+	Source   RoleMemberSource `json:"source"`
+	UserId   string           `json:"user_id"`
+	Username string           `json:"username"`
+}
+
+// RoleMemberSource Who granted the role; a JWT's grant lasts while its tokens claim it.
+type RoleMemberSource string
+
+// RoleMemberPage defines model for RoleMemberPage.
+type RoleMemberPage struct {
+	Count    int          `json:"count"`
+	Next     *string      `json:"next"`
+	Previous *string      `json:"previous"`
+	Results  []RoleMember `json:"results"`
+}
+
+// RoleMembership defines model for RoleMembership.
+type RoleMembership struct {
+	RoleId   int64  `json:"role_id"`
+	RoleName string `json:"role_name"`
+	UserId   string `json:"user_id"`
+}
+
+// RolePage defines model for RolePage.
+type RolePage struct {
+	Count    int     `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []Role  `json:"results"`
+}
+
 // TaskUser defines model for TaskUser.
 type TaskUser struct {
 	Email    *string `json:"email,omitempty"`
@@ -1162,6 +1230,27 @@ type WhoAmI struct {
 
 // WhoAmIRole defines model for WhoAmI.Role.
 type WhoAmIRole string
+
+// DRFPage defines model for DRFPage.
+type DRFPage = int
+
+// DRFPageSize defines model for DRFPageSize.
+type DRFPageSize = int
+
+// DRFBadRequest Workflow and tickets (seeds/004) error dialect.
+type DRFBadRequest = DRFError
+
+// DRFForbidden Workflow and tickets (seeds/004) error dialect.
+type DRFForbidden = DRFError
+
+// DRFNotFound Workflow and tickets (seeds/004) error dialect.
+type DRFNotFound = DRFError
+
+// DRFTooLarge Workflow and tickets (seeds/004) error dialect.
+type DRFTooLarge = DRFError
+
+// DRFUnauthorized Workflow and tickets (seeds/004) error dialect.
+type DRFUnauthorized = DRFError
 
 // DetailBadRequest Analysis and tasks (FastAPI) error dialect.
 type DetailBadRequest = DetailError
@@ -1552,6 +1641,39 @@ type SetReviewedJSONBody struct {
 // SetReviewed200JSONResponseBodyStatus defines parameters for SetReviewed.
 type SetReviewed200JSONResponseBodyStatus string
 
+// ListRolesParams defines parameters for ListRoles.
+type ListRolesParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// CreateRoleJSONBody defines parameters for CreateRole.
+type CreateRoleJSONBody struct {
+	// Description Example: Works the tickets of the IT queue
+	Description *string `json:"description,omitempty"`
+
+	// Name Example: Agent
+	Name string `json:"name"`
+}
+
+// ListRoleMembersParams defines parameters for ListRoleMembers.
+type ListRoleMembersParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// AddRoleMemberJSONBody defines parameters for AddRoleMember.
+type AddRoleMemberJSONBody struct {
+	// UserId Example: 0b6f3a9e-5d2c-4a8e-9d1b-2f7c8e4a6b10
+	UserId string `json:"user_id"`
+}
+
 // SignInJSONBody defines parameters for SignIn.
 type SignInJSONBody struct {
 	Email string `json:"email"`
@@ -1636,6 +1758,12 @@ type OverrideClassificationJSONRequestBody OverrideClassificationJSONBody
 
 // SetReviewedJSONRequestBody defines body for SetReviewed for application/json ContentType.
 type SetReviewedJSONRequestBody SetReviewedJSONBody
+
+// CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
+type CreateRoleJSONRequestBody CreateRoleJSONBody
+
+// AddRoleMemberJSONRequestBody defines body for AddRoleMember for application/json ContentType.
+type AddRoleMemberJSONRequestBody AddRoleMemberJSONBody
 
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody SignInJSONBody
@@ -2503,6 +2631,79 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
 	SetReviewed(ctx context.Context, jobId string, body SetReviewedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRoles List roles (seeds/004)
+	//
+	// Roles by id, a page at a time.
+	//
+	// Corresponds with GET /roles/ (the `ListRoles` operationId).
+	ListRoles(ctx context.Context, params *ListRolesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRoleWithBody Create a role (admins)
+	//
+	// Role names are unique in any case; "admin" and "user" are the global
+	// roles' and cannot be taken. A taken or bad name is 400 naming the
+	// field in details.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /roles/ (the `CreateRole` operationId).
+	CreateRoleWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateRole Create a role (admins)
+	//
+	// Role names are unique in any case; "admin" and "user" are the global
+	// roles' and cannot be taken. A taken or bad name is 400 naming the
+	// field in details.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /roles/ (the `CreateRole` operationId).
+	CreateRole(ctx context.Context, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRole Get a role (seeds/004)
+	//
+	// Corresponds with GET /roles/{id}/ (the `GetRole` operationId).
+	GetRole(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRoleMembers List the users holding a role (admins)
+	//
+	// By user id, the order round-robin assignment walks, a page at a
+	// time. source says whether an admin granted the role or a JWT's role
+	// claim did.
+	//
+	// Corresponds with GET /roles/{id}/users/ (the `ListRoleMembers` operationId).
+	ListRoleMembers(ctx context.Context, id int64, params *ListRoleMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddRoleMemberWithBody Make a user hold a role (admins)
+	//
+	// 201 when the membership is new, 200 when the user held the role
+	// already (a role a JWT claimed becomes the admin's grant, which
+	// outlasts the claim). Guests cannot hold roles (400).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+	AddRoleMemberWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AddRoleMember Make a user hold a role (admins)
+	//
+	// 201 when the membership is new, 200 when the user held the role
+	// already (a role a JWT claimed becomes the admin's grant, which
+	// outlasts the claim). Guests cannot hold roles (400).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+	AddRoleMember(ctx context.Context, id int64, body AddRoleMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveRoleMember End a user's membership of a role (admins)
+	//
+	// 204 whether or not the user held the role. A role the user's JWTs
+	// still claim is granted again by their next request.
+	//
+	// Corresponds with DELETE /roles/{id}/users/{user_id}/ (the `RemoveRoleMember` operationId).
+	RemoveRoleMember(ctx context.Context, id int64, userId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SignInWithBody Exchange an emailed code for a session (BugFlows step 3)
 	//
@@ -3829,6 +4030,159 @@ func (c *Client) SetReviewedWithBody(ctx context.Context, jobId string, contentT
 // Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
 func (c *Client) SetReviewed(ctx context.Context, jobId string, body SetReviewedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSetReviewedRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRoles List roles (seeds/004)
+//
+// Roles by id, a page at a time.
+//
+// Corresponds with GET /roles/ (the `ListRoles` operationId).
+func (c *Client) ListRoles(ctx context.Context, params *ListRolesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRolesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRoleWithBody Create a role (admins)
+//
+// Role names are unique in any case; "admin" and "user" are the global
+// roles' and cannot be taken. A taken or bad name is 400 naming the
+// field in details.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /roles/ (the `CreateRole` operationId).
+func (c *Client) CreateRoleWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateRole Create a role (admins)
+//
+// Role names are unique in any case; "admin" and "user" are the global
+// roles' and cannot be taken. A taken or bad name is 400 naming the
+// field in details.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /roles/ (the `CreateRole` operationId).
+func (c *Client) CreateRole(ctx context.Context, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRoleRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRole Get a role (seeds/004)
+//
+// Corresponds with GET /roles/{id}/ (the `GetRole` operationId).
+func (c *Client) GetRole(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRoleRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRoleMembers List the users holding a role (admins)
+//
+// By user id, the order round-robin assignment walks, a page at a
+// time. source says whether an admin granted the role or a JWT's role
+// claim did.
+//
+// Corresponds with GET /roles/{id}/users/ (the `ListRoleMembers` operationId).
+func (c *Client) ListRoleMembers(ctx context.Context, id int64, params *ListRoleMembersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRoleMembersRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddRoleMemberWithBody Make a user hold a role (admins)
+//
+// 201 when the membership is new, 200 when the user held the role
+// already (a role a JWT claimed becomes the admin's grant, which
+// outlasts the claim). Guests cannot hold roles (400).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+func (c *Client) AddRoleMemberWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddRoleMemberRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AddRoleMember Make a user hold a role (admins)
+//
+// 201 when the membership is new, 200 when the user held the role
+// already (a role a JWT claimed becomes the admin's grant, which
+// outlasts the claim). Guests cannot hold roles (400).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+func (c *Client) AddRoleMember(ctx context.Context, id int64, body AddRoleMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddRoleMemberRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveRoleMember End a user's membership of a role (admins)
+//
+// 204 whether or not the user held the role. A role the user's JWTs
+// still claim is granted again by their next request.
+//
+// Corresponds with DELETE /roles/{id}/users/{user_id}/ (the `RemoveRoleMember` operationId).
+func (c *Client) RemoveRoleMember(ctx context.Context, id int64, userId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveRoleMemberRequest(c.Server, id, userId)
 	if err != nil {
 		return nil, err
 	}
@@ -5957,6 +6311,307 @@ func NewSetReviewedRequestWithBody(server string, jobId string, contentType stri
 	return req, nil
 }
 
+// NewListRolesRequest constructs an http.Request for the ListRoles method
+func NewListRolesRequest(server string, params *ListRolesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/roles/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateRoleRequest calls the generic CreateRole builder with application/json body
+func NewCreateRoleRequest(server string, body CreateRoleJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateRoleRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateRoleRequestWithBody constructs an http.Request for the CreateRole method, with any body, and a specified content type
+func NewCreateRoleRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/roles/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetRoleRequest constructs an http.Request for the GetRole method
+func NewGetRoleRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/roles/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListRoleMembersRequest constructs an http.Request for the ListRoleMembers method
+func NewListRoleMembersRequest(server string, id int64, params *ListRoleMembersParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/roles/%s/users/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAddRoleMemberRequest calls the generic AddRoleMember builder with application/json body
+func NewAddRoleMemberRequest(server string, id int64, body AddRoleMemberJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAddRoleMemberRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewAddRoleMemberRequestWithBody constructs an http.Request for the AddRoleMember method, with any body, and a specified content type
+func NewAddRoleMemberRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/roles/%s/users/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRemoveRoleMemberRequest constructs an http.Request for the RemoveRoleMember method
+func NewRemoveRoleMemberRequest(server string, id int64, userId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "user_id", userId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/roles/%s/users/%s/", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewSignInRequest calls the generic SignIn builder with application/json body
 func NewSignInRequest(server string, body SignInJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6762,6 +7417,87 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /results/{job_id}/reviewed (the `SetReviewed` operationId).
 	SetReviewedWithResponse(ctx context.Context, jobId string, body SetReviewedJSONRequestBody, reqEditors ...RequestEditorFn) (*SetReviewedResponse, error)
+
+	// ListRolesWithResponse List roles (seeds/004)
+	//
+	// Roles by id, a page at a time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /roles/ (the `ListRoles` operationId).
+	ListRolesWithResponse(ctx context.Context, params *ListRolesParams, reqEditors ...RequestEditorFn) (*ListRolesResponse, error)
+
+	// CreateRoleWithBodyWithResponse Create a role (admins)
+	//
+	// Role names are unique in any case; "admin" and "user" are the global
+	// roles' and cannot be taken. A taken or bad name is 400 naming the
+	// field in details.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /roles/ (the `CreateRole` operationId).
+	CreateRoleWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+
+	// CreateRoleWithResponse Create a role (admins)
+	//
+	// Role names are unique in any case; "admin" and "user" are the global
+	// roles' and cannot be taken. A taken or bad name is 400 naming the
+	// field in details.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /roles/ (the `CreateRole` operationId).
+	CreateRoleWithResponse(ctx context.Context, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
+
+	// GetRoleWithResponse Get a role (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /roles/{id}/ (the `GetRole` operationId).
+	GetRoleWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetRoleResponse, error)
+
+	// ListRoleMembersWithResponse List the users holding a role (admins)
+	//
+	// By user id, the order round-robin assignment walks, a page at a
+	// time. source says whether an admin granted the role or a JWT's role
+	// claim did.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /roles/{id}/users/ (the `ListRoleMembers` operationId).
+	ListRoleMembersWithResponse(ctx context.Context, id int64, params *ListRoleMembersParams, reqEditors ...RequestEditorFn) (*ListRoleMembersResponse, error)
+
+	// AddRoleMemberWithBodyWithResponse Make a user hold a role (admins)
+	//
+	// 201 when the membership is new, 200 when the user held the role
+	// already (a role a JWT claimed becomes the admin's grant, which
+	// outlasts the claim). Guests cannot hold roles (400).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+	AddRoleMemberWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddRoleMemberResponse, error)
+
+	// AddRoleMemberWithResponse Make a user hold a role (admins)
+	//
+	// 201 when the membership is new, 200 when the user held the role
+	// already (a role a JWT claimed becomes the admin's grant, which
+	// outlasts the claim). Guests cannot hold roles (400).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+	AddRoleMemberWithResponse(ctx context.Context, id int64, body AddRoleMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddRoleMemberResponse, error)
+
+	// RemoveRoleMemberWithResponse End a user's membership of a role (admins)
+	//
+	// 204 whether or not the user held the role. A role the user's JWTs
+	// still claim is granted again by their next request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /roles/{id}/users/{user_id}/ (the `RemoveRoleMember` operationId).
+	RemoveRoleMemberWithResponse(ctx context.Context, id int64, userId string, reqEditors ...RequestEditorFn) (*RemoveRoleMemberResponse, error)
 
 	// SignInWithBodyWithResponse Exchange an emailed code for a session (BugFlows step 3)
 	//
@@ -10036,6 +10772,399 @@ func (r SetReviewedResponse) ContentType() string {
 	return ""
 }
 
+type ListRolesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RolePage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRolesResponse) GetJSON200() *RolePage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRolesResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRolesResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRolesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRolesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRolesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRolesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Role
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateRoleResponse) GetJSON201() *Role {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateRoleResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateRoleResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateRoleResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateRoleResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetRoleResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Role
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRoleResponse) GetJSON200() *Role {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetRoleResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetRoleResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRoleResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRoleResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRoleResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListRoleMembersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RoleMemberPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRoleMembersResponse) GetJSON200() *RoleMemberPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListRoleMembersResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListRoleMembersResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListRoleMembersResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListRoleMembersResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRoleMembersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRoleMembersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRoleMembersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRoleMembersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AddRoleMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RoleMembership
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *RoleMembership
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AddRoleMemberResponse) GetJSON200() *RoleMembership {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AddRoleMemberResponse) GetJSON201() *RoleMembership {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AddRoleMemberResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AddRoleMemberResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AddRoleMemberResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AddRoleMemberResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AddRoleMemberResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r AddRoleMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AddRoleMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AddRoleMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AddRoleMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RemoveRoleMemberResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r RemoveRoleMemberResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RemoveRoleMemberResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RemoveRoleMemberResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RemoveRoleMemberResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveRoleMemberResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveRoleMemberResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveRoleMemberResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveRoleMemberResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SignInResponse429Headers the declared response headers of an HTTP 429 response for SignIn
 type SignInResponse429Headers struct {
 	RetryAfter *int
@@ -11314,6 +12443,135 @@ func (c *ClientWithResponses) SetReviewedWithResponse(ctx context.Context, jobId
 		return nil, err
 	}
 	return ParseSetReviewedResponse(rsp)
+}
+
+// ListRolesWithResponse List roles (seeds/004)
+//
+// Roles by id, a page at a time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /roles/ (the `ListRoles` operationId).
+func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, params *ListRolesParams, reqEditors ...RequestEditorFn) (*ListRolesResponse, error) {
+	rsp, err := c.ListRoles(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRolesResponse(rsp)
+}
+
+// CreateRoleWithBodyWithResponse Create a role (admins)
+//
+// Role names are unique in any case; "admin" and "user" are the global
+// roles' and cannot be taken. A taken or bad name is 400 naming the
+// field in details.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /roles/ (the `CreateRole` operationId).
+func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRoleWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoleResponse(rsp)
+}
+
+// CreateRoleWithResponse Create a role (admins)
+//
+// Role names are unique in any case; "admin" and "user" are the global
+// roles' and cannot be taken. A taken or bad name is 400 naming the
+// field in details.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /roles/ (the `CreateRole` operationId).
+func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
+	rsp, err := c.CreateRole(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateRoleResponse(rsp)
+}
+
+// GetRoleWithResponse Get a role (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /roles/{id}/ (the `GetRole` operationId).
+func (c *ClientWithResponses) GetRoleWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetRoleResponse, error) {
+	rsp, err := c.GetRole(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRoleResponse(rsp)
+}
+
+// ListRoleMembersWithResponse List the users holding a role (admins)
+//
+// By user id, the order round-robin assignment walks, a page at a
+// time. source says whether an admin granted the role or a JWT's role
+// claim did.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /roles/{id}/users/ (the `ListRoleMembers` operationId).
+func (c *ClientWithResponses) ListRoleMembersWithResponse(ctx context.Context, id int64, params *ListRoleMembersParams, reqEditors ...RequestEditorFn) (*ListRoleMembersResponse, error) {
+	rsp, err := c.ListRoleMembers(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRoleMembersResponse(rsp)
+}
+
+// AddRoleMemberWithBodyWithResponse Make a user hold a role (admins)
+//
+// 201 when the membership is new, 200 when the user held the role
+// already (a role a JWT claimed becomes the admin's grant, which
+// outlasts the claim). Guests cannot hold roles (400).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+func (c *ClientWithResponses) AddRoleMemberWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddRoleMemberResponse, error) {
+	rsp, err := c.AddRoleMemberWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddRoleMemberResponse(rsp)
+}
+
+// AddRoleMemberWithResponse Make a user hold a role (admins)
+//
+// 201 when the membership is new, 200 when the user held the role
+// already (a role a JWT claimed becomes the admin's grant, which
+// outlasts the claim). Guests cannot hold roles (400).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /roles/{id}/users/ (the `AddRoleMember` operationId).
+func (c *ClientWithResponses) AddRoleMemberWithResponse(ctx context.Context, id int64, body AddRoleMemberJSONRequestBody, reqEditors ...RequestEditorFn) (*AddRoleMemberResponse, error) {
+	rsp, err := c.AddRoleMember(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAddRoleMemberResponse(rsp)
+}
+
+// RemoveRoleMemberWithResponse End a user's membership of a role (admins)
+//
+// 204 whether or not the user held the role. A role the user's JWTs
+// still claim is granted again by their next request.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /roles/{id}/users/{user_id}/ (the `RemoveRoleMember` operationId).
+func (c *ClientWithResponses) RemoveRoleMemberWithResponse(ctx context.Context, id int64, userId string, reqEditors ...RequestEditorFn) (*RemoveRoleMemberResponse, error) {
+	rsp, err := c.RemoveRoleMember(ctx, id, userId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveRoleMemberResponse(rsp)
 }
 
 // SignInWithBodyWithResponse Exchange an emailed code for a session (BugFlows step 3)
@@ -13827,6 +15085,312 @@ func ParseSetReviewedResponse(rsp *http.Response) (*SetReviewedResponse, error) 
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRolesResponse parses an HTTP response from a ListRolesWithResponse call
+func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRolesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RolePage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateRoleResponse parses an HTTP response from a CreateRoleWithResponse call
+func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Role
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetRoleResponse parses an HTTP response from a GetRoleWithResponse call
+func ParseGetRoleResponse(rsp *http.Response) (*GetRoleResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRoleResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Role
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListRoleMembersResponse parses an HTTP response from a ListRoleMembersWithResponse call
+func ParseListRoleMembersResponse(rsp *http.Response) (*ListRoleMembersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRoleMembersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RoleMemberPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAddRoleMemberResponse parses an HTTP response from a AddRoleMemberWithResponse call
+func ParseAddRoleMemberResponse(rsp *http.Response) (*AddRoleMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AddRoleMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RoleMembership
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest RoleMembership
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRemoveRoleMemberResponse parses an HTTP response from a RemoveRoleMemberWithResponse call
+func ParseRemoveRoleMemberResponse(rsp *http.Response) (*RemoveRoleMemberResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveRoleMemberResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	}
 
