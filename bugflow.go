@@ -144,9 +144,7 @@ type Engine struct {
 	// and predicts with them.
 	ML *mlpipeline.Service
 	// Workflow defines workflows: details, SLAs, graphs of steps and
-	// transitions, initialization. Its steps' role ids are not checked
-	// against a directory of roles yet (role_name stays ""): the roles of
-	// issue 13 are wired here when they land.
+	// transitions, initialization. Its steps name Auth's roles.
 	Workflow *workflow.Service
 
 	// schema is the newest migration ID, which Check expects recorded.
@@ -261,7 +259,7 @@ var domains = []domain{{
 }, {
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{Logger: a.logger, Now: a.cfg.Now})
+		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{Roles: e.Auth, Logger: a.logger, Now: a.cfg.Now})
 		return nil
 	},
 }}

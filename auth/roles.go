@@ -107,6 +107,13 @@ func (s *Service) GetRole(ctx context.Context, id int64) (DomainRole, error) {
 	return s.store.Role(ctx, id)
 }
 
+// RoleName returns the name of the role with id, or an errs.NotFound error
+// when there is none: what a workflow step shows as its role_name.
+func (s *Service) RoleName(ctx context.Context, id int64) (string, error) {
+	r, err := s.store.Role(ctx, id)
+	return r.Name, err
+}
+
 // RoleByName returns the role named name (in any case), or a NotFound error.
 func (s *Service) RoleByName(ctx context.Context, name string) (DomainRole, error) {
 	roles, err := s.store.RolesByName(ctx, []string{name})

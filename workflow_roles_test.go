@@ -1,0 +1,45 @@
+package bugflow_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/auth"
+	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/dbtest"
+	"github.com/bugflow/bugflow/workflow"
+)
+
+// The engine's workflow steps name the roles of its identity service: a
+// step's role_id must be one of them, and its role_name is that role's.
+func TestWorkflowStepsNameTheEnginesRoles(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		e, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), Jobs: bugflow.JobsConfig{Disabled: true}})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = e.Close() })
+		admin := &auth.Identity{User: auth.User{Role: auth.RoleAdmin}}
+		agent, err := e.Auth.CreateRole(ctx, admin, auth.RoleInput{Name: "Agent"})
+		require.NoError(t, err)
+
+		in := workflow.WorkflowInput{Name: "IT Support", Category: "Technology", Department: "IT"}
+		c, err := e.Workflow.CreateWorkflow(ctx, in, &workflow.GraphInput{Nodes: []workflow.NodeInput{
+			{TempID: "a", StepInput: workflow.StepInput{Name: "Triage", RoleID: &agent.ID, IsStart: true}},
+		}})
+		require.NoError(t, err)
+		assert.Equal(t, "Agent", c.Graph.Nodes[0].RoleName)
+
+		unknown := agent.ID + 1000
+		in.Name = "Other"
+		_, err = e.Workflow.CreateWorkflow(ctx, in, &workflow.GraphInput{Nodes: []workflow.NodeInput{
+			{TempID: "a", StepInput: workflow.StepInput{Name: "Triage", RoleID: &unknown, IsStart: true}},
+		}})
+		assert.Equal(t, errs.Invalid, errs.KindOf(err), "a role the engine does not know: %v", err)
+	})
+}
