@@ -73,6 +73,20 @@ func (s *Server) registerRoutes() {
 		del("/:id/users/:user_id/", adminOnly, s.removeRoleMember),
 	)
 
+	// seeds/004's workflow definitions: any signed-in user reads them;
+	// admins create, change, initialize and delete them.
+	s.group("/workflows", DRF,
+		get("/", signedIn, s.listWorkflows),
+		post("/", adminOnly, s.createWorkflow),
+		get("/:id/", signedIn, s.getWorkflow),
+		del("/:id/", adminOnly, s.deleteWorkflow),
+		put("/:id/update-details/", adminOnly, s.updateWorkflowDetails),
+		put("/:id/update-graph/", adminOnly, s.updateWorkflowGraph),
+		get("/:id/graph/", signedIn, s.workflowGraph),
+		get("/:id/detail/", signedIn, s.workflowDetail),
+		post("/:id/initialize/", adminOnly, s.initializeWorkflow),
+	)
+
 	// seeds/002: every call is a POST with a JSON body; all but auto are for
 	// admins (the reference system only hid them in its UI).
 	size := withMaxBody(bugReportsMaxBody)

@@ -65,6 +65,7 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 		"message": "Welcome to Workflow Management API",
 		"version": "1.0",
 		"roles": "http://bugflow.example:8002/roles/",
+		"workflows": "http://bugflow.example:8002/workflows/",
 		"widgets": "http://bugflow.example:8002/widgets/"
 	}`, rec.Body.String())
 }

@@ -1,0 +1,232 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow/client"
+	"github.com/bugflow/bugflow/client/api"
+	"github.com/bugflow/bugflow/internal/dbtest"
+)
+
+// seeds/004's "Create Workflow with Graph" request, verbatim; only its role
+// ids (2 and 3) are replaced by roles the test creates.
+const documentWorkflowBody = `{
+  "workflow": {
+    "name": "IT Support Request",
+    "description": "Standard IT support workflow",
+    "category": "Technology",
+    "sub_category": "Support",
+    "department": "IT",
+    "low_sla": "72:00:00",
+    "medium_sla": "48:00:00",
+    "high_sla": "24:00:00",
+    "urgent_sla": "04:00:00"
+  },
+  "graph": {
+    "nodes": [
+      {
+        "temp_id": "node_1",
+        "name": "Triage",
+        "role_id": 2,
+        "is_start": true,
+        "weight": 0.3
+      },
+      {
+        "temp_id": "node_2",
+        "name": "Resolution",
+        "role_id": 3,
+        "is_end": true,
+        "weight": 0.7
+      }
+    ],
+    "edges": [
+      {
+        "from_temp_id": "node_1",
+        "to_temp_id": "node_2",
+        "name": "Assign"
+      }
+    ]
+  }
+}`
+
+// The workflow story of seeds/004 through the contract harness: create
+// with a graph (the document's body as raw HTTP), read the graph and the
+// detail, change details and graph, initialize (refused naming the broken
+// rules, then done), list page by page, delete; on every backend.
+func TestWorkflowsWithGeneratedClient(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		srv, _ := identityServer(t, url)
+		ctx := context.Background()
+		root := newAPIClient(t, srv, client.WithToken(testAdminKey))
+		anon := newAPIClient(t, srv)
+		aliceToken := signedInUser(t, srv, "alice")
+		alice := newAPIClient(t, srv, client.WithToken(aliceToken))
+		roleID := func(name string) int64 {
+			r, err := client.Check(root.CreateRoleWithResponse(ctx, api.CreateRoleJSONRequestBody{Name: name}))
+			require.NoError(t, err)
+			return r.JSON201.RoleId
+		}
+		agent, resolver := roleID("Agent"), roleID("Resolver")
+
+		body := strings.Replace(documentWorkflowBody, `"role_id": 2`, fmt.Sprintf(`"role_id": %d`, agent), 1)
+		body = strings.Replace(body, `"role_id": 3`, fmt.Sprintf(`"role_id": %d`, resolver), 1)
+		status, created := call(t, srv.Client, http.MethodPost, srv.URL+"/workflows/", body, "Authorization", "Bearer "+testAdminKey)
+		require.Equal(t, http.StatusCreated, status, "%v", created)
+		assert.Equal(t, "IT Support Request", created["name"])
+		assert.Equal(t, "draft", created["status"])
+		assert.Equal(t, "04:00:00", created["urgent_sla"])
+		mapping := created["temp_id_mapping"].(map[string]any)
+		require.Len(t, mapping, 2)
+		nodes := created["graph"].(map[string]any)["nodes"].([]any)
+		first := nodes[0].(map[string]any)
+		assert.Equal(t, "node_1", first["temp_id"])
+		assert.Equal(t, mapping["node_1"], first["step_id"])
+		assert.Equal(t, "Agent", first["role_name"])
+		assert.Equal(t, 0.3, first["weight"])
+		assert.Len(t, created["graph"].(map[string]any)["edges"], 1)
+		id := int64(created["workflow_id"].(float64))
+
+		// Reads are for any signed-in user.
+		graph, err := client.Check(alice.GetWorkflowGraphWithResponse(ctx, id))
+		require.NoError(t, err)
+		require.Len(t, graph.JSON200.Nodes, 2)
+		assert.Equal(t, "Resolution", graph.JSON200.Nodes[1].Name)
+		assert.Nil(t, graph.JSON200.Nodes[1].TempId, "temp_id belongs to the answer that created the step")
+		assert.Equal(t, int64(mapping["node_2"].(float64)), graph.JSON200.Edges[0].ToStepId)
+		detail, err := client.Check(alice.GetWorkflowDetailWithResponse(ctx, id))
+		require.NoError(t, err)
+		assert.Equal(t, "Technology", detail.JSON200.Category)
+		assert.Equal(t, graph.JSON200.Nodes, detail.JSON200.Graph.Nodes)
+
+		// A name is unique in any case.
+		dup, err := root.CreateWorkflowWithResponse(ctx, api.CreateWorkflowJSONRequestBody{Workflow: api.WorkflowInput{Name: "it support REQUEST"}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusConflict, dup.StatusCode())
+		assert.NotEmpty(t, dup.JSON409.Error)
+
+		details, err := client.Check(root.UpdateWorkflowDetailsWithResponse(ctx, id, api.WorkflowInput{
+			Name: "IT Support", Category: ptr("Technology"), UrgentSla: ptr("02:00:00"), LowSla: ptr("96:00:00"),
+		}))
+		require.NoError(t, err)
+		assert.Equal(t, "IT Support", details.JSON200.Name)
+		assert.Equal(t, "02:00:00", *details.JSON200.UrgentSla)
+		assert.Nil(t, details.JSON200.HighSla, "the body replaces every detail")
+
+		// A draft may hold an incomplete graph; initialize names what is
+		// missing, and the graph stays a draft's.
+		nodes2 := []api.GraphNodeInput{{TempId: "a", Name: "Triage", IsStart: ptr(true)}, {TempId: "b", Name: "Fix", RoleId: &resolver}}
+		replaced, err := client.Check(root.UpdateWorkflowGraphWithResponse(ctx, id, api.GraphInput{Nodes: &nodes2}))
+		require.NoError(t, err)
+		assert.NotEqual(t, int64(mapping["node_1"].(float64)), replaced.JSON200.TempIdMapping["a"], "the new graph's steps are new")
+		assert.Empty(t, replaced.JSON200.Graph.Edges)
+		refused, err := root.InitializeWorkflowWithResponse(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusBadRequest, refused.StatusCode())
+		require.NotNil(t, refused.JSON400.Details)
+		assert.NotEmpty(t, (*refused.JSON400.Details)["graph"], "%v", *refused.JSON400.Details)
+		broken := strings.Join((*refused.JSON400.Details)["graph"], "\n")
+		assert.Contains(t, broken, "Triage", "the step without a role is named")
+
+		edges := []api.GraphEdgeInput{{FromTempId: "a", ToTempId: "b", Name: ptr("Assign")}}
+		nodes2 = []api.GraphNodeInput{
+			{TempId: "a", Name: "Triage", IsStart: ptr(true), RoleId: &agent},
+			{TempId: "b", Name: "Fix", RoleId: &resolver, IsEnd: ptr(true)},
+		}
+		_, err = client.Check(root.UpdateWorkflowGraphWithResponse(ctx, id, api.GraphInput{Nodes: &nodes2, Edges: &edges}))
+		require.NoError(t, err)
+		denied, err := alice.InitializeWorkflowWithResponse(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusForbidden, denied.StatusCode())
+		for range 2 { // initializing twice changes nothing
+			done, err := client.Check(root.InitializeWorkflowWithResponse(ctx, id))
+			require.NoError(t, err)
+			assert.Equal(t, api.Initialized, done.JSON200.Status)
+			assert.Len(t, done.JSON200.Graph.Nodes, 2)
+		}
+
+		// Pages link to each other.
+		_, err = client.Check(root.CreateWorkflowWithResponse(ctx, api.CreateWorkflowJSONRequestBody{Workflow: api.WorkflowInput{Name: "Onboarding"}}))
+		require.NoError(t, err)
+		one := api.DRFPageSize(1)
+		page, err := client.Check(alice.ListWorkflowsWithResponse(ctx, &api.ListWorkflowsParams{PageSize: &one}))
+		require.NoError(t, err)
+		assert.Equal(t, 2, page.JSON200.Count)
+		assert.Equal(t, "IT Support", page.JSON200.Results[0].Name)
+		require.NotNil(t, page.JSON200.Next)
+		assert.Nil(t, page.JSON200.Previous)
+		status, next := call(t, srv.Client, http.MethodGet, *page.JSON200.Next, "", "Authorization", "Bearer "+aliceToken)
+		require.Equal(t, http.StatusOK, status)
+		assert.Equal(t, "Onboarding", next["results"].([]any)[0].(map[string]any)["name"])
+		assert.Nil(t, next["next"])
+
+		anonList, err := anon.ListWorkflowsWithResponse(ctx, nil)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusUnauthorized, anonList.StatusCode())
+		keep, err := alice.DeleteWorkflowWithResponse(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusForbidden, keep.StatusCode())
+		gone, err := client.Check(root.DeleteWorkflowWithResponse(ctx, id))
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusNoContent, gone.StatusCode())
+		missing, err := alice.GetWorkflowWithResponse(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusNotFound, missing.StatusCode())
+		require.NotNil(t, missing.JSON404)
+	})
+}
+
+// Bad input to the workflow endpoints is 400 {"error", "details"} naming
+// the field, an id that is no workflow's 404 {"error"}: never a 500.
+func TestWorkflowsRefuseBadInputInTheirDialect(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		srv, _ := identityServer(t, url)
+		admin := []string{"Authorization", "Bearer " + testAdminKey}
+		status, created := call(t, srv.Raw, http.MethodPost, srv.URL+"/workflows/", `{"workflow": {"name": "Flow"}}`, admin...)
+		require.Equal(t, http.StatusCreated, status, "%v", created)
+		flow := fmt.Sprintf("/workflows/%v/", created["workflow_id"])
+		for _, tc := range []struct {
+			method, path, body string
+			status             int
+			field              string
+		}{
+			{http.MethodPost, "/workflows/", `{}`, http.StatusBadRequest, "name"},
+			{http.MethodPost, "/workflows/", `{"workflow": {"name": 5}}`, http.StatusBadRequest, "workflow.name"},
+			{http.MethodPost, "/workflows/", `{"workflow": {"name": "X", "urgent_sla": "48:00:00", "high_sla": "24:00:00"}}`, http.StatusBadRequest, "high_sla"},
+			{http.MethodPost, "/workflows/", `{"workflow": {"name": "X", "low_sla": "1 day"}}`, http.StatusBadRequest, "low_sla"},
+			{http.MethodPost, "/workflows/", `{"workflow": {"name": "X"}, "graph": {"nodes": [{"temp_id": "a", "name": "A", "role_id": 999}]}}`, http.StatusBadRequest, "graph.nodes[0].role_id"},
+			{http.MethodPost, "/workflows/", `{"workflow": {"name": "X"}, "graph": {"nodes": [{"temp_id": "a", "name": "A"}], "edges": [{"from_temp_id": "a", "to_temp_id": "a"}]}}`, http.StatusBadRequest, "graph.edges[0].to_temp_id"},
+			{http.MethodPost, "/workflows/", `{"workflow": {"name": "flow"}}`, http.StatusConflict, ""},
+			{http.MethodPost, "/workflows/", `{"workflow": {"name": "X"}`, http.StatusBadRequest, ""},
+			{http.MethodPut, flow + "update-details/", `{"name": ""}`, http.StatusBadRequest, "name"},
+			{http.MethodPut, flow + "update-graph/", `{"nodes": [{"temp_id": "a"}]}`, http.StatusBadRequest, "graph.nodes[0].name"},
+			{http.MethodPut, flow + "update-graph/", `{"nodes": "a"}`, http.StatusBadRequest, "nodes"},
+			{http.MethodPost, flow + "initialize/", "", http.StatusBadRequest, "graph"},
+			{http.MethodGet, "/workflows/?page=0", "", http.StatusBadRequest, "page"},
+			{http.MethodGet, "/workflows/?page_size=101", "", http.StatusBadRequest, "page_size"},
+			{http.MethodGet, "/workflows/abc/", "", http.StatusNotFound, ""},
+			{http.MethodGet, "/workflows/0/detail/", "", http.StatusNotFound, ""},
+			{http.MethodGet, "/workflows/99999999999999999999/graph/", "", http.StatusNotFound, ""},
+			{http.MethodGet, "/workflows/999999/", "", http.StatusNotFound, ""},
+			{http.MethodPut, "/workflows/999999/update-graph/", `{}`, http.StatusNotFound, ""},
+			{http.MethodPost, "/workflows/999999/initialize/", "", http.StatusNotFound, ""},
+			{http.MethodDelete, "/workflows/999999/", "", http.StatusNotFound, ""},
+		} {
+			status, body := call(t, srv.Raw, tc.method, srv.URL+tc.path, tc.body, admin...)
+			assert.Equal(t, tc.status, status, "%s %s %s: %v", tc.method, tc.path, tc.body, body)
+			assert.IsType(t, "", body["error"], "%s %s: %v", tc.method, tc.path, body)
+			if tc.field == "" {
+				assert.NotContains(t, body, "details", "%s %s", tc.method, tc.path)
+				continue
+			}
+			details, _ := body["details"].(map[string]any)
+			assert.NotEmpty(t, details[tc.field], "%s %s %s: %v", tc.method, tc.path, tc.body, body)
+		}
+	})
+}
