@@ -73,8 +73,9 @@ func (s *Server) registerRoutes() {
 		del("/:id/users/:user_id/", adminOnly, s.removeRoleMember),
 	)
 
-	// seeds/004's workflow definitions: any signed-in user reads them;
-	// admins create, change, initialize and delete them.
+	// seeds/004's workflow definitions, with their steps and transitions:
+	// any signed-in user reads them; admins create, change, initialize and
+	// delete them.
 	s.group("/workflows", DRF,
 		get("/", signedIn, s.listWorkflows),
 		post("/", adminOnly, s.createWorkflow),
@@ -85,6 +86,19 @@ func (s *Server) registerRoutes() {
 		get("/:id/graph/", signedIn, s.workflowGraph),
 		get("/:id/detail/", signedIn, s.workflowDetail),
 		post("/:id/initialize/", adminOnly, s.initializeWorkflow),
+	)
+	s.group("/steps", DRF,
+		get("/", signedIn, s.listSteps),
+		post("/", adminOnly, s.createStep),
+		get("/:id/", signedIn, s.getStep),
+		put("/:id/", adminOnly, s.updateStep),
+		del("/:id/", adminOnly, s.deleteStep),
+	)
+	s.group("/transitions", DRF,
+		get("/", signedIn, s.listTransitions),
+		post("/", adminOnly, s.createTransition),
+		get("/:id/", signedIn, s.getTransition),
+		del("/:id/", adminOnly, s.deleteTransition),
 	)
 
 	// seeds/002: every call is a POST with a JSON body; all but auto are for

@@ -66,6 +66,8 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 		"version": "1.0",
 		"roles": "http://bugflow.example:8002/roles/",
 		"workflows": "http://bugflow.example:8002/workflows/",
+		"steps": "http://bugflow.example:8002/steps/",
+		"transitions": "http://bugflow.example:8002/transitions/",
 		"widgets": "http://bugflow.example:8002/widgets/"
 	}`, rec.Body.String())
 }

@@ -217,6 +217,16 @@ func TestWorkflowsRefuseBadInputInTheirDialect(t *testing.T) {
 			{http.MethodPut, "/workflows/999999/update-graph/", `{}`, http.StatusNotFound, ""},
 			{http.MethodPost, "/workflows/999999/initialize/", "", http.StatusNotFound, ""},
 			{http.MethodDelete, "/workflows/999999/", "", http.StatusNotFound, ""},
+			{http.MethodPost, "/steps/", `{"name": "A"}`, http.StatusBadRequest, "workflow_id"},
+			{http.MethodPost, "/steps/", `{"workflow_id": 999999, "name": "A"}`, http.StatusBadRequest, "workflow_id"},
+			{http.MethodPost, "/steps/", fmt.Sprintf(`{"workflow_id": %v, "name": "A", "weight": 1.5}`, created["workflow_id"]), http.StatusBadRequest, "weight"},
+			{http.MethodPut, "/steps/999999/", `{"name": "A"}`, http.StatusNotFound, ""},
+			{http.MethodGet, "/steps/?workflow_id=x", "", http.StatusBadRequest, "workflow_id"},
+			{http.MethodGet, "/steps/abc/", "", http.StatusNotFound, ""},
+			{http.MethodPost, "/transitions/", `{}`, http.StatusBadRequest, "from_step_id"},
+			{http.MethodPost, "/transitions/", `{"from_step_id": "1"}`, http.StatusBadRequest, "from_step_id"},
+			{http.MethodGet, "/transitions/?workflow_id=0", "", http.StatusBadRequest, "workflow_id"},
+			{http.MethodDelete, "/transitions/999999/", "", http.StatusNotFound, ""},
 		} {
 			status, body := call(t, srv.Raw, tc.method, srv.URL+tc.path, tc.body, admin...)
 			assert.Equal(t, tc.status, status, "%s %s %s: %v", tc.method, tc.path, tc.body, body)
@@ -229,4 +239,122 @@ func TestWorkflowsRefuseBadInputInTheirDialect(t *testing.T) {
 			assert.NotEmpty(t, details[tc.field], "%s %s %s: %v", tc.method, tc.path, tc.body, body)
 		}
 	})
+}
+
+// seeds/004's steps and transitions one at a time, through the contract
+// harness: a step object exactly as documented, transitions only between
+// steps of one workflow, once, and never from a step to itself; on every
+// backend.
+func TestStepsAndTransitionsWithGeneratedClient(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		srv, _ := identityServer(t, url)
+		ctx := context.Background()
+		root := newAPIClient(t, srv, client.WithToken(testAdminKey))
+		alice := newAPIClient(t, srv, client.WithToken(signedInUser(t, srv, "alice")))
+		role, err := client.Check(root.CreateRoleWithResponse(ctx, api.CreateRoleJSONRequestBody{Name: "Agent"}))
+		require.NoError(t, err)
+		agent := role.JSON201.RoleId
+		newFlow := func(name string) int64 {
+			c, err := client.Check(root.CreateWorkflowWithResponse(ctx, api.CreateWorkflowJSONRequestBody{Workflow: api.WorkflowInput{Name: name}}))
+			require.NoError(t, err)
+			return c.JSON201.WorkflowId
+		}
+		flow, other := newFlow("IT Support"), newFlow("Onboarding")
+
+		// The document's step object, sent as written (its escalate_to
+		// becomes the role the test has).
+		status, triage := call(t, srv.Client, http.MethodPost, srv.URL+"/steps/", fmt.Sprintf(`{
+  "workflow_id": %d,
+  "name": "Triage",
+  "description": "Initial ticket assessment",
+  "instruction": "Review ticket and assign priority",
+  "role_id": %d,
+  "escalate_to": %d,
+  "weight": 0.3,
+  "order": 1,
+  "is_start": true,
+  "is_end": false,
+  "design": {"x": 100, "y": 100}
+}`, flow, agent, agent), "Authorization", "Bearer "+testAdminKey)
+		require.Equal(t, http.StatusCreated, status, "%v", triage)
+		assert.Equal(t, "Agent", triage["role_name"])
+		assert.Equal(t, map[string]any{"x": 100.0, "y": 100.0}, triage["design"])
+		triageID := int64(triage["step_id"].(float64))
+
+		fix, err := client.Check(root.CreateStepWithResponse(ctx, api.CreateStepJSONRequestBody{WorkflowId: flow, Name: "Fix", RoleId: &agent, IsEnd: ptr(true)}))
+		require.NoError(t, err)
+		assert.Equal(t, 0.5, fix.JSON201.Weight, "the default weight")
+		assert.Equal(t, 2, fix.JSON201.Order, "after the last step")
+		elsewhere, err := client.Check(root.CreateStepWithResponse(ctx, api.CreateStepJSONRequestBody{WorkflowId: other, Name: "Welcome"}))
+		require.NoError(t, err)
+		denied, err := alice.CreateStepWithResponse(ctx, api.CreateStepJSONRequestBody{WorkflowId: flow, Name: "Mine"})
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusForbidden, denied.StatusCode())
+
+		got, err := client.Check(alice.GetStepWithResponse(ctx, triageID))
+		require.NoError(t, err)
+		assert.Equal(t, "Review ticket and assign priority", got.JSON200.Instruction)
+		updated, err := client.Check(root.UpdateStepWithResponse(ctx, fix.JSON201.StepId, api.StepInput{Name: "Resolution", RoleId: &agent, IsEnd: ptr(true), Weight: ptr(0.7)}))
+		require.NoError(t, err)
+		assert.Equal(t, "Resolution", updated.JSON200.Name)
+		assert.Equal(t, 2, updated.JSON200.Order, "an update without order keeps it")
+
+		one := api.DRFPageSize(1)
+		steps, err := client.Check(alice.ListStepsWithResponse(ctx, &api.ListStepsParams{WorkflowId: &flow, PageSize: &one}))
+		require.NoError(t, err)
+		assert.Equal(t, 2, steps.JSON200.Count)
+		assert.Equal(t, "Triage", steps.JSON200.Results[0].Name)
+		require.NotNil(t, steps.JSON200.Next)
+		all, err := client.Check(alice.ListStepsWithResponse(ctx, nil))
+		require.NoError(t, err)
+		assert.Equal(t, 3, all.JSON200.Count)
+
+		assign, err := client.Check(root.CreateTransitionWithResponse(ctx, api.CreateTransitionJSONRequestBody{FromStepId: triageID, ToStepId: fix.JSON201.StepId, Name: ptr("Assign")}))
+		require.NoError(t, err)
+		assert.Equal(t, flow, assign.JSON201.WorkflowId)
+		for _, bad := range []struct {
+			from, to int64
+			status   int
+		}{
+			{triageID, fix.JSON201.StepId, http.StatusConflict},
+			{triageID, triageID, http.StatusBadRequest},
+			{triageID, elsewhere.JSON201.StepId, http.StatusBadRequest},
+			{triageID, 999999, http.StatusBadRequest},
+		} {
+			r, err := root.CreateTransitionWithResponse(ctx, api.CreateTransitionJSONRequestBody{FromStepId: bad.from, ToStepId: bad.to})
+			require.NoError(t, err)
+			assert.Equal(t, bad.status, r.StatusCode(), "%+v: %s", bad, r.Body)
+		}
+		transitions, err := client.Check(alice.ListTransitionsWithResponse(ctx, &api.ListTransitionsParams{WorkflowId: &flow}))
+		require.NoError(t, err)
+		require.Equal(t, 1, transitions.JSON200.Count)
+		assert.Equal(t, *assign.JSON201, transitions.JSON200.Results[0])
+		gotT, err := client.Check(alice.GetTransitionWithResponse(ctx, assign.JSON201.TransitionId))
+		require.NoError(t, err)
+		assert.Equal(t, *assign.JSON201, *gotT.JSON200)
+
+		keep, err := alice.DeleteTransitionWithResponse(ctx, assign.JSON201.TransitionId)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusForbidden, keep.StatusCode())
+		_, err = client.Check(root.DeleteTransitionWithResponse(ctx, assign.JSON201.TransitionId))
+		require.NoError(t, err)
+		_, err = client.Check(root.DeleteStepWithResponse(ctx, triageID))
+		require.NoError(t, err)
+		for _, r := range []interface{ StatusCode() int }{
+			must(alice.GetTransitionWithResponse(ctx, assign.JSON201.TransitionId)),
+			must(alice.GetStepWithResponse(ctx, triageID)),
+			must(root.DeleteStepWithResponse(ctx, triageID)),
+		} {
+			assert.Equal(t, http.StatusNotFound, r.StatusCode())
+		}
+	})
+}
+
+// must drops the error of a client call that the test does not expect to
+// fail to reach the server.
+func must[R any](r R, err error) R {
+	if err != nil {
+		panic(err)
+	}
+	return r
 }

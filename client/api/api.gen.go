@@ -1072,7 +1072,7 @@ type GraphNode struct {
 	TempId *string `json:"temp_id,omitempty"`
 
 	// Weight The step's share of a task's SLA: its weight over the sum of its workflow's weights.
-	Weight float32 `json:"weight"`
+	Weight float64 `json:"weight"`
 
 	// WorkflowId Example: 5
 	WorkflowId int64 `json:"workflow_id"`
@@ -1102,7 +1102,7 @@ type GraphNodeInput struct {
 	//
 	// Example: node_1
 	TempId string   `json:"temp_id"`
-	Weight *float32 `json:"weight,omitempty"`
+	Weight *float64 `json:"weight,omitempty"`
 }
 
 // Health defines model for Health.
@@ -1282,7 +1282,7 @@ type Step struct {
 	StepId int64 `json:"step_id"`
 
 	// Weight The step's share of a task's SLA: its weight over the sum of its workflow's weights.
-	Weight float32 `json:"weight"`
+	Weight float64 `json:"weight"`
 
 	// WorkflowId Example: 5
 	WorkflowId int64 `json:"workflow_id"`
@@ -1291,10 +1291,10 @@ type Step struct {
 // StepDesign Where a step is drawn in a graph editor.
 type StepDesign struct {
 	// X Example: 100
-	X float32 `json:"x"`
+	X float64 `json:"x"`
 
 	// Y Example: 100
-	Y float32 `json:"y"`
+	Y float64 `json:"y"`
 }
 
 // StepInput A step as the caller gives it.
@@ -1316,7 +1316,15 @@ type StepInput struct {
 
 	// RoleId A role that exists.
 	RoleId *int64   `json:"role_id,omitempty"`
-	Weight *float32 `json:"weight,omitempty"`
+	Weight *float64 `json:"weight,omitempty"`
+}
+
+// StepPage defines model for StepPage.
+type StepPage struct {
+	Count    int     `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []Step  `json:"results"`
 }
 
 // TaskUser defines model for TaskUser.
@@ -1411,6 +1419,14 @@ type TrainingStatus struct {
 	Result        JobResult                 `json:"result"`
 	Roles         *[]map[string]interface{} `json:"roles,omitempty"`
 	TrainingJobId string                    `json:"training_job_id"`
+}
+
+// TransitionPage defines model for TransitionPage.
+type TransitionPage struct {
+	Count    int     `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []Edge  `json:"results"`
 }
 
 // ValidationError Analysis and tasks (FastAPI) request validation error, status 422.
@@ -1624,6 +1640,9 @@ type DRFPage = int
 
 // DRFPageSize defines model for DRFPageSize.
 type DRFPageSize = int
+
+// WorkflowFilter defines model for WorkflowFilter.
+type WorkflowFilter = int64
 
 // DRFBadRequest Workflow and tickets (seeds/004) error dialect.
 type DRFBadRequest = DRFError
@@ -2073,6 +2092,62 @@ type SignInJSONBody struct {
 	Otp string `json:"otp"`
 }
 
+// ListStepsParams defines parameters for ListSteps.
+type ListStepsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// WorkflowId Only the rows of this workflow.
+	WorkflowId *WorkflowFilter `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+}
+
+// CreateStepJSONBody defines parameters for CreateStep.
+type CreateStepJSONBody struct {
+	Description *string `json:"description,omitempty"`
+
+	// Design Where a step is drawn in a graph editor.
+	Design *StepDesign `json:"design,omitempty"`
+
+	// EscalateTo A role that exists.
+	EscalateTo  *int64  `json:"escalate_to,omitempty"`
+	Instruction *string `json:"instruction,omitempty"`
+	IsEnd       *bool   `json:"is_end,omitempty"`
+	IsStart     *bool   `json:"is_start,omitempty"`
+	Name        string  `json:"name"`
+
+	// Order Default the node's position in the graph (from 1).
+	Order *int `json:"order,omitempty"`
+
+	// RoleId A role that exists.
+	RoleId     *int64   `json:"role_id,omitempty"`
+	Weight     *float64 `json:"weight,omitempty"`
+	WorkflowId int64    `json:"workflow_id"`
+}
+
+// ListTransitionsParams defines parameters for ListTransitions.
+type ListTransitionsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// WorkflowId Only the rows of this workflow.
+	WorkflowId *WorkflowFilter `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+}
+
+// CreateTransitionJSONBody defines parameters for CreateTransition.
+type CreateTransitionJSONBody struct {
+	FromStepId int64 `json:"from_step_id"`
+
+	// Name Example: Assign
+	Name     *string `json:"name,omitempty"`
+	ToStepId int64   `json:"to_step_id"`
+}
+
 // RequestOTPJSONBody defines parameters for RequestOTP.
 type RequestOTPJSONBody struct {
 	// Email Example: alice@example.com
@@ -2176,6 +2251,15 @@ type AddRoleMemberJSONRequestBody AddRoleMemberJSONBody
 
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody SignInJSONBody
+
+// CreateStepJSONRequestBody defines body for CreateStep for application/json ContentType.
+type CreateStepJSONRequestBody CreateStepJSONBody
+
+// UpdateStepJSONRequestBody defines body for UpdateStep for application/json ContentType.
+type UpdateStepJSONRequestBody = StepInput
+
+// CreateTransitionJSONRequestBody defines body for CreateTransition for application/json ContentType.
+type CreateTransitionJSONRequestBody CreateTransitionJSONBody
 
 // RequestOTPJSONRequestBody defines body for RequestOTP for application/json ContentType.
 type RequestOTPJSONRequestBody RequestOTPJSONBody
@@ -3142,6 +3226,108 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /signin (the `SignIn` operationId).
 	SignIn(ctx context.Context, body SignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSteps List steps (seeds/004)
+	//
+	// Steps by workflow and order, a page at a time.
+	//
+	// Corresponds with GET /steps/ (the `ListSteps` operationId).
+	ListSteps(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStepWithBody Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStepWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStep Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStep(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteStep Delete a step and its transitions (admins)
+	//
+	// A step of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+	DeleteStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStep Get a step (seeds/004)
+	//
+	// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+	GetStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStepWithBody Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStepWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStep Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStep(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTransitions List transitions (seeds/004)
+	//
+	// Transitions, oldest first, a page at a time.
+	//
+	// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+	ListTransitions(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTransitionWithBody Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransitionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTransition Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransition(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTransition Delete a transition (admins)
+	//
+	// One of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+	DeleteTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTransition Get a transition (seeds/004)
+	//
+	// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+	GetTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RequestOTPWithBody Send a sign-in code to an email address (BugFlows step 2)
 	//
@@ -4753,6 +4939,228 @@ func (c *Client) SignInWithBody(ctx context.Context, contentType string, body io
 // Corresponds with POST /signin (the `SignIn` operationId).
 func (c *Client) SignIn(ctx context.Context, body SignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSignInRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSteps List steps (seeds/004)
+//
+// Steps by workflow and order, a page at a time.
+//
+// Corresponds with GET /steps/ (the `ListSteps` operationId).
+func (c *Client) ListSteps(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStepsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStepWithBody Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *Client) CreateStepWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStepRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStep Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *Client) CreateStep(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStepRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteStep Delete a step and its transitions (admins)
+//
+// A step of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+func (c *Client) DeleteStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteStepRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStep Get a step (seeds/004)
+//
+// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+func (c *Client) GetStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStepRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStepWithBody Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *Client) UpdateStepWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStepRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStep Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *Client) UpdateStep(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStepRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTransitions List transitions (seeds/004)
+//
+// Transitions, oldest first, a page at a time.
+//
+// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+func (c *Client) ListTransitions(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTransitionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTransitionWithBody Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *Client) CreateTransitionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTransitionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTransition Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *Client) CreateTransition(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTransitionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTransition Delete a transition (admins)
+//
+// One of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+func (c *Client) DeleteTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTransitionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTransition Get a transition (seeds/004)
+//
+// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+func (c *Client) GetTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTransitionRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -7414,6 +7822,425 @@ func NewSignInRequestWithBody(server string, contentType string, body io.Reader)
 	return req, nil
 }
 
+// NewListStepsRequest constructs an http.Request for the ListSteps method
+func NewListStepsRequest(server string, params *ListStepsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateStepRequest calls the generic CreateStep builder with application/json body
+func NewCreateStepRequest(server string, body CreateStepJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStepRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateStepRequestWithBody constructs an http.Request for the CreateStep method, with any body, and a specified content type
+func NewCreateStepRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteStepRequest constructs an http.Request for the DeleteStep method
+func NewDeleteStepRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetStepRequest constructs an http.Request for the GetStep method
+func NewGetStepRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateStepRequest calls the generic UpdateStep builder with application/json body
+func NewUpdateStepRequest(server string, id int64, body UpdateStepJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateStepRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateStepRequestWithBody constructs an http.Request for the UpdateStep method, with any body, and a specified content type
+func NewUpdateStepRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListTransitionsRequest constructs an http.Request for the ListTransitions method
+func NewListTransitionsRequest(server string, params *ListTransitionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTransitionRequest calls the generic CreateTransition builder with application/json body
+func NewCreateTransitionRequest(server string, body CreateTransitionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTransitionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateTransitionRequestWithBody constructs an http.Request for the CreateTransition method, with any body, and a specified content type
+func NewCreateTransitionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteTransitionRequest constructs an http.Request for the DeleteTransition method
+func NewDeleteTransitionRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTransitionRequest constructs an http.Request for the GetTransition method
+func NewGetTransitionRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRequestOTPRequest calls the generic RequestOTP builder with application/json body
 func NewRequestOTPRequest(server string, body RequestOTPJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8650,6 +9477,120 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /signin (the `SignIn` operationId).
 	SignInWithResponse(ctx context.Context, body SignInJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInResponse, error)
+
+	// ListStepsWithResponse List steps (seeds/004)
+	//
+	// Steps by workflow and order, a page at a time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /steps/ (the `ListSteps` operationId).
+	ListStepsWithResponse(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*ListStepsResponse, error)
+
+	// CreateStepWithBodyWithResponse Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStepWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStepResponse, error)
+
+	// CreateStepWithResponse Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStepWithResponse(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStepResponse, error)
+
+	// DeleteStepWithResponse Delete a step and its transitions (admins)
+	//
+	// A step of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+	DeleteStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteStepResponse, error)
+
+	// GetStepWithResponse Get a step (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+	GetStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetStepResponse, error)
+
+	// UpdateStepWithBodyWithResponse Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStepWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error)
+
+	// UpdateStepWithResponse Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStepWithResponse(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error)
+
+	// ListTransitionsWithResponse List transitions (seeds/004)
+	//
+	// Transitions, oldest first, a page at a time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+	ListTransitionsWithResponse(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*ListTransitionsResponse, error)
+
+	// CreateTransitionWithBodyWithResponse Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransitionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error)
+
+	// CreateTransitionWithResponse Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransitionWithResponse(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error)
+
+	// DeleteTransitionWithResponse Delete a transition (admins)
+	//
+	// One of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+	DeleteTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTransitionResponse, error)
+
+	// GetTransitionWithResponse Get a transition (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+	GetTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTransitionResponse, error)
 
 	// RequestOTPWithBodyWithResponse Send a sign-in code to an email address (BugFlows step 2)
 	//
@@ -12508,6 +13449,585 @@ func (r SignInResponse) ContentType() string {
 	return ""
 }
 
+type ListStepsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StepPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStepsResponse) GetJSON200() *StepPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListStepsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListStepsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStepsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStepsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStepsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStepsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Step
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStepResponse) GetJSON201() *Step {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateStepResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateStepResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateStepResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteStepResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteStepResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteStepResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteStepResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Step
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStepResponse) GetJSON200() *Step {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetStepResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Step
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateStepResponse) GetJSON200() *Step {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateStepResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateStepResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateStepResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateStepResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListTransitionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TransitionPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTransitionsResponse) GetJSON200() *TransitionPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTransitionsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTransitionsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTransitionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTransitionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTransitionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTransitionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateTransitionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Edge
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTransitionResponse) GetJSON201() *Edge {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTransitionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateTransitionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateTransitionResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateTransitionResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateTransitionResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTransitionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTransitionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTransitionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTransitionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTransitionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTransitionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteTransitionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteTransitionResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTransitionResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteTransitionResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTransitionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTransitionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTransitionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTransitionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTransitionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Edge
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTransitionResponse) GetJSON200() *Edge {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTransitionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTransitionResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTransitionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTransitionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTransitionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTransitionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RequestOTPResponse429Headers the declared response headers of an HTTP 429 response for RequestOTP
 type RequestOTPResponse429Headers struct {
 	RetryAfter *int
@@ -14460,6 +15980,192 @@ func (c *ClientWithResponses) SignInWithResponse(ctx context.Context, body SignI
 		return nil, err
 	}
 	return ParseSignInResponse(rsp)
+}
+
+// ListStepsWithResponse List steps (seeds/004)
+//
+// Steps by workflow and order, a page at a time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /steps/ (the `ListSteps` operationId).
+func (c *ClientWithResponses) ListStepsWithResponse(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*ListStepsResponse, error) {
+	rsp, err := c.ListSteps(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStepsResponse(rsp)
+}
+
+// CreateStepWithBodyWithResponse Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *ClientWithResponses) CreateStepWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStepResponse, error) {
+	rsp, err := c.CreateStepWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStepResponse(rsp)
+}
+
+// CreateStepWithResponse Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *ClientWithResponses) CreateStepWithResponse(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStepResponse, error) {
+	rsp, err := c.CreateStep(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStepResponse(rsp)
+}
+
+// DeleteStepWithResponse Delete a step and its transitions (admins)
+//
+// A step of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+func (c *ClientWithResponses) DeleteStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteStepResponse, error) {
+	rsp, err := c.DeleteStep(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteStepResponse(rsp)
+}
+
+// GetStepWithResponse Get a step (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+func (c *ClientWithResponses) GetStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetStepResponse, error) {
+	rsp, err := c.GetStep(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStepResponse(rsp)
+}
+
+// UpdateStepWithBodyWithResponse Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *ClientWithResponses) UpdateStepWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error) {
+	rsp, err := c.UpdateStepWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStepResponse(rsp)
+}
+
+// UpdateStepWithResponse Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *ClientWithResponses) UpdateStepWithResponse(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error) {
+	rsp, err := c.UpdateStep(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStepResponse(rsp)
+}
+
+// ListTransitionsWithResponse List transitions (seeds/004)
+//
+// Transitions, oldest first, a page at a time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+func (c *ClientWithResponses) ListTransitionsWithResponse(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*ListTransitionsResponse, error) {
+	rsp, err := c.ListTransitions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTransitionsResponse(rsp)
+}
+
+// CreateTransitionWithBodyWithResponse Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *ClientWithResponses) CreateTransitionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error) {
+	rsp, err := c.CreateTransitionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTransitionResponse(rsp)
+}
+
+// CreateTransitionWithResponse Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *ClientWithResponses) CreateTransitionWithResponse(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error) {
+	rsp, err := c.CreateTransition(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTransitionResponse(rsp)
+}
+
+// DeleteTransitionWithResponse Delete a transition (admins)
+//
+// One of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+func (c *ClientWithResponses) DeleteTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTransitionResponse, error) {
+	rsp, err := c.DeleteTransition(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTransitionResponse(rsp)
+}
+
+// GetTransitionWithResponse Get a transition (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+func (c *ClientWithResponses) GetTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTransitionResponse, error) {
+	rsp, err := c.GetTransition(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTransitionResponse(rsp)
 }
 
 // RequestOTPWithBodyWithResponse Send a sign-in code to an email address (BugFlows step 2)
@@ -17520,6 +19226,456 @@ func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListStepsResponse parses an HTTP response from a ListStepsWithResponse call
+func ParseListStepsResponse(rsp *http.Response) (*ListStepsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStepsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StepPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateStepResponse parses an HTTP response from a CreateStepWithResponse call
+func ParseCreateStepResponse(rsp *http.Response) (*CreateStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Step
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteStepResponse parses an HTTP response from a DeleteStepWithResponse call
+func ParseDeleteStepResponse(rsp *http.Response) (*DeleteStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetStepResponse parses an HTTP response from a GetStepWithResponse call
+func ParseGetStepResponse(rsp *http.Response) (*GetStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Step
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateStepResponse parses an HTTP response from a UpdateStepWithResponse call
+func ParseUpdateStepResponse(rsp *http.Response) (*UpdateStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Step
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListTransitionsResponse parses an HTTP response from a ListTransitionsWithResponse call
+func ParseListTransitionsResponse(rsp *http.Response) (*ListTransitionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTransitionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TransitionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTransitionResponse parses an HTTP response from a CreateTransitionWithResponse call
+func ParseCreateTransitionResponse(rsp *http.Response) (*CreateTransitionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTransitionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Edge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTransitionResponse parses an HTTP response from a DeleteTransitionWithResponse call
+func ParseDeleteTransitionResponse(rsp *http.Response) (*DeleteTransitionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTransitionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTransitionResponse parses an HTTP response from a GetTransitionWithResponse call
+func ParseGetTransitionResponse(rsp *http.Response) (*GetTransitionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTransitionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Edge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
 	}
 
 	return response, nil
