@@ -22,12 +22,7 @@ func TestWorkflowStepsNameTheEnginesRoles(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		e, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), Jobs: bugflow.JobsConfig{Disabled: true}})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = e.Close() })
-		admin := &auth.Identity{User: auth.User{Role: auth.RoleAdmin}}
-		agent, err := e.Auth.CreateRole(ctx, admin, auth.RoleInput{Name: "Agent"})
-		require.NoError(t, err)
+		e, agent := engineWithAgentRole(t, url)
 
 		in := workflow.WorkflowInput{Name: "IT Support", Category: "Technology", Department: "IT"}
 		c, err := e.Workflow.CreateWorkflow(ctx, in, &workflow.GraphInput{Nodes: []workflow.NodeInput{
@@ -52,12 +47,7 @@ func TestWorkflowInitializeChecksTheEnginesRoles(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		e, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), Jobs: bugflow.JobsConfig{Disabled: true}})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = e.Close() })
-		admin := &auth.Identity{User: auth.User{Role: auth.RoleAdmin}}
-		agent, err := e.Auth.CreateRole(ctx, admin, auth.RoleInput{Name: "Agent"})
-		require.NoError(t, err)
+		e, agent := engineWithAgentRole(t, url)
 		c, err := e.Workflow.CreateWorkflow(ctx, workflow.WorkflowInput{Name: "IT Support", Category: "Technology"}, &workflow.GraphInput{
 			Nodes: []workflow.NodeInput{
 				{TempID: "a", StepInput: workflow.StepInput{Name: "Triage", RoleID: &agent.ID, IsStart: true}},
@@ -75,4 +65,18 @@ func TestWorkflowInitializeChecksTheEnginesRoles(t *testing.T) {
 		assert.Equal(t, workflow.StatusInitialized, d.Status)
 		assert.Equal(t, "Agent", d.Graph.Nodes[0].RoleName)
 	})
+}
+
+// engineWithAgentRole opens an engine on url whose identity service has
+// the role "Agent".
+func engineWithAgentRole(t *testing.T, url string) (*bugflow.Engine, auth.DomainRole) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), Jobs: bugflow.JobsConfig{Disabled: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	admin := &auth.Identity{User: auth.User{Role: auth.RoleAdmin}}
+	agent, err := e.Auth.CreateRole(ctx, admin, auth.RoleInput{Name: "Agent"})
+	require.NoError(t, err)
+	return e, agent
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/bugflow/bugflow/client"
 	"github.com/bugflow/bugflow/client/api"
+	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
 )
 
@@ -191,11 +192,7 @@ func TestWorkflowsRefuseBadInputInTheirDialect(t *testing.T) {
 		status, created := call(t, srv.Raw, http.MethodPost, srv.URL+"/workflows/", `{"workflow": {"name": "Flow"}}`, admin...)
 		require.Equal(t, http.StatusCreated, status, "%v", created)
 		flow := fmt.Sprintf("/workflows/%v/", created["workflow_id"])
-		for _, tc := range []struct {
-			method, path, body string
-			status             int
-			field              string
-		}{
+		assertDRFRefusals(t, srv, admin, []drfRefusal{
 			{http.MethodPost, "/workflows/", `{}`, http.StatusBadRequest, "name"},
 			{http.MethodPost, "/workflows/", `{"workflow": {"name": 5}}`, http.StatusBadRequest, "workflow.name"},
 			{http.MethodPost, "/workflows/", `{"workflow": {"name": "X", "urgent_sla": "48:00:00", "high_sla": "24:00:00"}}`, http.StatusBadRequest, "high_sla"},
@@ -227,17 +224,7 @@ func TestWorkflowsRefuseBadInputInTheirDialect(t *testing.T) {
 			{http.MethodPost, "/transitions/", `{"from_step_id": "1"}`, http.StatusBadRequest, "from_step_id"},
 			{http.MethodGet, "/transitions/?workflow_id=0", "", http.StatusBadRequest, "workflow_id"},
 			{http.MethodDelete, "/transitions/999999/", "", http.StatusNotFound, ""},
-		} {
-			status, body := call(t, srv.Raw, tc.method, srv.URL+tc.path, tc.body, admin...)
-			assert.Equal(t, tc.status, status, "%s %s %s: %v", tc.method, tc.path, tc.body, body)
-			assert.IsType(t, "", body["error"], "%s %s: %v", tc.method, tc.path, body)
-			if tc.field == "" {
-				assert.NotContains(t, body, "details", "%s %s", tc.method, tc.path)
-				continue
-			}
-			details, _ := body["details"].(map[string]any)
-			assert.NotEmpty(t, details[tc.field], "%s %s %s: %v", tc.method, tc.path, tc.body, body)
-		}
+		})
 	})
 }
 
@@ -357,4 +344,29 @@ func must[R any](r R, err error) R {
 		panic(err)
 	}
 	return r
+}
+
+// drfRefusal is a request that a seeds/004 route must refuse with status,
+// naming field in details ("" for an error without details).
+type drfRefusal struct {
+	method, path, body string
+	status             int
+	field              string
+}
+
+// assertDRFRefusals sends each request raw (the contract harness would
+// refuse them first) with header and checks the DRF error it gets.
+func assertDRFRefusals(t *testing.T, srv *apitest.Server, header []string, cases []drfRefusal) {
+	t.Helper()
+	for _, tc := range cases {
+		status, body := call(t, srv.Raw, tc.method, srv.URL+tc.path, tc.body, header...)
+		assert.Equal(t, tc.status, status, "%s %s %s: %v", tc.method, tc.path, tc.body, body)
+		assert.IsType(t, "", body["error"], "%s %s: %v", tc.method, tc.path, body)
+		if tc.field == "" {
+			assert.NotContains(t, body, "details", "%s %s", tc.method, tc.path)
+			continue
+		}
+		details, _ := body["details"].(map[string]any)
+		assert.NotEmpty(t, details[tc.field], "%s %s %s: %v", tc.method, tc.path, tc.body, body)
+	}
 }
