@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,12 +22,7 @@ func TestWorkflowStepsNameTheEnginesRoles(t *testing.T) {
 	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		ctx := context.Background()
-		e, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), Jobs: bugflow.JobsConfig{Disabled: true}})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = e.Close() })
-		admin := &auth.Identity{User: auth.User{Role: auth.RoleAdmin}}
-		agent, err := e.Auth.CreateRole(ctx, admin, auth.RoleInput{Name: "Agent"})
-		require.NoError(t, err)
+		e, agent := engineWithAgentRole(t, url)
 
 		in := workflow.WorkflowInput{Name: "IT Support", Category: "Technology", Department: "IT"}
 		c, err := e.Workflow.CreateWorkflow(ctx, in, &workflow.GraphInput{Nodes: []workflow.NodeInput{
@@ -42,4 +38,45 @@ func TestWorkflowStepsNameTheEnginesRoles(t *testing.T) {
 		}})
 		assert.Equal(t, errs.Invalid, errs.KindOf(err), "a role the engine does not know: %v", err)
 	})
+}
+
+// Initialize checks a graph's roles with the engine's identity service,
+// which shares the database: on SQLite, one connection. The check must not
+// wait for the connection that Initialize's own transaction holds.
+func TestWorkflowInitializeChecksTheEnginesRoles(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		e, agent := engineWithAgentRole(t, url)
+		c, err := e.Workflow.CreateWorkflow(ctx, workflow.WorkflowInput{Name: "IT Support", Category: "Technology"}, &workflow.GraphInput{
+			Nodes: []workflow.NodeInput{
+				{TempID: "a", StepInput: workflow.StepInput{Name: "Triage", RoleID: &agent.ID, IsStart: true}},
+				{TempID: "b", StepInput: workflow.StepInput{Name: "Fix", RoleID: &agent.ID, EscalateTo: &agent.ID, IsEnd: true}},
+			},
+			Edges: []workflow.EdgeInput{{FromTempID: "a", ToTempID: "b"}},
+		})
+		require.NoError(t, err)
+
+		// A deadlock fails here instead of hanging the package's tests.
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		d, err := e.Workflow.Initialize(ctx, c.ID)
+		require.NoError(t, err)
+		assert.Equal(t, workflow.StatusInitialized, d.Status)
+		assert.Equal(t, "Agent", d.Graph.Nodes[0].RoleName)
+	})
+}
+
+// engineWithAgentRole opens an engine on url whose identity service has
+// the role "Agent".
+func engineWithAgentRole(t *testing.T, url string) (*bugflow.Engine, auth.DomainRole) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), Jobs: bugflow.JobsConfig{Disabled: true}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close() })
+	admin := &auth.Identity{User: auth.User{Role: auth.RoleAdmin}}
+	agent, err := e.Auth.CreateRole(ctx, admin, auth.RoleInput{Name: "Agent"})
+	require.NoError(t, err)
+	return e, agent
 }

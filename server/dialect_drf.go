@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/julienschmidt/httprouter"
+
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
 )
@@ -85,4 +87,16 @@ func newDRFPage[T any](r *http.Request, p store.Page, count int, results []T) dr
 		out.Previous = link(min(page-1, max(1, (count+p.Limit-1)/p.Limit)))
 	}
 	return out
+}
+
+// idParam reads the :id of a seeds/004 route, the id of a what. An id that
+// is no positive integer names nothing: 404, as Django answers a path its
+// int converter does not match.
+func idParam(r *http.Request, what string) (int64, error) {
+	raw := httprouter.ParamsFromContext(r.Context()).ByName("id")
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		return 0, errs.NotFoundf("%s %q not found", what, raw)
+	}
+	return id, nil
 }

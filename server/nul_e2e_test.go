@@ -207,9 +207,10 @@ func buildRequest(t *testing.T, target, method string, params openapi3.Parameter
 }
 
 // isFreeString reports whether s is a string the document lets hold any
-// text. Enums are left out: the document already forbids every other value.
+// text. Enums and patterns are left out: the document already forbids
+// every other value.
 func isFreeString(s *openapi3.Schema) bool {
-	return s.Type.Is("string") && len(s.Enum) == 0 && s.Format != "binary"
+	return s.Type.Is("string") && len(s.Enum) == 0 && s.Pattern == "" && s.Format != "binary"
 }
 
 // sampleString is a schema-valid value for a path, query or header
@@ -218,6 +219,8 @@ func sampleString(s *openapi3.Schema) string {
 	switch {
 	case len(s.Enum) > 0:
 		return fmt.Sprint(s.Enum[0])
+	case s.Pattern != "":
+		return fmt.Sprint(s.Example) // the document's example matches its pattern
 	case s.Type.Is("integer"):
 		return "1"
 	default:

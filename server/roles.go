@@ -2,13 +2,11 @@ package server
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/bugflow/bugflow/auth"
-	"github.com/bugflow/bugflow/errs"
 )
 
 // roleBody is a role as seeds/004's /roles/ shows it; role_id is the id that
@@ -32,18 +30,6 @@ type roleMemberBody struct {
 	Lastname  string    `json:"lastname"`
 	Source    string    `json:"source"`
 	GrantedAt time.Time `json:"granted_at"`
-}
-
-// roleIDParam reads the :id of a roles route. An id that is no positive
-// integer names no role: 404, as Django answers a path its int converter
-// does not match.
-func roleIDParam(r *http.Request) (int64, error) {
-	raw := httprouter.ParamsFromContext(r.Context()).ByName("id")
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 {
-		return 0, errs.NotFoundf("role %q not found", raw)
-	}
-	return id, nil
 }
 
 func (s *Server) listRoles(w http.ResponseWriter, r *http.Request) error {
@@ -78,7 +64,7 @@ func (s *Server) createRole(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getRole(w http.ResponseWriter, r *http.Request) error {
-	id, err := roleIDParam(r)
+	id, err := idParam(r, "role")
 	if err != nil {
 		return err
 	}
@@ -90,7 +76,7 @@ func (s *Server) getRole(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listRoleMembers(w http.ResponseWriter, r *http.Request) error {
-	id, err := roleIDParam(r)
+	id, err := idParam(r, "role")
 	if err != nil {
 		return err
 	}
@@ -115,7 +101,7 @@ func (s *Server) listRoleMembers(w http.ResponseWriter, r *http.Request) error {
 // addRoleMember answers 201 for a new membership and 200 for one the user
 // held already, so that the call can be repeated safely.
 func (s *Server) addRoleMember(w http.ResponseWriter, r *http.Request) error {
-	id, err := roleIDParam(r)
+	id, err := idParam(r, "role")
 	if err != nil {
 		return err
 	}
@@ -140,7 +126,7 @@ func (s *Server) addRoleMember(w http.ResponseWriter, r *http.Request) error {
 
 // removeRoleMember answers 204 whether or not the user held the role.
 func (s *Server) removeRoleMember(w http.ResponseWriter, r *http.Request) error {
-	id, err := roleIDParam(r)
+	id, err := idParam(r, "role")
 	if err != nil {
 		return err
 	}

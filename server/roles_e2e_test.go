@@ -131,11 +131,7 @@ func TestRolesRefuseBadInputInTheirDialect(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, url string) {
 		srv, _ := identityServer(t, url)
 		admin := []string{"Authorization", "Bearer " + testAdminKey}
-		for _, tc := range []struct {
-			method, path, body string
-			status             int
-			field              string
-		}{
+		assertDRFRefusals(t, srv, admin, []drfRefusal{
 			{http.MethodPost, "/roles/", `{"name": 5}`, http.StatusBadRequest, "name"},
 			{http.MethodPost, "/roles/", `{}`, http.StatusBadRequest, "name"},
 			{http.MethodPost, "/roles/", `{"name": "admin"}`, http.StatusBadRequest, "name"},
@@ -150,16 +146,6 @@ func TestRolesRefuseBadInputInTheirDialect(t *testing.T) {
 			{http.MethodGet, "/roles/99999999999999999999/", "", http.StatusNotFound, ""},
 			{http.MethodGet, "/roles/5/users/", "", http.StatusNotFound, ""},
 			{http.MethodDelete, "/roles/1/users/no-such-user/", "", http.StatusNotFound, ""},
-		} {
-			status, body := call(t, srv.Raw, tc.method, srv.URL+tc.path, tc.body, admin...)
-			assert.Equal(t, tc.status, status, "%s %s %s: %v", tc.method, tc.path, tc.body, body)
-			assert.IsType(t, "", body["error"], "%s %s: %v", tc.method, tc.path, body)
-			if tc.field == "" {
-				assert.NotContains(t, body, "details", "%s %s", tc.method, tc.path)
-				continue
-			}
-			details, _ := body["details"].(map[string]any)
-			assert.NotEmpty(t, details[tc.field], "%s %s %s: %v", tc.method, tc.path, tc.body, body)
-		}
+		})
 	})
 }

@@ -73,6 +73,34 @@ func (s *Server) registerRoutes() {
 		del("/:id/users/:user_id/", adminOnly, s.removeRoleMember),
 	)
 
+	// seeds/004's workflow definitions, with their steps and transitions:
+	// any signed-in user reads them; admins create, change, initialize and
+	// delete them.
+	s.group("/workflows", DRF,
+		get("/", signedIn, s.listWorkflows),
+		post("/", adminOnly, s.createWorkflow),
+		get("/:id/", signedIn, s.getWorkflow),
+		del("/:id/", adminOnly, s.deleteWorkflow),
+		put("/:id/update-details/", adminOnly, s.updateWorkflowDetails),
+		put("/:id/update-graph/", adminOnly, s.updateWorkflowGraph),
+		get("/:id/graph/", signedIn, s.workflowGraph),
+		get("/:id/detail/", signedIn, s.workflowDetail),
+		post("/:id/initialize/", adminOnly, s.initializeWorkflow),
+	)
+	s.group("/steps", DRF,
+		get("/", signedIn, s.listSteps),
+		post("/", adminOnly, s.createStep),
+		get("/:id/", signedIn, s.getStep),
+		put("/:id/", adminOnly, s.updateStep),
+		del("/:id/", adminOnly, s.deleteStep),
+	)
+	s.group("/transitions", DRF,
+		get("/", signedIn, s.listTransitions),
+		post("/", adminOnly, s.createTransition),
+		get("/:id/", signedIn, s.getTransition),
+		del("/:id/", adminOnly, s.deleteTransition),
+	)
+
 	// seeds/002: every call is a POST with a JSON body; all but auto are for
 	// admins (the reference system only hid them in its UI).
 	size := withMaxBody(bugReportsMaxBody)

@@ -322,7 +322,7 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 	assert.Equal(t, 404, rec.Code)
 	assert.Equal(t, false, body["success"], "envelope dialect for the bug reports prefix")
 
-	rec, body = do(t, s, "GET", "/workflows/nope/", nil)
+	rec, body = do(t, s, "GET", "/workflows/1/nope/", nil)
 	assert.Equal(t, 404, rec.Code)
 	assert.Contains(t, body["error"], "no route")
 

@@ -65,6 +65,9 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 		"message": "Welcome to Workflow Management API",
 		"version": "1.0",
 		"roles": "http://bugflow.example:8002/roles/",
+		"workflows": "http://bugflow.example:8002/workflows/",
+		"steps": "http://bugflow.example:8002/steps/",
+		"transitions": "http://bugflow.example:8002/transitions/",
 		"widgets": "http://bugflow.example:8002/widgets/"
 	}`, rec.Body.String())
 }

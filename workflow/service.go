@@ -315,6 +315,54 @@ func loadGraph(ctx context.Context, st Store, workflowID int64) (Graph, error) {
 // "name", "category" and "graph"). Initializing an initialized workflow
 // changes nothing; a deployed or paused one is a Conflict.
 func (s *Service) Initialize(ctx context.Context, id int64) (Detail, error) {
+	// Roles are looked up before the transaction, not in it: the directory
+	// of roles may need the database connection that the transaction holds
+	// (SQLite has one). A graph that names other roles by the time the
+	// transaction reads it is checked again.
+	for range initializeTries {
+		exists, err := s.rolesOfGraph(ctx, id)
+		if err != nil {
+			return Detail{}, fmt.Errorf("initialize workflow %d: %w", id, err)
+		}
+		d, err := s.initialize(ctx, id, exists)
+		if !errors.Is(err, errRolesChanged) {
+			return d, err
+		}
+	}
+	return Detail{}, errs.Conflictf("workflow %d: its graph kept changing while it was checked; try again", id)
+}
+
+// initializeTries bounds how often Initialize checks a graph whose roles
+// change under it.
+const initializeTries = 3
+
+// errRolesChanged says that a graph names roles that were not looked up.
+var errRolesChanged = errors.New("the graph names roles that were not looked up")
+
+// rolesOfGraph says for each role that a workflow's steps name whether it
+// exists.
+func (s *Service) rolesOfGraph(ctx context.Context, id int64) (map[int64]bool, error) {
+	steps, _, err := s.store.ListSteps(ctx, id, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	exists, names := map[int64]bool{}, map[int64]string{}
+	for _, step := range steps {
+		for _, role := range []*int64{step.RoleID, step.EscalateTo} {
+			if role == nil {
+				continue
+			}
+			if exists[*role], err = s.lookUpRole(ctx, names, *role); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return exists, nil
+}
+
+// initialize is one try of Initialize, with exists saying which roles
+// exist (errRolesChanged when a step names another).
+func (s *Service) initialize(ctx context.Context, id int64, exists map[int64]bool) (Detail, error) {
 	var d Detail
 	err := s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
 		var err error
@@ -332,7 +380,7 @@ func (s *Service) Initialize(ctx context.Context, id int64) (Detail, error) {
 		}
 		steps := d.Graph.steps()
 		p := brokenRules(d.Workflow, steps, d.Graph.Edges)
-		if err := s.checkStepRoles(ctx, p, steps); err != nil {
+		if err := checkStepRoles(p, steps, exists); err != nil {
 			return err
 		}
 		if err := p.err(fmt.Sprintf("workflow %q cannot be initialized", d.Name)); err != nil {
@@ -341,6 +389,9 @@ func (s *Service) Initialize(ctx context.Context, id int64) (Detail, error) {
 		d.Status, d.UpdatedAt = StatusInitialized, s.now()
 		return st.UpdateWorkflow(ctx, d.Workflow)
 	})
+	if errors.Is(err, errRolesChanged) {
+		return Detail{}, err
+	}
 	if err != nil {
 		return Detail{}, fmt.Errorf("initialize workflow %d: %w", id, err)
 	}
@@ -405,18 +456,24 @@ func (s *Service) checkRoles(ctx context.Context, p problems, names map[int64]st
 	return nil
 }
 
-// checkStepRoles adds a "graph" problem for each step whose roles no
-// longer exist.
-func (s *Service) checkStepRoles(ctx context.Context, p problems, steps []Step) error {
-	names := map[int64]string{}
+// checkStepRoles adds a "graph" problem for each step whose roles do not
+// exist, as exists says; a role that exists does not know is
+// errRolesChanged.
+func checkStepRoles(p problems, steps []Step, exists map[int64]bool) error {
 	for _, step := range steps {
-		q := problems{}
-		if err := s.checkRoles(ctx, q, names, "", StepInput{RoleID: step.RoleID, EscalateTo: step.EscalateTo}); err != nil {
-			return err
-		}
-		for _, field := range []string{"role_id", "escalate_to"} {
-			for _, m := range q[field] {
-				p.add("graph", fmt.Sprintf("%s: %s (%s)", stepLabel(step), m, field))
+		for _, r := range []struct {
+			field string
+			id    *int64
+		}{{"role_id", step.RoleID}, {"escalate_to", step.EscalateTo}} {
+			if r.id == nil {
+				continue
+			}
+			found, known := exists[*r.id]
+			if !known {
+				return errRolesChanged
+			}
+			if !found {
+				p.add("graph", fmt.Sprintf("%s: role %d does not exist (%s)", stepLabel(step), *r.id, r.field))
 			}
 		}
 	}

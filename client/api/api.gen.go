@@ -323,6 +323,30 @@ func (e WhoAmIRole) Valid() bool {
 	}
 }
 
+// Defines values for WorkflowStatus.
+const (
+	Deployed    WorkflowStatus = "deployed"
+	Draft       WorkflowStatus = "draft"
+	Initialized WorkflowStatus = "initialized"
+	Paused      WorkflowStatus = "paused"
+)
+
+// Valid indicates whether the value is a known member of the WorkflowStatus enum.
+func (e WorkflowStatus) Valid() bool {
+	switch e {
+	case Deployed:
+		return true
+	case Draft:
+		return true
+	case Initialized:
+		return true
+	case Paused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateAdminUser200JSONResponseBodyRole.
 const (
 	CreateAdminUser200JSONResponseBodyRoleAdmin CreateAdminUser200JSONResponseBodyRole = "admin"
@@ -941,6 +965,15 @@ type DetailError struct {
 	Detail string `json:"detail"`
 }
 
+// Edge A transition between two steps of one workflow.
+type Edge struct {
+	FromStepId   int64  `json:"from_step_id"`
+	Name         string `json:"name"`
+	ToStepId     int64  `json:"to_step_id"`
+	TransitionId int64  `json:"transition_id"`
+	WorkflowId   int64  `json:"workflow_id"`
+}
+
 // EnvelopeError Bug reports (seeds/002) error envelope.
 type EnvelopeError struct {
 	Error struct {
@@ -983,6 +1016,93 @@ type FailureScope struct {
 	ChildBuildNumber *int    `json:"child_build_number,omitempty"`
 	ChildJobName     *string `json:"child_job_name,omitempty"`
 	TestName         string  `json:"test_name"`
+}
+
+// Graph A workflow's steps, in order, and its transitions.
+type Graph struct {
+	Edges []Edge      `json:"edges"`
+	Nodes []GraphNode `json:"nodes"`
+}
+
+// GraphEdgeInput defines model for GraphEdgeInput.
+type GraphEdgeInput struct {
+	// FromTempId Example: node_1
+	FromTempId string `json:"from_temp_id"`
+
+	// Name Example: Assign
+	Name *string `json:"name,omitempty"`
+
+	// ToTempId Example: node_2
+	ToTempId string `json:"to_temp_id"`
+}
+
+// GraphInput A workflow's whole graph, at most 500 nodes and 2000 edges; no self loops, no edge twice.
+type GraphInput struct {
+	Edges *[]GraphEdgeInput `json:"edges,omitempty"`
+	Nodes *[]GraphNodeInput `json:"nodes,omitempty"`
+}
+
+// GraphNode defines model for GraphNode.
+type GraphNode struct {
+	Description string `json:"description"`
+
+	// Design Where a step is drawn in a graph editor.
+	Design StepDesign `json:"design"`
+
+	// EscalateTo The role an escalated task goes to.
+	EscalateTo  *int64 `json:"escalate_to"`
+	Instruction string `json:"instruction"`
+	IsEnd       bool   `json:"is_end"`
+	IsStart     bool   `json:"is_start"`
+
+	// Name Example: Triage
+	Name  string `json:"name"`
+	Order int    `json:"order"`
+
+	// RoleId The role whose holders work the step; null until chosen.
+	RoleId *int64 `json:"role_id"`
+
+	// RoleName The role's name; empty when the role no longer exists.
+	RoleName string `json:"role_name"`
+
+	// StepId Example: 10
+	StepId int64 `json:"step_id"`
+
+	// TempId The caller's temp_id, only in the answer to the call that created the step.
+	TempId *string `json:"temp_id,omitempty"`
+
+	// Weight The step's share of a task's SLA: its weight over the sum of its workflow's weights.
+	Weight float64 `json:"weight"`
+
+	// WorkflowId Example: 5
+	WorkflowId int64 `json:"workflow_id"`
+}
+
+// GraphNodeInput defines model for GraphNodeInput.
+type GraphNodeInput struct {
+	Description *string `json:"description,omitempty"`
+
+	// Design Where a step is drawn in a graph editor.
+	Design *StepDesign `json:"design,omitempty"`
+
+	// EscalateTo A role that exists.
+	EscalateTo  *int64  `json:"escalate_to,omitempty"`
+	Instruction *string `json:"instruction,omitempty"`
+	IsEnd       *bool   `json:"is_end,omitempty"`
+	IsStart     *bool   `json:"is_start,omitempty"`
+	Name        string  `json:"name"`
+
+	// Order Default the node's position in the graph (from 1).
+	Order *int `json:"order,omitempty"`
+
+	// RoleId A role that exists.
+	RoleId *int64 `json:"role_id,omitempty"`
+
+	// TempId The node's name in this graph's edges; one per node.
+	//
+	// Example: node_1
+	TempId string   `json:"temp_id"`
+	Weight *float64 `json:"weight,omitempty"`
 }
 
 // Health defines model for Health.
@@ -1123,6 +1243,90 @@ type RolePage struct {
 	Results  []Role  `json:"results"`
 }
 
+// SLA A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+//
+// Example: 48:00:00
+type SLA = string
+
+// SLAInput A resolution target as HH:MM:SS, longer than 00:00:00 and at most
+// 87600:00:00; empty or null for none. Given SLAs must grow strictly
+// from urgent to high, medium and low.
+//
+// Example: 48:00:00
+type SLAInput = string
+
+// Step One stage of a workflow, worked by the holders of a role.
+type Step struct {
+	Description string `json:"description"`
+
+	// Design Where a step is drawn in a graph editor.
+	Design StepDesign `json:"design"`
+
+	// EscalateTo The role an escalated task goes to.
+	EscalateTo  *int64 `json:"escalate_to"`
+	Instruction string `json:"instruction"`
+	IsEnd       bool   `json:"is_end"`
+	IsStart     bool   `json:"is_start"`
+
+	// Name Example: Triage
+	Name  string `json:"name"`
+	Order int    `json:"order"`
+
+	// RoleId The role whose holders work the step; null until chosen.
+	RoleId *int64 `json:"role_id"`
+
+	// RoleName The role's name; empty when the role no longer exists.
+	RoleName string `json:"role_name"`
+
+	// StepId Example: 10
+	StepId int64 `json:"step_id"`
+
+	// Weight The step's share of a task's SLA: its weight over the sum of its workflow's weights.
+	Weight float64 `json:"weight"`
+
+	// WorkflowId Example: 5
+	WorkflowId int64 `json:"workflow_id"`
+}
+
+// StepDesign Where a step is drawn in a graph editor.
+type StepDesign struct {
+	// X Example: 100
+	X float64 `json:"x"`
+
+	// Y Example: 100
+	Y float64 `json:"y"`
+}
+
+// StepInput A step as the caller gives it.
+type StepInput struct {
+	Description *string `json:"description,omitempty"`
+
+	// Design Where a step is drawn in a graph editor.
+	Design *StepDesign `json:"design,omitempty"`
+
+	// EscalateTo A role that exists.
+	EscalateTo  *int64  `json:"escalate_to,omitempty"`
+	Instruction *string `json:"instruction,omitempty"`
+	IsEnd       *bool   `json:"is_end,omitempty"`
+	IsStart     *bool   `json:"is_start,omitempty"`
+	Name        string  `json:"name"`
+
+	// Order Default the node's position in the graph (from 1).
+	Order *int `json:"order,omitempty"`
+
+	// RoleId A role that exists.
+	RoleId *int64   `json:"role_id,omitempty"`
+	Weight *float64 `json:"weight,omitempty"`
+}
+
+// StepPage defines model for StepPage.
+type StepPage struct {
+	Count    int     `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []Step  `json:"results"`
+}
+
 // TaskUser defines model for TaskUser.
 type TaskUser struct {
 	Email    *string `json:"email,omitempty"`
@@ -1131,6 +1335,11 @@ type TaskUser struct {
 	UserId   string  `json:"user_id"`
 	Username string  `json:"username"`
 }
+
+// TempIDMapping The step id that each node's temp_id became.
+//
+// Example: {"node_1":10,"node_2":11}
+type TempIDMapping map[string]int64
 
 // TestClassification defines model for TestClassification.
 type TestClassification struct {
@@ -1212,6 +1421,14 @@ type TrainingStatus struct {
 	TrainingJobId string                    `json:"training_job_id"`
 }
 
+// TransitionPage defines model for TransitionPage.
+type TransitionPage struct {
+	Count    int     `json:"count"`
+	Next     *string `json:"next"`
+	Previous *string `json:"previous"`
+	Results  []Edge  `json:"results"`
+}
+
 // ValidationError Analysis and tasks (FastAPI) request validation error, status 422.
 type ValidationError struct {
 	Detail []struct {
@@ -1231,14 +1448,207 @@ type WhoAmI struct {
 // WhoAmIRole defines model for WhoAmI.Role.
 type WhoAmIRole string
 
+// Workflow A workflow's details and status; its graph is read at /workflows/{id}/graph/.
+type Workflow struct {
+	Category    string    `json:"category"`
+	CreatedAt   time.Time `json:"created_at"`
+	Department  string    `json:"department"`
+	Description string    `json:"description"`
+
+	// HighSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	HighSla *SLA `json:"high_sla"`
+
+	// LowSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	LowSla *SLA `json:"low_sla"`
+
+	// MediumSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	MediumSla *SLA   `json:"medium_sla"`
+	Name      string `json:"name"`
+
+	// Status draft until initialized (a draft may be incomplete); initialized,
+	// deployed and paused workflows keep every rule of initialize.
+	Status      WorkflowStatus `json:"status"`
+	SubCategory string         `json:"sub_category"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+
+	// UrgentSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	UrgentSla *SLA `json:"urgent_sla"`
+
+	// WorkflowId Example: 5
+	WorkflowId int64 `json:"workflow_id"`
+}
+
+// WorkflowCreated defines model for WorkflowCreated.
+type WorkflowCreated struct {
+	Category    string    `json:"category"`
+	CreatedAt   time.Time `json:"created_at"`
+	Department  string    `json:"department"`
+	Description string    `json:"description"`
+
+	// Graph A workflow's steps, in order, and its transitions.
+	Graph Graph `json:"graph"`
+
+	// HighSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	HighSla *SLA `json:"high_sla"`
+
+	// LowSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	LowSla *SLA `json:"low_sla"`
+
+	// MediumSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	MediumSla *SLA   `json:"medium_sla"`
+	Name      string `json:"name"`
+
+	// Status draft until initialized (a draft may be incomplete); initialized,
+	// deployed and paused workflows keep every rule of initialize.
+	Status      WorkflowStatus `json:"status"`
+	SubCategory string         `json:"sub_category"`
+
+	// TempIdMapping The step id that each node's temp_id became.
+	//
+	// Example: {"node_1":10,"node_2":11}
+	TempIdMapping TempIDMapping `json:"temp_id_mapping"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+
+	// UrgentSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	UrgentSla *SLA `json:"urgent_sla"`
+
+	// WorkflowId Example: 5
+	WorkflowId int64 `json:"workflow_id"`
+}
+
+// WorkflowDetail defines model for WorkflowDetail.
+type WorkflowDetail struct {
+	Category    string    `json:"category"`
+	CreatedAt   time.Time `json:"created_at"`
+	Department  string    `json:"department"`
+	Description string    `json:"description"`
+
+	// Graph A workflow's steps, in order, and its transitions.
+	Graph Graph `json:"graph"`
+
+	// HighSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	HighSla *SLA `json:"high_sla"`
+
+	// LowSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	LowSla *SLA `json:"low_sla"`
+
+	// MediumSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	MediumSla *SLA   `json:"medium_sla"`
+	Name      string `json:"name"`
+
+	// Status draft until initialized (a draft may be incomplete); initialized,
+	// deployed and paused workflows keep every rule of initialize.
+	Status      WorkflowStatus `json:"status"`
+	SubCategory string         `json:"sub_category"`
+	UpdatedAt   time.Time      `json:"updated_at"`
+
+	// UrgentSla A resolution target as HH:MM:SS (hours may exceed 24); null for none.
+	//
+	// Example: 48:00:00
+	UrgentSla *SLA `json:"urgent_sla"`
+
+	// WorkflowId Example: 5
+	WorkflowId int64 `json:"workflow_id"`
+}
+
+// WorkflowInput A workflow's details as the caller gives them.
+type WorkflowInput struct {
+	// Category Example: Technology
+	Category *string `json:"category,omitempty"`
+
+	// Department Example: IT
+	Department  *string `json:"department,omitempty"`
+	Description *string `json:"description,omitempty"`
+
+	// HighSla A resolution target as HH:MM:SS, longer than 00:00:00 and at most
+	// 87600:00:00; empty or null for none. Given SLAs must grow strictly
+	// from urgent to high, medium and low.
+	//
+	//
+	// Example: 48:00:00
+	HighSla *SLAInput `json:"high_sla,omitempty"`
+
+	// LowSla A resolution target as HH:MM:SS, longer than 00:00:00 and at most
+	// 87600:00:00; empty or null for none. Given SLAs must grow strictly
+	// from urgent to high, medium and low.
+	//
+	//
+	// Example: 48:00:00
+	LowSla *SLAInput `json:"low_sla,omitempty"`
+
+	// MediumSla A resolution target as HH:MM:SS, longer than 00:00:00 and at most
+	// 87600:00:00; empty or null for none. Given SLAs must grow strictly
+	// from urgent to high, medium and low.
+	//
+	//
+	// Example: 48:00:00
+	MediumSla *SLAInput `json:"medium_sla,omitempty"`
+
+	// Name Unique in any case.
+	//
+	// Example: IT Support Request
+	Name string `json:"name"`
+
+	// SubCategory Example: Support
+	SubCategory *string `json:"sub_category,omitempty"`
+
+	// UrgentSla A resolution target as HH:MM:SS, longer than 00:00:00 and at most
+	// 87600:00:00; empty or null for none. Given SLAs must grow strictly
+	// from urgent to high, medium and low.
+	//
+	//
+	// Example: 48:00:00
+	UrgentSla *SLAInput `json:"urgent_sla,omitempty"`
+}
+
+// WorkflowPage defines model for WorkflowPage.
+type WorkflowPage struct {
+	Count    int        `json:"count"`
+	Next     *string    `json:"next"`
+	Previous *string    `json:"previous"`
+	Results  []Workflow `json:"results"`
+}
+
+// WorkflowStatus draft until initialized (a draft may be incomplete); initialized,
+// deployed and paused workflows keep every rule of initialize.
+type WorkflowStatus string
+
 // DRFPage defines model for DRFPage.
 type DRFPage = int
 
 // DRFPageSize defines model for DRFPageSize.
 type DRFPageSize = int
 
+// WorkflowFilter defines model for WorkflowFilter.
+type WorkflowFilter = int64
+
 // DRFBadRequest Workflow and tickets (seeds/004) error dialect.
 type DRFBadRequest = DRFError
+
+// DRFConflict Workflow and tickets (seeds/004) error dialect.
+type DRFConflict = DRFError
 
 // DRFForbidden Workflow and tickets (seeds/004) error dialect.
 type DRFForbidden = DRFError
@@ -1682,6 +2092,62 @@ type SignInJSONBody struct {
 	Otp string `json:"otp"`
 }
 
+// ListStepsParams defines parameters for ListSteps.
+type ListStepsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// WorkflowId Only the rows of this workflow.
+	WorkflowId *WorkflowFilter `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+}
+
+// CreateStepJSONBody defines parameters for CreateStep.
+type CreateStepJSONBody struct {
+	Description *string `json:"description,omitempty"`
+
+	// Design Where a step is drawn in a graph editor.
+	Design *StepDesign `json:"design,omitempty"`
+
+	// EscalateTo A role that exists.
+	EscalateTo  *int64  `json:"escalate_to,omitempty"`
+	Instruction *string `json:"instruction,omitempty"`
+	IsEnd       *bool   `json:"is_end,omitempty"`
+	IsStart     *bool   `json:"is_start,omitempty"`
+	Name        string  `json:"name"`
+
+	// Order Default the node's position in the graph (from 1).
+	Order *int `json:"order,omitempty"`
+
+	// RoleId A role that exists.
+	RoleId     *int64   `json:"role_id,omitempty"`
+	Weight     *float64 `json:"weight,omitempty"`
+	WorkflowId int64    `json:"workflow_id"`
+}
+
+// ListTransitionsParams defines parameters for ListTransitions.
+type ListTransitionsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// WorkflowId Only the rows of this workflow.
+	WorkflowId *WorkflowFilter `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+}
+
+// CreateTransitionJSONBody defines parameters for CreateTransition.
+type CreateTransitionJSONBody struct {
+	FromStepId int64 `json:"from_step_id"`
+
+	// Name Example: Assign
+	Name     *string `json:"name,omitempty"`
+	ToStepId int64   `json:"to_step_id"`
+}
+
 // RequestOTPJSONBody defines parameters for RequestOTP.
 type RequestOTPJSONBody struct {
 	// Email Example: alice@example.com
@@ -1691,6 +2157,24 @@ type RequestOTPJSONBody struct {
 // VerifySessionJSONBody defines parameters for VerifySession.
 type VerifySessionJSONBody struct {
 	SessionId string `json:"session_id"`
+}
+
+// ListWorkflowsParams defines parameters for ListWorkflows.
+type ListWorkflowsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// CreateWorkflowJSONBody defines parameters for CreateWorkflow.
+type CreateWorkflowJSONBody struct {
+	// Graph A workflow's whole graph, at most 500 nodes and 2000 edges; no self loops, no edge twice.
+	Graph *GraphInput `json:"graph,omitempty"`
+
+	// Workflow A workflow's details as the caller gives them.
+	Workflow WorkflowInput `json:"workflow"`
 }
 
 // AnalyzeFailuresJSONRequestBody defines body for AnalyzeFailures for application/json ContentType.
@@ -1768,11 +2252,29 @@ type AddRoleMemberJSONRequestBody AddRoleMemberJSONBody
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody SignInJSONBody
 
+// CreateStepJSONRequestBody defines body for CreateStep for application/json ContentType.
+type CreateStepJSONRequestBody CreateStepJSONBody
+
+// UpdateStepJSONRequestBody defines body for UpdateStep for application/json ContentType.
+type UpdateStepJSONRequestBody = StepInput
+
+// CreateTransitionJSONRequestBody defines body for CreateTransition for application/json ContentType.
+type CreateTransitionJSONRequestBody CreateTransitionJSONBody
+
 // RequestOTPJSONRequestBody defines body for RequestOTP for application/json ContentType.
 type RequestOTPJSONRequestBody RequestOTPJSONBody
 
 // VerifySessionJSONRequestBody defines body for VerifySession for application/json ContentType.
 type VerifySessionJSONRequestBody VerifySessionJSONBody
+
+// CreateWorkflowJSONRequestBody defines body for CreateWorkflow for application/json ContentType.
+type CreateWorkflowJSONRequestBody CreateWorkflowJSONBody
+
+// UpdateWorkflowDetailsJSONRequestBody defines body for UpdateWorkflowDetails for application/json ContentType.
+type UpdateWorkflowDetailsJSONRequestBody = WorkflowInput
+
+// UpdateWorkflowGraphJSONRequestBody defines body for UpdateWorkflowGraph for application/json ContentType.
+type UpdateWorkflowGraphJSONRequestBody = GraphInput
 
 // Getter for additional properties for APIRoot. Returns the specified
 // element and whether it was found
@@ -2725,6 +3227,108 @@ type ClientInterface interface {
 	// Corresponds with POST /signin (the `SignIn` operationId).
 	SignIn(ctx context.Context, body SignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListSteps List steps (seeds/004)
+	//
+	// Steps by workflow and order, a page at a time.
+	//
+	// Corresponds with GET /steps/ (the `ListSteps` operationId).
+	ListSteps(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStepWithBody Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStepWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateStep Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStep(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteStep Delete a step and its transitions (admins)
+	//
+	// A step of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+	DeleteStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStep Get a step (seeds/004)
+	//
+	// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+	GetStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStepWithBody Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStepWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateStep Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStep(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTransitions List transitions (seeds/004)
+	//
+	// Transitions, oldest first, a page at a time.
+	//
+	// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+	ListTransitions(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTransitionWithBody Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransitionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTransition Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransition(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTransition Delete a transition (admins)
+	//
+	// One of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+	DeleteTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTransition Get a transition (seeds/004)
+	//
+	// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+	GetTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RequestOTPWithBody Send a sign-in code to an email address (BugFlows step 2)
 	//
 	// Sends a six-digit code, valid 10 minutes and usable once, to the address.
@@ -2766,6 +3370,118 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /verify_session (the `VerifySession` operationId).
 	VerifySession(ctx context.Context, body VerifySessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWorkflows List workflows (seeds/004)
+	//
+	// Workflows by id (oldest first), a page at a time.
+	//
+	// Corresponds with GET /workflows/ (the `ListWorkflows` operationId).
+	ListWorkflows(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWorkflowWithBody Create a workflow, optionally with its graph (admins)
+	//
+	// The workflow is a draft; a draft's graph may be incomplete (initialize
+	// checks it). Nodes name each other in edges by temp_id; the answer maps
+	// each temp_id to its step's id. Every problem is named in details
+	// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+	// name another workflow has, in any case, is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+	CreateWorkflowWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateWorkflow Create a workflow, optionally with its graph (admins)
+	//
+	// The workflow is a draft; a draft's graph may be incomplete (initialize
+	// checks it). Nodes name each other in edges by temp_id; the answer maps
+	// each temp_id to its step's id. Every problem is named in details
+	// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+	// name another workflow has, in any case, is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+	CreateWorkflow(ctx context.Context, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWorkflow Delete a workflow and its graph (admins)
+	//
+	// A workflow that has tasks cannot be deleted (409 with the reason).
+	//
+	// Corresponds with DELETE /workflows/{id}/ (the `DeleteWorkflow` operationId).
+	DeleteWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWorkflow Get a workflow's details (seeds/004)
+	//
+	// Corresponds with GET /workflows/{id}/ (the `GetWorkflow` operationId).
+	GetWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWorkflowDetail Get a workflow with its graph (seeds/004)
+	//
+	// Corresponds with GET /workflows/{id}/detail/ (the `GetWorkflowDetail` operationId).
+	GetWorkflowDetail(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWorkflowGraph Get a workflow's graph (seeds/004)
+	//
+	// Corresponds with GET /workflows/{id}/graph/ (the `GetWorkflowGraph` operationId).
+	GetWorkflowGraph(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// InitializeWorkflow Check a draft and make it usable (admins)
+	//
+	// A draft is initialized when it has a name and a category, and steps,
+	// each with a role that exists; exactly one start and at least one end;
+	// every step reachable from the start, an end reachable from every
+	// step, and a transition out of every step that is not an end.
+	// Otherwise 400 names each broken rule in details (under name,
+	// category and graph). Initializing an initialized workflow changes
+	// nothing; a deployed or paused one is 409.
+	//
+	// Corresponds with POST /workflows/{id}/initialize/ (the `InitializeWorkflow` operationId).
+	InitializeWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWorkflowDetailsWithBody Replace a workflow's details (admins)
+	//
+	// The body replaces every detail (a field left out becomes empty). A
+	// workflow that is not a draft must keep a name and a category.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+	UpdateWorkflowDetailsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWorkflowDetails Replace a workflow's details (admins)
+	//
+	// The body replaces every detail (a field left out becomes empty). A
+	// workflow that is not a draft must keep a name and a category.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+	UpdateWorkflowDetails(ctx context.Context, id int64, body UpdateWorkflowDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWorkflowGraphWithBody Replace a workflow's whole graph (admins)
+	//
+	// Atomic: on any failure the old graph stays. Steps get new ids (see
+	// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+	// that is not a draft must get a graph that keeps every rule of
+	// initialize (400 naming the broken ones).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+	UpdateWorkflowGraphWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateWorkflowGraph Replace a workflow's whole graph (admins)
+	//
+	// Atomic: on any failure the old graph stays. Steps get new ids (see
+	// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+	// that is not a draft must get a graph that keeps every rule of
+	// initialize (400 naming the broken ones).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+	UpdateWorkflowGraph(ctx context.Context, id int64, body UpdateWorkflowGraphJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAPIRoot API root (also the BugFlows availability check)
@@ -4233,6 +4949,228 @@ func (c *Client) SignIn(ctx context.Context, body SignInJSONRequestBody, reqEdit
 	return c.Client.Do(req)
 }
 
+// ListSteps List steps (seeds/004)
+//
+// Steps by workflow and order, a page at a time.
+//
+// Corresponds with GET /steps/ (the `ListSteps` operationId).
+func (c *Client) ListSteps(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListStepsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStepWithBody Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *Client) CreateStepWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStepRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateStep Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *Client) CreateStep(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateStepRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteStep Delete a step and its transitions (admins)
+//
+// A step of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+func (c *Client) DeleteStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteStepRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStep Get a step (seeds/004)
+//
+// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+func (c *Client) GetStep(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStepRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStepWithBody Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *Client) UpdateStepWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStepRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateStep Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *Client) UpdateStep(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateStepRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTransitions List transitions (seeds/004)
+//
+// Transitions, oldest first, a page at a time.
+//
+// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+func (c *Client) ListTransitions(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTransitionsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTransitionWithBody Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *Client) CreateTransitionWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTransitionRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTransition Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *Client) CreateTransition(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTransitionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTransition Delete a transition (admins)
+//
+// One of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+func (c *Client) DeleteTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTransitionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTransition Get a transition (seeds/004)
+//
+// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+func (c *Client) GetTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTransitionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RequestOTPWithBody Send a sign-in code to an email address (BugFlows step 2)
 //
 // Sends a six-digit code, valid 10 minutes and usable once, to the address.
@@ -4305,6 +5243,238 @@ func (c *Client) VerifySessionWithBody(ctx context.Context, contentType string, 
 // Corresponds with POST /verify_session (the `VerifySession` operationId).
 func (c *Client) VerifySession(ctx context.Context, body VerifySessionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewVerifySessionRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWorkflows List workflows (seeds/004)
+//
+// Workflows by id (oldest first), a page at a time.
+//
+// Corresponds with GET /workflows/ (the `ListWorkflows` operationId).
+func (c *Client) ListWorkflows(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWorkflowsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWorkflowWithBody Create a workflow, optionally with its graph (admins)
+//
+// The workflow is a draft; a draft's graph may be incomplete (initialize
+// checks it). Nodes name each other in edges by temp_id; the answer maps
+// each temp_id to its step's id. Every problem is named in details
+// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+// name another workflow has, in any case, is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+func (c *Client) CreateWorkflowWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWorkflowRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateWorkflow Create a workflow, optionally with its graph (admins)
+//
+// The workflow is a draft; a draft's graph may be incomplete (initialize
+// checks it). Nodes name each other in edges by temp_id; the answer maps
+// each temp_id to its step's id. Every problem is named in details
+// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+// name another workflow has, in any case, is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+func (c *Client) CreateWorkflow(ctx context.Context, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateWorkflowRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWorkflow Delete a workflow and its graph (admins)
+//
+// A workflow that has tasks cannot be deleted (409 with the reason).
+//
+// Corresponds with DELETE /workflows/{id}/ (the `DeleteWorkflow` operationId).
+func (c *Client) DeleteWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWorkflowRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWorkflow Get a workflow's details (seeds/004)
+//
+// Corresponds with GET /workflows/{id}/ (the `GetWorkflow` operationId).
+func (c *Client) GetWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWorkflowRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWorkflowDetail Get a workflow with its graph (seeds/004)
+//
+// Corresponds with GET /workflows/{id}/detail/ (the `GetWorkflowDetail` operationId).
+func (c *Client) GetWorkflowDetail(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWorkflowDetailRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWorkflowGraph Get a workflow's graph (seeds/004)
+//
+// Corresponds with GET /workflows/{id}/graph/ (the `GetWorkflowGraph` operationId).
+func (c *Client) GetWorkflowGraph(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWorkflowGraphRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// InitializeWorkflow Check a draft and make it usable (admins)
+//
+// A draft is initialized when it has a name and a category, and steps,
+// each with a role that exists; exactly one start and at least one end;
+// every step reachable from the start, an end reachable from every
+// step, and a transition out of every step that is not an end.
+// Otherwise 400 names each broken rule in details (under name,
+// category and graph). Initializing an initialized workflow changes
+// nothing; a deployed or paused one is 409.
+//
+// Corresponds with POST /workflows/{id}/initialize/ (the `InitializeWorkflow` operationId).
+func (c *Client) InitializeWorkflow(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewInitializeWorkflowRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWorkflowDetailsWithBody Replace a workflow's details (admins)
+//
+// The body replaces every detail (a field left out becomes empty). A
+// workflow that is not a draft must keep a name and a category.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+func (c *Client) UpdateWorkflowDetailsWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWorkflowDetailsRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWorkflowDetails Replace a workflow's details (admins)
+//
+// The body replaces every detail (a field left out becomes empty). A
+// workflow that is not a draft must keep a name and a category.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+func (c *Client) UpdateWorkflowDetails(ctx context.Context, id int64, body UpdateWorkflowDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWorkflowDetailsRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWorkflowGraphWithBody Replace a workflow's whole graph (admins)
+//
+// Atomic: on any failure the old graph stays. Steps get new ids (see
+// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+// that is not a draft must get a graph that keeps every rule of
+// initialize (400 naming the broken ones).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+func (c *Client) UpdateWorkflowGraphWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWorkflowGraphRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateWorkflowGraph Replace a workflow's whole graph (admins)
+//
+// Atomic: on any failure the old graph stays. Steps get new ids (see
+// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+// that is not a draft must get a graph that keeps every rule of
+// initialize (400 naming the broken ones).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+func (c *Client) UpdateWorkflowGraph(ctx context.Context, id int64, body UpdateWorkflowGraphJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateWorkflowGraphRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6652,6 +7822,425 @@ func NewSignInRequestWithBody(server string, contentType string, body io.Reader)
 	return req, nil
 }
 
+// NewListStepsRequest constructs an http.Request for the ListSteps method
+func NewListStepsRequest(server string, params *ListStepsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateStepRequest calls the generic CreateStep builder with application/json body
+func NewCreateStepRequest(server string, body CreateStepJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateStepRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateStepRequestWithBody constructs an http.Request for the CreateStep method, with any body, and a specified content type
+func NewCreateStepRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteStepRequest constructs an http.Request for the DeleteStep method
+func NewDeleteStepRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetStepRequest constructs an http.Request for the GetStep method
+func NewGetStepRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateStepRequest calls the generic UpdateStep builder with application/json body
+func NewUpdateStepRequest(server string, id int64, body UpdateStepJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateStepRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateStepRequestWithBody constructs an http.Request for the UpdateStep method, with any body, and a specified content type
+func NewUpdateStepRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/steps/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListTransitionsRequest constructs an http.Request for the ListTransitions method
+func NewListTransitionsRequest(server string, params *ListTransitionsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTransitionRequest calls the generic CreateTransition builder with application/json body
+func NewCreateTransitionRequest(server string, body CreateTransitionJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTransitionRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateTransitionRequestWithBody constructs an http.Request for the CreateTransition method, with any body, and a specified content type
+func NewCreateTransitionRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteTransitionRequest constructs an http.Request for the DeleteTransition method
+func NewDeleteTransitionRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTransitionRequest constructs an http.Request for the GetTransition method
+func NewGetTransitionRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewRequestOTPRequest calls the generic RequestOTP builder with application/json body
 func NewRequestOTPRequest(server string, body RequestOTPJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6723,6 +8312,376 @@ func NewVerifySessionRequestWithBody(server string, contentType string, body io.
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListWorkflowsRequest constructs an http.Request for the ListWorkflows method
+func NewListWorkflowsRequest(server string, params *ListWorkflowsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateWorkflowRequest calls the generic CreateWorkflow builder with application/json body
+func NewCreateWorkflowRequest(server string, body CreateWorkflowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateWorkflowRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateWorkflowRequestWithBody constructs an http.Request for the CreateWorkflow method, with any body, and a specified content type
+func NewCreateWorkflowRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteWorkflowRequest constructs an http.Request for the DeleteWorkflow method
+func NewDeleteWorkflowRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWorkflowRequest constructs an http.Request for the GetWorkflow method
+func NewGetWorkflowRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWorkflowDetailRequest constructs an http.Request for the GetWorkflowDetail method
+func NewGetWorkflowDetailRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/%s/detail/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWorkflowGraphRequest constructs an http.Request for the GetWorkflowGraph method
+func NewGetWorkflowGraphRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/%s/graph/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewInitializeWorkflowRequest constructs an http.Request for the InitializeWorkflow method
+func NewInitializeWorkflowRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/%s/initialize/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateWorkflowDetailsRequest calls the generic UpdateWorkflowDetails builder with application/json body
+func NewUpdateWorkflowDetailsRequest(server string, id int64, body UpdateWorkflowDetailsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWorkflowDetailsRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateWorkflowDetailsRequestWithBody constructs an http.Request for the UpdateWorkflowDetails method, with any body, and a specified content type
+func NewUpdateWorkflowDetailsRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/%s/update-details/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewUpdateWorkflowGraphRequest calls the generic UpdateWorkflowGraph builder with application/json body
+func NewUpdateWorkflowGraphRequest(server string, id int64, body UpdateWorkflowGraphJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateWorkflowGraphRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateWorkflowGraphRequestWithBody constructs an http.Request for the UpdateWorkflowGraph method, with any body, and a specified content type
+func NewUpdateWorkflowGraphRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/workflows/%s/update-graph/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -7519,6 +9478,120 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /signin (the `SignIn` operationId).
 	SignInWithResponse(ctx context.Context, body SignInJSONRequestBody, reqEditors ...RequestEditorFn) (*SignInResponse, error)
 
+	// ListStepsWithResponse List steps (seeds/004)
+	//
+	// Steps by workflow and order, a page at a time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /steps/ (the `ListSteps` operationId).
+	ListStepsWithResponse(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*ListStepsResponse, error)
+
+	// CreateStepWithBodyWithResponse Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStepWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStepResponse, error)
+
+	// CreateStepWithResponse Add a step to a workflow (admins)
+	//
+	// Without an order the step comes after the workflow's last. A
+	// workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /steps/ (the `CreateStep` operationId).
+	CreateStepWithResponse(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStepResponse, error)
+
+	// DeleteStepWithResponse Delete a step and its transitions (admins)
+	//
+	// A step of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+	DeleteStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteStepResponse, error)
+
+	// GetStepWithResponse Get a step (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+	GetStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetStepResponse, error)
+
+	// UpdateStepWithBodyWithResponse Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStepWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error)
+
+	// UpdateStepWithResponse Replace a step's fields (admins)
+	//
+	// The step stays in its workflow; without an order it keeps its own.
+	// A workflow that is not a draft must keep every rule of initialize.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+	UpdateStepWithResponse(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error)
+
+	// ListTransitionsWithResponse List transitions (seeds/004)
+	//
+	// Transitions, oldest first, a page at a time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+	ListTransitionsWithResponse(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*ListTransitionsResponse, error)
+
+	// CreateTransitionWithBodyWithResponse Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransitionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error)
+
+	// CreateTransitionWithResponse Add a transition between two steps of one workflow (admins)
+	//
+	// No self loops; a transition that already leads between the two
+	// steps is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+	CreateTransitionWithResponse(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error)
+
+	// DeleteTransitionWithResponse Delete a transition (admins)
+	//
+	// One of a workflow with tasks cannot be deleted (409); one of a
+	// workflow that is not a draft only if the rest keeps every rule of
+	// initialize (400).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+	DeleteTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTransitionResponse, error)
+
+	// GetTransitionWithResponse Get a transition (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+	GetTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTransitionResponse, error)
+
 	// RequestOTPWithBodyWithResponse Send a sign-in code to an email address (BugFlows step 2)
 	//
 	// Sends a six-digit code, valid 10 minutes and usable once, to the address.
@@ -7560,6 +9633,130 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /verify_session (the `VerifySession` operationId).
 	VerifySessionWithResponse(ctx context.Context, body VerifySessionJSONRequestBody, reqEditors ...RequestEditorFn) (*VerifySessionResponse, error)
+
+	// ListWorkflowsWithResponse List workflows (seeds/004)
+	//
+	// Workflows by id (oldest first), a page at a time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /workflows/ (the `ListWorkflows` operationId).
+	ListWorkflowsWithResponse(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*ListWorkflowsResponse, error)
+
+	// CreateWorkflowWithBodyWithResponse Create a workflow, optionally with its graph (admins)
+	//
+	// The workflow is a draft; a draft's graph may be incomplete (initialize
+	// checks it). Nodes name each other in edges by temp_id; the answer maps
+	// each temp_id to its step's id. Every problem is named in details
+	// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+	// name another workflow has, in any case, is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+	CreateWorkflowWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error)
+
+	// CreateWorkflowWithResponse Create a workflow, optionally with its graph (admins)
+	//
+	// The workflow is a draft; a draft's graph may be incomplete (initialize
+	// checks it). Nodes name each other in edges by temp_id; the answer maps
+	// each temp_id to its step's id. Every problem is named in details
+	// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+	// name another workflow has, in any case, is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+	CreateWorkflowWithResponse(ctx context.Context, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error)
+
+	// DeleteWorkflowWithResponse Delete a workflow and its graph (admins)
+	//
+	// A workflow that has tasks cannot be deleted (409 with the reason).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /workflows/{id}/ (the `DeleteWorkflow` operationId).
+	DeleteWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteWorkflowResponse, error)
+
+	// GetWorkflowWithResponse Get a workflow's details (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /workflows/{id}/ (the `GetWorkflow` operationId).
+	GetWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowResponse, error)
+
+	// GetWorkflowDetailWithResponse Get a workflow with its graph (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /workflows/{id}/detail/ (the `GetWorkflowDetail` operationId).
+	GetWorkflowDetailWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowDetailResponse, error)
+
+	// GetWorkflowGraphWithResponse Get a workflow's graph (seeds/004)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /workflows/{id}/graph/ (the `GetWorkflowGraph` operationId).
+	GetWorkflowGraphWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowGraphResponse, error)
+
+	// InitializeWorkflowWithResponse Check a draft and make it usable (admins)
+	//
+	// A draft is initialized when it has a name and a category, and steps,
+	// each with a role that exists; exactly one start and at least one end;
+	// every step reachable from the start, an end reachable from every
+	// step, and a transition out of every step that is not an end.
+	// Otherwise 400 names each broken rule in details (under name,
+	// category and graph). Initializing an initialized workflow changes
+	// nothing; a deployed or paused one is 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /workflows/{id}/initialize/ (the `InitializeWorkflow` operationId).
+	InitializeWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*InitializeWorkflowResponse, error)
+
+	// UpdateWorkflowDetailsWithBodyWithResponse Replace a workflow's details (admins)
+	//
+	// The body replaces every detail (a field left out becomes empty). A
+	// workflow that is not a draft must keep a name and a category.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+	UpdateWorkflowDetailsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWorkflowDetailsResponse, error)
+
+	// UpdateWorkflowDetailsWithResponse Replace a workflow's details (admins)
+	//
+	// The body replaces every detail (a field left out becomes empty). A
+	// workflow that is not a draft must keep a name and a category.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+	UpdateWorkflowDetailsWithResponse(ctx context.Context, id int64, body UpdateWorkflowDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWorkflowDetailsResponse, error)
+
+	// UpdateWorkflowGraphWithBodyWithResponse Replace a workflow's whole graph (admins)
+	//
+	// Atomic: on any failure the old graph stays. Steps get new ids (see
+	// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+	// that is not a draft must get a graph that keeps every rule of
+	// initialize (400 naming the broken ones).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+	UpdateWorkflowGraphWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWorkflowGraphResponse, error)
+
+	// UpdateWorkflowGraphWithResponse Replace a workflow's whole graph (admins)
+	//
+	// Atomic: on any failure the old graph stays. Steps get new ids (see
+	// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+	// that is not a draft must get a graph that keeps every rule of
+	// initialize (400 naming the broken ones).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+	UpdateWorkflowGraphWithResponse(ctx context.Context, id int64, body UpdateWorkflowGraphJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWorkflowGraphResponse, error)
 }
 
 type GetAPIRootResponse struct {
@@ -11252,6 +13449,585 @@ func (r SignInResponse) ContentType() string {
 	return ""
 }
 
+type ListStepsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *StepPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListStepsResponse) GetJSON200() *StepPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListStepsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListStepsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListStepsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListStepsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListStepsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListStepsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Step
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateStepResponse) GetJSON201() *Step {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateStepResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateStepResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateStepResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteStepResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteStepResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteStepResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteStepResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Step
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStepResponse) GetJSON200() *Step {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetStepResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateStepResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Step
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateStepResponse) GetJSON200() *Step {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateStepResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateStepResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateStepResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateStepResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateStepResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateStepResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateStepResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateStepResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateStepResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListTransitionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TransitionPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTransitionsResponse) GetJSON200() *TransitionPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTransitionsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTransitionsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTransitionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTransitionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTransitionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTransitionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateTransitionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Edge
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTransitionResponse) GetJSON201() *Edge {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTransitionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateTransitionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateTransitionResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateTransitionResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateTransitionResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTransitionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTransitionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTransitionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTransitionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTransitionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTransitionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteTransitionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteTransitionResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTransitionResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteTransitionResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTransitionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTransitionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTransitionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTransitionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTransitionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Edge
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTransitionResponse) GetJSON200() *Edge {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTransitionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTransitionResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTransitionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTransitionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTransitionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTransitionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RequestOTPResponse429Headers the declared response headers of an HTTP 429 response for RequestOTP
 type RequestOTPResponse429Headers struct {
 	RetryAfter *int
@@ -11389,6 +14165,606 @@ func (r VerifySessionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r VerifySessionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListWorkflowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkflowPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWorkflowsResponse) GetJSON200() *WorkflowPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListWorkflowsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListWorkflowsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWorkflowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWorkflowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWorkflowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWorkflowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *WorkflowCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateWorkflowResponse) GetJSON201() *WorkflowCreated {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateWorkflowResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateWorkflowResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateWorkflowResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateWorkflowResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateWorkflowResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteWorkflowResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteWorkflowResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteWorkflowResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r DeleteWorkflowResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workflow
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWorkflowResponse) GetJSON200() *Workflow {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWorkflowResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWorkflowResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWorkflowDetailResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkflowDetail
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWorkflowDetailResponse) GetJSON200() *WorkflowDetail {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWorkflowDetailResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWorkflowDetailResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWorkflowDetailResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWorkflowDetailResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWorkflowDetailResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWorkflowDetailResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWorkflowGraphResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Graph
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWorkflowGraphResponse) GetJSON200() *Graph {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWorkflowGraphResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetWorkflowGraphResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWorkflowGraphResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWorkflowGraphResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWorkflowGraphResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWorkflowGraphResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type InitializeWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkflowDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r InitializeWorkflowResponse) GetJSON200() *WorkflowDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r InitializeWorkflowResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r InitializeWorkflowResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r InitializeWorkflowResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r InitializeWorkflowResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r InitializeWorkflowResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r InitializeWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r InitializeWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r InitializeWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r InitializeWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateWorkflowDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workflow
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWorkflowDetailsResponse) GetJSON200() *Workflow {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateWorkflowDetailsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateWorkflowDetailsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateWorkflowDetailsResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateWorkflowDetailsResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateWorkflowDetailsResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWorkflowDetailsResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWorkflowDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWorkflowDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWorkflowDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWorkflowDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateWorkflowGraphResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkflowCreated
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateWorkflowGraphResponse) GetJSON200() *WorkflowCreated {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateWorkflowGraphResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateWorkflowGraphResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateWorkflowGraphResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateWorkflowGraphResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r UpdateWorkflowGraphResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateWorkflowGraphResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateWorkflowGraphResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateWorkflowGraphResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateWorkflowGraphResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateWorkflowGraphResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12606,6 +15982,192 @@ func (c *ClientWithResponses) SignInWithResponse(ctx context.Context, body SignI
 	return ParseSignInResponse(rsp)
 }
 
+// ListStepsWithResponse List steps (seeds/004)
+//
+// Steps by workflow and order, a page at a time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /steps/ (the `ListSteps` operationId).
+func (c *ClientWithResponses) ListStepsWithResponse(ctx context.Context, params *ListStepsParams, reqEditors ...RequestEditorFn) (*ListStepsResponse, error) {
+	rsp, err := c.ListSteps(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListStepsResponse(rsp)
+}
+
+// CreateStepWithBodyWithResponse Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *ClientWithResponses) CreateStepWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateStepResponse, error) {
+	rsp, err := c.CreateStepWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStepResponse(rsp)
+}
+
+// CreateStepWithResponse Add a step to a workflow (admins)
+//
+// Without an order the step comes after the workflow's last. A
+// workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /steps/ (the `CreateStep` operationId).
+func (c *ClientWithResponses) CreateStepWithResponse(ctx context.Context, body CreateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStepResponse, error) {
+	rsp, err := c.CreateStep(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateStepResponse(rsp)
+}
+
+// DeleteStepWithResponse Delete a step and its transitions (admins)
+//
+// A step of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /steps/{id}/ (the `DeleteStep` operationId).
+func (c *ClientWithResponses) DeleteStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteStepResponse, error) {
+	rsp, err := c.DeleteStep(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteStepResponse(rsp)
+}
+
+// GetStepWithResponse Get a step (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /steps/{id}/ (the `GetStep` operationId).
+func (c *ClientWithResponses) GetStepWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetStepResponse, error) {
+	rsp, err := c.GetStep(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStepResponse(rsp)
+}
+
+// UpdateStepWithBodyWithResponse Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *ClientWithResponses) UpdateStepWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error) {
+	rsp, err := c.UpdateStepWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStepResponse(rsp)
+}
+
+// UpdateStepWithResponse Replace a step's fields (admins)
+//
+// The step stays in its workflow; without an order it keeps its own.
+// A workflow that is not a draft must keep every rule of initialize.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
+func (c *ClientWithResponses) UpdateStepWithResponse(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error) {
+	rsp, err := c.UpdateStep(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateStepResponse(rsp)
+}
+
+// ListTransitionsWithResponse List transitions (seeds/004)
+//
+// Transitions, oldest first, a page at a time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /transitions/ (the `ListTransitions` operationId).
+func (c *ClientWithResponses) ListTransitionsWithResponse(ctx context.Context, params *ListTransitionsParams, reqEditors ...RequestEditorFn) (*ListTransitionsResponse, error) {
+	rsp, err := c.ListTransitions(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTransitionsResponse(rsp)
+}
+
+// CreateTransitionWithBodyWithResponse Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *ClientWithResponses) CreateTransitionWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error) {
+	rsp, err := c.CreateTransitionWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTransitionResponse(rsp)
+}
+
+// CreateTransitionWithResponse Add a transition between two steps of one workflow (admins)
+//
+// No self loops; a transition that already leads between the two
+// steps is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /transitions/ (the `CreateTransition` operationId).
+func (c *ClientWithResponses) CreateTransitionWithResponse(ctx context.Context, body CreateTransitionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTransitionResponse, error) {
+	rsp, err := c.CreateTransition(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTransitionResponse(rsp)
+}
+
+// DeleteTransitionWithResponse Delete a transition (admins)
+//
+// One of a workflow with tasks cannot be deleted (409); one of a
+// workflow that is not a draft only if the rest keeps every rule of
+// initialize (400).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /transitions/{id}/ (the `DeleteTransition` operationId).
+func (c *ClientWithResponses) DeleteTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTransitionResponse, error) {
+	rsp, err := c.DeleteTransition(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTransitionResponse(rsp)
+}
+
+// GetTransitionWithResponse Get a transition (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
+func (c *ClientWithResponses) GetTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTransitionResponse, error) {
+	rsp, err := c.GetTransition(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTransitionResponse(rsp)
+}
+
 // RequestOTPWithBodyWithResponse Send a sign-in code to an email address (BugFlows step 2)
 //
 // Sends a six-digit code, valid 10 minutes and usable once, to the address.
@@ -12670,6 +16232,202 @@ func (c *ClientWithResponses) VerifySessionWithResponse(ctx context.Context, bod
 		return nil, err
 	}
 	return ParseVerifySessionResponse(rsp)
+}
+
+// ListWorkflowsWithResponse List workflows (seeds/004)
+//
+// Workflows by id (oldest first), a page at a time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /workflows/ (the `ListWorkflows` operationId).
+func (c *ClientWithResponses) ListWorkflowsWithResponse(ctx context.Context, params *ListWorkflowsParams, reqEditors ...RequestEditorFn) (*ListWorkflowsResponse, error) {
+	rsp, err := c.ListWorkflows(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWorkflowsResponse(rsp)
+}
+
+// CreateWorkflowWithBodyWithResponse Create a workflow, optionally with its graph (admins)
+//
+// The workflow is a draft; a draft's graph may be incomplete (initialize
+// checks it). Nodes name each other in edges by temp_id; the answer maps
+// each temp_id to its step's id. Every problem is named in details
+// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+// name another workflow has, in any case, is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+func (c *ClientWithResponses) CreateWorkflowWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error) {
+	rsp, err := c.CreateWorkflowWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWorkflowResponse(rsp)
+}
+
+// CreateWorkflowWithResponse Create a workflow, optionally with its graph (admins)
+//
+// The workflow is a draft; a draft's graph may be incomplete (initialize
+// checks it). Nodes name each other in edges by temp_id; the answer maps
+// each temp_id to its step's id. Every problem is named in details
+// (graph problems as graph.nodes[i].field or graph.edges[i].field); a
+// name another workflow has, in any case, is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workflows/ (the `CreateWorkflow` operationId).
+func (c *ClientWithResponses) CreateWorkflowWithResponse(ctx context.Context, body CreateWorkflowJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateWorkflowResponse, error) {
+	rsp, err := c.CreateWorkflow(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateWorkflowResponse(rsp)
+}
+
+// DeleteWorkflowWithResponse Delete a workflow and its graph (admins)
+//
+// A workflow that has tasks cannot be deleted (409 with the reason).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /workflows/{id}/ (the `DeleteWorkflow` operationId).
+func (c *ClientWithResponses) DeleteWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteWorkflowResponse, error) {
+	rsp, err := c.DeleteWorkflow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWorkflowResponse(rsp)
+}
+
+// GetWorkflowWithResponse Get a workflow's details (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /workflows/{id}/ (the `GetWorkflow` operationId).
+func (c *ClientWithResponses) GetWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowResponse, error) {
+	rsp, err := c.GetWorkflow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWorkflowResponse(rsp)
+}
+
+// GetWorkflowDetailWithResponse Get a workflow with its graph (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /workflows/{id}/detail/ (the `GetWorkflowDetail` operationId).
+func (c *ClientWithResponses) GetWorkflowDetailWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowDetailResponse, error) {
+	rsp, err := c.GetWorkflowDetail(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWorkflowDetailResponse(rsp)
+}
+
+// GetWorkflowGraphWithResponse Get a workflow's graph (seeds/004)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /workflows/{id}/graph/ (the `GetWorkflowGraph` operationId).
+func (c *ClientWithResponses) GetWorkflowGraphWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetWorkflowGraphResponse, error) {
+	rsp, err := c.GetWorkflowGraph(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWorkflowGraphResponse(rsp)
+}
+
+// InitializeWorkflowWithResponse Check a draft and make it usable (admins)
+//
+// A draft is initialized when it has a name and a category, and steps,
+// each with a role that exists; exactly one start and at least one end;
+// every step reachable from the start, an end reachable from every
+// step, and a transition out of every step that is not an end.
+// Otherwise 400 names each broken rule in details (under name,
+// category and graph). Initializing an initialized workflow changes
+// nothing; a deployed or paused one is 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /workflows/{id}/initialize/ (the `InitializeWorkflow` operationId).
+func (c *ClientWithResponses) InitializeWorkflowWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*InitializeWorkflowResponse, error) {
+	rsp, err := c.InitializeWorkflow(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInitializeWorkflowResponse(rsp)
+}
+
+// UpdateWorkflowDetailsWithBodyWithResponse Replace a workflow's details (admins)
+//
+// The body replaces every detail (a field left out becomes empty). A
+// workflow that is not a draft must keep a name and a category.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+func (c *ClientWithResponses) UpdateWorkflowDetailsWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWorkflowDetailsResponse, error) {
+	rsp, err := c.UpdateWorkflowDetailsWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWorkflowDetailsResponse(rsp)
+}
+
+// UpdateWorkflowDetailsWithResponse Replace a workflow's details (admins)
+//
+// The body replaces every detail (a field left out becomes empty). A
+// workflow that is not a draft must keep a name and a category.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /workflows/{id}/update-details/ (the `UpdateWorkflowDetails` operationId).
+func (c *ClientWithResponses) UpdateWorkflowDetailsWithResponse(ctx context.Context, id int64, body UpdateWorkflowDetailsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWorkflowDetailsResponse, error) {
+	rsp, err := c.UpdateWorkflowDetails(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWorkflowDetailsResponse(rsp)
+}
+
+// UpdateWorkflowGraphWithBodyWithResponse Replace a workflow's whole graph (admins)
+//
+// Atomic: on any failure the old graph stays. Steps get new ids (see
+// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+// that is not a draft must get a graph that keeps every rule of
+// initialize (400 naming the broken ones).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+func (c *ClientWithResponses) UpdateWorkflowGraphWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateWorkflowGraphResponse, error) {
+	rsp, err := c.UpdateWorkflowGraphWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWorkflowGraphResponse(rsp)
+}
+
+// UpdateWorkflowGraphWithResponse Replace a workflow's whole graph (admins)
+//
+// Atomic: on any failure the old graph stays. Steps get new ids (see
+// temp_id_mapping). A workflow with tasks keeps its graph (409); one
+// that is not a draft must get a graph that keeps every rule of
+// initialize (400 naming the broken ones).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /workflows/{id}/update-graph/ (the `UpdateWorkflowGraph` operationId).
+func (c *ClientWithResponses) UpdateWorkflowGraphWithResponse(ctx context.Context, id int64, body UpdateWorkflowGraphJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateWorkflowGraphResponse, error) {
+	rsp, err := c.UpdateWorkflowGraph(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateWorkflowGraphResponse(rsp)
 }
 
 // ParseGetAPIRootResponse parses an HTTP response from a GetAPIRootWithResponse call
@@ -15473,6 +19231,456 @@ func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 	return response, nil
 }
 
+// ParseListStepsResponse parses an HTTP response from a ListStepsWithResponse call
+func ParseListStepsResponse(rsp *http.Response) (*ListStepsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListStepsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest StepPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateStepResponse parses an HTTP response from a CreateStepWithResponse call
+func ParseCreateStepResponse(rsp *http.Response) (*CreateStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Step
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteStepResponse parses an HTTP response from a DeleteStepWithResponse call
+func ParseDeleteStepResponse(rsp *http.Response) (*DeleteStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetStepResponse parses an HTTP response from a GetStepWithResponse call
+func ParseGetStepResponse(rsp *http.Response) (*GetStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Step
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateStepResponse parses an HTTP response from a UpdateStepWithResponse call
+func ParseUpdateStepResponse(rsp *http.Response) (*UpdateStepResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateStepResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Step
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListTransitionsResponse parses an HTTP response from a ListTransitionsWithResponse call
+func ParseListTransitionsResponse(rsp *http.Response) (*ListTransitionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTransitionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TransitionPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTransitionResponse parses an HTTP response from a CreateTransitionWithResponse call
+func ParseCreateTransitionResponse(rsp *http.Response) (*CreateTransitionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTransitionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Edge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTransitionResponse parses an HTTP response from a DeleteTransitionWithResponse call
+func ParseDeleteTransitionResponse(rsp *http.Response) (*DeleteTransitionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTransitionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTransitionResponse parses an HTTP response from a GetTransitionWithResponse call
+func ParseGetTransitionResponse(rsp *http.Response) (*GetTransitionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTransitionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Edge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRequestOTPResponse parses an HTTP response from a RequestOTPWithResponse call
 func ParseRequestOTPResponse(rsp *http.Response) (*RequestOTPResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15576,6 +19784,474 @@ func ParseVerifySessionResponse(rsp *http.Response) (*VerifySessionResponse, err
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
 		var dest PlainTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListWorkflowsResponse parses an HTTP response from a ListWorkflowsWithResponse call
+func ParseListWorkflowsResponse(rsp *http.Response) (*ListWorkflowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWorkflowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkflowPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateWorkflowResponse parses an HTTP response from a CreateWorkflowWithResponse call
+func ParseCreateWorkflowResponse(rsp *http.Response) (*CreateWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest WorkflowCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteWorkflowResponse parses an HTTP response from a DeleteWorkflowWithResponse call
+func ParseDeleteWorkflowResponse(rsp *http.Response) (*DeleteWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWorkflowResponse parses an HTTP response from a GetWorkflowWithResponse call
+func ParseGetWorkflowResponse(rsp *http.Response) (*GetWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workflow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWorkflowDetailResponse parses an HTTP response from a GetWorkflowDetailWithResponse call
+func ParseGetWorkflowDetailResponse(rsp *http.Response) (*GetWorkflowDetailResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWorkflowDetailResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkflowDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWorkflowGraphResponse parses an HTTP response from a GetWorkflowGraphWithResponse call
+func ParseGetWorkflowGraphResponse(rsp *http.Response) (*GetWorkflowGraphResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWorkflowGraphResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Graph
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseInitializeWorkflowResponse parses an HTTP response from a InitializeWorkflowWithResponse call
+func ParseInitializeWorkflowResponse(rsp *http.Response) (*InitializeWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &InitializeWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkflowDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWorkflowDetailsResponse parses an HTTP response from a UpdateWorkflowDetailsWithResponse call
+func ParseUpdateWorkflowDetailsResponse(rsp *http.Response) (*UpdateWorkflowDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWorkflowDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workflow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateWorkflowGraphResponse parses an HTTP response from a UpdateWorkflowGraphWithResponse call
+func ParseUpdateWorkflowGraphResponse(rsp *http.Response) (*UpdateWorkflowGraphResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateWorkflowGraphResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkflowCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
