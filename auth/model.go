@@ -104,7 +104,6 @@ const (
 	MinAPIKeyLength   = 16
 	MaxAPIKeyLength   = 256
 	maxRoleNameLength = 100
-	maxRolesPerUser   = 50
 )
 
 // usernamePattern is seeds/001's rule: 2-50 characters, starting with a letter
