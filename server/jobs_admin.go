@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -51,13 +50,9 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		}
 		states = append(states, state)
 	}
-	limit := defaultJobsLimit
-	if raw := q.Get("limit"); raw != "" {
-		n, err := strconv.Atoi(raw)
-		if err != nil || n < 1 || n > maxJobsLimit {
-			return errs.InvalidField("limit", fmt.Sprintf("must be an integer from 1 to %d", maxJobsLimit))
-		}
-		limit = n
+	limit, err := intQuery(q, "limit", defaultJobsLimit, 1, maxJobsLimit)
+	if err != nil {
+		return err
 	}
 	list, err := s.engine.Jobs(r.Context(), states, splitList(q.Get("kind")), limit)
 	if err != nil {
