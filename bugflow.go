@@ -16,6 +16,7 @@ import (
 
 	"github.com/bugflow/bugflow/activity"
 	"github.com/bugflow/bugflow/analysis"
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
@@ -132,6 +133,9 @@ type Engine struct {
 	db    *store.DB
 	queue *jobs.Queue
 
+	// Audit records who changed what in workflows, tasks, tickets and role
+	// memberships, each event in the transaction of its change.
+	Audit *audit.Service
 	// Auth is the identity service: sign-in, sessions, API keys, users.
 	Auth *auth.Service
 	// Activity is every user's recent actions (the journeys of bug reports).
@@ -211,6 +215,12 @@ var domains = []domain{{
 	// of its leases.
 	migrations: jobs.Migrations,
 }, {
+	migrations: audit.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Audit = audit.New(audit.NewBunStore(a.db.DB), audit.Config{Now: a.cfg.Now})
+		return nil
+	},
+}, {
 	migrations: auth.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		svc, err := auth.New(auth.NewBunStore(a.db.DB), auth.Config{
@@ -259,7 +269,7 @@ var domains = []domain{{
 }, {
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{Roles: e.Auth, Logger: a.logger, Now: a.cfg.Now})
+		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{Roles: e.Auth, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now})
 		return nil
 	},
 }}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow/activity"
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/bugs"
@@ -76,5 +77,8 @@ func smokeWrite(t *testing.T, e *Engine) {
 		&workflow.GraphInput{Nodes: []workflow.NodeInput{{TempID: "a", StepInput: workflow.StepInput{Name: "smoke"}}}})
 	require.NoError(t, err)
 	_, err = e.Workflow.Detail(ctx, w.ID)
+	require.NoError(t, err)
+	require.NoError(t, e.Audit.Record(ctx, audit.Change{Action: "smoke", TargetType: "Smoke", TargetID: "1"}))
+	_, _, err = e.Audit.List(ctx, audit.Filter{Action: "smoke"}, 1, 10)
 	require.NoError(t, err)
 }

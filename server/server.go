@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
 )
@@ -216,6 +217,10 @@ func (s *Server) wrap(rt Route, cfg routeConfig, h handlerFunc) http.HandlerFunc
 			return
 		}
 		refreshSessionCookie(w, r)
+		if id := identityFrom(r.Context()); id != nil {
+			// Services record who made each change (package audit).
+			r = r.WithContext(audit.WithActor(r.Context(), audit.Actor{UserID: id.User.ID, Username: id.User.Username}))
+		}
 		if err := h(w, r); err != nil {
 			s.renderError(w, r, rt.Family, err)
 		}

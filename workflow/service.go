@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
 )
@@ -32,6 +34,13 @@ type TaskCounter interface {
 	CountTasks(ctx context.Context, workflowID int64) (int, error)
 }
 
+// Auditor records the changes the service makes (package audit's Service).
+// Record is called inside the change's transaction, with its ctx, so that
+// an event is stored exactly when its change is.
+type Auditor interface {
+	Record(ctx context.Context, c audit.Change) error
+}
+
 // Config configures a Service. The zero value works, with the defaults
 // each field gives.
 type Config struct {
@@ -41,6 +50,8 @@ type Config struct {
 	Roles Roles
 	// Tasks counts a workflow's tasks. Nil means no workflow has any.
 	Tasks TaskCounter
+	// Audit records every change. Nil records nothing.
+	Audit Auditor
 	// Logger receives the service's logs (steps that name a role that no
 	// longer exists). Default slog.Default().
 	Logger *slog.Logger
@@ -55,13 +66,14 @@ type Service struct {
 	store Store
 	roles Roles
 	tasks TaskCounter
+	audit Auditor
 	log   *slog.Logger
 	now   func() time.Time
 }
 
 // New returns a Service on st.
 func New(st Store, cfg Config) *Service {
-	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
+	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, audit: cfg.Audit, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
 }
 
 // CreateWorkflow stores a draft workflow and, when graph is not nil, its
@@ -91,8 +103,10 @@ func (s *Service) CreateWorkflow(ctx context.Context, in WorkflowInput, graph *G
 			return err
 		}
 		var err error
-		created, err = insertGraph(ctx, st, w.ID, g, names)
-		return err
+		if created, err = insertGraph(ctx, st, w.ID, g, names); err != nil {
+			return err
+		}
+		return s.record(ctx, "create_workflow", "Workflow", w.ID, nil, auditGraph{w, created.Graph})
 	})
 	if err != nil {
 		return Created{}, fmt.Errorf("create workflow: %w", err)
@@ -172,7 +186,10 @@ func (s *Service) DeleteWorkflow(ctx context.Context, id int64) error {
 		if err := s.checkNoTasks(ctx, w, "it cannot be deleted"); err != nil {
 			return err
 		}
-		return st.DeleteWorkflow(ctx, id)
+		if err := st.DeleteWorkflow(ctx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, "delete_workflow", "Workflow", id, w, nil)
 	})
 }
 
@@ -188,12 +205,16 @@ func (s *Service) UpdateDetails(ctx context.Context, id int64, in WorkflowInput)
 		if w, err = st.GetWorkflow(ctx, id); err != nil {
 			return err
 		}
+		before := w
 		w.setDetails(in, slas)
 		w.UpdatedAt = s.now()
 		if err := st.UpdateWorkflow(ctx, w); err != nil {
 			return err
 		}
-		return keepUsable(ctx, st, w)
+		if err := keepUsable(ctx, st, w); err != nil {
+			return err
+		}
+		return s.record(ctx, "update_workflow", "Workflow", id, before, w)
 	})
 	if err != nil {
 		return Workflow{}, fmt.Errorf("update workflow %d: %w", id, err)
@@ -216,8 +237,12 @@ func (s *Service) SetStatus(ctx context.Context, id int64, status Status) (Workf
 		if w.Status == StatusDraft && status != StatusDraft {
 			return errs.Conflictf("workflow %q is a draft: initialize it first", w.Name)
 		}
+		before := w
 		w.Status, w.UpdatedAt = status, s.now()
-		return st.UpdateWorkflow(ctx, w)
+		if err := st.UpdateWorkflow(ctx, w); err != nil {
+			return err
+		}
+		return s.record(ctx, "set_workflow_status", "Workflow", id, before, w)
 	})
 	if err != nil {
 		return Workflow{}, fmt.Errorf("set status of workflow %d: %w", id, err)
@@ -240,13 +265,18 @@ func (s *Service) UpdateGraph(ctx context.Context, id int64, g GraphInput) (Crea
 	}
 	var created Created
 	err = s.changeGraph(ctx, id, "its graph cannot be replaced", func(ctx context.Context, st Store, w Workflow) error {
+		before, err := loadGraph(ctx, st, id)
+		if err != nil {
+			return err
+		}
 		if err := st.DeleteSteps(ctx, id); err != nil {
 			return err
 		}
-		var err error
-		created, err = insertGraph(ctx, st, id, g, names)
+		if created, err = insertGraph(ctx, st, id, g, names); err != nil {
+			return err
+		}
 		created.Workflow = w
-		return err
+		return s.record(ctx, "update_workflow_graph", "Workflow", id, before, created.Graph)
 	})
 	if err != nil {
 		return Created{}, fmt.Errorf("update graph of workflow %d: %w", id, err)
@@ -386,8 +416,12 @@ func (s *Service) initialize(ctx context.Context, id int64, exists map[int64]boo
 		if err := p.err(fmt.Sprintf("workflow %q cannot be initialized", d.Name)); err != nil {
 			return err
 		}
+		before := d.Workflow
 		d.Status, d.UpdatedAt = StatusInitialized, s.now()
-		return st.UpdateWorkflow(ctx, d.Workflow)
+		if err := st.UpdateWorkflow(ctx, d.Workflow); err != nil {
+			return err
+		}
+		return s.record(ctx, "initialize_workflow", "Workflow", id, before, d.Workflow)
 	})
 	if errors.Is(err, errRolesChanged) {
 		return Detail{}, err
@@ -531,4 +565,20 @@ func roleName(names map[int64]string, id *int64) string {
 		return ""
 	}
 	return names[*id]
+}
+
+// auditGraph is a workflow with its graph, as a creation records it.
+type auditGraph struct {
+	Workflow Workflow `json:"workflow"`
+	Graph    Graph    `json:"graph"`
+}
+
+// record has the Auditor record a change to the target of targetType with
+// id, inside the change's transaction (ctx); before and after are nil for
+// none.
+func (s *Service) record(ctx context.Context, action, targetType string, id int64, before, after any) error {
+	if s.audit == nil {
+		return nil
+	}
+	return s.audit.Record(ctx, audit.Change{Action: action, TargetType: targetType, TargetID: strconv.FormatInt(id, 10), Before: before, After: after})
 }

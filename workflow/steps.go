@@ -26,7 +26,10 @@ func (s *Service) CreateStep(ctx context.Context, workflowID int64, in StepInput
 			last = max(last, other.Order)
 		}
 		step = newStep(workflowID, in, last+1)
-		return st.InsertStep(ctx, &step)
+		if err := st.InsertStep(ctx, &step); err != nil {
+			return err
+		}
+		return s.record(ctx, "create_step", "Step", step.ID, nil, step)
 	})
 	if err != nil {
 		return Step{}, fmt.Errorf("create step: %w", err)
@@ -94,7 +97,10 @@ func (s *Service) UpdateStep(ctx context.Context, id int64, in StepInput) (Step,
 		}
 		step = newStep(cur.WorkflowID, in, cur.Order)
 		step.ID = id
-		return st.UpdateStep(ctx, step)
+		if err := st.UpdateStep(ctx, step); err != nil {
+			return err
+		}
+		return s.record(ctx, "update_step", "Step", id, cur, step)
 	})
 	if err != nil {
 		return Step{}, fmt.Errorf("update step %d: %w", id, err)
@@ -111,7 +117,14 @@ func (s *Service) DeleteStep(ctx context.Context, id int64) error {
 		return err
 	}
 	err = s.changeGraph(ctx, cur.WorkflowID, "its steps cannot be deleted", func(ctx context.Context, st Store, _ Workflow) error {
-		return st.DeleteStep(ctx, id)
+		// Read again under the workflow's lock, for what is recorded.
+		if cur, err = st.GetStep(ctx, id); err != nil {
+			return err
+		}
+		if err := st.DeleteStep(ctx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, "delete_step", "Step", id, cur, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete step %d: %w", id, err)
@@ -151,7 +164,10 @@ func (s *Service) CreateTransition(ctx context.Context, in TransitionInput) (Tra
 				return errs.InvalidField(end.field, fmt.Sprintf("step %d belongs to workflow %d, not to workflow %d of step %d", end.id, step.WorkflowID, from.WorkflowID, in.FromStepID))
 			}
 		}
-		return st.InsertTransition(ctx, &t)
+		if err := st.InsertTransition(ctx, &t); err != nil {
+			return err
+		}
+		return s.record(ctx, "create_transition", "Transition", t.ID, nil, t)
 	})
 	if err != nil {
 		return Transition{}, fmt.Errorf("create transition: %w", err)
@@ -182,7 +198,13 @@ func (s *Service) DeleteTransition(ctx context.Context, id int64) error {
 		return err
 	}
 	err = s.changeGraph(ctx, cur.WorkflowID, "its transitions cannot be deleted", func(ctx context.Context, st Store, _ Workflow) error {
-		return st.DeleteTransition(ctx, id)
+		if cur, err = st.GetTransition(ctx, id); err != nil {
+			return err
+		}
+		if err := st.DeleteTransition(ctx, id); err != nil {
+			return err
+		}
+		return s.record(ctx, "delete_transition", "Transition", id, cur, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("delete transition %d: %w", id, err)

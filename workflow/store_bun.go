@@ -171,7 +171,7 @@ func NewBunStore(db bun.IDB) *BunStore {
 
 // Atomically implements Store.
 func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
 		return fn(ctx, &BunStore{db: tx, lockRows: tx.Dialect().Name() == dialect.PG})
 	})
 }
