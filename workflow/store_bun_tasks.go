@@ -250,24 +250,25 @@ func (s *BunStore) taskSelect(rows any) *bun.SelectQuery {
 
 // GetTask implements TaskStore.
 func (s *BunStore) GetTask(ctx context.Context, id int64) (Task, error) {
-	return s.getTask(ctx, id, false)
-}
-
-// LockTask implements TaskStore.
-func (s *BunStore) LockTask(ctx context.Context, id int64) (Task, error) {
-	return s.getTask(ctx, id, s.lockRows)
-}
-
-func (s *BunStore) getTask(ctx context.Context, id int64, lock bool) (Task, error) {
 	var row taskRow
-	q := s.taskSelect(&row).Where("tk.id = ?", id)
-	if lock {
-		q = q.For("UPDATE OF tk")
-	}
-	if err := store.ScanOne(ctx, q, "task %d not found", id); err != nil {
+	if err := store.ScanOne(ctx, s.taskSelect(&row).Where("tk.id = ?", id), "task %d not found", id); err != nil {
 		return Task{}, fmt.Errorf("get task: %w", err)
 	}
 	return row.toTask(), nil
+}
+
+// LockTask implements TaskStore. The row is locked by a query of its own
+// table only: PostgreSQL re-checks a locked row that changed against the
+// query's joins with the rows it read before, so a lock taken through the
+// join with the task's step finds no row once a transition moved it.
+func (s *BunStore) LockTask(ctx context.Context, id int64) (Task, error) {
+	if s.lockRows {
+		var locked []int64
+		if err := s.db.NewSelect().Model((*taskRow)(nil)).Column("id").Where("id = ?", id).For("UPDATE").Scan(ctx, &locked); err != nil {
+			return Task{}, fmt.Errorf("lock task: %w", store.Translate(err))
+		}
+	}
+	return s.GetTask(ctx, id)
 }
 
 // UpdateTask implements TaskStore.
@@ -487,7 +488,7 @@ func (row *taskRow) toTask() Task {
 		ID: row.ID, WorkflowID: row.WorkflowID, TicketID: row.TicketID, Subject: row.Subject, Description: row.Description,
 		Priority: Priority(row.Priority), Status: TaskStatus(row.Status),
 		CurrentStep: StepRef{ID: row.CurrentStepID, Name: row.CurrentStepName}, TicketOwnerID: row.TicketOwnerID,
-		TargetResolution: utc(row.TargetResolution), CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), ResolvedAt: utc(row.ResolvedAt),
+		TargetResolution: store.UTC(row.TargetResolution), CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), ResolvedAt: store.UTC(row.ResolvedAt),
 	}
 }
 
@@ -503,14 +504,6 @@ func (row *assignmentRow) toAssignment() Assignment {
 	return Assignment{
 		ID: row.ID, TaskID: row.TaskID, UserID: row.UserID, Username: row.Username, RoleID: row.RoleID, RoleName: row.RoleName,
 		StepID: row.StepID, Status: AssignmentStatus(row.Status), Origin: Origin(row.Origin), Notes: row.Notes,
-		TargetResolution: utc(row.TargetResolution), AssignedAt: row.AssignedAt.UTC(), ActedAt: utc(row.ActedAt),
+		TargetResolution: store.UTC(row.TargetResolution), AssignedAt: row.AssignedAt.UTC(), ActedAt: store.UTC(row.ActedAt),
 	}
-}
-
-func utc(t *time.Time) *time.Time {
-	if t == nil {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }
