@@ -649,3 +649,33 @@ func TestStartTaskJoinsTheCallersTransaction(t *testing.T) {
 		assert.Equal(t, 1, n)
 	})
 }
+
+// A step's target is its weight's share of the task's SLA, equal shares
+// when the weights sum to 0.
+func TestStepTargetsShareTheSLA(t *testing.T) {
+	dbtest.ForEachDB(t, migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEngine(t, db)
+		for _, c := range []struct {
+			name    string
+			weights [2]float64
+			want    time.Duration
+		}{
+			{"thirds", [2]float64{0.2, 0.4}, 8 * time.Hour}, // 24h × 0.2 / 0.6
+			{"zero", [2]float64{0, 0}, 12 * time.Hour},      // 24h / 2
+		} {
+			in, g := itSupport()
+			in.Name, in.Department = c.name, c.name
+			g.Nodes[0].Weight, g.Nodes[1].Weight = &c.weights[0], &c.weights[1]
+			wf, err := e.svc.CreateWorkflow(ctx, in, g)
+			require.NoError(t, err)
+			_, err = e.svc.Initialize(ctx, wf.ID)
+			require.NoError(t, err)
+			start := ticket()
+			start.Department = c.name
+			task, err := e.svc.StartTask(ctx, start)
+			require.NoError(t, err)
+			assert.Equal(t, t0.Add(c.want), *e.detail(t, task.ID).Assignments[0].TargetResolution, c.name)
+		}
+	})
+}
