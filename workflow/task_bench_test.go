@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/internal/dbtest"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/workflow"
@@ -135,4 +136,51 @@ func currentDB(t *testing.T, db *store.DB) string {
 	var name string
 	require.NoError(t, db.NewSelect().ColumnExpr("current_database()").Scan(context.Background(), &name))
 	return `"` + name + `"`
+}
+
+// BenchmarkStartTask times intake through the library (match, task,
+// owner and assignee round-robin, history, audit) next to a raw
+// single-row insert on the same database; the ratio of their ns/op is
+// what intake costs in inserts.
+//
+//	go test ./workflow -run '^$' -bench StartTask
+func BenchmarkStartTask(b *testing.B) {
+	ctx := context.Background()
+	for _, backend := range dbtest.Backends() {
+		db := dbtest.Open(b, backend.NewURL(b), migrations())
+		if _, err := db.ExecContext(ctx, "CREATE TABLE bench_rows (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TIMESTAMP NOT NULL)"); err != nil {
+			b.Fatal(err)
+		}
+		dir := newDirectory()
+		svc := workflow.New(workflow.NewBunStore(db.DB), workflow.Config{Roles: roles, People: dir, Audit: audit.New(audit.NewBunStore(db.DB), audit.Config{})})
+		in, g := itSupport()
+		c, err := svc.CreateWorkflow(ctx, in, g)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.Initialize(ctx, c.ID); err != nil {
+			b.Fatal(err)
+		}
+		var intake, insert float64
+		b.Run(backend.Name+"/start_task", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := svc.StartTask(ctx, ticket()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			intake = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(1e9/intake, "tasks/s")
+		})
+		n := 0
+		b.Run(backend.Name+"/raw_insert", func(b *testing.B) {
+			for b.Loop() {
+				n++
+				if _, err := db.ExecContext(ctx, "INSERT INTO bench_rows (id, name, created_at) VALUES (?, ?, ?)", n, "bench", time.Now()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			insert = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+			b.ReportMetric(intake/insert, "x_insert")
+		})
+	}
 }
