@@ -315,3 +315,11 @@ const (
 	LogStatus      = "status_changed"
 	LogUpdated     = "updated"
 )
+
+// TaskObserverFunc is a function as a TaskObserver. It lets an assembly
+// hand the workflow Service an observer that is built after it (package
+// tickets needs the Service to be built first).
+type TaskObserverFunc func(ctx context.Context, t Task) error
+
+// TaskStatusChanged implements TaskObserver.
+func (f TaskObserverFunc) TaskStatusChanged(ctx context.Context, t Task) error { return f(ctx, t) }
