@@ -162,8 +162,8 @@ func (s *Service) StartTask(ctx context.Context, in TaskStart) (Task, error) {
 	if err := t.check(); err != nil {
 		return Task{}, err
 	}
-	var actor *Actor
-	return s.startTask(ctx, actor, t, func(ctx context.Context, st Store) (Workflow, error) {
+	// Intake is the system's doing: its history names no user.
+	return s.startTask(ctx, nil, t, func(ctx context.Context, st Store) (Workflow, error) {
 		ws, _, err := st.ListWorkflows(ctx, 0, 0)
 		if err != nil {
 			return Workflow{}, err
