@@ -10,10 +10,22 @@
 // workflow are transactions that take turns on the workflow's row: a
 // replaced graph is replaced whole or not at all.
 //
-// Roles come from outside through the small Roles interface, so this
-// package does not depend on where roles live; tasks (the task engine) are
-// counted through TaskCounter, so that a workflow with tasks keeps its
-// graph.
+// The task engine runs tickets through initialized workflows. StartTask
+// (intake, which joins the caller's transaction) matches a workflow on
+// department and category, creates the task at the start step, makes the
+// next Ticket Coordinator its owner and assigns the start step's role in
+// turn (a stored counter per role, over the holders ordered by user id);
+// Transition, Transfer and Escalate move it on as REFERENCE-NOTES.md says,
+// each change in one transaction that locks the task's row, audited and
+// written to the task's history. Targets are stored: the task's is created
+// + the workflow's SLA for its priority, a step's its weight's share of
+// that SLA. One task is read and worked only by admins, its ticket's owner
+// and the people assigned to it (Forbidden for others).
+//
+// Roles and the people who hold them come from outside through the small
+// Roles and People interfaces, so this package does not depend on where
+// they live. A workflow with tasks keeps its graph: the engine counts them
+// (or Config.Tasks does), and the tables' foreign keys restrict.
 //
 // It follows the domain package pattern of DESIGN.md: model, Service, a
 // small Store interface and its bun implementation with migrations.
