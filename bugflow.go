@@ -23,6 +23,7 @@ import (
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
+	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
 )
 
@@ -150,6 +151,8 @@ type Engine struct {
 	// Workflow defines workflows: details, SLAs, graphs of steps and
 	// transitions, initialization. Its steps name Auth's roles.
 	Workflow *workflow.Service
+	// Tickets keeps tickets and hands each to intake in its transaction.
+	Tickets *tickets.Service
 
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
@@ -224,7 +227,7 @@ var domains = []domain{{
 	migrations: auth.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		svc, err := auth.New(auth.NewBunStore(a.db.DB), auth.Config{
-			Mailer: a.mailer, AdminKey: a.cfg.AdminKey, SecretKey: a.cfg.SecretKey, JWT: a.cfg.JWT, Logger: a.logger, Now: a.cfg.Now,
+			Audit: e.Audit, Mailer: a.mailer, AdminKey: a.cfg.AdminKey, SecretKey: a.cfg.SecretKey, JWT: a.cfg.JWT, Logger: a.logger, Now: a.cfg.Now,
 			DisableGuestUsernames: a.cfg.DisableGuestUsernames,
 		})
 		if err != nil {
@@ -270,6 +273,14 @@ var domains = []domain{{
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{Roles: e.Auth, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now})
+		return nil
+	},
+}, {
+	// Tickets are handed to the workflow engine's intake; until the task
+	// engine lands (issue 13), no workflow takes them and they stay New.
+	migrations: tickets.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Tickets = tickets.New(tickets.NewBunStore(a.db.DB), tickets.Config{Audit: e.Audit, Now: a.cfg.Now})
 		return nil
 	},
 }}
