@@ -52,6 +52,9 @@ type Server struct {
 	router   *httprouter.Router
 	handler  http.Handler
 	routes   []Route
+	// besideParam holds the routes declared with besideParam, by method
+	// and path; the parameter routes hand them their requests.
+	besideParam map[string]http.Handler
 	// authenticators identify tokens, the embedder's first.
 	authenticators []Authenticator
 	limits         limiters
@@ -84,6 +87,7 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	s.limits = newLimiters()
 	s.metrics = newMetrics(s.registry)
 	s.router = httprouter.New()
+	s.besideParam = map[string]http.Handler{}
 	// Documented paths are registered exactly (seeds/004's end in '/');
 	// redirecting near misses would turn a client's typo into a 301 that
 	// drops POST bodies.
@@ -172,7 +176,17 @@ type routeConfig struct {
 	// plainInvalid answers input errors with 400 and a message even in the
 	// FastAPI dialect, for seeds/001 endpoints that parse bodies by hand.
 	plainInvalid bool
+	// besideParam: see besideParam.
+	besideParam bool
 }
+
+// besideParam declares a static route at a position where a parameter
+// route of the same method matches too (/audit/events/by-target/ beside
+// /audit/events/:id/), which httprouter refuses to register: the route is
+// kept out of the router, and every routed request whose exact path is
+// such a route's is served by it instead (DESIGN.md HTTP). It keeps its own
+// family, access and middleware, and is listed by Routes like any other.
+func besideParam() routeOption { return func(c *routeConfig) { c.besideParam = true } }
 
 // withPlainInvalid makes a FastAPI route answer 400, not 422, for bad input.
 func withPlainInvalid() routeOption { return func(c *routeConfig) { c.plainInvalid = true } }
@@ -196,13 +210,32 @@ func (s *Server) handle(rt Route, h handlerFunc, opts ...routeOption) {
 		o(&cfg)
 	}
 	s.routes = append(s.routes, rt)
-	wrapped := s.wrap(rt, cfg, h)
-	s.router.Handler(rt.Method, rt.Path, wrapped)
+	var wrapped http.Handler = s.wrap(rt, cfg, h)
+	methods := []string{rt.Method}
 	if rt.Method == http.MethodGet {
 		// curl -I and load balancers' probes use HEAD; net/http drops the
 		// body of a HEAD response, so the GET handler serves it as is.
-		s.router.Handler(http.MethodHead, rt.Path, wrapped)
+		methods = append(methods, http.MethodHead)
 	}
+	for _, m := range methods {
+		if cfg.besideParam {
+			s.besideParam[m+" "+rt.Path] = wrapped
+			continue
+		}
+		s.router.Handler(m, rt.Path, s.orBesideParam(wrapped))
+	}
+}
+
+// orBesideParam serves with h the requests whose path is not a besideParam
+// route's.
+func (s *Server) orBesideParam(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if static, ok := s.besideParam[r.Method+" "+r.URL.Path]; ok {
+			static.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // wrap is the per-route middleware around h, and the one place that renders

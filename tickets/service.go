@@ -244,6 +244,9 @@ func visible(who Caller, t Ticket, err error) (Ticket, error) {
 // List returns one page of the tickets who may read that match f, newest
 // first, and how many match.
 func (s *Service) List(ctx context.Context, who Caller, f Filter, o ListOptions) ([]Ticket, int, error) {
+	if err := store.CheckTexts(map[string]string{"status": string(f.Status), "priority": f.Priority, "department": f.Department, "category": f.Category}); err != nil {
+		return nil, 0, err
+	}
 	p := problems{}
 	size := cmp.Or(o.PageSize, DefaultPageSize)
 	if size < 1 || size > MaxPageSize {
