@@ -7,6 +7,7 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/bugflow/bugflow/auth"
+	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/tickets"
 )
 
@@ -61,6 +62,9 @@ func (s *Server) submitTicket(w http.ResponseWriter, r *http.Request) error {
 // checked) to find the integer id.
 func (s *Server) ticketParam(r *http.Request) (tickets.Ticket, int64, error) {
 	raw := httprouter.ParamsFromContext(r.Context()).ByName("id")
+	if err := store.CheckText("id", raw); err != nil {
+		return tickets.Ticket{}, 0, err
+	}
 	if strings.HasPrefix(raw, "TX") {
 		t, err := s.engine.Tickets.GetByTicketID(r.Context(), ticketCaller(r), raw)
 		return t, t.ID, err
@@ -85,12 +89,12 @@ func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
 // updateTicket changes the fields the body gives (see tickets.Update for
 // which may change after intake).
 func (s *Server) updateTicket(w http.ResponseWriter, r *http.Request) error {
-	_, id, err := s.ticketParam(r)
-	if err != nil {
-		return err
-	}
 	var u tickets.Update
 	if err := decodeJSON(r, &u); err != nil {
+		return err
+	}
+	_, id, err := s.ticketParam(r)
+	if err != nil {
 		return err
 	}
 	res, err := s.engine.Tickets.Update(r.Context(), ticketCaller(r), id, u)

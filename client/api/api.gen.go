@@ -266,6 +266,30 @@ func (e JobResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for Priority.
+const (
+	PriorityHigh   Priority = "High"
+	PriorityLow    Priority = "Low"
+	PriorityMedium Priority = "Medium"
+	PriorityUrgent Priority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the Priority enum.
+func (e Priority) Valid() bool {
+	switch e {
+	case PriorityHigh:
+		return true
+	case PriorityLow:
+		return true
+	case PriorityMedium:
+		return true
+	case PriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RoleMemberSource.
 const (
 	RoleMemberSourceAdmin RoleMemberSource = "admin"
@@ -278,54 +302,6 @@ func (e RoleMemberSource) Valid() bool {
 	case RoleMemberSourceAdmin:
 		return true
 	case RoleMemberSourceJwt:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for TicketPriority.
-const (
-	TicketPriorityHigh   TicketPriority = "High"
-	TicketPriorityLow    TicketPriority = "Low"
-	TicketPriorityMedium TicketPriority = "Medium"
-	TicketPriorityUrgent TicketPriority = "Urgent"
-)
-
-// Valid indicates whether the value is a known member of the TicketPriority enum.
-func (e TicketPriority) Valid() bool {
-	switch e {
-	case TicketPriorityHigh:
-		return true
-	case TicketPriorityLow:
-		return true
-	case TicketPriorityMedium:
-		return true
-	case TicketPriorityUrgent:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for TicketResultPriority.
-const (
-	TicketResultPriorityHigh   TicketResultPriority = "High"
-	TicketResultPriorityLow    TicketResultPriority = "Low"
-	TicketResultPriorityMedium TicketResultPriority = "Medium"
-	TicketResultPriorityUrgent TicketResultPriority = "Urgent"
-)
-
-// Valid indicates whether the value is a known member of the TicketResultPriority enum.
-func (e TicketResultPriority) Valid() bool {
-	switch e {
-	case TicketResultPriorityHigh:
-		return true
-	case TicketResultPriorityLow:
-		return true
-	case TicketResultPriorityMedium:
-		return true
-	case TicketResultPriorityUrgent:
 		return true
 	default:
 		return false
@@ -1286,6 +1262,9 @@ type PlainError struct {
 	} `json:"error"`
 }
 
+// Priority A ticket's (and its task's) priority, whose workflow SLA sets the task's target.
+type Priority string
+
 // ResultEnvelope defines model for ResultEnvelope.
 type ResultEnvelope struct {
 	AnalysisStartedAt *time.Time   `json:"analysis_started_at,omitempty"`
@@ -1511,8 +1490,10 @@ type Ticket struct {
 	Id int64 `json:"id"`
 
 	// OwnerId The Ticket Coordinator who owns it.
-	OwnerId  *string        `json:"owner_id"`
-	Priority TicketPriority `json:"priority"`
+	OwnerId *string `json:"owner_id"`
+
+	// Priority A ticket's (and its task's) priority, whose workflow SLA sets the task's target.
+	Priority Priority `json:"priority"`
 
 	// Status Where a ticket is; it follows the ticket's task. New: no workflow
 	// matched, no task. Open: a task took it, at its start step. In
@@ -1533,9 +1514,6 @@ type Ticket struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 	WorkflowId *int64    `json:"workflow_id"`
 }
-
-// TicketPriority defines model for Ticket.Priority.
-type TicketPriority string
 
 // TicketInput defines model for TicketInput.
 type TicketInput struct {
@@ -1586,8 +1564,10 @@ type TicketResult struct {
 	Message *string `json:"message,omitempty"`
 
 	// OwnerId The Ticket Coordinator who owns it.
-	OwnerId  *string              `json:"owner_id"`
-	Priority TicketResultPriority `json:"priority"`
+	OwnerId *string `json:"owner_id"`
+
+	// Priority A ticket's (and its task's) priority, whose workflow SLA sets the task's target.
+	Priority Priority `json:"priority"`
 
 	// Status Where a ticket is; it follows the ticket's task. New: no workflow
 	// matched, no task. Open: a task took it, at its start step. In
@@ -1608,9 +1588,6 @@ type TicketResult struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 	WorkflowId *int64    `json:"workflow_id"`
 }
-
-// TicketResultPriority defines model for TicketResult.Priority.
-type TicketResultPriority string
 
 // TicketStatus Where a ticket is; it follows the ticket's task. New: no workflow
 // matched, no task. Open: a task took it, at its start step. In
@@ -3715,7 +3692,7 @@ type ClientInterface interface {
 	// Its task, if any, stays with its history.
 	//
 	// Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
-	DeleteTicket(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetTicket Get a ticket (seeds/004)
 	//
@@ -3723,7 +3700,7 @@ type ClientInterface interface {
 	// they submitted or own; any other ticket is 404.
 	//
 	// Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
-	GetTicket(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateTicketWithBody Change a ticket (seeds/004)
 	//
@@ -3738,7 +3715,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-	UpdateTicketWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateTicketWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateTicket Change a ticket (seeds/004)
 	//
@@ -3753,7 +3730,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-	UpdateTicket(ctx context.Context, id int64, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateTicket(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTransitions List transitions (seeds/004)
 	//
@@ -5706,7 +5683,7 @@ func (c *Client) CreateTicket(ctx context.Context, body CreateTicketJSONRequestB
 // Its task, if any, stays with its history.
 //
 // Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
-func (c *Client) DeleteTicket(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *Client) DeleteTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteTicketRequest(c.Server, id)
 	if err != nil {
 		return nil, err
@@ -5724,7 +5701,7 @@ func (c *Client) DeleteTicket(ctx context.Context, id int64, reqEditors ...Reque
 // they submitted or own; any other ticket is 404.
 //
 // Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
-func (c *Client) GetTicket(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *Client) GetTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTicketRequest(c.Server, id)
 	if err != nil {
 		return nil, err
@@ -5749,7 +5726,7 @@ func (c *Client) GetTicket(ctx context.Context, id int64, reqEditors ...RequestE
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-func (c *Client) UpdateTicketWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *Client) UpdateTicketWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateTicketRequestWithBody(c.Server, id, contentType, body)
 	if err != nil {
 		return nil, err
@@ -5774,7 +5751,7 @@ func (c *Client) UpdateTicketWithBody(ctx context.Context, id int64, contentType
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-func (c *Client) UpdateTicket(ctx context.Context, id int64, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+func (c *Client) UpdateTicket(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateTicketRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
@@ -9258,12 +9235,12 @@ func NewCreateTicketRequestWithBody(server string, contentType string, body io.R
 }
 
 // NewDeleteTicketRequest constructs an http.Request for the DeleteTicket method
-func NewDeleteTicketRequest(server string, id int64) (*http.Request, error) {
+func NewDeleteTicketRequest(server string, id string) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -9292,12 +9269,12 @@ func NewDeleteTicketRequest(server string, id int64) (*http.Request, error) {
 }
 
 // NewGetTicketRequest constructs an http.Request for the GetTicket method
-func NewGetTicketRequest(server string, id int64) (*http.Request, error) {
+func NewGetTicketRequest(server string, id string) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -9326,7 +9303,7 @@ func NewGetTicketRequest(server string, id int64) (*http.Request, error) {
 }
 
 // NewUpdateTicketRequest calls the generic UpdateTicket builder with application/json body
-func NewUpdateTicketRequest(server string, id int64, body UpdateTicketJSONRequestBody) (*http.Request, error) {
+func NewUpdateTicketRequest(server string, id string, body UpdateTicketJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
@@ -9337,12 +9314,12 @@ func NewUpdateTicketRequest(server string, id int64, body UpdateTicketJSONReques
 }
 
 // NewUpdateTicketRequestWithBody constructs an http.Request for the UpdateTicket method, with any body, and a specified content type
-func NewUpdateTicketRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateTicketRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
 
-	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
 	if err != nil {
 		return nil, err
 	}
@@ -10951,7 +10928,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
-	DeleteTicketWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTicketResponse, error)
+	DeleteTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteTicketResponse, error)
 
 	// GetTicketWithResponse Get a ticket (seeds/004)
 	//
@@ -10961,7 +10938,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
-	GetTicketWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTicketResponse, error)
+	GetTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetTicketResponse, error)
 
 	// UpdateTicketWithBodyWithResponse Change a ticket (seeds/004)
 	//
@@ -10976,7 +10953,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-	UpdateTicketWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error)
+	UpdateTicketWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error)
 
 	// UpdateTicketWithResponse Change a ticket (seeds/004)
 	//
@@ -10991,7 +10968,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-	UpdateTicketWithResponse(ctx context.Context, id int64, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error)
+	UpdateTicketWithResponse(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error)
 
 	// ListTransitionsWithResponse List transitions (seeds/004)
 	//
@@ -15603,12 +15580,19 @@ func (r CreateTicketResponse) ContentType() string {
 type DeleteTicketResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *DRFUnauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *DRFForbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *DRFNotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTicketResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -15660,6 +15644,8 @@ type GetTicketResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Ticket
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *DRFUnauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
@@ -15669,6 +15655,11 @@ type GetTicketResponse struct {
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetTicketResponse) GetJSON200() *Ticket {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
 }
 
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
@@ -18234,7 +18225,7 @@ func (c *ClientWithResponses) CreateTicketWithResponse(ctx context.Context, body
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
-func (c *ClientWithResponses) DeleteTicketWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTicketResponse, error) {
+func (c *ClientWithResponses) DeleteTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteTicketResponse, error) {
 	rsp, err := c.DeleteTicket(ctx, id, reqEditors...)
 	if err != nil {
 		return nil, err
@@ -18250,7 +18241,7 @@ func (c *ClientWithResponses) DeleteTicketWithResponse(ctx context.Context, id i
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
-func (c *ClientWithResponses) GetTicketWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTicketResponse, error) {
+func (c *ClientWithResponses) GetTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetTicketResponse, error) {
 	rsp, err := c.GetTicket(ctx, id, reqEditors...)
 	if err != nil {
 		return nil, err
@@ -18271,7 +18262,7 @@ func (c *ClientWithResponses) GetTicketWithResponse(ctx context.Context, id int6
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-func (c *ClientWithResponses) UpdateTicketWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error) {
+func (c *ClientWithResponses) UpdateTicketWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error) {
 	rsp, err := c.UpdateTicketWithBody(ctx, id, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
@@ -18292,7 +18283,7 @@ func (c *ClientWithResponses) UpdateTicketWithBodyWithResponse(ctx context.Conte
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
-func (c *ClientWithResponses) UpdateTicketWithResponse(ctx context.Context, id int64, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error) {
+func (c *ClientWithResponses) UpdateTicketWithResponse(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error) {
 	rsp, err := c.UpdateTicket(ctx, id, body, reqEditors...)
 	if err != nil {
 		return nil, err
@@ -21998,6 +21989,13 @@ func ParseDeleteTicketResponse(rsp *http.Response) (*DeleteTicketResponse, error
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest DRFUnauthorized
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22044,6 +22042,13 @@ func ParseGetTicketResponse(rsp *http.Response) (*GetTicketResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
 		var dest DRFUnauthorized
