@@ -13,6 +13,7 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/uptrace/bun"
 
 	"github.com/bugflow/bugflow/activity"
 	"github.com/bugflow/bugflow/analysis"
@@ -272,7 +273,9 @@ var domains = []domain{{
 }, {
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{Roles: e.Auth, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now})
+		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{
+			Roles: e.Auth, People: people{db: a.db.DB}, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now,
+		})
 		return nil
 	},
 }, {
@@ -502,4 +505,73 @@ func checkMailURL(raw string) string {
 		return "unsupported scheme: use log:, file:///dir or smtp://user:pass@host:port"
 	}
 	return ""
+}
+
+// people is the task engine's directory of users and roles: auth's. It
+// reads through an auth store on the transaction that ctx carries, when it
+// carries one (intake runs inside the ticket's transaction, and SQLite's
+// one connection is held by it), else on a short transaction of its own.
+type people struct{ db bun.IDB }
+
+// read runs fn on an auth store in ctx's transaction or a new one.
+func (p people) read(ctx context.Context, fn func(st *auth.BunStore) error) error {
+	return store.RunInTx(ctx, p.db, func(ctx context.Context, tx bun.IDB) error { return fn(auth.NewBunStore(tx)) })
+}
+
+// RoleName implements workflow.People.
+func (p people) RoleName(ctx context.Context, id int64) (string, error) {
+	var name string
+	err := p.read(ctx, func(st *auth.BunStore) error {
+		r, err := st.Role(ctx, id)
+		name = r.Name
+		return err
+	})
+	return name, err
+}
+
+// RoleHolders implements workflow.People: the role's members by user id.
+func (p people) RoleHolders(ctx context.Context, roleID int64) ([]workflow.Holder, error) {
+	var out []workflow.Holder
+	err := p.read(ctx, func(st *auth.BunStore) error {
+		members, _, err := st.RoleMembers(ctx, roleID, 0, 0)
+		for _, m := range members {
+			out = append(out, workflow.Holder{UserID: m.User.ID, Username: m.User.Username})
+		}
+		return err
+	})
+	return out, err
+}
+
+// User implements workflow.People; a guest is no one to assign work to.
+func (p people) User(ctx context.Context, userID string) (workflow.Holder, error) {
+	var h workflow.Holder
+	err := p.read(ctx, func(st *auth.BunStore) error {
+		u, _, err := st.User(ctx, auth.UserKey{ID: userID})
+		if err != nil {
+			return err
+		}
+		if u.Guest {
+			return errs.NotFoundf("%q is a guest, not an account", u.Username)
+		}
+		h = workflow.Holder{UserID: u.ID, Username: u.Username}
+		return nil
+	})
+	return h, err
+}
+
+// CoordinatorRole implements workflow.People.
+func (p people) CoordinatorRole(ctx context.Context) (int64, error) {
+	var id int64
+	err := p.read(ctx, func(st *auth.BunStore) error {
+		roles, err := st.RolesByName(ctx, []string{auth.TicketCoordinator})
+		if err != nil {
+			return err
+		}
+		if len(roles) == 0 {
+			return errs.NotFoundf("role %q not found", auth.TicketCoordinator)
+		}
+		id = roles[0].ID
+		return nil
+	})
+	return id, err
 }

@@ -80,3 +80,57 @@ func engineWithAgentRole(t *testing.T, url string) (*bugflow.Engine, auth.Domain
 	require.NoError(t, err)
 	return e, agent
 }
+
+// The task engine assigns the holders of the engine's roles and makes a
+// Ticket Coordinator the owner, through the adapter over auth.
+func TestTasksAreAssignedToTheEnginesRoleHolders(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		e, agent := engineWithAgentRole(t, url)
+		admin := &auth.Identity{User: auth.User{Role: auth.RoleAdmin}}
+		tc, err := e.Auth.RoleByName(ctx, auth.TicketCoordinator)
+		require.NoError(t, err)
+		users := map[string]auth.User{}
+		for _, name := range []string{"alice", "carol", "dave"} {
+			u, err := e.Auth.Register(ctx, auth.Registration{Username: name, Password: "correct horse battery"})
+			require.NoError(t, err)
+			users[name] = u
+		}
+		for _, m := range []struct {
+			role int64
+			user string
+		}{{agent.ID, "alice"}, {tc.ID, "carol"}} {
+			_, err := e.Auth.AddUserRole(ctx, admin, m.role, users[m.user].ID)
+			require.NoError(t, err)
+		}
+		c, err := e.Workflow.CreateWorkflow(ctx, workflow.WorkflowInput{Name: "IT Support", Category: "Technology", Department: "IT"}, &workflow.GraphInput{
+			Nodes: []workflow.NodeInput{
+				{TempID: "a", StepInput: workflow.StepInput{Name: "Triage", RoleID: &agent.ID, IsStart: true}},
+				{TempID: "b", StepInput: workflow.StepInput{Name: "Fix", RoleID: &agent.ID, IsEnd: true}},
+			},
+			Edges: []workflow.EdgeInput{{FromTempID: "a", ToTempID: "b"}},
+		})
+		require.NoError(t, err)
+		_, err = e.Workflow.Initialize(ctx, c.ID)
+		require.NoError(t, err)
+
+		task, err := e.Workflow.StartTask(ctx, workflow.TaskStart{Subject: "Laptop", Department: "IT", Category: "Technology"})
+		require.NoError(t, err)
+		require.NotNil(t, task.TicketOwnerID)
+		assert.Equal(t, users["carol"].ID, *task.TicketOwnerID)
+		d, err := e.Workflow.GetTask(ctx, workflow.Actor{Admin: true}, task.ID)
+		require.NoError(t, err)
+		require.Len(t, d.Assignments, 1)
+		assert.Equal(t, users["alice"].ID, d.Assignments[0].UserID)
+		assert.Equal(t, "alice", d.Assignments[0].Username)
+		assert.Equal(t, "Agent", d.Assignments[0].RoleName)
+
+		moved, err := e.Workflow.Transfer(ctx, workflow.Actor{Admin: true}, d.Assignments[0].ID, users["dave"].ID, "")
+		require.NoError(t, err)
+		assert.Equal(t, "dave", moved.Username)
+		_, err = e.Workflow.Transfer(ctx, workflow.Actor{Admin: true}, moved.ID, "no-such-user", "")
+		assert.Equal(t, errs.Invalid, errs.KindOf(err))
+	})
+}

@@ -48,8 +48,16 @@ type Config struct {
 	// Nil accepts any positive role id and leaves role_name "", for an
 	// embedder without roles.
 	Roles Roles
-	// Tasks counts a workflow's tasks. Nil means no workflow has any.
+	// Tasks counts a workflow's tasks. Nil counts the tasks of this
+	// Service's own task engine, in the transaction of the change.
 	Tasks TaskCounter
+	// People are who tasks are assigned to: role holders, users, Ticket
+	// Coordinators. Nil means no one: tasks wait unassigned, transitions
+	// to a step with a role are Unavailable and transfers find no user.
+	People People
+	// Observer hears of every task's creation and change of status, in
+	// the transaction of the change. Nil tells no one.
+	Observer TaskObserver
 	// Audit records every change. Nil records nothing.
 	Audit Auditor
 	// Logger receives the service's logs (steps that name a role that no
@@ -63,17 +71,19 @@ type Config struct {
 // Service defines workflows: their details, SLAs and graphs of steps and
 // transitions, and the check that makes a draft usable.
 type Service struct {
-	store Store
-	roles Roles
-	tasks TaskCounter
-	audit Auditor
-	log   *slog.Logger
-	now   func() time.Time
+	store    Store
+	roles    Roles
+	tasks    TaskCounter
+	people   People
+	observer TaskObserver
+	audit    Auditor
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New returns a Service on st.
 func New(st Store, cfg Config) *Service {
-	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, audit: cfg.Audit, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
+	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, people: cfg.People, observer: cfg.Observer, audit: cfg.Audit, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
 }
 
 // CreateWorkflow stores a draft workflow and, when graph is not nil, its
@@ -183,7 +193,7 @@ func (s *Service) DeleteWorkflow(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkNoTasks(ctx, w, "it cannot be deleted"); err != nil {
+		if err := s.checkNoTasks(ctx, st, w, "it cannot be deleted"); err != nil {
 			return err
 		}
 		if err := st.DeleteWorkflow(ctx, id); err != nil {
@@ -454,11 +464,12 @@ func keepUsable(ctx context.Context, st Store, w Workflow) error {
 }
 
 // checkNoTasks fails with a Conflict saying why when w has tasks.
-func (s *Service) checkNoTasks(ctx context.Context, w Workflow, consequence string) error {
-	if s.tasks == nil {
-		return nil
+func (s *Service) checkNoTasks(ctx context.Context, st Store, w Workflow, consequence string) error {
+	var counter TaskCounter = st
+	if s.tasks != nil {
+		counter = s.tasks
 	}
-	n, err := s.tasks.CountTasks(ctx, w.ID)
+	n, err := counter.CountTasks(ctx, w.ID)
 	if err != nil {
 		return fmt.Errorf("count tasks: %w", err)
 	}

@@ -224,7 +224,7 @@ func (s *Service) changeGraph(ctx context.Context, workflowID int64, consequence
 		}
 		w.UpdatedAt = s.now()
 		if consequence != "" {
-			if err := s.checkNoTasks(ctx, w, consequence); err != nil {
+			if err := s.checkNoTasks(ctx, st, w, consequence); err != nil {
 				return err
 			}
 		}

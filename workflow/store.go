@@ -50,4 +50,56 @@ type Store interface {
 
 	// Touch sets a workflow's UpdatedAt, for a change to its graph.
 	Touch(ctx context.Context, workflowID int64, at time.Time) error
+
+	// Tasks: see TaskStore.
+	TaskStore
+}
+
+// TaskStore persists tasks, their assignments and history, and the
+// round-robin turns of roles. Deleting a task deletes its assignments and
+// history; a workflow or step that a task stands on cannot be deleted.
+type TaskStore interface {
+	// CountTasks returns how many tasks a workflow has.
+	CountTasks(ctx context.Context, workflowID int64) (int, error)
+	// InsertTask stores t and sets its ID.
+	InsertTask(ctx context.Context, t *Task, search string) error
+	// GetTask returns one task; LockTask does too and, in a transaction,
+	// locks its row until the end so that changes to one task take turns.
+	GetTask(ctx context.Context, id int64) (Task, error)
+	LockTask(ctx context.Context, id int64) (Task, error)
+	// UpdateTask stores every field of t but its workflow, ticket and
+	// creation time.
+	UpdateTask(ctx context.Context, t Task) error
+	// AddSearchText appends text (lower case) to what a task's search
+	// matches.
+	AddSearchText(ctx context.Context, taskID int64, text string) error
+	// SetSearchText replaces what a task's search matches.
+	SetSearchText(ctx context.Context, taskID int64, text string) error
+	DeleteTask(ctx context.Context, id int64) error
+	// ListTasks returns at most limit tasks (0: all) after the first
+	// offset that f keeps, newest first, and how many f keeps.
+	ListTasks(ctx context.Context, f TaskFilter, limit, offset int) ([]Task, int, error)
+
+	// InsertAssignment stores a and sets its ID.
+	InsertAssignment(ctx context.Context, a *Assignment) error
+	GetAssignment(ctx context.Context, id int64) (Assignment, error)
+	// UpdateAssignment stores a's status, notes and ActedAt.
+	UpdateAssignment(ctx context.Context, a Assignment) error
+	// Assignments returns the assignments of the tasks, oldest first.
+	Assignments(ctx context.Context, taskIDs ...int64) ([]Assignment, error)
+	// UserAssignments returns at most limit of a user's assignments (0:
+	// all) after the first offset that f keeps, newest first, with their
+	// tasks, and how many f keeps.
+	UserAssignments(ctx context.Context, userID string, f MyTasksFilter, limit, offset int) ([]MyTask, int, error)
+
+	// InsertLog stores e and sets its ID.
+	InsertLog(ctx context.Context, e *LogEntry) error
+	// Logs returns at most limit of a task's log entries (0: all) after
+	// the first offset, oldest first, and how many there are.
+	Logs(ctx context.Context, taskID int64, limit, offset int) ([]LogEntry, int, error)
+
+	// NextTurn counts one more assignment to the role and returns how many
+	// it has had, this one included: the round-robin cursor. In a
+	// transaction the role's counter stays locked until the end.
+	NextTurn(ctx context.Context, roleID int64) (int64, error)
 }

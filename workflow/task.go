@@ -87,9 +87,12 @@ type Task struct {
 // Assignment is one person's charge of a task's step (seeds/004's task
 // item).
 type Assignment struct {
-	ID       int64            `json:"task_item_id"`
-	TaskID   int64            `json:"task_id"`
-	UserID   string           `json:"user_id"`
+	ID     int64  `json:"task_item_id"`
+	TaskID int64  `json:"task_id"`
+	UserID string `json:"user_id"`
+	// Username is the holder's username when assigned, kept so that
+	// lists, search and the visualization need no user directory.
+	Username string           `json:"username"`
 	RoleID   int64            `json:"role_id"`
 	RoleName string           `json:"role_name"`
 	StepID   int64            `json:"step_id"`
@@ -125,3 +128,190 @@ var ErrNoWorkflow = errors.New("no initialized workflow matches the ticket's dep
 type TaskObserver interface {
 	TaskStatusChanged(ctx context.Context, t Task) error
 }
+
+// Valid reports whether p is one of the four priorities.
+func (p Priority) Valid() bool {
+	switch p {
+	case PriorityLow, PriorityMedium, PriorityHigh, PriorityUrgent:
+		return true
+	}
+	return false
+}
+
+// Active reports whether the holder of an assignment in status s may still
+// act on it.
+func (s AssignmentStatus) Active() bool {
+	return s == AssignmentNew || s == AssignmentInProgress
+}
+
+// Holder is a user who may be assigned work.
+type Holder struct {
+	UserID   string
+	Username string
+}
+
+// People is the directory of users that the task engine assigns work to.
+// The engine passes auth's users and roles; the calls may be made inside a
+// transaction that ctx carries, so an implementation must join it (on
+// SQLite a second connection would wait forever for the one it holds).
+type People interface {
+	// RoleName returns the name of the role with id, or an errs.NotFound
+	// error.
+	RoleName(ctx context.Context, id int64) (string, error)
+	// RoleHolders returns the users who hold the role, ordered by user
+	// id: the order round-robin walks. None is an empty list.
+	RoleHolders(ctx context.Context, roleID int64) ([]Holder, error)
+	// User returns the user with id, or an errs.NotFound error.
+	User(ctx context.Context, userID string) (Holder, error)
+	// CoordinatorRole returns the id of the Ticket Coordinator role, whose
+	// holders own incoming tickets in turn, or an errs.NotFound error when
+	// there is none.
+	CoordinatorRole(ctx context.Context) (int64, error)
+}
+
+// Actor is who calls a task method: its user id ("" for the bootstrap
+// admin), username and whether it is an admin.
+type Actor struct {
+	UserID   string
+	Username string
+	Admin    bool
+}
+
+// TaskDetail is a task with its assignments, oldest first.
+type TaskDetail struct {
+	Task
+	Assignments []Assignment `json:"assignments"`
+}
+
+// MyTask is one of a user's assignments with the task it is on.
+type MyTask struct {
+	Assignment
+	Task Task `json:"task"`
+}
+
+// TaskInput is a task that an admin creates on a workflow, or the details
+// of a task that UpdateTask replaces (WorkflowID and TicketID are then
+// ignored). Priority "" means Medium.
+type TaskInput struct {
+	WorkflowID  int64    `json:"workflow_id"`
+	TicketID    string   `json:"ticket_id"`
+	Subject     string   `json:"subject"`
+	Description string   `json:"description"`
+	Priority    Priority `json:"priority"`
+}
+
+// MyTasksFilter narrows Service.MyTasks; zero fields do not filter.
+type MyTasksFilter struct {
+	// Role is a role name, compared in any case.
+	Role             string
+	AssignmentStatus AssignmentStatus
+	WorkflowID       int64
+}
+
+// Tab is a view of Service.AllTasks.
+type Tab string
+
+// The tabs of all-tasks. "" shows every task.
+const (
+	// TabActive is the tasks that are not resolved and that someone holds
+	// an active assignment on.
+	TabActive Tab = "active"
+	// TabInactive is the resolved tasks.
+	TabInactive Tab = "inactive"
+	// TabUnassigned is the tasks that are not resolved and that no one
+	// holds an active assignment on: their step's role had no holders, or
+	// their holders' assignments all ended.
+	TabUnassigned Tab = "unassigned"
+)
+
+// AllTasksFilter narrows Service.AllTasks.
+type AllTasksFilter struct {
+	Tab Tab
+	// Search matches, in any case, a part of the subject, the description
+	// or the username of anyone ever assigned to the task.
+	Search string
+}
+
+// TaskFilter is what the store's task lists filter on.
+type TaskFilter struct {
+	Tab    Tab
+	Search string // already lower case
+	// OwnerID, when not nil, keeps the tasks whose ticket owner it is.
+	OwnerID *string
+	// VisibleTo, when not nil, keeps the tasks the user owns or holds an
+	// assignment on.
+	VisibleTo *string
+}
+
+// TransitionResult is what a transition did, as seeds/004 shows it.
+type TransitionResult struct {
+	Success bool        `json:"success"`
+	Task    TaskSummary `json:"task"`
+	Message string      `json:"message"`
+}
+
+// TaskSummary is a task's id, step and status.
+type TaskSummary struct {
+	ID          int64      `json:"task_id"`
+	CurrentStep StepRef    `json:"current_step"`
+	Status      TaskStatus `json:"status"`
+}
+
+// StepState is where a task stands with respect to one of its workflow's
+// steps.
+type StepState string
+
+// The step states of a visualization.
+const (
+	StepDone    StepState = "done"
+	StepCurrent StepState = "current"
+	StepPending StepState = "pending"
+)
+
+// VisualStep is one step of a task's visualization with the people who
+// were assigned to it on this task.
+type VisualStep struct {
+	StepID      int64        `json:"step_id"`
+	Name        string       `json:"name"`
+	Order       int          `json:"order"`
+	IsStart     bool         `json:"is_start"`
+	IsEnd       bool         `json:"is_end"`
+	State       StepState    `json:"status"`
+	Assignments []Assignment `json:"assignments"`
+}
+
+// Visualization is a task's progress through its workflow.
+type Visualization struct {
+	TaskID      int64        `json:"task_id"`
+	WorkflowID  int64        `json:"workflow_id"`
+	Status      TaskStatus   `json:"status"`
+	CurrentStep StepRef      `json:"current_step"`
+	Steps       []VisualStep `json:"steps"`
+	Transitions []Transition `json:"transitions"`
+}
+
+// LogEntry is one line of a task's history.
+type LogEntry struct {
+	ID       int64     `json:"id"`
+	TaskID   int64     `json:"task_id"`
+	UserID   *string   `json:"user_id"` // nil for the system (intake)
+	Username string    `json:"username"`
+	Action   string    `json:"action"`
+	StepID   int64     `json:"step_id"`
+	StepName string    `json:"step_name"`
+	Notes    string    `json:"notes"`
+	At       time.Time `json:"created_at"`
+}
+
+// The actions of a task's history.
+const (
+	LogCreated     = "created"
+	LogAssigned    = "assigned"
+	LogUnassigned  = "waiting" // the step's role had no holders
+	LogTransition  = "transition"
+	LogResolved    = "resolved"
+	LogTransferred = "transferred"
+	LogEscalated   = "escalated"
+	LogStatus      = "status_changed"
+	LogUpdated     = "updated"
+)
