@@ -274,19 +274,30 @@ var domains = []domain{{
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{
-			Roles: e.Auth, People: people{db: a.db.DB}, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now,
+			Roles: e.Auth, People: people{db: a.db.DB}, Observer: ticketObserver{e}, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now,
 		})
 		return nil
 	},
 }, {
-	// Tickets are handed to the workflow engine's intake; until the task
-	// engine lands (issue 13), no workflow takes them and they stay New.
+	// Each ticket is handed to the workflow engine's intake in its own
+	// transaction.
 	migrations: tickets.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Tickets = tickets.New(tickets.NewBunStore(a.db.DB), tickets.Config{Audit: e.Audit, Now: a.cfg.Now})
+		e.Tickets = tickets.New(tickets.NewBunStore(a.db.DB), tickets.Config{Intake: e.Workflow, Audit: e.Audit, Now: a.cfg.Now})
 		return nil
 	},
 }}
+
+// ticketObserver keeps tickets in step with their tasks: the workflow
+// engine tells it of each task change, in the change's transaction. It
+// reaches Engine.Tickets through the engine because the tickets service is
+// built after the workflow service it takes tasks from.
+type ticketObserver struct{ e *Engine }
+
+// TaskStatusChanged implements workflow.TaskObserver.
+func (o ticketObserver) TaskStatusChanged(ctx context.Context, t workflow.Task) error {
+	return o.e.Tickets.TaskStatusChanged(ctx, t)
+}
 
 // newEngine builds the job queue and the domain services on db, with the
 // embedder's jobs registered after the domains'. The queue is not started.

@@ -32,7 +32,9 @@ var Priorities = []workflow.Priority{workflow.PriorityLow, workflow.PriorityMedi
 
 // Limits on what a ticket holds, in characters.
 const (
-	MaxSubjectLength     = 255
+	// MaxSubjectLength is the longest subject a task takes (the
+	// workflow engine's name limit), so that no valid ticket fails intake.
+	MaxSubjectLength     = workflow.MaxNameLength
 	MaxDescriptionLength = 10_000
 	MaxNameLength        = 100 // category, subcategory, department
 	MaxEmployeeName      = 200
