@@ -20,6 +20,7 @@ import (
 	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
 	"github.com/bugflow/bugflow/tickets"
+	"github.com/bugflow/bugflow/workflow"
 )
 
 // documentTicket is seeds/004's create body exactly as the document writes
@@ -173,6 +174,31 @@ func TestTicketsWithGeneratedClient(t *testing.T) {
 		require.Equal(t, 1, deleted.JSON200.Count)
 		assert.Nil(t, deleted.JSON200.Results[0].UserId, "the bootstrap admin has no user id")
 		assert.Equal(t, auth.ReservedUsername, deleted.JSON200.Results[0].Username)
+
+		// With an initialized workflow for it, the document's ticket sent
+		// from another system is taken by a task, owned by the only Ticket
+		// Coordinator.
+		tc, err := srv.Engine.Auth.RoleByName(ctx, auth.TicketCoordinator)
+		require.NoError(t, err)
+		carolUser, err := srv.Engine.Auth.UserByUsername(ctx, "carol")
+		require.NoError(t, err)
+		wf, err := srv.Engine.Workflow.CreateWorkflow(ctx, workflow.WorkflowInput{Name: "IT Support Request", Category: "Technology", SubCategory: "Support", Department: "IT", HighSLA: "24:00:00"},
+			&workflow.GraphInput{Nodes: []workflow.NodeInput{
+				{TempID: "a", StepInput: workflow.StepInput{Name: "Triage", RoleID: &tc.ID, IsStart: true}},
+				{TempID: "b", StepInput: workflow.StepInput{Name: "Fix", RoleID: &tc.ID, IsEnd: true}},
+			}, Edges: []workflow.EdgeInput{{FromTempID: "a", ToTempID: "b"}}})
+		require.NoError(t, err)
+		_, err = srv.Engine.Workflow.Initialize(ctx, wf.ID)
+		require.NoError(t, err)
+		status, body = rawJSON(t, srv, http.MethodPost, "/send/", documentTicket, bobToken)
+		require.Equal(t, http.StatusCreated, status, "%v", body)
+		assert.Equal(t, "Open", body["status"])
+		assert.NotNil(t, body["task_id"])
+		assert.EqualValues(t, wf.ID, body["workflow_id"])
+		assert.Equal(t, carolUser.ID, body["owner_id"])
+		assert.NotContains(t, body, "message")
+		status, _ = rawJSON(t, srv, http.MethodGet, fmt.Sprintf("/tickets/%v/", body["id"]), "", carolToken)
+		assert.Equal(t, http.StatusOK, status, "its owner reads it")
 
 		// The API root links the tickets now that they answer.
 		var rootLinks map[string]string
