@@ -68,6 +68,7 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 		"workflows": "http://bugflow.example:8002/workflows/",
 		"steps": "http://bugflow.example:8002/steps/",
 		"transitions": "http://bugflow.example:8002/transitions/",
+		"tickets": "http://bugflow.example:8002/tickets/",
 		"widgets": "http://bugflow.example:8002/widgets/"
 	}`, rec.Body.String())
 }
