@@ -2,8 +2,10 @@ package tickets_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -153,5 +155,78 @@ func TestIntakeWithTheWorkflowEngine(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tickets.StatusOpen, rerouted.Status)
 		require.NotNil(t, rerouted.TaskID)
+	})
+}
+
+// 200 tickets submitted at once to one workflow whose start role has 7
+// holders: every ticket is stored with exactly one task of its own, and
+// the holders' shares differ by at most one; on SQLite and PostgreSQL.
+func TestConcurrentSubmitsEachGetOneTask(t *testing.T) {
+	dbtest.ForEachDB(t, slices.Concat(workflow.Migrations(), tickets.Migrations(), audit.Migrations()), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		people := desk{9: {{UserID: "u-c1", Username: "coord1"}}}
+		for i := range 7 {
+			people[2] = append(people[2], workflow.Holder{UserID: fmt.Sprintf("u-a%d", i), Username: fmt.Sprintf("agent%d", i)})
+		}
+		var svc *tickets.Service
+		trail := audit.New(audit.NewBunStore(db.DB), audit.Config{})
+		engine := workflow.New(workflow.NewBunStore(db.DB), workflow.Config{Roles: people, People: people, Observer: laterObserver{&svc}, Audit: trail})
+		svc = tickets.New(tickets.NewBunStore(db.DB), tickets.Config{Intake: engine, Audit: trail})
+		agent := int64(2)
+		c, err := engine.CreateWorkflow(ctx, workflow.WorkflowInput{Name: "IT", Category: "Technology", Department: "IT", HighSLA: "24:00:00"},
+			&workflow.GraphInput{Nodes: []workflow.NodeInput{
+				{TempID: "a", StepInput: workflow.StepInput{Name: "Triage", RoleID: &agent, IsStart: true}},
+				{TempID: "b", StepInput: workflow.StepInput{Name: "Fix", RoleID: &agent, IsEnd: true}},
+			}, Edges: []workflow.EdgeInput{{FromTempID: "a", ToTempID: "b"}}})
+		require.NoError(t, err)
+		_, err = engine.Initialize(ctx, c.ID)
+		require.NoError(t, err)
+
+		const n = 200
+		results := make([]tickets.Result, n)
+		errors := make([]error, n)
+		var start, done sync.WaitGroup
+		start.Add(1)
+		for i := range n {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				start.Wait()
+				results[i], errors[i] = svc.Submit(ctx, alice, laptop)
+			}()
+		}
+		start.Done()
+		done.Wait()
+		for _, err := range errors {
+			require.NoError(t, err)
+		}
+		tasks, ticketIDs := map[int64]bool{}, map[string]bool{}
+		for _, r := range results {
+			require.NotNil(t, r.TaskID)
+			assert.Equal(t, tickets.StatusOpen, r.Status)
+			tasks[*r.TaskID], ticketIDs[r.TicketID] = true, true
+		}
+		assert.Len(t, tasks, n, "one task per ticket")
+		assert.Len(t, ticketIDs, n, "ticket ids are unique")
+		_, count, err := svc.List(ctx, admin, tickets.Filter{Status: tickets.StatusOpen}, tickets.ListOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, n, count)
+
+		perUser := map[string]int{}
+		for page := 1; page <= 2; page++ {
+			all, total, err := engine.AllTasks(ctx, workflow.Actor{Admin: true}, workflow.AllTasksFilter{}, workflow.ListOptions{Page: page, PageSize: 100})
+			require.NoError(t, err)
+			require.Equal(t, n, total, "no task without its ticket")
+			for _, task := range all {
+				require.Len(t, task.Assignments, 1)
+				perUser[task.Assignments[0].UserID]++
+			}
+		}
+		require.Len(t, perUser, 7)
+		lo, hi := n, 0
+		for _, c := range perUser {
+			lo, hi = min(lo, c), max(hi, c)
+		}
+		assert.LessOrEqual(t, hi-lo, 1, "round-robin shares: %v", perUser)
 	})
 }
