@@ -1,6 +1,10 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/bugflow/bugflow/auth"
+)
 
 // registerRoutes declares every route: grouped by path prefix, each group
 // speaking one family's dialect, each route with who may call it. Adding a
@@ -99,6 +103,27 @@ func (s *Server) registerRoutes() {
 		post("/", adminOnly, s.createTransition),
 		get("/:id/", signedIn, s.getTransition),
 		del("/:id/", adminOnly, s.deleteTransition),
+		post("/:id/transition/", signedIn, s.transitionTask),
+	)
+
+	// seeds/004's tasks. The engine checks object-level access: one task
+	// is for admins, its ticket's owner and the people assigned to it.
+	// The views and actions beside /tasks/:id/ are served by it
+	// (dispatchedBy), each with its own access.
+	s.group("/tasks", DRF,
+		get("/", signedIn, s.listTasks),
+		post("/", adminOnly, s.createTask),
+		get("/:id/", signedIn, s.getTask),
+		put("/:id/", signedIn, s.updateTask),
+		del("/:id/", adminOnly, s.deleteTask),
+		get("/my-tasks/", signedIn, s.myTasks).dispatchedBy("/:id/"),
+		get("/all-tasks/", adminOnly, s.allTasks).dispatchedBy("/:id/"),
+		get("/owned-tickets/", anyRole(auth.TicketCoordinator), s.ownedTickets).dispatchedBy("/:id/"),
+		post("/transfer/", adminOnly, s.transferTask).dispatchedBy("/:id/"),
+		post("/escalate/", signedIn, s.escalateTask).dispatchedBy("/:id/"),
+		get("/:id/visualization/", signedIn, s.taskVisualization),
+		get("/:id/action-logs/", signedIn, s.taskActionLogs),
+		post("/:id/update-user-status/", signedIn, s.updateUserStatus),
 	)
 
 	// seeds/004's tickets: any signed-in user submits them (/send/ for
@@ -115,11 +140,11 @@ func (s *Server) registerRoutes() {
 	s.group("", DRF, post("/send/", signedIn, s.submitTicket))
 
 	// seeds/004's audit trail, for admins. by-target sits where an event
-	// id would (besideParam).
+	// id would (dispatchedBy).
 	s.group("/audit/events", DRF,
 		get("/", adminOnly, s.listAuditEvents),
 		get("/:id/", adminOnly, s.getAuditEvent),
-		get("/by-target/", adminOnly, s.auditEventsByTarget, besideParam()),
+		get("/by-target/", adminOnly, s.auditEventsByTarget).dispatchedBy("/:id/"),
 	)
 
 	// seeds/002: every call is a POST with a JSON body; all but auto are for

@@ -10,9 +10,11 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -52,9 +54,9 @@ type Server struct {
 	router   *httprouter.Router
 	handler  http.Handler
 	routes   []Route
-	// besideParam holds the routes declared with besideParam, by method
-	// and path; the parameter routes hand them their requests.
-	besideParam map[string]http.Handler
+	// dispatchers serve the parameter routes, each keyed by method and
+	// path (see handle).
+	dispatchers map[string]*dispatcher
 	// authenticators identify tokens, the embedder's first.
 	authenticators []Authenticator
 	limits         limiters
@@ -87,7 +89,6 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	s.limits = newLimiters()
 	s.metrics = newMetrics(s.registry)
 	s.router = httprouter.New()
-	s.besideParam = map[string]http.Handler{}
 	// Documented paths are registered exactly (seeds/004's end in '/');
 	// redirecting near misses would turn a client's typo into a 301 that
 	// drops POST bodies.
@@ -140,29 +141,47 @@ type route struct {
 	access  Access
 	handler handlerFunc
 	opts    []routeOption
+	// under is the parameter route (below the group's prefix) that serves
+	// this route's path, when a static segment of it stands where that
+	// route has a parameter (see dispatchedBy).
+	under string
+}
+
+// dispatchedBy serves r through the parameter route paramPath of its
+// group: httprouter panics on a static segment and a parameter at one
+// position (/tasks/my-tasks/ beside /tasks/:id/), so the parameter route
+// is registered once and hands the reserved value (my-tasks) to r. r keeps
+// its own access, middleware and place in Routes.
+func (r route) dispatchedBy(paramPath string) route {
+	r.under = paramPath
+	return r
 }
 
 // get, post, put and del make the route table entries of their methods.
 func get(path string, a Access, h handlerFunc, opts ...routeOption) route {
-	return route{http.MethodGet, path, a, h, opts}
+	return route{method: http.MethodGet, path: path, access: a, handler: h, opts: opts}
 }
 
 func post(path string, a Access, h handlerFunc, opts ...routeOption) route {
-	return route{http.MethodPost, path, a, h, opts}
+	return route{method: http.MethodPost, path: path, access: a, handler: h, opts: opts}
 }
 
 func put(path string, a Access, h handlerFunc, opts ...routeOption) route {
-	return route{http.MethodPut, path, a, h, opts}
+	return route{method: http.MethodPut, path: path, access: a, handler: h, opts: opts}
 }
 
 func del(path string, a Access, h handlerFunc, opts ...routeOption) route {
-	return route{http.MethodDelete, path, a, h, opts}
+	return route{method: http.MethodDelete, path: path, access: a, handler: h, opts: opts}
 }
 
 // group registers routes below prefix, all speaking family f's dialect.
 func (s *Server) group(prefix string, f Family, routes ...route) {
 	for _, rt := range routes {
-		s.handle(Route{Method: rt.method, Path: prefix + rt.path, Family: f, Access: rt.access}, rt.handler, rt.opts...)
+		under := ""
+		if rt.under != "" {
+			under = prefix + rt.under
+		}
+		s.handle(Route{Method: rt.method, Path: prefix + rt.path, Family: f, Access: rt.access}, under, rt.handler, rt.opts...)
 	}
 }
 
@@ -176,17 +195,7 @@ type routeConfig struct {
 	// plainInvalid answers input errors with 400 and a message even in the
 	// FastAPI dialect, for seeds/001 endpoints that parse bodies by hand.
 	plainInvalid bool
-	// besideParam: see besideParam.
-	besideParam bool
 }
-
-// besideParam declares a static route at a position where a parameter
-// route of the same method matches too (/audit/events/by-target/ beside
-// /audit/events/:id/), which httprouter refuses to register: the route is
-// kept out of the router, and every routed request whose exact path is
-// such a route's is served by it instead (DESIGN.md HTTP). It keeps its own
-// family, access and middleware, and is listed by Routes like any other.
-func besideParam() routeOption { return func(c *routeConfig) { c.besideParam = true } }
 
 // withPlainInvalid makes a FastAPI route answer 400, not 422, for bad input.
 func withPlainInvalid() routeOption { return func(c *routeConfig) { c.plainInvalid = true } }
@@ -203,39 +212,111 @@ func withRateLimit(l *RateLimiter, key func(*http.Request) string) routeOption {
 }
 
 // handle registers h for rt, wrapped in the per-route middleware. Path
-// parameters are available through httprouter.ParamsFromContext.
-func (s *Server) handle(rt Route, h handlerFunc, opts ...routeOption) {
+// parameters are available through httprouter.ParamsFromContext. A route
+// under a parameter route (dispatchedBy) is served by that route's
+// dispatcher for its reserved value; a parameter route is served by its
+// dispatcher for every other value.
+func (s *Server) handle(rt Route, under string, h handlerFunc, opts ...routeOption) {
 	cfg := routeConfig{maxBody: s.maxBody, keyFunc: clientIP}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s.routes = append(s.routes, rt)
-	var wrapped http.Handler = s.wrap(rt, cfg, h)
-	methods := []string{rt.Method}
-	if rt.Method == http.MethodGet {
-		// curl -I and load balancers' probes use HEAD; net/http drops the
-		// body of a HEAD response, so the GET handler serves it as is.
-		methods = append(methods, http.MethodHead)
-	}
-	for _, m := range methods {
-		if cfg.besideParam {
-			s.besideParam[m+" "+rt.Path] = wrapped
-			continue
+	wrapped := s.wrap(rt, cfg, h)
+	switch {
+	case under != "":
+		param, value := reservedValue(under, rt.Path)
+		d := s.dispatcherFor(rt.Method, under, param)
+		if _, taken := d.reserved[value]; taken {
+			panic(fmt.Sprintf("server: %s %s is registered twice", rt.Method, rt.Path))
 		}
-		s.router.Handler(m, rt.Path, s.orBesideParam(wrapped))
+		d.reserved[value] = wrapped
+	case strings.Contains(rt.Path, "/:"):
+		d := s.dispatcherFor(rt.Method, rt.Path, "")
+		if d.fallback != nil {
+			panic(fmt.Sprintf("server: %s %s is registered twice", rt.Method, rt.Path))
+		}
+		d.fallback = wrapped
+	default:
+		s.mount(rt.Method, rt.Path, wrapped)
 	}
 }
 
-// orBesideParam serves with h the requests whose path is not a besideParam
-// route's.
-func (s *Server) orBesideParam(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if static, ok := s.besideParam[r.Method+" "+r.URL.Path]; ok {
-			static.ServeHTTP(w, r)
-			return
-		}
+// mount hands h to the router for method and path.
+func (s *Server) mount(method, path string, h http.Handler) {
+	s.router.Handler(method, path, h)
+	if method == http.MethodGet {
+		// curl -I and load balancers' probes use HEAD; net/http drops the
+		// body of a HEAD response, so the GET handler serves it as is.
+		s.router.Handler(http.MethodHead, path, h)
+	}
+}
+
+// dispatcher serves one parameter route: the routes registered for
+// reserved values of its parameter, else the route itself (fallback), else
+// 404.
+type dispatcher struct {
+	param    string
+	reserved map[string]http.Handler
+	fallback http.Handler
+	notFound http.Handler
+}
+
+func (d *dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h, ok := d.reserved[httprouter.ParamsFromContext(r.Context()).ByName(d.param)]; ok && d.param != "" {
 		h.ServeHTTP(w, r)
-	})
+		return
+	}
+	if d.fallback != nil {
+		d.fallback.ServeHTTP(w, r)
+		return
+	}
+	d.notFound.ServeHTTP(w, r)
+}
+
+// dispatcherFor returns the dispatcher of method and the parameter route
+// path, registering it with the router the first time. param names the
+// parameter that reserved values stand for ("" when not known yet).
+func (s *Server) dispatcherFor(method, path, param string) *dispatcher {
+	key := method + " " + path
+	d, ok := s.dispatchers[key]
+	if !ok {
+		if s.dispatchers == nil {
+			s.dispatchers = map[string]*dispatcher{}
+		}
+		d = &dispatcher{reserved: map[string]http.Handler{}, notFound: s.router.NotFound}
+		s.dispatchers[key] = d
+		s.mount(method, path, d)
+	}
+	if param != "" {
+		d.param = param
+	}
+	return d
+}
+
+// reservedValue finds the parameter of paramPath whose place a static
+// segment of path takes, and that segment; the other segments must be
+// equal.
+func reservedValue(paramPath, path string) (param, value string) {
+	ps, ss := strings.Split(paramPath, "/"), strings.Split(path, "/")
+	if len(ps) != len(ss) {
+		panic(fmt.Sprintf("server: %s cannot be dispatched by %s", path, paramPath))
+	}
+	for i := range ps {
+		switch {
+		case strings.HasPrefix(ps[i], ":") && !strings.HasPrefix(ss[i], ":"):
+			if param != "" {
+				panic(fmt.Sprintf("server: %s stands for two parameters of %s", path, paramPath))
+			}
+			param, value = ps[i][1:], ss[i]
+		case ps[i] != ss[i]:
+			panic(fmt.Sprintf("server: %s cannot be dispatched by %s", path, paramPath))
+		}
+	}
+	if param == "" {
+		panic(fmt.Sprintf("server: %s has no parameter to dispatch %s", paramPath, path))
+	}
+	return param, value
 }
 
 // wrap is the per-route middleware around h, and the one place that renders

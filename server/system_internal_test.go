@@ -69,6 +69,7 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 		"steps": "http://bugflow.example:8002/steps/",
 		"transitions": "http://bugflow.example:8002/transitions/",
 		"tickets": "http://bugflow.example:8002/tickets/",
+		"tasks": "http://bugflow.example:8002/tasks/",
 		"widgets": "http://bugflow.example:8002/widgets/"
 	}`, rec.Body.String())
 }

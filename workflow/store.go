@@ -59,6 +59,9 @@ type Store interface {
 // round-robin turns of roles. Deleting a task deletes its assignments and
 // history; a workflow or step that a task stands on cannot be deleted.
 type TaskStore interface {
+	// TaskWorkflow reads a workflow without locking it, for the changes of
+	// tasks, which do not change their workflow (GetWorkflow locks it).
+	TaskWorkflow(ctx context.Context, id int64) (Workflow, error)
 	// CountTasks returns how many tasks a workflow has.
 	CountTasks(ctx context.Context, workflowID int64) (int, error)
 	// InsertTask stores t and sets its ID.

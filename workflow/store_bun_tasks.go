@@ -221,6 +221,11 @@ func trigramIndex(ctx context.Context, tx bun.Tx) error {
 	return err
 }
 
+// TaskWorkflow implements TaskStore.
+func (s *BunStore) TaskWorkflow(ctx context.Context, id int64) (Workflow, error) {
+	return (&BunStore{db: s.db}).GetWorkflow(ctx, id)
+}
+
 // CountTasks implements TaskStore; the Service uses it as its TaskCounter
 // unless Config.Tasks says otherwise.
 func (s *BunStore) CountTasks(ctx context.Context, workflowID int64) (int, error) {

@@ -107,7 +107,7 @@ func (s *Service) transition(ctx context.Context, actor Actor, taskID int64, pla
 		if mine < 0 {
 			return errs.Forbiddenf("you hold no active assignment on task %d's current step %q", taskID, t.CurrentStep.Name)
 		}
-		w, err := st.GetWorkflow(ctx, t.WorkflowID)
+		w, err := st.TaskWorkflow(ctx, t.WorkflowID)
 		if err != nil {
 			return err
 		}

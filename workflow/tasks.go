@@ -229,7 +229,7 @@ func (s *Service) CreateTask(ctx context.Context, actor Actor, in TaskInput) (Ta
 		return Task{}, err
 	}
 	return s.startTask(ctx, &actor, in, func(ctx context.Context, st Store) (Workflow, error) {
-		w, err := st.GetWorkflow(ctx, in.WorkflowID)
+		w, err := st.TaskWorkflow(ctx, in.WorkflowID)
 		if errors.Is(err, errs.ErrNotFound) {
 			return Workflow{}, errs.InvalidField("workflow_id", fmt.Sprintf("workflow %d does not exist", in.WorkflowID))
 		}
@@ -550,7 +550,7 @@ func (s *Service) UpdateTask(ctx context.Context, actor Actor, id int64, in Task
 		if !canSee(actor, t, items) {
 			return forbidden(id)
 		}
-		w, err := st.GetWorkflow(ctx, t.WorkflowID)
+		w, err := st.TaskWorkflow(ctx, t.WorkflowID)
 		if err != nil {
 			return err
 		}

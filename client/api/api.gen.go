@@ -20,6 +20,45 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for ActionLogAction.
+const (
+	ActionLogActionAssigned      ActionLogAction = "assigned"
+	ActionLogActionCreated       ActionLogAction = "created"
+	ActionLogActionEscalated     ActionLogAction = "escalated"
+	ActionLogActionResolved      ActionLogAction = "resolved"
+	ActionLogActionStatusChanged ActionLogAction = "status_changed"
+	ActionLogActionTransferred   ActionLogAction = "transferred"
+	ActionLogActionTransition    ActionLogAction = "transition"
+	ActionLogActionUpdated       ActionLogAction = "updated"
+	ActionLogActionWaiting       ActionLogAction = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the ActionLogAction enum.
+func (e ActionLogAction) Valid() bool {
+	switch e {
+	case ActionLogActionAssigned:
+		return true
+	case ActionLogActionCreated:
+		return true
+	case ActionLogActionEscalated:
+		return true
+	case ActionLogActionResolved:
+		return true
+	case ActionLogActionStatusChanged:
+		return true
+	case ActionLogActionTransferred:
+		return true
+	case ActionLogActionTransition:
+		return true
+	case ActionLogActionUpdated:
+		return true
+	case ActionLogActionWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AdminJobRowState.
 const (
 	AdminJobRowStateAvailable AdminJobRowState = "available"
@@ -68,6 +107,36 @@ func (e AdminUserRowRole) Valid() bool {
 	case AdminUserRowRoleAdmin:
 		return true
 	case AdminUserRowRoleUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AssignmentStatus.
+const (
+	AssignmentStatusBreached   AssignmentStatus = "breached"
+	AssignmentStatusEscalated  AssignmentStatus = "escalated"
+	AssignmentStatusInProgress AssignmentStatus = "in progress"
+	AssignmentStatusNew        AssignmentStatus = "new"
+	AssignmentStatusReassigned AssignmentStatus = "reassigned"
+	AssignmentStatusResolved   AssignmentStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the AssignmentStatus enum.
+func (e AssignmentStatus) Valid() bool {
+	switch e {
+	case AssignmentStatusBreached:
+		return true
+	case AssignmentStatusEscalated:
+		return true
+	case AssignmentStatusInProgress:
+		return true
+	case AssignmentStatusNew:
+		return true
+	case AssignmentStatusReassigned:
+		return true
+	case AssignmentStatusResolved:
 		return true
 	default:
 		return false
@@ -266,6 +335,27 @@ func (e JobResultStatus) Valid() bool {
 	}
 }
 
+// Defines values for MyTaskOrigin.
+const (
+	MyTaskOriginEscalation  MyTaskOrigin = "Escalation"
+	MyTaskOriginSystem      MyTaskOrigin = "System"
+	MyTaskOriginTransferred MyTaskOrigin = "Transferred"
+)
+
+// Valid indicates whether the value is a known member of the MyTaskOrigin enum.
+func (e MyTaskOrigin) Valid() bool {
+	switch e {
+	case MyTaskOriginEscalation:
+		return true
+	case MyTaskOriginSystem:
+		return true
+	case MyTaskOriginTransferred:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Priority.
 const (
 	PriorityHigh   Priority = "High"
@@ -302,6 +392,69 @@ func (e RoleMemberSource) Valid() bool {
 	case RoleMemberSourceAdmin:
 		return true
 	case RoleMemberSourceJwt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskItemOrigin.
+const (
+	TaskItemOriginEscalation  TaskItemOrigin = "Escalation"
+	TaskItemOriginSystem      TaskItemOrigin = "System"
+	TaskItemOriginTransferred TaskItemOrigin = "Transferred"
+)
+
+// Valid indicates whether the value is a known member of the TaskItemOrigin enum.
+func (e TaskItemOrigin) Valid() bool {
+	switch e {
+	case TaskItemOriginEscalation:
+		return true
+	case TaskItemOriginSystem:
+		return true
+	case TaskItemOriginTransferred:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskStatus.
+const (
+	TaskStatusInProgress TaskStatus = "in progress"
+	TaskStatusNew        TaskStatus = "new"
+	TaskStatusResolved   TaskStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the TaskStatus enum.
+func (e TaskStatus) Valid() bool {
+	switch e {
+	case TaskStatusInProgress:
+		return true
+	case TaskStatusNew:
+		return true
+	case TaskStatusResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TaskVisualizationStepsStatus.
+const (
+	TaskVisualizationStepsStatusCurrent TaskVisualizationStepsStatus = "current"
+	TaskVisualizationStepsStatusDone    TaskVisualizationStepsStatus = "done"
+	TaskVisualizationStepsStatusPending TaskVisualizationStepsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the TaskVisualizationStepsStatus enum.
+func (e TaskVisualizationStepsStatus) Valid() bool {
+	switch e {
+	case TaskVisualizationStepsStatusCurrent:
+		return true
+	case TaskVisualizationStepsStatusDone:
+		return true
+	case TaskVisualizationStepsStatusPending:
 		return true
 	default:
 		return false
@@ -788,6 +941,45 @@ func (e SetReviewed200JSONResponseBodyStatus) Valid() bool {
 	}
 }
 
+// Defines values for AllTasksParamsTab.
+const (
+	Active     AllTasksParamsTab = "active"
+	Inactive   AllTasksParamsTab = "inactive"
+	Unassigned AllTasksParamsTab = "unassigned"
+)
+
+// Valid indicates whether the value is a known member of the AllTasksParamsTab enum.
+func (e AllTasksParamsTab) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Inactive:
+		return true
+	case Unassigned:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateUserStatusJSONBodyStatus.
+const (
+	UpdateUserStatusJSONBodyStatusInProgress UpdateUserStatusJSONBodyStatus = "in progress"
+	UpdateUserStatusJSONBodyStatusNew        UpdateUserStatusJSONBodyStatus = "new"
+)
+
+// Valid indicates whether the value is a known member of the UpdateUserStatusJSONBodyStatus enum.
+func (e UpdateUserStatusJSONBodyStatus) Valid() bool {
+	switch e {
+	case UpdateUserStatusJSONBodyStatusInProgress:
+		return true
+	case UpdateUserStatusJSONBodyStatusNew:
+		return true
+	default:
+		return false
+	}
+}
+
 // APIRoot seeds/004's API root. Besides message and version it links each
 // collection of the workflow API that this server serves, named after
 // the collection (workflows, tickets, ...): a link is listed only when
@@ -799,6 +991,32 @@ type APIRoot struct {
 	// Version Example: 1.0
 	Version              string            `json:"version"`
 	AdditionalProperties map[string]string `json:"-"`
+}
+
+// ActionLog One line of a task's history.
+type ActionLog struct {
+	Action    ActionLogAction `json:"action"`
+	CreatedAt time.Time       `json:"created_at"`
+	Id        int64           `json:"id"`
+	Notes     string          `json:"notes"`
+	StepId    int64           `json:"step_id"`
+	StepName  string          `json:"step_name"`
+	TaskId    int64           `json:"task_id"`
+
+	// UserId null for the system (intake).
+	UserId   *string `json:"user_id"`
+	Username string  `json:"username"`
+}
+
+// ActionLogAction defines model for ActionLog.Action.
+type ActionLogAction string
+
+// ActionLogPage defines model for ActionLogPage.
+type ActionLogPage struct {
+	Count    int         `json:"count"`
+	Next     *string     `json:"next"`
+	Previous *string     `json:"previous"`
+	Results  []ActionLog `json:"results"`
 }
 
 // AdminJobRow defines model for AdminJobRow.
@@ -862,6 +1080,9 @@ type AnalysisDetail struct {
 		Title              *string                   `json:"title,omitempty"`
 	} `json:"product_bug_report,omitempty"`
 }
+
+// AssignmentStatus new and in progress are active (the holder may act); the others are finished.
+type AssignmentStatus string
 
 // AuditEvent One recorded change; before is null for a creation and after for a deletion.
 type AuditEvent struct {
@@ -1248,6 +1469,43 @@ type JobResult struct {
 // JobResultStatus defines model for JobResult.Status.
 type JobResultStatus string
 
+// MyTask defines model for MyTask.
+type MyTask struct {
+	ActedAt    *time.Time `json:"acted_at"`
+	AssignedAt time.Time  `json:"assigned_at"`
+
+	// AssignmentStatus new and in progress are active (the holder may act); the others are finished.
+	AssignmentStatus AssignmentStatus `json:"assignment_status"`
+	Notes            string           `json:"notes"`
+	Origin           MyTaskOrigin     `json:"origin"`
+	RoleId           int64            `json:"role_id"`
+	RoleName         string           `json:"role_name"`
+	StepId           int64            `json:"step_id"`
+
+	// TargetResolution assigned + the task's SLA × the step's weight share; a transferred or escalated item keeps its predecessor's.
+	TargetResolution *time.Time `json:"target_resolution"`
+
+	// Task A ticket's (or an admin's) work moving through a workflow.
+	Task   Task  `json:"task"`
+	TaskId int64 `json:"task_id"`
+
+	// TaskItemId Example: 456
+	TaskItemId int64  `json:"task_item_id"`
+	UserId     string `json:"user_id"`
+	Username   string `json:"username"`
+}
+
+// MyTaskOrigin defines model for MyTask.Origin.
+type MyTaskOrigin string
+
+// MyTaskPage defines model for MyTaskPage.
+type MyTaskPage struct {
+	Count    int      `json:"count"`
+	Next     *string  `json:"next"`
+	Previous *string  `json:"previous"`
+	Results  []MyTask `json:"results"`
+}
+
 // OK defines model for OK.
 type OK struct {
 	Ok bool `json:"ok"`
@@ -1262,7 +1520,7 @@ type PlainError struct {
 	} `json:"error"`
 }
 
-// Priority A ticket's (and its task's) priority, whose workflow SLA sets the task's target.
+// Priority defines model for Priority.
 type Priority string
 
 // ResultEnvelope defines model for ResultEnvelope.
@@ -1422,6 +1680,103 @@ type StepPage struct {
 	Results  []Step  `json:"results"`
 }
 
+// StepRef defines model for StepRef.
+type StepRef struct {
+	// Name Example: Resolution
+	Name string `json:"name"`
+
+	// StepId Example: 11
+	StepId int64 `json:"step_id"`
+}
+
+// Task A ticket's (or an admin's) work moving through a workflow.
+type Task struct {
+	CreatedAt   time.Time  `json:"created_at"`
+	CurrentStep StepRef    `json:"current_step"`
+	Description string     `json:"description"`
+	Priority    Priority   `json:"priority"`
+	ResolvedAt  *time.Time `json:"resolved_at"`
+	Status      TaskStatus `json:"status"`
+	Subject     string     `json:"subject"`
+
+	// TargetResolution created + the workflow's SLA for the priority.
+	TargetResolution *time.Time `json:"target_resolution"`
+
+	// TaskId Example: 123
+	TaskId int64 `json:"task_id"`
+
+	// TicketId The ticket's id (TX…); empty for a task created without one.
+	TicketId string `json:"ticket_id"`
+
+	// TicketOwnerId The Ticket Coordinator who owns the ticket.
+	TicketOwnerId *string   `json:"ticket_owner_id"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	WorkflowId    int64     `json:"workflow_id"`
+}
+
+// TaskDetail defines model for TaskDetail.
+type TaskDetail struct {
+	Assignments []TaskItem `json:"assignments"`
+	CreatedAt   time.Time  `json:"created_at"`
+	CurrentStep StepRef    `json:"current_step"`
+	Description string     `json:"description"`
+	Priority    Priority   `json:"priority"`
+	ResolvedAt  *time.Time `json:"resolved_at"`
+	Status      TaskStatus `json:"status"`
+	Subject     string     `json:"subject"`
+
+	// TargetResolution created + the workflow's SLA for the priority.
+	TargetResolution *time.Time `json:"target_resolution"`
+
+	// TaskId Example: 123
+	TaskId int64 `json:"task_id"`
+
+	// TicketId The ticket's id (TX…); empty for a task created without one.
+	TicketId string `json:"ticket_id"`
+
+	// TicketOwnerId The Ticket Coordinator who owns the ticket.
+	TicketOwnerId *string   `json:"ticket_owner_id"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	WorkflowId    int64     `json:"workflow_id"`
+}
+
+// TaskItem One user's charge of a task's step.
+type TaskItem struct {
+	ActedAt    *time.Time `json:"acted_at"`
+	AssignedAt time.Time  `json:"assigned_at"`
+
+	// AssignmentStatus new and in progress are active (the holder may act); the others are finished.
+	AssignmentStatus AssignmentStatus `json:"assignment_status"`
+	Notes            string           `json:"notes"`
+	Origin           TaskItemOrigin   `json:"origin"`
+	RoleId           int64            `json:"role_id"`
+	RoleName         string           `json:"role_name"`
+	StepId           int64            `json:"step_id"`
+
+	// TargetResolution assigned + the task's SLA × the step's weight share; a transferred or escalated item keeps its predecessor's.
+	TargetResolution *time.Time `json:"target_resolution"`
+	TaskId           int64      `json:"task_id"`
+
+	// TaskItemId Example: 456
+	TaskItemId int64  `json:"task_item_id"`
+	UserId     string `json:"user_id"`
+	Username   string `json:"username"`
+}
+
+// TaskItemOrigin defines model for TaskItem.Origin.
+type TaskItemOrigin string
+
+// TaskPage defines model for TaskPage.
+type TaskPage struct {
+	Count    int          `json:"count"`
+	Next     *string      `json:"next"`
+	Previous *string      `json:"previous"`
+	Results  []TaskDetail `json:"results"`
+}
+
+// TaskStatus defines model for TaskStatus.
+type TaskStatus string
+
 // TaskUser defines model for TaskUser.
 type TaskUser struct {
 	Email    *string `json:"email,omitempty"`
@@ -1430,6 +1785,27 @@ type TaskUser struct {
 	UserId   string  `json:"user_id"`
 	Username string  `json:"username"`
 }
+
+// TaskVisualization defines model for TaskVisualization.
+type TaskVisualization struct {
+	CurrentStep StepRef    `json:"current_step"`
+	Status      TaskStatus `json:"status"`
+	Steps       []struct {
+		Assignments []TaskItem                   `json:"assignments"`
+		IsEnd       bool                         `json:"is_end"`
+		IsStart     bool                         `json:"is_start"`
+		Name        string                       `json:"name"`
+		Order       int                          `json:"order"`
+		Status      TaskVisualizationStepsStatus `json:"status"`
+		StepId      int64                        `json:"step_id"`
+	} `json:"steps"`
+	TaskId      int64  `json:"task_id"`
+	Transitions []Edge `json:"transitions"`
+	WorkflowId  int64  `json:"workflow_id"`
+}
+
+// TaskVisualizationStepsStatus defines model for TaskVisualization.Steps.Status.
+type TaskVisualizationStepsStatus string
 
 // TempIDMapping The step id that each node's temp_id became.
 //
@@ -1490,9 +1866,7 @@ type Ticket struct {
 	Id int64 `json:"id"`
 
 	// OwnerId The Ticket Coordinator who owns it.
-	OwnerId *string `json:"owner_id"`
-
-	// Priority A ticket's (and its task's) priority, whose workflow SLA sets the task's target.
+	OwnerId  *string  `json:"owner_id"`
 	Priority Priority `json:"priority"`
 
 	// Status Where a ticket is; it follows the ticket's task. New: no workflow
@@ -1564,9 +1938,7 @@ type TicketResult struct {
 	Message *string `json:"message,omitempty"`
 
 	// OwnerId The Ticket Coordinator who owns it.
-	OwnerId *string `json:"owner_id"`
-
-	// Priority A ticket's (and its task's) priority, whose workflow SLA sets the task's target.
+	OwnerId  *string  `json:"owner_id"`
 	Priority Priority `json:"priority"`
 
 	// Status Where a ticket is; it follows the ticket's task. New: no workflow
@@ -1651,6 +2023,18 @@ type TransitionPage struct {
 	Next     *string `json:"next"`
 	Previous *string `json:"previous"`
 	Results  []Edge  `json:"results"`
+}
+
+// TransitionResult defines model for TransitionResult.
+type TransitionResult struct {
+	// Message Example: Task transitioned to Resolution
+	Message string `json:"message"`
+	Success bool   `json:"success"`
+	Task    struct {
+		CurrentStep StepRef    `json:"current_step"`
+		Status      TaskStatus `json:"status"`
+		TaskId      int64      `json:"task_id"`
+	} `json:"task"`
 }
 
 // ValidationError Analysis and tasks (FastAPI) request validation error, status 422.
@@ -1897,6 +2281,9 @@ type DRFForbidden = DRFError
 
 // DRFNotFound Workflow and tickets (seeds/004) error dialect.
 type DRFNotFound = DRFError
+
+// DRFObjectForbidden Workflow and tickets (seeds/004) error dialect.
+type DRFObjectForbidden = DRFError
 
 // DRFTooLarge Workflow and tickets (seeds/004) error dialect.
 type DRFTooLarge = DRFError
@@ -2422,6 +2809,109 @@ type CreateStepJSONBody struct {
 	WorkflowId int64    `json:"workflow_id"`
 }
 
+// ListTasksParams defines parameters for ListTasks.
+type ListTasksParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// CreateTaskJSONBody defines parameters for CreateTask.
+type CreateTaskJSONBody struct {
+	Description *string   `json:"description,omitempty"`
+	Priority    *Priority `json:"priority,omitempty"`
+
+	// Subject Example: Set up a laptop
+	Subject    string `json:"subject"`
+	WorkflowId int64  `json:"workflow_id"`
+}
+
+// AllTasksParams defines parameters for AllTasks.
+type AllTasksParams struct {
+	Tab    *AllTasksParamsTab `form:"tab,omitempty" json:"tab,omitempty"`
+	Search *string            `form:"search,omitempty" json:"search,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// AllTasksParamsTab defines parameters for AllTasks.
+type AllTasksParamsTab string
+
+// EscalateTaskJSONBody defines parameters for EscalateTask.
+type EscalateTaskJSONBody struct {
+	// Reason Example: Customer requires manager involvement
+	Reason string `json:"reason"`
+
+	// TaskItemId Example: 456
+	TaskItemId int64 `json:"task_item_id"`
+}
+
+// MyTasksParams defines parameters for MyTasks.
+type MyTasksParams struct {
+	// Role A role name, in any case.
+	Role             *string           `form:"role,omitempty" json:"role,omitempty"`
+	AssignmentStatus *AssignmentStatus `form:"assignment_status,omitempty" json:"assignment_status,omitempty"`
+
+	// TaskWorkflowId Only the tasks of this workflow.
+	TaskWorkflowId *int64 `form:"task__workflow_id,omitempty" json:"task__workflow_id,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// OwnedTicketsParams defines parameters for OwnedTickets.
+type OwnedTicketsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// TransferTaskJSONBody defines parameters for TransferTask.
+type TransferTaskJSONBody struct {
+	NewUserId string `json:"new_user_id"`
+
+	// Notes Example: Transferred to specialist
+	Notes *string `json:"notes,omitempty"`
+
+	// TaskItemId Example: 456
+	TaskItemId int64 `json:"task_item_id"`
+}
+
+// UpdateTaskJSONBody defines parameters for UpdateTask.
+type UpdateTaskJSONBody struct {
+	Description *string   `json:"description,omitempty"`
+	Priority    *Priority `json:"priority,omitempty"`
+	Subject     string    `json:"subject"`
+}
+
+// TaskActionLogsParams defines parameters for TaskActionLogs.
+type TaskActionLogsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// UpdateUserStatusJSONBody defines parameters for UpdateUserStatus.
+type UpdateUserStatusJSONBody struct {
+	Status UpdateUserStatusJSONBodyStatus `json:"status"`
+}
+
+// UpdateUserStatusJSONBodyStatus defines parameters for UpdateUserStatus.
+type UpdateUserStatusJSONBodyStatus string
+
 // ListTicketsParams defines parameters for ListTickets.
 type ListTicketsParams struct {
 	// Page Page number, from 1.
@@ -2462,6 +2952,15 @@ type CreateTransitionJSONBody struct {
 	// Name Example: Assign
 	Name     *string `json:"name,omitempty"`
 	ToStepId int64   `json:"to_step_id"`
+}
+
+// TransitionTaskJSONBody defines parameters for TransitionTask.
+type TransitionTaskJSONBody struct {
+	// Notes Example: Completed initial assessment
+	Notes string `json:"notes"`
+
+	// TransitionId Example: 5
+	TransitionId *int64 `json:"transition_id,omitempty"`
 }
 
 // RequestOTPJSONBody defines parameters for RequestOTP.
@@ -2577,6 +3076,21 @@ type CreateStepJSONRequestBody CreateStepJSONBody
 // UpdateStepJSONRequestBody defines body for UpdateStep for application/json ContentType.
 type UpdateStepJSONRequestBody = StepInput
 
+// CreateTaskJSONRequestBody defines body for CreateTask for application/json ContentType.
+type CreateTaskJSONRequestBody CreateTaskJSONBody
+
+// EscalateTaskJSONRequestBody defines body for EscalateTask for application/json ContentType.
+type EscalateTaskJSONRequestBody EscalateTaskJSONBody
+
+// TransferTaskJSONRequestBody defines body for TransferTask for application/json ContentType.
+type TransferTaskJSONRequestBody TransferTaskJSONBody
+
+// UpdateTaskJSONRequestBody defines body for UpdateTask for application/json ContentType.
+type UpdateTaskJSONRequestBody UpdateTaskJSONBody
+
+// UpdateUserStatusJSONRequestBody defines body for UpdateUserStatus for application/json ContentType.
+type UpdateUserStatusJSONRequestBody UpdateUserStatusJSONBody
+
 // CreateTicketJSONRequestBody defines body for CreateTicket for application/json ContentType.
 type CreateTicketJSONRequestBody = TicketInput
 
@@ -2585,6 +3099,9 @@ type UpdateTicketJSONRequestBody = TicketUpdate
 
 // CreateTransitionJSONRequestBody defines body for CreateTransition for application/json ContentType.
 type CreateTransitionJSONRequestBody CreateTransitionJSONBody
+
+// TransitionTaskJSONRequestBody defines body for TransitionTask for application/json ContentType.
+type TransitionTaskJSONRequestBody TransitionTaskJSONBody
 
 // RequestOTPJSONRequestBody defines body for RequestOTP for application/json ContentType.
 type RequestOTPJSONRequestBody RequestOTPJSONBody
@@ -3653,6 +4170,184 @@ type ClientInterface interface {
 	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
 	UpdateStep(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListTasks List tasks (seeds/004)
+	//
+	// Newest first, each with its task items. Admins see every task;
+	// anyone else the tasks whose ticket they own or that they hold a task
+	// item on.
+	//
+	// Corresponds with GET /tasks/ (the `ListTasks` operationId).
+	ListTasks(ctx context.Context, params *ListTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTaskWithBody Start a task on a workflow (admins)
+	//
+	// Like a ticket's intake, on the named workflow, which must be
+	// initialized or deployed (409 otherwise): the task stands at the
+	// start step, a Ticket Coordinator owns it in turn and the start
+	// step's role is assigned in turn.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+	CreateTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTask Start a task on a workflow (admins)
+	//
+	// Like a ticket's intake, on the named workflow, which must be
+	// initialized or deployed (409 otherwise): the task stands at the
+	// start step, a Ticket Coordinator owns it in turn and the start
+	// step's role is assigned in turn.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+	CreateTask(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AllTasks Every task, by tab and search (admins)
+	//
+	// tab active is the unresolved tasks that someone holds an active task
+	// item on; unassigned the unresolved tasks no one does (their role had
+	// no users); inactive the resolved ones. search matches, in any case,
+	// part of the subject, the description or the username of anyone ever
+	// assigned.
+	//
+	// Corresponds with GET /tasks/all-tasks/ (the `AllTasks` operationId).
+	AllTasks(ctx context.Context, params *AllTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EscalateTaskWithBody Escalate an active task item to its step's escalation role
+	//
+	// For the item's holder or an admin (403 for others). reason is
+	// required; the step needs an escalate_to role (400); a task is
+	// escalated to a role once (409), and an item that is not active is
+	// 409; the new item (origin Escalation) goes round-robin to the
+	// escalation role's users (503 when it has none) and keeps the old
+	// target; the old item becomes escalated.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+	EscalateTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EscalateTask Escalate an active task item to its step's escalation role
+	//
+	// For the item's holder or an admin (403 for others). reason is
+	// required; the step needs an escalate_to role (400); a task is
+	// escalated to a role once (409), and an item that is not active is
+	// 409; the new item (origin Escalation) goes round-robin to the
+	// escalation role's users (503 when it has none) and keeps the old
+	// target; the old item becomes escalated.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+	EscalateTask(ctx context.Context, body EscalateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// MyTasks The caller's task items with their tasks
+	//
+	// Newest first.
+	//
+	// Corresponds with GET /tasks/my-tasks/ (the `MyTasks` operationId).
+	MyTasks(ctx context.Context, params *MyTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// OwnedTickets The tasks whose ticket the caller owns (Ticket Coordinators, admins)
+	//
+	// Corresponds with GET /tasks/owned-tickets/ (the `OwnedTickets` operationId).
+	OwnedTickets(ctx context.Context, params *OwnedTicketsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TransferTaskWithBody Give an active task item to another user (admins)
+	//
+	// Not from a resolved, escalated, reassigned or breached item (409).
+	// The old item becomes reassigned; the new one (origin Transferred)
+	// keeps the step, role and target. new_user_id is the user's id, a
+	// string (UUID): a number is 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+	TransferTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TransferTask Give an active task item to another user (admins)
+	//
+	// Not from a resolved, escalated, reassigned or breached item (409).
+	// The old item becomes reassigned; the new one (origin Transferred)
+	// keeps the step, role and target. new_user_id is the user's id, a
+	// string (UUID): a number is 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+	TransferTask(ctx context.Context, body TransferTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTask Delete a task with its task items and history (admins)
+	//
+	// Corresponds with DELETE /tasks/{id}/ (the `DeleteTask` operationId).
+	DeleteTask(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTask Get a task with its task items
+	//
+	// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+	//
+	// Corresponds with GET /tasks/{id}/ (the `GetTask` operationId).
+	GetTask(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTaskWithBody Replace a task's subject, description and priority
+	//
+	// The target resolution follows the priority (created + the
+	// workflow's SLA for it). For admins, the ticket's owner and anyone
+	// holding a task item on it; 403 for others.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+	UpdateTaskWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTask Replace a task's subject, description and priority
+	//
+	// The target resolution follows the priority (created + the
+	// workflow's SLA for it). For admins, the ticket's owner and anyone
+	// holding a task item on it; 403 for others.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+	UpdateTask(ctx context.Context, id int64, body UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TaskActionLogs A task's history, oldest first
+	//
+	// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+	//
+	// Corresponds with GET /tasks/{id}/action-logs/ (the `TaskActionLogs` operationId).
+	TaskActionLogs(ctx context.Context, id int64, params *TaskActionLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateUserStatusWithBody Set the caller's active task item on the task to new or in progress
+	//
+	// 403 without an active task item on the task's current step. Starting
+	// work on a new task puts the task in progress.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+	UpdateUserStatusWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateUserStatus Set the caller's active task item on the task to new or in progress
+	//
+	// 403 without an active task item on the task's current step. Starting
+	// work on a new task puts the task in progress.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+	UpdateUserStatus(ctx context.Context, id int64, body UpdateUserStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TaskVisualization A task's progress through its workflow's steps
+	//
+	// Each step in order, done, current or pending, with the task items
+	// made on it (who did each). For admins, the ticket's owner and anyone
+	// holding a task item on the task; 403 for others.
+	//
+	// Corresponds with GET /tasks/{id}/visualization/ (the `TaskVisualization` operationId).
+	TaskVisualization(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListTickets List tickets (seeds/004)
 	//
 	// Newest first, a page at a time. Admins and Ticket Coordinators see
@@ -3772,6 +4467,38 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
 	GetTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TransitionTaskWithBody Move a task along a transition (seeds/004's Execute Transition)
+	//
+	// The caller must hold an active (new or in progress) task item on the
+	// task's current step: 403 otherwise, admins included. notes are
+	// required. The next step's role is assigned round-robin before the
+	// caller's item is resolved: when no user holds that role the answer
+	// is 503 and nothing changed. A null transition_id finalises the task
+	// (resolved), only on a step with no transitions out (400 otherwise).
+	// A transition that does not leave the task's current step (someone
+	// moved it first, or it is resolved) is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+	TransitionTaskWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TransitionTask Move a task along a transition (seeds/004's Execute Transition)
+	//
+	// The caller must hold an active (new or in progress) task item on the
+	// task's current step: 403 otherwise, admins included. notes are
+	// required. The next step's role is assigned round-robin before the
+	// caller's item is resolved: when no user holds that role the answer
+	// is 503 and nothing changed. A null transition_id finalises the task
+	// (resolved), only on a step with no transitions out (400 otherwise).
+	// A transition that does not leave the task's current step (someone
+	// moved it first, or it is resolved) is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+	TransitionTask(ctx context.Context, id int64, body TransitionTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RequestOTPWithBody Send a sign-in code to an email address (BugFlows step 2)
 	//
@@ -5614,6 +6341,364 @@ func (c *Client) UpdateStep(ctx context.Context, id int64, body UpdateStepJSONRe
 	return c.Client.Do(req)
 }
 
+// ListTasks List tasks (seeds/004)
+//
+// Newest first, each with its task items. Admins see every task;
+// anyone else the tasks whose ticket they own or that they hold a task
+// item on.
+//
+// Corresponds with GET /tasks/ (the `ListTasks` operationId).
+func (c *Client) ListTasks(ctx context.Context, params *ListTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTasksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTaskWithBody Start a task on a workflow (admins)
+//
+// Like a ticket's intake, on the named workflow, which must be
+// initialized or deployed (409 otherwise): the task stands at the
+// start step, a Ticket Coordinator owns it in turn and the start
+// step's role is assigned in turn.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+func (c *Client) CreateTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTaskRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTask Start a task on a workflow (admins)
+//
+// Like a ticket's intake, on the named workflow, which must be
+// initialized or deployed (409 otherwise): the task stands at the
+// start step, a Ticket Coordinator owns it in turn and the start
+// step's role is assigned in turn.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+func (c *Client) CreateTask(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTaskRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AllTasks Every task, by tab and search (admins)
+//
+// tab active is the unresolved tasks that someone holds an active task
+// item on; unassigned the unresolved tasks no one does (their role had
+// no users); inactive the resolved ones. search matches, in any case,
+// part of the subject, the description or the username of anyone ever
+// assigned.
+//
+// Corresponds with GET /tasks/all-tasks/ (the `AllTasks` operationId).
+func (c *Client) AllTasks(ctx context.Context, params *AllTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAllTasksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EscalateTaskWithBody Escalate an active task item to its step's escalation role
+//
+// For the item's holder or an admin (403 for others). reason is
+// required; the step needs an escalate_to role (400); a task is
+// escalated to a role once (409), and an item that is not active is
+// 409; the new item (origin Escalation) goes round-robin to the
+// escalation role's users (503 when it has none) and keeps the old
+// target; the old item becomes escalated.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+func (c *Client) EscalateTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEscalateTaskRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EscalateTask Escalate an active task item to its step's escalation role
+//
+// For the item's holder or an admin (403 for others). reason is
+// required; the step needs an escalate_to role (400); a task is
+// escalated to a role once (409), and an item that is not active is
+// 409; the new item (origin Escalation) goes round-robin to the
+// escalation role's users (503 when it has none) and keeps the old
+// target; the old item becomes escalated.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+func (c *Client) EscalateTask(ctx context.Context, body EscalateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEscalateTaskRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// MyTasks The caller's task items with their tasks
+//
+// Newest first.
+//
+// Corresponds with GET /tasks/my-tasks/ (the `MyTasks` operationId).
+func (c *Client) MyTasks(ctx context.Context, params *MyTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewMyTasksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// OwnedTickets The tasks whose ticket the caller owns (Ticket Coordinators, admins)
+//
+// Corresponds with GET /tasks/owned-tickets/ (the `OwnedTickets` operationId).
+func (c *Client) OwnedTickets(ctx context.Context, params *OwnedTicketsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewOwnedTicketsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TransferTaskWithBody Give an active task item to another user (admins)
+//
+// Not from a resolved, escalated, reassigned or breached item (409).
+// The old item becomes reassigned; the new one (origin Transferred)
+// keeps the step, role and target. new_user_id is the user's id, a
+// string (UUID): a number is 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+func (c *Client) TransferTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTransferTaskRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TransferTask Give an active task item to another user (admins)
+//
+// Not from a resolved, escalated, reassigned or breached item (409).
+// The old item becomes reassigned; the new one (origin Transferred)
+// keeps the step, role and target. new_user_id is the user's id, a
+// string (UUID): a number is 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+func (c *Client) TransferTask(ctx context.Context, body TransferTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTransferTaskRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTask Delete a task with its task items and history (admins)
+//
+// Corresponds with DELETE /tasks/{id}/ (the `DeleteTask` operationId).
+func (c *Client) DeleteTask(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTaskRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTask Get a task with its task items
+//
+// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+//
+// Corresponds with GET /tasks/{id}/ (the `GetTask` operationId).
+func (c *Client) GetTask(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTaskWithBody Replace a task's subject, description and priority
+//
+// The target resolution follows the priority (created + the
+// workflow's SLA for it). For admins, the ticket's owner and anyone
+// holding a task item on it; 403 for others.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+func (c *Client) UpdateTaskWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTaskRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTask Replace a task's subject, description and priority
+//
+// The target resolution follows the priority (created + the
+// workflow's SLA for it). For admins, the ticket's owner and anyone
+// holding a task item on it; 403 for others.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+func (c *Client) UpdateTask(ctx context.Context, id int64, body UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTaskRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TaskActionLogs A task's history, oldest first
+//
+// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+//
+// Corresponds with GET /tasks/{id}/action-logs/ (the `TaskActionLogs` operationId).
+func (c *Client) TaskActionLogs(ctx context.Context, id int64, params *TaskActionLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTaskActionLogsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateUserStatusWithBody Set the caller's active task item on the task to new or in progress
+//
+// 403 without an active task item on the task's current step. Starting
+// work on a new task puts the task in progress.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+func (c *Client) UpdateUserStatusWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUserStatusRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateUserStatus Set the caller's active task item on the task to new or in progress
+//
+// 403 without an active task item on the task's current step. Starting
+// work on a new task puts the task in progress.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+func (c *Client) UpdateUserStatus(ctx context.Context, id int64, body UpdateUserStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateUserStatusRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TaskVisualization A task's progress through its workflow's steps
+//
+// Each step in order, done, current or pending, with the task items
+// made on it (who did each). For admins, the ticket's owner and anyone
+// holding a task item on the task; 403 for others.
+//
+// Corresponds with GET /tasks/{id}/visualization/ (the `TaskVisualization` operationId).
+func (c *Client) TaskVisualization(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTaskVisualizationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListTickets List tickets (seeds/004)
 //
 // Newest first, a page at a time. Admins and Ticket Coordinators see
@@ -5844,6 +6929,58 @@ func (c *Client) DeleteTransition(ctx context.Context, id int64, reqEditors ...R
 // Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
 func (c *Client) GetTransition(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetTransitionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TransitionTaskWithBody Move a task along a transition (seeds/004's Execute Transition)
+//
+// The caller must hold an active (new or in progress) task item on the
+// task's current step: 403 otherwise, admins included. notes are
+// required. The next step's role is assigned round-robin before the
+// caller's item is resolved: when no user holds that role the answer
+// is 503 and nothing changed. A null transition_id finalises the task
+// (resolved), only on a step with no transitions out (400 otherwise).
+// A transition that does not leave the task's current step (someone
+// moved it first, or it is resolved) is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+func (c *Client) TransitionTaskWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTransitionTaskRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TransitionTask Move a task along a transition (seeds/004's Execute Transition)
+//
+// The caller must hold an active (new or in progress) task item on the
+// task's current step: 403 otherwise, admins included. notes are
+// required. The next step's role is assigned round-robin before the
+// caller's item is resolved: when no user holds that role the answer
+// is 503 and nothing changed. A null transition_id finalises the task
+// (resolved), only on a step with no transitions out (400 otherwise).
+// A transition that does not leave the task's current step (someone
+// moved it first, or it is resolved) is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+func (c *Client) TransitionTask(ctx context.Context, id int64, body TransitionTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTransitionTaskRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9080,6 +10217,719 @@ func NewUpdateStepRequestWithBody(server string, id int64, contentType string, b
 	return req, nil
 }
 
+// NewListTasksRequest constructs an http.Request for the ListTasks method
+func NewListTasksRequest(server string, params *ListTasksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTaskRequest calls the generic CreateTask builder with application/json body
+func NewCreateTaskRequest(server string, body CreateTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTaskRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateTaskRequestWithBody constructs an http.Request for the CreateTask method, with any body, and a specified content type
+func NewCreateTaskRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewAllTasksRequest constructs an http.Request for the AllTasks method
+func NewAllTasksRequest(server string, params *AllTasksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/all-tasks/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Tab != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tab", *params.Tab, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEscalateTaskRequest calls the generic EscalateTask builder with application/json body
+func NewEscalateTaskRequest(server string, body EscalateTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEscalateTaskRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewEscalateTaskRequestWithBody constructs an http.Request for the EscalateTask method, with any body, and a specified content type
+func NewEscalateTaskRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/escalate/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewMyTasksRequest constructs an http.Request for the MyTasks method
+func NewMyTasksRequest(server string, params *MyTasksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/my-tasks/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.AssignmentStatus != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "assignment_status", *params.AssignmentStatus, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TaskWorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "task__workflow_id", *params.TaskWorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewOwnedTicketsRequest constructs an http.Request for the OwnedTickets method
+func NewOwnedTicketsRequest(server string, params *OwnedTicketsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/owned-tickets/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTransferTaskRequest calls the generic TransferTask builder with application/json body
+func NewTransferTaskRequest(server string, body TransferTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTransferTaskRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewTransferTaskRequestWithBody constructs an http.Request for the TransferTask method, with any body, and a specified content type
+func NewTransferTaskRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/transfer/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteTaskRequest constructs an http.Request for the DeleteTask method
+func NewDeleteTaskRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskRequest constructs an http.Request for the GetTask method
+func NewGetTaskRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateTaskRequest calls the generic UpdateTask builder with application/json body
+func NewUpdateTaskRequest(server string, id int64, body UpdateTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTaskRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateTaskRequestWithBody constructs an http.Request for the UpdateTask method, with any body, and a specified content type
+func NewUpdateTaskRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTaskActionLogsRequest constructs an http.Request for the TaskActionLogs method
+func NewTaskActionLogsRequest(server string, id int64, params *TaskActionLogsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/%s/action-logs/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateUserStatusRequest calls the generic UpdateUserStatus builder with application/json body
+func NewUpdateUserStatusRequest(server string, id int64, body UpdateUserStatusJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateUserStatusRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateUserStatusRequestWithBody constructs an http.Request for the UpdateUserStatus method, with any body, and a specified content type
+func NewUpdateUserStatusRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/%s/update-user-status/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTaskVisualizationRequest constructs an http.Request for the TaskVisualization method
+func NewTaskVisualizationRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/%s/visualization/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTicketsRequest constructs an http.Request for the ListTickets method
 func NewListTicketsRequest(server string, params *ListTicketsParams) (*http.Request, error) {
 	var err error
@@ -9531,6 +11381,53 @@ func NewGetTransitionRequest(server string, id int64) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewTransitionTaskRequest calls the generic TransitionTask builder with application/json body
+func NewTransitionTaskRequest(server string, id int64, body TransitionTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewTransitionTaskRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewTransitionTaskRequestWithBody constructs an http.Request for the TransitionTask method, with any body, and a specified content type
+func NewTransitionTaskRequestWithBody(server string, id int64, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/transitions/%s/transition/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -10885,6 +12782,200 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /steps/{id}/ (the `UpdateStep` operationId).
 	UpdateStepWithResponse(ctx context.Context, id int64, body UpdateStepJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateStepResponse, error)
 
+	// ListTasksWithResponse List tasks (seeds/004)
+	//
+	// Newest first, each with its task items. Admins see every task;
+	// anyone else the tasks whose ticket they own or that they hold a task
+	// item on.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/ (the `ListTasks` operationId).
+	ListTasksWithResponse(ctx context.Context, params *ListTasksParams, reqEditors ...RequestEditorFn) (*ListTasksResponse, error)
+
+	// CreateTaskWithBodyWithResponse Start a task on a workflow (admins)
+	//
+	// Like a ticket's intake, on the named workflow, which must be
+	// initialized or deployed (409 otherwise): the task stands at the
+	// start step, a Ticket Coordinator owns it in turn and the start
+	// step's role is assigned in turn.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+	CreateTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error)
+
+	// CreateTaskWithResponse Start a task on a workflow (admins)
+	//
+	// Like a ticket's intake, on the named workflow, which must be
+	// initialized or deployed (409 otherwise): the task stands at the
+	// start step, a Ticket Coordinator owns it in turn and the start
+	// step's role is assigned in turn.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+	CreateTaskWithResponse(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error)
+
+	// AllTasksWithResponse Every task, by tab and search (admins)
+	//
+	// tab active is the unresolved tasks that someone holds an active task
+	// item on; unassigned the unresolved tasks no one does (their role had
+	// no users); inactive the resolved ones. search matches, in any case,
+	// part of the subject, the description or the username of anyone ever
+	// assigned.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/all-tasks/ (the `AllTasks` operationId).
+	AllTasksWithResponse(ctx context.Context, params *AllTasksParams, reqEditors ...RequestEditorFn) (*AllTasksResponse, error)
+
+	// EscalateTaskWithBodyWithResponse Escalate an active task item to its step's escalation role
+	//
+	// For the item's holder or an admin (403 for others). reason is
+	// required; the step needs an escalate_to role (400); a task is
+	// escalated to a role once (409), and an item that is not active is
+	// 409; the new item (origin Escalation) goes round-robin to the
+	// escalation role's users (503 when it has none) and keeps the old
+	// target; the old item becomes escalated.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+	EscalateTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EscalateTaskResponse, error)
+
+	// EscalateTaskWithResponse Escalate an active task item to its step's escalation role
+	//
+	// For the item's holder or an admin (403 for others). reason is
+	// required; the step needs an escalate_to role (400); a task is
+	// escalated to a role once (409), and an item that is not active is
+	// 409; the new item (origin Escalation) goes round-robin to the
+	// escalation role's users (503 when it has none) and keeps the old
+	// target; the old item becomes escalated.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+	EscalateTaskWithResponse(ctx context.Context, body EscalateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*EscalateTaskResponse, error)
+
+	// MyTasksWithResponse The caller's task items with their tasks
+	//
+	// Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/my-tasks/ (the `MyTasks` operationId).
+	MyTasksWithResponse(ctx context.Context, params *MyTasksParams, reqEditors ...RequestEditorFn) (*MyTasksResponse, error)
+
+	// OwnedTicketsWithResponse The tasks whose ticket the caller owns (Ticket Coordinators, admins)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/owned-tickets/ (the `OwnedTickets` operationId).
+	OwnedTicketsWithResponse(ctx context.Context, params *OwnedTicketsParams, reqEditors ...RequestEditorFn) (*OwnedTicketsResponse, error)
+
+	// TransferTaskWithBodyWithResponse Give an active task item to another user (admins)
+	//
+	// Not from a resolved, escalated, reassigned or breached item (409).
+	// The old item becomes reassigned; the new one (origin Transferred)
+	// keeps the step, role and target. new_user_id is the user's id, a
+	// string (UUID): a number is 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+	TransferTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TransferTaskResponse, error)
+
+	// TransferTaskWithResponse Give an active task item to another user (admins)
+	//
+	// Not from a resolved, escalated, reassigned or breached item (409).
+	// The old item becomes reassigned; the new one (origin Transferred)
+	// keeps the step, role and target. new_user_id is the user's id, a
+	// string (UUID): a number is 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+	TransferTaskWithResponse(ctx context.Context, body TransferTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*TransferTaskResponse, error)
+
+	// DeleteTaskWithResponse Delete a task with its task items and history (admins)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tasks/{id}/ (the `DeleteTask` operationId).
+	DeleteTaskWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTaskResponse, error)
+
+	// GetTaskWithResponse Get a task with its task items
+	//
+	// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/{id}/ (the `GetTask` operationId).
+	GetTaskWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTaskResponse, error)
+
+	// UpdateTaskWithBodyWithResponse Replace a task's subject, description and priority
+	//
+	// The target resolution follows the priority (created + the
+	// workflow's SLA for it). For admins, the ticket's owner and anyone
+	// holding a task item on it; 403 for others.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+	UpdateTaskWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTaskResponse, error)
+
+	// UpdateTaskWithResponse Replace a task's subject, description and priority
+	//
+	// The target resolution follows the priority (created + the
+	// workflow's SLA for it). For admins, the ticket's owner and anyone
+	// holding a task item on it; 403 for others.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+	UpdateTaskWithResponse(ctx context.Context, id int64, body UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTaskResponse, error)
+
+	// TaskActionLogsWithResponse A task's history, oldest first
+	//
+	// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/{id}/action-logs/ (the `TaskActionLogs` operationId).
+	TaskActionLogsWithResponse(ctx context.Context, id int64, params *TaskActionLogsParams, reqEditors ...RequestEditorFn) (*TaskActionLogsResponse, error)
+
+	// UpdateUserStatusWithBodyWithResponse Set the caller's active task item on the task to new or in progress
+	//
+	// 403 without an active task item on the task's current step. Starting
+	// work on a new task puts the task in progress.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+	UpdateUserStatusWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUserStatusResponse, error)
+
+	// UpdateUserStatusWithResponse Set the caller's active task item on the task to new or in progress
+	//
+	// 403 without an active task item on the task's current step. Starting
+	// work on a new task puts the task in progress.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+	UpdateUserStatusWithResponse(ctx context.Context, id int64, body UpdateUserStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserStatusResponse, error)
+
+	// TaskVisualizationWithResponse A task's progress through its workflow's steps
+	//
+	// Each step in order, done, current or pending, with the task items
+	// made on it (who did each). For admins, the ticket's owner and anyone
+	// holding a task item on the task; 403 for others.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/{id}/visualization/ (the `TaskVisualization` operationId).
+	TaskVisualizationWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*TaskVisualizationResponse, error)
+
 	// ListTicketsWithResponse List tickets (seeds/004)
 	//
 	// Newest first, a page at a time. Admins and Ticket Coordinators see
@@ -11016,6 +13107,38 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /transitions/{id}/ (the `GetTransition` operationId).
 	GetTransitionWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTransitionResponse, error)
+
+	// TransitionTaskWithBodyWithResponse Move a task along a transition (seeds/004's Execute Transition)
+	//
+	// The caller must hold an active (new or in progress) task item on the
+	// task's current step: 403 otherwise, admins included. notes are
+	// required. The next step's role is assigned round-robin before the
+	// caller's item is resolved: when no user holds that role the answer
+	// is 503 and nothing changed. A null transition_id finalises the task
+	// (resolved), only on a step with no transitions out (400 otherwise).
+	// A transition that does not leave the task's current step (someone
+	// moved it first, or it is resolved) is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+	TransitionTaskWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TransitionTaskResponse, error)
+
+	// TransitionTaskWithResponse Move a task along a transition (seeds/004's Execute Transition)
+	//
+	// The caller must hold an active (new or in progress) task item on the
+	// task's current step: 403 otherwise, admins included. notes are
+	// required. The next step's role is assigned round-robin before the
+	// caller's item is resolved: when no user holds that role the answer
+	// is 503 and nothing changed. A null transition_id finalises the task
+	// (resolved), only on a step with no transitions out (400 otherwise).
+	// A transition that does not leave the task's current step (someone
+	// moved it first, or it is resolved) is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+	TransitionTaskWithResponse(ctx context.Context, id int64, body TransitionTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*TransitionTaskResponse, error)
 
 	// RequestOTPWithBodyWithResponse Send a sign-in code to an email address (BugFlows step 2)
 	//
@@ -15453,6 +17576,875 @@ func (r UpdateStepResponse) ContentType() string {
 	return ""
 }
 
+type ListTasksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTasksResponse) GetJSON200() *TaskPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTasksResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTasksResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTasksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTasksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTasksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTasksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Task
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTaskResponse) GetJSON201() *Task {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTaskResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateTaskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateTaskResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateTaskResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateTaskResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AllTasksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AllTasksResponse) GetJSON200() *TaskPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AllTasksResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AllTasksResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AllTasksResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r AllTasksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AllTasksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AllTasksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AllTasksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EscalateTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskItem
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *DRFUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EscalateTaskResponse) GetJSON200() *TaskItem {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EscalateTaskResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EscalateTaskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r EscalateTaskResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r EscalateTaskResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r EscalateTaskResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r EscalateTaskResponse) GetJSON503() *DRFUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r EscalateTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EscalateTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EscalateTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EscalateTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type MyTasksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MyTaskPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r MyTasksResponse) GetJSON200() *MyTaskPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r MyTasksResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r MyTasksResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r MyTasksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r MyTasksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r MyTasksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r MyTasksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type OwnedTicketsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r OwnedTicketsResponse) GetJSON200() *TaskPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r OwnedTicketsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r OwnedTicketsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r OwnedTicketsResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r OwnedTicketsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r OwnedTicketsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r OwnedTicketsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r OwnedTicketsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TransferTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskItem
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TransferTaskResponse) GetJSON200() *TaskItem {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TransferTaskResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TransferTaskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TransferTaskResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r TransferTaskResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TransferTaskResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r TransferTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TransferTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TransferTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TransferTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteTaskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteTaskResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTaskResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskDetail
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskResponse) GetJSON200() *TaskDetail {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetTaskResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTaskResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskDetail
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateTaskResponse) GetJSON200() *TaskDetail {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateTaskResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateTaskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateTaskResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateTaskResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateTaskResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TaskActionLogsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ActionLogPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TaskActionLogsResponse) GetJSON200() *ActionLogPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TaskActionLogsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TaskActionLogsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TaskActionLogsResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TaskActionLogsResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r TaskActionLogsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TaskActionLogsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TaskActionLogsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TaskActionLogsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateUserStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskItem
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateUserStatusResponse) GetJSON200() *TaskItem {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateUserStatusResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateUserStatusResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r UpdateUserStatusResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateUserStatusResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateUserStatusResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateUserStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateUserStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateUserStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateUserStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TaskVisualizationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TaskVisualization
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TaskVisualizationResponse) GetJSON200() *TaskVisualization {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TaskVisualizationResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TaskVisualizationResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TaskVisualizationResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r TaskVisualizationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TaskVisualizationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TaskVisualizationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TaskVisualizationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListTicketsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16019,6 +19011,96 @@ func (r GetTransitionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetTransitionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TransitionTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TransitionResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *DRFUnavailable
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TransitionTaskResponse) GetJSON200() *TransitionResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r TransitionTaskResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r TransitionTaskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r TransitionTaskResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r TransitionTaskResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r TransitionTaskResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r TransitionTaskResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r TransitionTaskResponse) GetJSON503() *DRFUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r TransitionTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TransitionTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TransitionTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TransitionTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18164,6 +21246,308 @@ func (c *ClientWithResponses) UpdateStepWithResponse(ctx context.Context, id int
 	return ParseUpdateStepResponse(rsp)
 }
 
+// ListTasksWithResponse List tasks (seeds/004)
+//
+// Newest first, each with its task items. Admins see every task;
+// anyone else the tasks whose ticket they own or that they hold a task
+// item on.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/ (the `ListTasks` operationId).
+func (c *ClientWithResponses) ListTasksWithResponse(ctx context.Context, params *ListTasksParams, reqEditors ...RequestEditorFn) (*ListTasksResponse, error) {
+	rsp, err := c.ListTasks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTasksResponse(rsp)
+}
+
+// CreateTaskWithBodyWithResponse Start a task on a workflow (admins)
+//
+// Like a ticket's intake, on the named workflow, which must be
+// initialized or deployed (409 otherwise): the task stands at the
+// start step, a Ticket Coordinator owns it in turn and the start
+// step's role is assigned in turn.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+func (c *ClientWithResponses) CreateTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error) {
+	rsp, err := c.CreateTaskWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTaskResponse(rsp)
+}
+
+// CreateTaskWithResponse Start a task on a workflow (admins)
+//
+// Like a ticket's intake, on the named workflow, which must be
+// initialized or deployed (409 otherwise): the task stands at the
+// start step, a Ticket Coordinator owns it in turn and the start
+// step's role is assigned in turn.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/ (the `CreateTask` operationId).
+func (c *ClientWithResponses) CreateTaskWithResponse(ctx context.Context, body CreateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTaskResponse, error) {
+	rsp, err := c.CreateTask(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTaskResponse(rsp)
+}
+
+// AllTasksWithResponse Every task, by tab and search (admins)
+//
+// tab active is the unresolved tasks that someone holds an active task
+// item on; unassigned the unresolved tasks no one does (their role had
+// no users); inactive the resolved ones. search matches, in any case,
+// part of the subject, the description or the username of anyone ever
+// assigned.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/all-tasks/ (the `AllTasks` operationId).
+func (c *ClientWithResponses) AllTasksWithResponse(ctx context.Context, params *AllTasksParams, reqEditors ...RequestEditorFn) (*AllTasksResponse, error) {
+	rsp, err := c.AllTasks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAllTasksResponse(rsp)
+}
+
+// EscalateTaskWithBodyWithResponse Escalate an active task item to its step's escalation role
+//
+// For the item's holder or an admin (403 for others). reason is
+// required; the step needs an escalate_to role (400); a task is
+// escalated to a role once (409), and an item that is not active is
+// 409; the new item (origin Escalation) goes round-robin to the
+// escalation role's users (503 when it has none) and keeps the old
+// target; the old item becomes escalated.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+func (c *ClientWithResponses) EscalateTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EscalateTaskResponse, error) {
+	rsp, err := c.EscalateTaskWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEscalateTaskResponse(rsp)
+}
+
+// EscalateTaskWithResponse Escalate an active task item to its step's escalation role
+//
+// For the item's holder or an admin (403 for others). reason is
+// required; the step needs an escalate_to role (400); a task is
+// escalated to a role once (409), and an item that is not active is
+// 409; the new item (origin Escalation) goes round-robin to the
+// escalation role's users (503 when it has none) and keeps the old
+// target; the old item becomes escalated.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
+func (c *ClientWithResponses) EscalateTaskWithResponse(ctx context.Context, body EscalateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*EscalateTaskResponse, error) {
+	rsp, err := c.EscalateTask(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEscalateTaskResponse(rsp)
+}
+
+// MyTasksWithResponse The caller's task items with their tasks
+//
+// Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/my-tasks/ (the `MyTasks` operationId).
+func (c *ClientWithResponses) MyTasksWithResponse(ctx context.Context, params *MyTasksParams, reqEditors ...RequestEditorFn) (*MyTasksResponse, error) {
+	rsp, err := c.MyTasks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMyTasksResponse(rsp)
+}
+
+// OwnedTicketsWithResponse The tasks whose ticket the caller owns (Ticket Coordinators, admins)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/owned-tickets/ (the `OwnedTickets` operationId).
+func (c *ClientWithResponses) OwnedTicketsWithResponse(ctx context.Context, params *OwnedTicketsParams, reqEditors ...RequestEditorFn) (*OwnedTicketsResponse, error) {
+	rsp, err := c.OwnedTickets(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOwnedTicketsResponse(rsp)
+}
+
+// TransferTaskWithBodyWithResponse Give an active task item to another user (admins)
+//
+// Not from a resolved, escalated, reassigned or breached item (409).
+// The old item becomes reassigned; the new one (origin Transferred)
+// keeps the step, role and target. new_user_id is the user's id, a
+// string (UUID): a number is 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+func (c *ClientWithResponses) TransferTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TransferTaskResponse, error) {
+	rsp, err := c.TransferTaskWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTransferTaskResponse(rsp)
+}
+
+// TransferTaskWithResponse Give an active task item to another user (admins)
+//
+// Not from a resolved, escalated, reassigned or breached item (409).
+// The old item becomes reassigned; the new one (origin Transferred)
+// keeps the step, role and target. new_user_id is the user's id, a
+// string (UUID): a number is 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/transfer/ (the `TransferTask` operationId).
+func (c *ClientWithResponses) TransferTaskWithResponse(ctx context.Context, body TransferTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*TransferTaskResponse, error) {
+	rsp, err := c.TransferTask(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTransferTaskResponse(rsp)
+}
+
+// DeleteTaskWithResponse Delete a task with its task items and history (admins)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tasks/{id}/ (the `DeleteTask` operationId).
+func (c *ClientWithResponses) DeleteTaskWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*DeleteTaskResponse, error) {
+	rsp, err := c.DeleteTask(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTaskResponse(rsp)
+}
+
+// GetTaskWithResponse Get a task with its task items
+//
+// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/{id}/ (the `GetTask` operationId).
+func (c *ClientWithResponses) GetTaskWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetTaskResponse, error) {
+	rsp, err := c.GetTask(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskResponse(rsp)
+}
+
+// UpdateTaskWithBodyWithResponse Replace a task's subject, description and priority
+//
+// The target resolution follows the priority (created + the
+// workflow's SLA for it). For admins, the ticket's owner and anyone
+// holding a task item on it; 403 for others.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+func (c *ClientWithResponses) UpdateTaskWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTaskResponse, error) {
+	rsp, err := c.UpdateTaskWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTaskResponse(rsp)
+}
+
+// UpdateTaskWithResponse Replace a task's subject, description and priority
+//
+// The target resolution follows the priority (created + the
+// workflow's SLA for it). For admins, the ticket's owner and anyone
+// holding a task item on it; 403 for others.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tasks/{id}/ (the `UpdateTask` operationId).
+func (c *ClientWithResponses) UpdateTaskWithResponse(ctx context.Context, id int64, body UpdateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTaskResponse, error) {
+	rsp, err := c.UpdateTask(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTaskResponse(rsp)
+}
+
+// TaskActionLogsWithResponse A task's history, oldest first
+//
+// For admins, the ticket's owner and anyone holding a task item on it; 403 for others.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/{id}/action-logs/ (the `TaskActionLogs` operationId).
+func (c *ClientWithResponses) TaskActionLogsWithResponse(ctx context.Context, id int64, params *TaskActionLogsParams, reqEditors ...RequestEditorFn) (*TaskActionLogsResponse, error) {
+	rsp, err := c.TaskActionLogs(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTaskActionLogsResponse(rsp)
+}
+
+// UpdateUserStatusWithBodyWithResponse Set the caller's active task item on the task to new or in progress
+//
+// 403 without an active task item on the task's current step. Starting
+// work on a new task puts the task in progress.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+func (c *ClientWithResponses) UpdateUserStatusWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUserStatusResponse, error) {
+	rsp, err := c.UpdateUserStatusWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateUserStatusResponse(rsp)
+}
+
+// UpdateUserStatusWithResponse Set the caller's active task item on the task to new or in progress
+//
+// 403 without an active task item on the task's current step. Starting
+// work on a new task puts the task in progress.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
+func (c *ClientWithResponses) UpdateUserStatusWithResponse(ctx context.Context, id int64, body UpdateUserStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserStatusResponse, error) {
+	rsp, err := c.UpdateUserStatus(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateUserStatusResponse(rsp)
+}
+
+// TaskVisualizationWithResponse A task's progress through its workflow's steps
+//
+// Each step in order, done, current or pending, with the task items
+// made on it (who did each). For admins, the ticket's owner and anyone
+// holding a task item on the task; 403 for others.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/{id}/visualization/ (the `TaskVisualization` operationId).
+func (c *ClientWithResponses) TaskVisualizationWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*TaskVisualizationResponse, error) {
+	rsp, err := c.TaskVisualization(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTaskVisualizationResponse(rsp)
+}
+
 // ListTicketsWithResponse List tickets (seeds/004)
 //
 // Newest first, a page at a time. Admins and Ticket Coordinators see
@@ -18366,6 +21750,50 @@ func (c *ClientWithResponses) GetTransitionWithResponse(ctx context.Context, id 
 		return nil, err
 	}
 	return ParseGetTransitionResponse(rsp)
+}
+
+// TransitionTaskWithBodyWithResponse Move a task along a transition (seeds/004's Execute Transition)
+//
+// The caller must hold an active (new or in progress) task item on the
+// task's current step: 403 otherwise, admins included. notes are
+// required. The next step's role is assigned round-robin before the
+// caller's item is resolved: when no user holds that role the answer
+// is 503 and nothing changed. A null transition_id finalises the task
+// (resolved), only on a step with no transitions out (400 otherwise).
+// A transition that does not leave the task's current step (someone
+// moved it first, or it is resolved) is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+func (c *ClientWithResponses) TransitionTaskWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*TransitionTaskResponse, error) {
+	rsp, err := c.TransitionTaskWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTransitionTaskResponse(rsp)
+}
+
+// TransitionTaskWithResponse Move a task along a transition (seeds/004's Execute Transition)
+//
+// The caller must hold an active (new or in progress) task item on the
+// task's current step: 403 otherwise, admins included. notes are
+// required. The next step's role is assigned round-robin before the
+// caller's item is resolved: when no user holds that role the answer
+// is 503 and nothing changed. A null transition_id finalises the task
+// (resolved), only on a step with no transitions out (400 otherwise).
+// A transition that does not leave the task's current step (someone
+// moved it first, or it is resolved) is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /transitions/{id}/transition/ (the `TransitionTask` operationId).
+func (c *ClientWithResponses) TransitionTaskWithResponse(ctx context.Context, id int64, body TransitionTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*TransitionTaskResponse, error) {
+	rsp, err := c.TransitionTask(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTransitionTaskResponse(rsp)
 }
 
 // RequestOTPWithBodyWithResponse Send a sign-in code to an email address (BugFlows step 2)
@@ -21878,6 +25306,683 @@ func ParseUpdateStepResponse(rsp *http.Response) (*UpdateStepResponse, error) {
 	return response, nil
 }
 
+// ParseListTasksResponse parses an HTTP response from a ListTasksWithResponse call
+func ParseListTasksResponse(rsp *http.Response) (*ListTasksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTasksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTaskResponse parses an HTTP response from a CreateTaskWithResponse call
+func ParseCreateTaskResponse(rsp *http.Response) (*CreateTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Task
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAllTasksResponse parses an HTTP response from a AllTasksWithResponse call
+func ParseAllTasksResponse(rsp *http.Response) (*AllTasksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AllTasksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEscalateTaskResponse parses an HTTP response from a EscalateTaskWithResponse call
+func ParseEscalateTaskResponse(rsp *http.Response) (*EscalateTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EscalateTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskItem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest DRFUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseMyTasksResponse parses an HTTP response from a MyTasksWithResponse call
+func ParseMyTasksResponse(rsp *http.Response) (*MyTasksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &MyTasksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MyTaskPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseOwnedTicketsResponse parses an HTTP response from a OwnedTicketsWithResponse call
+func ParseOwnedTicketsResponse(rsp *http.Response) (*OwnedTicketsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &OwnedTicketsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTransferTaskResponse parses an HTTP response from a TransferTaskWithResponse call
+func ParseTransferTaskResponse(rsp *http.Response) (*TransferTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TransferTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskItem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTaskResponse parses an HTTP response from a DeleteTaskWithResponse call
+func ParseDeleteTaskResponse(rsp *http.Response) (*DeleteTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskResponse parses an HTTP response from a GetTaskWithResponse call
+func ParseGetTaskResponse(rsp *http.Response) (*GetTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateTaskResponse parses an HTTP response from a UpdateTaskWithResponse call
+func ParseUpdateTaskResponse(rsp *http.Response) (*UpdateTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskDetail
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTaskActionLogsResponse parses an HTTP response from a TaskActionLogsWithResponse call
+func ParseTaskActionLogsResponse(rsp *http.Response) (*TaskActionLogsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TaskActionLogsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ActionLogPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateUserStatusResponse parses an HTTP response from a UpdateUserStatusWithResponse call
+func ParseUpdateUserStatusResponse(rsp *http.Response) (*UpdateUserStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateUserStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskItem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTaskVisualizationResponse parses an HTTP response from a TaskVisualizationWithResponse call
+func ParseTaskVisualizationResponse(rsp *http.Response) (*TaskVisualizationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TaskVisualizationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TaskVisualization
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListTicketsResponse parses an HTTP response from a ListTicketsWithResponse call
 func ParseListTicketsResponse(rsp *http.Response) (*ListTicketsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22315,6 +26420,81 @@ func ParseGetTransitionResponse(rsp *http.Response) (*GetTransitionResponse, err
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTransitionTaskResponse parses an HTTP response from a TransitionTaskWithResponse call
+func ParseTransitionTaskResponse(rsp *http.Response) (*TransitionTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TransitionTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TransitionResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest DRFUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
