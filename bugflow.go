@@ -24,6 +24,7 @@ import (
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
+	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
 )
 
@@ -151,6 +152,8 @@ type Engine struct {
 	// Workflow defines workflows: details, SLAs, graphs of steps and
 	// transitions, initialization. Its steps name Auth's roles.
 	Workflow *workflow.Service
+	// Tickets keeps tickets and hands each to intake in its transaction.
+	Tickets *tickets.Service
 
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
@@ -225,7 +228,7 @@ var domains = []domain{{
 	migrations: auth.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		svc, err := auth.New(auth.NewBunStore(a.db.DB), auth.Config{
-			Mailer: a.mailer, AdminKey: a.cfg.AdminKey, SecretKey: a.cfg.SecretKey, JWT: a.cfg.JWT, Logger: a.logger, Now: a.cfg.Now,
+			Audit: e.Audit, Mailer: a.mailer, AdminKey: a.cfg.AdminKey, SecretKey: a.cfg.SecretKey, JWT: a.cfg.JWT, Logger: a.logger, Now: a.cfg.Now,
 			DisableGuestUsernames: a.cfg.DisableGuestUsernames,
 		})
 		if err != nil {
@@ -271,11 +274,30 @@ var domains = []domain{{
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{
-			Roles: e.Auth, People: people{db: a.db.DB}, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now,
+			Roles: e.Auth, People: people{db: a.db.DB}, Observer: ticketObserver{e}, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now,
 		})
 		return nil
 	},
+}, {
+	// Each ticket is handed to the workflow engine's intake in its own
+	// transaction.
+	migrations: tickets.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Tickets = tickets.New(tickets.NewBunStore(a.db.DB), tickets.Config{Intake: e.Workflow, Audit: e.Audit, Now: a.cfg.Now})
+		return nil
+	},
 }}
+
+// ticketObserver keeps tickets in step with their tasks: the workflow
+// engine tells it of each task change, in the change's transaction. It
+// reaches Engine.Tickets through the engine because the tickets service is
+// built after the workflow service it takes tasks from.
+type ticketObserver struct{ e *Engine }
+
+// TaskStatusChanged implements workflow.TaskObserver.
+func (o ticketObserver) TaskStatusChanged(ctx context.Context, t workflow.Task) error {
+	return o.e.Tickets.TaskStatusChanged(ctx, t)
+}
 
 // newEngine builds the job queue and the domain services on db, with the
 // embedder's jobs registered after the domains'. The queue is not started.

@@ -9,14 +9,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow/activity"
-	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/analysis"
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/internal/dbtest"
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
+	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
 )
 
@@ -77,6 +78,10 @@ func smokeWrite(t *testing.T, e *Engine) {
 		&workflow.GraphInput{Nodes: []workflow.NodeInput{{TempID: "a", StepInput: workflow.StepInput{Name: "smoke"}}}})
 	require.NoError(t, err)
 	_, err = e.Workflow.Detail(ctx, w.ID)
+	require.NoError(t, err)
+	tk, err := e.Tickets.Submit(ctx, tickets.Caller{UserID: u.ID}, tickets.Input{Subject: "smoke", Department: "IT", Category: "Smoke"})
+	require.NoError(t, err)
+	_, err = e.Tickets.Get(ctx, tickets.Caller{UserID: u.ID}, tk.ID)
 	require.NoError(t, err)
 	require.NoError(t, e.Audit.Record(ctx, audit.Change{Action: "smoke", TargetType: "Smoke", TargetID: "1"}))
 	_, _, err = e.Audit.List(ctx, audit.Filter{Action: "smoke"}, 1, 10)

@@ -2,13 +2,16 @@ package auth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
 )
@@ -141,10 +144,46 @@ func (s *Service) AddUserRole(ctx context.Context, actor *Identity, roleID int64
 	if err := requireAdmin(actor); err != nil {
 		return false, err
 	}
-	if err := s.memberTarget(ctx, roleID, userID); err != nil {
+	role, user, err := s.memberTarget(ctx, roleID, userID)
+	if err != nil {
 		return false, err
 	}
-	return s.store.AddRoleMember(ctx, roleID, userID, SourceAdmin, s.now())
+	var added bool
+	err = s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
+		var err error
+		if added, err = st.AddRoleMember(ctx, roleID, userID, SourceAdmin, s.now()); err != nil || !added {
+			return err
+		}
+		return s.recordMembership(ctx, "add_role_member", role.ID, nil, membership{role, user})
+	})
+	return added, err
+}
+
+// Auditor records the changes the service makes (package audit's Service).
+// Record is called inside the change's transaction, with its ctx.
+type Auditor interface {
+	Record(ctx context.Context, c audit.Change) error
+}
+
+// membership is a role membership as the audit trail shows it.
+type membership struct {
+	Role DomainRole
+	User User
+}
+
+// MarshalJSON names the role and the user without the user's private
+// fields.
+func (m membership) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"role_id": m.Role.ID, "role_name": m.Role.Name, "user_id": m.User.ID, "username": m.User.Username})
+}
+
+// recordMembership records a change of who holds role, as an event on the
+// role.
+func (s *Service) recordMembership(ctx context.Context, action string, roleID int64, before, after any) error {
+	if s.cfg.Audit == nil {
+		return nil
+	}
+	return s.cfg.Audit.Record(ctx, audit.Change{Action: action, TargetType: "Role", TargetID: strconv.FormatInt(roleID, 10), Before: before, After: after})
 }
 
 // RemoveUserRole ends the user's membership of the role, whatever granted
@@ -154,29 +193,40 @@ func (s *Service) RemoveUserRole(ctx context.Context, actor *Identity, roleID in
 	if err := requireAdmin(actor); err != nil {
 		return false, err
 	}
-	if _, err := s.store.Role(ctx, roleID); err != nil {
+	role, err := s.store.Role(ctx, roleID)
+	if err != nil {
 		return false, err
 	}
-	if _, _, err := s.store.User(ctx, UserKey{ID: userID}); err != nil {
+	user, _, err := s.store.User(ctx, UserKey{ID: userID})
+	if err != nil {
 		return false, err
 	}
-	return s.store.RemoveRoleMember(ctx, roleID, userID)
+	var removed bool
+	err = s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
+		var err error
+		if removed, err = st.RemoveRoleMember(ctx, roleID, userID); err != nil || !removed {
+			return err
+		}
+		return s.recordMembership(ctx, "remove_role_member", role.ID, membership{role, user}, nil)
+	})
+	return removed, err
 }
 
 // memberTarget checks that the role and the user exist and that the user
 // can hold a role.
-func (s *Service) memberTarget(ctx context.Context, roleID int64, userID string) error {
-	if _, err := s.store.Role(ctx, roleID); err != nil {
-		return err
+func (s *Service) memberTarget(ctx context.Context, roleID int64, userID string) (DomainRole, User, error) {
+	role, err := s.store.Role(ctx, roleID)
+	if err != nil {
+		return DomainRole{}, User{}, err
 	}
 	u, _, err := s.store.User(ctx, UserKey{ID: userID})
 	if err != nil {
-		return err
+		return DomainRole{}, User{}, err
 	}
 	if u.Guest {
-		return errs.InvalidField("user_id", fmt.Sprintf("%q is a guest username, not an account: guests cannot hold roles", u.Username))
+		return DomainRole{}, User{}, errs.InvalidField("user_id", fmt.Sprintf("%q is a guest username, not an account: guests cannot hold roles", u.Username))
 	}
-	return nil
+	return role, u, nil
 }
 
 // UserRoles returns the roles the user holds, by name.

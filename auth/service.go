@@ -34,6 +34,9 @@ const maxTokenLength = 8192
 // there is no bootstrap admin, no JWT, and personal tracker tokens cannot be
 // stored (they need SecretKey).
 type Config struct {
+	// Audit records changes of role memberships, inside their
+	// transaction. Nil records nothing.
+	Audit Auditor
 	// Mailer sends sign-in codes. Default a LogMailer on Logger.
 	Mailer Mailer
 	// AdminKey is the bootstrap administrator key (user "admin"); "" for none.

@@ -72,6 +72,11 @@ type UserStore interface {
 // RoleStore keeps roles and who holds them. A missing role or user is an
 // errs.NotFound error; a role name taken in any case is errs.Conflict.
 type RoleStore interface {
+	// Atomically runs fn with a Store whose every call is part of one
+	// transaction (internal/store.RunInTx, so it joins one that ctx
+	// carries and an audit event written with fn's ctx joins it),
+	// committed when fn returns nil and rolled back otherwise.
+	Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error
 	// CreateRole stores r and returns it with its new ID.
 	CreateRole(ctx context.Context, r DomainRole) (DomainRole, error)
 	Role(ctx context.Context, id int64) (DomainRole, error)

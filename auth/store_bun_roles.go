@@ -12,6 +12,13 @@ import (
 	"github.com/bugflow/bugflow/internal/store"
 )
 
+// Atomically implements RoleStore.
+func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
+	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		return fn(ctx, &BunStore{db: tx})
+	})
+}
+
 // CreateRole implements RoleStore.
 func (s *BunStore) CreateRole(ctx context.Context, r DomainRole) (DomainRole, error) {
 	row := roleRow{Name: r.Name, NameKey: roleNameKey(r.Name), Description: r.Description, CreatedAt: r.CreatedAt}

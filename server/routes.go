@@ -126,6 +126,27 @@ func (s *Server) registerRoutes() {
 		post("/:id/update-user-status/", signedIn, s.updateUserStatus),
 	)
 
+	// seeds/004's tickets: any signed-in user submits them (/send/ for
+	// other systems) and reads and changes those package tickets lets them
+	// (their own, those they own; all for coordinators and admins); admins
+	// delete them.
+	s.group("/tickets", DRF,
+		get("/", signedIn, s.listTickets),
+		post("/", signedIn, s.submitTicket),
+		get("/:id/", signedIn, s.getTicket),
+		put("/:id/", signedIn, s.updateTicket),
+		del("/:id/", adminOnly, s.deleteTicket),
+	)
+	s.group("", DRF, post("/send/", signedIn, s.submitTicket))
+
+	// seeds/004's audit trail, for admins. by-target sits where an event
+	// id would (dispatchedBy).
+	s.group("/audit/events", DRF,
+		get("/", adminOnly, s.listAuditEvents),
+		get("/:id/", adminOnly, s.getAuditEvent),
+		get("/by-target/", adminOnly, s.auditEventsByTarget).dispatchedBy("/:id/"),
+	)
+
 	// seeds/002: every call is a POST with a JSON body; all but auto are for
 	// admins (the reference system only hid them in its UI).
 	size := withMaxBody(bugReportsMaxBody)

@@ -461,6 +461,30 @@ func (e TaskVisualizationStepsStatus) Valid() bool {
 	}
 }
 
+// Defines values for TicketStatus.
+const (
+	TicketStatusInProgress TicketStatus = "In Progress"
+	TicketStatusNew        TicketStatus = "New"
+	TicketStatusOpen       TicketStatus = "Open"
+	TicketStatusResolved   TicketStatus = "Resolved"
+)
+
+// Valid indicates whether the value is a known member of the TicketStatus enum.
+func (e TicketStatus) Valid() bool {
+	switch e {
+	case TicketStatusInProgress:
+		return true
+	case TicketStatusNew:
+		return true
+	case TicketStatusOpen:
+		return true
+	case TicketStatusResolved:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TrainingProgressStage.
 const (
 	TrainingStageCalibrate TrainingProgressStage = "calibrate"
@@ -1060,6 +1084,38 @@ type AnalysisDetail struct {
 // AssignmentStatus new and in progress are active (the holder may act); the others are finished.
 type AssignmentStatus string
 
+// AuditEvent One recorded change; before is null for a creation and after for a deletion.
+type AuditEvent struct {
+	// Action Example: update_workflow
+	Action string `json:"action"`
+
+	// After The target after the change, as JSON.
+	After interface{} `json:"after"`
+
+	// Before The target before the change, as JSON.
+	Before interface{} `json:"before"`
+	Id     int64       `json:"id"`
+
+	// TargetId Example: 3
+	TargetId string `json:"target_id"`
+
+	// TargetType Example: Workflow
+	TargetType string    `json:"target_type"`
+	Timestamp  time.Time `json:"timestamp"`
+
+	// UserId Who acted; null for a change made without a signed-in user.
+	UserId   *string `json:"user_id"`
+	Username string  `json:"username"`
+}
+
+// AuditEventPage defines model for AuditEventPage.
+type AuditEventPage struct {
+	Count    int          `json:"count"`
+	Next     *string      `json:"next"`
+	Previous *string      `json:"previous"`
+	Results  []AuditEvent `json:"results"`
+}
+
 // BugReport defines model for BugReport.
 type BugReport struct {
 	Context           *map[string]interface{} `json:"context,omitempty"`
@@ -1217,6 +1273,18 @@ type Edge struct {
 	ToStepId     int64  `json:"to_step_id"`
 	TransitionId int64  `json:"transition_id"`
 	WorkflowId   int64  `json:"workflow_id"`
+}
+
+// Employee Who the ticket is for, as the submitting system names them; stored as given.
+type Employee struct {
+	// Email Example: john.smith@company.com
+	Email string `json:"email"`
+
+	// Id Example: 101
+	Id int64 `json:"id"`
+
+	// Name Example: John Smith
+	Name string `json:"name"`
 }
 
 // EnvelopeError Bug reports (seeds/002) error envelope.
@@ -1786,6 +1854,131 @@ type TestHistory struct {
 	TotalRuns           int                       `json:"total_runs"`
 }
 
+// Ticket defines model for Ticket.
+type Ticket struct {
+	Category    string    `json:"category"`
+	CreatedAt   time.Time `json:"created_at"`
+	Department  string    `json:"department"`
+	Description string    `json:"description"`
+	Employee    *Employee `json:"employee"`
+
+	// Id Example: 45
+	Id int64 `json:"id"`
+
+	// OwnerId The Ticket Coordinator who owns it.
+	OwnerId  *string  `json:"owner_id"`
+	Priority Priority `json:"priority"`
+
+	// Status Where a ticket is; it follows the ticket's task. New: no workflow
+	// matched, no task. Open: a task took it, at its start step. In
+	// Progress: the task has been acted on. Resolved: the task was
+	// resolved at an end step.
+	Status      TicketStatus `json:"status"`
+	Subcategory string       `json:"subcategory"`
+	Subject     string       `json:"subject"`
+
+	// SubmittedBy The user id of who submitted it.
+	SubmittedBy *string `json:"submitted_by"`
+	TaskId      *int64  `json:"task_id"`
+
+	// TicketId TX + the UTC date of submission (YYYYMMDD) + 6 random digits.
+	//
+	// Example: TX20240115123456
+	TicketId   string    `json:"ticket_id"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	WorkflowId *int64    `json:"workflow_id"`
+}
+
+// TicketInput defines model for TicketInput.
+type TicketInput struct {
+	// Category Example: Technology
+	Category *string `json:"category,omitempty"`
+
+	// Department Example: IT
+	Department *string `json:"department,omitempty"`
+
+	// Description Example: My laptop shows no signs of power
+	Description *string `json:"description,omitempty"`
+
+	// Employee Who the ticket is for, as the submitting system names them; stored as given.
+	Employee *Employee `json:"employee,omitempty"`
+
+	// Priority Low, Medium, High or Urgent in any case; Medium when absent.
+	//
+	// Example: High
+	Priority *string `json:"priority,omitempty"`
+
+	// Subcategory Example: Hardware
+	Subcategory *string `json:"subcategory,omitempty"`
+
+	// Subject Example: Laptop not turning on
+	Subject string `json:"subject"`
+}
+
+// TicketPage defines model for TicketPage.
+type TicketPage struct {
+	Count    int      `json:"count"`
+	Next     *string  `json:"next"`
+	Previous *string  `json:"previous"`
+	Results  []Ticket `json:"results"`
+}
+
+// TicketResult A ticket with what intake made of it.
+type TicketResult struct {
+	Category    string    `json:"category"`
+	CreatedAt   time.Time `json:"created_at"`
+	Department  string    `json:"department"`
+	Description string    `json:"description"`
+	Employee    *Employee `json:"employee"`
+
+	// Id Example: 45
+	Id int64 `json:"id"`
+
+	// Message Why the ticket has no task; absent when it has one.
+	Message *string `json:"message,omitempty"`
+
+	// OwnerId The Ticket Coordinator who owns it.
+	OwnerId  *string  `json:"owner_id"`
+	Priority Priority `json:"priority"`
+
+	// Status Where a ticket is; it follows the ticket's task. New: no workflow
+	// matched, no task. Open: a task took it, at its start step. In
+	// Progress: the task has been acted on. Resolved: the task was
+	// resolved at an end step.
+	Status      TicketStatus `json:"status"`
+	Subcategory string       `json:"subcategory"`
+	Subject     string       `json:"subject"`
+
+	// SubmittedBy The user id of who submitted it.
+	SubmittedBy *string `json:"submitted_by"`
+	TaskId      *int64  `json:"task_id"`
+
+	// TicketId TX + the UTC date of submission (YYYYMMDD) + 6 random digits.
+	//
+	// Example: TX20240115123456
+	TicketId   string    `json:"ticket_id"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	WorkflowId *int64    `json:"workflow_id"`
+}
+
+// TicketStatus Where a ticket is; it follows the ticket's task. New: no workflow
+// matched, no task. Open: a task took it, at its start step. In
+// Progress: the task has been acted on. Resolved: the task was
+// resolved at an end step.
+type TicketStatus string
+
+// TicketUpdate The fields to change; absent ones keep their value.
+type TicketUpdate struct {
+	Category    *string `json:"category,omitempty"`
+	Department  *string `json:"department,omitempty"`
+	Description *string `json:"description,omitempty"`
+
+	// Priority Example: Urgent
+	Priority    *string `json:"priority,omitempty"`
+	Subcategory *string `json:"subcategory,omitempty"`
+	Subject     *string `json:"subject,omitempty"`
+}
+
 // TrackerTokens defines model for TrackerTokens.
 type TrackerTokens struct {
 	GithubToken string `json:"github_token"`
@@ -2049,6 +2242,24 @@ type WorkflowPage struct {
 // WorkflowStatus draft until initialized (a draft may be incomplete); initialized,
 // deployed and paused workflows keep every rule of initialize.
 type WorkflowStatus string
+
+// AuditAction Example: update_workflow
+type AuditAction = string
+
+// AuditEndDate Example: 2026-12-31
+type AuditEndDate = string
+
+// AuditStartDate Example: 2026-12-01
+type AuditStartDate = string
+
+// AuditTargetID defines model for AuditTargetID.
+type AuditTargetID = string
+
+// AuditTargetType Example: Workflow
+type AuditTargetType = string
+
+// AuditUserID defines model for AuditUserID.
+type AuditUserID = string
 
 // DRFPage defines model for DRFPage.
 type DRFPage = int
@@ -2329,6 +2540,56 @@ type PutUserTokensJSONBody struct {
 	GithubToken *string `json:"github_token,omitempty"`
 	JiraEmail   *string `json:"jira_email,omitempty"`
 	JiraToken   *string `json:"jira_token,omitempty"`
+}
+
+// ListAuditEventsParams defines parameters for ListAuditEvents.
+type ListAuditEventsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Action Only events of this action (create_ticket, update_workflow, add_role_member, ...).
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// UserId Only events by this user.
+	UserId *AuditUserID `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// TargetType Only events on targets of this type (Workflow, Step, Transition, Ticket, Role, ...).
+	TargetType *AuditTargetType `form:"target_type,omitempty" json:"target_type,omitempty"`
+
+	// TargetId Only events on the target with this id.
+	TargetId *AuditTargetID `form:"target_id,omitempty" json:"target_id,omitempty"`
+
+	// StartDate Only events at or after this RFC 3339 time or date (UTC midnight).
+	StartDate *AuditStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate Only events at or before this RFC 3339 time, or on or before this date (its whole day, UTC).
+	EndDate *AuditEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+}
+
+// ListAuditEventsByTargetParams defines parameters for ListAuditEventsByTarget.
+type ListAuditEventsByTargetParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize   *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+	TargetType string       `form:"target_type" json:"target_type"`
+	TargetId   string       `form:"target_id" json:"target_id"`
+
+	// Action Only events of this action (create_ticket, update_workflow, add_role_member, ...).
+	Action *AuditAction `form:"action,omitempty" json:"action,omitempty"`
+
+	// UserId Only events by this user.
+	UserId *AuditUserID `form:"user_id,omitempty" json:"user_id,omitempty"`
+
+	// StartDate Only events at or after this RFC 3339 time or date (UTC midnight).
+	StartDate *AuditStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate Only events at or before this RFC 3339 time, or on or before this date (its whole day, UTC).
+	EndDate *AuditEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
 }
 
 // DemoPredictJSONBody defines parameters for DemoPredict.
@@ -2651,6 +2912,27 @@ type UpdateUserStatusJSONBody struct {
 // UpdateUserStatusJSONBodyStatus defines parameters for UpdateUserStatus.
 type UpdateUserStatusJSONBodyStatus string
 
+// ListTicketsParams defines parameters for ListTickets.
+type ListTicketsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Status Only tickets in this status.
+	Status *TicketStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Priority Only tickets of this priority (any case).
+	Priority *string `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Department Only tickets of this department.
+	Department *string `form:"department,omitempty" json:"department,omitempty"`
+
+	// Category Only tickets of this category.
+	Category *string `form:"category,omitempty" json:"category,omitempty"`
+}
+
 // ListTransitionsParams defines parameters for ListTransitions.
 type ListTransitionsParams struct {
 	// Page Page number, from 1.
@@ -2782,6 +3064,9 @@ type CreateRoleJSONRequestBody CreateRoleJSONBody
 // AddRoleMemberJSONRequestBody defines body for AddRoleMember for application/json ContentType.
 type AddRoleMemberJSONRequestBody AddRoleMemberJSONBody
 
+// SendTicketJSONRequestBody defines body for SendTicket for application/json ContentType.
+type SendTicketJSONRequestBody = TicketInput
+
 // SignInJSONRequestBody defines body for SignIn for application/json ContentType.
 type SignInJSONRequestBody SignInJSONBody
 
@@ -2805,6 +3090,12 @@ type UpdateTaskJSONRequestBody UpdateTaskJSONBody
 
 // UpdateUserStatusJSONRequestBody defines body for UpdateUserStatus for application/json ContentType.
 type UpdateUserStatusJSONRequestBody UpdateUserStatusJSONBody
+
+// CreateTicketJSONRequestBody defines body for CreateTicket for application/json ContentType.
+type CreateTicketJSONRequestBody = TicketInput
+
+// UpdateTicketJSONRequestBody defines body for UpdateTicket for application/json ContentType.
+type UpdateTicketJSONRequestBody = TicketUpdate
 
 // CreateTransitionJSONRequestBody defines body for CreateTransition for application/json ContentType.
 type CreateTransitionJSONRequestBody CreateTransitionJSONBody
@@ -3408,6 +3699,28 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListAuditEvents List audit events (admins)
+	//
+	// Newest first, a page at a time, filtered by any of the parameters.
+	// start_date and end_date bound the event time, both inclusive; a
+	// date as end_date includes its whole day (UTC).
+	//
+	// Corresponds with GET /audit/events/ (the `ListAuditEvents` operationId).
+	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAuditEventsByTarget List the audit events of one target (admins)
+	//
+	// GET /audit/events/ with target_type and target_id both required
+	// (400 naming each one missing).
+	//
+	// Corresponds with GET /audit/events/by-target/ (the `ListAuditEventsByTarget` operationId).
+	ListAuditEventsByTarget(ctx context.Context, params *ListAuditEventsByTargetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAuditEvent Get an audit event (admins)
+	//
+	// Corresponds with GET /audit/events/{id}/ (the `GetAuditEvent` operationId).
+	GetAuditEvent(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DemoPredictWithBody Predict the fields of a bug summary (BugFlows step 7)
 	//
 	// Runs at once (well under a millisecond from a loaded model); the first
@@ -3758,6 +4071,24 @@ type ClientInterface interface {
 	// Corresponds with DELETE /roles/{id}/users/{user_id}/ (the `RemoveRoleMember` operationId).
 	RemoveRoleMember(ctx context.Context, id int64, userId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// SendTicketWithBody Submit a ticket from another system (seeds/004)
+	//
+	// The body and the answer of POST /tickets/, intake included.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /send/ (the `SendTicket` operationId).
+	SendTicketWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SendTicket Submit a ticket from another system (seeds/004)
+	//
+	// The body and the answer of POST /tickets/, intake included.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /send/ (the `SendTicket` operationId).
+	SendTicket(ctx context.Context, body SendTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// SignInWithBody Exchange an emailed code for a session (BugFlows step 3)
 	//
 	// 401 for a wrong code (five wrong codes end it), 410 for an expired one.
@@ -4016,6 +4347,85 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /tasks/{id}/visualization/ (the `TaskVisualization` operationId).
 	TaskVisualization(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTickets List tickets (seeds/004)
+	//
+	// Newest first, a page at a time. Admins and Ticket Coordinators see
+	// every ticket; any other user sees the tickets they submitted or own.
+	//
+	// Corresponds with GET /tickets/ (the `ListTickets` operationId).
+	ListTickets(ctx context.Context, params *ListTicketsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTicketWithBody Submit a ticket (seeds/004)
+	//
+	// Stores the ticket and, in the same transaction, hands it to intake:
+	// an initialized workflow matching its department and category starts
+	// a task at its start step (status Open, with task_id, workflow_id and
+	// its Ticket Coordinator owner_id). A ticket that no workflow matches
+	// is stored with status New and no task, and message says so.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+	CreateTicketWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateTicket Submit a ticket (seeds/004)
+	//
+	// Stores the ticket and, in the same transaction, hands it to intake:
+	// an initialized workflow matching its department and category starts
+	// a task at its start step (status Open, with task_id, workflow_id and
+	// its Ticket Coordinator owner_id). A ticket that no workflow matches
+	// is stored with status New and no task, and message says so.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+	CreateTicket(ctx context.Context, body CreateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteTicket Delete a ticket (admins)
+	//
+	// Its task, if any, stays with its history.
+	//
+	// Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
+	DeleteTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicket Get a ticket (seeds/004)
+	//
+	// Admins and Ticket Coordinators read every ticket, other users those
+	// they submitted or own; any other ticket is 404.
+	//
+	// Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
+	GetTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTicketWithBody Change a ticket (seeds/004)
+	//
+	// Changes the fields the body gives; the others keep their value.
+	// Who may is who may read it. subject, description and priority may
+	// change at any time (the task's SLA target stays as it was set);
+	// category, subcategory and department route the ticket, so they may
+	// change only while it is New (400 naming them afterwards), and such
+	// a change offers it to intake again. status follows the task and
+	// cannot be set.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+	UpdateTicketWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateTicket Change a ticket (seeds/004)
+	//
+	// Changes the fields the body gives; the others keep their value.
+	// Who may is who may read it. subject, description and priority may
+	// change at any time (the task's SLA target stays as it was set);
+	// category, subcategory and department route the ticket, so they may
+	// change only while it is New (400 naming them afterwards), and such
+	// a change offers it to intake again. status follows the task and
+	// cannot be set.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+	UpdateTicket(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTransitions List transitions (seeds/004)
 	//
@@ -4900,6 +5310,58 @@ func (c *Client) PutUserTokens(ctx context.Context, body PutUserTokensJSONReques
 	return c.Client.Do(req)
 }
 
+// ListAuditEvents List audit events (admins)
+//
+// Newest first, a page at a time, filtered by any of the parameters.
+// start_date and end_date bound the event time, both inclusive; a
+// date as end_date includes its whole day (UTC).
+//
+// Corresponds with GET /audit/events/ (the `ListAuditEvents` operationId).
+func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditEventsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAuditEventsByTarget List the audit events of one target (admins)
+//
+// GET /audit/events/ with target_type and target_id both required
+// (400 naming each one missing).
+//
+// Corresponds with GET /audit/events/by-target/ (the `ListAuditEventsByTarget` operationId).
+func (c *Client) ListAuditEventsByTarget(ctx context.Context, params *ListAuditEventsByTargetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAuditEventsByTargetRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAuditEvent Get an audit event (admins)
+//
+// Corresponds with GET /audit/events/{id}/ (the `GetAuditEvent` operationId).
+func (c *Client) GetAuditEvent(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAuditEventRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DemoPredictWithBody Predict the fields of a bug summary (BugFlows step 7)
 //
 // Runs at once (well under a millisecond from a loaded model); the first
@@ -5670,6 +6132,44 @@ func (c *Client) RemoveRoleMember(ctx context.Context, id int64, userId string, 
 	return c.Client.Do(req)
 }
 
+// SendTicketWithBody Submit a ticket from another system (seeds/004)
+//
+// The body and the answer of POST /tickets/, intake included.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /send/ (the `SendTicket` operationId).
+func (c *Client) SendTicketWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTicketRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SendTicket Submit a ticket from another system (seeds/004)
+//
+// The body and the answer of POST /tickets/, intake included.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /send/ (the `SendTicket` operationId).
+func (c *Client) SendTicket(ctx context.Context, body SendTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendTicketRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // SignInWithBody Exchange an emailed code for a session (BugFlows step 3)
 //
 // 401 for a wrong code (five wrong codes end it), 410 for an expired one.
@@ -6189,6 +6689,155 @@ func (c *Client) UpdateUserStatus(ctx context.Context, id int64, body UpdateUser
 // Corresponds with GET /tasks/{id}/visualization/ (the `TaskVisualization` operationId).
 func (c *Client) TaskVisualization(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTaskVisualizationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTickets List tickets (seeds/004)
+//
+// Newest first, a page at a time. Admins and Ticket Coordinators see
+// every ticket; any other user sees the tickets they submitted or own.
+//
+// Corresponds with GET /tickets/ (the `ListTickets` operationId).
+func (c *Client) ListTickets(ctx context.Context, params *ListTicketsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTicketsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTicketWithBody Submit a ticket (seeds/004)
+//
+// Stores the ticket and, in the same transaction, hands it to intake:
+// an initialized workflow matching its department and category starts
+// a task at its start step (status Open, with task_id, workflow_id and
+// its Ticket Coordinator owner_id). A ticket that no workflow matches
+// is stored with status New and no task, and message says so.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+func (c *Client) CreateTicketWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTicketRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateTicket Submit a ticket (seeds/004)
+//
+// Stores the ticket and, in the same transaction, hands it to intake:
+// an initialized workflow matching its department and category starts
+// a task at its start step (status Open, with task_id, workflow_id and
+// its Ticket Coordinator owner_id). A ticket that no workflow matches
+// is stored with status New and no task, and message says so.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+func (c *Client) CreateTicket(ctx context.Context, body CreateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateTicketRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteTicket Delete a ticket (admins)
+//
+// Its task, if any, stays with its history.
+//
+// Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
+func (c *Client) DeleteTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteTicketRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicket Get a ticket (seeds/004)
+//
+// Admins and Ticket Coordinators read every ticket, other users those
+// they submitted or own; any other ticket is 404.
+//
+// Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
+func (c *Client) GetTicket(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTicketWithBody Change a ticket (seeds/004)
+//
+// Changes the fields the body gives; the others keep their value.
+// Who may is who may read it. subject, description and priority may
+// change at any time (the task's SLA target stays as it was set);
+// category, subcategory and department route the ticket, so they may
+// change only while it is New (400 naming them afterwards), and such
+// a change offers it to intake again. status follows the task and
+// cannot be set.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+func (c *Client) UpdateTicketWithBody(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTicketRequestWithBody(c.Server, id, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateTicket Change a ticket (seeds/004)
+//
+// Changes the fields the body gives; the others keep their value.
+// Who may is who may read it. subject, description and priority may
+// change at any time (the task's SLA target stays as it was set);
+// category, subcategory and department route the ticket, so they may
+// change only while it is New (400 naming them afterwards), and such
+// a change offers it to intake again. status follows the task and
+// cannot be set.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+func (c *Client) UpdateTicket(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateTicketRequest(c.Server, id, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7474,6 +8123,308 @@ func NewPutUserTokensRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListAuditEventsRequest constructs an http.Request for the ListAuditEvents method
+func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/events/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TargetType != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_type", *params.TargetType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TargetId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", *params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAuditEventsByTargetRequest constructs an http.Request for the ListAuditEventsByTarget method
+func NewListAuditEventsByTargetRequest(server string, params *ListAuditEventsByTargetParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/events/by-target/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_type", params.TargetType, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "target_id", params.TargetId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if params.Action != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "action", *params.Action, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.UserId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "user_id", *params.UserId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAuditEventRequest constructs an http.Request for the GetAuditEvent method
+func NewGetAuditEventRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/audit/events/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -8953,6 +9904,46 @@ func NewRemoveRoleMemberRequest(server string, id int64, userId string) (*http.R
 	return req, nil
 }
 
+// NewSendTicketRequest calls the generic SendTicket builder with application/json body
+func NewSendTicketRequest(server string, body SendTicketJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSendTicketRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewSendTicketRequestWithBody constructs an http.Request for the SendTicket method, with any body, and a specified content type
+func NewSendTicketRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/send/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSignInRequest calls the generic SignIn builder with application/json body
 func NewSignInRequest(server string, body SignInJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -9935,6 +10926,275 @@ func NewTaskVisualizationRequest(server string, id int64) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListTicketsRequest constructs an http.Request for the ListTickets method
+func NewListTicketsRequest(server string, params *ListTicketsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Category != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "category", *params.Category, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateTicketRequest calls the generic CreateTicket builder with application/json body
+func NewCreateTicketRequest(server string, body CreateTicketJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateTicketRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateTicketRequestWithBody constructs an http.Request for the CreateTicket method, with any body, and a specified content type
+func NewCreateTicketRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteTicketRequest constructs an http.Request for the DeleteTicket method
+func NewDeleteTicketRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketRequest constructs an http.Request for the GetTicket method
+func NewGetTicketRequest(server string, id string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateTicketRequest calls the generic UpdateTicket builder with application/json body
+func NewUpdateTicketRequest(server string, id string, body UpdateTicketJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateTicketRequestWithBody(server, id, "application/json", bodyReader)
+}
+
+// NewUpdateTicketRequestWithBody constructs an http.Request for the UpdateTicket method, with any body, and a specified content type
+func NewUpdateTicketRequestWithBody(server string, id string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tickets/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -11001,6 +12261,34 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokensWithResponse(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserTokensResponse, error)
 
+	// ListAuditEventsWithResponse List audit events (admins)
+	//
+	// Newest first, a page at a time, filtered by any of the parameters.
+	// start_date and end_date bound the event time, both inclusive; a
+	// date as end_date includes its whole day (UTC).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/events/ (the `ListAuditEvents` operationId).
+	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
+
+	// ListAuditEventsByTargetWithResponse List the audit events of one target (admins)
+	//
+	// GET /audit/events/ with target_type and target_id both required
+	// (400 naming each one missing).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/events/by-target/ (the `ListAuditEventsByTarget` operationId).
+	ListAuditEventsByTargetWithResponse(ctx context.Context, params *ListAuditEventsByTargetParams, reqEditors ...RequestEditorFn) (*ListAuditEventsByTargetResponse, error)
+
+	// GetAuditEventWithResponse Get an audit event (admins)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /audit/events/{id}/ (the `GetAuditEvent` operationId).
+	GetAuditEventWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetAuditEventResponse, error)
+
 	// DemoPredictWithBodyWithResponse Predict the fields of a bug summary (BugFlows step 7)
 	//
 	// Runs at once (well under a millisecond from a loaded model); the first
@@ -11389,6 +12677,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /roles/{id}/users/{user_id}/ (the `RemoveRoleMember` operationId).
 	RemoveRoleMemberWithResponse(ctx context.Context, id int64, userId string, reqEditors ...RequestEditorFn) (*RemoveRoleMemberResponse, error)
 
+	// SendTicketWithBodyWithResponse Submit a ticket from another system (seeds/004)
+	//
+	// The body and the answer of POST /tickets/, intake included.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /send/ (the `SendTicket` operationId).
+	SendTicketWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendTicketResponse, error)
+
+	// SendTicketWithResponse Submit a ticket from another system (seeds/004)
+	//
+	// The body and the answer of POST /tickets/, intake included.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /send/ (the `SendTicket` operationId).
+	SendTicketWithResponse(ctx context.Context, body SendTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTicketResponse, error)
+
 	// SignInWithBodyWithResponse Exchange an emailed code for a session (BugFlows step 3)
 	//
 	// 401 for a wrong code (five wrong codes end it), 410 for an expired one.
@@ -11669,6 +12975,91 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /tasks/{id}/visualization/ (the `TaskVisualization` operationId).
 	TaskVisualizationWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*TaskVisualizationResponse, error)
+
+	// ListTicketsWithResponse List tickets (seeds/004)
+	//
+	// Newest first, a page at a time. Admins and Ticket Coordinators see
+	// every ticket; any other user sees the tickets they submitted or own.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tickets/ (the `ListTickets` operationId).
+	ListTicketsWithResponse(ctx context.Context, params *ListTicketsParams, reqEditors ...RequestEditorFn) (*ListTicketsResponse, error)
+
+	// CreateTicketWithBodyWithResponse Submit a ticket (seeds/004)
+	//
+	// Stores the ticket and, in the same transaction, hands it to intake:
+	// an initialized workflow matching its department and category starts
+	// a task at its start step (status Open, with task_id, workflow_id and
+	// its Ticket Coordinator owner_id). A ticket that no workflow matches
+	// is stored with status New and no task, and message says so.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+	CreateTicketWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTicketResponse, error)
+
+	// CreateTicketWithResponse Submit a ticket (seeds/004)
+	//
+	// Stores the ticket and, in the same transaction, hands it to intake:
+	// an initialized workflow matching its department and category starts
+	// a task at its start step (status Open, with task_id, workflow_id and
+	// its Ticket Coordinator owner_id). A ticket that no workflow matches
+	// is stored with status New and no task, and message says so.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+	CreateTicketWithResponse(ctx context.Context, body CreateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTicketResponse, error)
+
+	// DeleteTicketWithResponse Delete a ticket (admins)
+	//
+	// Its task, if any, stays with its history.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
+	DeleteTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteTicketResponse, error)
+
+	// GetTicketWithResponse Get a ticket (seeds/004)
+	//
+	// Admins and Ticket Coordinators read every ticket, other users those
+	// they submitted or own; any other ticket is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
+	GetTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetTicketResponse, error)
+
+	// UpdateTicketWithBodyWithResponse Change a ticket (seeds/004)
+	//
+	// Changes the fields the body gives; the others keep their value.
+	// Who may is who may read it. subject, description and priority may
+	// change at any time (the task's SLA target stays as it was set);
+	// category, subcategory and department route the ticket, so they may
+	// change only while it is New (400 naming them afterwards), and such
+	// a change offers it to intake again. status follows the task and
+	// cannot be set.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+	UpdateTicketWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error)
+
+	// UpdateTicketWithResponse Change a ticket (seeds/004)
+	//
+	// Changes the fields the body gives; the others keep their value.
+	// Who may is who may read it. subject, description and priority may
+	// change at any time (the task's SLA target stays as it was set);
+	// category, subcategory and department route the ticket, so they may
+	// change only while it is New (400 naming them afterwards), and such
+	// a change offers it to intake again. status follows the task and
+	// cannot be set.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+	UpdateTicketWithResponse(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error)
 
 	// ListTransitionsWithResponse List transitions (seeds/004)
 	//
@@ -13446,6 +14837,192 @@ func (r PutUserTokensResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutUserTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAuditEventsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditEventPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditEventsResponse) GetJSON200() *AuditEventPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAuditEventsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditEventsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAuditEventsResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditEventsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditEventsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditEventsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditEventsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListAuditEventsByTargetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditEventPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAuditEventsByTargetResponse) GetJSON200() *AuditEventPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListAuditEventsByTargetResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListAuditEventsByTargetResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListAuditEventsByTargetResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAuditEventsByTargetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAuditEventsByTargetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAuditEventsByTargetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAuditEventsByTargetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAuditEventResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AuditEvent
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAuditEventResponse) GetJSON200() *AuditEvent {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAuditEventResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAuditEventResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetAuditEventResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAuditEventResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAuditEventResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAuditEventResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAuditEventResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15519,6 +17096,75 @@ func (r RemoveRoleMemberResponse) ContentType() string {
 	return ""
 }
 
+type SendTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TicketResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *DRFUnavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SendTicketResponse) GetJSON201() *TicketResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r SendTicketResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r SendTicketResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r SendTicketResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r SendTicketResponse) GetJSON503() *DRFUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r SendTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SendTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SendTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SendTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SignInResponse429Headers the declared response headers of an HTTP 429 response for SignIn
 type SignInResponse429Headers struct {
 	RetryAfter *int
@@ -16793,6 +18439,323 @@ func (r TaskVisualizationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r TaskVisualizationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListTicketsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TicketPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTicketsResponse) GetJSON200() *TicketPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListTicketsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListTicketsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTicketsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTicketsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTicketsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTicketsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TicketResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *DRFUnavailable
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateTicketResponse) GetJSON201() *TicketResult {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateTicketResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateTicketResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateTicketResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r CreateTicketResponse) GetJSON503() *DRFUnavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteTicketResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteTicketResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteTicketResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteTicketResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Ticket
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketResponse) GetJSON200() *Ticket {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetTicketResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateTicketResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TicketResult
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DRFTooLarge
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateTicketResponse) GetJSON200() *TicketResult {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdateTicketResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdateTicketResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdateTicketResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdateTicketResponse) GetJSON413() *DRFTooLarge {
+	return r.JSON413
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateTicketResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateTicketResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateTicketResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateTicketResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18426,6 +20389,52 @@ func (c *ClientWithResponses) PutUserTokensWithResponse(ctx context.Context, bod
 	return ParsePutUserTokensResponse(rsp)
 }
 
+// ListAuditEventsWithResponse List audit events (admins)
+//
+// Newest first, a page at a time, filtered by any of the parameters.
+// start_date and end_date bound the event time, both inclusive; a
+// date as end_date includes its whole day (UTC).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/events/ (the `ListAuditEvents` operationId).
+func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error) {
+	rsp, err := c.ListAuditEvents(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditEventsResponse(rsp)
+}
+
+// ListAuditEventsByTargetWithResponse List the audit events of one target (admins)
+//
+// GET /audit/events/ with target_type and target_id both required
+// (400 naming each one missing).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/events/by-target/ (the `ListAuditEventsByTarget` operationId).
+func (c *ClientWithResponses) ListAuditEventsByTargetWithResponse(ctx context.Context, params *ListAuditEventsByTargetParams, reqEditors ...RequestEditorFn) (*ListAuditEventsByTargetResponse, error) {
+	rsp, err := c.ListAuditEventsByTarget(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAuditEventsByTargetResponse(rsp)
+}
+
+// GetAuditEventWithResponse Get an audit event (admins)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /audit/events/{id}/ (the `GetAuditEvent` operationId).
+func (c *ClientWithResponses) GetAuditEventWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*GetAuditEventResponse, error) {
+	rsp, err := c.GetAuditEvent(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAuditEventResponse(rsp)
+}
+
 // DemoPredictWithBodyWithResponse Predict the fields of a bug summary (BugFlows step 7)
 //
 // Runs at once (well under a millisecond from a loaded model); the first
@@ -19066,6 +21075,36 @@ func (c *ClientWithResponses) RemoveRoleMemberWithResponse(ctx context.Context, 
 	return ParseRemoveRoleMemberResponse(rsp)
 }
 
+// SendTicketWithBodyWithResponse Submit a ticket from another system (seeds/004)
+//
+// The body and the answer of POST /tickets/, intake included.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /send/ (the `SendTicket` operationId).
+func (c *ClientWithResponses) SendTicketWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendTicketResponse, error) {
+	rsp, err := c.SendTicketWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTicketResponse(rsp)
+}
+
+// SendTicketWithResponse Submit a ticket from another system (seeds/004)
+//
+// The body and the answer of POST /tickets/, intake included.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /send/ (the `SendTicket` operationId).
+func (c *ClientWithResponses) SendTicketWithResponse(ctx context.Context, body SendTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*SendTicketResponse, error) {
+	rsp, err := c.SendTicket(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSendTicketResponse(rsp)
+}
+
 // SignInWithBodyWithResponse Exchange an emailed code for a session (BugFlows step 3)
 //
 // 401 for a wrong code (five wrong codes end it), 410 for an expired one.
@@ -19507,6 +21546,133 @@ func (c *ClientWithResponses) TaskVisualizationWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseTaskVisualizationResponse(rsp)
+}
+
+// ListTicketsWithResponse List tickets (seeds/004)
+//
+// Newest first, a page at a time. Admins and Ticket Coordinators see
+// every ticket; any other user sees the tickets they submitted or own.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tickets/ (the `ListTickets` operationId).
+func (c *ClientWithResponses) ListTicketsWithResponse(ctx context.Context, params *ListTicketsParams, reqEditors ...RequestEditorFn) (*ListTicketsResponse, error) {
+	rsp, err := c.ListTickets(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTicketsResponse(rsp)
+}
+
+// CreateTicketWithBodyWithResponse Submit a ticket (seeds/004)
+//
+// Stores the ticket and, in the same transaction, hands it to intake:
+// an initialized workflow matching its department and category starts
+// a task at its start step (status Open, with task_id, workflow_id and
+// its Ticket Coordinator owner_id). A ticket that no workflow matches
+// is stored with status New and no task, and message says so.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+func (c *ClientWithResponses) CreateTicketWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTicketResponse, error) {
+	rsp, err := c.CreateTicketWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTicketResponse(rsp)
+}
+
+// CreateTicketWithResponse Submit a ticket (seeds/004)
+//
+// Stores the ticket and, in the same transaction, hands it to intake:
+// an initialized workflow matching its department and category starts
+// a task at its start step (status Open, with task_id, workflow_id and
+// its Ticket Coordinator owner_id). A ticket that no workflow matches
+// is stored with status New and no task, and message says so.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tickets/ (the `CreateTicket` operationId).
+func (c *ClientWithResponses) CreateTicketWithResponse(ctx context.Context, body CreateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTicketResponse, error) {
+	rsp, err := c.CreateTicket(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateTicketResponse(rsp)
+}
+
+// DeleteTicketWithResponse Delete a ticket (admins)
+//
+// Its task, if any, stays with its history.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /tickets/{id}/ (the `DeleteTicket` operationId).
+func (c *ClientWithResponses) DeleteTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*DeleteTicketResponse, error) {
+	rsp, err := c.DeleteTicket(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteTicketResponse(rsp)
+}
+
+// GetTicketWithResponse Get a ticket (seeds/004)
+//
+// Admins and Ticket Coordinators read every ticket, other users those
+// they submitted or own; any other ticket is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tickets/{id}/ (the `GetTicket` operationId).
+func (c *ClientWithResponses) GetTicketWithResponse(ctx context.Context, id string, reqEditors ...RequestEditorFn) (*GetTicketResponse, error) {
+	rsp, err := c.GetTicket(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketResponse(rsp)
+}
+
+// UpdateTicketWithBodyWithResponse Change a ticket (seeds/004)
+//
+// Changes the fields the body gives; the others keep their value.
+// Who may is who may read it. subject, description and priority may
+// change at any time (the task's SLA target stays as it was set);
+// category, subcategory and department route the ticket, so they may
+// change only while it is New (400 naming them afterwards), and such
+// a change offers it to intake again. status follows the task and
+// cannot be set.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+func (c *ClientWithResponses) UpdateTicketWithBodyWithResponse(ctx context.Context, id string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error) {
+	rsp, err := c.UpdateTicketWithBody(ctx, id, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTicketResponse(rsp)
+}
+
+// UpdateTicketWithResponse Change a ticket (seeds/004)
+//
+// Changes the fields the body gives; the others keep their value.
+// Who may is who may read it. subject, description and priority may
+// change at any time (the task's SLA target stays as it was set);
+// category, subcategory and department route the ticket, so they may
+// change only while it is New (400 naming them afterwards), and such
+// a change offers it to intake again. status follows the task and
+// cannot be set.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /tickets/{id}/ (the `UpdateTicket` operationId).
+func (c *ClientWithResponses) UpdateTicketWithResponse(ctx context.Context, id string, body UpdateTicketJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTicketResponse, error) {
+	rsp, err := c.UpdateTicket(ctx, id, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateTicketResponse(rsp)
 }
 
 // ListTransitionsWithResponse List transitions (seeds/004)
@@ -21072,6 +23238,147 @@ func ParsePutUserTokensResponse(rsp *http.Response) (*PutUserTokensResponse, err
 	return response, nil
 }
 
+// ParseListAuditEventsResponse parses an HTTP response from a ListAuditEventsWithResponse call
+func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditEventsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditEventPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListAuditEventsByTargetResponse parses an HTTP response from a ListAuditEventsByTargetWithResponse call
+func ParseListAuditEventsByTargetResponse(rsp *http.Response) (*ListAuditEventsByTargetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAuditEventsByTargetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditEventPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAuditEventResponse parses an HTTP response from a GetAuditEventWithResponse call
+func ParseGetAuditEventResponse(rsp *http.Response) (*GetAuditEventResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAuditEventResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AuditEvent
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDemoPredictResponse parses an HTTP response from a DemoPredictWithResponse call
 func ParseDemoPredictResponse(rsp *http.Response) (*DemoPredictResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22617,6 +24924,60 @@ func ParseRemoveRoleMemberResponse(rsp *http.Response) (*RemoveRoleMemberRespons
 	return response, nil
 }
 
+// ParseSendTicketResponse parses an HTTP response from a SendTicketWithResponse call
+func ParseSendTicketResponse(rsp *http.Response) (*SendTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SendTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TicketResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest DRFUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseSignInResponse parses an HTTP response from a SignInWithResponse call
 func ParseSignInResponse(rsp *http.Response) (*SignInResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -23616,6 +25977,251 @@ func ParseTaskVisualizationResponse(rsp *http.Response) (*TaskVisualizationRespo
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListTicketsResponse parses an HTTP response from a ListTicketsWithResponse call
+func ParseListTicketsResponse(rsp *http.Response) (*ListTicketsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTicketsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TicketPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateTicketResponse parses an HTTP response from a CreateTicketWithResponse call
+func ParseCreateTicketResponse(rsp *http.Response) (*CreateTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TicketResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest DRFUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteTicketResponse parses an HTTP response from a DeleteTicketWithResponse call
+func ParseDeleteTicketResponse(rsp *http.Response) (*DeleteTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketResponse parses an HTTP response from a GetTicketWithResponse call
+func ParseGetTicketResponse(rsp *http.Response) (*GetTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Ticket
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateTicketResponse parses an HTTP response from a UpdateTicketWithResponse call
+func ParseUpdateTicketResponse(rsp *http.Response) (*UpdateTicketResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateTicketResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TicketResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DRFTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
 
 	}
 
