@@ -155,9 +155,7 @@ type Holder struct {
 // transaction that ctx carries, so an implementation must join it (on
 // SQLite a second connection would wait forever for the one it holds).
 type People interface {
-	// RoleName returns the name of the role with id, or an errs.NotFound
-	// error.
-	RoleName(ctx context.Context, id int64) (string, error)
+	Roles
 	// RoleHolders returns the users who hold the role, ordered by user
 	// id: the order round-robin walks. None is an empty list.
 	RoleHolders(ctx context.Context, roleID int64) ([]Holder, error)
