@@ -353,13 +353,20 @@ func domainMigrations() [][]store.Migration {
 	return sets
 }
 
-// Close stops working jobs (waiting for running ones up to
+// Close writes the bug occurrences Auto has queued (their callers get their
+// answers), stops working jobs (waiting for running ones up to
 // JobsConfig.ShutdownTimeout) and closes the database. Calling it again
 // returns the first call's result.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		// Queued bug occurrences are written before the database closes:
+		// their callers are waiting for a promise that they are stored.
+		var bugsErr error
+		if e.Bugs != nil {
+			bugsErr = e.Bugs.Close(context.Background())
+		}
 		stopErr := e.queue.Stop(context.Background())
-		e.closeErr = errors.Join(stopErr, e.db.Close())
+		e.closeErr = errors.Join(bugsErr, stopErr, e.db.Close())
 	})
 	return e.closeErr
 }
