@@ -37,7 +37,8 @@ var BatchSizeBuckets = []int{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}
 
 // IntakeStats describes the group commit of Auto since the Service was made.
 type IntakeStats struct {
-	// Queued is how many occurrences wait for the writer now.
+	// Queued is how many accepted occurrences wait for their answer now:
+	// queued, or in the batch being gathered or written.
 	Queued int
 	// Batches is how many batches were written (committed or failed), and
 	// Occurrences how many occurrences they held.
@@ -81,6 +82,7 @@ type batcher struct {
 	queue   chan *pending
 	stopped chan struct{} // closed when the writer has drained and returned
 
+	waiting                      atomic.Int64 // accepted, not yet answered
 	batches, occurrences, failed atomic.Uint64
 	sizes                        []atomic.Uint64 // len(BatchSizeBuckets)+1
 	refused                      [3]atomic.Uint64
@@ -126,6 +128,7 @@ func (b *batcher) submit(ctx context.Context, p *pending) error {
 	b.started.Do(func() { go b.run() })
 	select {
 	case b.queue <- p:
+		b.waiting.Add(1)
 		b.mu.RUnlock()
 	default:
 		b.mu.RUnlock()
@@ -293,7 +296,9 @@ func (b *batcher) write(batch []*pending) {
 		return
 	}
 	if err != nil {
-		b.answerErr(groups[0], err)
+		for _, g := range groups {
+			b.answerErr(g, err)
+		}
 	}
 }
 
@@ -336,6 +341,7 @@ func (b *batcher) commit(groups []*group) error {
 			// Only the occurrence that made the report was created; the
 			// others of its group joined it.
 			p.stored, p.created = results[i].stored, results[i].created && j == 0
+			b.waiting.Add(-1)
 			close(p.done)
 		}
 	}
@@ -348,13 +354,14 @@ func (b *batcher) answerErr(g *group, err error) {
 	err = fmt.Errorf("bugs: auto: occurrence not stored: %w", err)
 	for _, p := range g.members {
 		p.err = err
+		b.waiting.Add(-1)
 		close(p.done)
 	}
 }
 
 func (b *batcher) stats() IntakeStats {
 	st := IntakeStats{
-		Queued:        len(b.queue),
+		Queued:        int(b.waiting.Load()),
 		Batches:       b.batches.Load(),
 		Occurrences:   b.occurrences.Load(),
 		FailedBatches: b.failed.Load(),
