@@ -86,6 +86,23 @@ type Config struct {
 	Now func() time.Time
 	// Jobs tunes background job execution.
 	Jobs JobsConfig
+	// BugIntake tunes the group commit of captured errors (Bugs.Auto).
+	BugIntake BugIntakeConfig
+}
+
+// BugIntakeConfig tunes how Bugs.Auto batches concurrent occurrences into
+// one transaction (see bugs.Service.Auto). Zero values mean the defaults.
+type BugIntakeConfig struct {
+	// BatchWindow is how long the writer waits after a batch's first
+	// occurrence for more. Default bugs.DefaultBatchWindow (1 ms); negative
+	// does not wait.
+	BatchWindow time.Duration
+	// MaxBatch bounds a batch. Default bugs.DefaultMaxBatch (512).
+	MaxBatch int
+	// QueueSize bounds the occurrences waiting; beyond it Auto fails at once
+	// with errs.Unavailable (HTTP 503 with Retry-After). Default
+	// bugs.DefaultQueueSize (8192).
+	QueueSize int
 }
 
 // JobsConfig tunes the durable job queue. Zero values mean the documented
@@ -242,7 +259,8 @@ var domains = []domain{{
 }, {
 	migrations: bugs.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Logger: a.logger, Now: a.cfg.Now})
+		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Logger: a.logger, Now: a.cfg.Now,
+			BatchWindow: a.cfg.BugIntake.BatchWindow, MaxBatch: a.cfg.BugIntake.MaxBatch, QueueSize: a.cfg.BugIntake.QueueSize})
 		return nil
 	},
 }, {
