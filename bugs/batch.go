@@ -113,8 +113,13 @@ func newBatcher(s *Service, st TxStore, cfg Config) *batcher {
 	return b
 }
 
-// errClosed is what Auto returns after Close.
-var errClosed = errs.Unavailablef("bug intake is closed")
+// errClosed is what Auto returns after Close: a replica that shuts down
+// sends its callers to another, or to itself once restarted.
+var errClosed = func() *errs.Error {
+	e := errs.Unavailablef("bug intake is closed")
+	e.RetryAfter = QueueFullRetryAfter
+	return e
+}()
 
 // submit queues p and waits until its batch is written or ctx ends. When
 // ctx ends first the occurrence may still be stored: only a nil error
