@@ -68,6 +68,12 @@ type Config struct {
 	// have a username context. A bare cookie naming an account that can
 	// sign in never acts, either way.
 	DisableGuestUsernames bool
+	// IdentityCacheTTL is how long an API key's or session's identity is
+	// reused without reading the database again. Default
+	// auth.DefaultIdentityCacheTTL (1 s); negative turns the cache off. It
+	// bounds how long a key revoked or a session ended through another
+	// replica keeps working on this one; through this one it stops at once.
+	IdentityCacheTTL time.Duration
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
 	// UploadDir keeps training uploads until their job has an outcome; they
@@ -242,7 +248,7 @@ var domains = []domain{{
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		svc, err := auth.New(auth.NewBunStore(a.db.DB), auth.Config{
 			Mailer: a.mailer, AdminKey: a.cfg.AdminKey, SecretKey: a.cfg.SecretKey, JWT: a.cfg.JWT, Logger: a.logger, Now: a.cfg.Now,
-			DisableGuestUsernames: a.cfg.DisableGuestUsernames,
+			DisableGuestUsernames: a.cfg.DisableGuestUsernames, IdentityCacheTTL: a.cfg.IdentityCacheTTL,
 		})
 		if err != nil {
 			return errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
