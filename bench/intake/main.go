@@ -15,7 +15,7 @@
 // bench needs nothing but Go; it runs in the same process as the server, as
 // wrk would run on the same machine. Usage:
 //
-//	go run ./bench/intake [-d 5s] [-c 16] [-postgres URL] [-cpuprofile FILE]
+//	go run ./bench/intake [-d 5s] [-c 16] [-postgres URL] [-cpuprofile FILE] [-window D] [-max-batch N]
 //
 // -postgres (default $BUGFLOW_TEST_POSTGRES_URL) adds the PostgreSQL rows; the
 // database should be a scratch one: bugflow migrates it and the bench
@@ -54,12 +54,17 @@ func main() {
 	conns := flag.Int("c", 16, "concurrent connections (and raw upsert workers on PostgreSQL)")
 	pg := flag.String("postgres", os.Getenv("BUGFLOW_TEST_POSTGRES_URL"), "PostgreSQL URL of a scratch database; empty skips PostgreSQL")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bugflow HTTP phases to this file")
+	flag.DurationVar(&intake.BatchWindow, "window", 0, "bug intake batch window (0: the default; negative: no wait)")
+	flag.IntVar(&intake.MaxBatch, "max-batch", 0, "bug intake batch size (0: the default)")
 	flag.Parse()
 	if err := run(*dur, *conns, *pg, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "intake:", err)
 		os.Exit(1)
 	}
 }
+
+// intake is the group commit setting of the measured server.
+var intake bugflow.BugIntakeConfig
 
 // row is one line of the result table.
 type row struct {
@@ -163,7 +168,7 @@ func measureDB(name, url string, dur time.Duration, conns int, profile func(bool
 		return nil, err
 	}
 
-	engine, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler)})
+	engine, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), BugIntake: intake})
 	if err != nil {
 		return nil, err
 	}
