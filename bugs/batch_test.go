@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
@@ -229,5 +230,32 @@ func TestAutoQueueFull(t *testing.T) {
 		h.release <- struct{}{}
 		require.NoError(t, <-second)
 		assert.Equal(t, map[string]int{"one": 1, "two": 1}, storedCounts(t, svc))
+	})
+}
+
+// Auto inside a caller's transaction is written in it, unbatched: it rolls
+// back with the caller's work (and on SQLite, whose one connection the
+// transaction holds, waiting for the batch writer would never end).
+func TestAutoJoinsTheCallersTransaction(t *testing.T) {
+	dbtest.ForEachDB(t, migrations(), func(t *testing.T, db *store.DB) {
+		svc := bugs.New(bugs.NewBunStore(db.DB), bugs.Config{})
+		t.Cleanup(func() { _ = svc.Close(context.Background()) })
+		ctx := context.Background()
+		rollback := errors.New("the caller's work failed")
+		err := store.RunInTx(ctx, db.DB, func(ctx context.Context, _ bun.IDB) error {
+			_, created, err := svc.Auto(ctx, bugs.AutoInput{Source: bugs.SourceAutoServer, ErrorMessage: "inside a transaction"})
+			require.NoError(t, err)
+			assert.True(t, created)
+			return rollback
+		})
+		require.ErrorIs(t, err, rollback)
+		assert.Empty(t, storedCounts(t, svc), "rolled back with the caller")
+
+		require.NoError(t, store.RunInTx(ctx, db.DB, func(ctx context.Context, _ bun.IDB) error {
+			_, _, err := svc.Auto(ctx, bugs.AutoInput{Source: bugs.SourceAutoServer, ErrorMessage: "inside a transaction"})
+			return err
+		}))
+		assert.Equal(t, map[string]int{"inside a transaction": 1}, storedCounts(t, svc))
+		assert.Zero(t, svc.IntakeStats().Batches, "not batched")
 	})
 }

@@ -225,9 +225,11 @@ func (s *Service) buildJourney(ctx context.Context, reporterID string, now time.
 // errs.Unavailable and a RetryAfter. When ctx ends while it waits, Auto
 // returns ctx's error, and the occurrence may or may not be stored.
 //
-// A call whose ctx carries a transaction (a caller's Atomically) is not
-// batched: it is written in that transaction, as its caller expects. Neither
-// is a call on a Store that is not a TxStore.
+// A call whose ctx carries a transaction (begun by internal/store.RunInTx,
+// on which every Atomically of bugflow's domains is built) is not batched:
+// it is written in that transaction, so it commits or rolls back with the
+// caller's work. A call on a Store that is not a TxStore is not batched
+// either.
 func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created bool, err error) {
 	if in.Source == "" {
 		return Report{}, false, errs.InvalidField("source", "required")
@@ -264,28 +266,43 @@ func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created boo
 	r.ErrorMessage, r.ErrorStack, r.ErrorCode = optional(in.ErrorMessage), optional(in.ErrorStack), optional(in.ErrorCode)
 	r.Context, r.Metadata = ctxJSON, metaJSON
 
-	if s.batch != nil && !store.InTx(ctx) {
-		var legacy string
-		if in.ErrorMessage != "" {
-			normalised := Normalise(in.ErrorMessage)
-			r.Fingerprint, r.NormaliserVersion = fingerprint(r.Source, r.workspace(), normalised), NormaliserVersion
-			legacy = fingerprintV1(r.Source, normalised)
-		}
-		p := &pending{r: r, legacy: legacy, done: make(chan struct{})}
-		if err := s.batch.submit(ctx, p); err != nil {
+	var legacy string
+	if in.ErrorMessage != "" {
+		normalised := Normalise(in.ErrorMessage)
+		r.Fingerprint, r.NormaliserVersion = fingerprint(r.Source, r.workspace(), normalised), NormaliserVersion
+		legacy = fingerprintV1(r.Source, normalised)
+	}
+	switch {
+	case s.batch == nil:
+		return s.autoOne(ctx, s.store, r, legacy)
+	case store.InTx(ctx):
+		// Atomically joins the caller's transaction: the occurrence
+		// commits or rolls back with the caller's work.
+		err = s.batch.st.Atomically(ctx, func(ctx context.Context, st Store) error {
+			r, created, err = s.autoOne(ctx, st, r, legacy)
+			return err
+		})
+		if err != nil {
 			return Report{}, false, err
 		}
-		return p.stored, p.created, nil
+		return r, created, nil
 	}
-	if in.ErrorMessage == "" {
-		if err := s.store.Insert(ctx, &r); err != nil {
+	p := &pending{r: r, legacy: legacy, done: make(chan struct{})}
+	if err := s.batch.submit(ctx, p); err != nil {
+		return Report{}, false, err
+	}
+	return p.stored, p.created, nil
+}
+
+// autoOne stores one occurrence r on st, unbatched.
+func (s *Service) autoOne(ctx context.Context, st Store, r Report, legacy string) (Report, bool, error) {
+	if r.Fingerprint == "" {
+		if err := st.Insert(ctx, &r); err != nil {
 			return Report{}, false, fmt.Errorf("bugs: auto: %w", err)
 		}
 		return r, true, nil
 	}
-	normalised := Normalise(in.ErrorMessage)
-	r.Fingerprint, r.NormaliserVersion = fingerprint(r.Source, r.workspace(), normalised), NormaliserVersion
-	stored, created, err := s.store.Upsert(ctx, &r, fingerprintV1(r.Source, normalised), r.OccurredAt.Add(-s.window))
+	stored, created, err := st.Upsert(ctx, &r, legacy, r.OccurredAt.Add(-s.window))
 	if err != nil {
 		return Report{}, false, fmt.Errorf("bugs: auto: %w", err)
 	}
