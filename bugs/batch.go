@@ -318,6 +318,10 @@ func (b *batcher) commit(groups []*group) error {
 	}
 	results := make([]result, len(groups))
 	err := b.st.Atomically(ctx, func(ctx context.Context, st Store) error {
+		legacyActive, err := activeLegacy(ctx, st, groups)
+		if err != nil {
+			return err
+		}
 		for i, g := range groups {
 			lead := g.members[0]
 			r := lead.r
@@ -330,7 +334,11 @@ func (b *batcher) commit(groups []*group) error {
 			}
 			r.OccurrenceCount = len(g.members)
 			r.FirstSeenAt, r.LastSeenAt = g.first, g.last
-			stored, created, err := st.Upsert(ctx, &r, lead.legacy, lead.r.OccurredAt.Add(-b.svc.window))
+			legacy := lead.legacy
+			if legacyActive != nil && !legacyActive[legacy] {
+				legacy = "" // nothing to join under it
+			}
+			stored, created, err := st.Upsert(ctx, &r, legacy, lead.r.OccurredAt.Add(-b.svc.window))
 			if err != nil {
 				return err
 			}
@@ -351,6 +359,31 @@ func (b *batcher) commit(groups []*group) error {
 		}
 	}
 	return nil
+}
+
+// activeKeyer is a store that can tell which dedup keys are active; BunStore
+// is one.
+type activeKeyer interface {
+	activeKeys(ctx context.Context, keys []string) (map[string]bool, error)
+}
+
+// activeLegacy returns which legacy fingerprints of groups have an active
+// report, or nil when st cannot tell (then every legacy join is tried).
+func activeLegacy(ctx context.Context, st Store, groups []*group) (map[string]bool, error) {
+	ak, ok := st.(activeKeyer)
+	if !ok {
+		return nil, nil
+	}
+	var keys []string
+	for _, g := range groups {
+		if l := g.members[0].legacy; l != "" {
+			keys = append(keys, l)
+		}
+	}
+	if len(keys) == 0 {
+		return map[string]bool{}, nil
+	}
+	return ak.activeKeys(ctx, keys)
 }
 
 // answerErr fails g's callers. Their occurrences were not stored: the

@@ -233,6 +233,24 @@ func (s *BunStore) Upsert(ctx context.Context, r *Report, legacy string, windowS
 	return stored, created, err
 }
 
+// activeKeys returns which of keys are the dedup key of an active report,
+// in one query: the batch writer asks it for the legacy fingerprints of a
+// batch, so that it skips the legacy join (a statement per new
+// fingerprint) where there is nothing to join.
+func (s *BunStore) activeKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	var found []string
+	err := s.db.NewSelect().Model((*reportRow)(nil)).Column("dedup_key").
+		Where("dedup_key IN (?)", bun.In(keys)).Scan(ctx, &found)
+	if err != nil {
+		return nil, fmt.Errorf("find active bug reports: %w", store.Translate(err))
+	}
+	out := make(map[string]bool, len(found))
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
+}
+
 // joinLegacy folds r into the active report under the legacy fingerprint
 // if that was last seen within the window, has r's workspace and no report
 // is active under r's own fingerprint yet. The workspace condition is what
