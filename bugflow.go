@@ -70,6 +70,12 @@ type Config struct {
 	// have a username context. A bare cookie naming an account that can
 	// sign in never acts, either way.
 	DisableGuestUsernames bool
+	// IdentityCacheTTL is how long an API key's or session's identity is
+	// reused without reading the database again. Default
+	// auth.DefaultIdentityCacheTTL (1 s); negative turns the cache off. It
+	// bounds how long a key revoked or a session ended through another
+	// replica keeps working on this one; through this one it stops at once.
+	IdentityCacheTTL time.Duration
 	// Mailer overrides MailURL with a transport of the embedder's own.
 	Mailer auth.Mailer
 	// UploadDir keeps training uploads until their job has an outcome; they
@@ -88,6 +94,23 @@ type Config struct {
 	Now func() time.Time
 	// Jobs tunes background job execution.
 	Jobs JobsConfig
+	// BugIntake tunes the group commit of captured errors (Bugs.Auto).
+	BugIntake BugIntakeConfig
+}
+
+// BugIntakeConfig tunes how Bugs.Auto batches concurrent occurrences into
+// one transaction (see bugs.Service.Auto). Zero values mean the defaults.
+type BugIntakeConfig struct {
+	// BatchWindow is how long the writer waits after a batch's first
+	// occurrence for more. Default bugs.DefaultBatchWindow (1 ms); negative
+	// does not wait.
+	BatchWindow time.Duration
+	// MaxBatch bounds a batch. Default bugs.DefaultMaxBatch (512).
+	MaxBatch int
+	// QueueSize bounds the occurrences waiting; beyond it Auto fails at once
+	// with errs.Unavailable (HTTP 503 with Retry-After). Default
+	// bugs.DefaultQueueSize (8192).
+	QueueSize int
 }
 
 // JobsConfig tunes the durable job queue. Zero values mean the documented
@@ -229,7 +252,7 @@ var domains = []domain{{
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		svc, err := auth.New(auth.NewBunStore(a.db.DB), auth.Config{
 			Audit: e.Audit, Mailer: a.mailer, AdminKey: a.cfg.AdminKey, SecretKey: a.cfg.SecretKey, JWT: a.cfg.JWT, Logger: a.logger, Now: a.cfg.Now,
-			DisableGuestUsernames: a.cfg.DisableGuestUsernames,
+			DisableGuestUsernames: a.cfg.DisableGuestUsernames, IdentityCacheTTL: a.cfg.IdentityCacheTTL,
 		})
 		if err != nil {
 			return errs.Wrap(errs.Invalid, err, "invalid configuration: %s", err.Error())
@@ -246,7 +269,8 @@ var domains = []domain{{
 }, {
 	migrations: bugs.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Logger: a.logger, Now: a.cfg.Now})
+		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Logger: a.logger, Now: a.cfg.Now,
+			BatchWindow: a.cfg.BugIntake.BatchWindow, MaxBatch: a.cfg.BugIntake.MaxBatch, QueueSize: a.cfg.BugIntake.QueueSize})
 		return nil
 	},
 }, {
@@ -378,13 +402,20 @@ func domainMigrations() [][]store.Migration {
 	return sets
 }
 
-// Close stops working jobs (waiting for running ones up to
+// Close writes the bug occurrences Auto has queued (their callers get their
+// answers), stops working jobs (waiting for running ones up to
 // JobsConfig.ShutdownTimeout) and closes the database. Calling it again
 // returns the first call's result.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		// Queued bug occurrences are written before the database closes:
+		// their callers are waiting for a promise that they are stored.
+		var bugsErr error
+		if e.Bugs != nil {
+			bugsErr = e.Bugs.Close(context.Background())
+		}
 		stopErr := e.queue.Stop(context.Background())
-		e.closeErr = errors.Join(stopErr, e.db.Close())
+		e.closeErr = errors.Join(bugsErr, stopErr, e.db.Close())
 	})
 	return e.closeErr
 }

@@ -89,6 +89,8 @@ func (s *Service) targetUser(ctx context.Context, actor *Identity, username, wha
 // DeleteUser deletes a user and ends its sessions. The reserved admin, the
 // caller itself and the last admin cannot be deleted.
 func (s *Service) DeleteUser(ctx context.Context, actor *Identity, username string) error {
+	// Whatever this changes must not be served from the identity cache.
+	defer s.ids.clear()
 	u, err := s.targetUser(ctx, actor, username, "delete")
 	if err != nil {
 		return err
@@ -104,6 +106,8 @@ func (s *Service) DeleteUser(ctx context.Context, actor *Identity, username stri
 // (returned once) and makes a guest an account; demotion removes the key and
 // ends the user's sessions. The last admin cannot be demoted.
 func (s *Service) SetRole(ctx context.Context, actor *Identity, username string, role Role) (User, string, error) {
+	// Whatever this changes must not be served from the identity cache.
+	defer s.ids.clear()
 	if err := requireAdmin(actor); err != nil {
 		return User{}, "", err
 	}
@@ -142,6 +146,8 @@ func (s *Service) SetRole(ctx context.Context, actor *Identity, username string,
 // characters) or, when newKey is "", a generated one, and ends the user's
 // sessions. It returns the new key.
 func (s *Service) RotateKey(ctx context.Context, actor *Identity, username, newKey string) (string, error) {
+	// Whatever this changes must not be served from the identity cache.
+	defer s.ids.clear()
 	if err := requireAdmin(actor); err != nil {
 		return "", err
 	}

@@ -141,6 +141,8 @@ func (s *Service) ListRoles(ctx context.Context, limit, offset int) ([]DomainRol
 // becomes the admin's, which outlasts the claim. Guests cannot hold roles:
 // anyone may act as a guest, and no one can sign in as one to do the work.
 func (s *Service) AddUserRole(ctx context.Context, actor *Identity, roleID int64, userID string) (bool, error) {
+	// Whatever this changes must not be served from the identity cache.
+	defer s.ids.clear()
 	if err := requireAdmin(actor); err != nil {
 		return false, err
 	}
@@ -190,6 +192,8 @@ func (s *Service) recordMembership(ctx context.Context, action string, roleID in
 // it; only admins may. It reports whether there was one to end. A role the
 // user's JWTs still claim is granted again by their next request.
 func (s *Service) RemoveUserRole(ctx context.Context, actor *Identity, roleID int64, userID string) (bool, error) {
+	// Whatever this changes must not be served from the identity cache.
+	defer s.ids.clear()
 	if err := requireAdmin(actor); err != nil {
 		return false, err
 	}
@@ -267,6 +271,8 @@ func (s *Service) UsersWithRole(ctx context.Context, roleID int64) ([]User, erro
 // provider's many unrelated roles (offline_access, ...) must not become
 // ones.
 func (s *Service) syncClaimedRoles(ctx context.Context, userID string, claimed []string) ([]string, error) {
+	// Whatever this changes must not be served from the identity cache.
+	defer s.ids.clear()
 	claimed = slices.DeleteFunc(claimed, func(n string) bool { return utf8.RuneCountInString(n) > maxRoleNameLength })
 	roles, err := s.store.RolesByName(ctx, claimed)
 	if err != nil {

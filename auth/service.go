@@ -61,6 +61,12 @@ type Config struct {
 	// AdminSessionTTL is the sliding lifetime of the analysis API's admin
 	// cookie session: each use extends it. Default 8 h.
 	AdminSessionTTL time.Duration
+	// IdentityCacheTTL is how long Authenticate reuses an API key's or a
+	// session's identity instead of reading it again. Default
+	// DefaultIdentityCacheTTL (1 s); negative turns the cache off. A key
+	// revoked or a session ended through another process (replica) keeps
+	// working here for at most this long; through this one, it stops at once.
+	IdentityCacheTTL time.Duration
 	// Logger receives the service's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the service's clock, read for every time it records. Default
@@ -79,6 +85,8 @@ type Service struct {
 	// adminKeyDigest is the digest of the bootstrap key, compared in
 	// constant time; "" when there is none.
 	adminKeyDigest string
+	// ids caches API-key and session identities (see IdentityCacheTTL).
+	ids *identityCache
 }
 
 // New returns a Service on st with cfg's settings.
@@ -94,10 +102,13 @@ func New(st Store, cfg Config) (*Service, error) {
 	setDefault(&cfg.OTPResendWait, DefaultOTPResendWait)
 	setDefault(&cfg.SessionTTL, DefaultSessionTTL)
 	setDefault(&cfg.AdminSessionTTL, DefaultAdminSessionTTL)
+	if cfg.IdentityCacheTTL == 0 {
+		cfg.IdentityCacheTTL = DefaultIdentityCacheTTL
+	}
 	if cfg.OTPMaxAttempts <= 0 {
 		cfg.OTPMaxAttempts = DefaultOTPMaxAttempts
 	}
-	s := &Service{store: st, cfg: cfg}
+	s := &Service{store: st, cfg: cfg, ids: newIdentityCache(cfg.IdentityCacheTTL)}
 	if cfg.AdminKey != "" {
 		if err := CheckAPIKey(cfg.AdminKey); err != nil {
 			return nil, fmt.Errorf("auth: admin key: %w", err)
@@ -398,6 +409,7 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	if token == "" || len(token) > maxTokenLength {
 		return nil
 	}
+	defer s.ids.clear()
 	return s.store.DeleteSession(ctx, digest(token))
 }
 
@@ -415,6 +427,21 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Identity, er
 	if s.jwt != nil && looksLikeJWT(token) {
 		return s.authenticateJWT(ctx, token)
 	}
+	now := s.now()
+	if id, ok := s.ids.get(d, now); ok {
+		return id, nil
+	}
+	gen := s.ids.generation()
+	id, err := s.lookup(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	s.ids.put(d, id, now, gen)
+	return id, nil
+}
+
+// lookup identifies the bearer of a session or API key by its digest.
+func (s *Service) lookup(ctx context.Context, d string) (*Identity, error) {
 	sess, err := s.store.Session(ctx, d)
 	if err == nil {
 		return s.sessionIdentity(ctx, sess)

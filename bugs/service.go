@@ -48,6 +48,18 @@ type Config struct {
 	Now func() time.Time
 	// DedupWindow overrides DefaultDedupWindow.
 	DedupWindow time.Duration
+
+	// BatchWindow is how long Auto's writer waits, after the first
+	// occurrence of a batch, for concurrent ones to share its transaction
+	// (group commit; see Auto). Default DefaultBatchWindow (1 ms); negative
+	// writes what is queued as soon as the writer is free, without waiting.
+	BatchWindow time.Duration
+	// MaxBatch bounds the occurrences of one batch. Default DefaultMaxBatch.
+	MaxBatch int
+	// QueueSize bounds the occurrences waiting for the writer; beyond it
+	// Auto refuses at once with errs.Unavailable (RetryAfter set). Default
+	// DefaultQueueSize.
+	QueueSize int
 }
 
 // Service files, deduplicates and triages bug reports.
@@ -57,6 +69,7 @@ type Service struct {
 	log     *slog.Logger
 	window  time.Duration
 	now     func() time.Time
+	batch   *batcher // nil when the store cannot run a transaction
 }
 
 // New returns a Service on st.
@@ -65,7 +78,31 @@ func New(st Store, cfg Config) *Service {
 	if s.window <= 0 {
 		s.window = DefaultDedupWindow
 	}
+	if tx, ok := st.(TxStore); ok {
+		s.batch = newBatcher(s, tx, cfg)
+	}
 	return s
+}
+
+// Close stops Auto's group commit: occurrences already queued are written
+// (their callers get their answers), later Auto calls fail with
+// errs.Unavailable. It returns when the queue is empty, or with ctx's error
+// when ctx ends first. Other methods keep working. Close is safe to call
+// more than once.
+func (s *Service) Close(ctx context.Context) error {
+	if s.batch == nil {
+		return nil
+	}
+	return s.batch.close(ctx)
+}
+
+// IntakeStats returns counters of Auto's group commit, for metrics. Zero
+// when the store cannot batch.
+func (s *Service) IntakeStats() IntakeStats {
+	if s.batch == nil {
+		return IntakeStats{BatchSizes: make([]uint64, len(BatchSizeBuckets)+1), Refused: map[Source]uint64{}}
+	}
+	return s.batch.stats()
 }
 
 // Create files a report written by a person: status open, severity medium
@@ -175,6 +212,24 @@ func (s *Service) buildJourney(ctx context.Context, reporterID string, now time.
 // deduplicated (see the package doc): created is false when an existing
 // report absorbed it, and the returned report is the updated one. Without an
 // errorMessage every call makes a new report.
+//
+// Auto batches (group commit): concurrent calls queue their occurrences and
+// one writer stores them together, waiting Config.BatchWindow for more after
+// the first, up to Config.MaxBatch, in one transaction per batch.
+// Occurrences of one fingerprint in a batch fold into one increment: all of
+// them get the report as the batch left it, and created is true for the
+// first of them only, when it made the report. Auto returns only after its
+// batch committed, so a nil error means the occurrence is stored; when a
+// batch fails, only its callers get the error and none of it is stored.
+// When Config.QueueSize occurrences already wait, Auto fails at once with
+// errs.Unavailable and a RetryAfter. When ctx ends while it waits, Auto
+// returns ctx's error, and the occurrence may or may not be stored.
+//
+// A call whose ctx carries a transaction (begun by internal/store.RunInTx,
+// on which every Atomically of bugflow's domains is built) is not batched:
+// it is written in that transaction, so it commits or rolls back with the
+// caller's work. A call on a Store that is not a TxStore is not batched
+// either.
 func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created bool, err error) {
 	if in.Source == "" {
 		return Report{}, false, errs.InvalidField("source", "required")
@@ -211,15 +266,43 @@ func (s *Service) Auto(ctx context.Context, in AutoInput) (r Report, created boo
 	r.ErrorMessage, r.ErrorStack, r.ErrorCode = optional(in.ErrorMessage), optional(in.ErrorStack), optional(in.ErrorCode)
 	r.Context, r.Metadata = ctxJSON, metaJSON
 
-	if in.ErrorMessage == "" {
-		if err := s.store.Insert(ctx, &r); err != nil {
+	var legacy string
+	if in.ErrorMessage != "" {
+		normalised := Normalise(in.ErrorMessage)
+		r.Fingerprint, r.NormaliserVersion = fingerprint(r.Source, r.workspace(), normalised), NormaliserVersion
+		legacy = fingerprintV1(r.Source, normalised)
+	}
+	switch {
+	case s.batch == nil:
+		return s.autoOne(ctx, s.store, r, legacy)
+	case store.InTx(ctx):
+		// Atomically joins the caller's transaction: the occurrence
+		// commits or rolls back with the caller's work.
+		err = s.batch.st.Atomically(ctx, func(ctx context.Context, st Store) error {
+			r, created, err = s.autoOne(ctx, st, r, legacy)
+			return err
+		})
+		if err != nil {
+			return Report{}, false, err
+		}
+		return r, created, nil
+	}
+	p := &pending{r: r, legacy: legacy, done: make(chan struct{})}
+	if err := s.batch.submit(ctx, p); err != nil {
+		return Report{}, false, err
+	}
+	return p.stored, p.created, nil
+}
+
+// autoOne stores one occurrence r on st, unbatched.
+func (s *Service) autoOne(ctx context.Context, st Store, r Report, legacy string) (Report, bool, error) {
+	if r.Fingerprint == "" {
+		if err := st.Insert(ctx, &r); err != nil {
 			return Report{}, false, fmt.Errorf("bugs: auto: %w", err)
 		}
 		return r, true, nil
 	}
-	normalised := Normalise(in.ErrorMessage)
-	r.Fingerprint, r.NormaliserVersion = fingerprint(r.Source, r.workspace(), normalised), NormaliserVersion
-	stored, created, err := s.store.Upsert(ctx, &r, fingerprintV1(r.Source, normalised), r.OccurredAt.Add(-s.window))
+	stored, created, err := st.Upsert(ctx, &r, legacy, r.OccurredAt.Add(-s.window))
 	if err != nil {
 		return Report{}, false, fmt.Errorf("bugs: auto: %w", err)
 	}

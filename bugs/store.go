@@ -12,9 +12,12 @@ type Store interface {
 	// Insert stores a new report as it is (no deduplication).
 	Insert(ctx context.Context, r *Report) error
 	// Upsert stores r, an occurrence with a fingerprint, as one atomic
-	// step: when the active report with the same fingerprint was last seen
-	// at or after windowStart, that report absorbs the occurrence
-	// (occurrenceCount + 1, first/last seen widened, reopened with the
+	// step. r may stand for several occurrences of one fingerprint folded
+	// together: r.OccurrenceCount of them (1 for a single one), seen from
+	// r.FirstSeenAt to r.LastSeenAt. When the active report with the same
+	// fingerprint was last seen at or after windowStart, that report
+	// absorbs the occurrences (occurrenceCount + r.OccurrenceCount,
+	// first/last seen widened, reopened with the
 	// regression flag when it was resolved or closed) and is returned with
 	// created false. Otherwise, when legacy (the occurrence's fingerprint
 	// under an earlier NormaliserVersion) is not "" and no report is active
@@ -34,6 +37,16 @@ type Store interface {
 	// Delete soft-deletes a report at time at; it also stops being the
 	// active report of its fingerprint, so a recurrence starts a new one.
 	Delete(ctx context.Context, id string, at time.Time) error
+}
+
+// TxStore is a Store that can run several calls in one transaction. The
+// Service batches Auto's occurrences (group commit) only on a TxStore;
+// BunStore is one.
+type TxStore interface {
+	Store
+	// Atomically runs fn with a Store whose calls all belong to one
+	// transaction, committed when fn returns nil and rolled back otherwise.
+	Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error
 }
 
 // Change is a validated update. Nil fields stay as they are. A Status of

@@ -111,12 +111,20 @@ func Migrations() []store.Migration {
 // BunStore is the bun implementation of Store.
 type BunStore struct {
 	db   bun.IDB
-	seen seenSet
+	seen *seenSet
 }
 
 // NewBunStore returns a Store on db (a *bun.DB or a transaction).
 func NewBunStore(db bun.IDB) *BunStore {
-	return &BunStore{db: db, seen: seenSet{m: map[string]struct{}{}}}
+	return &BunStore{db: db, seen: &seenSet{m: map[string]struct{}{}}}
+}
+
+// Atomically implements TxStore: fn's calls on st run in one transaction
+// (the one ctx carries, if any), committed when fn returns nil.
+func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
+	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		return fn(ctx, &BunStore{db: tx, seen: s.seen})
+	})
 }
 
 // seenCapacity bounds the fingerprints a BunStore remembers; when full it
@@ -164,24 +172,30 @@ func (s *BunStore) Insert(ctx context.Context, r *Report) error {
 // fingerprint at that very moment.
 const maxUpsertTries = 5
 
-// joinSets are the SET clauses that fold one occurrence into the active
-// report r. seen is the SQL for the occurrence's time (a placeholder or
-// EXCLUDED.last_seen_at) and args its arguments, if any. Every
+// joinSets are the SET clauses that fold occurrences into the active
+// report r. count, first and last are the SQL for how many occurrences
+// join, the earliest and the latest of their times (placeholders or
+// EXCLUDED columns) and args the arguments of first and last, if any. Every
 // expression reads the row as it was before the statement, so the CASEs see
 // the old status.
-func joinSets(seen string, args ...any) []joinSet {
-	var twice []any // nil without args: bun warns about an empty list
-	if len(args) > 0 {
-		twice = append(append(twice, args...), args...)
-	}
+func joinSets(count, first, last string, countArgs []any, firstArg, lastArg []any) []joinSet {
 	return []joinSet{
-		{"occurrence_count = r.occurrence_count + 1", nil},
-		{"last_seen_at = CASE WHEN " + seen + " > r.last_seen_at THEN " + seen + " ELSE r.last_seen_at END", twice},
-		{"first_seen_at = CASE WHEN " + seen + " < r.first_seen_at THEN " + seen + " ELSE r.first_seen_at END", twice},
+		{"occurrence_count = r.occurrence_count + " + count, countArgs},
+		{"last_seen_at = CASE WHEN " + last + " > r.last_seen_at THEN " + last + " ELSE r.last_seen_at END", twice(lastArg)},
+		{"first_seen_at = CASE WHEN " + first + " < r.first_seen_at THEN " + first + " ELSE r.first_seen_at END", twice(firstArg)},
 		{"regression = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.regression END", []any{StatusResolved, StatusClosed, true}},
 		{"resolved_at = CASE WHEN r.status IN (?, ?) THEN NULL ELSE r.resolved_at END", []any{StatusResolved, StatusClosed}},
 		{"status = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.status END", []any{StatusResolved, StatusClosed, StatusOpen}},
 	}
+}
+
+// twice repeats args for an expression that names its value twice; nil
+// without args, because bun warns about an empty list.
+func twice(args []any) []any {
+	if len(args) == 0 {
+		return nil
+	}
+	return append(append([]any(nil), args...), args...)
 }
 
 type joinSet struct {
@@ -219,6 +233,24 @@ func (s *BunStore) Upsert(ctx context.Context, r *Report, legacy string, windowS
 	return stored, created, err
 }
 
+// activeKeys returns which of keys are the dedup key of an active report,
+// in one query: the batch writer asks it for the legacy fingerprints of a
+// batch, so that it skips the legacy join (a statement per new
+// fingerprint) where there is nothing to join.
+func (s *BunStore) activeKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	var found []string
+	err := s.db.NewSelect().Model((*reportRow)(nil)).Column("dedup_key").
+		Where("dedup_key IN (?)", bun.In(keys)).Scan(ctx, &found)
+	if err != nil {
+		return nil, fmt.Errorf("find active bug reports: %w", store.Translate(err))
+	}
+	out := make(map[string]bool, len(found))
+	for _, k := range found {
+		out[k] = true
+	}
+	return out, nil
+}
+
 // joinLegacy folds r into the active report under the legacy fingerprint
 // if that was last seen within the window, has r's workspace and no report
 // is active under r's own fingerprint yet. The workspace condition is what
@@ -241,7 +273,7 @@ func (s *BunStore) joinLegacy(ctx context.Context, r *Report, legacy string, win
 func (s *BunStore) join(ctx context.Context, r *Report, key string, windowStart time.Time, where func(*bun.UpdateQuery) *bun.UpdateQuery) (stored Report, ok bool, err error) {
 	var joined reportRow
 	uq := s.db.NewUpdate().Model(&joined)
-	for _, set := range joinSets("?", r.LastSeenAt) {
+	for _, set := range joinSets("?", "?", "?", []any{max(r.OccurrenceCount, 1)}, []any{r.FirstSeenAt}, []any{r.LastSeenAt}) {
 		uq = uq.Set(set.expr, set.args...)
 	}
 	uq = uq.Set("updated_at = ?", r.UpdatedAt).
@@ -264,7 +296,7 @@ func (s *BunStore) insertOrJoin(ctx context.Context, r *Report, windowStart time
 		row := toRow(r)
 		row.DedupKey = &r.Fingerprint
 		iq := s.db.NewInsert().Model(row).On("CONFLICT (dedup_key) DO UPDATE")
-		for _, set := range joinSets("EXCLUDED.last_seen_at") {
+		for _, set := range joinSets("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at", nil, nil, nil) {
 			iq = iq.Set(set.expr, set.args...)
 		}
 		// The WHERE leaves a report last seen before the window alone:
@@ -276,9 +308,9 @@ func (s *BunStore) insertOrJoin(ctx context.Context, r *Report, windowStart time
 			return Report{}, false, fmt.Errorf("upsert bug report: %w", err)
 		}
 		if n == 1 {
-			// Only a fresh insert returns a count of 1: joining always
-			// returns at least 2.
-			return row.toReport(), row.OccurrenceCount == 1, nil
+			// RETURNING fills row with the stored report: its id is
+			// r's only when the insert made it.
+			return row.toReport(), row.ID == r.ID, nil
 		}
 		_, err = store.Exec(ctx, s.db.NewUpdate().Model((*reportRow)(nil)).
 			Set("dedup_key = NULL").

@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bugflow/bugflow/bugs"
 )
 
 // metrics are the server's Prometheus instruments. Each Server has its own
@@ -20,7 +22,7 @@ type metrics struct {
 	inFlight prometheus.Gauge
 }
 
-func newMetrics(reg *prometheus.Registry) *metrics {
+func newMetrics(reg *prometheus.Registry, intake func() bugs.IntakeStats) *metrics {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -41,8 +43,49 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "HTTP requests being served now.",
 		}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.inFlight)
+	reg.MustRegister(m.requests, m.duration, m.inFlight, intakeCollector{stats: intake})
 	return m
+}
+
+// intakeCollector exports the group commit of bug intake (bugs.Service.Auto)
+// from its counters at each scrape, so that the intake path pays nothing for
+// metrics.
+type intakeCollector struct {
+	stats func() bugs.IntakeStats
+}
+
+var (
+	intakeQueueDesc = prometheus.NewDesc("bugflow_bug_intake_queue_length",
+		"Captured error occurrences accepted and waiting for their batch to commit.", nil, nil)
+	intakeBatchDesc = prometheus.NewDesc("bugflow_bug_intake_batch_size",
+		"Occurrences per batch (one transaction) written by bug intake.", nil, nil)
+	intakeRefusedDesc = prometheus.NewDesc("bugflow_bug_intake_refused_total",
+		"Occurrences refused with 503 because the intake queue was full, by source.", []string{"source"}, nil)
+	intakeFailedDesc = prometheus.NewDesc("bugflow_bug_intake_failed_batches_total",
+		"Intake transactions that did not commit; their callers got an error.", nil, nil)
+)
+
+func (c intakeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- intakeQueueDesc
+	ch <- intakeBatchDesc
+	ch <- intakeRefusedDesc
+	ch <- intakeFailedDesc
+}
+
+func (c intakeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.stats()
+	ch <- prometheus.MustNewConstMetric(intakeQueueDesc, prometheus.GaugeValue, float64(st.Queued))
+	buckets := make(map[float64]uint64, len(bugs.BatchSizeBuckets))
+	var cumulative uint64
+	for i, le := range bugs.BatchSizeBuckets {
+		cumulative += st.BatchSizes[i]
+		buckets[float64(le)] = cumulative
+	}
+	ch <- prometheus.MustNewConstHistogram(intakeBatchDesc, st.Batches, float64(st.Occurrences), buckets)
+	for _, src := range []bugs.Source{bugs.SourceAutoServer, bugs.SourceAutoClient, bugs.SourceAutoAgent} {
+		ch <- prometheus.MustNewConstMetric(intakeRefusedDesc, prometheus.CounterValue, float64(st.Refused[src]), string(src))
+	}
+	ch <- prometheus.MustNewConstMetric(intakeFailedDesc, prometheus.CounterValue, float64(st.FailedBatches))
 }
 
 func (m *metrics) observe(method, route string, status int, elapsed time.Duration) {

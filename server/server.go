@@ -87,7 +87,7 @@ func newServer(engine *bugflow.Engine, opts ...Option) *Server {
 	}
 	s.authenticators = append(s.authenticators, engine.Auth)
 	s.limits = newLimiters()
-	s.metrics = newMetrics(s.registry)
+	s.metrics = newMetrics(s.registry, engine.Bugs.IntakeStats)
 	s.router = httprouter.New()
 	// Documented paths are registered exactly (seeds/004's end in '/');
 	// redirecting near misses would turn a client's typo into a 301 that

@@ -2333,6 +2333,9 @@ type Envelope404 = EnvelopeError
 // Envelope413 Bug reports (seeds/002) error envelope.
 type Envelope413 = EnvelopeError
 
+// Envelope503 Bug reports (seeds/002) error envelope.
+type Envelope503 = EnvelopeError
+
 // JobStillRunning defines model for JobStillRunning.
 type JobStillRunning struct {
 	Detail string `json:"detail"`
@@ -3539,6 +3542,10 @@ type ClientInterface interface {
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
+	// Concurrent occurrences are written together (group commit): a 2xx
+	// comes only after the occurrence is stored. When too many wait, the
+	// answer is 503 with Retry-After at once; the occurrence is not stored.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
@@ -3551,6 +3558,10 @@ type ClientInterface interface {
 	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
+	//
+	// Concurrent occurrences are written together (group commit): a 2xx
+	// comes only after the occurrence is stored. When too many wait, the
+	// answer is 503 with Retry-After at once; the occurrence is not stored.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4980,6 +4991,10 @@ func (c *Client) GetAuthMe(ctx context.Context, reqEditors ...RequestEditorFn) (
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
+// Concurrent occurrences are written together (group commit): a 2xx
+// comes only after the occurrence is stored. When too many wait, the
+// answer is 503 with Retry-After at once; the occurrence is not stored.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
@@ -5002,6 +5017,10 @@ func (c *Client) AutoBugReportWithBody(ctx context.Context, contentType string, 
 // (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
+//
+// Concurrent occurrences are written together (group commit): a 2xx
+// comes only after the occurrence is stored. When too many wait, the
+// answer is 503 with Retry-After at once; the occurrence is not stored.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -12095,6 +12114,10 @@ type ClientWithResponsesInterface interface {
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
 	//
+	// Concurrent occurrences are written together (group commit): a 2xx
+	// comes only after the occurrence is stored. When too many wait, the
+	// answer is 503 with Retry-After at once; the occurrence is not stored.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
@@ -12107,6 +12130,10 @@ type ClientWithResponsesInterface interface {
 	// (the same error in two workspaces is two reports): 200 with the
 	// incremented occurrenceCount. A new report is 201. A resolved or closed
 	// report that recurs is reopened and marked as a regression.
+	//
+	// Concurrent occurrences are written together (group commit): a 2xx
+	// comes only after the occurrence is stored. When too many wait, the
+	// answer is 503 with Retry-After at once; the occurrence is not stored.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14098,6 +14125,11 @@ func (r GetAuthMeResponse) ContentType() string {
 	return ""
 }
 
+// AutoBugReportResponse503Headers the declared response headers of an HTTP 503 response for AutoBugReport
+type AutoBugReportResponse503Headers struct {
+	RetryAfter *int
+}
+
 type AutoBugReportResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14119,6 +14151,10 @@ type AutoBugReportResponse struct {
 	JSON401 *Envelope401
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *Envelope413
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Envelope503
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *AutoBugReportResponse503Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -14152,6 +14188,11 @@ func (r AutoBugReportResponse) GetJSON401() *Envelope401 {
 // GetJSON413 returns the response for an HTTP 413 `application/json` response
 func (r AutoBugReportResponse) GetJSON413() *Envelope413 {
 	return r.JSON413
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AutoBugReportResponse) GetJSON503() *Envelope503 {
+	return r.JSON503
 }
 
 // GetBody returns the raw response body bytes
@@ -20121,6 +20162,10 @@ func (c *ClientWithResponses) GetAuthMeWithResponse(ctx context.Context, reqEdit
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
 //
+// Concurrent occurrences are written together (group commit): a 2xx
+// comes only after the occurrence is stored. When too many wait, the
+// answer is 503 with Retry-After at once; the occurrence is not stored.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /api/bug-reports/auto (the `AutoBugReport` operationId).
@@ -20139,6 +20184,10 @@ func (c *ClientWithResponses) AutoBugReportWithBodyWithResponse(ctx context.Cont
 // (the same error in two workspaces is two reports): 200 with the
 // incremented occurrenceCount. A new report is 201. A resolved or closed
 // report that recurs is reopened and marked as a regression.
+//
+// Concurrent occurrences are written together (group commit): a 2xx
+// comes only after the occurrence is stored. When too many wait, the
+// answer is 503 with Retry-After at once; the occurrence is not stored.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22739,6 +22788,26 @@ func ParseAutoBugReportResponse(rsp *http.Response) (*AutoBugReportResponse, err
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Envelope503
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 503:
+		var headers AutoBugReportResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
 	}
 
 	return response, nil

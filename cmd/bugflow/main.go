@@ -49,6 +49,7 @@ import (
 
 	"github.com/bugflow/bugflow"
 	"github.com/bugflow/bugflow/auth"
+	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/server"
 )
@@ -153,6 +154,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, exitUsage, fmt.Errorf("--job-orphan-after: %q is not a duration such as 60s", opts.jobOrphanAfter))
 		}
 	}
+	if cmd == "serve" {
+		if cfg.BugIntake, err = opts.intakeConfig(); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
+	}
 	// Every setting is checked before the port is bound or the database
 	// touched, so that a mistake is reported as itself and not as whatever
 	// the first of those steps happens to trip over.
@@ -255,6 +261,7 @@ type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
 	jobOrphanAfter                                                       string
+	intakeWindow, intakeMaxBatch, intakeQueue                            string
 	disableGuests                                                        bool
 }
 
@@ -273,6 +280,22 @@ func (o options) jwtConfig() (*auth.JWTConfig, error) {
 			return nil, fmt.Errorf("--jwt-public-key-file: %w", err)
 		}
 		cfg.PublicKeyPEM = string(pem)
+	}
+	return cfg, nil
+}
+
+// intakeConfig reads the bug intake flags.
+func (o options) intakeConfig() (bugflow.BugIntakeConfig, error) {
+	var cfg bugflow.BugIntakeConfig
+	var err error
+	if cfg.BatchWindow, err = time.ParseDuration(o.intakeWindow); err != nil {
+		return cfg, fmt.Errorf("--intake-batch-window: %q is not a duration such as 1ms", o.intakeWindow)
+	}
+	if cfg.MaxBatch, err = strconv.Atoi(o.intakeMaxBatch); err != nil || cfg.MaxBatch < 1 {
+		return cfg, fmt.Errorf("--intake-max-batch: %q is not a positive number", o.intakeMaxBatch)
+	}
+	if cfg.QueueSize, err = strconv.Atoi(o.intakeQueue); err != nil || cfg.QueueSize < 1 {
+		return cfg, fmt.Errorf("--intake-queue-size: %q is not a positive number", o.intakeQueue)
 	}
 	return cfg, nil
 }
@@ -300,6 +323,9 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		if err := c.boolVar(&o.disableGuests, "disable-guest-usernames", "BUGFLOW_DISABLE_GUEST_USERNAMES", "a bare jji_username cookie acts for no one, not even a guest username"); err != nil {
 			return o, c, err
 		}
+		c.stringVar(&o.intakeWindow, "intake-batch-window", "DURATION", "BUGFLOW_INTAKE_BATCH_WINDOW", bugs.DefaultBatchWindow.String(), "how long bug intake waits after a captured error for more to share its transaction (negative: do not wait)")
+		c.stringVar(&o.intakeMaxBatch, "intake-max-batch", "N", "BUGFLOW_INTAKE_MAX_BATCH", strconv.Itoa(bugs.DefaultMaxBatch), "most captured errors written in one transaction")
+		c.stringVar(&o.intakeQueue, "intake-queue-size", "N", "BUGFLOW_INTAKE_QUEUE_SIZE", strconv.Itoa(bugs.DefaultQueueSize), "captured errors that may wait for their batch; beyond it /api/bug-reports/auto answers 503 with Retry-After")
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
