@@ -58,7 +58,7 @@ func TestUpsertBatchWritesWhatUpsertWouldWrite(t *testing.T) {
 		seed("old_g", "G", "", now.Add(-time.Hour), StatusClosed)
 		seed("old_h", "H", "", now.Add(-time.Hour), StatusInProgress)
 		seed("old_b", "B", "", now.Add(-48*time.Hour), StatusOpen)
-		seed("old_k", "K", "", now.Add(-window), StatusOpen)                   // at the limit: joined
+		seed("old_k", "K", "", now.Add(-window), StatusOpen)                    // at the limit: joined
 		seed("old_k2", "K2", "", now.Add(-window-time.Microsecond), StatusOpen) // just past it: stale
 		seed("old_l", "L", "ws1", now.Add(-time.Hour), StatusOpen)
 		seed("old_l2", "L2", "ws2", now.Add(-time.Hour), StatusOpen)
