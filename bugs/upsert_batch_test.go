@@ -2,6 +2,7 @@ package bugs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -72,11 +73,14 @@ func TestUpsertBatchWritesWhatUpsertWouldWrite(t *testing.T) {
 			op := func(id, fp, legacy, workspace string, first, last time.Time, count int) *batchOp {
 				return &batchOp{r: batchReport(id, fp, workspace, first, last, count), legacy: legacy, windowStart: first.Add(-window)}
 			}
+			withJSON := op("new_c", "C", "", "", now, now, 2)
+			withJSON.r.Context = json.RawMessage(`{"endpoint":"/api/x"}`)
+			withJSON.r.Metadata = json.RawMessage(`{"release":"1.2.3"}`)
 			return []*batchOp{
 				op("new_nofp1", "", "", "", now, now, 1),
 				op("new_a", "A", "", "", now.Add(-10*time.Second), now, 3),
 				op("new_b", "B", "", "", now, now, 1),
-				op("new_c", "C", "", "", now, now, 2),
+				withJSON,
 				op("new_c2", "C", "", "", now.Add(window+time.Hour), now.Add(window+time.Hour), 1),
 				op("new_d", "D", "L", "ws1", now, now, 1),
 				op("new_d2", "D2", "L", "ws1", now, now, 1),
@@ -149,6 +153,7 @@ func TestUpsertBatchWritesWhatUpsertWouldWrite(t *testing.T) {
 			assert.Equal(t, want == id, byID[id].created, "created of %s", id)
 		}
 		assert.Equal(t, 3, byID["new_d2"].stored.OccurrenceCount, "two legacy joins")
+		assert.JSONEq(t, `{"endpoint":"/api/x"}`, string(byID["new_c"].stored.Context))
 	})
 }
 
