@@ -2,7 +2,9 @@ package bugs
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -233,22 +235,216 @@ func (s *BunStore) Upsert(ctx context.Context, r *Report, legacy string, windowS
 	return stored, created, err
 }
 
-// activeKeys returns which of keys are the dedup key of an active report,
-// in one query: the batch writer asks it for the legacy fingerprints of a
-// batch, so that it skips the legacy join (a statement per new
-// fingerprint) where there is nothing to join.
-func (s *BunStore) activeKeys(ctx context.Context, keys []string) (map[string]bool, error) {
-	var found []string
-	err := s.db.NewSelect().Model((*reportRow)(nil)).Column("dedup_key").
-		Where("dedup_key IN (?)", bun.In(keys)).Scan(ctx, &found)
+// batchOp is one write of a batch of Auto's occurrences: r, with or without
+// a fingerprint, stands for r.OccurrenceCount occurrences folded together;
+// legacy and windowStart are Upsert's. upsertBatch fills stored and created.
+type batchOp struct {
+	r           *Report
+	legacy      string
+	windowStart time.Time
+
+	stored  Report
+	created bool
+	done    bool
+}
+
+// Bounds of one multi-row statement of upsertBatch. bun inlines every
+// argument into the SQL text, so neither SQLite's limit on variables nor
+// PostgreSQL's 65535 parameters applies; what grows is the text, which
+// SQLite bounds (SQLITE_MAX_SQL_LENGTH, 1e9 bytes by default) and both
+// engines parse in one piece. The byte bound keeps a batch of long stack
+// traces to statements of a few MiB.
+const (
+	maxRowsPerStatement  = 512
+	maxBytesPerStatement = 4 << 20
+)
+
+// activeRow is what upsertBatch needs to know of an active report.
+type activeRow struct {
+	ID         string    `bun:"id"`
+	DedupKey   string    `bun:"dedup_key"`
+	LastSeenAt time.Time `bun:"last_seen_at"`
+}
+
+// upsertBatch writes ops in the order given, with the outcome Insert (no
+// fingerprint) and Upsert (fingerprint) would give one after the other,
+// in a few statements instead of one or more per op: one SELECT of the
+// active reports under the ops' fingerprints and legacy fingerprints, one
+// multi-row INSERT of the ops without a fingerprint, and one multi-row
+// INSERT ... ON CONFLICT (dedup_key) DO UPDATE ... RETURNING for the ops
+// that either join a report the SELECT found active within their window
+// or create one. The ops that need more than that go through Upsert one by
+// one afterwards, in order: a fingerprint met again in the batch (a second
+// statement row with the same key is an error on PostgreSQL), a stale
+// active report (it is retired first), an active legacy report that the op
+// may join, and any op whose conflicting row the SELECT did not see (a
+// concurrent writer created it): the DO UPDATE joins only rows whose id the
+// SELECT found within the window, so the statement never joins a report
+// that Upsert would have retired. A report stays within the window once
+// found there: last_seen_at only grows.
+func (s *BunStore) upsertBatch(ctx context.Context, ops []*batchOp) error {
+	active, err := s.activeRows(ctx, ops)
+	if err != nil {
+		return err
+	}
+	var plain []*batchOp
+	var upserts []*batchOp
+	known := map[string]string{} // fingerprint -> id of the report an upsert joins
+	met := map[string]bool{}     // fingerprints of earlier ops
+	for _, op := range ops {
+		fp := op.r.Fingerprint
+		if fp == "" {
+			plain = append(plain, op)
+			continue
+		}
+		if met[fp] {
+			continue // after the earlier op of fp, through Upsert
+		}
+		met[fp] = true
+		if own, ok := active[fp]; ok {
+			if own.LastSeenAt.Before(op.windowStart) {
+				continue // stale: Upsert retires it
+			}
+			known[fp] = own.ID
+		} else if _, ok := active[op.legacy]; ok && op.legacy != "" {
+			continue // Upsert decides whether it joins the legacy report
+		}
+		upserts = append(upserts, op)
+	}
+	for _, chunk := range chunks(plain) {
+		if err := s.insertMany(ctx, chunk); err != nil {
+			return err
+		}
+	}
+	for _, chunk := range chunks(upserts) {
+		if err := s.upsertMany(ctx, chunk, known); err != nil {
+			return err
+		}
+	}
+	for _, op := range ops {
+		if op.done {
+			continue
+		}
+		legacy := op.legacy
+		if _, ok := active[legacy]; !ok {
+			legacy = "" // nothing to join under it: skip the statement
+		}
+		op.stored, op.created, err = s.Upsert(ctx, op.r, legacy, op.windowStart)
+		if err != nil {
+			return err
+		}
+		op.done = true
+	}
+	return nil
+}
+
+// activeRows returns the active reports under the fingerprints and legacy
+// fingerprints of ops, by dedup key.
+func (s *BunStore) activeRows(ctx context.Context, ops []*batchOp) (map[string]activeRow, error) {
+	var keys []string
+	for _, op := range ops {
+		if op.r.Fingerprint != "" {
+			keys = append(keys, op.r.Fingerprint)
+		}
+		if op.legacy != "" {
+			keys = append(keys, op.legacy)
+		}
+	}
+	out := map[string]activeRow{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	var rows []activeRow
+	err := s.db.NewSelect().TableExpr("bug_reports").Column("id", "dedup_key", "last_seen_at").
+		Where("dedup_key IN (?)", bun.In(keys)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("find active bug reports: %w", store.Translate(err))
 	}
-	out := make(map[string]bool, len(found))
-	for _, k := range found {
-		out[k] = true
+	for _, row := range rows {
+		out[row.DedupKey] = row
 	}
 	return out, nil
+}
+
+// chunks splits ops into runs that one statement may hold (see
+// maxRowsPerStatement).
+func chunks(ops []*batchOp) [][]*batchOp {
+	var out [][]*batchOp
+	start, size := 0, 0
+	for i, op := range ops {
+		n := op.r.textSize()
+		if i > start && (i-start >= maxRowsPerStatement || size+n > maxBytesPerStatement) {
+			out = append(out, ops[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(ops) {
+		out = append(out, ops[start:])
+	}
+	return out
+}
+
+// insertMany stores ops, reports without a fingerprint, in one INSERT.
+func (s *BunStore) insertMany(ctx context.Context, ops []*batchOp) error {
+	rows := make([]*reportRow, len(ops))
+	for i, op := range ops {
+		rows[i] = toRow(op.r)
+		rows[i].DedupKey = nil
+	}
+	if _, err := s.db.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert bug reports: %w", store.Translate(err))
+	}
+	for _, op := range ops {
+		op.stored, op.created, op.done = *op.r, true, true
+	}
+	return nil
+}
+
+// upsertMany creates or joins the active reports of ops (distinct
+// fingerprints) in one INSERT ... ON CONFLICT DO UPDATE ... RETURNING. A
+// conflict joins only a report whose id known gives for its fingerprint;
+// the other conflicts leave their op not done, for Upsert.
+func (s *BunStore) upsertMany(ctx context.Context, ops []*batchOp, known map[string]string) error {
+	rows := make([]*reportRow, len(ops))
+	var ids []string
+	for i, op := range ops {
+		rows[i] = toRow(op.r)
+		rows[i].DedupKey = &op.r.Fingerprint
+		if id, ok := known[op.r.Fingerprint]; ok {
+			ids = append(ids, id)
+		}
+	}
+	iq := s.db.NewInsert().Model(&rows)
+	if len(ids) == 0 {
+		iq = iq.On("CONFLICT (dedup_key) DO NOTHING")
+	} else {
+		iq = iq.On("CONFLICT (dedup_key) DO UPDATE")
+		for _, set := range joinSets("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at", nil, nil, nil) {
+			iq = iq.Set(set.expr, set.args...)
+		}
+		iq = iq.Set("updated_at = EXCLUDED.updated_at").Where("r.id IN (?)", bun.In(ids))
+	}
+	var stored []reportRow
+	if _, err := iq.Returning("*").Exec(ctx, &stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("upsert bug reports: %w", store.Translate(err))
+	}
+	byKey := make(map[string]*reportRow, len(stored))
+	for i := range stored {
+		if k := stored[i].DedupKey; k != nil {
+			byKey[*k] = &stored[i]
+		}
+	}
+	for _, op := range ops {
+		row, ok := byKey[op.r.Fingerprint]
+		if !ok {
+			continue
+		}
+		// The id is op's only when this statement inserted the row.
+		op.stored, op.created, op.done = row.toReport(), row.ID == op.r.ID, true
+		s.seen.add(op.r.Fingerprint)
+	}
+	return nil
 }
 
 // joinLegacy folds r into the active report under the legacy fingerprint
@@ -451,6 +647,17 @@ func (row *reportRow) toReport() Report {
 		r.Fingerprint = *row.Fingerprint
 	}
 	return r
+}
+
+// textSize is about the bytes r's text takes in an INSERT statement.
+func (r *Report) textSize() int {
+	n := 256 + len(r.Title) + len(r.UserJourney) + len(r.Context) + len(r.Metadata)
+	for _, p := range []*string{r.Description, r.ErrorMessage, r.ErrorStack, r.ErrorCode} {
+		if p != nil {
+			n += len(*p)
+		}
+	}
+	return n
 }
 
 // nullJSON stores absent JSON (nil or empty) as NULL.
