@@ -160,6 +160,11 @@ const (
 	maxValRows  = 6000
 )
 
+// refitLargeData is false only in the ablation test (ablation_test.go),
+// which measures what the refit on all training rows is worth: the stored
+// model is then the calibration fold's model, trained without the slice.
+var refitLargeData = true
+
 // Train reads CSV exports, detects column roles, trains one calibrated
 // classifier per target column and measures it on held-out rows. The
 // readers are consumed once, streaming. progress may be nil; it is never
@@ -386,6 +391,10 @@ func newFieldPlan(c *column, o TrainOptions, test []bool) *fieldPlan {
 	// Large data: one fold's margins calibrate, and the stored model is
 	// that fold's model continued on all training rows (see cvRowsLimit).
 	nVal := min(int(valFraction*float64(len(shuffled))), maxValRows)
+	if !refitLargeData {
+		p.addJob(shuffled[nVal:], shuffled[:nVal], nVal, true)
+		return p
+	}
 	rows := append(slices.Clone(shuffled[nVal:]), shuffled[:nVal]...)
 	p.addJob(rows, shuffled[:nVal], nVal, true)
 	p.jobs[0].refitFrom = len(rows) - nVal
