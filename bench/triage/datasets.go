@@ -126,6 +126,7 @@ type datasetsOptions struct {
 	c            float64
 	decision     string
 	charNGramMax int // FeatureOptions.CharNGramMaxRows; 0 the default
+	prune        float64
 }
 
 // datasets trains one model per data set and split of the script's output,
@@ -178,6 +179,7 @@ func datasets(data, path string, opt datasetsOptions) error {
 			Seed:          k.seed,
 			C:             opt.c,
 			DecisionRule:  opt.decision,
+			PruneWeight:   opt.prune,
 			Features:      mlpipeline.FeatureOptions{CharNGramMaxRows: opt.charNGramMax},
 		}, nil)
 		if err != nil {
@@ -225,7 +227,7 @@ func datasets(data, path string, opt datasetsOptions) error {
 			t.oursTrain += took / float64(len(ls))
 		}
 	}
-	fmt.Printf("text %s, C %v, decision rule %q, char n-gram row limit %d (0: defaults)\n\n", lines[0].text, opt.c, opt.decision, opt.charNGramMax)
+	fmt.Printf("text %s, C %v, decision rule %q, char n-gram row limit %d, prune %v (0: defaults)\n\n", lines[0].text, opt.c, opt.decision, opt.charNGramMax, opt.prune)
 	fmt.Println("| data set | field | rows | classes | splits | ours acc / macro-F1 / top-3 / ECE | LinearSVC acc / macro-F1 / top-3 | LogReg acc / macro-F1 / top-3 / ECE | ours - SVC acc | ours - best F1 | target |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	gated, passed := 0, 0

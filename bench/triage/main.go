@@ -57,6 +57,7 @@ func main() {
 	svmC := flag.Float64("c", 0, "SVM cost parameter of the table, -splits and -datasets runs (0: mlpipeline's default)")
 	datasetsFile := flag.String("datasets", "", "compare with the baselines of this file per data set (see baselines_by_dataset.py)")
 	decision := flag.String("decision", "", "decision rule of the -datasets run (mlpipeline.TrainOptions.DecisionRule; empty: the default)")
+	prune := flag.Float64("prune", 0, "TrainOptions.PruneWeight of the -datasets run (0: the default)")
 	charRows := flag.Int("char-rows", 0, "FeatureOptions.CharNGramMaxRows of the -datasets run (0: the default)")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -86,7 +87,7 @@ func main() {
 		return
 	}
 	if *datasetsFile != "" {
-		if err := datasets(*data, *datasetsFile, datasetsOptions{c: *svmC, decision: *decision, charNGramMax: *charRows}); err != nil {
+		if err := datasets(*data, *datasetsFile, datasetsOptions{c: *svmC, decision: *decision, charNGramMax: *charRows, prune: *prune}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
