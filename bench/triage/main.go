@@ -58,7 +58,7 @@ func main() {
 	datasetsFile := flag.String("datasets", "", "compare with the baselines of this file per data set (see baselines_by_dataset.py)")
 	decision := flag.String("decision", "", "decision rule of the -datasets run (mlpipeline.TrainOptions.DecisionRule; empty: the default)")
 	prune := flag.Float64("prune", 0, "TrainOptions.PruneWeight of the -datasets run (0: the default)")
-	charRows := flag.Int("char-rows", 0, "FeatureOptions.CharNGramMaxRows of the -datasets run (0: the default)")
+	charRows := flag.Int("char-rows", 0, "FeatureOptions.CharNGramMaxRows of the -datasets run and the apache job (0: the default)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -100,7 +100,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*data, *only, *svmC, *skipTable, *skipJob, *skipMem); err != nil {
+	if err := run(*data, *only, *svmC, *charRows, *skipTable, *skipJob, *skipMem); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -157,7 +157,7 @@ func num(parts []string, i int) float64 {
 	return v
 }
 
-func run(data, only string, svmC float64, skipTable, skipJob, skipMem bool) error {
+func run(data, only string, svmC float64, charRows int, skipTable, skipJob, skipMem bool) error {
 	rows, err := parseBaselines(filepath.Join(data, "BASELINES.md"))
 	if err != nil {
 		return err
@@ -169,7 +169,7 @@ func run(data, only string, svmC float64, skipTable, skipJob, skipMem bool) erro
 		}
 	}
 	if !skipJob {
-		if err := apacheJob(data, rows); err != nil {
+		if err := apacheJob(data, rows, charRows); err != nil {
 			return err
 		}
 	}
@@ -242,7 +242,7 @@ func gateFailures(acc, f1, ece, bestAcc, bestF1 float64) []string {
 	return why
 }
 
-func apacheJob(data string, rows []baseline) error {
+func apacheJob(data string, rows []baseline, charRows int) error {
 	path := filepath.Join(data, "apache_jira_bugs.csv")
 	budget := 0.0
 	for _, b := range rows {
@@ -258,6 +258,7 @@ func apacheJob(data string, rows []baseline) error {
 	start := time.Now()
 	m, rep, err := mlpipeline.Train(context.Background(), []io.Reader{f}, mlpipeline.TrainOptions{
 		TextColumns: []string{"Summary", "Description"},
+		Features:    mlpipeline.FeatureOptions{CharNGramMaxRows: charRows},
 	}, nil)
 	if err != nil {
 		return fmt.Errorf("apache job: %w", err)
