@@ -116,7 +116,7 @@ func (s *Service) newTraining(c Caller, req TrainingRequest) (TrainingJob, error
 		Status: StatusProcessing, StatusDescription: descTrainingProcessing,
 		Files: req.Files, TextColumns: req.TextColumns, TargetColumns: req.TargetColumns,
 		DecisionRule: req.DecisionRule,
-		CreatedAt: now, UpdatedAt: now,
+		CreatedAt:    now, UpdatedAt: now,
 	}, nil
 }
 
