@@ -114,9 +114,8 @@ func (s *Service) newTraining(c Caller, req TrainingRequest) (TrainingJob, error
 	return TrainingJob{
 		ID: newJobID("train_"), OwnerID: c.UserID, IsAnon: req.IsAnon,
 		Status: StatusProcessing, StatusDescription: descTrainingProcessing,
-		Files: req.Files, TextColumns: req.TextColumns, TargetColumns: req.TargetColumns,
-		DecisionRule: req.DecisionRule,
-		CreatedAt:    now, UpdatedAt: now,
+		Files: req.Files, TextColumns: req.TextColumns, TargetColumns: req.TargetColumns, DecisionRule: req.DecisionRule,
+		CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
 
