@@ -201,9 +201,8 @@ func (row *trainingJobRow) toJob() TrainingJob {
 		ID: row.ID, OwnerID: row.OwnerID, IsAnon: row.IsAnon, Status: JobStatus(row.Status),
 		StatusDescription: row.StatusDescription, ModelBytes: row.ModelBytes,
 		Error: jobError(row.ErrorCode, row.ErrorMessage),
-		Files: row.Files.V, TextColumns: row.TextColumns.V, TargetColumns: row.TargetColumns.V,
-		DecisionRule: row.DecisionRule,
-		Roles:        row.Roles.Get(), Metrics: row.Metrics.Get(), ParseStats: row.ParseStats.Get(), Progress: row.Progress.Get(),
+		Files: row.Files.V, TextColumns: row.TextColumns.V, TargetColumns: row.TargetColumns.V, DecisionRule: row.DecisionRule,
+		Roles: row.Roles.Get(), Metrics: row.Metrics.Get(), ParseStats: row.ParseStats.Get(), Progress: row.Progress.Get(),
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
 	}
 }
