@@ -384,7 +384,7 @@ func TestProgressMigrationOnAnOldDatabase(t *testing.T) {
 		require.NoError(t, err)
 		applied, err := store.Migrate(ctx, db, Migrations())
 		require.NoError(t, err)
-		assert.Len(t, applied, 1)
+		assert.Len(t, applied, len(Migrations())-1, "the progress and decision_rule columns")
 
 		st := NewBunStore(db.DB)
 		require.NoError(t, st.UpdateTrainingProgress(ctx, "train_old", Progress{Stage: StageParse, Rows: 2000}, now))
@@ -392,6 +392,7 @@ func TestProgressMigrationOnAnOldDatabase(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, &Progress{Stage: StageParse, Rows: 2000}, got.Progress)
 		assert.Equal(t, "u1", got.OwnerID)
+		assert.Empty(t, got.DecisionRule, "an old job has the default decision rule")
 	})
 }
 
