@@ -10,12 +10,14 @@ import (
 // probabilities: z_k = Scale*s_k + Adjust_k, the prediction is argmax z and
 // the probabilities are softmax(z / Temp).
 //
-// Scale is fitted by multinomial log-loss, so that z behaves like logits.
-// Adjust shifts the decision towards under-predicted classes: scikit-learn's
-// baselines either predict the majority class (good accuracy, poor macro-F1)
-// or over-predict rare ones (LinearSVC: the reverse); the shifts are chosen on
-// held-out training rows to maximise macro-F1 + accuracy without giving up
-// accuracy. Temp is fitted last by the log-loss of the top probability
+// Scale is fitted by multinomial log-loss, so that z behaves like logits;
+// with few classes Scales and Adjust are per-class scales and offsets fitted
+// by the same log-loss (vector scaling), so the prediction is the most
+// probable class of a calibrated multinomial model. Only with
+// DecisionMacroF1 does Adjust also carry decision shifts towards
+// under-predicted classes, chosen on held-out training rows to maximise
+// macro-F1 + accuracy without giving up (much) accuracy on those rows.
+// Temp is fitted last by the log-loss of the top probability
 // against "the prediction was right", which is exactly what the expected
 // calibration error measures, on all held-out rows including those whose
 // class is too rare to be modelled (always wrong).
@@ -58,11 +60,11 @@ func (cd *calibData) rows() int { return len(cd.truth) }
 const maxTuneRows = 3000
 
 // fitCalibration fits, in order: the logit scale, per-class scales and
-// offsets (few classes), the decision shifts, the temperature, then the
-// Platt and isotonic corrections of the top probability. Each step sees the
-// decisions of the previous ones, so the final probabilities are calibrated
-// for the decisions actually made.
-func fitCalibration(cd *calibData) calibration {
+// offsets (few classes), the decision shifts (DecisionMacroF1 only), the
+// temperature, then the Platt and isotonic corrections of the top
+// probability. Each step sees the decisions of the previous ones, so the
+// final probabilities are calibrated for the decisions actually made.
+func fitCalibration(cd *calibData, rule string) calibration {
 	cal := calibration{Scale: 1, Temp: 1, Adjust: make([]float64, cd.k), PlattA: 1}
 	if cd.rows() == 0 {
 		return cal
@@ -71,7 +73,9 @@ func fitCalibration(cd *calibData) calibration {
 	if cd.k <= maxPerClassTune {
 		cal.Scales, cal.Adjust = fitVectorScaling(cd, cal.Scale)
 	}
-	tuneAdjust(cd, &cal)
+	if rule == DecisionMacroF1 {
+		tuneAdjust(cd, &cal)
+	}
 	cal.Temp = fitTemp(cd, cal)
 	cal.PlattA, cal.PlattB = fitPlatt(cd, cal)
 	cal.IsoX, cal.IsoY = fitIsotonic(cd, cal)

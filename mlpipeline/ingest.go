@@ -127,6 +127,11 @@ type dataset struct {
 	bigramWords map[uint64][2]uint64
 	// charNGrams is false when finish dropped the character n-grams.
 	charNGrams bool
+	// test marks the held-out rows: no field trains on them and the
+	// vocabulary, document frequencies and idf ignore them.
+	test []bool
+	// trainRows counts the rows that are not held out.
+	trainRows int
 }
 
 func (d *dataset) rows() int { return len(d.ptr) - 1 }
@@ -140,6 +145,10 @@ type ingestOptions struct {
 	anonKey        []byte
 	features       FeatureOptions
 	progress       func(Progress)
+	// testFraction and seed choose the held-out rows (see holdOutRows),
+	// which the vocabulary must not see.
+	testFraction float64
+	seed         uint32
 }
 
 type source struct {
@@ -335,7 +344,14 @@ func ingest(ctx context.Context, readers []io.Reader, o ingestOptions) (*dataset
 		return nil, errs.Invalidf("no usable rows: %d records read, %d unparseable, %d without text",
 			d.stats.Rows, d.stats.BadRows, d.stats.EmptyTextRows)
 	}
-	d.finish(o.features.MinDF, d.stats.UsedRows <= o.features.CharNGramMaxRows)
+	d.test = holdOutRows(d.rows(), o.testFraction, o.seed)
+	d.trainRows = d.rows()
+	for _, t := range d.test {
+		if t {
+			d.trainRows--
+		}
+	}
+	d.finish(o.features.MinDF, d.trainRows <= o.features.CharNGramMaxRows)
 	return d, nil
 }
 
@@ -349,12 +365,23 @@ func sepName(b byte) string {
 	return "comma"
 }
 
-// finish builds the vocabulary (features in at least minDF documents, minus
-// blocked personal words and the bigrams containing them) and rewrites the
-// rows as L2-normalised TF-IDF.
+// finish builds the vocabulary (features in at least minDF training
+// documents, minus blocked personal words and the bigrams containing them)
+// and rewrites the rows as L2-normalised TF-IDF. As scikit-learn's
+// fit_transform on the training rows and transform on the others, held-out
+// rows count in no document frequency: their features outside the training
+// vocabulary are dropped, and the idf is the training rows'.
 func (d *dataset) finish(minDF int, keepChar bool) {
 	d.charNGrams = keepChar
 	n := d.rows()
+	for r := 0; r < n; r++ {
+		if !d.test[r] {
+			continue
+		}
+		for k := d.ptr[r]; k < d.ptr[r+1]; k++ {
+			d.df[d.ind[k]]--
+		}
+	}
 	final := make([]int32, len(d.hashes))
 	for id, h := range d.hashes {
 		if int(d.df[id]) < minDF || d.isBlocked(h) || !keepChar && h&charBit != 0 {
@@ -363,7 +390,7 @@ func (d *dataset) finish(minDF int, keepChar bool) {
 		}
 		final[id] = int32(len(d.vocab))
 		d.vocab = append(d.vocab, h)
-		d.idf = append(d.idf, smoothIDF(n, int(d.df[id])))
+		d.idf = append(d.idf, smoothIDF(d.trainRows, int(d.df[id])))
 	}
 	d.featID, d.hashes, d.df, d.blocked, d.bigramWords = nil, nil, nil, nil, nil
 	val := make([]float32, 0, len(d.ind))

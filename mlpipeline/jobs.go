@@ -52,24 +52,30 @@ type TrainingRequest struct {
 	// TextColumns and TargetColumns optionally override detection.
 	TextColumns   []string
 	TargetColumns []string
+	// DecisionRule optionally overrides the service's
+	// TrainOptions.DecisionRule: DecisionMostProbable or DecisionMacroF1.
+	DecisionRule string
 }
 
 // TrainingJob is a training job and, once finished, its outcome. The model
 // itself is stored alongside and loaded on demand.
 type TrainingJob struct {
-	ID                string        `json:"training_job_id"`
-	OwnerID           string        `json:"owner_id"`
-	IsAnon            bool          `json:"is_anon"`
-	Status            JobStatus     `json:"status"`
-	StatusDescription string        `json:"status_description"`
-	Error             *JobError     `json:"error,omitempty"`
-	Files             []string      `json:"-"`
-	TextColumns       []string      `json:"text_columns,omitempty"`
-	TargetColumns     []string      `json:"target_columns,omitempty"`
-	Roles             []ColumnRole  `json:"roles,omitempty"`
-	Metrics           []FieldReport `json:"metrics,omitempty"`
-	ParseStats        *ParseStats   `json:"parse_stats,omitempty"`
-	ModelBytes        int           `json:"model_bytes,omitempty"`
+	ID                string    `json:"training_job_id"`
+	OwnerID           string    `json:"owner_id"`
+	IsAnon            bool      `json:"is_anon"`
+	Status            JobStatus `json:"status"`
+	StatusDescription string    `json:"status_description"`
+	Error             *JobError `json:"error,omitempty"`
+	Files             []string  `json:"-"`
+	TextColumns       []string  `json:"text_columns,omitempty"`
+	TargetColumns     []string  `json:"target_columns,omitempty"`
+	// DecisionRule is the request's decision rule; empty means the
+	// service's default.
+	DecisionRule string        `json:"decision_rule,omitempty"`
+	Roles        []ColumnRole  `json:"roles,omitempty"`
+	Metrics      []FieldReport `json:"metrics,omitempty"`
+	ParseStats   *ParseStats   `json:"parse_stats,omitempty"`
+	ModelBytes   int           `json:"model_bytes,omitempty"`
 	// Progress is the last progress reported while the job runs; nil
 	// before it starts and once it has finished.
 	Progress  *Progress `json:"progress,omitempty"`

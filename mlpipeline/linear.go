@@ -28,7 +28,14 @@ type svmParams struct {
 // algorithm behind LIBLINEAR and scikit-learn's LinearSVC). The bias is an
 // extra constant feature of value 1, regularised like the others, as
 // LinearSVC's intercept_scaling=1. w must be zero on entry (length = number
-// of features); it holds the weights on return and the bias is returned.
+// of features) unless warm > 0; it holds the weights on return and the bias
+// is returned.
+//
+// warm > 0 continues a solution on rows[:warm]: alpha[:warm] and
+// touched[:warm] hold that solution's dual variables and w and bias0 its
+// primal, and rows[warm:] join with zero dual variables. The problem is
+// convex, so the result is the solution on all rows, as a fresh start
+// would give, but reached in a few passes.
 // touched[i] reports on return whether row i ever changed w: only those
 // rows' features can be non-zero.
 //
@@ -36,11 +43,11 @@ type svmParams struct {
 // pass; shrinking drops them, so a class costs little more than one pass
 // over the data. That is what makes one-vs-rest over 2,000 classes
 // affordable.
-func binarySVM(x *csr, rows []int, positive []bool, p svmParams, w []float64, alpha []float64, touched []bool, active []int, rng *rand.Rand) float64 {
+func binarySVM(x *csr, rows []int, positive []bool, p svmParams, w []float64, alpha []float64, touched []bool, active []int, rng *rand.Rand, warm int, bias0 float64) float64 {
 	n := len(rows)
 	alpha = alpha[:n]
 	touched = touched[:n]
-	for i := range alpha {
+	for i := warm; i < n; i++ {
 		alpha[i] = 0
 		touched[i] = false
 	}
@@ -48,7 +55,7 @@ func binarySVM(x *csr, rows []int, positive []bool, p svmParams, w []float64, al
 	for i := range active {
 		active[i] = i
 	}
-	var bias float64
+	bias := bias0
 	// One cost for both labels: up-weighting the positives of rare classes
 	// (x2, x4) was measured not to help once the calibration's decision
 	// shifts are tuned, and it slows convergence.

@@ -101,7 +101,7 @@ func (p *fieldPlan) calibrateField() *FieldModel {
 		}
 		j.scores = nil
 	}
-	cal := fitCalibration(cd)
+	cal := fitCalibration(cd, p.o.DecisionRule)
 	fm := &FieldModel{Name: p.name, Bias: final.bias, Scale: cal.Scale, Scales: cal.Scales, Adjust: cal.Adjust, Temp: cal.Temp,
 		PlattA: cal.PlattA, PlattB: cal.PlattB, IsoX: cal.IsoX, IsoY: cal.IsoY}
 	for _, v := range p.classes {

@@ -107,11 +107,14 @@ func (s *Service) newTraining(c Caller, req TrainingRequest) (TrainingJob, error
 	if err := store.CheckTexts(map[string]string{"text_columns": strings.Join(req.TextColumns, ","), "target_columns": strings.Join(req.TargetColumns, ",")}); err != nil {
 		return TrainingJob{}, err
 	}
+	if r := req.DecisionRule; r != "" && r != DecisionMostProbable && r != DecisionMacroF1 {
+		return TrainingJob{}, errs.InvalidField("decision_rule", "must be "+quote(DecisionMostProbable)+" or "+quote(DecisionMacroF1))
+	}
 	now := s.cfg.Now()
 	return TrainingJob{
 		ID: newJobID("train_"), OwnerID: c.UserID, IsAnon: req.IsAnon,
 		Status: StatusProcessing, StatusDescription: descTrainingProcessing,
-		Files: req.Files, TextColumns: req.TextColumns, TargetColumns: req.TargetColumns,
+		Files: req.Files, TextColumns: req.TextColumns, TargetColumns: req.TargetColumns, DecisionRule: req.DecisionRule,
 		CreatedAt: now, UpdatedAt: now,
 	}, nil
 }
@@ -237,6 +240,9 @@ func (s *Service) train(ctx context.Context, j TrainingJob, progress func(Progre
 	}
 	if len(j.TargetColumns) > 0 {
 		opts.TargetColumns = j.TargetColumns
+	}
+	if j.DecisionRule != "" {
+		opts.DecisionRule = j.DecisionRule
 	}
 	return Train(ctx, readers, opts, progress)
 }

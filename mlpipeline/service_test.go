@@ -178,6 +178,20 @@ func TestServiceTrainAndPredict(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, pj.Result, pj2.Result)
 
+		// A job's decision rule is validated, stored and used: the
+		// macro-F1 rule trades accuracy for macro-F1 on this skewed field.
+		_, err = svc.CreateTraining(ctx, alice, TrainingRequest{Files: []string{hadoop}, DecisionRule: "balanced"})
+		require.ErrorIs(t, err, errs.ErrInvalid)
+		jf, err := svc.CreateTraining(ctx, alice, TrainingRequest{Files: []string{hadoop}, TargetColumns: []string{"Priority"}, DecisionRule: DecisionMacroF1})
+		require.NoError(t, err)
+		require.NoError(t, svc.RunTraining(ctx, jf.ID))
+		stf, err := svc.TrainingStatus(ctx, alice, jf.ID)
+		require.NoError(t, err)
+		assert.Equal(t, DecisionMacroF1, stf.DecisionRule)
+		assert.Empty(t, st.DecisionRule, "the default is not spelled out")
+		require.Len(t, stf.Metrics, 1)
+		assert.Greater(t, stf.Metrics[0].Metrics.MacroF1, st.Metrics[0].Metrics.MacroF1+0.02)
+
 		// The cache holds at most CacheSize models.
 		j2, err := svc.CreateTraining(ctx, alice, TrainingRequest{Files: []string{hadoop}, TargetColumns: []string{"Status"}})
 		require.NoError(t, err)
@@ -370,7 +384,7 @@ func TestProgressMigrationOnAnOldDatabase(t *testing.T) {
 		require.NoError(t, err)
 		applied, err := store.Migrate(ctx, db, Migrations())
 		require.NoError(t, err)
-		assert.Len(t, applied, 1)
+		assert.Len(t, applied, len(Migrations())-1, "the progress and decision_rule columns")
 
 		st := NewBunStore(db.DB)
 		require.NoError(t, st.UpdateTrainingProgress(ctx, "train_old", Progress{Stage: StageParse, Rows: 2000}, now))
@@ -378,6 +392,7 @@ func TestProgressMigrationOnAnOldDatabase(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, &Progress{Stage: StageParse, Rows: 2000}, got.Progress)
 		assert.Equal(t, "u1", got.OwnerID)
+		assert.Empty(t, got.DecisionRule, "an old job has the default decision rule")
 	})
 }
 

@@ -90,3 +90,22 @@ func holdOut(n int, frac float64, seed uint32) (train, test []int) {
 	}
 	return p[nTest:], p[:nTest]
 }
+
+// holdOutRows marks the held-out rows of a data set of n rows: the first
+// ceil(frac*n) of RandomState(seed).permutation(n), as holdOut. The split is
+// drawn once over all rows, not per field, so that a held-out row is unseen
+// by every field's classifier and by the vocabulary; a field's test rows are
+// the held-out rows that have a value for it. On a field without empty
+// values this is exactly scikit-learn's train_test_split(test_size=frac,
+// random_state=seed).
+func holdOutRows(n int, frac float64, seed uint32) []bool {
+	test := make([]bool, n)
+	if n < 2 {
+		return test
+	}
+	_, held := holdOut(n, frac, seed)
+	for _, r := range held {
+		test[r] = true
+	}
+	return test
+}

@@ -26,6 +26,7 @@ type trainingJobRow struct {
 	Files             store.JSON[[]string]       `bun:"files,type:text,notnull"`
 	TextColumns       store.JSON[[]string]       `bun:"text_columns,type:text,notnull"`
 	TargetColumns     store.JSON[[]string]       `bun:"target_columns,type:text,notnull"`
+	DecisionRule      string                     `bun:"decision_rule,type:text,notnull"`
 	Roles             *store.JSON[[]ColumnRole]  `bun:"roles,type:text"`
 	Metrics           *store.JSON[[]FieldReport] `bun:"metrics,type:text"`
 	ParseStats        *store.JSON[*ParseStats]   `bun:"parse_stats,type:text"`
@@ -121,6 +122,15 @@ func Migrations() []store.Migration {
 			}
 			return nil
 		},
+	}, {
+		ID:      "20261214090000",
+		Comment: "mlpipeline: decision rule of a training job (issue 14)",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, `ALTER TABLE mlpipeline_training_jobs ADD COLUMN decision_rule TEXT NOT NULL DEFAULT ''`); err != nil {
+				return fmt.Errorf("add decision_rule column: %w", err)
+			}
+			return nil
+		},
 	}}
 }
 
@@ -161,6 +171,7 @@ func insertTrainingJob(ctx context.Context, db bun.IDB, j *TrainingJob) error {
 		Files:         store.JSON[[]string]{V: nonNil(j.Files)},
 		TextColumns:   store.JSON[[]string]{V: nonNil(j.TextColumns)},
 		TargetColumns: store.JSON[[]string]{V: nonNil(j.TargetColumns)},
+		DecisionRule:  j.DecisionRule,
 	}
 	if _, err := db.NewInsert().Model(row).Exec(ctx); err != nil {
 		return fmt.Errorf("insert training job: %w", store.Translate(err))
@@ -190,7 +201,7 @@ func (row *trainingJobRow) toJob() TrainingJob {
 		ID: row.ID, OwnerID: row.OwnerID, IsAnon: row.IsAnon, Status: JobStatus(row.Status),
 		StatusDescription: row.StatusDescription, ModelBytes: row.ModelBytes,
 		Error: jobError(row.ErrorCode, row.ErrorMessage),
-		Files: row.Files.V, TextColumns: row.TextColumns.V, TargetColumns: row.TargetColumns.V,
+		Files: row.Files.V, TextColumns: row.TextColumns.V, TargetColumns: row.TargetColumns.V, DecisionRule: row.DecisionRule,
 		Roles: row.Roles.Get(), Metrics: row.Metrics.Get(), ParseStats: row.ParseStats.Get(), Progress: row.Progress.Get(),
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
 	}

@@ -90,7 +90,8 @@ func allowSlowUpload(w http.ResponseWriter, limit int64) {
 
 // receiveUpload saves every "file" part under the engine's upload directory
 // and reads the optional text_columns and target_columns fields (comma
-// separated), which must be store.ValidText. The files' content is data for
+// separated), which must be store.ValidText, and decision_rule (checked by
+// the service). The files' content is data for
 // the model, stored only inside JSON, so a NUL in it is no error here; the
 // client's file names are not used at all. cleanup removes the saved files; call it when the upload is
 // not handed to a job.
@@ -137,6 +138,15 @@ func (s *Server) receiveUpload(r *http.Request) (mlpipeline.TrainingRequest, fun
 			}
 			budget -= n
 			req.Files = append(req.Files, path)
+		case "decision_rule":
+			v, err := io.ReadAll(io.LimitReader(part, maxFormFieldBytes))
+			if err != nil {
+				return req, cleanup, uploadError(err)
+			}
+			if err := store.CheckText("decision_rule", string(v)); err != nil {
+				return req, cleanup, err
+			}
+			req.DecisionRule = strings.TrimSpace(string(v))
 		case "text_columns", "target_columns":
 			v, err := io.ReadAll(io.LimitReader(part, maxFormFieldBytes))
 			if err != nil {

@@ -137,7 +137,7 @@ func TestTriageCurlExamplesAndErrors(t *testing.T) {
 	}
 
 	// --header 'is_anon: true' --form "file=@..." with a column override.
-	ct, body := multipartCSV(t, map[string]string{"text_columns": "Summary", "target_columns": "Status,Resolution"}, trainingCSV)
+	ct, body := multipartCSV(t, map[string]string{"text_columns": "Summary", "target_columns": "Status,Resolution", "decision_rule": "macro_f1"}, trainingCSV)
 	status, out := post(srv.Client, "/demo_train", ct, body, "is_anon", "true")
 	require.Equal(t, http.StatusOK, status, out)
 	id := out["training_job_id"].(string)
@@ -159,6 +159,7 @@ func TestTriageCurlExamplesAndErrors(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, out)
 	assert.Equal(t, true, out["is_anon"], "is_anon is echoed")
 
+	badRuleCT, badRule := multipartCSV(t, map[string]string{"decision_rule": "balanced"}, trainingCSV)
 	for _, tt := range []struct {
 		name   string
 		header []string
@@ -170,6 +171,7 @@ func TestTriageCurlExamplesAndErrors(t *testing.T) {
 		{"is_anon not a boolean", []string{"is_anon", "maybe"}, ct, bytes.NewBufferString("x"), 400},
 		{"no file", []string{"is_anon", "false"}, "multipart/form-data; boundary=x", bytes.NewBufferString("--x--\r\n"), 400},
 		{"not multipart", []string{"is_anon", "false"}, "application/json", bytes.NewBufferString("{}"), 400},
+		{"unknown decision rule", []string{"is_anon", "false"}, badRuleCT, badRule, 400},
 	} {
 		status, out = post(srv.Raw, "/demo_train", tt.ct, tt.body, tt.header...)
 		assert.Equal(t, tt.status, status, "%s: %v", tt.name, out)

@@ -860,6 +860,24 @@ func (e DemoTrainParamsIsAnon) Valid() bool {
 	}
 }
 
+// Defines values for DemoTrainMultipartBodyDecisionRule.
+const (
+	MacroF1      DemoTrainMultipartBodyDecisionRule = "macro_f1"
+	MostProbable DemoTrainMultipartBodyDecisionRule = "most_probable"
+)
+
+// Valid indicates whether the value is a known member of the DemoTrainMultipartBodyDecisionRule enum.
+func (e DemoTrainMultipartBodyDecisionRule) Valid() bool {
+	switch e {
+	case MacroF1:
+		return true
+	case MostProbable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetJobStats200JSONResponseBodyRecentTrend.
 const (
 	Improving GetJobStats200JSONResponseBodyRecentTrend = "improving"
@@ -2613,9 +2631,10 @@ type DemoStatusTrainingJSONBody struct {
 
 // DemoTrainMultipartBody defines parameters for DemoTrain.
 type DemoTrainMultipartBody struct {
-	File          openapi_types.File `json:"file"`
-	TargetColumns *string            `json:"target_columns,omitempty"`
-	TextColumns   *string            `json:"text_columns,omitempty"`
+	DecisionRule  *DemoTrainMultipartBodyDecisionRule `json:"decision_rule,omitempty"`
+	File          openapi_types.File                  `json:"file"`
+	TargetColumns *string                             `json:"target_columns,omitempty"`
+	TextColumns   *string                             `json:"text_columns,omitempty"`
 }
 
 // DemoTrainParams defines parameters for DemoTrain.
@@ -2626,6 +2645,9 @@ type DemoTrainParams struct {
 
 // DemoTrainParamsIsAnon defines parameters for DemoTrain.
 type DemoTrainParamsIsAnon string
+
+// DemoTrainMultipartBodyDecisionRule defines parameters for DemoTrain.
+type DemoTrainMultipartBodyDecisionRule string
 
 // ListClassificationsParams defines parameters for ListClassifications.
 type ListClassificationsParams struct {
@@ -3795,7 +3817,10 @@ type ClientInterface interface {
 	// multipart/form-data with one or more parts named "file" (comma, semicolon
 	// or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
 	// and optional fields text_columns and target_columns (comma-separated
-	// header names) that override the detected column roles. The upload is
+	// header names) that override the detected column roles, and
+	// decision_rule: most_probable (the default) predicts each field's most
+	// probable value; macro_f1 shifts predictions towards rarer values,
+	// raising macro-F1 at some cost in accuracy. The upload is
 	// streamed to disk and limited to 200 MB by default (413 beyond). The
 	// job runs on the durable job queue; poll /demo_status_training.
 	//
@@ -5504,7 +5529,10 @@ func (c *Client) DemoStatusTraining(ctx context.Context, body DemoStatusTraining
 // multipart/form-data with one or more parts named "file" (comma, semicolon
 // or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
 // and optional fields text_columns and target_columns (comma-separated
-// header names) that override the detected column roles. The upload is
+// header names) that override the detected column roles, and
+// decision_rule: most_probable (the default) predicts each field's most
+// probable value; macro_f1 shifts predictions towards rarer values,
+// raising macro-F1 at some cost in accuracy. The upload is
 // streamed to disk and limited to 200 MB by default (413 beyond). The
 // job runs on the durable job queue; poll /demo_status_training.
 //
@@ -12379,7 +12407,10 @@ type ClientWithResponsesInterface interface {
 	// multipart/form-data with one or more parts named "file" (comma, semicolon
 	// or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
 	// and optional fields text_columns and target_columns (comma-separated
-	// header names) that override the detected column roles. The upload is
+	// header names) that override the detected column roles, and
+	// decision_rule: most_probable (the default) predicts each field's most
+	// probable value; macro_f1 shifts predictions towards rarer values,
+	// raising macro-F1 at some cost in accuracy. The upload is
 	// streamed to disk and limited to 200 MB by default (413 beyond). The
 	// job runs on the durable job queue; poll /demo_status_training.
 	//
@@ -20583,7 +20614,10 @@ func (c *ClientWithResponses) DemoStatusTrainingWithResponse(ctx context.Context
 // multipart/form-data with one or more parts named "file" (comma, semicolon
 // or tab separated; quoted multi-line fields; UTF-8 with or without BOM)
 // and optional fields text_columns and target_columns (comma-separated
-// header names) that override the detected column roles. The upload is
+// header names) that override the detected column roles, and
+// decision_rule: most_probable (the default) predicts each field's most
+// probable value; macro_f1 shifts predictions towards rarer values,
+// raising macro-F1 at some cost in accuracy. The upload is
 // streamed to disk and limited to 200 MB by default (413 beyond). The
 // job runs on the durable job queue; poll /demo_status_training.
 //
