@@ -52,7 +52,6 @@ func outbox(t *testing.T, db *store.DB) []string {
 	return out
 }
 
-
 func (e *engine) check(t *testing.T) workflow.SLAReport {
 	t.Helper()
 	r, err := e.svc.CheckSLA(context.Background())
