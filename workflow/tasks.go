@@ -304,7 +304,7 @@ func (s *Service) createTask(ctx context.Context, actor *Actor, in TaskInput, pl
 		now := s.now()
 		t = Task{
 			WorkflowID: w.ID, TicketID: in.TicketID, Subject: in.Subject, Description: in.Description, Priority: in.Priority,
-			Status: TaskNew, CurrentStep: StepRef{ID: start.ID, Name: start.Name}, CreatedAt: now, UpdatedAt: now,
+			Status: TaskNew, CurrentStep: StepRef{ID: start.ID, Name: start.Name}, CreatedAt: now, UpdatedAt: now, SLAState: SLAOnTime,
 		}
 		if sla := w.slaFor(t.Priority); sla != nil {
 			target := now.Add(*sla)
@@ -370,6 +370,7 @@ func (s *Service) assign(ctx context.Context, st Store, actor *Actor, t Task, w 
 // addAssignment stores a, makes the task findable by its holder and tells
 // the holder (an assignment, a transfer or an escalation, by a's origin).
 func (s *Service) addAssignment(ctx context.Context, st Store, a *Assignment) error {
+	a.SLAState = SLAOnTime
 	if err := st.InsertAssignment(ctx, a); err != nil {
 		return err
 	}

@@ -153,6 +153,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, exitUsage, fmt.Errorf("--job-orphan-after: %q is not a duration such as 60s", opts.jobOrphanAfter))
 		}
 	}
+	if err := opts.notifyConfig(&cfg); err != nil {
+		return fail(stderr, exitUsage, err)
+	}
 	// Every setting is checked before the port is bound or the database
 	// touched, so that a mistake is reported as itself and not as whatever
 	// the first of those steps happens to trip over.
@@ -256,6 +259,9 @@ type options struct {
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
 	jobOrphanAfter                                                       string
 	disableGuests                                                        bool
+	slaCheckEvery, notifyWebhookURL, notifyWebhookSecret                 string
+	notifyDeliverEvery, notifyMaxAttempts                                string
+	disableNotifyMail                                                    bool
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -275,6 +281,33 @@ func (o options) jwtConfig() (*auth.JWTConfig, error) {
 		cfg.PublicKeyPEM = string(pem)
 	}
 	return cfg, nil
+}
+
+// notifyConfig sets the SLA check and notification settings of cfg from
+// the flags.
+func (o options) notifyConfig(cfg *bugflow.Config) error {
+	cfg.Notify = bugflow.NotifyConfig{DisableMail: o.disableNotifyMail, WebhookURL: o.notifyWebhookURL, WebhookSecret: o.notifyWebhookSecret}
+	for _, d := range []struct {
+		flag, value string
+		into        *time.Duration
+	}{{"--sla-check-every", o.slaCheckEvery, &cfg.SLACheckEvery}, {"--notify-deliver-every", o.notifyDeliverEvery, &cfg.Notify.DeliverEvery}} {
+		if d.value == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.value)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration such as 1m", d.flag, d.value)
+		}
+		*d.into = v
+	}
+	if o.notifyMaxAttempts != "" {
+		n, err := strconv.Atoi(o.notifyMaxAttempts)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--notify-max-attempts: %q is not a positive number", o.notifyMaxAttempts)
+		}
+		cfg.Notify.MaxAttempts = n
+	}
+	return nil
 }
 
 // parseFlags reads the flags of serve or migrate; environment variables
@@ -301,6 +334,14 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 			return o, c, err
 		}
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
+		c.stringVar(&o.slaCheckEvery, "sla-check-every", "DURATION", "BUGFLOW_SLA_CHECK_EVERY", "1m", "how often tasks are checked for SLA warnings (80 % and 90 % elapsed) and breaches")
+		if err := c.boolVar(&o.disableNotifyMail, "disable-notify-mail", "BUGFLOW_DISABLE_NOTIFY_MAIL", "do not mail task notifications to users"); err != nil {
+			return o, c, err
+		}
+		c.stringVar(&o.notifyWebhookURL, "notify-webhook-url", "URL", "BUGFLOW_NOTIFY_WEBHOOK_URL", "", "POST each task notification as signed JSON to this http(s) URL")
+		c.stringVar(&o.notifyWebhookSecret, "notify-webhook-secret", "SECRET", "BUGFLOW_NOTIFY_WEBHOOK_SECRET", "", "signs webhook bodies (X-Bugflow-Signature: sha256=HMAC); required with --notify-webhook-url")
+		c.stringVar(&o.notifyDeliverEvery, "notify-deliver-every", "DURATION", "BUGFLOW_NOTIFY_DELIVER_EVERY", "10s", "how often pending notifications are delivered")
+		c.stringVar(&o.notifyMaxAttempts, "notify-max-attempts", "N", "BUGFLOW_NOTIFY_MAX_ATTEMPTS", "5", "delivery attempts before a notification is failed")
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
 	c.stringVar(&o.logLevel, "log-level", "LEVEL", "BUGFLOW_LOG_LEVEL", "info", "least severe log level shown: debug, info, warn or error (debug adds the job queue's routine lines)")
