@@ -114,6 +114,13 @@ type TaskStore interface {
 	// a breach also sets its status to breached.
 	RaiseAssignmentSLA(ctx context.Context, id int64, level int, now time.Time) (bool, error)
 
+	// ComplianceCounts counts the tasks of a workflow (every workflow when
+	// workflowID is 0) created in [from, to): all of them, those without a
+	// target, those resolved by their target (met), and those resolved
+	// after it or not resolved with a target before now or a breach mark
+	// (breached).
+	ComplianceCounts(ctx context.Context, workflowID int64, from, to, now time.Time) (ComplianceCounts, error)
+
 	// NextTurn counts one more assignment to the role and returns how many
 	// it has had, this one included: the round-robin cursor. In a
 	// transaction the role's counter stays locked until the end.

@@ -109,3 +109,30 @@ func raised(ctx context.Context, q *bun.UpdateQuery) (bool, error) {
 	n, err := res.RowsAffected()
 	return n == 1, err
 }
+
+// ComplianceCounts implements TaskStore, in one aggregate query. Times are
+// compared as the databases store them: timestamps on PostgreSQL, and on
+// SQLite UTC text of one format, whose order is the times' order.
+func (s *BunStore) ComplianceCounts(ctx context.Context, workflowID int64, from, to, now time.Time) (ComplianceCounts, error) {
+	var c struct {
+		Total    int `bun:"total"`
+		Met      int `bun:"met"`
+		Breached int `bun:"breached"`
+		NoSLA    int `bun:"no_sla"`
+	}
+	q := s.db.NewSelect().Model((*taskRow)(nil)).
+		ColumnExpr("COUNT(*) AS total").
+		ColumnExpr("COALESCE(SUM(CASE WHEN tk.target_resolution IS NULL THEN 1 ELSE 0 END), 0) AS no_sla").
+		ColumnExpr("COALESCE(SUM(CASE WHEN tk.target_resolution IS NOT NULL AND tk.resolved_at IS NOT NULL AND tk.resolved_at <= tk.target_resolution THEN 1 ELSE 0 END), 0) AS met").
+		ColumnExpr(`COALESCE(SUM(CASE WHEN tk.target_resolution IS NOT NULL AND (
+			(tk.resolved_at IS NOT NULL AND tk.resolved_at > tk.target_resolution) OR
+			(tk.resolved_at IS NULL AND (tk.breached_at IS NOT NULL OR tk.target_resolution < ?))) THEN 1 ELSE 0 END), 0) AS breached`, now).
+		Where("tk.created_at >= ?", from).Where("tk.created_at < ?", to)
+	if workflowID != 0 {
+		q = q.Where("tk.workflow_id = ?", workflowID)
+	}
+	if err := q.Scan(ctx, &c); err != nil {
+		return ComplianceCounts{}, fmt.Errorf("count SLA compliance: %w", store.Translate(err))
+	}
+	return ComplianceCounts{Total: c.Total, Met: c.Met, Breached: c.Breached, NoSLA: c.NoSLA}, nil
+}
