@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -244,5 +245,35 @@ func TestCheckSLAOfTwoReplicasMarksAndNotifiesOnce(t *testing.T) {
 			}
 		}
 		assert.Equal(t, 2*tasks, logs, "one breach line for each task and each item")
+	})
+}
+
+// failingObserver refuses every task change.
+type failingObserver struct{}
+
+func (failingObserver) TaskStatusChanged(context.Context, workflow.Task) error {
+	return errors.New("observer refuses")
+}
+
+// Notifications are written in the transaction of their cause: transfers
+// and escalations tell the new holder, and a change that rolls back leaves
+// no notification behind.
+func TestNotificationsShareTheirCausesTransaction(t *testing.T) {
+	dbtest.ForEachDB(t, slaMigrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		e := newEngineWith(t, db, withOutbox(db))
+		task := e.start(t)
+		first := e.detail(t, task.ID).Assignments[0]
+		moved, err := e.svc.Transfer(ctx, admin, first.ID, "u9", "to uma")
+		require.NoError(t, err)
+		up, err := e.svc.Escalate(ctx, workflow.Actor{UserID: "u9", Username: "uma"}, moved.ID, "needs a manager")
+		require.NoError(t, err)
+		assert.Equal(t, []string{"assigned a1 " + itoa(first.ID), "transferred u9 " + itoa(moved.ID), "escalated " + up.UserID + " " + itoa(up.ID)}, outbox(t, db))
+
+		refusing := workflow.New(workflow.NewBunStore(db.DB), workflow.Config{People: e.dir, Observer: failingObserver{},
+			Notifier: notify.New(notify.NewBunStore(db.DB), notify.Config{Channels: []notify.Channel{nullChannel{}}}), Now: e.clock.now})
+		_, err = refusing.StartTask(ctx, ticket())
+		require.ErrorContains(t, err, "observer refuses")
+		assert.Len(t, outbox(t, db), 3, "the refused task's assignment was not notified")
 	})
 }
