@@ -95,6 +95,9 @@ type Config struct {
 	// Notify configures the notifications of tasks (assignment, transfer,
 	// escalation, SLA warning and breach, resolution).
 	Notify NotifyConfig
+	// Upkeep schedules the housekeeping job: expired sessions and sign-in
+	// codes, the activity log past its retention.
+	Upkeep UpkeepConfig
 }
 
 // NotifyConfig configures task notifications. They are stored in an
@@ -196,6 +199,10 @@ type Engine struct {
 
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
+	// upkeep is the housekeeping schedule (Upkeep), with defaults filled.
+	upkeep UpkeepConfig
+	now    func() time.Time
+	log    *slog.Logger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -394,7 +401,7 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{db: db, queue: queue, schema: newestMigration()}
+	e := &Engine{db: db, queue: queue, schema: newestMigration(), log: logger}
 	a := &assembly{cfg: cfg, db: db, mailer: mailer, logger: logger, queue: queue}
 	for _, d := range domains {
 		if d.open == nil {
@@ -404,6 +411,7 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 			return nil, err
 		}
 	}
+	e.registerUpkeep(cfg)
 	queue.Register(cfg.Jobs.Register, nil)
 	return e, nil
 }
@@ -556,6 +564,9 @@ func (cfg Config) Validate() error {
 		if err := cfg.JWT.Validate(); err != nil {
 			add("jwt", strings.TrimPrefix(err.Error(), "jwt: "))
 		}
+	}
+	if cfg.Upkeep.Every < 0 || cfg.Upkeep.ActivityRetention < 0 {
+		add("upkeep", "durations must not be negative")
 	}
 	if cfg.SLACheckEvery < 0 {
 		add("sla_check_every", "must not be negative")

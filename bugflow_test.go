@@ -71,6 +71,8 @@ func TestConfigValidateLimits(t *testing.T) {
 		{bugflow.Config{Notify: bugflow.NotifyConfig{WebhookSecret: "s"}}, "notify.webhook_url"},
 		{bugflow.Config{Notify: bugflow.NotifyConfig{WebhookURL: "ftp://hooks.example.com/x", WebhookSecret: "s"}}, "notify.webhook_url"},
 		{bugflow.Config{Notify: bugflow.NotifyConfig{MaxAttempts: -1}}, "notify"},
+		{bugflow.Config{Upkeep: bugflow.UpkeepConfig{ActivityRetention: -time.Hour}}, "upkeep"},
+		{bugflow.Config{Upkeep: bugflow.UpkeepConfig{Every: time.Minute, ActivityRetention: time.Hour}}, ""},
 	}
 	for i, tt := range tests {
 		err := tt.cfg.Validate()

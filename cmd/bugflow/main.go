@@ -261,6 +261,7 @@ type options struct {
 	disableGuests                                                        bool
 	slaCheckEvery, notifyWebhookURL, notifyWebhookSecret                 string
 	notifyDeliverEvery, notifyMaxAttempts                                string
+	upkeepEvery, activityRetention                                       string
 	disableNotifyMail                                                    bool
 }
 
@@ -283,14 +284,17 @@ func (o options) jwtConfig() (*auth.JWTConfig, error) {
 	return cfg, nil
 }
 
-// notifyConfig sets the SLA check and notification settings of cfg from
-// the flags.
+// notifyConfig sets the SLA check, notification and upkeep settings of
+// cfg from the flags.
 func (o options) notifyConfig(cfg *bugflow.Config) error {
 	cfg.Notify = bugflow.NotifyConfig{DisableMail: o.disableNotifyMail, WebhookURL: o.notifyWebhookURL, WebhookSecret: o.notifyWebhookSecret}
 	for _, d := range []struct {
 		flag, value string
 		into        *time.Duration
-	}{{"--sla-check-every", o.slaCheckEvery, &cfg.SLACheckEvery}, {"--notify-deliver-every", o.notifyDeliverEvery, &cfg.Notify.DeliverEvery}} {
+	}{
+		{"--sla-check-every", o.slaCheckEvery, &cfg.SLACheckEvery}, {"--notify-deliver-every", o.notifyDeliverEvery, &cfg.Notify.DeliverEvery},
+		{"--upkeep-every", o.upkeepEvery, &cfg.Upkeep.Every}, {"--activity-retention", o.activityRetention, &cfg.Upkeep.ActivityRetention},
+	} {
 		if d.value == "" {
 			continue
 		}
@@ -342,6 +346,8 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		c.stringVar(&o.notifyWebhookSecret, "notify-webhook-secret", "SECRET", "BUGFLOW_NOTIFY_WEBHOOK_SECRET", "", "signs webhook bodies (X-Bugflow-Signature: sha256=HMAC); required with --notify-webhook-url")
 		c.stringVar(&o.notifyDeliverEvery, "notify-deliver-every", "DURATION", "BUGFLOW_NOTIFY_DELIVER_EVERY", "10s", "how often pending notifications are delivered")
 		c.stringVar(&o.notifyMaxAttempts, "notify-max-attempts", "N", "BUGFLOW_NOTIFY_MAX_ATTEMPTS", "5", "delivery attempts before a notification is failed")
+		c.stringVar(&o.upkeepEvery, "upkeep-every", "DURATION", "BUGFLOW_UPKEEP_EVERY", "1h", "how often expired sessions and sign-in codes are purged and the activity log pruned")
+		c.stringVar(&o.activityRetention, "activity-retention", "DURATION", "BUGFLOW_ACTIVITY_RETENTION", "720h", "how long the activity log (user journeys) keeps an entry")
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
 	c.stringVar(&o.logLevel, "log-level", "LEVEL", "BUGFLOW_LOG_LEVEL", "info", "least severe log level shown: debug, info, warn or error (debug adds the job queue's routine lines)")

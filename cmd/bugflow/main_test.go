@@ -87,6 +87,8 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 			"--notify-webhook-secret SECRET\n.*(env BUGFLOW_NOTIFY_WEBHOOK_SECRET)",
 			"--notify-deliver-every DURATION\n.*(env BUGFLOW_NOTIFY_DELIVER_EVERY, default 10s)",
 			"--notify-max-attempts N\n.*(env BUGFLOW_NOTIFY_MAX_ATTEMPTS, default 5)",
+			"--upkeep-every DURATION\n.*(env BUGFLOW_UPKEEP_EVERY, default 1h)",
+			"--activity-retention DURATION\n.*(env BUGFLOW_ACTIVITY_RETENTION, default 720h)",
 		}, logFlags...),
 		"migrate": append([]string{dbFlag}, logFlags...),
 		"analyze": {"--enriched FILE\n.*", "--format FORMAT\n.*(default table)"},
@@ -176,6 +178,7 @@ func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 		{[]string{"serve", "--sla-check-every", "0s"}, `--sla-check-every: "0s" is not a positive duration`},
 		{[]string{"serve", "--notify-deliver-every", "often"}, `--notify-deliver-every: "often" is not a positive duration`},
 		{[]string{"serve", "--notify-max-attempts", "0"}, `--notify-max-attempts: "0" is not a positive number`},
+		{[]string{"serve", "--activity-retention", "-1h"}, `--activity-retention: "-1h" is not a positive duration`},
 		{[]string{"serve", "--notify-webhook-url", "https://hooks.example.com/x"}, "notify.webhook_url: needs a webhook secret"},
 		{[]string{"serve", "--notify-webhook-url", "https://hooks.example.com/x", "--notify-webhook-secret", "s", "--notify-max-attempts", "1", "--sla-check-every", "1ns"}, "cannot listen on " + taken.Addr().String()},
 		// At the limits the configuration is fine, so the taken port is
