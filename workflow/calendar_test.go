@@ -48,6 +48,7 @@ func TestCalendarTargetsCountWorkingTimeOnly(t *testing.T) {
 		{"Tuesday and Wednesday, two days", tueWed, "2026-12-11 10:00", 9 * time.Hour, "2026-12-16 10:00", 9 * time.Hour},
 		// 00:00-06:00 on the day the clocks skip 02:00-03:00 is 5 hours.
 		{"a working day shortened by DST", night, "2026-03-29 00:00", 5 * time.Hour, "2026-03-29 06:00", 5 * time.Hour},
+		{"its sixth hour is a week later", night, "2026-03-29 00:00", 6 * time.Hour, "2026-04-05 01:00", 6 * time.Hour},
 		{"zero", office, "2026-12-07 10:00", 0, "2026-12-07 10:00", 0},
 	}
 	for _, tt := range tests {
