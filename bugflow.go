@@ -24,6 +24,7 @@ import (
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
+	"github.com/bugflow/bugflow/notify"
 	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
 )
@@ -96,6 +97,15 @@ type Config struct {
 	Jobs JobsConfig
 	// BugIntake tunes the group commit of captured errors (Bugs.Auto).
 	BugIntake BugIntakeConfig
+	// SLACheckEvery is how often the periodic job that marks SLA warnings
+	// (80 % and 90 % elapsed) and breaches of tasks runs. Default 1 min.
+	SLACheckEvery time.Duration
+	// Notify configures the notifications of tasks (assignment, transfer,
+	// escalation, SLA warning and breach, resolution).
+	Notify NotifyConfig
+	// Upkeep schedules the housekeeping job: expired sessions and sign-in
+	// codes, the activity log past its retention.
+	Upkeep UpkeepConfig
 }
 
 // BugIntakeConfig tunes how Bugs.Auto batches concurrent occurrences into
@@ -111,6 +121,35 @@ type BugIntakeConfig struct {
 	// with errs.Unavailable (HTTP 503 with Retry-After). Default
 	// bugs.DefaultQueueSize (8192).
 	QueueSize int
+}
+
+// NotifyConfig configures task notifications. They are stored in an
+// outbox in the transaction of their cause and delivered by a periodic job
+// through every channel configured: mail (the Mailer, to the user's email
+// address) unless DisableMail, and an HTTP webhook when WebhookURL is set.
+// Zero values mean the documented defaults.
+type NotifyConfig struct {
+	// DisableMail stops mailing notifications.
+	DisableMail bool
+	// WebhookURL receives a signed JSON POST of each notification.
+	WebhookURL string
+	// WebhookSecret keys the webhook's HMAC-SHA256 signature header
+	// (X-Bugflow-Signature: sha256=HEX of the body). Required with
+	// WebhookURL.
+	WebhookSecret string
+	// WebhookTimeout bounds one webhook request. Default 10 s.
+	WebhookTimeout time.Duration
+	// WebhookRetries is how often one delivery attempt retries a failed
+	// request, with backoff. Default 3; negative for none.
+	WebhookRetries int
+	// MaxAttempts is how many delivery attempts a notification gets before
+	// it is failed (listed at /tasks/failed-notifications/). Default 5.
+	MaxAttempts int
+	// Backoff is the wait after a failed attempt, doubled after each
+	// further one. Default 30 s.
+	Backoff time.Duration
+	// DeliverEvery is how often the delivery job runs. Default 10 s.
+	DeliverEvery time.Duration
 }
 
 // JobsConfig tunes the durable job queue. Zero values mean the documented
@@ -177,9 +216,16 @@ type Engine struct {
 	Workflow *workflow.Service
 	// Tickets keeps tickets and hands each to intake in its transaction.
 	Tickets *tickets.Service
+	// Notify is the outbox of task notifications: delivery, failed ones,
+	// retries.
+	Notify *notify.Service
 
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
+	// upkeep is the housekeeping schedule (Upkeep), with defaults filled.
+	upkeep UpkeepConfig
+	now    func() time.Time
+	log    *slog.Logger
 
 	closeOnce sync.Once
 	closeErr  error
@@ -295,11 +341,27 @@ var domains = []domain{{
 		return nil
 	},
 }, {
+	migrations: notify.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		channels, err := notifyChannels(a)
+		if err != nil {
+			return err
+		}
+		n := a.cfg.Notify
+		e.Notify = notify.New(notify.NewBunStore(a.db.DB), notify.Config{
+			Channels: channels, MaxAttempts: n.MaxAttempts, Backoff: n.Backoff, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now,
+		})
+		a.queue.Register(e.Notify.Jobs(n.DeliverEvery), nil)
+		return nil
+	},
+}, {
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{
-			Roles: e.Auth, People: people{db: a.db.DB}, Observer: ticketObserver{e}, Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now,
+			Roles: e.Auth, People: people{db: a.db.DB}, Observer: ticketObserver{e}, Audit: e.Audit, Notifier: e.Notify,
+			Logger: a.logger, Now: a.cfg.Now,
 		})
+		a.queue.Register(e.Workflow.Jobs(a.cfg.SLACheckEvery), nil)
 		return nil
 	},
 }, {
@@ -311,6 +373,28 @@ var domains = []domain{{
 		return nil
 	},
 }}
+
+// notifyChannels builds the notification channels that cfg.Notify asks for.
+func notifyChannels(a *assembly) ([]notify.Channel, error) {
+	n := a.cfg.Notify
+	var channels []notify.Channel
+	if !n.DisableMail {
+		db := a.db.DB
+		channels = append(channels, notify.NewMail(a.mailer, func(ctx context.Context, userID string) (string, error) {
+			u, _, err := auth.NewBunStore(db).User(ctx, auth.UserKey{ID: userID})
+			return u.Email, err
+		}))
+	}
+	if n.WebhookURL != "" {
+		w, err := notify.NewWebhook(notify.WebhookConfig{URL: n.WebhookURL, Secret: n.WebhookSecret, Timeout: n.WebhookTimeout,
+			Retries: n.WebhookRetries, Logger: a.logger})
+		if err != nil {
+			return nil, err
+		}
+		channels = append(channels, w)
+	}
+	return channels, nil
+}
 
 // ticketObserver keeps tickets in step with their tasks: the workflow
 // engine tells it of each task change, in the change's transaction. It
@@ -341,7 +425,7 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{db: db, queue: queue, schema: newestMigration()}
+	e := &Engine{db: db, queue: queue, schema: newestMigration(), log: logger}
 	a := &assembly{cfg: cfg, db: db, mailer: mailer, logger: logger, queue: queue}
 	for _, d := range domains {
 		if d.open == nil {
@@ -351,6 +435,7 @@ func newEngine(ctx context.Context, db *store.DB, cfg Config, mailer auth.Mailer
 			return nil, err
 		}
 	}
+	e.registerUpkeep(cfg)
 	queue.Register(cfg.Jobs.Register, nil)
 	return e, nil
 }
@@ -511,6 +596,18 @@ func (cfg Config) Validate() error {
 			add("jwt", strings.TrimPrefix(err.Error(), "jwt: "))
 		}
 	}
+	if cfg.Upkeep.Every < 0 || cfg.Upkeep.ActivityRetention < 0 {
+		add("upkeep", "durations must not be negative")
+	}
+	if cfg.SLACheckEvery < 0 {
+		add("sla_check_every", "must not be negative")
+	}
+	if msg := checkWebhook(cfg.Notify); msg != "" {
+		add("notify.webhook_url", msg)
+	}
+	if cfg.Notify.WebhookTimeout < 0 || cfg.Notify.Backoff < 0 || cfg.Notify.DeliverEvery < 0 || cfg.Notify.MaxAttempts < 0 {
+		add("notify", "durations and attempts must not be negative")
+	}
 	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
 	}
@@ -523,6 +620,24 @@ func (cfg Config) Validate() error {
 	}
 	problems.Message = "invalid configuration: " + strings.Join(msgs, ", ")
 	return problems
+}
+
+// checkWebhook returns what is wrong with the webhook settings, or "".
+func checkWebhook(n NotifyConfig) string {
+	if n.WebhookURL == "" {
+		if n.WebhookSecret != "" {
+			return "a webhook secret needs a webhook URL"
+		}
+		return ""
+	}
+	u, err := url.Parse(n.WebhookURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "must be an http:// or https:// URL"
+	}
+	if n.WebhookSecret == "" {
+		return "needs a webhook secret to sign its bodies"
+	}
+	return ""
 }
 
 // checkMailURL returns what is wrong with a mail URL, or "".

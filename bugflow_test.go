@@ -64,6 +64,15 @@ func TestConfigValidateLimits(t *testing.T) {
 		// A database that does not exist is no configuration mistake:
 		// Validate does not connect.
 		{bugflow.Config{DatabaseURL: "postgres://nobody@db.invalid:5432/x"}, ""},
+		{bugflow.Config{SLACheckEvery: -time.Second}, "sla_check_every"},
+		{bugflow.Config{SLACheckEvery: time.Second}, ""},
+		{bugflow.Config{Notify: bugflow.NotifyConfig{WebhookURL: "https://hooks.example.com/x", WebhookSecret: "s"}}, ""},
+		{bugflow.Config{Notify: bugflow.NotifyConfig{WebhookURL: "https://hooks.example.com/x"}}, "notify.webhook_url"},
+		{bugflow.Config{Notify: bugflow.NotifyConfig{WebhookSecret: "s"}}, "notify.webhook_url"},
+		{bugflow.Config{Notify: bugflow.NotifyConfig{WebhookURL: "ftp://hooks.example.com/x", WebhookSecret: "s"}}, "notify.webhook_url"},
+		{bugflow.Config{Notify: bugflow.NotifyConfig{MaxAttempts: -1}}, "notify"},
+		{bugflow.Config{Upkeep: bugflow.UpkeepConfig{ActivityRetention: -time.Hour}}, "upkeep"},
+		{bugflow.Config{Upkeep: bugflow.UpkeepConfig{Every: time.Minute, ActivityRetention: time.Hour}}, ""},
 	}
 	for i, tt := range tests {
 		err := tt.cfg.Validate()

@@ -153,4 +153,7 @@ type OTPStore interface {
 	// and reports whether it did; of two concurrent sign-ins with the right
 	// code only one sees true.
 	DeleteOTP(ctx context.Context, email, digest string) (bool, error)
+	// DeleteExpiredOTP removes the codes that expired before t and
+	// returns how many went.
+	DeleteExpiredOTP(ctx context.Context, t time.Time) (int, error)
 }

@@ -110,6 +110,12 @@ func Migrations() []store.Migration {
 		ID:      "20261206090000",
 		Comment: "auth: roles of their own (Ticket Coordinator among them), memberships by role id",
 		Up:      createRoleTables,
+	}, {
+		ID:      "20261207300200",
+		Comment: "auth: sign-in codes by expiry, for the upkeep job that purges them",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			return store.CreateIndexes(ctx, tx, store.Index{Table: "auth_otp_codes", Name: "auth_otp_codes_expiry", Columns: []string{"expires_at"}})
+		},
 	}}
 }
 
@@ -548,6 +554,15 @@ func (s *BunStore) DeleteExpiredSessions(ctx context.Context, t time.Time) (int,
 	n, err := store.Exec(ctx, s.db.NewDelete().Model((*sessionRow)(nil)).Where("expires_at < ?", t))
 	if err != nil {
 		return 0, wrap("delete expired sessions", err)
+	}
+	return int(n), nil
+}
+
+// DeleteExpiredOTP implements OTPStore.
+func (s *BunStore) DeleteExpiredOTP(ctx context.Context, t time.Time) (int, error) {
+	n, err := store.Exec(ctx, s.db.NewDelete().Model((*otpRow)(nil)).Where("expires_at < ?", t))
+	if err != nil {
+		return 0, wrap("delete expired sign-in codes", err)
 	}
 	return int(n), nil
 }

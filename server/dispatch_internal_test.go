@@ -46,3 +46,33 @@ func TestReservedValuesAreDispatchedWithTheirOwnAccess(t *testing.T) {
 	assert.Panics(t, func() { s.group("/things", DRF, get("/mine/", anyone, echo("again")).dispatchedBy("/:id/")) })
 	assert.Panics(t, func() { s.group("/things", DRF, get("/a/b/", anyone, echo("x")).dispatchedBy("/:id/")) })
 }
+
+// A reserved route may name the other parameters of its dispatching route
+// as it likes: they reach it under its own names, without the reserved one.
+func TestReservedRoutesReadTheirOwnParameterNames(t *testing.T) {
+	s, _ := newTestServer(t)
+	echo := func(name string) handlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) error {
+			ps := httprouter.ParamsFromContext(r.Context())
+			return writeJSON(w, http.StatusOK, map[string]any{"route": name, "id": ps.ByName("id"), "n": len(ps)})
+		}
+	}
+	s.group("/boxes", DRF,
+		post("/:id/act/", anyone, echo("act")).dispatchedBy("/:id/:action/"),
+		post("/special/:id/go/", anyone, echo("go")).dispatchedBy("/:id/:action/go/"),
+	)
+	for _, c := range []struct {
+		path   string
+		status int
+		body   string
+	}{
+		{"/boxes/5/act/", http.StatusOK, `"id":"5","n":2`},
+		{"/boxes/special/9/go/", http.StatusOK, `"id":"9","n":1`},
+		{"/boxes/5/other/", http.StatusNotFound, `"error"`},
+		{"/boxes/other/9/go/", http.StatusNotFound, `"error"`},
+	} {
+		rec, _ := do(t, s, http.MethodPost, c.path, nil)
+		assert.Equal(t, c.status, rec.Code, "%s: %s", c.path, rec.Body.String())
+		assert.Contains(t, rec.Body.String(), c.body, c.path)
+	}
+}

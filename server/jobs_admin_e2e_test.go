@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,7 +89,11 @@ func TestAdminListsJobs(t *testing.T) {
 		require.NoError(t, err)
 		states := map[string]api.AdminJobRow{}
 		for _, j := range all.JSON200.Jobs {
-			states[string(j.State)] = j
+			// The engine's own periodic jobs (SLA check, notification
+			// delivery) are listed too; this test looks at its own.
+			if strings.HasPrefix(j.Kind, "test_") {
+				states[string(j.State)] = j
+			}
 		}
 		for _, s := range []string{"running", "scheduled", "retryable", "discarded"} {
 			assert.Contains(t, states, s)
@@ -115,7 +120,11 @@ func TestAdminListsJobs(t *testing.T) {
 		for _, limit := range []int{1, 500} {
 			l, err := client.Check(root.ListJobsWithResponse(ctx, &api.ListJobsParams{Limit: &limit}))
 			require.NoError(t, err)
-			assert.Len(t, l.JSON200.Jobs, min(limit, 4))
+			if limit == 1 {
+				assert.Len(t, l.JSON200.Jobs, 1)
+			} else {
+				assert.GreaterOrEqual(t, len(l.JSON200.Jobs), 4, "this test's four and the engine's periodic ones")
+			}
 		}
 		// Out of the documented range: sent without the validating client.
 		for _, query := range []string{"limit=0", "limit=501", "limit=x", "state=sleeping"} {

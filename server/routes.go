@@ -123,7 +123,12 @@ func (s *Server) registerRoutes() {
 		post("/escalate/", signedIn, s.escalateTask).dispatchedBy("/:id/"),
 		get("/:id/visualization/", signedIn, s.taskVisualization),
 		get("/:id/action-logs/", signedIn, s.taskActionLogs),
-		post("/:id/update-user-status/", signedIn, s.updateUserStatus),
+		// POST /tasks/failed-notifications/:id/retry/ has a parameter
+		// where update-user-status stands: both are served by parameter
+		// routes of the same shape.
+		post("/:id/update-user-status/", signedIn, s.updateUserStatus).dispatchedBy("/:id/:action/"),
+		get("/failed-notifications/", adminOnly, s.failedNotifications).dispatchedBy("/:id/"),
+		post("/failed-notifications/:id/retry/", adminOnly, s.retryNotification).dispatchedBy("/:id/:action/retry/"),
 	)
 
 	// seeds/004's tickets: any signed-in user submits them (/send/ for

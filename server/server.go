@@ -10,6 +10,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -225,12 +226,15 @@ func (s *Server) handle(rt Route, under string, h handlerFunc, opts ...routeOpti
 	wrapped := s.wrap(rt, cfg, h)
 	switch {
 	case under != "":
-		param, value := reservedValue(under, rt.Path)
+		param, value, renamed := reservedValue(under, rt.Path)
 		d := s.dispatcherFor(rt.Method, under, param)
 		if _, taken := d.reserved[value]; taken {
 			panic(fmt.Sprintf("server: %s %s is registered twice", rt.Method, rt.Path))
 		}
 		d.reserved[value] = wrapped
+		if renamed != nil {
+			d.reserved[value] = renameParams(param, renamed, wrapped)
+		}
 	case strings.Contains(rt.Path, "/:"):
 		d := s.dispatcherFor(rt.Method, rt.Path, "")
 		if d.fallback != nil {
@@ -296,8 +300,9 @@ func (s *Server) dispatcherFor(method, path, param string) *dispatcher {
 
 // reservedValue finds the parameter of paramPath whose place a static
 // segment of path takes, and that segment; the other segments must be
-// equal.
-func reservedValue(paramPath, path string) (param, value string) {
+// equal, except that a parameter of path may have another name than
+// paramPath's at its place: renamed maps paramPath's names to path's.
+func reservedValue(paramPath, path string) (param, value string, renamed map[string]string) {
 	ps, ss := strings.Split(paramPath, "/"), strings.Split(path, "/")
 	if len(ps) != len(ss) {
 		panic(fmt.Sprintf("server: %s cannot be dispatched by %s", path, paramPath))
@@ -309,6 +314,11 @@ func reservedValue(paramPath, path string) (param, value string) {
 				panic(fmt.Sprintf("server: %s stands for two parameters of %s", path, paramPath))
 			}
 			param, value = ps[i][1:], ss[i]
+		case strings.HasPrefix(ps[i], ":") && strings.HasPrefix(ss[i], ":") && ps[i] != ss[i]:
+			if renamed == nil {
+				renamed = map[string]string{}
+			}
+			renamed[ps[i][1:]] = ss[i][1:]
 		case ps[i] != ss[i]:
 			panic(fmt.Sprintf("server: %s cannot be dispatched by %s", path, paramPath))
 		}
@@ -316,7 +326,29 @@ func reservedValue(paramPath, path string) (param, value string) {
 	if param == "" {
 		panic(fmt.Sprintf("server: %s has no parameter to dispatch %s", paramPath, path))
 	}
-	return param, value
+	return param, value, renamed
+}
+
+// renameParams serves h with the router's parameters named as h's own
+// path names them: the parameter that a static segment of h's path takes
+// the place of is dropped, and the others renamed (reservedValue). So
+// POST /tasks/failed-notifications/:id/retry/, dispatched by
+// /tasks/:id/:action/retry/ (the router cannot hold both), reads its id as
+// "id".
+func renameParams(reserved string, renamed map[string]string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ps httprouter.Params
+		for _, p := range httprouter.ParamsFromContext(r.Context()) {
+			if p.Key == reserved {
+				continue
+			}
+			if to, ok := renamed[p.Key]; ok {
+				p.Key = to
+			}
+			ps = append(ps, p)
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), httprouter.ParamsKey, ps)))
+	})
 }
 
 // wrap is the per-route middleware around h, and the one place that renders

@@ -32,8 +32,14 @@ type taskWorld struct {
 
 func newTaskWorld(t *testing.T, url string) *taskWorld {
 	t.Helper()
-	ctx := context.Background()
 	srv, _ := identityServer(t, url)
+	return newTaskWorldOn(t, srv)
+}
+
+// newTaskWorldOn is newTaskWorld on a server of the caller's.
+func newTaskWorldOn(t *testing.T, srv *apitest.Server) *taskWorld {
+	t.Helper()
+	ctx := context.Background()
 	w := &taskWorld{srv: srv, root: newAPIClient(t, srv, client.WithToken(testAdminKey)),
 		users: map[string]*client.Client{}, tokens: map[string]string{}, ids: map[string]string{}}
 	// Registered through the library: six sign-ups over HTTP would meet

@@ -22,6 +22,20 @@
 // that SLA. One task is read and worked only by admins, its ticket's owner
 // and the people assigned to it (Forbidden for others).
 //
+// SLAs are watched, not only computed. CheckSLA, which the engine runs as
+// a periodic durable job (Jobs), marks every open task and active
+// assignment warned once 80 % and 90 % of the time from its start to its
+// target have passed and breached once the target has; each mark is a
+// conditional update, so it happens once however many processes run the
+// check, and comes with a history line, an audit event and a notification
+// in its transaction. A breached assignment's holder may still move the
+// task on. SLACompliance counts met, breached and open tasks from stored
+// facts: an unresolved task is never "met". Every change that concerns a
+// person (assignment, transfer, escalation, warning, breach, resolution)
+// writes a notification to the Notifier (package notify's outbox) in its
+// own transaction. Calendar computes working-time targets (business hours,
+// holidays, a time zone); workflows do not use it yet (issue 15).
+//
 // Roles and the people who hold them come from outside through the small
 // Roles and People interfaces, so this package does not depend on where
 // they live. A workflow with tasks keeps its graph: the engine counts them

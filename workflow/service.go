@@ -60,6 +60,10 @@ type Config struct {
 	Observer TaskObserver
 	// Audit records every change. Nil records nothing.
 	Audit Auditor
+	// Notifier stores the notifications that task changes cause
+	// (assignment, transfer, escalation, SLA warning and breach, a
+	// resolved task), in the change's transaction. Nil sends none.
+	Notifier Notifier
 	// Logger receives the service's logs (steps that name a role that no
 	// longer exists). Default slog.Default().
 	Logger *slog.Logger
@@ -77,13 +81,14 @@ type Service struct {
 	people   People
 	observer TaskObserver
 	audit    Auditor
+	notifier Notifier
 	log      *slog.Logger
 	now      func() time.Time
 }
 
 // New returns a Service on st.
 func New(st Store, cfg Config) *Service {
-	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, people: cfg.People, observer: cfg.Observer, audit: cfg.Audit, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
+	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, people: cfg.People, observer: cfg.Observer, audit: cfg.Audit, notifier: cfg.Notifier, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
 }
 
 // CreateWorkflow stores a draft workflow and, when graph is not nil, its

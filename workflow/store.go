@@ -101,6 +101,26 @@ type TaskStore interface {
 	// the first offset, oldest first, and how many there are.
 	Logs(ctx context.Context, taskID int64, limit, offset int) ([]LogEntry, int, error)
 
+	// SLAOpenTasks returns up to limit tasks with a target, not resolved
+	// and not marked breached, with ids above afterID, by id.
+	SLAOpenTasks(ctx context.Context, afterID int64, limit int) ([]Task, error)
+	// SLAOpenAssignments is SLAOpenTasks for active assignments.
+	SLAOpenAssignments(ctx context.Context, afterID int64, limit int) ([]Assignment, error)
+	// RaiseTaskSLA marks a task at level (a breach only once its target is
+	// before now, and with now as its breach time) if it is still open and
+	// marked lower, and reports whether it did.
+	RaiseTaskSLA(ctx context.Context, id int64, level int, now time.Time) (bool, error)
+	// RaiseAssignmentSLA marks an assignment as RaiseTaskSLA marks a task;
+	// a breach also sets its status to breached.
+	RaiseAssignmentSLA(ctx context.Context, id int64, level int, now time.Time) (bool, error)
+
+	// ComplianceCounts counts the tasks of a workflow (every workflow when
+	// workflowID is 0) created in [from, to): all of them, those without a
+	// target, those resolved by their target (met), and those resolved
+	// after it or not resolved with a target before now or a breach mark
+	// (breached).
+	ComplianceCounts(ctx context.Context, workflowID int64, from, to, now time.Time) (ComplianceCounts, error)
+
 	// NextTurn counts one more assignment to the role and returns how many
 	// it has had, this one included: the round-robin cursor. In a
 	// transaction the role's counter stays locked until the end.

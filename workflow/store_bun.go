@@ -152,7 +152,7 @@ func Migrations() []store.Migration {
 				store.Index{Table: "workflow_transitions", Name: "workflow_transitions_to_idx", Columns: []string{"workflow_id", "to_step_id"}},
 			)
 		},
-	}, taskMigration}
+	}, taskMigration, slaMigration}
 }
 
 // BunStore is the bun implementation of Store.

@@ -32,6 +32,8 @@ type taskRow struct {
 	CreatedAt        time.Time  `bun:"created_at,notnull"`
 	UpdatedAt        time.Time  `bun:"updated_at,notnull"`
 	ResolvedAt       *time.Time `bun:"resolved_at"`
+	SLALevel         int        `bun:"sla_level,notnull"`
+	BreachedAt       *time.Time `bun:"breached_at"`
 
 	CurrentStepName string `bun:"current_step_name,scanonly"`
 }
@@ -56,6 +58,7 @@ type assignmentRow struct {
 	TargetResolution *time.Time `bun:"target_resolution"`
 	AssignedAt       time.Time  `bun:"assigned_at,notnull"`
 	ActedAt          *time.Time `bun:"acted_at"`
+	SLALevel         int        `bun:"sla_level,notnull"`
 }
 
 // logRow is the table model of a LogEntry.
@@ -85,6 +88,10 @@ type turnRow struct {
 // activeStatuses are the assignment statuses whose holder may act, as SQL
 // values.
 var activeStatuses = []string{string(AssignmentNew), string(AssignmentInProgress)}
+
+// workableStatuses are the statuses whose holder may move the task on
+// (AssignmentStatus.Workable): a task with one is someone's.
+var workableStatuses = []string{string(AssignmentNew), string(AssignmentInProgress), string(AssignmentBreached)}
 
 // taskMigration creates the task engine's tables from frozen models.
 var taskMigration = store.Migration{
@@ -322,11 +329,11 @@ func (s *BunStore) ListTasks(ctx context.Context, f TaskFilter, limit, offset in
 	q := s.taskSelect(&rows).OrderExpr("tk.id DESC")
 	switch f.Tab {
 	case TabActive:
-		q = q.Where("tk.status <> ?", TaskResolved).Where(hasActive, bun.In(activeStatuses))
+		q = q.Where("tk.status <> ?", TaskResolved).Where(hasActive, bun.In(workableStatuses))
 	case TabInactive:
 		q = q.Where("tk.status = ?", TaskResolved)
 	case TabUnassigned:
-		q = q.Where("tk.status <> ?", TaskResolved).Where("NOT "+hasActive, bun.In(activeStatuses))
+		q = q.Where("tk.status <> ?", TaskResolved).Where("NOT "+hasActive, bun.In(workableStatuses))
 	}
 	if f.Search != "" {
 		q = q.Where(`tk.search_text LIKE ? ESCAPE '\'`, "%"+escapeLike(f.Search)+"%")
@@ -494,6 +501,7 @@ func (row *taskRow) toTask() Task {
 		Priority: Priority(row.Priority), Status: TaskStatus(row.Status),
 		CurrentStep: StepRef{ID: row.CurrentStepID, Name: row.CurrentStepName}, TicketOwnerID: row.TicketOwnerID,
 		TargetResolution: store.UTC(row.TargetResolution), CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), ResolvedAt: store.UTC(row.ResolvedAt),
+		SLAState: slaState(row.SLALevel), BreachedAt: store.UTC(row.BreachedAt),
 	}
 }
 
@@ -510,5 +518,6 @@ func (row *assignmentRow) toAssignment() Assignment {
 		ID: row.ID, TaskID: row.TaskID, UserID: row.UserID, Username: row.Username, RoleID: row.RoleID, RoleName: row.RoleName,
 		StepID: row.StepID, Status: AssignmentStatus(row.Status), Origin: Origin(row.Origin), Notes: row.Notes,
 		TargetResolution: store.UTC(row.TargetResolution), AssignedAt: row.AssignedAt.UTC(), ActedAt: store.UTC(row.ActedAt),
+		SLAState: slaState(row.SLALevel),
 	}
 }

@@ -82,6 +82,11 @@ type Task struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	UpdatedAt        time.Time  `json:"updated_at"`
 	ResolvedAt       *time.Time `json:"resolved_at"`
+	// SLAState is how far the task is through its SLA, as the periodic
+	// check (Service.CheckSLA) last marked it.
+	SLAState SLAState `json:"sla_state"`
+	// BreachedAt is when the check found the task past its target.
+	BreachedAt *time.Time `json:"breached_at"`
 }
 
 // Assignment is one person's charge of a task's step (seeds/004's task
@@ -105,6 +110,9 @@ type Assignment struct {
 	TargetResolution *time.Time `json:"target_resolution"`
 	AssignedAt       time.Time  `json:"assigned_at"`
 	ActedAt          *time.Time `json:"acted_at"`
+	// SLAState is how far the assignment is through its step's share of
+	// the SLA, as the periodic check last marked it.
+	SLAState SLAState `json:"sla_state"`
 }
 
 // TaskStart is what intake knows of a ticket to start a task for.
@@ -142,6 +150,14 @@ func (p Priority) Valid() bool {
 // act on it.
 func (s AssignmentStatus) Active() bool {
 	return s == AssignmentNew || s == AssignmentInProgress
+}
+
+// Workable reports whether the holder of an assignment in status s may
+// still move its task on (transition, escalate): an active assignment, or
+// one marked breached, since a breach must not strand the work. Only an
+// active one may be transferred.
+func (s AssignmentStatus) Workable() bool {
+	return s.Active() || s == AssignmentBreached
 }
 
 // Holder is a user who may be assigned work.
@@ -312,6 +328,8 @@ const (
 	LogEscalated   = "escalated"
 	LogStatus      = "status_changed"
 	LogUpdated     = "updated"
+	LogSLAWarning  = "sla_warning"
+	LogSLABreached = "sla_breached"
 )
 
 // TaskObserverFunc is a function as a TaskObserver. It lets an assembly

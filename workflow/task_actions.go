@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/notify"
 )
 
 // transitionPlan is what a transition needs read before its transaction.
@@ -102,7 +104,7 @@ func (s *Service) transition(ctx context.Context, actor Actor, taskID int64, pla
 			return errs.Conflictf("transition %d leaves step %d, but task %d is at step %q (%d)", plan.transition.ID, plan.transition.FromStepID, taskID, t.CurrentStep.Name, t.CurrentStep.ID)
 		}
 		mine := slices.IndexFunc(items, func(a Assignment) bool {
-			return a.UserID == actor.UserID && a.StepID == t.CurrentStep.ID && a.Status.Active()
+			return a.UserID == actor.UserID && a.StepID == t.CurrentStep.ID && a.Status.Workable()
 		})
 		if mine < 0 {
 			return errs.Forbiddenf("you hold no active assignment on task %d's current step %q", taskID, t.CurrentStep.Name)
@@ -134,6 +136,14 @@ func (s *Service) transition(ctx context.Context, actor Actor, taskID int64, pla
 			}
 			if err := s.history(ctx, st, &actor, taskID, LogResolved, t.CurrentStep.ID, notes, now); err != nil {
 				return err
+			}
+			if t.TicketOwnerID != nil {
+				if err := s.notify(ctx, notify.Message{
+					Key: "task:" + strconv.FormatInt(t.ID, 10) + ":resolved", Kind: "resolved", Recipient: *t.TicketOwnerID, TaskID: t.ID,
+					Subject: fmt.Sprintf("Task %d is resolved", t.ID), Body: fmt.Sprintf("Task %d (%s) was resolved by %s: %s", t.ID, t.Subject, actor.Username, notes),
+				}); err != nil {
+					return err
+				}
 			}
 			r = TransitionResult{Success: true, Message: "Task resolved"}
 		} else {
@@ -186,7 +196,7 @@ func (s *Service) transition(ctx context.Context, actor Actor, taskID int64, pla
 // items[mine], the actor's, with notes; any other holder's without.
 func (s *Service) closeStep(ctx context.Context, st Store, items []Assignment, mine int, stepID int64, notes string, now time.Time) error {
 	for i, a := range items {
-		if a.StepID != stepID || !a.Status.Active() {
+		if a.StepID != stepID || !a.Status.Workable() {
 			continue
 		}
 		a.Status = AssignmentResolved
@@ -346,8 +356,8 @@ func (s *Service) escalate(ctx context.Context, actor Actor, itemID int64, reaso
 		if step.EscalateTo == nil {
 			return errs.InvalidField("task_item_id", fmt.Sprintf("step %q has no escalation role (escalate_to)", step.Name))
 		}
-		if !old.Status.Active() {
-			return errs.Conflictf("task item %d is %s; only a new or in progress one can be escalated", itemID, old.Status)
+		if !old.Status.Workable() {
+			return errs.Conflictf("task item %d is %s; only a new, in progress or breached one can be escalated", itemID, old.Status)
 		}
 		items, err := st.Assignments(ctx, t.ID)
 		if err != nil {

@@ -131,9 +131,20 @@ var t0 = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 
 func newEngine(t *testing.T, db *store.DB) *engine {
 	t.Helper()
+	return newEngineWith(t, db, nil)
+}
+
+// newEngineWith is newEngine with its service's Config changed by tune
+// (nil for none) before the service is built.
+func newEngineWith(t *testing.T, db *store.DB, tune func(e *engine, cfg *workflow.Config)) *engine {
+	t.Helper()
 	e := &engine{dir: newDirectory(), clock: &clock{t: t0}, obs: &observed{}}
 	e.trail = audit.New(audit.NewBunStore(db.DB), audit.Config{})
-	e.svc = newService(t, db, workflow.Config{People: e.dir, Observer: e.obs, Audit: e.trail, Now: e.clock.now})
+	cfg := workflow.Config{People: e.dir, Observer: e.obs, Audit: e.trail, Now: e.clock.now}
+	if tune != nil {
+		tune(e, &cfg)
+	}
+	e.svc = newService(t, db, cfg)
 	in, g := itSupport()
 	g.Nodes[0].EscalateTo = id(5)
 	c, err := e.svc.CreateWorkflow(context.Background(), in, g)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/notify"
 )
 
 // The task engine. Every change runs in one transaction that first locks
@@ -302,7 +304,7 @@ func (s *Service) createTask(ctx context.Context, actor *Actor, in TaskInput, pl
 		now := s.now()
 		t = Task{
 			WorkflowID: w.ID, TicketID: in.TicketID, Subject: in.Subject, Description: in.Description, Priority: in.Priority,
-			Status: TaskNew, CurrentStep: StepRef{ID: start.ID, Name: start.Name}, CreatedAt: now, UpdatedAt: now,
+			Status: TaskNew, CurrentStep: StepRef{ID: start.ID, Name: start.Name}, CreatedAt: now, UpdatedAt: now, SLAState: SLAOnTime,
 		}
 		if sla := w.slaFor(t.Priority); sla != nil {
 			target := now.Add(*sla)
@@ -365,12 +367,28 @@ func (s *Service) assign(ctx context.Context, st Store, actor *Actor, t Task, w 
 	return []Assignment{a}, s.history(ctx, st, actor, t.ID, LogAssigned, step.ID, "assigned to "+h.Username, now)
 }
 
-// addAssignment stores a and makes the task findable by its holder.
+// addAssignment stores a, makes the task findable by its holder and tells
+// the holder (an assignment, a transfer or an escalation, by a's origin).
 func (s *Service) addAssignment(ctx context.Context, st Store, a *Assignment) error {
+	a.SLAState = SLAOnTime
 	if err := st.InsertAssignment(ctx, a); err != nil {
 		return err
 	}
-	return st.AddSearchText(ctx, a.TaskID, strings.ToLower(a.Username))
+	if err := st.AddSearchText(ctx, a.TaskID, strings.ToLower(a.Username)); err != nil {
+		return err
+	}
+	kind := "assigned"
+	switch a.Origin {
+	case OriginTransferred:
+		kind = "transferred"
+	case OriginEscalation:
+		kind = "escalated"
+	}
+	return s.notify(ctx, notify.Message{
+		Key: "task_item:" + strconv.FormatInt(a.ID, 10) + ":" + kind, Kind: kind, Recipient: a.UserID, TaskID: a.TaskID, TaskItemID: a.ID,
+		Subject: fmt.Sprintf("Task %d is yours (%s)", a.TaskID, kind),
+		Body:    fmt.Sprintf("Task %d was %s to you as %s. Notes: %s", a.TaskID, kind, a.RoleName, a.Notes),
+	})
 }
 
 // history adds a line to a task's history; a nil actor is the system.

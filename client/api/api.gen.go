@@ -356,6 +356,60 @@ func (e MyTaskOrigin) Valid() bool {
 	}
 }
 
+// Defines values for NotificationKind.
+const (
+	NotificationKindAssigned    NotificationKind = "assigned"
+	NotificationKindEscalated   NotificationKind = "escalated"
+	NotificationKindResolved    NotificationKind = "resolved"
+	NotificationKindSlaBreached NotificationKind = "sla_breached"
+	NotificationKindSlaWarning  NotificationKind = "sla_warning"
+	NotificationKindTransferred NotificationKind = "transferred"
+)
+
+// Valid indicates whether the value is a known member of the NotificationKind enum.
+func (e NotificationKind) Valid() bool {
+	switch e {
+	case NotificationKindAssigned:
+		return true
+	case NotificationKindEscalated:
+		return true
+	case NotificationKindResolved:
+		return true
+	case NotificationKindSlaBreached:
+		return true
+	case NotificationKindSlaWarning:
+		return true
+	case NotificationKindTransferred:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NotificationStatus.
+const (
+	NotificationStatusFailed  NotificationStatus = "failed"
+	NotificationStatusPending NotificationStatus = "pending"
+	NotificationStatusSending NotificationStatus = "sending"
+	NotificationStatusSent    NotificationStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the NotificationStatus enum.
+func (e NotificationStatus) Valid() bool {
+	switch e {
+	case NotificationStatusFailed:
+		return true
+	case NotificationStatusPending:
+		return true
+	case NotificationStatusSending:
+		return true
+	case NotificationStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Priority.
 const (
 	PriorityHigh   Priority = "High"
@@ -392,6 +446,30 @@ func (e RoleMemberSource) Valid() bool {
 	case RoleMemberSourceAdmin:
 		return true
 	case RoleMemberSourceJwt:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SLAState.
+const (
+	SLAStateBreached SLAState = "breached"
+	SLAStateOnTime   SLAState = "on_time"
+	SLAStateWarned80 SLAState = "warned_80"
+	SLAStateWarned90 SLAState = "warned_90"
+)
+
+// Valid indicates whether the value is a known member of the SLAState enum.
+func (e SLAState) Valid() bool {
+	switch e {
+	case SLAStateBreached:
+		return true
+	case SLAStateOnTime:
+		return true
+	case SLAStateWarned80:
+		return true
+	case SLAStateWarned90:
 		return true
 	default:
 		return false
@@ -1099,7 +1177,10 @@ type AnalysisDetail struct {
 	} `json:"product_bug_report,omitempty"`
 }
 
-// AssignmentStatus new and in progress are active (the holder may act); the others are finished.
+// AssignmentStatus new and in progress are active (the holder may act); the others are
+// finished, except breached: the periodic SLA check marks an active
+// item breached once its target has passed, and its holder may still
+// transition or escalate it (not transfer it).
 type AssignmentStatus string
 
 // AuditEvent One recorded change; before is null for a creation and after for a deletion.
@@ -1492,13 +1573,23 @@ type MyTask struct {
 	ActedAt    *time.Time `json:"acted_at"`
 	AssignedAt time.Time  `json:"assigned_at"`
 
-	// AssignmentStatus new and in progress are active (the holder may act); the others are finished.
+	// AssignmentStatus new and in progress are active (the holder may act); the others are
+	// finished, except breached: the periodic SLA check marks an active
+	// item breached once its target has passed, and its holder may still
+	// transition or escalate it (not transfer it).
 	AssignmentStatus AssignmentStatus `json:"assignment_status"`
 	Notes            string           `json:"notes"`
 	Origin           MyTaskOrigin     `json:"origin"`
 	RoleId           int64            `json:"role_id"`
 	RoleName         string           `json:"role_name"`
-	StepId           int64            `json:"step_id"`
+
+	// SlaState How far through its SLA the periodic check last found a task or task
+	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
+	// start (the task's creation, the item's assignment) to its target
+	// have passed, breached once the target has. A mark is never taken
+	// back.
+	SlaState SLAState `json:"sla_state"`
+	StepId   int64    `json:"step_id"`
 
 	// TargetResolution assigned + the task's SLA × the step's weight share; a transferred or escalated item keeps its predecessor's.
 	TargetResolution *time.Time `json:"target_resolution"`
@@ -1522,6 +1613,44 @@ type MyTaskPage struct {
 	Next     *string  `json:"next"`
 	Previous *string  `json:"previous"`
 	Results  []MyTask `json:"results"`
+}
+
+// Notification One task notification on one channel.
+type Notification struct {
+	Attempts int    `json:"attempts"`
+	Body     string `json:"body"`
+
+	// Channel Example: webhook
+	Channel       string           `json:"channel"`
+	CreatedAt     time.Time        `json:"created_at"`
+	Id            int64            `json:"id"`
+	Kind          NotificationKind `json:"kind"`
+	LastError     string           `json:"last_error"`
+	NextAttemptAt time.Time        `json:"next_attempt_at"`
+
+	// Recipient The user id of whom the notification is for.
+	Recipient string             `json:"recipient"`
+	SentAt    *time.Time         `json:"sent_at"`
+	Status    NotificationStatus `json:"status"`
+	Subject   string             `json:"subject"`
+	TaskId    int64              `json:"task_id"`
+
+	// TaskItemId 0 for a notification about the task itself.
+	TaskItemId int64 `json:"task_item_id"`
+}
+
+// NotificationKind defines model for Notification.Kind.
+type NotificationKind string
+
+// NotificationStatus defines model for Notification.Status.
+type NotificationStatus string
+
+// NotificationPage defines model for NotificationPage.
+type NotificationPage struct {
+	Count    int            `json:"count"`
+	Next     *string        `json:"next"`
+	Previous *string        `json:"previous"`
+	Results  []Notification `json:"results"`
 }
 
 // OK defines model for OK.
@@ -1626,6 +1755,13 @@ type SLA = string
 // Example: 48:00:00
 type SLAInput = string
 
+// SLAState How far through its SLA the periodic check last found a task or task
+// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
+// start (the task's creation, the item's assignment) to its target
+// have passed, breached once the target has. A mark is never taken
+// back.
+type SLAState string
+
 // Step One stage of a workflow, worked by the holders of a role.
 type Step struct {
 	Description string `json:"description"`
@@ -1709,13 +1845,22 @@ type StepRef struct {
 
 // Task A ticket's (or an admin's) work moving through a workflow.
 type Task struct {
+	// BreachedAt When the periodic SLA check found the task past its target.
+	BreachedAt  *time.Time `json:"breached_at"`
 	CreatedAt   time.Time  `json:"created_at"`
 	CurrentStep StepRef    `json:"current_step"`
 	Description string     `json:"description"`
 	Priority    Priority   `json:"priority"`
 	ResolvedAt  *time.Time `json:"resolved_at"`
-	Status      TaskStatus `json:"status"`
-	Subject     string     `json:"subject"`
+
+	// SlaState How far through its SLA the periodic check last found a task or task
+	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
+	// start (the task's creation, the item's assignment) to its target
+	// have passed, breached once the target has. A mark is never taken
+	// back.
+	SlaState SLAState   `json:"sla_state"`
+	Status   TaskStatus `json:"status"`
+	Subject  string     `json:"subject"`
 
 	// TargetResolution created + the workflow's SLA for the priority.
 	TargetResolution *time.Time `json:"target_resolution"`
@@ -1735,13 +1880,23 @@ type Task struct {
 // TaskDetail defines model for TaskDetail.
 type TaskDetail struct {
 	Assignments []TaskItem `json:"assignments"`
+
+	// BreachedAt When the periodic SLA check found the task past its target.
+	BreachedAt  *time.Time `json:"breached_at"`
 	CreatedAt   time.Time  `json:"created_at"`
 	CurrentStep StepRef    `json:"current_step"`
 	Description string     `json:"description"`
 	Priority    Priority   `json:"priority"`
 	ResolvedAt  *time.Time `json:"resolved_at"`
-	Status      TaskStatus `json:"status"`
-	Subject     string     `json:"subject"`
+
+	// SlaState How far through its SLA the periodic check last found a task or task
+	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
+	// start (the task's creation, the item's assignment) to its target
+	// have passed, breached once the target has. A mark is never taken
+	// back.
+	SlaState SLAState   `json:"sla_state"`
+	Status   TaskStatus `json:"status"`
+	Subject  string     `json:"subject"`
 
 	// TargetResolution created + the workflow's SLA for the priority.
 	TargetResolution *time.Time `json:"target_resolution"`
@@ -1763,13 +1918,23 @@ type TaskItem struct {
 	ActedAt    *time.Time `json:"acted_at"`
 	AssignedAt time.Time  `json:"assigned_at"`
 
-	// AssignmentStatus new and in progress are active (the holder may act); the others are finished.
+	// AssignmentStatus new and in progress are active (the holder may act); the others are
+	// finished, except breached: the periodic SLA check marks an active
+	// item breached once its target has passed, and its holder may still
+	// transition or escalate it (not transfer it).
 	AssignmentStatus AssignmentStatus `json:"assignment_status"`
 	Notes            string           `json:"notes"`
 	Origin           TaskItemOrigin   `json:"origin"`
 	RoleId           int64            `json:"role_id"`
 	RoleName         string           `json:"role_name"`
-	StepId           int64            `json:"step_id"`
+
+	// SlaState How far through its SLA the periodic check last found a task or task
+	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
+	// start (the task's creation, the item's assignment) to its target
+	// have passed, breached once the target has. A mark is never taken
+	// back.
+	SlaState SLAState `json:"sla_state"`
+	StepId   int64    `json:"step_id"`
 
 	// TargetResolution assigned + the task's SLA × the step's weight share; a transferred or escalated item keeps its predecessor's.
 	TargetResolution *time.Time `json:"target_resolution"`
@@ -2875,6 +3040,15 @@ type EscalateTaskJSONBody struct {
 
 	// TaskItemId Example: 456
 	TaskItemId int64 `json:"task_item_id"`
+}
+
+// ListFailedNotificationsParams defines parameters for ListFailedNotifications.
+type ListFailedNotificationsParams struct {
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
 }
 
 // MyTasksParams defines parameters for MyTasks.
@@ -4277,6 +4451,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
 	EscalateTask(ctx context.Context, body EscalateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListFailedNotifications Task notifications whose every delivery attempt failed (admins)
+	//
+	// Notifications (assignment, transfer, escalation, SLA warning and
+	// breach, resolution) are stored in the transaction of their cause and
+	// delivered by a periodic job on each configured channel (mail, a
+	// signed webhook), with retries and backoff. After the last attempt a
+	// notification is failed and listed here, newest first.
+	//
+	// Corresponds with GET /tasks/failed-notifications/ (the `ListFailedNotifications` operationId).
+	ListFailedNotifications(ctx context.Context, params *ListFailedNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetryFailedNotification Queue a failed notification again with a fresh set of attempts (admins)
+	//
+	// A notification that is not failed (pending, being sent, sent) is 409.
+	//
+	// Corresponds with POST /tasks/failed-notifications/{id}/retry/ (the `RetryFailedNotification` operationId).
+	RetryFailedNotification(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// MyTasks The caller's task items with their tasks
 	//
@@ -6510,6 +6702,44 @@ func (c *Client) EscalateTaskWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
 func (c *Client) EscalateTask(ctx context.Context, body EscalateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewEscalateTaskRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFailedNotifications Task notifications whose every delivery attempt failed (admins)
+//
+// Notifications (assignment, transfer, escalation, SLA warning and
+// breach, resolution) are stored in the transaction of their cause and
+// delivered by a periodic job on each configured channel (mail, a
+// signed webhook), with retries and backoff. After the last attempt a
+// notification is failed and listed here, newest first.
+//
+// Corresponds with GET /tasks/failed-notifications/ (the `ListFailedNotifications` operationId).
+func (c *Client) ListFailedNotifications(ctx context.Context, params *ListFailedNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFailedNotificationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetryFailedNotification Queue a failed notification again with a fresh set of attempts (admins)
+//
+// A notification that is not failed (pending, being sent, sent) is 409.
+//
+// Corresponds with POST /tasks/failed-notifications/{id}/retry/ (the `RetryFailedNotification` operationId).
+func (c *Client) RetryFailedNotification(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetryFailedNotificationRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -10500,6 +10730,106 @@ func NewEscalateTaskRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewListFailedNotificationsRequest constructs an http.Request for the ListFailedNotifications method
+func NewListFailedNotificationsRequest(server string, params *ListFailedNotificationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/failed-notifications/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetryFailedNotificationRequest constructs an http.Request for the RetryFailedNotification method
+func NewRetryFailedNotificationRequest(server string, id int64) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/tasks/failed-notifications/%s/retry/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewMyTasksRequest constructs an http.Request for the MyTasks method
 func NewMyTasksRequest(server string, params *MyTasksParams) (*http.Request, error) {
 	var err error
@@ -12915,6 +13245,28 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /tasks/escalate/ (the `EscalateTask` operationId).
 	EscalateTaskWithResponse(ctx context.Context, body EscalateTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*EscalateTaskResponse, error)
+
+	// ListFailedNotificationsWithResponse Task notifications whose every delivery attempt failed (admins)
+	//
+	// Notifications (assignment, transfer, escalation, SLA warning and
+	// breach, resolution) are stored in the transaction of their cause and
+	// delivered by a periodic job on each configured channel (mail, a
+	// signed webhook), with retries and backoff. After the last attempt a
+	// notification is failed and listed here, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /tasks/failed-notifications/ (the `ListFailedNotifications` operationId).
+	ListFailedNotificationsWithResponse(ctx context.Context, params *ListFailedNotificationsParams, reqEditors ...RequestEditorFn) (*ListFailedNotificationsResponse, error)
+
+	// RetryFailedNotificationWithResponse Queue a failed notification again with a fresh set of attempts (admins)
+	//
+	// A notification that is not failed (pending, being sent, sent) is 409.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /tasks/failed-notifications/{id}/retry/ (the `RetryFailedNotification` operationId).
+	RetryFailedNotificationWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RetryFailedNotificationResponse, error)
 
 	// MyTasksWithResponse The caller's task items with their tasks
 	//
@@ -17924,6 +18276,151 @@ func (r EscalateTaskResponse) ContentType() string {
 	return ""
 }
 
+type ListFailedNotificationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *NotificationPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFailedNotificationsResponse) GetJSON200() *NotificationPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListFailedNotificationsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListFailedNotificationsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ListFailedNotificationsResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFailedNotificationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFailedNotificationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFailedNotificationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFailedNotificationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RetryFailedNotificationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		// Message Example: Notification queued for retry
+		Message string `json:"message"`
+
+		// Notification One task notification on one channel.
+		Notification Notification `json:"notification"`
+		Success      bool         `json:"success"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DRFConflict
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RetryFailedNotificationResponse) GetJSON200() *struct {
+	// Message Example: Notification queued for retry
+	Message string `json:"message"`
+
+	// Notification One task notification on one channel.
+	Notification Notification `json:"notification"`
+	Success      bool         `json:"success"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r RetryFailedNotificationResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r RetryFailedNotificationResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r RetryFailedNotificationResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r RetryFailedNotificationResponse) GetJSON409() *DRFConflict {
+	return r.JSON409
+}
+
+// GetBody returns the raw response body bytes
+func (r RetryFailedNotificationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetryFailedNotificationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetryFailedNotificationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetryFailedNotificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type MyTasksResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -21439,6 +21936,40 @@ func (c *ClientWithResponses) EscalateTaskWithResponse(ctx context.Context, body
 		return nil, err
 	}
 	return ParseEscalateTaskResponse(rsp)
+}
+
+// ListFailedNotificationsWithResponse Task notifications whose every delivery attempt failed (admins)
+//
+// Notifications (assignment, transfer, escalation, SLA warning and
+// breach, resolution) are stored in the transaction of their cause and
+// delivered by a periodic job on each configured channel (mail, a
+// signed webhook), with retries and backoff. After the last attempt a
+// notification is failed and listed here, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /tasks/failed-notifications/ (the `ListFailedNotifications` operationId).
+func (c *ClientWithResponses) ListFailedNotificationsWithResponse(ctx context.Context, params *ListFailedNotificationsParams, reqEditors ...RequestEditorFn) (*ListFailedNotificationsResponse, error) {
+	rsp, err := c.ListFailedNotifications(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFailedNotificationsResponse(rsp)
+}
+
+// RetryFailedNotificationWithResponse Queue a failed notification again with a fresh set of attempts (admins)
+//
+// A notification that is not failed (pending, being sent, sent) is 409.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /tasks/failed-notifications/{id}/retry/ (the `RetryFailedNotification` operationId).
+func (c *ClientWithResponses) RetryFailedNotificationWithResponse(ctx context.Context, id int64, reqEditors ...RequestEditorFn) (*RetryFailedNotificationResponse, error) {
+	rsp, err := c.RetryFailedNotification(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetryFailedNotificationResponse(rsp)
 }
 
 // MyTasksWithResponse The caller's task items with their tasks
@@ -25619,6 +26150,114 @@ func ParseEscalateTaskResponse(rsp *http.Response) (*EscalateTaskResponse, error
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListFailedNotificationsResponse parses an HTTP response from a ListFailedNotificationsWithResponse call
+func ParseListFailedNotificationsResponse(rsp *http.Response) (*ListFailedNotificationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFailedNotificationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest NotificationPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRetryFailedNotificationResponse parses an HTTP response from a RetryFailedNotificationWithResponse call
+func ParseRetryFailedNotificationResponse(rsp *http.Response) (*RetryFailedNotificationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetryFailedNotificationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			// Message Example: Notification queued for retry
+			Message string `json:"message"`
+
+			// Notification One task notification on one channel.
+			Notification Notification `json:"notification"`
+			Success      bool         `json:"success"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DRFConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
 
 	}
 

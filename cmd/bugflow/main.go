@@ -159,6 +159,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, exitUsage, err)
 		}
 	}
+	if err := opts.notifyConfig(&cfg); err != nil {
+		return fail(stderr, exitUsage, err)
+	}
 	// Every setting is checked before the port is bound or the database
 	// touched, so that a mistake is reported as itself and not as whatever
 	// the first of those steps happens to trip over.
@@ -263,6 +266,10 @@ type options struct {
 	jobOrphanAfter                                                       string
 	intakeWindow, intakeMaxBatch, intakeQueue                            string
 	disableGuests                                                        bool
+	slaCheckEvery, notifyWebhookURL, notifyWebhookSecret                 string
+	notifyDeliverEvery, notifyMaxAttempts                                string
+	upkeepEvery, activityRetention                                       string
+	disableNotifyMail                                                    bool
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -300,6 +307,36 @@ func (o options) intakeConfig() (bugflow.BugIntakeConfig, error) {
 	return cfg, nil
 }
 
+// notifyConfig sets the SLA check, notification and upkeep settings of
+// cfg from the flags.
+func (o options) notifyConfig(cfg *bugflow.Config) error {
+	cfg.Notify = bugflow.NotifyConfig{DisableMail: o.disableNotifyMail, WebhookURL: o.notifyWebhookURL, WebhookSecret: o.notifyWebhookSecret}
+	for _, d := range []struct {
+		flag, value string
+		into        *time.Duration
+	}{
+		{"--sla-check-every", o.slaCheckEvery, &cfg.SLACheckEvery}, {"--notify-deliver-every", o.notifyDeliverEvery, &cfg.Notify.DeliverEvery},
+		{"--upkeep-every", o.upkeepEvery, &cfg.Upkeep.Every}, {"--activity-retention", o.activityRetention, &cfg.Upkeep.ActivityRetention},
+	} {
+		if d.value == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.value)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration such as 1m", d.flag, d.value)
+		}
+		*d.into = v
+	}
+	if o.notifyMaxAttempts != "" {
+		n, err := strconv.Atoi(o.notifyMaxAttempts)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--notify-max-attempts: %q is not a positive number", o.notifyMaxAttempts)
+		}
+		cfg.Notify.MaxAttempts = n
+	}
+	return nil
+}
+
 // parseFlags reads the flags of serve or migrate; environment variables
 // supply defaults. The command is returned for its help and its errors.
 func parseFlags(cmd string, args []string) (options, *command, error) {
@@ -327,6 +364,16 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		c.stringVar(&o.intakeMaxBatch, "intake-max-batch", "N", "BUGFLOW_INTAKE_MAX_BATCH", strconv.Itoa(bugs.DefaultMaxBatch), "most captured errors written in one transaction")
 		c.stringVar(&o.intakeQueue, "intake-queue-size", "N", "BUGFLOW_INTAKE_QUEUE_SIZE", strconv.Itoa(bugs.DefaultQueueSize), "captured errors that may wait for their batch; beyond it /api/bug-reports/auto answers 503 with Retry-After")
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
+		c.stringVar(&o.slaCheckEvery, "sla-check-every", "DURATION", "BUGFLOW_SLA_CHECK_EVERY", "1m", "how often tasks are checked for SLA warnings (80 % and 90 % elapsed) and breaches")
+		if err := c.boolVar(&o.disableNotifyMail, "disable-notify-mail", "BUGFLOW_DISABLE_NOTIFY_MAIL", "do not mail task notifications to users"); err != nil {
+			return o, c, err
+		}
+		c.stringVar(&o.notifyWebhookURL, "notify-webhook-url", "URL", "BUGFLOW_NOTIFY_WEBHOOK_URL", "", "POST each task notification as signed JSON to this http(s) URL")
+		c.stringVar(&o.notifyWebhookSecret, "notify-webhook-secret", "SECRET", "BUGFLOW_NOTIFY_WEBHOOK_SECRET", "", "signs webhook bodies (X-Bugflow-Signature: sha256=HMAC); required with --notify-webhook-url")
+		c.stringVar(&o.notifyDeliverEvery, "notify-deliver-every", "DURATION", "BUGFLOW_NOTIFY_DELIVER_EVERY", "10s", "how often pending notifications are delivered")
+		c.stringVar(&o.notifyMaxAttempts, "notify-max-attempts", "N", "BUGFLOW_NOTIFY_MAX_ATTEMPTS", "5", "delivery attempts before a notification is failed")
+		c.stringVar(&o.upkeepEvery, "upkeep-every", "DURATION", "BUGFLOW_UPKEEP_EVERY", "1h", "how often expired sessions and sign-in codes are purged and the activity log pruned")
+		c.stringVar(&o.activityRetention, "activity-retention", "DURATION", "BUGFLOW_ACTIVITY_RETENTION", "720h", "how long the activity log (user journeys) keeps an entry")
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
 	c.stringVar(&o.logLevel, "log-level", "LEVEL", "BUGFLOW_LOG_LEVEL", "info", "least severe log level shown: debug, info, warn or error (debug adds the job queue's routine lines)")
