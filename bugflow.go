@@ -24,6 +24,7 @@ import (
 	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
+	"github.com/bugflow/bugflow/personal"
 	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
 )
@@ -154,6 +155,9 @@ type Engine struct {
 	Workflow *workflow.Service
 	// Tickets keeps tickets and hands each to intake in its transaction.
 	Tickets *tickets.Service
+	// Personal is every user's own to-do list (seeds/003's tasks), a
+	// different thing from Workflow's tasks.
+	Personal *personal.Service
 
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
@@ -284,6 +288,12 @@ var domains = []domain{{
 	migrations: tickets.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Tickets = tickets.New(tickets.NewBunStore(a.db.DB), tickets.Config{Intake: e.Workflow, Audit: e.Audit, Now: a.cfg.Now})
+		return nil
+	},
+}, {
+	migrations: personal.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Personal = personal.New(personal.NewBunStore(a.db.DB), personal.Config{Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now})
 		return nil
 	},
 }}

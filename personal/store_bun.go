@@ -256,4 +256,3 @@ func (r taskRow) toTask() Task {
 		Tags: []string{}, CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 }
-

@@ -43,6 +43,15 @@ func (s *Server) registerRoutes() {
 		get("/me", signedIn, s.me),
 	)
 
+	// seeds/003's personal tasks: each user sees and changes only their
+	// own (another user's task is 404, so ids cannot be probed).
+	s.group("/api/v1/tasks", FastAPI,
+		get("", signedIn, s.listPersonalTasks),
+		post("", signedIn, s.createPersonalTask),
+		put("/:task_id", signedIn, s.updatePersonalTask),
+		del("/:task_id", signedIn, s.deletePersonalTask),
+	)
+
 	// seeds/001's admin login, personal tracker tokens and admin user
 	// management. The reference system parses these bodies by hand, so bad
 	// input is 400 (not FastAPI's 422).

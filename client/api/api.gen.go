@@ -356,6 +356,150 @@ func (e MyTaskOrigin) Valid() bool {
 	}
 }
 
+// Defines values for NewPersonalTaskPriority.
+const (
+	NewPersonalTaskPriorityHigh   NewPersonalTaskPriority = "high"
+	NewPersonalTaskPriorityLow    NewPersonalTaskPriority = "low"
+	NewPersonalTaskPriorityMedium NewPersonalTaskPriority = "medium"
+	NewPersonalTaskPriorityUrgent NewPersonalTaskPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the NewPersonalTaskPriority enum.
+func (e NewPersonalTaskPriority) Valid() bool {
+	switch e {
+	case NewPersonalTaskPriorityHigh:
+		return true
+	case NewPersonalTaskPriorityLow:
+		return true
+	case NewPersonalTaskPriorityMedium:
+		return true
+	case NewPersonalTaskPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewPersonalTaskStatus.
+const (
+	NewPersonalTaskStatusBlocked    NewPersonalTaskStatus = "blocked"
+	NewPersonalTaskStatusCompleted  NewPersonalTaskStatus = "completed"
+	NewPersonalTaskStatusInProgress NewPersonalTaskStatus = "in_progress"
+	NewPersonalTaskStatusNotStarted NewPersonalTaskStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the NewPersonalTaskStatus enum.
+func (e NewPersonalTaskStatus) Valid() bool {
+	switch e {
+	case NewPersonalTaskStatusBlocked:
+		return true
+	case NewPersonalTaskStatusCompleted:
+		return true
+	case NewPersonalTaskStatusInProgress:
+		return true
+	case NewPersonalTaskStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonalTaskPriority.
+const (
+	PersonalTaskPriorityHigh   PersonalTaskPriority = "high"
+	PersonalTaskPriorityLow    PersonalTaskPriority = "low"
+	PersonalTaskPriorityMedium PersonalTaskPriority = "medium"
+	PersonalTaskPriorityUrgent PersonalTaskPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskPriority enum.
+func (e PersonalTaskPriority) Valid() bool {
+	switch e {
+	case PersonalTaskPriorityHigh:
+		return true
+	case PersonalTaskPriorityLow:
+		return true
+	case PersonalTaskPriorityMedium:
+		return true
+	case PersonalTaskPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonalTaskStatus.
+const (
+	PersonalTaskStatusBlocked    PersonalTaskStatus = "blocked"
+	PersonalTaskStatusCompleted  PersonalTaskStatus = "completed"
+	PersonalTaskStatusInProgress PersonalTaskStatus = "in_progress"
+	PersonalTaskStatusNotStarted PersonalTaskStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskStatus enum.
+func (e PersonalTaskStatus) Valid() bool {
+	switch e {
+	case PersonalTaskStatusBlocked:
+		return true
+	case PersonalTaskStatusCompleted:
+		return true
+	case PersonalTaskStatusInProgress:
+		return true
+	case PersonalTaskStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonalTaskInputPriority.
+const (
+	PersonalTaskInputPriorityHigh   PersonalTaskInputPriority = "high"
+	PersonalTaskInputPriorityLow    PersonalTaskInputPriority = "low"
+	PersonalTaskInputPriorityMedium PersonalTaskInputPriority = "medium"
+	PersonalTaskInputPriorityUrgent PersonalTaskInputPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskInputPriority enum.
+func (e PersonalTaskInputPriority) Valid() bool {
+	switch e {
+	case PersonalTaskInputPriorityHigh:
+		return true
+	case PersonalTaskInputPriorityLow:
+		return true
+	case PersonalTaskInputPriorityMedium:
+		return true
+	case PersonalTaskInputPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonalTaskInputStatus.
+const (
+	PersonalTaskInputStatusBlocked    PersonalTaskInputStatus = "blocked"
+	PersonalTaskInputStatusCompleted  PersonalTaskInputStatus = "completed"
+	PersonalTaskInputStatusInProgress PersonalTaskInputStatus = "in_progress"
+	PersonalTaskInputStatusNotStarted PersonalTaskInputStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskInputStatus enum.
+func (e PersonalTaskInputStatus) Valid() bool {
+	switch e {
+	case PersonalTaskInputStatusBlocked:
+		return true
+	case PersonalTaskInputStatusCompleted:
+		return true
+	case PersonalTaskInputStatusInProgress:
+		return true
+	case PersonalTaskInputStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Priority.
 const (
 	PriorityHigh   Priority = "High"
@@ -824,6 +968,54 @@ const (
 func (e UpdateBugReport200JSONResponseBodySuccess) Valid() bool {
 	switch e {
 	case UpdateBugReport200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPersonalTasksParamsStatus.
+const (
+	ListPersonalTasksParamsStatusBlocked    ListPersonalTasksParamsStatus = "blocked"
+	ListPersonalTasksParamsStatusCompleted  ListPersonalTasksParamsStatus = "completed"
+	ListPersonalTasksParamsStatusInProgress ListPersonalTasksParamsStatus = "in_progress"
+	ListPersonalTasksParamsStatusNotStarted ListPersonalTasksParamsStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the ListPersonalTasksParamsStatus enum.
+func (e ListPersonalTasksParamsStatus) Valid() bool {
+	switch e {
+	case ListPersonalTasksParamsStatusBlocked:
+		return true
+	case ListPersonalTasksParamsStatusCompleted:
+		return true
+	case ListPersonalTasksParamsStatusInProgress:
+		return true
+	case ListPersonalTasksParamsStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPersonalTasksParamsPriority.
+const (
+	ListPersonalTasksParamsPriorityHigh   ListPersonalTasksParamsPriority = "high"
+	ListPersonalTasksParamsPriorityLow    ListPersonalTasksParamsPriority = "low"
+	ListPersonalTasksParamsPriorityMedium ListPersonalTasksParamsPriority = "medium"
+	ListPersonalTasksParamsPriorityUrgent ListPersonalTasksParamsPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the ListPersonalTasksParamsPriority enum.
+func (e ListPersonalTasksParamsPriority) Valid() bool {
+	switch e {
+	case ListPersonalTasksParamsPriorityHigh:
+		return true
+	case ListPersonalTasksParamsPriorityLow:
+		return true
+	case ListPersonalTasksParamsPriorityMedium:
+		return true
+	case ListPersonalTasksParamsPriorityUrgent:
 		return true
 	default:
 		return false
@@ -1506,10 +1698,63 @@ type MyTaskPage struct {
 	Results  []MyTask `json:"results"`
 }
 
+// NewPersonalTask A new personal task. due_date is an RFC 3339 date-time
+// (2025-12-31T23:59:59Z) or a date (2025-12-31, midnight UTC).
+type NewPersonalTask struct {
+	Description *string                  `json:"description,omitempty"`
+	DueDate     *string                  `json:"due_date,omitempty"`
+	Name        string                   `json:"name"`
+	Priority    *NewPersonalTaskPriority `json:"priority,omitempty"`
+	Status      *NewPersonalTaskStatus   `json:"status,omitempty"`
+	Tags        *[]string                `json:"tags,omitempty"`
+}
+
+// NewPersonalTaskPriority defines model for NewPersonalTask.Priority.
+type NewPersonalTaskPriority string
+
+// NewPersonalTaskStatus defines model for NewPersonalTask.Status.
+type NewPersonalTaskStatus string
+
 // OK defines model for OK.
 type OK struct {
 	Ok bool `json:"ok"`
 }
+
+// PersonalTask A personal task (seeds/003), seen only by its owner.
+type PersonalTask struct {
+	CreatedAt   time.Time            `json:"created_at"`
+	Description string               `json:"description"`
+	DueDate     *time.Time           `json:"due_date"`
+	Name        string               `json:"name"`
+	Priority    PersonalTaskPriority `json:"priority"`
+	Status      PersonalTaskStatus   `json:"status"`
+	Tags        []string             `json:"tags"`
+	TaskId      openapi_types.UUID   `json:"task_id"`
+	UpdatedAt   time.Time            `json:"updated_at"`
+}
+
+// PersonalTaskPriority defines model for PersonalTask.Priority.
+type PersonalTaskPriority string
+
+// PersonalTaskStatus defines model for PersonalTask.Status.
+type PersonalTaskStatus string
+
+// PersonalTaskInput A personal task's fields as sent. due_date is an RFC 3339 date-time
+// (2025-12-31T23:59:59Z) or a date (2025-12-31, midnight UTC).
+type PersonalTaskInput struct {
+	Description *string                    `json:"description,omitempty"`
+	DueDate     *string                    `json:"due_date,omitempty"`
+	Name        *string                    `json:"name,omitempty"`
+	Priority    *PersonalTaskInputPriority `json:"priority,omitempty"`
+	Status      *PersonalTaskInputStatus   `json:"status,omitempty"`
+	Tags        *[]string                  `json:"tags,omitempty"`
+}
+
+// PersonalTaskInputPriority defines model for PersonalTaskInput.Priority.
+type PersonalTaskInputPriority string
+
+// PersonalTaskInputStatus defines model for PersonalTaskInput.Status.
+type PersonalTaskInputStatus string
 
 // PlainError BugFlows (seeds/000) error dialect.
 type PlainError struct {
@@ -2542,6 +2787,30 @@ type PutUserTokensJSONBody struct {
 	JiraToken   *string `json:"jira_token,omitempty"`
 }
 
+// ListPersonalTasksParams defines parameters for ListPersonalTasks.
+type ListPersonalTasksParams struct {
+	Status   *ListPersonalTasksParamsStatus   `form:"status,omitempty" json:"status,omitempty"`
+	Priority *ListPersonalTasksParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Tag Tasks carrying this tag (any case).
+	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DueBefore Tasks due before this RFC 3339 date-time or date (exclusive); undated tasks never match.
+	DueBefore *string `form:"due_before,omitempty" json:"due_before,omitempty"`
+
+	// DueAfter Tasks due after this RFC 3339 date-time or date (exclusive); undated tasks never match.
+	DueAfter *string `form:"due_after,omitempty" json:"due_after,omitempty"`
+
+	// Q Tasks whose name or description contains this text (any case).
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// ListPersonalTasksParamsStatus defines parameters for ListPersonalTasks.
+type ListPersonalTasksParamsStatus string
+
+// ListPersonalTasksParamsPriority defines parameters for ListPersonalTasks.
+type ListPersonalTasksParamsPriority string
+
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
 	// Page Page number, from 1.
@@ -3027,6 +3296,12 @@ type UpdateBugReportJSONRequestBody UpdateBugReportJSONBody
 
 // PutUserTokensJSONRequestBody defines body for PutUserTokens for application/json ContentType.
 type PutUserTokensJSONRequestBody PutUserTokensJSONBody
+
+// CreatePersonalTaskJSONRequestBody defines body for CreatePersonalTask for application/json ContentType.
+type CreatePersonalTaskJSONRequestBody = NewPersonalTask
+
+// UpdatePersonalTaskJSONRequestBody defines body for UpdatePersonalTask for application/json ContentType.
+type UpdatePersonalTaskJSONRequestBody = PersonalTaskInput
 
 // DemoPredictJSONRequestBody defines body for DemoPredict for application/json ContentType.
 type DemoPredictJSONRequestBody DemoPredictJSONBody
@@ -3698,6 +3973,69 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPersonalTasks The caller's personal tasks (tasks API)
+	//
+	// Every task of the signed-in user (at most 1000, the most one user may
+	// keep), by due date with undated tasks last, then by creation. Filters
+	// combine; status and priority are the document's, tag, due_before,
+	// due_after and q are additions.
+	//
+	// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+	ListPersonalTasks(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePersonalTaskWithBody Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePersonalTask Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTask(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePersonalTask Delete a personal task (tasks API)
+	//
+	// Another user's task is 404, as is a task that does not exist.
+	//
+	// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+	DeletePersonalTask(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePersonalTaskWithBody Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTaskWithBody(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePersonalTask Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTask(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List audit events (admins)
 	//
@@ -5300,6 +5638,129 @@ func (c *Client) PutUserTokensWithBody(ctx context.Context, contentType string, 
 // Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 func (c *Client) PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutUserTokensRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPersonalTasks The caller's personal tasks (tasks API)
+//
+// Every task of the signed-in user (at most 1000, the most one user may
+// keep), by due date with undated tasks last, then by creation. Filters
+// combine; status and priority are the document's, tag, due_before,
+// due_after and q are additions.
+//
+// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+func (c *Client) ListPersonalTasks(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPersonalTasksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePersonalTaskWithBody Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *Client) CreatePersonalTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePersonalTaskRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePersonalTask Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *Client) CreatePersonalTask(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePersonalTaskRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePersonalTask Delete a personal task (tasks API)
+//
+// Another user's task is 404, as is a task that does not exist.
+//
+// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+func (c *Client) DeletePersonalTask(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePersonalTaskRequest(c.Server, taskId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePersonalTaskWithBody Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *Client) UpdatePersonalTaskWithBody(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePersonalTaskRequestWithBody(c.Server, taskId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePersonalTask Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *Client) UpdatePersonalTask(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePersonalTaskRequest(c.Server, taskId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8108,6 +8569,241 @@ func NewPutUserTokensRequestWithBody(server string, contentType string, body io.
 	}
 
 	operationPath := fmt.Sprintf("/api/user/tokens")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListPersonalTasksRequest constructs an http.Request for the ListPersonalTasks method
+func NewListPersonalTasksRequest(server string, params *ListPersonalTasksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_before", *params.DueBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_after", *params.DueAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePersonalTaskRequest calls the generic CreatePersonalTask builder with application/json body
+func NewCreatePersonalTaskRequest(server string, body CreatePersonalTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePersonalTaskRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePersonalTaskRequestWithBody constructs an http.Request for the CreatePersonalTask method, with any body, and a specified content type
+func NewCreatePersonalTaskRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePersonalTaskRequest constructs an http.Request for the DeletePersonalTask method
+func NewDeletePersonalTaskRequest(server string, taskId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdatePersonalTaskRequest calls the generic UpdatePersonalTask builder with application/json body
+func NewUpdatePersonalTaskRequest(server string, taskId string, body UpdatePersonalTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePersonalTaskRequestWithBody(server, taskId, "application/json", bodyReader)
+}
+
+// NewUpdatePersonalTaskRequestWithBody constructs an http.Request for the UpdatePersonalTask method, with any body, and a specified content type
+func NewUpdatePersonalTaskRequestWithBody(server string, taskId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks/%s", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -12261,6 +12957,73 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokensWithResponse(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserTokensResponse, error)
 
+	// ListPersonalTasksWithResponse The caller's personal tasks (tasks API)
+	//
+	// Every task of the signed-in user (at most 1000, the most one user may
+	// keep), by due date with undated tasks last, then by creation. Filters
+	// combine; status and priority are the document's, tag, due_before,
+	// due_after and q are additions.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+	ListPersonalTasksWithResponse(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*ListPersonalTasksResponse, error)
+
+	// CreatePersonalTaskWithBodyWithResponse Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error)
+
+	// CreatePersonalTaskWithResponse Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTaskWithResponse(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error)
+
+	// DeletePersonalTaskWithResponse Delete a personal task (tasks API)
+	//
+	// Another user's task is 404, as is a task that does not exist.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+	DeletePersonalTaskWithResponse(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*DeletePersonalTaskResponse, error)
+
+	// UpdatePersonalTaskWithBodyWithResponse Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTaskWithBodyWithResponse(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error)
+
+	// UpdatePersonalTaskWithResponse Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTaskWithResponse(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error)
+
 	// ListAuditEventsWithResponse List audit events (admins)
 	//
 	// Newest first, a page at a time, filtered by any of the parameters.
@@ -14837,6 +15600,279 @@ func (r PutUserTokensResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutUserTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPersonalTasksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Tasks []PersonalTask `json:"tasks"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON200() *struct {
+	Tasks []PersonalTask `json:"tasks"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPersonalTasksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPersonalTasksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPersonalTasksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPersonalTasksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePersonalTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PersonalTask
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON201() *PersonalTask {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON409() *DetailError {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePersonalTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePersonalTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePersonalTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePersonalTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePersonalTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeletePersonalTaskResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePersonalTaskResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeletePersonalTaskResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePersonalTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePersonalTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePersonalTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePersonalTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdatePersonalTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PersonalTask
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON200() *PersonalTask {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePersonalTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePersonalTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePersonalTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePersonalTaskResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20389,6 +21425,109 @@ func (c *ClientWithResponses) PutUserTokensWithResponse(ctx context.Context, bod
 	return ParsePutUserTokensResponse(rsp)
 }
 
+// ListPersonalTasksWithResponse The caller's personal tasks (tasks API)
+//
+// Every task of the signed-in user (at most 1000, the most one user may
+// keep), by due date with undated tasks last, then by creation. Filters
+// combine; status and priority are the document's, tag, due_before,
+// due_after and q are additions.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+func (c *ClientWithResponses) ListPersonalTasksWithResponse(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*ListPersonalTasksResponse, error) {
+	rsp, err := c.ListPersonalTasks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPersonalTasksResponse(rsp)
+}
+
+// CreatePersonalTaskWithBodyWithResponse Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *ClientWithResponses) CreatePersonalTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error) {
+	rsp, err := c.CreatePersonalTaskWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePersonalTaskResponse(rsp)
+}
+
+// CreatePersonalTaskWithResponse Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *ClientWithResponses) CreatePersonalTaskWithResponse(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error) {
+	rsp, err := c.CreatePersonalTask(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePersonalTaskResponse(rsp)
+}
+
+// DeletePersonalTaskWithResponse Delete a personal task (tasks API)
+//
+// Another user's task is 404, as is a task that does not exist.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+func (c *ClientWithResponses) DeletePersonalTaskWithResponse(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*DeletePersonalTaskResponse, error) {
+	rsp, err := c.DeletePersonalTask(ctx, taskId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePersonalTaskResponse(rsp)
+}
+
+// UpdatePersonalTaskWithBodyWithResponse Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *ClientWithResponses) UpdatePersonalTaskWithBodyWithResponse(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error) {
+	rsp, err := c.UpdatePersonalTaskWithBody(ctx, taskId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePersonalTaskResponse(rsp)
+}
+
+// UpdatePersonalTaskWithResponse Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *ClientWithResponses) UpdatePersonalTaskWithResponse(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error) {
+	rsp, err := c.UpdatePersonalTask(ctx, taskId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePersonalTaskResponse(rsp)
+}
+
 // ListAuditEventsWithResponse List audit events (admins)
 //
 // Newest first, a page at a time, filtered by any of the parameters.
@@ -23232,6 +24371,220 @@ func ParsePutUserTokensResponse(rsp *http.Response) (*PutUserTokensResponse, err
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPersonalTasksResponse parses an HTTP response from a ListPersonalTasksWithResponse call
+func ParseListPersonalTasksResponse(rsp *http.Response) (*ListPersonalTasksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPersonalTasksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Tasks []PersonalTask `json:"tasks"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePersonalTaskResponse parses an HTTP response from a CreatePersonalTaskWithResponse call
+func ParseCreatePersonalTaskResponse(rsp *http.Response) (*CreatePersonalTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePersonalTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PersonalTask
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePersonalTaskResponse parses an HTTP response from a DeletePersonalTaskWithResponse call
+func ParseDeletePersonalTaskResponse(rsp *http.Response) (*DeletePersonalTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePersonalTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePersonalTaskResponse parses an HTTP response from a UpdatePersonalTaskWithResponse call
+func ParseUpdatePersonalTaskResponse(rsp *http.Response) (*UpdatePersonalTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePersonalTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonalTask
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
