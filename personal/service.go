@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/bugflow/bugflow/audit"
+	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
 )
@@ -28,6 +29,19 @@ type Config struct {
 	// MaxTasksPerUser bounds how many tasks one user may keep (creating
 	// one more is a Conflict). Default DefaultMaxTasksPerUser.
 	MaxTasksPerUser int
+	// Processes stores automated processes. Default: the task Store, when
+	// it implements ProcessStore (BunStore does).
+	Processes ProcessStore
+	// MaxProcessesPerUser bounds how many processes one user may keep.
+	// Default DefaultMaxProcessesPerUser.
+	MaxProcessesPerUser int
+	// Location is the time zone that process schedules and "today" are
+	// evaluated in. Default UTC.
+	Location *time.Location
+	// Mailer sends the daily digest; Directory says where. Without both,
+	// digests fail with a message saying so.
+	Mailer    auth.Mailer
+	Directory Directory
 	// Logger receives the service's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the service's clock. Default time.Now; readings are used in
@@ -37,21 +51,36 @@ type Config struct {
 
 // Service manages personal tasks.
 type Service struct {
-	store    Store
-	audit    Auditor
-	maxTasks int
-	log      *slog.Logger
-	now      func() time.Time
+	store        Store
+	processes    ProcessStore
+	audit        Auditor
+	maxTasks     int
+	maxProcesses int
+	loc          *time.Location
+	mailer       auth.Mailer
+	directory    Directory
+	log          *slog.Logger
+	now          func() time.Time
 }
 
 // New returns a Service on st.
 func New(st Store, cfg Config) *Service {
-	return &Service{
-		store: st, audit: cfg.Audit,
-		maxTasks: cmp.Or(cfg.MaxTasksPerUser, DefaultMaxTasksPerUser),
-		log:      cmp.Or(cfg.Logger, slog.Default()),
-		now:      store.Clock(cfg.Now),
+	s := &Service{
+		store: st, processes: cfg.Processes, audit: cfg.Audit,
+		maxTasks:     cmp.Or(cfg.MaxTasksPerUser, DefaultMaxTasksPerUser),
+		maxProcesses: cmp.Or(cfg.MaxProcessesPerUser, DefaultMaxProcessesPerUser),
+		loc:          cfg.Location,
+		mailer:       cfg.Mailer, directory: cfg.Directory,
+		log: cmp.Or(cfg.Logger, slog.Default()),
+		now: store.Clock(cfg.Now),
 	}
+	if s.processes == nil {
+		s.processes, _ = st.(ProcessStore)
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	return s
 }
 
 // targetType names personal tasks in the audit trail.

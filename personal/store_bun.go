@@ -35,9 +35,13 @@ type tagRow struct {
 	Position int    `bun:"position,notnull"`
 }
 
-// Migrations returns the schema of personal tasks. Each migration creates
-// tables from its own frozen models.
+// Migrations returns the schema of personal tasks and processes. Each
+// migration creates tables from its own frozen models.
 func Migrations() []store.Migration {
+	return append(taskMigrations(), processMigrations()...)
+}
+
+func taskMigrations() []store.Migration {
 	return []store.Migration{{
 		ID:      "20261207400000",
 		Comment: "personal: tasks and their tags",
@@ -202,15 +206,18 @@ func (s *BunStore) Count(ctx context.Context, owner string) (int, error) {
 }
 
 // Overdue implements Store.
-func (s *BunStore) Overdue(ctx context.Context, statuses []Status, before time.Time, limit int) ([]Task, error) {
+func (s *BunStore) Overdue(ctx context.Context, owner string, statuses []Status, before time.Time, limit int) ([]Task, error) {
 	names := make([]string, len(statuses))
 	for i, st := range statuses {
 		names[i] = string(st)
 	}
 	var rows []taskRow
-	err := s.db.NewSelect().Model(&rows).Where("status IN (?)", bun.In(names)).
-		Where("due_date < ?", before).OrderExpr("due_date, id").Limit(int64(limit)).Scan(ctx)
-	if err != nil {
+	q := s.db.NewSelect().Model(&rows).Where("status IN (?)", bun.In(names)).
+		Where("due_date < ?", before).OrderExpr("due_date, id").Limit(int64(limit))
+	if owner != "" {
+		q = q.Where("owner_id = ?", owner)
+	}
+	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list overdue personal tasks: %w", store.Translate(err))
 	}
 	return s.withTags(ctx, rows)
