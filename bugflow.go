@@ -1,6 +1,7 @@
 package bugflow
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -87,6 +88,10 @@ type Config struct {
 	// times it records. Default time.Now; readings are used in UTC,
 	// truncated to microseconds.
 	Now func() time.Time
+	// TimeZone is the IANA name of the zone that automated processes'
+	// schedules and "today" are evaluated in (the overdue reschedule at
+	// 07:30, the daily digest). Default UTC.
+	TimeZone string
 	// Jobs tunes background job execution.
 	Jobs JobsConfig
 }
@@ -291,9 +296,20 @@ var domains = []domain{{
 		return nil
 	},
 }, {
+	// Time-based processes run from a periodic job on the queue.
 	migrations: personal.Migrations,
-	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Personal = personal.New(personal.NewBunStore(a.db.DB), personal.Config{Audit: e.Audit, Logger: a.logger, Now: a.cfg.Now})
+	open: func(ctx context.Context, e *Engine, a *assembly) error {
+		loc, err := time.LoadLocation(a.cfg.TimeZone)
+		if err != nil {
+			return errs.Wrap(errs.Invalid, err, "invalid configuration: time_zone: %s", err.Error())
+		}
+		e.Personal = personal.New(personal.NewBunStore(a.db.DB), personal.Config{
+			Audit: e.Audit, Location: loc, Mailer: a.mailer, Directory: contacts{e.Auth}, Logger: a.logger, Now: a.cfg.Now,
+		})
+		if err := e.Personal.EnsureBuiltins(ctx); err != nil {
+			return err
+		}
+		a.queue.Register(e.Personal.RegisterJobs, nil)
 		return nil
 	},
 }}
@@ -490,6 +506,9 @@ func (cfg Config) Validate() error {
 			add("jwt", strings.TrimPrefix(err.Error(), "jwt: "))
 		}
 	}
+	if _, err := time.LoadLocation(cfg.TimeZone); err != nil {
+		add("time_zone", "not a known IANA time zone, e.g. Europe/Berlin")
+	}
 	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
 	}
@@ -595,4 +614,17 @@ func (p people) CoordinatorRole(ctx context.Context) (int64, error) {
 		return nil
 	})
 	return id, err
+}
+
+// contacts is the daily digest's directory of users: auth's.
+type contacts struct{ auth *auth.Service }
+
+// Contact implements personal.Directory: the user's email address and the
+// name to greet them by.
+func (c contacts) Contact(ctx context.Context, userID string) (string, string, error) {
+	u, err := c.auth.User(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	return u.Email, cmp.Or(u.Name, u.Username), nil
 }

@@ -197,3 +197,49 @@ func (s *Server) deletePersonalTask(w http.ResponseWriter, r *http.Request) erro
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// viewer is the caller as the processes service sees them.
+func viewer(r *http.Request) personal.Viewer {
+	return personal.Viewer{UserID: owner(r), Admin: identityFrom(r.Context()).IsAdmin()}
+}
+
+func (s *Server) listProcesses(w http.ResponseWriter, r *http.Request) error {
+	ps, err := s.engine.Personal.Processes(r.Context(), viewer(r))
+	if err != nil {
+		return err
+	}
+	return reply(w, r, http.StatusOK, map[string][]personal.Process{"processes": ps})
+}
+
+func (s *Server) executeProcess(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.engine.Personal.Execute(r.Context(), viewer(r), httprouter.ParamsFromContext(r.Context()).ByName("process_id"))
+	if err != nil {
+		return err
+	}
+	return reply(w, r, http.StatusOK, e)
+}
+
+// executionsPage is one page of a process's execution history.
+type executionsPage struct {
+	Executions []personal.Execution `json:"executions"`
+	Total      int                  `json:"total"`
+	Limit      int                  `json:"limit"`
+	Offset     int                  `json:"offset"`
+}
+
+func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	limit, err := intQuery(q, "limit", 20, 1, personal.MaxExecutionsPage)
+	if err != nil {
+		return err
+	}
+	offset, err := intQuery(q, "offset", 0, 0, 1_000_000)
+	if err != nil {
+		return err
+	}
+	runs, total, err := s.engine.Personal.Executions(r.Context(), viewer(r), httprouter.ParamsFromContext(r.Context()).ByName("process_id"), limit, offset)
+	if err != nil {
+		return err
+	}
+	return reply(w, r, http.StatusOK, executionsPage{Executions: runs, Total: total, Limit: limit, Offset: offset})
+}

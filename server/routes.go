@@ -52,6 +52,15 @@ func (s *Server) registerRoutes() {
 		del("/:task_id", signedIn, s.deletePersonalTask),
 	)
 
+	// seeds/003's automated processes: admins see and run every one; a
+	// user sees the built-ins and their own, and runs their own (403 for a
+	// built-in, 404 for another user's).
+	s.group("/api/v1/processes", FastAPI,
+		get("", signedIn, s.listProcesses),
+		post("/:process_id/execute", signedIn, s.executeProcess),
+		get("/:process_id/executions", signedIn, s.listExecutions),
+	)
+
 	// seeds/001's admin login, personal tracker tokens and admin user
 	// management. The reference system parses these bodies by hand, so bad
 	// input is 400 (not FastAPI's 422).

@@ -524,6 +524,66 @@ func (e Priority) Valid() bool {
 	}
 }
 
+// Defines values for ProcessAction.
+const (
+	DailyDigest       ProcessAction = "daily_digest"
+	RescheduleOverdue ProcessAction = "reschedule_overdue"
+)
+
+// Valid indicates whether the value is a known member of the ProcessAction enum.
+func (e ProcessAction) Valid() bool {
+	switch e {
+	case DailyDigest:
+		return true
+	case RescheduleOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProcessTriggerType.
+const (
+	EventBased ProcessTriggerType = "event_based"
+	Manual     ProcessTriggerType = "manual"
+	TimeBased  ProcessTriggerType = "time_based"
+)
+
+// Valid indicates whether the value is a known member of the ProcessTriggerType enum.
+func (e ProcessTriggerType) Valid() bool {
+	switch e {
+	case EventBased:
+		return true
+	case Manual:
+		return true
+	case TimeBased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProcessExecutionStatus.
+const (
+	ProcessExecutionStatusFailed  ProcessExecutionStatus = "failed"
+	ProcessExecutionStatusRunning ProcessExecutionStatus = "running"
+	ProcessExecutionStatusSuccess ProcessExecutionStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ProcessExecutionStatus enum.
+func (e ProcessExecutionStatus) Valid() bool {
+	switch e {
+	case ProcessExecutionStatusFailed:
+		return true
+	case ProcessExecutionStatusRunning:
+		return true
+	case ProcessExecutionStatusSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RoleMemberSource.
 const (
 	RoleMemberSourceAdmin RoleMemberSource = "admin"
@@ -1768,6 +1828,39 @@ type PlainError struct {
 // Priority defines model for Priority.
 type Priority string
 
+// Process An automated process (seeds/003).
+type Process struct {
+	Action        ProcessAction      `json:"action"`
+	Description   string             `json:"description"`
+	IsActive      bool               `json:"is_active"`
+	LastExecution *time.Time         `json:"last_execution"`
+	Name          string             `json:"name"`
+	ProcessId     openapi_types.UUID `json:"process_id"`
+
+	// Schedule Cron expression of a time_based process (e.g. "0 9 * * *"), "" otherwise.
+	Schedule    string             `json:"schedule"`
+	TriggerType ProcessTriggerType `json:"trigger_type"`
+}
+
+// ProcessAction defines model for Process.Action.
+type ProcessAction string
+
+// ProcessTriggerType defines model for Process.TriggerType.
+type ProcessTriggerType string
+
+// ProcessExecution One run of an automated process.
+type ProcessExecution struct {
+	CompletedAt *time.Time             `json:"completed_at"`
+	ExecutionId string                 `json:"execution_id"`
+	Message     string                 `json:"message"`
+	ProcessId   openapi_types.UUID     `json:"process_id"`
+	StartedAt   time.Time              `json:"started_at"`
+	Status      ProcessExecutionStatus `json:"status"`
+}
+
+// ProcessExecutionStatus defines model for ProcessExecution.Status.
+type ProcessExecutionStatus string
+
 // ResultEnvelope defines model for ResultEnvelope.
 type ResultEnvelope struct {
 	AnalysisStartedAt *time.Time   `json:"analysis_started_at,omitempty"`
@@ -2785,6 +2878,12 @@ type PutUserTokensJSONBody struct {
 	GithubToken *string `json:"github_token,omitempty"`
 	JiraEmail   *string `json:"jira_email,omitempty"`
 	JiraToken   *string `json:"jira_token,omitempty"`
+}
+
+// ListProcessExecutionsParams defines parameters for ListProcessExecutions.
+type ListProcessExecutionsParams struct {
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
 }
 
 // ListPersonalTasksParams defines parameters for ListPersonalTasks.
@@ -3973,6 +4072,34 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListProcesses Automated processes (tasks API)
+	//
+	// Admins see every process; a user sees the built-in ones (the overdue
+	// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+	// server's processes time zone) and their own. Built-ins first, then by
+	// creation.
+	//
+	// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+	ListProcesses(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExecuteProcess Run an automated process now (tasks API)
+	//
+	// Runs the process at once and answers its execution: status success or
+	// failed with a message saying what it did or why it failed. Users run
+	// their own processes; the built-ins, which work on every user's tasks,
+	// only admins (403). Another user's process is 404. A process runs once
+	// at a time (409 while it runs).
+	//
+	// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+	ExecuteProcess(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListProcessExecutions A process's execution history (tasks API)
+	//
+	// Newest first, a page at a time. Another user's process is 404.
+	//
+	// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+	ListProcessExecutions(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListPersonalTasks The caller's personal tasks (tasks API)
 	//
@@ -5638,6 +5765,64 @@ func (c *Client) PutUserTokensWithBody(ctx context.Context, contentType string, 
 // Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 func (c *Client) PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutUserTokensRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProcesses Automated processes (tasks API)
+//
+// Admins see every process; a user sees the built-in ones (the overdue
+// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+// server's processes time zone) and their own. Built-ins first, then by
+// creation.
+//
+// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+func (c *Client) ListProcesses(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProcessesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExecuteProcess Run an automated process now (tasks API)
+//
+// Runs the process at once and answers its execution: status success or
+// failed with a message saying what it did or why it failed. Users run
+// their own processes; the built-ins, which work on every user's tasks,
+// only admins (403). Another user's process is 404. A process runs once
+// at a time (409 while it runs).
+//
+// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+func (c *Client) ExecuteProcess(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExecuteProcessRequest(c.Server, processId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProcessExecutions A process's execution history (tasks API)
+//
+// Newest first, a page at a time. Another user's process is 404.
+//
+// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+func (c *Client) ListProcessExecutions(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProcessExecutionsRequest(c.Server, processId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -8584,6 +8769,140 @@ func NewPutUserTokensRequestWithBody(server string, contentType string, body io.
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListProcessesRequest constructs an http.Request for the ListProcesses method
+func NewListProcessesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/processes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExecuteProcessRequest constructs an http.Request for the ExecuteProcess method
+func NewExecuteProcessRequest(server string, processId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "process_id", processId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/processes/%s/execute", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListProcessExecutionsRequest constructs an http.Request for the ListProcessExecutions method
+func NewListProcessExecutionsRequest(server string, processId string, params *ListProcessExecutionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "process_id", processId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/processes/%s/executions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -12957,6 +13276,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokensWithResponse(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserTokensResponse, error)
 
+	// ListProcessesWithResponse Automated processes (tasks API)
+	//
+	// Admins see every process; a user sees the built-in ones (the overdue
+	// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+	// server's processes time zone) and their own. Built-ins first, then by
+	// creation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+	ListProcessesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProcessesResponse, error)
+
+	// ExecuteProcessWithResponse Run an automated process now (tasks API)
+	//
+	// Runs the process at once and answers its execution: status success or
+	// failed with a message saying what it did or why it failed. Users run
+	// their own processes; the built-ins, which work on every user's tasks,
+	// only admins (403). Another user's process is 404. A process runs once
+	// at a time (409 while it runs).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+	ExecuteProcessWithResponse(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*ExecuteProcessResponse, error)
+
+	// ListProcessExecutionsWithResponse A process's execution history (tasks API)
+	//
+	// Newest first, a page at a time. Another user's process is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+	ListProcessExecutionsWithResponse(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*ListProcessExecutionsResponse, error)
+
 	// ListPersonalTasksWithResponse The caller's personal tasks (tasks API)
 	//
 	// Every task of the signed-in user (at most 1000, the most one user may
@@ -15600,6 +15953,206 @@ func (r PutUserTokensResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutUserTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListProcessesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Processes []Process `json:"processes"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProcessesResponse) GetJSON200() *struct {
+	Processes []Process `json:"processes"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListProcessesResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProcessesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProcessesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProcessesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProcessesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExecuteProcessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProcessExecution
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailError
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExecuteProcessResponse) GetJSON200() *ProcessExecution {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExecuteProcessResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExecuteProcessResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExecuteProcessResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExecuteProcessResponse) GetJSON409() *DetailError {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ExecuteProcessResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ExecuteProcessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExecuteProcessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExecuteProcessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExecuteProcessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListProcessExecutionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Executions []ProcessExecution `json:"executions"`
+		Limit      int                `json:"limit"`
+		Offset     int                `json:"offset"`
+		Total      int                `json:"total"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON200() *struct {
+	Executions []ProcessExecution `json:"executions"`
+	Limit      int                `json:"limit"`
+	Offset     int                `json:"offset"`
+	Total      int                `json:"total"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProcessExecutionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProcessExecutionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProcessExecutionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProcessExecutionsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21425,6 +21978,58 @@ func (c *ClientWithResponses) PutUserTokensWithResponse(ctx context.Context, bod
 	return ParsePutUserTokensResponse(rsp)
 }
 
+// ListProcessesWithResponse Automated processes (tasks API)
+//
+// Admins see every process; a user sees the built-in ones (the overdue
+// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+// server's processes time zone) and their own. Built-ins first, then by
+// creation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+func (c *ClientWithResponses) ListProcessesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProcessesResponse, error) {
+	rsp, err := c.ListProcesses(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProcessesResponse(rsp)
+}
+
+// ExecuteProcessWithResponse Run an automated process now (tasks API)
+//
+// Runs the process at once and answers its execution: status success or
+// failed with a message saying what it did or why it failed. Users run
+// their own processes; the built-ins, which work on every user's tasks,
+// only admins (403). Another user's process is 404. A process runs once
+// at a time (409 while it runs).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+func (c *ClientWithResponses) ExecuteProcessWithResponse(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*ExecuteProcessResponse, error) {
+	rsp, err := c.ExecuteProcess(ctx, processId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExecuteProcessResponse(rsp)
+}
+
+// ListProcessExecutionsWithResponse A process's execution history (tasks API)
+//
+// Newest first, a page at a time. Another user's process is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+func (c *ClientWithResponses) ListProcessExecutionsWithResponse(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*ListProcessExecutionsResponse, error) {
+	rsp, err := c.ListProcessExecutions(ctx, processId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProcessExecutionsResponse(rsp)
+}
+
 // ListPersonalTasksWithResponse The caller's personal tasks (tasks API)
 //
 // Every task of the signed-in user (at most 1000, the most one user may
@@ -24371,6 +24976,154 @@ func ParsePutUserTokensResponse(rsp *http.Response) (*PutUserTokensResponse, err
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListProcessesResponse parses an HTTP response from a ListProcessesWithResponse call
+func ParseListProcessesResponse(rsp *http.Response) (*ListProcessesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProcessesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Processes []Process `json:"processes"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExecuteProcessResponse parses an HTTP response from a ExecuteProcessWithResponse call
+func ParseExecuteProcessResponse(rsp *http.Response) (*ExecuteProcessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExecuteProcessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProcessExecution
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListProcessExecutionsResponse parses an HTTP response from a ListProcessExecutionsWithResponse call
+func ParseListProcessExecutionsResponse(rsp *http.Response) (*ListProcessExecutionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProcessExecutionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Executions []ProcessExecution `json:"executions"`
+			Limit      int                `json:"limit"`
+			Offset     int                `json:"offset"`
+			Total      int                `json:"total"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
