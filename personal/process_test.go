@@ -274,6 +274,25 @@ func TestProcesses(t *testing.T) {
 			assert.Contains(t, runs[0].Message, "interrupted")
 		})
 
+		t.Run("a tick is claimed once", func(t *testing.T) {
+			// What keeps replicas that read the same last tick from both
+			// running it: only one conditional update wins.
+			st := personal.NewBunStore(db.DB)
+			tick := day(30, 7, 30).UTC()
+			ok, err := st.ClaimTick(ctx, personal.DailyDigestID, tick)
+			require.NoError(t, err)
+			assert.True(t, ok)
+			ok, err = st.ClaimTick(ctx, personal.DailyDigestID, tick)
+			require.NoError(t, err)
+			assert.False(t, ok, "the same tick again")
+			ok, err = st.ClaimTick(ctx, personal.DailyDigestID, tick.Add(-time.Minute))
+			require.NoError(t, err)
+			assert.False(t, ok, "an earlier tick")
+			ok, err = st.ClaimTick(ctx, personal.DailyDigestID, tick.Add(time.Minute))
+			require.NoError(t, err)
+			assert.True(t, ok, "a later one")
+		})
+
 		t.Run("execution pages are bounded", func(t *testing.T) {
 			for _, tc := range []struct{ limit, offset int }{{0, 0}, {personal.MaxExecutionsPage + 1, 0}, {1, -1}} {
 				_, _, err := svc.Executions(ctx, admin, personal.RescheduleOverdueID, tc.limit, tc.offset)

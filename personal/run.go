@@ -340,20 +340,22 @@ func digestMessage(email, name string, day time.Time, tasks []Task, loc *time.Lo
 	return auth.Message{To: email, Subject: fmt.Sprintf("%d task(s) due today", len(tasks)), Text: b.String()}
 }
 
-// tickArgs is the periodic job that runs due processes.
-type tickArgs struct{}
+// TickArgs is the periodic job that runs due processes (RunDue). The queue
+// inserts it every minute; an embedder may insert one to run due processes
+// at once.
+type TickArgs struct{}
 
 // Kind implements river.JobArgs.
-func (tickArgs) Kind() string { return "personal.processes.tick" }
+func (TickArgs) Kind() string { return "personal.processes.tick" }
 
 // tickWorker runs due processes. Running it twice for one minute is
 // harmless: each tick is claimed once.
 type tickWorker struct {
-	river.WorkerDefaults[tickArgs]
+	river.WorkerDefaults[TickArgs]
 	s *Service
 }
 
-func (w *tickWorker) Work(ctx context.Context, _ *river.Job[tickArgs]) error {
+func (w *tickWorker) Work(ctx context.Context, _ *river.Job[TickArgs]) error {
 	_, err := w.s.RunDue(ctx)
 	return err
 }
@@ -368,6 +370,6 @@ const tickEvery = time.Minute
 func (s *Service) RegisterJobs(workers *river.Workers, periodic *[]*river.PeriodicJob) {
 	river.AddWorker(workers, &tickWorker{s: s})
 	*periodic = append(*periodic, river.NewPeriodicJob(river.PeriodicInterval(tickEvery),
-		func() (river.JobArgs, *river.InsertOpts) { return tickArgs{}, nil },
-		&river.PeriodicJobOpts{ID: tickArgs{}.Kind(), RunOnStart: true}))
+		func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil },
+		&river.PeriodicJobOpts{ID: TickArgs{}.Kind(), RunOnStart: true}))
 }
