@@ -42,6 +42,11 @@ type Config struct {
 	// digests fail with a message saying so.
 	Mailer    auth.Mailer
 	Directory Directory
+	// Planner reads chat messages. Default BuiltinPlanner.
+	Planner Planner
+	// Chats stores chat sessions. Default: the task Store, when it
+	// implements ChatStore (BunStore does).
+	Chats ChatStore
 	// Logger receives the service's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the service's clock. Default time.Now; readings are used in
@@ -53,6 +58,8 @@ type Config struct {
 type Service struct {
 	store        Store
 	processes    ProcessStore
+	chats        ChatStore
+	planner      Planner
 	audit        Auditor
 	maxTasks     int
 	maxProcesses int
@@ -76,6 +83,12 @@ func New(st Store, cfg Config) *Service {
 	}
 	if s.processes == nil {
 		s.processes, _ = st.(ProcessStore)
+	}
+	if s.chats = cfg.Chats; s.chats == nil {
+		s.chats, _ = st.(ChatStore)
+	}
+	if s.planner = cfg.Planner; s.planner == nil {
+		s.planner = BuiltinPlanner{}
 	}
 	if s.loc == nil {
 		s.loc = time.UTC

@@ -3,6 +3,7 @@ package personal
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,7 +39,7 @@ type tagRow struct {
 // Migrations returns the schema of personal tasks and processes. Each
 // migration creates tables from its own frozen models.
 func Migrations() []store.Migration {
-	return append(taskMigrations(), processMigrations()...)
+	return slices.Concat(taskMigrations(), processMigrations(), chatMigrations())
 }
 
 func taskMigrations() []store.Migration {

@@ -244,3 +244,84 @@ func (r executionRow) toExecution() Execution {
 	return Execution{ID: r.ID, ProcessID: r.ProcessID, Status: ExecutionStatus(r.Status), Message: r.Message,
 		StartedAt: r.StartedAt.UTC(), CompletedAt: store.UTC(r.CompletedAt), Tick: store.UTC(r.Tick)}
 }
+
+// chatRow is one stored chat message.
+type chatRow struct {
+	bun.BaseModel `bun:"table:personal_chat_messages,alias:pc"`
+
+	ID        int64     `bun:"id,pk,autoincrement"`
+	OwnerID   string    `bun:"owner_id,notnull"`
+	SessionID string    `bun:"session_id,notnull"`
+	Role      string    `bun:"role,notnull"`
+	Content   string    `bun:"content,type:text,notnull"`
+	At        time.Time `bun:"at,notnull"`
+}
+
+// chatMigrations creates the chat table from a frozen model.
+func chatMigrations() []store.Migration {
+	return []store.Migration{{
+		ID:      "20261207400200",
+		Comment: "personal: chat sessions",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			type chatRowV1 struct {
+				bun.BaseModel `bun:"table:personal_chat_messages"`
+
+				ID        int64     `bun:"id,pk,autoincrement"`
+				OwnerID   string    `bun:"owner_id,notnull"`
+				SessionID string    `bun:"session_id,notnull"`
+				Role      string    `bun:"role,notnull"`
+				Content   string    `bun:"content,type:text,notnull"`
+				At        time.Time `bun:"at,notnull"`
+			}
+			if _, err := tx.NewCreateTable().Model((*chatRowV1)(nil)).Exec(ctx); err != nil {
+				return fmt.Errorf("create personal_chat_messages: %w", err)
+			}
+			return store.CreateIndexes(ctx, tx,
+				store.Index{Table: "personal_chat_messages", Name: "personal_chat_messages_session_idx", Columns: []string{"owner_id", "session_id", "id"}})
+		},
+	}}
+}
+
+// ChatHistory implements ChatStore.
+func (s *BunStore) ChatHistory(ctx context.Context, owner, session string, limit int) ([]ChatMessage, error) {
+	var rows []chatRow
+	err := s.db.NewSelect().Model(&rows).Where("owner_id = ?", owner).Where("session_id = ?", session).
+		OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read chat history: %w", store.Translate(err))
+	}
+	out := make([]ChatMessage, len(rows))
+	for i, r := range rows {
+		out[len(rows)-1-i] = ChatMessage{Role: r.Role, Content: r.Content, At: r.At.UTC()}
+	}
+	return out, nil
+}
+
+// AppendChat implements ChatStore.
+func (s *BunStore) AppendChat(ctx context.Context, owner, session string, msgs []ChatMessage, keep int) error {
+	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		rows := make([]chatRow, len(msgs))
+		for i, m := range msgs {
+			rows[i] = chatRow{OwnerID: owner, SessionID: session, Role: m.Role, Content: m.Content, At: m.At}
+		}
+		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("store chat messages: %w", store.Translate(err))
+		}
+		// The oldest message to keep; SQLite has no OFFSET without LIMIT.
+		var oldest []int64
+		err := tx.NewSelect().Model((*chatRow)(nil)).Column("id").Where("owner_id = ?", owner).Where("session_id = ?", session).
+			OrderExpr("id DESC").Limit(1).Offset(int64(keep-1)).Scan(ctx, &oldest)
+		if err != nil {
+			return fmt.Errorf("prune chat history: %w", store.Translate(err))
+		}
+		if len(oldest) == 0 {
+			return nil
+		}
+		_, err = tx.NewDelete().Model((*chatRow)(nil)).Where("owner_id = ?", owner).Where("session_id = ?", session).
+			Where("id < ?", oldest[0]).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("prune chat history: %w", store.Translate(err))
+		}
+		return nil
+	})
+}
