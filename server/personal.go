@@ -243,3 +243,32 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 	}
 	return reply(w, r, http.StatusOK, executionsPage{Executions: runs, Total: total, Limit: limit, Offset: offset})
 }
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Message   json.RawMessage `json:"message"`
+		SessionID json.RawMessage `json:"session_id"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	msg, err := rawString("message", body.Message)
+	if err != nil {
+		return err
+	}
+	if msg == nil {
+		return errs.InvalidField("message", "is required")
+	}
+	session, err := rawString("session_id", body.SessionID)
+	if err != nil {
+		return err
+	}
+	if session == nil {
+		session = new(string)
+	}
+	out, err := s.engine.Personal.Chat(r.Context(), owner(r), *session, *msg)
+	if err != nil {
+		return err
+	}
+	return reply(w, r, http.StatusOK, out)
+}

@@ -178,3 +178,45 @@ func TestPersonalTasksRefuseBadInput(t *testing.T) {
 		assert.Equal(t, http.StatusOK, status)
 	})
 }
+
+// seeds/003's chat example as raw HTTP, then a conversation threaded by
+// session_id; the response lists the tasks each message touched.
+func TestChatAsTheDocumentShows(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		srv, _ := identityServer(t, url)
+		token := signedInUser(t, srv, "johndoe")
+		say := func(body string) (int, map[string]any) {
+			t.Helper()
+			return call(t, srv.Client, http.MethodPost, srv.URL+"/api/v1/chat", body, "Authorization", token)
+		}
+		status, out := say(`{"message": "Create a task to review project documentation", "session_id": "abc-123"}`)
+		require.Equal(t, http.StatusOK, status, "%v", out)
+		assert.Equal(t, "abc-123", out["session_id"])
+		require.Len(t, out["tasks"], 1)
+		task := out["tasks"].([]any)[0].(map[string]any)
+		assert.Equal(t, "review project documentation", task["name"])
+		assert.Equal(t, "not_started", task["status"])
+		assert.Equal(t, "medium", task["priority"])
+		assert.Contains(t, out["response"], "Added")
+
+		status, out = say(`{"message": "mark the documentation task done", "session_id": "abc-123"}`)
+		require.Equal(t, http.StatusOK, status, "%v", out)
+		require.Len(t, out["tasks"], 1)
+		assert.Equal(t, "completed", out["tasks"].([]any)[0].(map[string]any)["status"])
+
+		status, list := call(t, srv.Client, http.MethodGet, srv.URL+"/api/v1/tasks?status=completed", "", "Authorization", token)
+		require.Equal(t, http.StatusOK, status)
+		assert.Len(t, list["tasks"], 1, "the chat changed the same tasks the API lists")
+
+		status, out = say(`{"message": "what's overdue?"}`)
+		require.Equal(t, http.StatusOK, status, "%v", out)
+		assert.NotEmpty(t, out["session_id"], "a new session when none is given")
+		assert.NotEqual(t, "abc-123", out["session_id"])
+		assert.Equal(t, []any{}, out["tasks"])
+
+		for _, body := range []string{`{}`, `{"message": ""}`, `{"message": 5}`, `{"message": "` + strings.Repeat("m", 2001) + `"}`, `{"message": "hi", "session_id": 5}`} {
+			status, out = call(t, srv.Raw, http.MethodPost, srv.URL+"/api/v1/chat", body, "Authorization", token)
+			assert.Equal(t, http.StatusUnprocessableEntity, status, "%s: %v", body, out)
+		}
+	})
+}

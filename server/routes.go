@@ -52,6 +52,9 @@ func (s *Server) registerRoutes() {
 		del("/:task_id", signedIn, s.deletePersonalTask),
 	)
 
+	// seeds/003's task chat: it works on the caller's own tasks.
+	s.group("/api/v1", FastAPI, post("/chat", signedIn, s.chat))
+
 	// seeds/003's automated processes: admins see and run every one; a
 	// user sees the built-ins and their own, and runs their own (403 for a
 	// built-in, 404 for another user's).

@@ -2880,6 +2880,12 @@ type PutUserTokensJSONBody struct {
 	JiraToken   *string `json:"jira_token,omitempty"`
 }
 
+// ChatJSONBody defines parameters for Chat.
+type ChatJSONBody struct {
+	Message   string  `json:"message"`
+	SessionId *string `json:"session_id,omitempty"`
+}
+
 // ListProcessExecutionsParams defines parameters for ListProcessExecutions.
 type ListProcessExecutionsParams struct {
 	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
@@ -3395,6 +3401,9 @@ type UpdateBugReportJSONRequestBody UpdateBugReportJSONBody
 
 // PutUserTokensJSONRequestBody defines body for PutUserTokens for application/json ContentType.
 type PutUserTokensJSONRequestBody PutUserTokensJSONBody
+
+// ChatJSONRequestBody defines body for Chat for application/json ContentType.
+type ChatJSONRequestBody ChatJSONBody
 
 // CreatePersonalTaskJSONRequestBody defines body for CreatePersonalTask for application/json ContentType.
 type CreatePersonalTaskJSONRequestBody = NewPersonalTask
@@ -4072,6 +4081,40 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChatWithBody Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Chat Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListProcesses Automated processes (tasks API)
 	//
@@ -5765,6 +5808,60 @@ func (c *Client) PutUserTokensWithBody(ctx context.Context, contentType string, 
 // Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 func (c *Client) PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPutUserTokensRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChatWithBody Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Chat Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8764,6 +8861,46 @@ func NewPutUserTokensRequestWithBody(server string, contentType string, body io.
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewChatRequest calls the generic Chat builder with application/json body
+func NewChatRequest(server string, body ChatJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChatRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChatRequestWithBody constructs an http.Request for the Chat method, with any body, and a specified content type
+func NewChatRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/chat")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -13276,6 +13413,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokensWithResponse(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserTokensResponse, error)
 
+	// ChatWithBodyWithResponse Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
+	// ChatWithResponse Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
 	// ListProcessesWithResponse Automated processes (tasks API)
 	//
 	// Admins see every process; a user sees the built-in ones (the overdue
@@ -15953,6 +16124,83 @@ func (r PutUserTokensResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PutUserTokensResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ChatResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Response  string         `json:"response"`
+		SessionId string         `json:"session_id"`
+		Tasks     []PersonalTask `json:"tasks"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChatResponse) GetJSON200() *struct {
+	Response  string         `json:"response"`
+	SessionId string         `json:"session_id"`
+	Tasks     []PersonalTask `json:"tasks"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChatResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChatResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChatResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ChatResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ChatResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChatResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChatResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChatResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -21978,6 +22226,52 @@ func (c *ClientWithResponses) PutUserTokensWithResponse(ctx context.Context, bod
 	return ParsePutUserTokensResponse(rsp)
 }
 
+// ChatWithBodyWithResponse Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.ChatWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChatResponse(rsp)
+}
+
+// ChatWithResponse Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.Chat(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChatResponse(rsp)
+}
+
 // ListProcessesWithResponse Automated processes (tasks API)
 //
 // Admins see every process; a user sees the built-in ones (the overdue
@@ -24976,6 +25270,64 @@ func ParsePutUserTokensResponse(rsp *http.Response) (*PutUserTokensResponse, err
 			return nil, err
 		}
 		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseChatResponse parses an HTTP response from a ChatWithResponse call
+func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChatResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Response  string         `json:"response"`
+			SessionId string         `json:"session_id"`
+			Tasks     []PersonalTask `json:"tasks"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	}
 
