@@ -92,6 +92,13 @@ type Config struct {
 	// schedules and "today" are evaluated in (the overdue reschedule at
 	// 07:30, the daily digest). Default UTC.
 	TimeZone string
+	// ChatURL is the base URL of an OpenAI-compatible chat-completions API
+	// (e.g. https://api.openai.com/v1) that the task chat asks which tool a
+	// message calls for, with ChatModel and ChatAPIKey. Empty: the built-in
+	// parser answers (it also answers whenever the model fails).
+	ChatURL    string
+	ChatModel  string
+	ChatAPIKey string
 	// Jobs tunes background job execution.
 	Jobs JobsConfig
 }
@@ -303,8 +310,14 @@ var domains = []domain{{
 		if err != nil {
 			return errs.Wrap(errs.Invalid, err, "invalid configuration: time_zone: %s", err.Error())
 		}
+		var planner personal.Planner
+		if a.cfg.ChatURL != "" {
+			if planner, err = personal.NewModelPlanner(a.cfg.ChatURL, a.cfg.ChatModel, a.cfg.ChatAPIKey); err != nil {
+				return err
+			}
+		}
 		e.Personal = personal.New(personal.NewBunStore(a.db.DB), personal.Config{
-			Audit: e.Audit, Location: loc, Mailer: a.mailer, Directory: contacts{e.Auth}, Logger: a.logger, Now: a.cfg.Now,
+			Audit: e.Audit, Location: loc, Mailer: a.mailer, Directory: contacts{e.Auth}, Planner: planner, Logger: a.logger, Now: a.cfg.Now,
 		})
 		if err := e.Personal.EnsureBuiltins(ctx); err != nil {
 			return err
@@ -508,6 +521,13 @@ func (cfg Config) Validate() error {
 	}
 	if _, err := time.LoadLocation(cfg.TimeZone); err != nil {
 		add("time_zone", "not a known IANA time zone, e.g. Europe/Berlin")
+	}
+	if cfg.ChatURL != "" {
+		if _, err := personal.NewModelPlanner(cfg.ChatURL, cfg.ChatModel, cfg.ChatAPIKey); err != nil {
+			for _, f := range errs.As(err).FieldNames() {
+				add(f, errs.As(err).Fields[f][0])
+			}
+		}
 	}
 	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))

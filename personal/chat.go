@@ -97,7 +97,10 @@ func (s *Service) Chat(ctx context.Context, owner, sessionID, message string) (C
 	now := s.now()
 	intent, err := s.planner.Plan(ctx, history, message, now, s.loc)
 	if err != nil {
-		return ChatReply{}, fmt.Errorf("personal: chat: %w", err)
+		// A model that is down or answers nonsense must not take the
+		// chat down with it: the built-in parser answers instead.
+		s.log.WarnContext(ctx, "chat planner failed; using the built-in parser", "error", err.Error())
+		intent = Parse(message, now, s.loc)
 	}
 	text, tasks, err := s.performIntent(ctx, owner, intent)
 	if err != nil {
@@ -164,6 +167,9 @@ func (s *Service) performIntent(ctx context.Context, owner string, in Intent) (s
 	case ToolGroup:
 		return s.group(ctx, owner, in.GroupBy)
 	default:
+		if in.Reply != "" {
+			return truncate(in.Reply, MaxChatMessageLength), nil, nil
+		}
 		return "I can add, remove, rename, reschedule and complete tasks, change their priority or status, " +
 			"and list, search, group or count them. Try \"remind me to review the docs by Friday, high priority\" or \"what's overdue?\".", nil, nil
 	}

@@ -44,6 +44,8 @@ type Intent struct {
 	Query    string   `json:"query,omitempty"`
 	// GroupBy is "priority" or "status".
 	GroupBy string `json:"group_by,omitempty"`
+	// Reply is a planner's own answer to a message that asks for no tool.
+	Reply string `json:"reply,omitempty"`
 }
 
 const weekdayNames = `monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun`

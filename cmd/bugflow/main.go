@@ -144,7 +144,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, exitUsage, err)
 	}
 	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger,
-		DisableGuestUsernames: opts.disableGuests}
+		DisableGuestUsernames: opts.disableGuests, TimeZone: opts.timeZone,
+		ChatURL: opts.chatURL, ChatModel: opts.chatModel, ChatAPIKey: os.Getenv("BUGFLOW_CHAT_API_KEY")}
 	if cfg.JWT, err = opts.jwtConfig(); err != nil {
 		return fail(stderr, exitUsage, err)
 	}
@@ -254,7 +255,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
-	jobOrphanAfter                                                       string
+	jobOrphanAfter, timeZone, chatURL, chatModel                         string
 	disableGuests                                                        bool
 }
 
@@ -300,6 +301,9 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		if err := c.boolVar(&o.disableGuests, "disable-guest-usernames", "BUGFLOW_DISABLE_GUEST_USERNAMES", "a bare jji_username cookie acts for no one, not even a guest username"); err != nil {
 			return o, c, err
 		}
+		c.stringVar(&o.timeZone, "time-zone", "ZONE", "BUGFLOW_TIME_ZONE", "UTC", "IANA time zone of automated processes' schedules and of \"today\" in the task chat, e.g. Europe/Berlin")
+		c.stringVar(&o.chatURL, "chat-url", "URL", "BUGFLOW_CHAT_URL", "", "OpenAI-compatible chat-completions base URL (e.g. https://api.openai.com/v1) for the task chat; its key comes from BUGFLOW_CHAT_API_KEY. Without it a built-in parser answers")
+		c.stringVar(&o.chatModel, "chat-model", "MODEL", "BUGFLOW_CHAT_MODEL", "", "model name to ask at --chat-url")
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
