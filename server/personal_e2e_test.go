@@ -2,16 +2,21 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/client"
 	"github.com/bugflow/bugflow/client/api"
+	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
 )
 
@@ -219,4 +224,36 @@ func TestChatAsTheDocumentShows(t *testing.T) {
 			assert.Equal(t, http.StatusUnprocessableEntity, status, "%s: %v", body, out)
 		}
 	})
+}
+
+// GET /openapi.json (seeds/003 links it) is /openapi.yaml as JSON.
+func TestOpenAPIJSONIsTheYAMLDocument(t *testing.T) {
+	srv := apitest.Start(t, apitest.Config{})
+	get := func(path string) (*http.Response, []byte) {
+		t.Helper()
+		resp, err := srv.Client.Get(srv.URL + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		return resp, body
+	}
+	resp, asJSON := get("/openapi.json")
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	_, asYAML := get("/openapi.yaml")
+	var fromJSON, fromYAML any
+	require.NoError(t, json.Unmarshal(asJSON, &fromJSON))
+	require.NoError(t, yaml.Unmarshal(asYAML, &fromYAML))
+	// The YAML side through JSON, so that both hold JSON's types.
+	roundTrip, err := json.Marshal(fromYAML)
+	require.NoError(t, err)
+	var want any
+	require.NoError(t, json.Unmarshal(roundTrip, &want))
+	assert.Equal(t, want, fromJSON)
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(asJSON)
+	require.NoError(t, err)
+	require.NoError(t, doc.Validate(loader.Context))
+	assert.NotNil(t, doc.Paths.Find("/api/v1/tasks"))
 }

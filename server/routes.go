@@ -19,6 +19,7 @@ func (s *Server) registerRoutes() {
 	s.group("", FastAPI, get("/health", anyone, s.health))
 	s.group("", Plain,
 		get("/openapi.yaml", anyone, serveOpenAPI),
+		get("/openapi.json", anyone, serveOpenAPIJSON),
 		get("/metrics", anyone, serveHandler(s.metrics.handler())),
 	)
 
