@@ -67,7 +67,8 @@ func TestProcesses(t *testing.T) {
 		zone := time.FixedZone("UTC-5", -5*3600)
 		clk := &clock{t: time.Date(2026, 12, 18, 7, 0, 0, 0, zone)}
 		mail := &outbox{}
-		cfg := personal.Config{Now: clk.now, Location: zone, Mailer: mail, Directory: people{"alice": "alice@example.com"}, MaxProcessesPerUser: 2}
+		rec := &changes{}
+		cfg := personal.Config{Audit: rec, Now: clk.now, Location: zone, Mailer: mail, Directory: people{"alice": "alice@example.com"}, MaxProcessesPerUser: 2}
 		svc := personal.New(personal.NewBunStore(db.DB), cfg)
 		replica := personal.New(personal.NewBunStore(db.DB), cfg)
 		require.NoError(t, svc.EnsureBuiltins(ctx))
@@ -98,6 +99,8 @@ func TestProcesses(t *testing.T) {
 			require.ErrorIs(t, err, errs.ErrConflict, "two processes each at most")
 			_, err = svc.CreateProcess(ctx, "bob", personal.NewProcess{Name: "bob's", Trigger: personal.Manual, Action: personal.DailyDigest})
 			require.NoError(t, err)
+			assert.Equal(t, []string{"create_process personal_process", "create_process personal_process", "create_process personal_process"}, rec.actions(),
+				"each creation audited, the refused ones not")
 		})
 
 		t.Run("users see the built-ins and their own; admins every one", func(t *testing.T) {

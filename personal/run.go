@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 
+	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 )
@@ -79,14 +80,24 @@ func (s *Service) CreateProcess(ctx context.Context, owner string, in NewProcess
 	if err := p.validate(); err != nil {
 		return Process{}, err
 	}
-	n, err := s.processes.CountProcesses(ctx, owner)
+	// One transaction for the bound, the row and its audit event.
+	err := s.store.Atomically(ctx, func(ctx context.Context, _ Store) error {
+		n, err := s.processes.CountProcesses(ctx, owner)
+		if err != nil {
+			return err
+		}
+		if n >= s.maxProcesses {
+			return errs.Conflictf("you have %d processes, the most one user may keep", n)
+		}
+		if err := s.processes.InsertProcess(ctx, p); err != nil {
+			return err
+		}
+		if s.audit == nil {
+			return nil
+		}
+		return s.audit.Record(ctx, audit.Change{Action: "create_process", TargetType: "personal_process", TargetID: p.ID, After: p})
+	})
 	if err != nil {
-		return Process{}, fmt.Errorf("personal: create process: %w", err)
-	}
-	if n >= s.maxProcesses {
-		return Process{}, errs.Conflictf("you have %d processes, the most one user may keep", n)
-	}
-	if err := s.processes.InsertProcess(ctx, p); err != nil {
 		return Process{}, fmt.Errorf("personal: create process: %w", err)
 	}
 	return p, nil

@@ -98,12 +98,15 @@ func (s *BunStore) EnsureProcess(ctx context.Context, p Process) error {
 	return nil
 }
 
-// InsertProcess implements ProcessStore.
+// InsertProcess implements ProcessStore. It joins the transaction ctx
+// carries, in which CreateProcess also records the change.
 func (s *BunStore) InsertProcess(ctx context.Context, p Process) error {
-	if _, err := s.db.NewInsert().Model(toProcessRow(p)).Exec(ctx); err != nil {
-		return fmt.Errorf("insert process: %w", store.Translate(err))
-	}
-	return nil
+	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		if _, err := tx.NewInsert().Model(toProcessRow(p)).Exec(ctx); err != nil {
+			return fmt.Errorf("insert process: %w", store.Translate(err))
+		}
+		return nil
+	})
 }
 
 // Process implements ProcessStore.
@@ -134,11 +137,16 @@ func (s *BunStore) Processes(ctx context.Context, owner string, all bool) ([]Pro
 
 // CountProcesses implements ProcessStore.
 func (s *BunStore) CountProcesses(ctx context.Context, owner string) (int, error) {
-	n, err := s.db.NewSelect().Model((*processRow)(nil)).Where("owner_id = ?", owner).Count(ctx)
+	var n int
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		count, err := tx.NewSelect().Model((*processRow)(nil)).Where("owner_id = ?", owner).Count(ctx)
+		n = int(count)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("count processes: %w", store.Translate(err))
 	}
-	return int(n), nil
+	return n, nil
 }
 
 // ClaimTick implements ProcessStore. One conditional UPDATE: the database
