@@ -1,6 +1,7 @@
 package bugflow
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -25,6 +26,7 @@ import (
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/mlpipeline"
 	"github.com/bugflow/bugflow/notify"
+	"github.com/bugflow/bugflow/personal"
 	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
 )
@@ -93,6 +95,17 @@ type Config struct {
 	// times it records. Default time.Now; readings are used in UTC,
 	// truncated to microseconds.
 	Now func() time.Time
+	// TimeZone is the IANA name of the zone that automated processes'
+	// schedules and "today" are evaluated in (the overdue reschedule at
+	// 07:30, the daily digest). Default UTC.
+	TimeZone string
+	// ChatURL is the base URL of an OpenAI-compatible chat-completions API
+	// (e.g. https://api.openai.com/v1) that the task chat asks which tool a
+	// message calls for, with ChatModel and ChatAPIKey. Empty: the built-in
+	// parser answers (it also answers whenever the model fails).
+	ChatURL    string
+	ChatModel  string
+	ChatAPIKey string
 	// Jobs tunes background job execution.
 	Jobs JobsConfig
 	// BugIntake tunes the group commit of captured errors (Bugs.Auto).
@@ -219,6 +232,9 @@ type Engine struct {
 	// Notify is the outbox of task notifications: delivery, failed ones,
 	// retries.
 	Notify *notify.Service
+	// Personal is every user's own to-do list (seeds/003's tasks), a
+	// different thing from Workflow's tasks.
+	Personal *personal.Service
 
 	// schema is the newest migration ID, which Check expects recorded.
 	schema string
@@ -370,6 +386,29 @@ var domains = []domain{{
 	migrations: tickets.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Tickets = tickets.New(tickets.NewBunStore(a.db.DB), tickets.Config{Intake: e.Workflow, Audit: e.Audit, Now: a.cfg.Now})
+		return nil
+	},
+}, {
+	// Time-based processes run from a periodic job on the queue.
+	migrations: personal.Migrations,
+	open: func(ctx context.Context, e *Engine, a *assembly) error {
+		loc, err := time.LoadLocation(a.cfg.TimeZone)
+		if err != nil {
+			return errs.Wrap(errs.Invalid, err, "invalid configuration: time_zone: %s", err.Error())
+		}
+		var planner personal.Planner
+		if a.cfg.ChatURL != "" {
+			if planner, err = personal.NewModelPlanner(a.cfg.ChatURL, a.cfg.ChatModel, a.cfg.ChatAPIKey); err != nil {
+				return err
+			}
+		}
+		e.Personal = personal.New(personal.NewBunStore(a.db.DB), personal.Config{
+			Audit: e.Audit, Location: loc, Mailer: a.mailer, Directory: contacts{e.Auth}, Planner: planner, Logger: a.logger, Now: a.cfg.Now,
+		})
+		if err := e.Personal.EnsureBuiltins(ctx); err != nil {
+			return err
+		}
+		a.queue.Register(e.Personal.RegisterJobs, nil)
 		return nil
 	},
 }}
@@ -608,6 +647,16 @@ func (cfg Config) Validate() error {
 	if cfg.Notify.WebhookTimeout < 0 || cfg.Notify.Backoff < 0 || cfg.Notify.DeliverEvery < 0 || cfg.Notify.MaxAttempts < 0 {
 		add("notify", "durations and attempts must not be negative")
 	}
+	if _, err := time.LoadLocation(cfg.TimeZone); err != nil {
+		add("time_zone", "not a known IANA time zone, e.g. Europe/Berlin")
+	}
+	if cfg.ChatURL != "" {
+		if _, err := personal.NewModelPlanner(cfg.ChatURL, cfg.ChatModel, cfg.ChatAPIKey); err != nil {
+			for _, f := range errs.As(err).FieldNames() {
+				add(f, errs.As(err).Fields[f][0])
+			}
+		}
+	}
 	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
 	}
@@ -731,4 +780,17 @@ func (p people) CoordinatorRole(ctx context.Context) (int64, error) {
 		return nil
 	})
 	return id, err
+}
+
+// contacts is the daily digest's directory of users: auth's.
+type contacts struct{ auth *auth.Service }
+
+// Contact implements personal.Directory: the user's email address and the
+// name to greet them by.
+func (c contacts) Contact(ctx context.Context, userID string) (string, string, error) {
+	u, err := c.auth.User(ctx, userID)
+	if err != nil {
+		return "", "", err
+	}
+	return u.Email, cmp.Or(u.Name, u.Username), nil
 }

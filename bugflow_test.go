@@ -61,6 +61,11 @@ func TestConfigValidateLimits(t *testing.T) {
 		{bugflow.Config{JWT: &auth.JWTConfig{HS256Secret: strings.Repeat("s", 32)}}, ""},
 		{bugflow.Config{JWT: &auth.JWTConfig{PublicKeyPEM: "not a key"}}, "jwt"},
 		{bugflow.Config{JWT: &auth.JWTConfig{}}, "jwt"},
+		{bugflow.Config{TimeZone: "Mars/Olympus_Mons"}, "time_zone"},
+		{bugflow.Config{TimeZone: "UTC"}, ""},
+		{bugflow.Config{ChatURL: "https://models.example.com/v1", ChatModel: "m"}, ""},
+		{bugflow.Config{ChatURL: "https://models.example.com/v1"}, "chat_model"},
+		{bugflow.Config{ChatURL: "models.example.com", ChatModel: "m"}, "chat_url"},
 		// A database that does not exist is no configuration mistake:
 		// Validate does not connect.
 		{bugflow.Config{DatabaseURL: "postgres://nobody@db.invalid:5432/x"}, ""},

@@ -12,7 +12,8 @@
 //	defer engine.Close()
 //	http.ListenAndServe(":8080", server.New(engine))
 //
-// The domain packages (auth, bugs, mlpipeline, analysis, workflow, tickets)
-// hold the services; package server is the reference HTTP server and package
-// client its generated Go client. Errors are classified by package errs.
+// The domain packages (auth, bugs, mlpipeline, analysis, workflow, tickets,
+// personal) hold the services; package server is the reference HTTP server
+// and package client its generated Go client. Errors are classified by
+// package errs.
 package bugflow

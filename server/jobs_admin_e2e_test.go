@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,9 +123,12 @@ func TestAdminListsJobs(t *testing.T) {
 			require.NoError(t, err)
 			if limit == 1 {
 				assert.Len(t, l.JSON200.Jobs, 1)
-			} else {
-				assert.GreaterOrEqual(t, len(l.JSON200.Jobs), 4, "this test's four and the engine's periodic ones")
+				continue
 			}
+			// bugflow's own periodic jobs (SLA check, notification delivery,
+			// upkeep, process ticks) are listed too, as often as queued.
+			ours := slices.DeleteFunc(l.JSON200.Jobs, func(j api.AdminJobRow) bool { return !strings.HasPrefix(j.Kind, "test_") })
+			assert.Len(t, ours, 4)
 		}
 		// Out of the documented range: sent without the validating client.
 		for _, query := range []string{"limit=0", "limit=501", "limit=x", "state=sleeping"} {

@@ -19,6 +19,7 @@ func (s *Server) registerRoutes() {
 	s.group("", FastAPI, get("/health", anyone, s.health))
 	s.group("", Plain,
 		get("/openapi.yaml", anyone, serveOpenAPI),
+		get("/openapi.json", anyone, serveOpenAPIJSON),
 		get("/metrics", anyone, serveHandler(s.metrics.handler())),
 	)
 
@@ -41,6 +42,27 @@ func (s *Server) registerRoutes() {
 		post("/register", anyone, s.register, ip(s.limits.register)),
 		post("/login", anyone, s.login, ip(s.limits.signIn)),
 		get("/me", signedIn, s.me),
+	)
+
+	// seeds/003's personal tasks: each user sees and changes only their
+	// own (another user's task is 404, so ids cannot be probed).
+	s.group("/api/v1/tasks", FastAPI,
+		get("", signedIn, s.listPersonalTasks),
+		post("", signedIn, s.createPersonalTask),
+		put("/:task_id", signedIn, s.updatePersonalTask),
+		del("/:task_id", signedIn, s.deletePersonalTask),
+	)
+
+	// seeds/003's task chat: it works on the caller's own tasks.
+	s.group("/api/v1", FastAPI, post("/chat", signedIn, s.chat))
+
+	// seeds/003's automated processes: admins see and run every one; a
+	// user sees the built-ins and their own, and runs their own (403 for a
+	// built-in, 404 for another user's).
+	s.group("/api/v1/processes", FastAPI,
+		get("", signedIn, s.listProcesses),
+		post("/:process_id/execute", signedIn, s.executeProcess),
+		get("/:process_id/executions", signedIn, s.listExecutions),
 	)
 
 	// seeds/001's admin login, personal tracker tokens and admin user

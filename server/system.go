@@ -2,10 +2,14 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/bugflow/bugflow"
 )
@@ -113,5 +117,51 @@ func (s *Server) checkHealth(ctx context.Context) error {
 func serveOpenAPI(w http.ResponseWriter, _ *http.Request) error {
 	w.Header().Set("Content-Type", "application/yaml")
 	_, _ = w.Write(bugflow.OpenAPI())
+	return nil
+}
+
+// openAPIJSON is openapi.yaml as JSON, converted once.
+var openAPIJSON = sync.OnceValues(func() ([]byte, error) {
+	var doc any
+	if err := yaml.Unmarshal(bugflow.OpenAPI(), &doc); err != nil {
+		return nil, fmt.Errorf("parse openapi.yaml: %w", err)
+	}
+	return json.Marshal(jsonable(doc))
+})
+
+// jsonable turns what YAML decodes into what JSON encodes: mappings with
+// keys other than strings get string keys.
+func jsonable(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = jsonable(e)
+		}
+		return t
+	case map[any]any:
+		out := make(map[string]any, len(t))
+		for k, e := range t {
+			out[fmt.Sprint(k)] = jsonable(e)
+		}
+		return out
+	case []any:
+		for i, e := range t {
+			t[i] = jsonable(e)
+		}
+		return t
+	default:
+		return v
+	}
+}
+
+// serveOpenAPIJSON answers GET /openapi.json, the document FastAPI servers
+// publish there (seeds/003 links it): the same as /openapi.yaml.
+func serveOpenAPIJSON(w http.ResponseWriter, _ *http.Request) error {
+	body, err := openAPIJSON()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
 	return nil
 }

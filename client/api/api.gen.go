@@ -356,6 +356,54 @@ func (e MyTaskOrigin) Valid() bool {
 	}
 }
 
+// Defines values for NewPersonalTaskPriority.
+const (
+	NewPersonalTaskPriorityHigh   NewPersonalTaskPriority = "high"
+	NewPersonalTaskPriorityLow    NewPersonalTaskPriority = "low"
+	NewPersonalTaskPriorityMedium NewPersonalTaskPriority = "medium"
+	NewPersonalTaskPriorityUrgent NewPersonalTaskPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the NewPersonalTaskPriority enum.
+func (e NewPersonalTaskPriority) Valid() bool {
+	switch e {
+	case NewPersonalTaskPriorityHigh:
+		return true
+	case NewPersonalTaskPriorityLow:
+		return true
+	case NewPersonalTaskPriorityMedium:
+		return true
+	case NewPersonalTaskPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for NewPersonalTaskStatus.
+const (
+	NewPersonalTaskStatusBlocked    NewPersonalTaskStatus = "blocked"
+	NewPersonalTaskStatusCompleted  NewPersonalTaskStatus = "completed"
+	NewPersonalTaskStatusInProgress NewPersonalTaskStatus = "in_progress"
+	NewPersonalTaskStatusNotStarted NewPersonalTaskStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the NewPersonalTaskStatus enum.
+func (e NewPersonalTaskStatus) Valid() bool {
+	switch e {
+	case NewPersonalTaskStatusBlocked:
+		return true
+	case NewPersonalTaskStatusCompleted:
+		return true
+	case NewPersonalTaskStatusInProgress:
+		return true
+	case NewPersonalTaskStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NotificationKind.
 const (
 	NotificationKindAssigned    NotificationKind = "assigned"
@@ -410,6 +458,102 @@ func (e NotificationStatus) Valid() bool {
 	}
 }
 
+// Defines values for PersonalTaskPriority.
+const (
+	PersonalTaskPriorityHigh   PersonalTaskPriority = "high"
+	PersonalTaskPriorityLow    PersonalTaskPriority = "low"
+	PersonalTaskPriorityMedium PersonalTaskPriority = "medium"
+	PersonalTaskPriorityUrgent PersonalTaskPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskPriority enum.
+func (e PersonalTaskPriority) Valid() bool {
+	switch e {
+	case PersonalTaskPriorityHigh:
+		return true
+	case PersonalTaskPriorityLow:
+		return true
+	case PersonalTaskPriorityMedium:
+		return true
+	case PersonalTaskPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonalTaskStatus.
+const (
+	PersonalTaskStatusBlocked    PersonalTaskStatus = "blocked"
+	PersonalTaskStatusCompleted  PersonalTaskStatus = "completed"
+	PersonalTaskStatusInProgress PersonalTaskStatus = "in_progress"
+	PersonalTaskStatusNotStarted PersonalTaskStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskStatus enum.
+func (e PersonalTaskStatus) Valid() bool {
+	switch e {
+	case PersonalTaskStatusBlocked:
+		return true
+	case PersonalTaskStatusCompleted:
+		return true
+	case PersonalTaskStatusInProgress:
+		return true
+	case PersonalTaskStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonalTaskInputPriority.
+const (
+	PersonalTaskInputPriorityHigh   PersonalTaskInputPriority = "high"
+	PersonalTaskInputPriorityLow    PersonalTaskInputPriority = "low"
+	PersonalTaskInputPriorityMedium PersonalTaskInputPriority = "medium"
+	PersonalTaskInputPriorityUrgent PersonalTaskInputPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskInputPriority enum.
+func (e PersonalTaskInputPriority) Valid() bool {
+	switch e {
+	case PersonalTaskInputPriorityHigh:
+		return true
+	case PersonalTaskInputPriorityLow:
+		return true
+	case PersonalTaskInputPriorityMedium:
+		return true
+	case PersonalTaskInputPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PersonalTaskInputStatus.
+const (
+	PersonalTaskInputStatusBlocked    PersonalTaskInputStatus = "blocked"
+	PersonalTaskInputStatusCompleted  PersonalTaskInputStatus = "completed"
+	PersonalTaskInputStatusInProgress PersonalTaskInputStatus = "in_progress"
+	PersonalTaskInputStatusNotStarted PersonalTaskInputStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the PersonalTaskInputStatus enum.
+func (e PersonalTaskInputStatus) Valid() bool {
+	switch e {
+	case PersonalTaskInputStatusBlocked:
+		return true
+	case PersonalTaskInputStatusCompleted:
+		return true
+	case PersonalTaskInputStatusInProgress:
+		return true
+	case PersonalTaskInputStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Priority.
 const (
 	PriorityHigh   Priority = "High"
@@ -428,6 +572,66 @@ func (e Priority) Valid() bool {
 	case PriorityMedium:
 		return true
 	case PriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProcessAction.
+const (
+	DailyDigest       ProcessAction = "daily_digest"
+	RescheduleOverdue ProcessAction = "reschedule_overdue"
+)
+
+// Valid indicates whether the value is a known member of the ProcessAction enum.
+func (e ProcessAction) Valid() bool {
+	switch e {
+	case DailyDigest:
+		return true
+	case RescheduleOverdue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProcessTriggerType.
+const (
+	EventBased ProcessTriggerType = "event_based"
+	Manual     ProcessTriggerType = "manual"
+	TimeBased  ProcessTriggerType = "time_based"
+)
+
+// Valid indicates whether the value is a known member of the ProcessTriggerType enum.
+func (e ProcessTriggerType) Valid() bool {
+	switch e {
+	case EventBased:
+		return true
+	case Manual:
+		return true
+	case TimeBased:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProcessExecutionStatus.
+const (
+	ProcessExecutionStatusFailed  ProcessExecutionStatus = "failed"
+	ProcessExecutionStatusRunning ProcessExecutionStatus = "running"
+	ProcessExecutionStatusSuccess ProcessExecutionStatus = "success"
+)
+
+// Valid indicates whether the value is a known member of the ProcessExecutionStatus enum.
+func (e ProcessExecutionStatus) Valid() bool {
+	switch e {
+	case ProcessExecutionStatusFailed:
+		return true
+	case ProcessExecutionStatusRunning:
+		return true
+	case ProcessExecutionStatusSuccess:
 		return true
 	default:
 		return false
@@ -902,6 +1106,54 @@ const (
 func (e UpdateBugReport200JSONResponseBodySuccess) Valid() bool {
 	switch e {
 	case UpdateBugReport200JSONResponseBodySuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPersonalTasksParamsStatus.
+const (
+	ListPersonalTasksParamsStatusBlocked    ListPersonalTasksParamsStatus = "blocked"
+	ListPersonalTasksParamsStatusCompleted  ListPersonalTasksParamsStatus = "completed"
+	ListPersonalTasksParamsStatusInProgress ListPersonalTasksParamsStatus = "in_progress"
+	ListPersonalTasksParamsStatusNotStarted ListPersonalTasksParamsStatus = "not_started"
+)
+
+// Valid indicates whether the value is a known member of the ListPersonalTasksParamsStatus enum.
+func (e ListPersonalTasksParamsStatus) Valid() bool {
+	switch e {
+	case ListPersonalTasksParamsStatusBlocked:
+		return true
+	case ListPersonalTasksParamsStatusCompleted:
+		return true
+	case ListPersonalTasksParamsStatusInProgress:
+		return true
+	case ListPersonalTasksParamsStatusNotStarted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListPersonalTasksParamsPriority.
+const (
+	ListPersonalTasksParamsPriorityHigh   ListPersonalTasksParamsPriority = "high"
+	ListPersonalTasksParamsPriorityLow    ListPersonalTasksParamsPriority = "low"
+	ListPersonalTasksParamsPriorityMedium ListPersonalTasksParamsPriority = "medium"
+	ListPersonalTasksParamsPriorityUrgent ListPersonalTasksParamsPriority = "urgent"
+)
+
+// Valid indicates whether the value is a known member of the ListPersonalTasksParamsPriority enum.
+func (e ListPersonalTasksParamsPriority) Valid() bool {
+	switch e {
+	case ListPersonalTasksParamsPriorityHigh:
+		return true
+	case ListPersonalTasksParamsPriorityLow:
+		return true
+	case ListPersonalTasksParamsPriorityMedium:
+		return true
+	case ListPersonalTasksParamsPriorityUrgent:
 		return true
 	default:
 		return false
@@ -1615,6 +1867,23 @@ type MyTaskPage struct {
 	Results  []MyTask `json:"results"`
 }
 
+// NewPersonalTask A new personal task. due_date is an RFC 3339 date-time
+// (2025-12-31T23:59:59Z) or a date (2025-12-31, midnight UTC).
+type NewPersonalTask struct {
+	Description *string                  `json:"description,omitempty"`
+	DueDate     *string                  `json:"due_date,omitempty"`
+	Name        string                   `json:"name"`
+	Priority    *NewPersonalTaskPriority `json:"priority,omitempty"`
+	Status      *NewPersonalTaskStatus   `json:"status,omitempty"`
+	Tags        *[]string                `json:"tags,omitempty"`
+}
+
+// NewPersonalTaskPriority defines model for NewPersonalTask.Priority.
+type NewPersonalTaskPriority string
+
+// NewPersonalTaskStatus defines model for NewPersonalTask.Status.
+type NewPersonalTaskStatus string
+
 // Notification One task notification on one channel.
 type Notification struct {
 	Attempts int    `json:"attempts"`
@@ -1658,6 +1927,42 @@ type OK struct {
 	Ok bool `json:"ok"`
 }
 
+// PersonalTask A personal task (seeds/003), seen only by its owner.
+type PersonalTask struct {
+	CreatedAt   time.Time            `json:"created_at"`
+	Description string               `json:"description"`
+	DueDate     *time.Time           `json:"due_date"`
+	Name        string               `json:"name"`
+	Priority    PersonalTaskPriority `json:"priority"`
+	Status      PersonalTaskStatus   `json:"status"`
+	Tags        []string             `json:"tags"`
+	TaskId      openapi_types.UUID   `json:"task_id"`
+	UpdatedAt   time.Time            `json:"updated_at"`
+}
+
+// PersonalTaskPriority defines model for PersonalTask.Priority.
+type PersonalTaskPriority string
+
+// PersonalTaskStatus defines model for PersonalTask.Status.
+type PersonalTaskStatus string
+
+// PersonalTaskInput A personal task's fields as sent. due_date is an RFC 3339 date-time
+// (2025-12-31T23:59:59Z) or a date (2025-12-31, midnight UTC).
+type PersonalTaskInput struct {
+	Description *string                    `json:"description,omitempty"`
+	DueDate     *string                    `json:"due_date,omitempty"`
+	Name        *string                    `json:"name,omitempty"`
+	Priority    *PersonalTaskInputPriority `json:"priority,omitempty"`
+	Status      *PersonalTaskInputStatus   `json:"status,omitempty"`
+	Tags        *[]string                  `json:"tags,omitempty"`
+}
+
+// PersonalTaskInputPriority defines model for PersonalTaskInput.Priority.
+type PersonalTaskInputPriority string
+
+// PersonalTaskInputStatus defines model for PersonalTaskInput.Status.
+type PersonalTaskInputStatus string
+
 // PlainError BugFlows (seeds/000) error dialect.
 type PlainError struct {
 	Error struct {
@@ -1669,6 +1974,39 @@ type PlainError struct {
 
 // Priority defines model for Priority.
 type Priority string
+
+// Process An automated process (seeds/003).
+type Process struct {
+	Action        ProcessAction      `json:"action"`
+	Description   string             `json:"description"`
+	IsActive      bool               `json:"is_active"`
+	LastExecution *time.Time         `json:"last_execution"`
+	Name          string             `json:"name"`
+	ProcessId     openapi_types.UUID `json:"process_id"`
+
+	// Schedule Cron expression of a time_based process (e.g. "0 9 * * *"), "" otherwise.
+	Schedule    string             `json:"schedule"`
+	TriggerType ProcessTriggerType `json:"trigger_type"`
+}
+
+// ProcessAction defines model for Process.Action.
+type ProcessAction string
+
+// ProcessTriggerType defines model for Process.TriggerType.
+type ProcessTriggerType string
+
+// ProcessExecution One run of an automated process.
+type ProcessExecution struct {
+	CompletedAt *time.Time             `json:"completed_at"`
+	ExecutionId string                 `json:"execution_id"`
+	Message     string                 `json:"message"`
+	ProcessId   openapi_types.UUID     `json:"process_id"`
+	StartedAt   time.Time              `json:"started_at"`
+	Status      ProcessExecutionStatus `json:"status"`
+}
+
+// ProcessExecutionStatus defines model for ProcessExecution.Status.
+type ProcessExecutionStatus string
 
 // ResultEnvelope defines model for ResultEnvelope.
 type ResultEnvelope struct {
@@ -2728,6 +3066,42 @@ type PutUserTokensJSONBody struct {
 	JiraToken   *string `json:"jira_token,omitempty"`
 }
 
+// ChatJSONBody defines parameters for Chat.
+type ChatJSONBody struct {
+	Message   string  `json:"message"`
+	SessionId *string `json:"session_id,omitempty"`
+}
+
+// ListProcessExecutionsParams defines parameters for ListProcessExecutions.
+type ListProcessExecutionsParams struct {
+	Limit  *int `form:"limit,omitempty" json:"limit,omitempty"`
+	Offset *int `form:"offset,omitempty" json:"offset,omitempty"`
+}
+
+// ListPersonalTasksParams defines parameters for ListPersonalTasks.
+type ListPersonalTasksParams struct {
+	Status   *ListPersonalTasksParamsStatus   `form:"status,omitempty" json:"status,omitempty"`
+	Priority *ListPersonalTasksParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Tag Tasks carrying this tag (any case).
+	Tag *string `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// DueBefore Tasks due before this RFC 3339 date-time or date (exclusive); undated tasks never match.
+	DueBefore *string `form:"due_before,omitempty" json:"due_before,omitempty"`
+
+	// DueAfter Tasks due after this RFC 3339 date-time or date (exclusive); undated tasks never match.
+	DueAfter *string `form:"due_after,omitempty" json:"due_after,omitempty"`
+
+	// Q Tasks whose name or description contains this text (any case).
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// ListPersonalTasksParamsStatus defines parameters for ListPersonalTasks.
+type ListPersonalTasksParamsStatus string
+
+// ListPersonalTasksParamsPriority defines parameters for ListPersonalTasks.
+type ListPersonalTasksParamsPriority string
+
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
 	// Page Page number, from 1.
@@ -3226,6 +3600,15 @@ type UpdateBugReportJSONRequestBody UpdateBugReportJSONBody
 
 // PutUserTokensJSONRequestBody defines body for PutUserTokens for application/json ContentType.
 type PutUserTokensJSONRequestBody PutUserTokensJSONBody
+
+// ChatJSONRequestBody defines body for Chat for application/json ContentType.
+type ChatJSONRequestBody ChatJSONBody
+
+// CreatePersonalTaskJSONRequestBody defines body for CreatePersonalTask for application/json ContentType.
+type CreatePersonalTaskJSONRequestBody = NewPersonalTask
+
+// UpdatePersonalTaskJSONRequestBody defines body for UpdatePersonalTask for application/json ContentType.
+type UpdatePersonalTaskJSONRequestBody = PersonalTaskInput
 
 // DemoPredictJSONRequestBody defines body for DemoPredict for application/json ContentType.
 type DemoPredictJSONRequestBody DemoPredictJSONBody
@@ -3906,6 +4289,131 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokens(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ChatWithBody Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Chat Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListProcesses Automated processes (tasks API)
+	//
+	// Admins see every process; a user sees the built-in ones (the overdue
+	// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+	// server's processes time zone) and their own. Built-ins first, then by
+	// creation.
+	//
+	// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+	ListProcesses(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExecuteProcess Run an automated process now (tasks API)
+	//
+	// Runs the process at once and answers its execution: status success or
+	// failed with a message saying what it did or why it failed. Users run
+	// their own processes; the built-ins, which work on every user's tasks,
+	// only admins (403). Another user's process is 404. A process runs once
+	// at a time (409 while it runs).
+	//
+	// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+	ExecuteProcess(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListProcessExecutions A process's execution history (tasks API)
+	//
+	// Newest first, a page at a time. Another user's process is 404.
+	//
+	// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+	ListProcessExecutions(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListPersonalTasks The caller's personal tasks (tasks API)
+	//
+	// Every task of the signed-in user (at most 1000, the most one user may
+	// keep), by due date with undated tasks last, then by creation. Filters
+	// combine; status and priority are the document's, tag, due_before,
+	// due_after and q are additions.
+	//
+	// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+	ListPersonalTasks(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePersonalTaskWithBody Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePersonalTask Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTask(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeletePersonalTask Delete a personal task (tasks API)
+	//
+	// Another user's task is 404, as is a task that does not exist.
+	//
+	// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+	DeletePersonalTask(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePersonalTaskWithBody Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTaskWithBody(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePersonalTask Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTask(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListAuditEvents List audit events (admins)
 	//
 	// Newest first, a page at a time, filtered by any of the parameters.
@@ -4090,6 +4598,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
 	GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetOpenAPIJSON This document as JSON
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPI This document
 	//
@@ -5546,6 +6059,241 @@ func (c *Client) PutUserTokens(ctx context.Context, body PutUserTokensJSONReques
 	return c.Client.Do(req)
 }
 
+// ChatWithBody Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *Client) ChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Chat Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *Client) Chat(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChatRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProcesses Automated processes (tasks API)
+//
+// Admins see every process; a user sees the built-in ones (the overdue
+// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+// server's processes time zone) and their own. Built-ins first, then by
+// creation.
+//
+// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+func (c *Client) ListProcesses(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProcessesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExecuteProcess Run an automated process now (tasks API)
+//
+// Runs the process at once and answers its execution: status success or
+// failed with a message saying what it did or why it failed. Users run
+// their own processes; the built-ins, which work on every user's tasks,
+// only admins (403). Another user's process is 404. A process runs once
+// at a time (409 while it runs).
+//
+// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+func (c *Client) ExecuteProcess(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExecuteProcessRequest(c.Server, processId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListProcessExecutions A process's execution history (tasks API)
+//
+// Newest first, a page at a time. Another user's process is 404.
+//
+// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+func (c *Client) ListProcessExecutions(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListProcessExecutionsRequest(c.Server, processId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListPersonalTasks The caller's personal tasks (tasks API)
+//
+// Every task of the signed-in user (at most 1000, the most one user may
+// keep), by due date with undated tasks last, then by creation. Filters
+// combine; status and priority are the document's, tag, due_before,
+// due_after and q are additions.
+//
+// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+func (c *Client) ListPersonalTasks(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListPersonalTasksRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePersonalTaskWithBody Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *Client) CreatePersonalTaskWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePersonalTaskRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePersonalTask Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *Client) CreatePersonalTask(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePersonalTaskRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeletePersonalTask Delete a personal task (tasks API)
+//
+// Another user's task is 404, as is a task that does not exist.
+//
+// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+func (c *Client) DeletePersonalTask(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeletePersonalTaskRequest(c.Server, taskId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePersonalTaskWithBody Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *Client) UpdatePersonalTaskWithBody(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePersonalTaskRequestWithBody(c.Server, taskId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePersonalTask Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *Client) UpdatePersonalTask(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePersonalTaskRequest(c.Server, taskId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAuditEvents List audit events (admins)
 //
 // Newest first, a page at a time, filtered by any of the parameters.
@@ -5941,6 +6689,21 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // Corresponds with GET /metrics (the `GetMetrics` operationId).
 func (c *Client) GetMetrics(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetMetricsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetOpenAPIJSON This document as JSON
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetOpenAPIJSONRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -8404,6 +9167,415 @@ func NewPutUserTokensRequestWithBody(server string, contentType string, body io.
 	return req, nil
 }
 
+// NewChatRequest calls the generic Chat builder with application/json body
+func NewChatRequest(server string, body ChatJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChatRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChatRequestWithBody constructs an http.Request for the Chat method, with any body, and a specified content type
+func NewChatRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/chat")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListProcessesRequest constructs an http.Request for the ListProcesses method
+func NewListProcessesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/processes")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewExecuteProcessRequest constructs an http.Request for the ExecuteProcess method
+func NewExecuteProcessRequest(server string, processId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "process_id", processId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/processes/%s/execute", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListProcessExecutionsRequest constructs an http.Request for the ListProcessExecutions method
+func NewListProcessExecutionsRequest(server string, processId string, params *ListProcessExecutionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "process_id", processId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/processes/%s/executions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Offset != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "offset", *params.Offset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListPersonalTasksRequest constructs an http.Request for the ListPersonalTasks method
+func NewListPersonalTasksRequest(server string, params *ListPersonalTasksParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Tag != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "tag", *params.Tag, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueBefore != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_before", *params.DueBefore, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.DueAfter != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "due_after", *params.DueAfter, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Q != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "q", *params.Q, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreatePersonalTaskRequest calls the generic CreatePersonalTask builder with application/json body
+func NewCreatePersonalTaskRequest(server string, body CreatePersonalTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePersonalTaskRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePersonalTaskRequestWithBody constructs an http.Request for the CreatePersonalTask method, with any body, and a specified content type
+func NewCreatePersonalTaskRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeletePersonalTaskRequest constructs an http.Request for the DeletePersonalTask method
+func NewDeletePersonalTaskRequest(server string, taskId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdatePersonalTaskRequest calls the generic UpdatePersonalTask builder with application/json body
+func NewUpdatePersonalTaskRequest(server string, taskId string, body UpdatePersonalTaskJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePersonalTaskRequestWithBody(server, taskId, "application/json", bodyReader)
+}
+
+// NewUpdatePersonalTaskRequestWithBody constructs an http.Request for the UpdatePersonalTask method, with any body, and a specified content type
+func NewUpdatePersonalTaskRequestWithBody(server string, taskId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "task_id", taskId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tasks/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListAuditEventsRequest constructs an http.Request for the ListAuditEvents method
 func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*http.Request, error) {
 	var err error
@@ -9424,6 +10596,33 @@ func NewGetMetricsRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/metrics")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetOpenAPIJSONRequest constructs an http.Request for the GetOpenAPIJSON method
+func NewGetOpenAPIJSONRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/openapi.json")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -12646,6 +13845,141 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/user/tokens (the `PutUserTokens` operationId).
 	PutUserTokensWithResponse(ctx context.Context, body PutUserTokensJSONRequestBody, reqEditors ...RequestEditorFn) (*PutUserTokensResponse, error)
 
+	// ChatWithBodyWithResponse Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
+	// ChatWithResponse Tell the task agent what to do (tasks API)
+	//
+	// The agent manages the caller's own tasks from plain sentences: add
+	// ("remind me to review the docs by Friday, high priority"), remove,
+	// rename, reschedule, complete, change priority or status, list,
+	// search, overdue, statistics, by tag, group by priority or status.
+	// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+	// read in the server's processes time zone. session_id threads a
+	// conversation (a new one is made when it is left out); each session
+	// keeps its last 50 messages. tasks lists the tasks the message
+	// created, changed, removed or listed.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+	ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error)
+
+	// ListProcessesWithResponse Automated processes (tasks API)
+	//
+	// Admins see every process; a user sees the built-in ones (the overdue
+	// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+	// server's processes time zone) and their own. Built-ins first, then by
+	// creation.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+	ListProcessesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProcessesResponse, error)
+
+	// ExecuteProcessWithResponse Run an automated process now (tasks API)
+	//
+	// Runs the process at once and answers its execution: status success or
+	// failed with a message saying what it did or why it failed. Users run
+	// their own processes; the built-ins, which work on every user's tasks,
+	// only admins (403). Another user's process is 404. A process runs once
+	// at a time (409 while it runs).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+	ExecuteProcessWithResponse(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*ExecuteProcessResponse, error)
+
+	// ListProcessExecutionsWithResponse A process's execution history (tasks API)
+	//
+	// Newest first, a page at a time. Another user's process is 404.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+	ListProcessExecutionsWithResponse(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*ListProcessExecutionsResponse, error)
+
+	// ListPersonalTasksWithResponse The caller's personal tasks (tasks API)
+	//
+	// Every task of the signed-in user (at most 1000, the most one user may
+	// keep), by due date with undated tasks last, then by creation. Filters
+	// combine; status and priority are the document's, tag, due_before,
+	// due_after and q are additions.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+	ListPersonalTasksWithResponse(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*ListPersonalTasksResponse, error)
+
+	// CreatePersonalTaskWithBodyWithResponse Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error)
+
+	// CreatePersonalTaskWithResponse Create a personal task (tasks API)
+	//
+	// name is required (1-200 characters); description up to 10000;
+	// priority defaults to medium and status to not_started; up to 20 tags
+	// of up to 50 characters, kept in lower case without repeats. A user
+	// keeps at most 1000 tasks (409 beyond).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+	CreatePersonalTaskWithResponse(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error)
+
+	// DeletePersonalTaskWithResponse Delete a personal task (tasks API)
+	//
+	// Another user's task is 404, as is a task that does not exist.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+	DeletePersonalTaskWithResponse(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*DeletePersonalTaskResponse, error)
+
+	// UpdatePersonalTaskWithBodyWithResponse Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTaskWithBodyWithResponse(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error)
+
+	// UpdatePersonalTaskWithResponse Change a personal task (tasks API)
+	//
+	// Fields left out stay as they are; due_date null removes the due date;
+	// tags replace the task's tags. Another user's task is 404, as is a task
+	// that does not exist.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+	UpdatePersonalTaskWithResponse(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error)
+
 	// ListAuditEventsWithResponse List audit events (admins)
 	//
 	// Newest first, a page at a time, filtered by any of the parameters.
@@ -12852,6 +14186,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /metrics (the `GetMetrics` operationId).
 	GetMetricsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMetricsResponse, error)
+
+	// GetOpenAPIJSONWithResponse This document as JSON
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+	GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONResponse, error)
 
 	// GetOpenAPIWithResponse This document
 	//
@@ -15267,6 +16608,556 @@ func (r PutUserTokensResponse) ContentType() string {
 	return ""
 }
 
+type ChatResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Response  string         `json:"response"`
+		SessionId string         `json:"session_id"`
+		Tasks     []PersonalTask `json:"tasks"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ChatResponse) GetJSON200() *struct {
+	Response  string         `json:"response"`
+	SessionId string         `json:"session_id"`
+	Tasks     []PersonalTask `json:"tasks"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChatResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChatResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChatResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ChatResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ChatResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChatResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChatResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChatResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListProcessesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Processes []Process `json:"processes"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProcessesResponse) GetJSON200() *struct {
+	Processes []Process `json:"processes"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListProcessesResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProcessesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProcessesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProcessesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProcessesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ExecuteProcessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ProcessExecution
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailError
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExecuteProcessResponse) GetJSON200() *ProcessExecution {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExecuteProcessResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ExecuteProcessResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ExecuteProcessResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r ExecuteProcessResponse) GetJSON409() *DetailError {
+	return r.JSON409
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ExecuteProcessResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ExecuteProcessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExecuteProcessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExecuteProcessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExecuteProcessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListProcessExecutionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Executions []ProcessExecution `json:"executions"`
+		Limit      int                `json:"limit"`
+		Offset     int                `json:"offset"`
+		Total      int                `json:"total"`
+	}
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON200() *struct {
+	Executions []ProcessExecution `json:"executions"`
+	Limit      int                `json:"limit"`
+	Offset     int                `json:"offset"`
+	Total      int                `json:"total"`
+} {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListProcessExecutionsResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListProcessExecutionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListProcessExecutionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListProcessExecutionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListProcessExecutionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListPersonalTasksResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Tasks []PersonalTask `json:"tasks"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON200() *struct {
+	Tasks []PersonalTask `json:"tasks"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListPersonalTasksResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r ListPersonalTasksResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListPersonalTasksResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListPersonalTasksResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListPersonalTasksResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreatePersonalTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *PersonalTask
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailError
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON201() *PersonalTask {
+	return r.JSON201
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON409() *DetailError {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreatePersonalTaskResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePersonalTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePersonalTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePersonalTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePersonalTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeletePersonalTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeletePersonalTaskResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeletePersonalTaskResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r DeletePersonalTaskResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r DeletePersonalTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeletePersonalTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeletePersonalTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeletePersonalTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdatePersonalTaskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PersonalTask
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON200() *PersonalTask {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r UpdatePersonalTaskResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePersonalTaskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePersonalTaskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePersonalTaskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePersonalTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListAuditEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -16344,6 +18235,47 @@ func (r GetMetricsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetOpenAPIJSONResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetOpenAPIJSONResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetBody returns the raw response body bytes
+func (r GetOpenAPIJSONResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetOpenAPIJSONResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetOpenAPIJSONResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetOpenAPIJSONResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -20966,6 +22898,207 @@ func (c *ClientWithResponses) PutUserTokensWithResponse(ctx context.Context, bod
 	return ParsePutUserTokensResponse(rsp)
 }
 
+// ChatWithBodyWithResponse Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *ClientWithResponses) ChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.ChatWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChatResponse(rsp)
+}
+
+// ChatWithResponse Tell the task agent what to do (tasks API)
+//
+// The agent manages the caller's own tasks from plain sentences: add
+// ("remind me to review the docs by Friday, high priority"), remove,
+// rename, reschedule, complete, change priority or status, list,
+// search, overdue, statistics, by tag, group by priority or status.
+// Dates such as "tomorrow", "next Monday", "in 3 days" and "Dec 31" are
+// read in the server's processes time zone. session_id threads a
+// conversation (a new one is made when it is left out); each session
+// keeps its last 50 messages. tasks lists the tasks the message
+// created, changed, removed or listed.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/chat (the `Chat` operationId).
+func (c *ClientWithResponses) ChatWithResponse(ctx context.Context, body ChatJSONRequestBody, reqEditors ...RequestEditorFn) (*ChatResponse, error) {
+	rsp, err := c.Chat(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChatResponse(rsp)
+}
+
+// ListProcessesWithResponse Automated processes (tasks API)
+//
+// Admins see every process; a user sees the built-in ones (the overdue
+// reschedule, daily at 07:30, and the daily digest at 07:45, in the
+// server's processes time zone) and their own. Built-ins first, then by
+// creation.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/processes (the `ListProcesses` operationId).
+func (c *ClientWithResponses) ListProcessesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListProcessesResponse, error) {
+	rsp, err := c.ListProcesses(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProcessesResponse(rsp)
+}
+
+// ExecuteProcessWithResponse Run an automated process now (tasks API)
+//
+// Runs the process at once and answers its execution: status success or
+// failed with a message saying what it did or why it failed. Users run
+// their own processes; the built-ins, which work on every user's tasks,
+// only admins (403). Another user's process is 404. A process runs once
+// at a time (409 while it runs).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/processes/{process_id}/execute (the `ExecuteProcess` operationId).
+func (c *ClientWithResponses) ExecuteProcessWithResponse(ctx context.Context, processId string, reqEditors ...RequestEditorFn) (*ExecuteProcessResponse, error) {
+	rsp, err := c.ExecuteProcess(ctx, processId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExecuteProcessResponse(rsp)
+}
+
+// ListProcessExecutionsWithResponse A process's execution history (tasks API)
+//
+// Newest first, a page at a time. Another user's process is 404.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/processes/{process_id}/executions (the `ListProcessExecutions` operationId).
+func (c *ClientWithResponses) ListProcessExecutionsWithResponse(ctx context.Context, processId string, params *ListProcessExecutionsParams, reqEditors ...RequestEditorFn) (*ListProcessExecutionsResponse, error) {
+	rsp, err := c.ListProcessExecutions(ctx, processId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListProcessExecutionsResponse(rsp)
+}
+
+// ListPersonalTasksWithResponse The caller's personal tasks (tasks API)
+//
+// Every task of the signed-in user (at most 1000, the most one user may
+// keep), by due date with undated tasks last, then by creation. Filters
+// combine; status and priority are the document's, tag, due_before,
+// due_after and q are additions.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/tasks (the `ListPersonalTasks` operationId).
+func (c *ClientWithResponses) ListPersonalTasksWithResponse(ctx context.Context, params *ListPersonalTasksParams, reqEditors ...RequestEditorFn) (*ListPersonalTasksResponse, error) {
+	rsp, err := c.ListPersonalTasks(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListPersonalTasksResponse(rsp)
+}
+
+// CreatePersonalTaskWithBodyWithResponse Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *ClientWithResponses) CreatePersonalTaskWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error) {
+	rsp, err := c.CreatePersonalTaskWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePersonalTaskResponse(rsp)
+}
+
+// CreatePersonalTaskWithResponse Create a personal task (tasks API)
+//
+// name is required (1-200 characters); description up to 10000;
+// priority defaults to medium and status to not_started; up to 20 tags
+// of up to 50 characters, kept in lower case without repeats. A user
+// keeps at most 1000 tasks (409 beyond).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/tasks (the `CreatePersonalTask` operationId).
+func (c *ClientWithResponses) CreatePersonalTaskWithResponse(ctx context.Context, body CreatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePersonalTaskResponse, error) {
+	rsp, err := c.CreatePersonalTask(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePersonalTaskResponse(rsp)
+}
+
+// DeletePersonalTaskWithResponse Delete a personal task (tasks API)
+//
+// Another user's task is 404, as is a task that does not exist.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/tasks/{task_id} (the `DeletePersonalTask` operationId).
+func (c *ClientWithResponses) DeletePersonalTaskWithResponse(ctx context.Context, taskId string, reqEditors ...RequestEditorFn) (*DeletePersonalTaskResponse, error) {
+	rsp, err := c.DeletePersonalTask(ctx, taskId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeletePersonalTaskResponse(rsp)
+}
+
+// UpdatePersonalTaskWithBodyWithResponse Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *ClientWithResponses) UpdatePersonalTaskWithBodyWithResponse(ctx context.Context, taskId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error) {
+	rsp, err := c.UpdatePersonalTaskWithBody(ctx, taskId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePersonalTaskResponse(rsp)
+}
+
+// UpdatePersonalTaskWithResponse Change a personal task (tasks API)
+//
+// Fields left out stay as they are; due_date null removes the due date;
+// tags replace the task's tags. Another user's task is 404, as is a task
+// that does not exist.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
+func (c *ClientWithResponses) UpdatePersonalTaskWithResponse(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error) {
+	rsp, err := c.UpdatePersonalTask(ctx, taskId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePersonalTaskResponse(rsp)
+}
+
 // ListAuditEventsWithResponse List audit events (admins)
 //
 // Newest first, a page at a time, filtered by any of the parameters.
@@ -21303,6 +23436,19 @@ func (c *ClientWithResponses) GetMetricsWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetMetricsResponse(rsp)
+}
+
+// GetOpenAPIJSONWithResponse This document as JSON
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /openapi.json (the `GetOpenAPIJSON` operationId).
+func (c *ClientWithResponses) GetOpenAPIJSONWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIJSONResponse, error) {
+	rsp, err := c.GetOpenAPIJSON(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetOpenAPIJSONResponse(rsp)
 }
 
 // GetOpenAPIWithResponse This document
@@ -23872,6 +26018,426 @@ func ParsePutUserTokensResponse(rsp *http.Response) (*PutUserTokensResponse, err
 	return response, nil
 }
 
+// ParseChatResponse parses an HTTP response from a ChatWithResponse call
+func ParseChatResponse(rsp *http.Response) (*ChatResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChatResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Response  string         `json:"response"`
+			SessionId string         `json:"session_id"`
+			Tasks     []PersonalTask `json:"tasks"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListProcessesResponse parses an HTTP response from a ListProcessesWithResponse call
+func ParseListProcessesResponse(rsp *http.Response) (*ListProcessesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProcessesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Processes []Process `json:"processes"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseExecuteProcessResponse parses an HTTP response from a ExecuteProcessWithResponse call
+func ParseExecuteProcessResponse(rsp *http.Response) (*ExecuteProcessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExecuteProcessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ProcessExecution
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListProcessExecutionsResponse parses an HTTP response from a ListProcessExecutionsWithResponse call
+func ParseListProcessExecutionsResponse(rsp *http.Response) (*ListProcessExecutionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListProcessExecutionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Executions []ProcessExecution `json:"executions"`
+			Limit      int                `json:"limit"`
+			Offset     int                `json:"offset"`
+			Total      int                `json:"total"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListPersonalTasksResponse parses an HTTP response from a ListPersonalTasksWithResponse call
+func ParseListPersonalTasksResponse(rsp *http.Response) (*ListPersonalTasksResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListPersonalTasksResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Tasks []PersonalTask `json:"tasks"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreatePersonalTaskResponse parses an HTTP response from a CreatePersonalTaskWithResponse call
+func ParseCreatePersonalTaskResponse(rsp *http.Response) (*CreatePersonalTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePersonalTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest PersonalTask
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeletePersonalTaskResponse parses an HTTP response from a DeletePersonalTaskWithResponse call
+func ParseDeletePersonalTaskResponse(rsp *http.Response) (*DeletePersonalTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeletePersonalTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePersonalTaskResponse parses an HTTP response from a UpdatePersonalTaskWithResponse call
+func ParseUpdatePersonalTaskResponse(rsp *http.Response) (*UpdatePersonalTaskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePersonalTaskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PersonalTask
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListAuditEventsResponse parses an HTTP response from a ListAuditEventsWithResponse call
 func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24652,6 +27218,32 @@ func ParseGetMetricsResponse(rsp *http.Response) (*GetMetricsResponse, error) {
 	response := &GetMetricsResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseGetOpenAPIJSONResponse parses an HTTP response from a GetOpenAPIJSONWithResponse call
+func ParseGetOpenAPIJSONResponse(rsp *http.Response) (*GetOpenAPIJSONResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetOpenAPIJSONResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
 	}
 
 	return response, nil

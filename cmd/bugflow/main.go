@@ -145,7 +145,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, exitUsage, err)
 	}
 	cfg := bugflow.Config{DatabaseURL: opts.databaseURL, MailURL: opts.mailURL, AdminKey: opts.adminKey, SecretKey: opts.secretKey, Logger: logger,
-		DisableGuestUsernames: opts.disableGuests}
+		DisableGuestUsernames: opts.disableGuests, TimeZone: opts.timeZone,
+		ChatURL: opts.chatURL, ChatModel: opts.chatModel, ChatAPIKey: os.Getenv("BUGFLOW_CHAT_API_KEY")}
 	if cfg.JWT, err = opts.jwtConfig(); err != nil {
 		return fail(stderr, exitUsage, err)
 	}
@@ -263,7 +264,7 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, logger *slog.Lo
 type options struct {
 	addr, databaseURL, mailURL, adminKey, secretKey, logFormat, logLevel string
 	jwtSecret, jwtKeyFile, jwtIssuer, jwtAudience                        string
-	jobOrphanAfter                                                       string
+	jobOrphanAfter, timeZone, chatURL, chatModel                         string
 	intakeWindow, intakeMaxBatch, intakeQueue                            string
 	disableGuests                                                        bool
 	slaCheckEvery, notifyWebhookURL, notifyWebhookSecret                 string
@@ -363,6 +364,9 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		c.stringVar(&o.intakeWindow, "intake-batch-window", "DURATION", "BUGFLOW_INTAKE_BATCH_WINDOW", bugs.DefaultBatchWindow.String(), "how long bug intake waits after a captured error for more to share its transaction (negative: do not wait)")
 		c.stringVar(&o.intakeMaxBatch, "intake-max-batch", "N", "BUGFLOW_INTAKE_MAX_BATCH", strconv.Itoa(bugs.DefaultMaxBatch), "most captured errors written in one transaction")
 		c.stringVar(&o.intakeQueue, "intake-queue-size", "N", "BUGFLOW_INTAKE_QUEUE_SIZE", strconv.Itoa(bugs.DefaultQueueSize), "captured errors that may wait for their batch; beyond it /api/bug-reports/auto answers 503 with Retry-After")
+		c.stringVar(&o.timeZone, "time-zone", "ZONE", "BUGFLOW_TIME_ZONE", "UTC", "IANA time zone of automated processes' schedules and of \"today\" in the task chat, e.g. Europe/Berlin")
+		c.stringVar(&o.chatURL, "chat-url", "URL", "BUGFLOW_CHAT_URL", "", "OpenAI-compatible chat-completions base URL (e.g. https://api.openai.com/v1) for the task chat; its key comes from BUGFLOW_CHAT_API_KEY. Without it a built-in parser answers")
+		c.stringVar(&o.chatModel, "chat-model", "MODEL", "BUGFLOW_CHAT_MODEL", "", "model name to ask at --chat-url")
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 		c.stringVar(&o.slaCheckEvery, "sla-check-every", "DURATION", "BUGFLOW_SLA_CHECK_EVERY", "1m", "how often tasks are checked for SLA warnings (80 % and 90 % elapsed) and breaches")
 		if err := c.boolVar(&o.disableNotifyMail, "disable-notify-mail", "BUGFLOW_DISABLE_NOTIFY_MAIL", "do not mail task notifications to users"); err != nil {

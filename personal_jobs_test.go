@@ -1,0 +1,56 @@
+package bugflow_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/internal/dbtest"
+	"github.com/bugflow/bugflow/personal"
+)
+
+// The engine runs time-based processes from its job queue: a tick job
+// worked by the engine runs the overdue reschedule once its 07:30 has
+// passed on the engine's clock, in the configured time zone.
+func TestEngineRunsDueProcessesOnItsQueue(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		ctx := context.Background()
+		var mu sync.Mutex
+		// 07:00 in Tokyo (no daylight saving time) is 22:00 UTC the day before.
+		now := time.Date(2026, 12, 17, 22, 0, 0, 0, time.UTC)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		e, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: quiet, Now: clock, TimeZone: "Asia/Tokyo"})
+		require.NoError(t, err)
+		defer e.Close()
+
+		due := time.Date(2026, 12, 15, 9, 15, 0, 0, time.UTC) // 18:15 Tokyo
+		task, err := e.Personal.CreateTask(ctx, "alice", personal.NewTask{Name: "late", DueDate: &due})
+		require.NoError(t, err)
+
+		mu.Lock()
+		now = now.Add(31 * time.Minute) // 07:31 Tokyo
+		mu.Unlock()
+		res, err := e.Enqueue(ctx, personal.TickArgs{}, nil)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			row, err := e.Job(ctx, res.Job.ID)
+			require.NoError(t, err)
+			return row.State == rivertype.JobStateCompleted
+		}, 90*time.Second, 20*time.Millisecond)
+
+		runs, n, err := e.Personal.Executions(ctx, personal.Viewer{Admin: true}, personal.RescheduleOverdueID, 10, 0)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, n, 1, "the tick (or the periodic one run at start) ran it")
+		require.Equal(t, 1, n, "once, however many ticks were worked")
+		assert.Equal(t, personal.ExecutionSuccess, runs[0].Status)
+		got, err := e.Personal.Task(ctx, "alice", task.ID)
+		require.NoError(t, err)
+		assert.Equal(t, time.Date(2026, 12, 18, 9, 15, 0, 0, time.UTC), *got.DueDate, "today in Tokyo, at 18:15 Tokyo still")
+	})
+}
