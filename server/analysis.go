@@ -26,21 +26,10 @@ const analysisMaxBody = 256 << 10
 // dashboardRows is how many newest jobs GET /api/dashboard summarises.
 const dashboardRows = 500
 
-// capabilitiesBody is GET /api/capabilities. No tracker integration is
-// configured yet, so every feature is off.
-type capabilitiesBody struct {
-	GitHubIssuesEnabled  bool   `json:"github_issues_enabled"`
-	JiraIssuesEnabled    bool   `json:"jira_issues_enabled"`
-	ServerGitHubToken    bool   `json:"server_github_token"`
-	ServerJiraToken      bool   `json:"server_jira_token"`
-	ServerJiraEmail      bool   `json:"server_jira_email"`
-	ServerJiraProjectKey string `json:"server_jira_project_key"`
-	ReportPortal         bool   `json:"reportportal"`
-	ReportPortalProject  string `json:"reportportal_project"`
-}
-
+// capabilities answers GET /api/capabilities: what the trackers are
+// configured to do.
 func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) error {
-	return reply(w, r, http.StatusOK, capabilitiesBody{})
+	return reply(w, r, http.StatusOK, s.engine.Trackers.Capabilities())
 }
 
 // jobID is the :job_id path parameter.
@@ -107,16 +96,16 @@ func nonNull(raw json.RawMessage) json.RawMessage {
 
 // resultEnvelope is seeds/001's ResultEnvelope.
 type resultEnvelope struct {
-	JobID             string           `json:"job_id"`
-	JenkinsURL        string           `json:"jenkins_url"`
-	Status            string           `json:"status"`
-	Result            map[string]any   `json:"result"`
-	CreatedAt         time.Time        `json:"created_at"`
-	CompletedAt       *time.Time       `json:"completed_at"`
-	AnalysisStartedAt *time.Time       `json:"analysis_started_at"`
-	Capabilities      capabilitiesBody `json:"capabilities"`
-	BaseURL           string           `json:"base_url"`
-	ResultURL         string           `json:"result_url"`
+	JobID             string                `json:"job_id"`
+	JenkinsURL        string                `json:"jenkins_url"`
+	Status            string                `json:"status"`
+	Result            map[string]any        `json:"result"`
+	CreatedAt         time.Time             `json:"created_at"`
+	CompletedAt       *time.Time            `json:"completed_at"`
+	AnalysisStartedAt *time.Time            `json:"analysis_started_at"`
+	Capabilities      analysis.Capabilities `json:"capabilities"`
+	BaseURL           string                `json:"base_url"`
+	ResultURL         string                `json:"result_url"`
 }
 
 func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
@@ -145,7 +134,9 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, r, status, resultEnvelope{
 		JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, Result: body,
 		CreatedAt: res.CreatedAt, CompletedAt: res.CompletedAt, AnalysisStartedAt: res.StartedAt,
-		ResultURL: "/results/" + res.JobID,
+		Capabilities: s.engine.Trackers.Capabilities(),
+		BaseURL:      s.engine.Trackers.PublicBaseURL(),
+		ResultURL:    s.engine.Trackers.PublicBaseURL() + "/results/" + res.JobID,
 	})
 }
 

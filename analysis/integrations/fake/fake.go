@@ -50,7 +50,20 @@ type Server struct {
 	scripts  map[string][]Answer
 	defaults map[string]Answer
 	authOK   func(string) bool
+	also     map[string]bool
 	denied   []byte
+}
+
+// Accept makes the fake accept another Authorization header value too.
+func (s *Server) Accept(authorization string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.also[authorization] = true
+}
+
+// Basic is the Authorization value of Jira Cloud credentials.
+func Basic(email, token string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token))
 }
 
 // Requests returns the requests received so far.
@@ -90,10 +103,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		a, s.scripts[key], scripted = q[0], q[1:], true
 	}
 	def, known := s.defaults[key]
+	allowed := s.authOK(r.Header.Get("Authorization")) || s.also[r.Header.Get("Authorization")]
 	s.mu.Unlock()
 	switch {
 	case scripted:
-	case !s.authOK(r.Header.Get("Authorization")):
+	case !allowed:
 		a = Answer{Status: http.StatusUnauthorized, Body: s.denied}
 	case known:
 		a = def
@@ -114,6 +128,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 func start(t testing.TB, s *Server) *Server {
 	s.scripts = map[string][]Answer{}
+	s.also = map[string]bool{}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -143,7 +158,7 @@ func NewJira(t testing.TB, email, token string) *Server {
 		"GET /rest/api/2/project/PROJ/securitylevel": {Status: 200, Body: Fixture("jira_securitylevel.json")},
 	}
 	if email != "" {
-		v, want = "/rest/api/3", "Basic "+base64.StdEncoding.EncodeToString([]byte(email+":"+token))
+		v, want = "/rest/api/3", Basic(email, token)
 		defaults = map[string]Answer{
 			"GET /rest/api/3/project/search":             {Status: 200, Body: Fixture("jira_project_search.json")},
 			"POST /rest/api/3/search/jql":                {Status: 200, Body: Fixture("jira_search.json")},
