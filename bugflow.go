@@ -522,6 +522,9 @@ func (cfg Config) Validate() error {
 	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
 	}
+	for field, msg := range cfg.Trackers.Problems() {
+		add(field, msg)
+	}
 	if problems == nil {
 		return nil
 	}

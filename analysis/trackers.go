@@ -567,3 +567,37 @@ func truncateRunes(s string, n int) string {
 	}
 	return string(r[:n])
 }
+
+// Problems lists what is wrong with the configuration, by setting name,
+// without touching the network: URLs that are not absolute http(s) URLs
+// (or carry credentials, which belong in the token settings), a Jira
+// enabled without its URL, a default repository or project that is not one.
+func (c TrackerConfig) Problems() map[string]string {
+	out := map[string]string{}
+	if c.PublicBaseURL != "" {
+		if _, err := integrations.NewGitHub(c.PublicBaseURL, "", c.HTTP); err != nil {
+			out["trackers.public_base_url"] = "must be an absolute http(s) URL without credentials or query"
+		}
+	}
+	if c.GitHub.APIURL != "" {
+		if _, err := integrations.NewGitHub(c.GitHub.APIURL, "", c.HTTP); err != nil {
+			out["trackers.github.api_url"] = "must be an absolute http(s) URL without credentials or query"
+		}
+	}
+	if c.GitHub.RepoURL != "" {
+		if _, ok := integrations.ParseGitHubRepo(c.GitHub.RepoURL); !ok {
+			out["trackers.github.repo_url"] = "must be a GitHub repository URL or owner/name"
+		}
+	}
+	if c.Jira.URL != "" {
+		if _, err := integrations.NewJira(c.Jira.URL, "", "", c.HTTP); err != nil {
+			out["trackers.jira.url"] = "must be an absolute http(s) URL without credentials or query"
+		}
+	} else if c.Jira.Enabled {
+		out["trackers.jira.url"] = "is required when Jira issues are enabled"
+	}
+	if c.Jira.ProjectKey != "" && !integrations.ValidProjectKey(c.Jira.ProjectKey) {
+		out["trackers.jira.project_key"] = "must be a Jira project key"
+	}
+	return out
+}

@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
@@ -158,6 +159,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cfg.BugIntake, err = opts.intakeConfig(); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
+		cfg.Trackers = opts.trackersConfig()
 	}
 	// Every setting is checked before the port is bound or the database
 	// touched, so that a mistake is reported as itself and not as whatever
@@ -263,6 +265,19 @@ type options struct {
 	jobOrphanAfter                                                       string
 	intakeWindow, intakeMaxBatch, intakeQueue                            string
 	disableGuests                                                        bool
+	publicBaseURL, githubAPIURL, githubToken, githubRepoURL              string
+	jiraURL, jiraEmail, jiraToken, jiraProjectKey                        string
+	githubIssues, jiraIssues, jiraInsecure                               bool
+}
+
+// trackersConfig builds the GitHub and Jira settings from the flags.
+func (o options) trackersConfig() analysis.TrackerConfig {
+	return analysis.TrackerConfig{
+		PublicBaseURL: o.publicBaseURL,
+		GitHub:        analysis.GitHubConfig{Enabled: o.githubIssues, APIURL: o.githubAPIURL, Token: o.githubToken, RepoURL: o.githubRepoURL},
+		Jira: analysis.JiraConfig{Enabled: o.jiraIssues, URL: o.jiraURL, Email: o.jiraEmail, Token: o.jiraToken,
+			ProjectKey: o.jiraProjectKey, InsecureSkipVerify: o.jiraInsecure},
+	}
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -326,6 +341,23 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		c.stringVar(&o.intakeWindow, "intake-batch-window", "DURATION", "BUGFLOW_INTAKE_BATCH_WINDOW", bugs.DefaultBatchWindow.String(), "how long bug intake waits after a captured error for more to share its transaction (negative: do not wait)")
 		c.stringVar(&o.intakeMaxBatch, "intake-max-batch", "N", "BUGFLOW_INTAKE_MAX_BATCH", strconv.Itoa(bugs.DefaultMaxBatch), "most captured errors written in one transaction")
 		c.stringVar(&o.intakeQueue, "intake-queue-size", "N", "BUGFLOW_INTAKE_QUEUE_SIZE", strconv.Itoa(bugs.DefaultQueueSize), "captured errors that may wait for their batch; beyond it /api/bug-reports/auto answers 503 with Retry-After")
+		c.stringVar(&o.publicBaseURL, "public-base-url", "URL", "BUGFLOW_PUBLIC_BASE_URL", "", "public address of this server, for links to results in results and filed issues")
+		if err := c.boolVar(&o.githubIssues, "github-issues", "BUGFLOW_GITHUB_ISSUES", "turn GitHub issue preview and creation on"); err != nil {
+			return o, c, err
+		}
+		c.stringVar(&o.githubAPIURL, "github-api-url", "URL", "BUGFLOW_GITHUB_API_URL", "", "GitHub REST API root (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3)")
+		c.stringVar(&o.githubToken, "github-token", "TOKEN", "BUGFLOW_GITHUB_TOKEN", "", "the server's GitHub token, used when the caller has none (prefer the environment: flags show in process lists)")
+		c.stringVar(&o.githubRepoURL, "github-repo-url", "URL", "BUGFLOW_GITHUB_REPO_URL", "", "default repository for GitHub issues")
+		if err := c.boolVar(&o.jiraIssues, "jira-issues", "BUGFLOW_JIRA_ISSUES", "turn Jira bug preview and creation on (needs --jira-url)"); err != nil {
+			return o, c, err
+		}
+		c.stringVar(&o.jiraURL, "jira-url", "URL", "BUGFLOW_JIRA_URL", "", "Jira site, e.g. https://acme.atlassian.net")
+		c.stringVar(&o.jiraEmail, "jira-email", "EMAIL", "BUGFLOW_JIRA_EMAIL", "", "Jira Cloud account e-mail of the server's token (empty: the token is a Server/Data Center PAT)")
+		c.stringVar(&o.jiraToken, "jira-token", "TOKEN", "BUGFLOW_JIRA_TOKEN", "", "the server's Jira API token or PAT, used when the caller has none (prefer the environment)")
+		c.stringVar(&o.jiraProjectKey, "jira-project-key", "KEY", "BUGFLOW_JIRA_PROJECT_KEY", "", "default Jira project for bugs")
+		if err := c.boolVar(&o.jiraInsecure, "jira-insecure-skip-verify", "BUGFLOW_JIRA_INSECURE_SKIP_VERIFY", "do not verify Jira's TLS certificate (self-signed internal servers only)"); err != nil {
+			return o, c, err
+		}
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
