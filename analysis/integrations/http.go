@@ -51,7 +51,7 @@ var ErrTooLarge = errors.New("response body exceeds the size limit")
 // Error is a failed call to another system. Its message never contains a
 // secret of the client.
 type Error struct {
-	// System is "github" or "jira".
+	// System is "github", "jira" or "jenkins".
 	System string
 	// Op is the method and path called, e.g. "GET /user".
 	Op string
@@ -209,6 +209,7 @@ type call struct {
 	body   any  // encoded as JSON when not nil
 	create bool // creates something: retried only on 429
 	out    any  // decoded from a 2xx JSON answer when not nil
+	text   bool // the answer is plain text, stored into out (a *rawText)
 }
 
 // do sends c and decodes the answer into c.out. Any answer outside 2xx is
@@ -253,6 +254,10 @@ func (cn *conn) do(ctx context.Context, c call) error {
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return &Error{System: cn.system, Op: op, Status: resp.StatusCode, Message: cn.scrub(upstreamMessage(resp.StatusCode, body))}
+	}
+	if c.text {
+		*c.out.(*rawText) = body
+		return nil
 	}
 	if c.out == nil || len(bytes.TrimSpace(body)) == 0 {
 		return nil

@@ -15,7 +15,7 @@ import (
 	"testing"
 )
 
-//go:embed testdata/*.json
+//go:embed testdata/*
 var fixtures embed.FS
 
 // Fixture returns a fixture file of testdata by name, e.g.
@@ -171,6 +171,23 @@ func NewJira(t testing.TB, email, token string) *Server {
 		authOK:   func(h string) bool { return h == want },
 		denied:   Fixture("jira_401.json"),
 		defaults: defaults,
+	})
+}
+
+// NewJenkins starts a fake Jenkins accepting Basic user:token. Build 123
+// of folder/job-name is finished (UNSTABLE) with a test report and a
+// console log; build 7 of the same job has no test report.
+func NewJenkins(t testing.TB, user, token string) *Server {
+	const job = "/job/folder/job/job-name"
+	return start(t, &Server{
+		authOK: func(h string) bool { return h == Basic(user, token) },
+		denied: []byte(`<html><body>Unauthorized</body></html>`),
+		defaults: map[string]Answer{
+			"GET " + job + "/123/api/json":            {Status: 200, Body: Fixture("jenkins_build.json")},
+			"GET " + job + "/123/testReport/api/json": {Status: 200, Body: Fixture("jenkins_testreport.json")},
+			"GET " + job + "/123/consoleText":         {Status: 200, Body: Fixture("jenkins_console.txt")},
+			"GET " + job + "/7/consoleText":           {Status: 200, Body: Fixture("jenkins_console.txt")},
+		},
 	})
 }
 
