@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -64,7 +65,9 @@ func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	in := analysis.DirectInput{RecordInput: analysis.RecordInput{JobID: uuid.NewString(), RequestParams: analysis.StripSecrets(params)}}
-	in.ReportURL = baseURL(r) + "/results/" + in.JobID
+	// The configured public address wins over the request's Host header,
+	// which the stored enriched XML would otherwise keep whatever it said.
+	in.ReportURL = cmp.Or(s.engine.Trackers.PublicBaseURL(), baseURL(r)) + "/results/" + in.JobID
 	if rawXMLRaw != nil {
 		var raw string
 		if err := json.Unmarshal(rawXMLRaw, &raw); err != nil {

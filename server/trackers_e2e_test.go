@@ -135,6 +135,13 @@ func TestTrackersWithTheDocumentsBodies(t *testing.T) {
 		assert.Equal(t, "https://bugflow.example.com/results/"+job, env["result_url"])
 		assert.Equal(t, true, env["capabilities"].(map[string]any)["github_issues_enabled"])
 
+		// PUBLIC_BASE_URL is the report link of enriched XML, whatever the
+		// request's Host said.
+		status, raw = trackerCall(t, srv, http.MethodPost, "/analyze-failures", `{"raw_xml": `+jsonString(junitSample(t, "11-maven-surefire-properties-failure.xml"))+`}`, "X-Forwarded-Proto", "https")
+		require.Equal(t, http.StatusOK, status)
+		enriched := decodeAs[map[string]any](t, raw)["enriched_xml"].(string)
+		assert.Contains(t, enriched, `value="https://bugflow.example.com/results/`)
+
 		// Preview, GitHub: the draft, links, and the similar issues found
 		// with the body's token.
 		status, raw = trackerCall(t, srv, http.MethodPost, "/results/"+job+"/preview-github-issue", `{
