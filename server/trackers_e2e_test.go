@@ -161,6 +161,15 @@ func TestTrackersWithTheDocumentsBodies(t *testing.T) {
 		assert.Equal(t, "Bearer ghp_example", last.Authorization)
 		assert.Contains(t, last.RawQuery, "repo%3Aacme%2Ftests+is%3Aissue")
 
+		// A human override decides what the draft says.
+		status, raw = trackerCall(t, srv, http.MethodPut, "/results/"+job+"/override-classification",
+			`{"test_name": "tests.api.test_login.test_admin_login", "classification": "INFRASTRUCTURE"}`, "Cookie", "jji_username=alice")
+		require.Equal(t, http.StatusOK, status, string(raw))
+		_, raw = trackerCall(t, srv, http.MethodPost, "/results/"+job+"/preview-github-issue", `{"test_name": "tests.api.test_login.test_admin_login"}`)
+		p = decodeAs[analysis.Preview](t, raw)
+		assert.Contains(t, p.Title, "[INFRASTRUCTURE]")
+		assert.Contains(t, p.Body, "## Classification\nINFRASTRUCTURE")
+
 		// Without include_links there are none.
 		_, raw = trackerCall(t, srv, http.MethodPost, "/results/"+job+"/preview-github-issue", `{"test_name": "tests.api.test_login.test_admin_login"}`)
 		assert.NotContains(t, decodeAs[analysis.Preview](t, raw).Body, "bugflow.example.com")
