@@ -50,6 +50,9 @@ func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &fields); err != nil {
 		return err
 	}
+	if err := analysis.CheckAnalysisRequest(fields); err != nil {
+		return err
+	}
 	failuresRaw, rawXMLRaw := nonNull(fields["failures"]), nonNull(fields["raw_xml"])
 	if (failuresRaw == nil) == (rawXMLRaw == nil) {
 		return errs.InvalidField("failures", "exactly one of failures or raw_xml must be provided")

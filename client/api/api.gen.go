@@ -3523,8 +3523,13 @@ type ClientInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3538,8 +3543,13 @@ type ClientInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4968,8 +4978,13 @@ func (c *Client) GetAIConfigs(ctx context.Context, reqEditors ...RequestEditorFn
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes any type of body and a specified content type.
 //
@@ -4993,8 +5008,13 @@ func (c *Client) AnalyzeFailuresWithBody(ctx context.Context, contentType string
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -12825,8 +12845,13 @@ type ClientWithResponsesInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -12840,8 +12865,13 @@ type ClientWithResponsesInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -21567,8 +21597,13 @@ func (c *ClientWithResponses) GetAIConfigsWithResponse(ctx context.Context, reqE
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -21588,8 +21623,13 @@ func (c *ClientWithResponses) AnalyzeFailuresWithBodyWithResponse(ctx context.Co
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
