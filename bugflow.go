@@ -119,6 +119,10 @@ type Config struct {
 	// Upkeep schedules the housekeeping job: expired sessions and sign-in
 	// codes, the activity log past its retention.
 	Upkeep UpkeepConfig
+	// Trackers configures filing analysed failures in GitHub and Jira, and
+	// the public address links to results use. Both trackers are off by
+	// default.
+	Trackers analysis.TrackerConfig
 }
 
 // BugIntakeConfig tunes how Bugs.Auto batches concurrent occurrences into
@@ -221,6 +225,9 @@ type Engine struct {
 	Bugs *bugs.Service
 	// Analysis is CI failure analysis: results, reviews, history.
 	Analysis *analysis.Service
+	// Trackers drafts and files analysed failures as GitHub issues and Jira
+	// bugs.
+	Trackers *analysis.Trackers
 	// ML trains triage models from tracker exports (uploads, training jobs)
 	// and predicts with them.
 	ML *mlpipeline.Service
@@ -340,6 +347,7 @@ var domains = []domain{{
 	open: func(ctx context.Context, e *Engine, a *assembly) error {
 		st := analysis.NewBunStore(a.db.DB)
 		e.Analysis = analysis.New(st, analysis.Config{Logger: a.logger, Now: a.cfg.Now})
+		e.Trackers = analysis.NewTrackers(e.Analysis, a.cfg.Trackers)
 		// The offline analyzer learns from every human override made so far.
 		if err := e.Analysis.LoadExamples(ctx, st); err != nil {
 			return fmt.Errorf("load classified failures: %w", err)
@@ -659,6 +667,9 @@ func (cfg Config) Validate() error {
 	}
 	if cfg.Jobs.OrphanAfter != 0 && cfg.Jobs.OrphanAfter < jobs.MinOrphanAfter {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
+	}
+	for field, msg := range cfg.Trackers.Problems() {
+		add(field, msg)
 	}
 	if problems == nil {
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/dbtest"
@@ -78,6 +79,18 @@ func TestConfigValidateLimits(t *testing.T) {
 		{bugflow.Config{Notify: bugflow.NotifyConfig{MaxAttempts: -1}}, "notify"},
 		{bugflow.Config{Upkeep: bugflow.UpkeepConfig{ActivityRetention: -time.Hour}}, "upkeep"},
 		{bugflow.Config{Upkeep: bugflow.UpkeepConfig{Every: time.Minute, ActivityRetention: time.Hour}}, ""},
+		// Trackers: URLs absolute and without credentials; Jira needs its URL.
+		{bugflow.Config{Trackers: analysis.TrackerConfig{PublicBaseURL: "https://bugflow.example.com"}}, ""},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{PublicBaseURL: "bugflow.example.com"}}, "trackers.public_base_url"},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{GitHub: analysis.GitHubConfig{APIURL: "https://ghe.example.com/api/v3"}}}, ""},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{GitHub: analysis.GitHubConfig{APIURL: "https://u:p@ghe.example.com/api/v3"}}}, "trackers.github.api_url"},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{GitHub: analysis.GitHubConfig{RepoURL: "https://github.com/acme/tests"}}}, ""},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{GitHub: analysis.GitHubConfig{RepoURL: "https://github.com/acme"}}}, "trackers.github.repo_url"},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{Enabled: true, URL: "https://acme.atlassian.net"}}}, ""},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{Enabled: true}}}, "trackers.jira.url"},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{URL: "https://acme.atlassian.net?token=x"}}}, "trackers.jira.url"},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{ProjectKey: "PROJ"}}}, ""},
+		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{ProjectKey: "PROJ X"}}}, "trackers.jira.project_key"},
 	}
 	for i, tt := range tests {
 		err := tt.cfg.Validate()

@@ -28,4 +28,9 @@
 //     transaction and teach the analyzer, comments,
 //     reviews, history labels, and the history queries (real failure
 //     streaks, pass counts, flaky tests, job trends).
+//   - Trackers (TrackerConfig): drafts of GitHub issues and Jira bugs from
+//     a stored failure (following human overrides), duplicate search,
+//     creation with reporter attribution and a back-link comment, Jira
+//     projects and security levels, token validation. The HTTP clients
+//     live in package integrations.
 package analysis

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -26,21 +27,10 @@ const analysisMaxBody = 256 << 10
 // dashboardRows is how many newest jobs GET /api/dashboard summarises.
 const dashboardRows = 500
 
-// capabilitiesBody is GET /api/capabilities. No tracker integration is
-// configured yet, so every feature is off.
-type capabilitiesBody struct {
-	GitHubIssuesEnabled  bool   `json:"github_issues_enabled"`
-	JiraIssuesEnabled    bool   `json:"jira_issues_enabled"`
-	ServerGitHubToken    bool   `json:"server_github_token"`
-	ServerJiraToken      bool   `json:"server_jira_token"`
-	ServerJiraEmail      bool   `json:"server_jira_email"`
-	ServerJiraProjectKey string `json:"server_jira_project_key"`
-	ReportPortal         bool   `json:"reportportal"`
-	ReportPortalProject  string `json:"reportportal_project"`
-}
-
+// capabilities answers GET /api/capabilities: what the trackers are
+// configured to do.
 func (s *Server) capabilities(w http.ResponseWriter, r *http.Request) error {
-	return reply(w, r, http.StatusOK, capabilitiesBody{})
+	return reply(w, r, http.StatusOK, s.engine.Trackers.Capabilities())
 }
 
 // jobID is the :job_id path parameter.
@@ -60,6 +50,9 @@ func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &fields); err != nil {
 		return err
 	}
+	if err := analysis.CheckAnalysisRequest(fields); err != nil {
+		return err
+	}
 	failuresRaw, rawXMLRaw := nonNull(fields["failures"]), nonNull(fields["raw_xml"])
 	if (failuresRaw == nil) == (rawXMLRaw == nil) {
 		return errs.InvalidField("failures", "exactly one of failures or raw_xml must be provided")
@@ -75,7 +68,9 @@ func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	in := analysis.DirectInput{RecordInput: analysis.RecordInput{JobID: uuid.NewString(), RequestParams: analysis.StripSecrets(params)}}
-	in.ReportURL = baseURL(r) + "/results/" + in.JobID
+	// The configured public address wins over the request's Host header,
+	// which the stored enriched XML would otherwise keep whatever it said.
+	in.ReportURL = cmp.Or(s.engine.Trackers.PublicBaseURL(), baseURL(r)) + "/results/" + in.JobID
 	if rawXMLRaw != nil {
 		var raw string
 		if err := json.Unmarshal(rawXMLRaw, &raw); err != nil {
@@ -107,16 +102,16 @@ func nonNull(raw json.RawMessage) json.RawMessage {
 
 // resultEnvelope is seeds/001's ResultEnvelope.
 type resultEnvelope struct {
-	JobID             string           `json:"job_id"`
-	JenkinsURL        string           `json:"jenkins_url"`
-	Status            string           `json:"status"`
-	Result            map[string]any   `json:"result"`
-	CreatedAt         time.Time        `json:"created_at"`
-	CompletedAt       *time.Time       `json:"completed_at"`
-	AnalysisStartedAt *time.Time       `json:"analysis_started_at"`
-	Capabilities      capabilitiesBody `json:"capabilities"`
-	BaseURL           string           `json:"base_url"`
-	ResultURL         string           `json:"result_url"`
+	JobID             string                `json:"job_id"`
+	JenkinsURL        string                `json:"jenkins_url"`
+	Status            string                `json:"status"`
+	Result            map[string]any        `json:"result"`
+	CreatedAt         time.Time             `json:"created_at"`
+	CompletedAt       *time.Time            `json:"completed_at"`
+	AnalysisStartedAt *time.Time            `json:"analysis_started_at"`
+	Capabilities      analysis.Capabilities `json:"capabilities"`
+	BaseURL           string                `json:"base_url"`
+	ResultURL         string                `json:"result_url"`
 }
 
 func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
@@ -145,7 +140,9 @@ func (s *Server) getResult(w http.ResponseWriter, r *http.Request) error {
 	return reply(w, r, status, resultEnvelope{
 		JobID: res.JobID, JenkinsURL: res.JenkinsURL, Status: res.Status, Result: body,
 		CreatedAt: res.CreatedAt, CompletedAt: res.CompletedAt, AnalysisStartedAt: res.StartedAt,
-		ResultURL: "/results/" + res.JobID,
+		Capabilities: s.engine.Trackers.Capabilities(),
+		BaseURL:      s.engine.Trackers.PublicBaseURL(),
+		ResultURL:    s.engine.Trackers.PublicBaseURL() + "/results/" + res.JobID,
 	})
 }
 

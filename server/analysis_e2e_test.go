@@ -15,6 +15,7 @@ import (
 	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/client"
 	"github.com/bugflow/bugflow/client/api"
+	"github.com/bugflow/bugflow/internal/apitest"
 	"github.com/bugflow/bugflow/internal/dbtest"
 )
 
@@ -287,4 +288,35 @@ func TestAnalysisCurlExamples(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// The BaseAnalysisRequest fields are model-validated (422), on both sides
+// of each limit.
+func TestAnalyzeFailuresChecksTheAnalysisSettings(t *testing.T) {
+	srv := apitest.Start(t, apitest.Config{})
+	failures := `"failures": [{"test_name": "a.b", "error_message": "boom"}]`
+	for body, want := range map[string]int{
+		`"ai_provider": "claude"`:        200,
+		`"ai_provider": "bogus"`:         422,
+		`"ai_provider": null`:            200,
+		`"peer_analysis_max_rounds": 1`:  200,
+		`"peer_analysis_max_rounds": 10`: 200,
+		`"peer_analysis_max_rounds": 0`:  422,
+		`"peer_analysis_max_rounds": 11`: 422,
+		`"ai_cli_timeout": 1`:            200,
+		`"ai_cli_timeout": 0`:            422,
+		`"jira_max_results": 0`:          422,
+		`"enable_jira": "yes"`:           422,
+		`"peer_ai_configs": []`:          200,
+		`"peer_ai_configs": [{"ai_provider": "gemini", "ai_model": "gemini-2.5-pro"}]`:                                200,
+		`"peer_ai_configs": [{"ai_provider": "gemini", "ai_model": " "}]`:                                             422,
+		`"peer_ai_configs": [{"ai_provider": "openai", "ai_model": "x"}]`:                                             422,
+		`"additional_repos": [{"name": "product-repo", "url": "https://github.com/acme/product.git", "ref": "main"}]`: 200,
+		`"additional_repos": [{"name": "../x", "url": "https://github.com/acme/product.git"}]`:                        422,
+		`"additional_repos": [{"name": ".hidden", "url": "https://github.com/acme/product.git"}]`:                     422,
+		`"additional_repos": [{"name": "p"}]`:                                                                         422,
+	} {
+		resp, out := rawPost(t, srv.Raw, srv.URL+"/analyze-failures", "{"+failures+", "+body+"}")
+		assert.Equal(t, want, resp.StatusCode, "%s: %v", body, out)
+	}
 }

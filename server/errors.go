@@ -136,6 +136,14 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, f Family, e
 		_ = writeJSON(w, http.StatusAccepted, d.success(http.StatusAccepted, jobStillRunning{Detail: running.Error(), Status: running.Status}))
 		return
 	}
+	var tracker *analysis.TrackerError
+	if errors.As(err, &tracker) {
+		// The tracker failed, not bugflow and not the caller: 502, with a
+		// message that names the tracker and carries no secret.
+		infoFrom(r.Context()).failure = err
+		_ = writeJSON(w, http.StatusBadGateway, d.errorBody(http.StatusBadGateway, &errs.Error{Kind: errs.Unavailable, Message: tracker.Message}))
+		return
+	}
 	e := classify(err)
 	if e.Kind == errs.Invalid && infoFrom(r.Context()).plainInvalid {
 		e = &errs.Error{Kind: errs.Invalid, Message: e.Message}

@@ -207,6 +207,19 @@ func (s *Server) registerRoutes() {
 		put("/:job_id/reviewed", anyone, s.setReviewed, body),
 		get("/:job_id/review-status", anyone, s.reviewStatus),
 		put("/:job_id/override-classification", anyone, s.overrideClassification, body),
+		post("/:job_id/preview-github-issue", anyone, s.previewGitHubIssue, body),
+		post("/:job_id/preview-jira-bug", anyone, s.previewJiraBug, body),
+		post("/:job_id/create-github-issue", anyone, s.createGitHubIssue, body),
+		post("/:job_id/create-jira-bug", anyone, s.createJiraBug, body),
+	)
+	// seeds/001's tracker helpers. They call out to the configured GitHub
+	// and Jira with whatever token they are given, so they share a rate
+	// limit per client address. (Previews and creation need a stored
+	// failure and are limited by the trackers' own rate limits.)
+	s.group("/api", FastAPI,
+		post("/jira-projects", anyone, s.jiraProjects, body, ip(s.limits.trackers)),
+		post("/jira-security-levels", anyone, s.jiraSecurityLevels, body, ip(s.limits.trackers)),
+		post("/validate-token", anyone, s.validateToken, body, ip(s.limits.trackers)),
 	)
 	s.group("/history", FastAPI,
 		get("/failures", anyone, s.historyFailures),

@@ -17,6 +17,7 @@ type limiters struct {
 	signIn     *RateLimiter // POST /signin, /login, /api/auth/login
 	register   *RateLimiter // POST /register
 	analyze    *RateLimiter // POST /analyze-failures (CPU-heavy, unauthenticated)
+	trackers   *RateLimiter // POST /api/jira-projects, jira-security-levels, validate-token
 }
 
 // Sign-in rate limits per client IP: a burst, then one more per interval.
@@ -29,6 +30,9 @@ func newLimiters() limiters {
 		signIn:     NewRateLimiter(6*time.Second, 10),
 		register:   NewRateLimiter(12*time.Second, 5),
 		analyze:    NewRateLimiter(time.Second, 30),
+		// Each tracker helper call is a call to GitHub or Jira on someone
+		// else's behalf; an address gets a burst, then one a second.
+		trackers: NewRateLimiter(time.Second, 30),
 	}
 }
 

@@ -1160,6 +1160,24 @@ func (e ListPersonalTasksParamsPriority) Valid() bool {
 	}
 }
 
+// Defines values for ValidateTrackerTokenJSONBodyTokenType.
+const (
+	Github ValidateTrackerTokenJSONBodyTokenType = "github"
+	Jira   ValidateTrackerTokenJSONBodyTokenType = "jira"
+)
+
+// Valid indicates whether the value is a known member of the ValidateTrackerTokenJSONBodyTokenType enum.
+func (e ValidateTrackerTokenJSONBodyTokenType) Valid() bool {
+	switch e {
+	case Github:
+		return true
+	case Jira:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DemoTrainParamsIsAnon.
 const (
 	DemoTrainParamsIsAnonFALSE  DemoTrainParamsIsAnon = "FALSE"
@@ -1606,6 +1624,30 @@ type CommentRef struct {
 	Username  string    `json:"username"`
 }
 
+// CreateIssueRequest defines model for CreateIssueRequest.
+type CreateIssueRequest struct {
+	Body              string  `json:"body"`
+	ChildBuildNumber  *int    `json:"child_build_number,omitempty"`
+	ChildJobName      *string `json:"child_job_name,omitempty"`
+	GithubRepoUrl     *string `json:"github_repo_url,omitempty"`
+	GithubToken       *string `json:"github_token,omitempty"`
+	JiraEmail         *string `json:"jira_email,omitempty"`
+	JiraProjectKey    *string `json:"jira_project_key,omitempty"`
+	JiraSecurityLevel *string `json:"jira_security_level,omitempty"`
+	JiraToken         *string `json:"jira_token,omitempty"`
+	TestName          string  `json:"test_name"`
+	Title             string  `json:"title"`
+}
+
+// CreatedIssue defines model for CreatedIssue.
+type CreatedIssue struct {
+	CommentId int64  `json:"comment_id"`
+	Key       string `json:"key"`
+	Number    int    `json:"number"`
+	Title     string `json:"title"`
+	Url       string `json:"url"`
+}
+
 // DRFError Workflow and tickets (seeds/004) error dialect.
 type DRFError struct {
 	Details *map[string][]string `json:"details,omitempty"`
@@ -1805,6 +1847,19 @@ type IDBody struct {
 	Id int64 `json:"id"`
 }
 
+// IssuePreview defines model for IssuePreview.
+type IssuePreview struct {
+	Body          string `json:"body"`
+	SimilarIssues []struct {
+		Key    string `json:"key"`
+		Number int    `json:"number"`
+		Status string `json:"status"`
+		Title  string `json:"title"`
+		Url    string `json:"url"`
+	} `json:"similar_issues"`
+	Title string `json:"title"`
+}
+
 // JobError defines model for JobError.
 type JobError struct {
 	Code    string `json:"code"`
@@ -1970,6 +2025,22 @@ type PlainError struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`
+}
+
+// PreviewIssueRequest defines model for PreviewIssueRequest.
+type PreviewIssueRequest struct {
+	AiModel           *string `json:"ai_model,omitempty"`
+	AiProvider        *string `json:"ai_provider,omitempty"`
+	ChildBuildNumber  *int    `json:"child_build_number,omitempty"`
+	ChildJobName      *string `json:"child_job_name,omitempty"`
+	GithubRepoUrl     *string `json:"github_repo_url,omitempty"`
+	GithubToken       *string `json:"github_token,omitempty"`
+	IncludeLinks      *bool   `json:"include_links,omitempty"`
+	JiraEmail         *string `json:"jira_email,omitempty"`
+	JiraProjectKey    *string `json:"jira_project_key,omitempty"`
+	JiraSecurityLevel *string `json:"jira_security_level,omitempty"`
+	JiraToken         *string `json:"jira_token,omitempty"`
+	TestName          string  `json:"test_name"`
 }
 
 // Priority defines model for Priority.
@@ -2815,6 +2886,9 @@ type DRFUnauthorized = DRFError
 // DRFUnavailable Workflow and tickets (seeds/004) error dialect.
 type DRFUnavailable = DRFError
 
+// DetailBadGateway Analysis and tasks (FastAPI) error dialect.
+type DetailBadGateway = DetailError
+
 // DetailBadRequest Analysis and tasks (FastAPI) error dialect.
 type DetailBadRequest = DetailError
 
@@ -3059,6 +3133,20 @@ type UpdateBugReport200JSONResponseBodyStatus int
 // UpdateBugReport200JSONResponseBodySuccess defines parameters for UpdateBugReport.
 type UpdateBugReport200JSONResponseBodySuccess bool
 
+// ListJiraProjectsJSONBody defines parameters for ListJiraProjects.
+type ListJiraProjectsJSONBody struct {
+	JiraEmail *string `json:"jira_email,omitempty"`
+	JiraToken *string `json:"jira_token,omitempty"`
+	Query     *string `json:"query,omitempty"`
+}
+
+// ListJiraSecurityLevelsJSONBody defines parameters for ListJiraSecurityLevels.
+type ListJiraSecurityLevelsJSONBody struct {
+	JiraEmail  *string `json:"jira_email,omitempty"`
+	JiraToken  *string `json:"jira_token,omitempty"`
+	ProjectKey string  `json:"project_key"`
+}
+
 // PutUserTokensJSONBody defines parameters for PutUserTokens.
 type PutUserTokensJSONBody struct {
 	GithubToken *string `json:"github_token,omitempty"`
@@ -3101,6 +3189,16 @@ type ListPersonalTasksParamsStatus string
 
 // ListPersonalTasksParamsPriority defines parameters for ListPersonalTasks.
 type ListPersonalTasksParamsPriority string
+
+// ValidateTrackerTokenJSONBody defines parameters for ValidateTrackerToken.
+type ValidateTrackerTokenJSONBody struct {
+	Email     *string                               `json:"email,omitempty"`
+	Token     string                                `json:"token"`
+	TokenType ValidateTrackerTokenJSONBodyTokenType `json:"token_type"`
+}
+
+// ValidateTrackerTokenJSONBodyTokenType defines parameters for ValidateTrackerToken.
+type ValidateTrackerTokenJSONBodyTokenType string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
@@ -3598,6 +3696,12 @@ type ListBugReportsJSONRequestBody ListBugReportsJSONBody
 // UpdateBugReportJSONRequestBody defines body for UpdateBugReport for application/json ContentType.
 type UpdateBugReportJSONRequestBody UpdateBugReportJSONBody
 
+// ListJiraProjectsJSONRequestBody defines body for ListJiraProjects for application/json ContentType.
+type ListJiraProjectsJSONRequestBody ListJiraProjectsJSONBody
+
+// ListJiraSecurityLevelsJSONRequestBody defines body for ListJiraSecurityLevels for application/json ContentType.
+type ListJiraSecurityLevelsJSONRequestBody ListJiraSecurityLevelsJSONBody
+
 // PutUserTokensJSONRequestBody defines body for PutUserTokens for application/json ContentType.
 type PutUserTokensJSONRequestBody PutUserTokensJSONBody
 
@@ -3609,6 +3713,9 @@ type CreatePersonalTaskJSONRequestBody = NewPersonalTask
 
 // UpdatePersonalTaskJSONRequestBody defines body for UpdatePersonalTask for application/json ContentType.
 type UpdatePersonalTaskJSONRequestBody = PersonalTaskInput
+
+// ValidateTrackerTokenJSONRequestBody defines body for ValidateTrackerToken for application/json ContentType.
+type ValidateTrackerTokenJSONRequestBody ValidateTrackerTokenJSONBody
 
 // DemoPredictJSONRequestBody defines body for DemoPredict for application/json ContentType.
 type DemoPredictJSONRequestBody DemoPredictJSONBody
@@ -3634,8 +3741,20 @@ type RegisterJSONRequestBody RegisterJSONBody
 // AddCommentJSONRequestBody defines body for AddComment for application/json ContentType.
 type AddCommentJSONRequestBody AddCommentJSONBody
 
+// CreateGitHubIssueJSONRequestBody defines body for CreateGitHubIssue for application/json ContentType.
+type CreateGitHubIssueJSONRequestBody = CreateIssueRequest
+
+// CreateJiraBugJSONRequestBody defines body for CreateJiraBug for application/json ContentType.
+type CreateJiraBugJSONRequestBody = CreateIssueRequest
+
 // OverrideClassificationJSONRequestBody defines body for OverrideClassification for application/json ContentType.
 type OverrideClassificationJSONRequestBody OverrideClassificationJSONBody
+
+// PreviewGitHubIssueJSONRequestBody defines body for PreviewGitHubIssue for application/json ContentType.
+type PreviewGitHubIssueJSONRequestBody = PreviewIssueRequest
+
+// PreviewJiraBugJSONRequestBody defines body for PreviewJiraBug for application/json ContentType.
+type PreviewJiraBugJSONRequestBody = PreviewIssueRequest
 
 // SetReviewedJSONRequestBody defines body for SetReviewed for application/json ContentType.
 type SetReviewedJSONRequestBody SetReviewedJSONBody
@@ -3983,8 +4102,13 @@ type ClientInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -3998,8 +4122,13 @@ type ClientInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4251,6 +4380,44 @@ type ClientInterface interface {
 	// Corresponds with GET /api/dashboard (the `GetDashboard` operationId).
 	GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListJiraProjectsWithBody Jira projects visible to the caller's Jira credentials
+	//
+	// Without caller credentials (body or saved tokens) only the configured
+	// project is listed. Tracker failures answer [].
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+	ListJiraProjectsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListJiraProjects Jira projects visible to the caller's Jira credentials
+	//
+	// Without caller credentials (body or saved tokens) only the configured
+	// project is listed. Tracker failures answer [].
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+	ListJiraProjects(ctx context.Context, body ListJiraProjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListJiraSecurityLevelsWithBody Security levels of a Jira project
+	//
+	// Tracker failures answer [].
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+	ListJiraSecurityLevelsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListJiraSecurityLevels Security levels of a Jira project
+	//
+	// Tracker failures answer [].
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+	ListJiraSecurityLevels(ctx context.Context, body ListJiraSecurityLevelsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetUserTokens Personal GitHub and Jira credentials of the username context
 	//
 	// The username context is the signed-in user, else the guest username
@@ -4413,6 +4580,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
 	UpdatePersonalTask(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ValidateTrackerTokenWithBody Check a GitHub token or Jira credentials
+	//
+	// Invalid tokens and unreachable trackers are 200 with valid false.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+	ValidateTrackerTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ValidateTrackerToken Check a GitHub token or Jira credentials
+	//
+	// Invalid tokens and unreachable trackers are 200 with valid false.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+	ValidateTrackerToken(ctx context.Context, body ValidateTrackerTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List audit events (admins)
 	//
@@ -4678,6 +4863,50 @@ type ClientInterface interface {
 	// Corresponds with DELETE /results/{job_id}/comments/{comment_id} (the `DeleteComment` operationId).
 	DeleteComment(ctx context.Context, jobId string, commentId int, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreateGitHubIssueWithBody File a GitHub issue for a stored failure
+	//
+	// With a username context the body gets reporter attribution and the
+	// failure gets a comment linking to the issue (comment_id).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+	CreateGitHubIssueWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateGitHubIssue File a GitHub issue for a stored failure
+	//
+	// With a username context the body gets reporter attribution and the
+	// failure gets a comment linking to the issue (comment_id).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+	CreateGitHubIssue(ctx context.Context, jobId string, body CreateGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateJiraBugWithBody File a Jira bug for a stored failure
+	//
+	// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+	// description; Server/Data Center (a personal access token) REST v2. With a
+	// username context the description gets reporter attribution and the
+	// failure a comment linking to the bug.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+	CreateJiraBugWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateJiraBug File a Jira bug for a stored failure
+	//
+	// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+	// description; Server/Data Center (a personal access token) REST v2. With a
+	// username context the description gets reporter attribution and the
+	// failure a comment linking to the bug.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+	CreateJiraBug(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
@@ -4701,6 +4930,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
 	OverrideClassification(ctx context.Context, jobId string, body OverrideClassificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewGitHubIssueWithBody Draft a GitHub issue for a stored failure
+	//
+	// The draft follows the failure's effective (possibly overridden)
+	// classification. With a repository and a token (the body's, else the
+	// signed-in user's saved one, else the server's), up to 5 similar issues
+	// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+	PreviewGitHubIssueWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewGitHubIssue Draft a GitHub issue for a stored failure
+	//
+	// The draft follows the failure's effective (possibly overridden)
+	// classification. With a repository and a token (the body's, else the
+	// signed-in user's saved one, else the server's), up to 5 similar issues
+	// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+	PreviewGitHubIssue(ctx context.Context, jobId string, body PreviewGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewJiraBugWithBody Draft a Jira bug for a stored failure
+	//
+	// With credentials and a project key, up to 5 similar bugs are searched
+	// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+	// ORDER BY updated DESC`; best effort.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+	PreviewJiraBugWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PreviewJiraBug Draft a Jira bug for a stored failure
+	//
+	// With credentials and a project key, up to 5 similar bugs are searched
+	// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+	// ORDER BY updated DESC`; best effort.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+	PreviewJiraBug(ctx context.Context, jobId string, body PreviewJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReviewStatus Review counters of a job
 	//
@@ -5433,8 +5708,13 @@ func (c *Client) GetAIConfigs(ctx context.Context, reqEditors ...RequestEditorFn
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes any type of body and a specified content type.
 //
@@ -5458,8 +5738,13 @@ func (c *Client) AnalyzeFailuresWithBody(ctx context.Context, contentType string
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5991,6 +6276,84 @@ func (c *Client) GetDashboard(ctx context.Context, reqEditors ...RequestEditorFn
 	return c.Client.Do(req)
 }
 
+// ListJiraProjectsWithBody Jira projects visible to the caller's Jira credentials
+//
+// Without caller credentials (body or saved tokens) only the configured
+// project is listed. Tracker failures answer [].
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+func (c *Client) ListJiraProjectsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListJiraProjectsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListJiraProjects Jira projects visible to the caller's Jira credentials
+//
+// Without caller credentials (body or saved tokens) only the configured
+// project is listed. Tracker failures answer [].
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+func (c *Client) ListJiraProjects(ctx context.Context, body ListJiraProjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListJiraProjectsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListJiraSecurityLevelsWithBody Security levels of a Jira project
+//
+// Tracker failures answer [].
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+func (c *Client) ListJiraSecurityLevelsWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListJiraSecurityLevelsRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListJiraSecurityLevels Security levels of a Jira project
+//
+// Tracker failures answer [].
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+func (c *Client) ListJiraSecurityLevels(ctx context.Context, body ListJiraSecurityLevelsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListJiraSecurityLevelsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetUserTokens Personal GitHub and Jira credentials of the username context
 //
 // The username context is the signed-in user, else the guest username
@@ -6284,6 +6647,44 @@ func (c *Client) UpdatePersonalTaskWithBody(ctx context.Context, taskId string, 
 // Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
 func (c *Client) UpdatePersonalTask(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdatePersonalTaskRequest(c.Server, taskId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ValidateTrackerTokenWithBody Check a GitHub token or Jira credentials
+//
+// Invalid tokens and unreachable trackers are 200 with valid false.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+func (c *Client) ValidateTrackerTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewValidateTrackerTokenRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ValidateTrackerToken Check a GitHub token or Jira credentials
+//
+// Invalid tokens and unreachable trackers are 200 with valid false.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+func (c *Client) ValidateTrackerToken(ctx context.Context, body ValidateTrackerTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewValidateTrackerTokenRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6888,6 +7289,90 @@ func (c *Client) DeleteComment(ctx context.Context, jobId string, commentId int,
 	return c.Client.Do(req)
 }
 
+// CreateGitHubIssueWithBody File a GitHub issue for a stored failure
+//
+// With a username context the body gets reporter attribution and the
+// failure gets a comment linking to the issue (comment_id).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+func (c *Client) CreateGitHubIssueWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateGitHubIssueRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateGitHubIssue File a GitHub issue for a stored failure
+//
+// With a username context the body gets reporter attribution and the
+// failure gets a comment linking to the issue (comment_id).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+func (c *Client) CreateGitHubIssue(ctx context.Context, jobId string, body CreateGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateGitHubIssueRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateJiraBugWithBody File a Jira bug for a stored failure
+//
+// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+// description; Server/Data Center (a personal access token) REST v2. With a
+// username context the description gets reporter attribution and the
+// failure a comment linking to the bug.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+func (c *Client) CreateJiraBugWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateJiraBugRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateJiraBug File a Jira bug for a stored failure
+//
+// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+// description; Server/Data Center (a personal access token) REST v2. With a
+// username context the description gets reporter attribution and the
+// failure a comment linking to the bug.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+func (c *Client) CreateJiraBug(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateJiraBugRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // OverrideClassificationWithBody Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
@@ -6922,6 +7407,92 @@ func (c *Client) OverrideClassificationWithBody(ctx context.Context, jobId strin
 // Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
 func (c *Client) OverrideClassification(ctx context.Context, jobId string, body OverrideClassificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewOverrideClassificationRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewGitHubIssueWithBody Draft a GitHub issue for a stored failure
+//
+// The draft follows the failure's effective (possibly overridden)
+// classification. With a repository and a token (the body's, else the
+// signed-in user's saved one, else the server's), up to 5 similar issues
+// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+func (c *Client) PreviewGitHubIssueWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewGitHubIssueRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewGitHubIssue Draft a GitHub issue for a stored failure
+//
+// The draft follows the failure's effective (possibly overridden)
+// classification. With a repository and a token (the body's, else the
+// signed-in user's saved one, else the server's), up to 5 similar issues
+// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+func (c *Client) PreviewGitHubIssue(ctx context.Context, jobId string, body PreviewGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewGitHubIssueRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewJiraBugWithBody Draft a Jira bug for a stored failure
+//
+// With credentials and a project key, up to 5 similar bugs are searched
+// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+// ORDER BY updated DESC`; best effort.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+func (c *Client) PreviewJiraBugWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewJiraBugRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PreviewJiraBug Draft a Jira bug for a stored failure
+//
+// With credentials and a project key, up to 5 similar bugs are searched
+// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+// ORDER BY updated DESC`; best effort.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+func (c *Client) PreviewJiraBug(ctx context.Context, jobId string, body PreviewJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPreviewJiraBugRequest(c.Server, jobId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -9100,6 +9671,86 @@ func NewGetDashboardRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListJiraProjectsRequest calls the generic ListJiraProjects builder with application/json body
+func NewListJiraProjectsRequest(server string, body ListJiraProjectsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewListJiraProjectsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewListJiraProjectsRequestWithBody constructs an http.Request for the ListJiraProjects method, with any body, and a specified content type
+func NewListJiraProjectsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/jira-projects")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListJiraSecurityLevelsRequest calls the generic ListJiraSecurityLevels builder with application/json body
+func NewListJiraSecurityLevelsRequest(server string, body ListJiraSecurityLevelsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewListJiraSecurityLevelsRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewListJiraSecurityLevelsRequestWithBody constructs an http.Request for the ListJiraSecurityLevels method, with any body, and a specified content type
+func NewListJiraSecurityLevelsRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/jira-security-levels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetUserTokensRequest constructs an http.Request for the GetUserTokens method
 func NewGetUserTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -9567,6 +10218,46 @@ func NewUpdatePersonalTaskRequestWithBody(server string, taskId string, contentT
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewValidateTrackerTokenRequest calls the generic ValidateTrackerToken builder with application/json body
+func NewValidateTrackerTokenRequest(server string, body ValidateTrackerTokenJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewValidateTrackerTokenRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewValidateTrackerTokenRequestWithBody constructs an http.Request for the ValidateTrackerToken method, with any body, and a specified content type
+func NewValidateTrackerTokenRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/validate-token")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -10951,6 +11642,100 @@ func NewDeleteCommentRequest(server string, jobId string, commentId int) (*http.
 	return req, nil
 }
 
+// NewCreateGitHubIssueRequest calls the generic CreateGitHubIssue builder with application/json body
+func NewCreateGitHubIssueRequest(server string, jobId string, body CreateGitHubIssueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateGitHubIssueRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewCreateGitHubIssueRequestWithBody constructs an http.Request for the CreateGitHubIssue method, with any body, and a specified content type
+func NewCreateGitHubIssueRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/create-github-issue", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateJiraBugRequest calls the generic CreateJiraBug builder with application/json body
+func NewCreateJiraBugRequest(server string, jobId string, body CreateJiraBugJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateJiraBugRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewCreateJiraBugRequestWithBody constructs an http.Request for the CreateJiraBug method, with any body, and a specified content type
+func NewCreateJiraBugRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/create-jira-bug", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewOverrideClassificationRequest calls the generic OverrideClassification builder with application/json body
 func NewOverrideClassificationRequest(server string, jobId string, body OverrideClassificationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -10989,6 +11774,100 @@ func NewOverrideClassificationRequestWithBody(server string, jobId string, conte
 	}
 
 	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewGitHubIssueRequest calls the generic PreviewGitHubIssue builder with application/json body
+func NewPreviewGitHubIssueRequest(server string, jobId string, body PreviewGitHubIssueJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewGitHubIssueRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewPreviewGitHubIssueRequestWithBody constructs an http.Request for the PreviewGitHubIssue method, with any body, and a specified content type
+func NewPreviewGitHubIssueRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/preview-github-issue", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPreviewJiraBugRequest calls the generic PreviewJiraBug builder with application/json body
+func NewPreviewJiraBugRequest(server string, jobId string, body PreviewJiraBugJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPreviewJiraBugRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewPreviewJiraBugRequestWithBody constructs an http.Request for the PreviewJiraBug method, with any body, and a specified content type
+func NewPreviewJiraBugRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/preview-jira-bug", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -13523,8 +14402,13 @@ type ClientWithResponsesInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13538,8 +14422,13 @@ type ClientWithResponsesInterface interface {
 	// analyzer (rules plus similarity to human-classified failures). The
 	// result is stored (GET /results/{job_id}) and returned; raw_xml input
 	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-	// kept in request_params with secrets stripped.
+	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+	// as the document's model does (422): ai_provider claude, gemini or
+	// cursor; peer_ai_configs entries with such a provider and a non-blank
+	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, ..
+	// or a leading dot. They are kept in request_params with secrets
+	// stripped; the offline analyzer does not use them yet.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -13805,6 +14694,44 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/dashboard (the `GetDashboard` operationId).
 	GetDashboardWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDashboardResponse, error)
 
+	// ListJiraProjectsWithBodyWithResponse Jira projects visible to the caller's Jira credentials
+	//
+	// Without caller credentials (body or saved tokens) only the configured
+	// project is listed. Tracker failures answer [].
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+	ListJiraProjectsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListJiraProjectsResponse, error)
+
+	// ListJiraProjectsWithResponse Jira projects visible to the caller's Jira credentials
+	//
+	// Without caller credentials (body or saved tokens) only the configured
+	// project is listed. Tracker failures answer [].
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+	ListJiraProjectsWithResponse(ctx context.Context, body ListJiraProjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*ListJiraProjectsResponse, error)
+
+	// ListJiraSecurityLevelsWithBodyWithResponse Security levels of a Jira project
+	//
+	// Tracker failures answer [].
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+	ListJiraSecurityLevelsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListJiraSecurityLevelsResponse, error)
+
+	// ListJiraSecurityLevelsWithResponse Security levels of a Jira project
+	//
+	// Tracker failures answer [].
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+	ListJiraSecurityLevelsWithResponse(ctx context.Context, body ListJiraSecurityLevelsJSONRequestBody, reqEditors ...RequestEditorFn) (*ListJiraSecurityLevelsResponse, error)
+
 	// GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 	//
 	// The username context is the signed-in user, else the guest username
@@ -13979,6 +14906,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /api/v1/tasks/{task_id} (the `UpdatePersonalTask` operationId).
 	UpdatePersonalTaskWithResponse(ctx context.Context, taskId string, body UpdatePersonalTaskJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePersonalTaskResponse, error)
+
+	// ValidateTrackerTokenWithBodyWithResponse Check a GitHub token or Jira credentials
+	//
+	// Invalid tokens and unreachable trackers are 200 with valid false.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+	ValidateTrackerTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ValidateTrackerTokenResponse, error)
+
+	// ValidateTrackerTokenWithResponse Check a GitHub token or Jira credentials
+	//
+	// Invalid tokens and unreachable trackers are 200 with valid false.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+	ValidateTrackerTokenWithResponse(ctx context.Context, body ValidateTrackerTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*ValidateTrackerTokenResponse, error)
 
 	// ListAuditEventsWithResponse List audit events (admins)
 	//
@@ -14280,6 +15225,50 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /results/{job_id}/comments/{comment_id} (the `DeleteComment` operationId).
 	DeleteCommentWithResponse(ctx context.Context, jobId string, commentId int, reqEditors ...RequestEditorFn) (*DeleteCommentResponse, error)
 
+	// CreateGitHubIssueWithBodyWithResponse File a GitHub issue for a stored failure
+	//
+	// With a username context the body gets reporter attribution and the
+	// failure gets a comment linking to the issue (comment_id).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+	CreateGitHubIssueWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateGitHubIssueResponse, error)
+
+	// CreateGitHubIssueWithResponse File a GitHub issue for a stored failure
+	//
+	// With a username context the body gets reporter attribution and the
+	// failure gets a comment linking to the issue (comment_id).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+	CreateGitHubIssueWithResponse(ctx context.Context, jobId string, body CreateGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateGitHubIssueResponse, error)
+
+	// CreateJiraBugWithBodyWithResponse File a Jira bug for a stored failure
+	//
+	// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+	// description; Server/Data Center (a personal access token) REST v2. With a
+	// username context the description gets reporter attribution and the
+	// failure a comment linking to the bug.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+	CreateJiraBugWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJiraBugResponse, error)
+
+	// CreateJiraBugWithResponse File a Jira bug for a stored failure
+	//
+	// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+	// description; Server/Data Center (a personal access token) REST v2. With a
+	// username context the description gets reporter attribution and the
+	// failure a comment linking to the bug.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+	CreateJiraBugWithResponse(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJiraBugResponse, error)
+
 	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
@@ -14303,6 +15292,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /results/{job_id}/override-classification (the `OverrideClassification` operationId).
 	OverrideClassificationWithResponse(ctx context.Context, jobId string, body OverrideClassificationJSONRequestBody, reqEditors ...RequestEditorFn) (*OverrideClassificationResponse, error)
+
+	// PreviewGitHubIssueWithBodyWithResponse Draft a GitHub issue for a stored failure
+	//
+	// The draft follows the failure's effective (possibly overridden)
+	// classification. With a repository and a token (the body's, else the
+	// signed-in user's saved one, else the server's), up to 5 similar issues
+	// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+	PreviewGitHubIssueWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewGitHubIssueResponse, error)
+
+	// PreviewGitHubIssueWithResponse Draft a GitHub issue for a stored failure
+	//
+	// The draft follows the failure's effective (possibly overridden)
+	// classification. With a repository and a token (the body's, else the
+	// signed-in user's saved one, else the server's), up to 5 similar issues
+	// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+	PreviewGitHubIssueWithResponse(ctx context.Context, jobId string, body PreviewGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewGitHubIssueResponse, error)
+
+	// PreviewJiraBugWithBodyWithResponse Draft a Jira bug for a stored failure
+	//
+	// With credentials and a project key, up to 5 similar bugs are searched
+	// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+	// ORDER BY updated DESC`; best effort.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+	PreviewJiraBugWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewJiraBugResponse, error)
+
+	// PreviewJiraBugWithResponse Draft a Jira bug for a stored failure
+	//
+	// With credentials and a project key, up to 5 similar bugs are searched
+	// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+	// ORDER BY updated DESC`; best effort.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+	PreviewJiraBugWithResponse(ctx context.Context, jobId string, body PreviewJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewJiraBugResponse, error)
 
 	// GetReviewStatusWithResponse Review counters of a job
 	//
@@ -16470,6 +17505,172 @@ func (r GetDashboardResponse) ContentType() string {
 	return ""
 }
 
+// ListJiraProjectsResponse429Headers the declared response headers of an HTTP 429 response for ListJiraProjects
+type ListJiraProjectsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListJiraProjectsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]struct {
+		Key  string `json:"key"`
+		Name string `json:"name"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListJiraProjectsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListJiraProjectsResponse) GetJSON200() *[]struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListJiraProjectsResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListJiraProjectsResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListJiraProjectsResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListJiraProjectsResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListJiraProjectsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListJiraProjectsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListJiraProjectsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListJiraProjectsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListJiraSecurityLevelsResponse429Headers the declared response headers of an HTTP 429 response for ListJiraSecurityLevels
+type ListJiraSecurityLevelsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListJiraSecurityLevelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]struct {
+		Description string `json:"description"`
+		Id          string `json:"id"`
+		Name        string `json:"name"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListJiraSecurityLevelsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListJiraSecurityLevelsResponse) GetJSON200() *[]struct {
+	Description string `json:"description"`
+	Id          string `json:"id"`
+	Name        string `json:"name"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListJiraSecurityLevelsResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ListJiraSecurityLevelsResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ListJiraSecurityLevelsResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ListJiraSecurityLevelsResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ListJiraSecurityLevelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListJiraSecurityLevelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListJiraSecurityLevelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListJiraSecurityLevelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetUserTokensResponse200Headers the declared response headers of an HTTP 200 response for GetUserTokens
 type GetUserTokensResponse200Headers struct {
 	CacheControl *string
@@ -17152,6 +18353,90 @@ func (r UpdatePersonalTaskResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdatePersonalTaskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ValidateTrackerTokenResponse429Headers the declared response headers of an HTTP 429 response for ValidateTrackerToken
+type ValidateTrackerTokenResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ValidateTrackerTokenResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Message  string `json:"message"`
+		Username string `json:"username"`
+		Valid    bool   `json:"valid"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ValidateTrackerTokenResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ValidateTrackerTokenResponse) GetJSON200() *struct {
+	Message  string `json:"message"`
+	Username string `json:"username"`
+	Valid    bool   `json:"valid"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ValidateTrackerTokenResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ValidateTrackerTokenResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ValidateTrackerTokenResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ValidateTrackerTokenResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ValidateTrackerTokenResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ValidateTrackerTokenResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ValidateTrackerTokenResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ValidateTrackerTokenResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -18804,6 +20089,214 @@ func (r DeleteCommentResponse) ContentType() string {
 	return ""
 }
 
+type CreateGitHubIssueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedIssue
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *DetailBadGateway
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON201() *CreatedIssue {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateGitHubIssueResponse) GetJSON502() *DetailBadGateway {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateGitHubIssueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateGitHubIssueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateGitHubIssueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateGitHubIssueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateJiraBugResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *CreatedIssue
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DetailUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *DetailBadGateway
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateJiraBugResponse) GetJSON201() *CreatedIssue {
+	return r.JSON201
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r CreateJiraBugResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CreateJiraBugResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CreateJiraBugResponse) GetJSON401() *DetailUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r CreateJiraBugResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CreateJiraBugResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r CreateJiraBugResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r CreateJiraBugResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CreateJiraBugResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateJiraBugResponse) GetJSON502() *DetailBadGateway {
+	return r.JSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateJiraBugResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateJiraBugResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateJiraBugResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateJiraBugResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type OverrideClassificationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -18894,6 +20387,186 @@ func (r OverrideClassificationResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r OverrideClassificationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreviewGitHubIssueResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IssuePreview
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON200() *IssuePreview {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PreviewGitHubIssueResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewGitHubIssueResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewGitHubIssueResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewGitHubIssueResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewGitHubIssueResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type PreviewJiraBugResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IssuePreview
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DetailForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON200() *IssuePreview {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON403() *DetailForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PreviewJiraBugResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetBody returns the raw response body bytes
+func (r PreviewJiraBugResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PreviewJiraBugResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PreviewJiraBugResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PreviewJiraBugResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -22384,8 +24057,13 @@ func (c *ClientWithResponses) GetAIConfigsWithResponse(ctx context.Context, reqE
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22405,8 +24083,13 @@ func (c *ClientWithResponses) AnalyzeFailuresWithBodyWithResponse(ctx context.Co
 // analyzer (rules plus similarity to human-classified failures). The
 // result is stored (GET /results/{job_id}) and returned; raw_xml input
 // also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. Other fields (ai_provider, ai_model, ...) are
-// kept in request_params with secrets stripped.
+// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
+// as the document's model does (422): ai_provider claude, gemini or
+// cursor; peer_ai_configs entries with such a provider and a non-blank
+// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, ..
+// or a leading dot. They are kept in request_params with secrets
+// stripped; the offline analyzer does not use them yet.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22840,6 +24523,68 @@ func (c *ClientWithResponses) GetDashboardWithResponse(ctx context.Context, reqE
 	return ParseGetDashboardResponse(rsp)
 }
 
+// ListJiraProjectsWithBodyWithResponse Jira projects visible to the caller's Jira credentials
+//
+// Without caller credentials (body or saved tokens) only the configured
+// project is listed. Tracker failures answer [].
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+func (c *ClientWithResponses) ListJiraProjectsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListJiraProjectsResponse, error) {
+	rsp, err := c.ListJiraProjectsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListJiraProjectsResponse(rsp)
+}
+
+// ListJiraProjectsWithResponse Jira projects visible to the caller's Jira credentials
+//
+// Without caller credentials (body or saved tokens) only the configured
+// project is listed. Tracker failures answer [].
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/jira-projects (the `ListJiraProjects` operationId).
+func (c *ClientWithResponses) ListJiraProjectsWithResponse(ctx context.Context, body ListJiraProjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*ListJiraProjectsResponse, error) {
+	rsp, err := c.ListJiraProjects(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListJiraProjectsResponse(rsp)
+}
+
+// ListJiraSecurityLevelsWithBodyWithResponse Security levels of a Jira project
+//
+// Tracker failures answer [].
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+func (c *ClientWithResponses) ListJiraSecurityLevelsWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ListJiraSecurityLevelsResponse, error) {
+	rsp, err := c.ListJiraSecurityLevelsWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListJiraSecurityLevelsResponse(rsp)
+}
+
+// ListJiraSecurityLevelsWithResponse Security levels of a Jira project
+//
+// Tracker failures answer [].
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/jira-security-levels (the `ListJiraSecurityLevels` operationId).
+func (c *ClientWithResponses) ListJiraSecurityLevelsWithResponse(ctx context.Context, body ListJiraSecurityLevelsJSONRequestBody, reqEditors ...RequestEditorFn) (*ListJiraSecurityLevelsResponse, error) {
+	rsp, err := c.ListJiraSecurityLevels(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListJiraSecurityLevelsResponse(rsp)
+}
+
 // GetUserTokensWithResponse Personal GitHub and Jira credentials of the username context
 //
 // The username context is the signed-in user, else the guest username
@@ -23097,6 +24842,36 @@ func (c *ClientWithResponses) UpdatePersonalTaskWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseUpdatePersonalTaskResponse(rsp)
+}
+
+// ValidateTrackerTokenWithBodyWithResponse Check a GitHub token or Jira credentials
+//
+// Invalid tokens and unreachable trackers are 200 with valid false.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+func (c *ClientWithResponses) ValidateTrackerTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ValidateTrackerTokenResponse, error) {
+	rsp, err := c.ValidateTrackerTokenWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseValidateTrackerTokenResponse(rsp)
+}
+
+// ValidateTrackerTokenWithResponse Check a GitHub token or Jira credentials
+//
+// Invalid tokens and unreachable trackers are 200 with valid false.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/validate-token (the `ValidateTrackerToken` operationId).
+func (c *ClientWithResponses) ValidateTrackerTokenWithResponse(ctx context.Context, body ValidateTrackerTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*ValidateTrackerTokenResponse, error) {
+	rsp, err := c.ValidateTrackerToken(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseValidateTrackerTokenResponse(rsp)
 }
 
 // ListAuditEventsWithResponse List audit events (admins)
@@ -23597,6 +25372,74 @@ func (c *ClientWithResponses) DeleteCommentWithResponse(ctx context.Context, job
 	return ParseDeleteCommentResponse(rsp)
 }
 
+// CreateGitHubIssueWithBodyWithResponse File a GitHub issue for a stored failure
+//
+// With a username context the body gets reporter attribution and the
+// failure gets a comment linking to the issue (comment_id).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+func (c *ClientWithResponses) CreateGitHubIssueWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateGitHubIssueResponse, error) {
+	rsp, err := c.CreateGitHubIssueWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateGitHubIssueResponse(rsp)
+}
+
+// CreateGitHubIssueWithResponse File a GitHub issue for a stored failure
+//
+// With a username context the body gets reporter attribution and the
+// failure gets a comment linking to the issue (comment_id).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/create-github-issue (the `CreateGitHubIssue` operationId).
+func (c *ClientWithResponses) CreateGitHubIssueWithResponse(ctx context.Context, jobId string, body CreateGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateGitHubIssueResponse, error) {
+	rsp, err := c.CreateGitHubIssue(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateGitHubIssueResponse(rsp)
+}
+
+// CreateJiraBugWithBodyWithResponse File a Jira bug for a stored failure
+//
+// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+// description; Server/Data Center (a personal access token) REST v2. With a
+// username context the description gets reporter attribution and the
+// failure a comment linking to the bug.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+func (c *ClientWithResponses) CreateJiraBugWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateJiraBugResponse, error) {
+	rsp, err := c.CreateJiraBugWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateJiraBugResponse(rsp)
+}
+
+// CreateJiraBugWithResponse File a Jira bug for a stored failure
+//
+// Jira Cloud (an e-mail with the token) gets REST v3 with an ADF
+// description; Server/Data Center (a personal access token) REST v2. With a
+// username context the description gets reporter attribution and the
+// failure a comment linking to the bug.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
+func (c *ClientWithResponses) CreateJiraBugWithResponse(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJiraBugResponse, error) {
+	rsp, err := c.CreateJiraBug(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateJiraBugResponse(rsp)
+}
+
 // OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
@@ -23631,6 +25474,76 @@ func (c *ClientWithResponses) OverrideClassificationWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseOverrideClassificationResponse(rsp)
+}
+
+// PreviewGitHubIssueWithBodyWithResponse Draft a GitHub issue for a stored failure
+//
+// The draft follows the failure's effective (possibly overridden)
+// classification. With a repository and a token (the body's, else the
+// signed-in user's saved one, else the server's), up to 5 similar issues
+// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+func (c *ClientWithResponses) PreviewGitHubIssueWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewGitHubIssueResponse, error) {
+	rsp, err := c.PreviewGitHubIssueWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewGitHubIssueResponse(rsp)
+}
+
+// PreviewGitHubIssueWithResponse Draft a GitHub issue for a stored failure
+//
+// The draft follows the failure's effective (possibly overridden)
+// classification. With a repository and a token (the body's, else the
+// signed-in user's saved one, else the server's), up to 5 similar issues
+// are searched ("<keywords> repo:o/r is:issue"); the search is best effort.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/preview-github-issue (the `PreviewGitHubIssue` operationId).
+func (c *ClientWithResponses) PreviewGitHubIssueWithResponse(ctx context.Context, jobId string, body PreviewGitHubIssueJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewGitHubIssueResponse, error) {
+	rsp, err := c.PreviewGitHubIssue(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewGitHubIssueResponse(rsp)
+}
+
+// PreviewJiraBugWithBodyWithResponse Draft a Jira bug for a stored failure
+//
+// With credentials and a project key, up to 5 similar bugs are searched
+// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+// ORDER BY updated DESC`; best effort.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+func (c *ClientWithResponses) PreviewJiraBugWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PreviewJiraBugResponse, error) {
+	rsp, err := c.PreviewJiraBugWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewJiraBugResponse(rsp)
+}
+
+// PreviewJiraBugWithResponse Draft a Jira bug for a stored failure
+//
+// With credentials and a project key, up to 5 similar bugs are searched
+// with JQL `project = K AND issuetype = Bug AND (summary ~ "kw" OR ...)
+// ORDER BY updated DESC`; best effort.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
+func (c *ClientWithResponses) PreviewJiraBugWithResponse(ctx context.Context, jobId string, body PreviewJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewJiraBugResponse, error) {
+	rsp, err := c.PreviewJiraBug(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePreviewJiraBugResponse(rsp)
 }
 
 // GetReviewStatusWithResponse Review counters of a job
@@ -25904,6 +27817,147 @@ func ParseGetDashboardResponse(rsp *http.Response) (*GetDashboardResponse, error
 	return response, nil
 }
 
+// ParseListJiraProjectsResponse parses an HTTP response from a ListJiraProjectsWithResponse call
+func ParseListJiraProjectsResponse(rsp *http.Response) (*ListJiraProjectsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListJiraProjectsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []struct {
+			Key  string `json:"key"`
+			Name string `json:"name"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListJiraProjectsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListJiraSecurityLevelsResponse parses an HTTP response from a ListJiraSecurityLevelsWithResponse call
+func ParseListJiraSecurityLevelsResponse(rsp *http.Response) (*ListJiraSecurityLevelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListJiraSecurityLevelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []struct {
+			Description string `json:"description"`
+			Id          string `json:"id"`
+			Name        string `json:"name"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListJiraSecurityLevelsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetUserTokensResponse parses an HTTP response from a GetUserTokensWithResponse call
 func ParseGetUserTokensResponse(rsp *http.Response) (*GetUserTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -26433,6 +28487,77 @@ func ParseUpdatePersonalTaskResponse(rsp *http.Response) (*UpdatePersonalTaskRes
 		}
 		response.JSON422 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseValidateTrackerTokenResponse parses an HTTP response from a ValidateTrackerTokenWithResponse call
+func ParseValidateTrackerTokenResponse(rsp *http.Response) (*ValidateTrackerTokenResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ValidateTrackerTokenResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Message  string `json:"message"`
+			Username string `json:"username"`
+			Valid    bool   `json:"valid"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ValidateTrackerTokenResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -27644,6 +29769,184 @@ func ParseDeleteCommentResponse(rsp *http.Response) (*DeleteCommentResponse, err
 	return response, nil
 }
 
+// ParseCreateGitHubIssueResponse parses an HTTP response from a CreateGitHubIssueWithResponse call
+func ParseCreateGitHubIssueResponse(rsp *http.Response) (*CreateGitHubIssueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateGitHubIssueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedIssue
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest DetailBadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateJiraBugResponse parses an HTTP response from a CreateJiraBugWithResponse call
+func ParseCreateJiraBugResponse(rsp *http.Response) (*CreateJiraBugResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateJiraBugResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest CreatedIssue
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DetailUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest DetailBadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseOverrideClassificationResponse parses an HTTP response from a OverrideClassificationWithResponse call
 func ParseOverrideClassificationResponse(rsp *http.Response) (*OverrideClassificationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -27688,6 +29991,156 @@ func ParseOverrideClassificationResponse(rsp *http.Response) (*OverrideClassific
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreviewGitHubIssueResponse parses an HTTP response from a PreviewGitHubIssueWithResponse call
+func ParsePreviewGitHubIssueResponse(rsp *http.Response) (*PreviewGitHubIssueResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewGitHubIssueResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IssuePreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParsePreviewJiraBugResponse parses an HTTP response from a PreviewJiraBugWithResponse call
+func ParsePreviewJiraBugResponse(rsp *http.Response) (*PreviewJiraBugResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PreviewJiraBugResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IssuePreview
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DetailForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
 		var dest DetailNotFound

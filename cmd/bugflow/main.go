@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/bugflow/bugflow"
+	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/bugs"
 	"github.com/bugflow/bugflow/errs"
@@ -159,6 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cfg.BugIntake, err = opts.intakeConfig(); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
+		cfg.Trackers = opts.trackersConfig()
 	}
 	if err := opts.notifyConfig(&cfg); err != nil {
 		return fail(stderr, exitUsage, err)
@@ -271,6 +273,19 @@ type options struct {
 	notifyDeliverEvery, notifyMaxAttempts                                string
 	upkeepEvery, activityRetention                                       string
 	disableNotifyMail                                                    bool
+	publicBaseURL, githubAPIURL, githubToken, githubRepoURL              string
+	jiraURL, jiraEmail, jiraToken, jiraProjectKey                        string
+	githubIssues, jiraIssues, jiraInsecure                               bool
+}
+
+// trackersConfig builds the GitHub and Jira settings from the flags.
+func (o options) trackersConfig() analysis.TrackerConfig {
+	return analysis.TrackerConfig{
+		PublicBaseURL: o.publicBaseURL,
+		GitHub:        analysis.GitHubConfig{Enabled: o.githubIssues, APIURL: o.githubAPIURL, Token: o.githubToken, RepoURL: o.githubRepoURL},
+		Jira: analysis.JiraConfig{Enabled: o.jiraIssues, URL: o.jiraURL, Email: o.jiraEmail, Token: o.jiraToken,
+			ProjectKey: o.jiraProjectKey, InsecureSkipVerify: o.jiraInsecure},
+	}
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -367,6 +382,23 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		c.stringVar(&o.timeZone, "time-zone", "ZONE", "BUGFLOW_TIME_ZONE", "UTC", "IANA time zone of automated processes' schedules and of \"today\" in the task chat, e.g. Europe/Berlin")
 		c.stringVar(&o.chatURL, "chat-url", "URL", "BUGFLOW_CHAT_URL", "", "OpenAI-compatible chat-completions base URL (e.g. https://api.openai.com/v1) for the task chat; its key comes from BUGFLOW_CHAT_API_KEY. Without it a built-in parser answers")
 		c.stringVar(&o.chatModel, "chat-model", "MODEL", "BUGFLOW_CHAT_MODEL", "", "model name to ask at --chat-url")
+		c.stringVar(&o.publicBaseURL, "public-base-url", "URL", "BUGFLOW_PUBLIC_BASE_URL", "", "public address of this server, for links to results in results and filed issues")
+		if err := c.boolVar(&o.githubIssues, "github-issues", "BUGFLOW_GITHUB_ISSUES", "turn GitHub issue preview and creation on"); err != nil {
+			return o, c, err
+		}
+		c.stringVar(&o.githubAPIURL, "github-api-url", "URL", "BUGFLOW_GITHUB_API_URL", "", "GitHub REST API root (default https://api.github.com; GitHub Enterprise: https://HOST/api/v3)")
+		c.stringVar(&o.githubToken, "github-token", "TOKEN", "BUGFLOW_GITHUB_TOKEN", "", "the server's GitHub token, used when the caller has none (prefer the environment: flags show in process lists)")
+		c.stringVar(&o.githubRepoURL, "github-repo-url", "URL", "BUGFLOW_GITHUB_REPO_URL", "", "default repository for GitHub issues")
+		if err := c.boolVar(&o.jiraIssues, "jira-issues", "BUGFLOW_JIRA_ISSUES", "turn Jira bug preview and creation on (needs --jira-url)"); err != nil {
+			return o, c, err
+		}
+		c.stringVar(&o.jiraURL, "jira-url", "URL", "BUGFLOW_JIRA_URL", "", "Jira site, e.g. https://acme.atlassian.net")
+		c.stringVar(&o.jiraEmail, "jira-email", "EMAIL", "BUGFLOW_JIRA_EMAIL", "", "Jira Cloud account e-mail of the server's token (empty: the token is a Server/Data Center PAT)")
+		c.stringVar(&o.jiraToken, "jira-token", "TOKEN", "BUGFLOW_JIRA_TOKEN", "", "the server's Jira API token or PAT, used when the caller has none (prefer the environment)")
+		c.stringVar(&o.jiraProjectKey, "jira-project-key", "KEY", "BUGFLOW_JIRA_PROJECT_KEY", "", "default Jira project for bugs")
+		if err := c.boolVar(&o.jiraInsecure, "jira-insecure-skip-verify", "BUGFLOW_JIRA_INSECURE_SKIP_VERIFY", "do not verify Jira's TLS certificate (self-signed internal servers only)"); err != nil {
+			return o, c, err
+		}
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 		c.stringVar(&o.slaCheckEvery, "sla-check-every", "DURATION", "BUGFLOW_SLA_CHECK_EVERY", "1m", "how often tasks are checked for SLA warnings (80 % and 90 % elapsed) and breaches")
 		if err := c.boolVar(&o.disableNotifyMail, "disable-notify-mail", "BUGFLOW_DISABLE_NOTIFY_MAIL", "do not mail task notifications to users"); err != nil {

@@ -23,6 +23,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/bugflow/bugflow/analysis"
 )
 
 func runCmd(t *testing.T, args ...string) (int, string, string) {
@@ -63,6 +65,8 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 	const secret = "do-not-print-this-admin-key"
 	t.Setenv("BUGFLOW_ADMIN_KEY", secret)
 	t.Setenv("BUGFLOW_DATABASE_URL", "postgres://u:"+secret+"@db/x")
+	t.Setenv("BUGFLOW_GITHUB_TOKEN", secret)
+	t.Setenv("BUGFLOW_JIRA_TOKEN", secret)
 	logFlags := []string{
 		"--log-format FORMAT\n.*(env BUGFLOW_LOG_FORMAT, default text)",
 		"--log-level LEVEL\n.*(env BUGFLOW_LOG_LEVEL, default info)",
@@ -80,6 +84,17 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 			"--jwt-issuer ISS\n.*(env BUGFLOW_JWT_ISSUER)",
 			"--jwt-audience AUD\n.*(env BUGFLOW_JWT_AUDIENCE)",
 			"--disable-guest-usernames\n.*(env BUGFLOW_DISABLE_GUEST_USERNAMES)",
+			"--public-base-url URL\n.*(env BUGFLOW_PUBLIC_BASE_URL)",
+			"--github-issues\n.*(env BUGFLOW_GITHUB_ISSUES)",
+			"--github-api-url URL\n.*(env BUGFLOW_GITHUB_API_URL)",
+			"--github-token TOKEN\n.*(env BUGFLOW_GITHUB_TOKEN)",
+			"--github-repo-url URL\n.*(env BUGFLOW_GITHUB_REPO_URL)",
+			"--jira-issues\n.*(env BUGFLOW_JIRA_ISSUES)",
+			"--jira-url URL\n.*(env BUGFLOW_JIRA_URL)",
+			"--jira-email EMAIL\n.*(env BUGFLOW_JIRA_EMAIL)",
+			"--jira-token TOKEN\n.*(env BUGFLOW_JIRA_TOKEN)",
+			"--jira-project-key KEY\n.*(env BUGFLOW_JIRA_PROJECT_KEY)",
+			"--jira-insecure-skip-verify\n.*(env BUGFLOW_JIRA_INSECURE_SKIP_VERIFY)",
 			"--intake-batch-window DURATION\n.*(env BUGFLOW_INTAKE_BATCH_WINDOW, default 1ms)",
 			"--intake-max-batch N\n.*(env BUGFLOW_INTAKE_MAX_BATCH, default 512)",
 			"--intake-queue-size N\n.*(env BUGFLOW_INTAKE_QUEUE_SIZE, default 8192)",
@@ -365,6 +380,29 @@ func TestDisableGuestUsernamesFromEnvironmentAndFlag(t *testing.T) {
 	t.Setenv("BUGFLOW_DISABLE_GUEST_USERNAMES", "maybe")
 	_, _, err = parseFlags("serve", nil)
 	assert.ErrorContains(t, err, "BUGFLOW_DISABLE_GUEST_USERNAMES")
+}
+
+// The tracker settings come from the environment, flags win, and they
+// reach bugflow.Config.Trackers.
+func TestTrackerSettingsFromEnvironmentAndFlags(t *testing.T) {
+	t.Setenv("BUGFLOW_PUBLIC_BASE_URL", "https://bugflow.example.com")
+	t.Setenv("BUGFLOW_GITHUB_ISSUES", "true")
+	t.Setenv("BUGFLOW_GITHUB_TOKEN", "ghp_env")
+	t.Setenv("BUGFLOW_JIRA_URL", "https://acme.atlassian.net")
+	t.Setenv("BUGFLOW_JIRA_EMAIL", "bot@example.com")
+	t.Setenv("BUGFLOW_JIRA_TOKEN", "jira_env")
+	t.Setenv("BUGFLOW_JIRA_PROJECT_KEY", "PROJ")
+	o, _, err := parseFlags("serve", []string{"--jira-issues", "--github-repo-url", "https://github.com/acme/tests", "--jira-project-key", "OPS"})
+	require.NoError(t, err)
+	cfg := o.trackersConfig()
+	assert.Equal(t, "https://bugflow.example.com", cfg.PublicBaseURL)
+	assert.Equal(t, analysis.GitHubConfig{Enabled: true, Token: "ghp_env", RepoURL: "https://github.com/acme/tests"}, cfg.GitHub)
+	assert.Equal(t, analysis.JiraConfig{Enabled: true, URL: "https://acme.atlassian.net", Email: "bot@example.com", Token: "jira_env", ProjectKey: "OPS"}, cfg.Jira)
+
+	o, _, err = parseFlags("serve", []string{"--github-issues=false"})
+	require.NoError(t, err)
+	assert.False(t, o.trackersConfig().GitHub.Enabled, "the flag over the environment")
+	assert.False(t, o.trackersConfig().Jira.Enabled, "off unless asked")
 }
 
 var listeningAddr = regexp.MustCompile(`msg=listening addr=(\S+)`)

@@ -1,0 +1,225 @@
+// Package fake runs local stand-ins for GitHub and Jira that answer with
+// the JSON of their public API documentation (the fixtures in testdata),
+// record every request, and can be told to answer errors, Retry-After or
+// to hang, for tests of the clients and of the server's tracker endpoints.
+package fake
+
+import (
+	"embed"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+)
+
+//go:embed testdata/*
+var fixtures embed.FS
+
+// Fixture returns a fixture file of testdata by name, e.g.
+// "github_user.json".
+func Fixture(name string) []byte {
+	b, err := fixtures.ReadFile("testdata/" + name)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// Request is one request the fake received.
+type Request struct {
+	Method, Path, RawQuery, Authorization string
+	Body                                  []byte
+}
+
+// Answer is one scripted answer. Hang blocks until the client goes away.
+type Answer struct {
+	Status int
+	Header map[string]string
+	Body   []byte
+	Hang   bool
+}
+
+// Server is a fake system on a local port.
+type Server struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []Request
+	scripts  map[string][]Answer
+	defaults map[string]Answer
+	authOK   func(string) bool
+	also     map[string]bool
+	denied   []byte
+}
+
+// Accept makes the fake accept another Authorization header value too.
+func (s *Server) Accept(authorization string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.also[authorization] = true
+}
+
+// Basic is the Authorization value of Jira Cloud credentials.
+func Basic(email, token string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token))
+}
+
+// Requests returns the requests received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// Count is how many requests were "METHOD /path".
+func (s *Server) Count(key string) int {
+	n := 0
+	for _, r := range s.Requests() {
+		if r.Method+" "+r.Path == key {
+			n++
+		}
+	}
+	return n
+}
+
+// Script queues answers for "METHOD /path", used once each in order before
+// the route's normal answer returns.
+func (s *Server) Script(key string, answers ...Answer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scripts[key] = append(s.scripts[key], answers...)
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	key := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Authorization: r.Header.Get("Authorization"), Body: body})
+	var a Answer
+	scripted := false
+	if q := s.scripts[key]; len(q) > 0 {
+		a, s.scripts[key], scripted = q[0], q[1:], true
+	}
+	def, known := s.defaults[key]
+	allowed := s.authOK(r.Header.Get("Authorization")) || s.also[r.Header.Get("Authorization")]
+	s.mu.Unlock()
+	switch {
+	case scripted:
+	case !allowed:
+		a = Answer{Status: http.StatusUnauthorized, Body: s.denied}
+	case known:
+		a = def
+	default:
+		a = Answer{Status: http.StatusNotFound, Body: []byte(`{"message":"Not Found"}`)}
+	}
+	if a.Hang {
+		<-r.Context().Done()
+		return
+	}
+	for k, v := range a.Header {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
+}
+
+func start(t testing.TB, s *Server) *Server {
+	s.scripts = map[string][]Answer{}
+	s.also = map[string]bool{}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// NewGitHub starts a fake GitHub API accepting "Bearer token". Repository
+// acme/tests exists.
+func NewGitHub(t testing.TB, token string) *Server {
+	return start(t, &Server{
+		authOK: func(h string) bool { return h == "Bearer "+token },
+		denied: Fixture("github_401.json"),
+		defaults: map[string]Answer{
+			"GET /user":                     {Status: 200, Body: Fixture("github_user.json")},
+			"GET /search/issues":            {Status: 200, Body: Fixture("github_search_issues.json")},
+			"POST /repos/acme/tests/issues": {Status: 201, Body: Fixture("github_issue_created.json")},
+		},
+	})
+}
+
+// NewJira starts a fake Jira: Cloud (v3, Basic email:token) when email is
+// set, else Server/Data Center (v2, Bearer PAT). Project PROJ exists.
+func NewJira(t testing.TB, email, token string) *Server {
+	v, want := "/rest/api/2", "Bearer "+token
+	defaults := map[string]Answer{
+		"GET /rest/api/2/project":                    {Status: 200, Body: Fixture("jira_projects_v2.json")},
+		"POST /rest/api/2/search":                    {Status: 200, Body: Fixture("jira_search.json")},
+		"GET /rest/api/2/project/PROJ/securitylevel": {Status: 200, Body: Fixture("jira_securitylevel.json")},
+	}
+	if email != "" {
+		v, want = "/rest/api/3", Basic(email, token)
+		defaults = map[string]Answer{
+			"GET /rest/api/3/project/search":             {Status: 200, Body: Fixture("jira_project_search.json")},
+			"POST /rest/api/3/search/jql":                {Status: 200, Body: Fixture("jira_search.json")},
+			"GET /rest/api/3/project/PROJ/securitylevel": {Status: 200, Body: Fixture("jira_securitylevel.json")},
+		}
+	}
+	defaults["GET "+v+"/myself"] = Answer{Status: 200, Body: Fixture("jira_myself.json")}
+	defaults["POST "+v+"/issue"] = Answer{Status: 201, Body: Fixture("jira_issue_created.json")}
+	return start(t, &Server{
+		authOK:   func(h string) bool { return h == want },
+		denied:   Fixture("jira_401.json"),
+		defaults: defaults,
+	})
+}
+
+// NewJenkins starts a fake Jenkins accepting Basic user:token. Build 123
+// of folder/job-name is finished (UNSTABLE) with a test report and a
+// console log; build 7 of the same job has no test report.
+func NewJenkins(t testing.TB, user, token string) *Server {
+	const job = "/job/folder/job/job-name"
+	return start(t, &Server{
+		authOK: func(h string) bool { return h == Basic(user, token) },
+		denied: []byte(`<html><body>Unauthorized</body></html>`),
+		defaults: map[string]Answer{
+			"GET " + job + "/123/api/json":            {Status: 200, Body: Fixture("jenkins_build.json")},
+			"GET " + job + "/123/testReport/api/json": {Status: 200, Body: Fixture("jenkins_testreport.json")},
+			"GET " + job + "/123/consoleText":         {Status: 200, Body: Fixture("jenkins_console.txt")},
+			"GET " + job + "/7/consoleText":           {Status: 200, Body: Fixture("jenkins_console.txt")},
+		},
+	})
+}
+
+// Bodies returns the bodies of the requests to "METHOD /path" as strings.
+func (s *Server) Bodies(key string) []string {
+	var out []string
+	for _, r := range s.Requests() {
+		if r.Method+" "+r.Path == key {
+			out = append(out, string(r.Body))
+		}
+	}
+	return out
+}
+
+// Queries returns the raw queries of the requests to "METHOD /path".
+func (s *Server) Queries(key string) []string {
+	var out []string
+	for _, r := range s.Requests() {
+		if r.Method+" "+r.Path == key {
+			out = append(out, r.RawQuery)
+		}
+	}
+	return out
+}
+
+// HasSecret reports whether any of secrets appears in text; tests use it
+// on errors, logs and answers.
+func HasSecret(text string, secrets ...string) bool {
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			return true
+		}
+	}
+	return false
+}
