@@ -460,17 +460,11 @@ func (s *Service) UpdateUserStatus(ctx context.Context, actor Actor, taskID int6
 func (s *Service) Visualization(ctx context.Context, actor Actor, taskID int64) (Visualization, error) {
 	var v Visualization
 	err := s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
-		t, err := st.GetTask(ctx, taskID)
+		cur, err := readTask(ctx, st, actor, taskID, false)
 		if err != nil {
 			return err
 		}
-		items, err := st.Assignments(ctx, taskID)
-		if err != nil {
-			return err
-		}
-		if !canSee(actor, t, items) {
-			return forbidden(taskID)
-		}
+		t, items := cur.Task, cur.Assignments
 		steps, _, err := st.ListSteps(ctx, t.WorkflowID, 0, 0)
 		if err != nil {
 			return err
@@ -515,17 +509,10 @@ func (s *Service) ActionLogs(ctx context.Context, actor Actor, taskID int64, o L
 	var out []LogEntry
 	var total int
 	err = s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
-		t, err := st.GetTask(ctx, taskID)
-		if err != nil {
+		if _, err := readTask(ctx, st, actor, taskID, false); err != nil {
 			return err
 		}
-		items, err := st.Assignments(ctx, taskID)
-		if err != nil {
-			return err
-		}
-		if !canSee(actor, t, items) {
-			return forbidden(taskID)
-		}
+		var err error
 		out, total, err = st.Logs(ctx, taskID, limit, offset)
 		return err
 	})

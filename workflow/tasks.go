@@ -418,9 +418,25 @@ func canSee(actor Actor, t Task, items []Assignment) bool {
 	return slices.ContainsFunc(items, func(a Assignment) bool { return a.UserID == actor.UserID })
 }
 
-// forbidden is the error for an actor who may not see a task.
-func forbidden(taskID int64) error {
-	return errs.Forbiddenf("only admins, the ticket's owner and people assigned to task %d may see it", taskID)
+// readTask reads a task and its assignments in st, the task's row locked
+// when lock is set, for an actor who may see it (Forbidden otherwise).
+func readTask(ctx context.Context, st Store, actor Actor, id int64, lock bool) (TaskDetail, error) {
+	read := st.GetTask
+	if lock {
+		read = st.LockTask
+	}
+	t, err := read(ctx, id)
+	if err != nil {
+		return TaskDetail{}, err
+	}
+	items, err := st.Assignments(ctx, id)
+	if err != nil {
+		return TaskDetail{}, err
+	}
+	if !canSee(actor, t, items) {
+		return TaskDetail{}, errs.Forbiddenf("only admins, the ticket's owner and people assigned to task %d may see it", id)
+	}
+	return TaskDetail{Task: t, Assignments: items}, nil
 }
 
 // GetTask returns a task with its assignments to an actor who may see it
@@ -430,16 +446,8 @@ func (s *Service) GetTask(ctx context.Context, actor Actor, id int64) (TaskDetai
 	var d TaskDetail
 	err := s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
 		var err error
-		if d.Task, err = st.GetTask(ctx, id); err != nil {
-			return err
-		}
-		if d.Assignments, err = st.Assignments(ctx, id); err != nil {
-			return err
-		}
-		if !canSee(actor, d.Task, d.Assignments) {
-			return forbidden(id)
-		}
-		return nil
+		d, err = readTask(ctx, st, actor, id, false)
+		return err
 	})
 	if err != nil {
 		return TaskDetail{}, fmt.Errorf("task %d: %w", id, err)
@@ -557,17 +565,11 @@ func (s *Service) UpdateTask(ctx context.Context, actor Actor, id int64, in Task
 	}
 	var d TaskDetail
 	err := s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
-		t, err := st.LockTask(ctx, id)
+		cur, err := readTask(ctx, st, actor, id, true)
 		if err != nil {
 			return err
 		}
-		items, err := st.Assignments(ctx, id)
-		if err != nil {
-			return err
-		}
-		if !canSee(actor, t, items) {
-			return forbidden(id)
-		}
+		t, items := cur.Task, cur.Assignments
 		w, err := st.TaskWorkflow(ctx, t.WorkflowID)
 		if err != nil {
 			return err
