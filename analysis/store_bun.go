@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/bugflow/bugflow/internal/store"
 )
@@ -390,7 +389,7 @@ func (s *BunStore) SaveResult(ctx context.Context, r StoredResult) error {
 // Atomically implements Store.
 func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
 	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		return fn(ctx, &BunStore{db: tx, lockRows: tx.Dialect().Name() == dialect.PG})
+		return fn(ctx, &BunStore{db: tx, lockRows: store.LocksRows(tx)})
 	})
 }
 

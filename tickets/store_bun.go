@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
-	"github.com/uptrace/bun/dialect"
 
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/workflow"
@@ -100,7 +99,7 @@ func NewBunStore(db bun.IDB) *BunStore {
 // Atomically implements Store.
 func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
 	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
-		return fn(ctx, &BunStore{db: tx, lockRows: tx.Dialect().Name() == dialect.PG})
+		return fn(ctx, &BunStore{db: tx, lockRows: store.LocksRows(tx)})
 	})
 }
 

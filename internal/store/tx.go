@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 )
 
 // txKey marks the transaction that RunInTx runs its function in.
@@ -31,4 +32,11 @@ func RunInTx(ctx context.Context, db bun.IDB, fn func(ctx context.Context, tx bu
 func InTx(ctx context.Context) bool {
 	_, ok := ctx.Value(txKey{}).(bun.Tx)
 	return ok
+}
+
+// LocksRows reports whether reads in tx must lock the rows they will
+// change (SELECT … FOR UPDATE): so on PostgreSQL. SQLite transactions
+// begin IMMEDIATE and hold the database's write lock already.
+func LocksRows(tx bun.IDB) bool {
+	return tx.Dialect().Name() == dialect.PG
 }
