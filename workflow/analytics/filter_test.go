@@ -52,6 +52,7 @@ func TestParseFilterNamesEachBadParameter(t *testing.T) {
 		"department long":    {url.Values{"department": {strings.Repeat("d", analytics.MaxDepartmentLength+1)}}, []string{"department"}},
 		"department NUL":     {url.Values{"department": {"I\x00T"}}, []string{"department"}},
 		"several":            {url.Values{"start_date": {"x"}, "workflow_id": {"0"}, "priority": {"none"}}, []string{"priority", "start_date", "workflow_id"}},
+		"reversed and more":  {url.Values{"start_date": {"2026-03-10"}, "end_date": {"2026-03-01"}, "workflow_id": {"0"}}, []string{"end_date", "workflow_id"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := analytics.ParseFilter(c.q)

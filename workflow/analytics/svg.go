@@ -34,12 +34,8 @@ func (d Dashboard) SVG() []byte {
 	for _, p := range d.Series {
 		maxCount = max(maxCount, p.Created, p.OpenBacklog)
 	}
-	x := func(i int) float64 {
-		if n <= 1 {
-			return chartLeft + plotW/2
-		}
-		return chartLeft + plotW*float64(i)/float64(n-1)
-	}
+	// Each day has a slot of equal width; its points sit in the middle.
+	x := func(i int) float64 { return chartLeft + plotW*(float64(i)+0.5)/float64(max(n, 1)) }
 	yCount := func(v int) float64 { return chartTop + plotH*(1-float64(v)/float64(maxCount)) }
 	yRate := func(v float64) float64 { return chartTop + plotH*(1-v/100) }
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
