@@ -142,3 +142,30 @@ func TestFilterScopes(t *testing.T) {
 		assert.Equal(t, []int{0, 0, 0}, []int{tk, ta, as})
 	})
 }
+
+// The range is [From, To): a ticket created at From is in, one created at
+// To is out, each a microsecond either way the other side.
+func TestRangeBoundsOnBothSides(t *testing.T) {
+	dbtest.ForEachDB(t, migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc, f := seeded(t, db)
+		total := func(from, to time.Time) int {
+			g := f
+			g.From, g.To = from, to
+			d, err := svc.TicketStatus(ctx, g)
+			require.NoError(t, err)
+			return d.Total
+		}
+		t1 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)  // T1's creation
+		t5 := time.Date(2026, 3, 14, 23, 0, 0, 0, time.UTC) // T5's creation
+		assert.Equal(t, 6, total(t1, t5.Add(time.Microsecond)), "T1 at From is in; T5 a microsecond before To is in")
+		assert.Equal(t, 5, total(t1, t5), "T5 at To is out")
+		assert.Equal(t, 5, total(t1.Add(time.Microsecond), t5.Add(time.Microsecond)), "T1 a microsecond before From is out")
+		// An end date covers its day to 24:00: T5 at 23:00 of 03-14 is in
+		// with end_date=2026-03-14 and out with end_date=2026-03-13.
+		g, err := analytics.ParseFilter(url.Values{"start_date": {"2026-03-10"}, "end_date": {"2026-03-13"}})
+		require.NoError(t, err)
+		assert.Equal(t, 5, total(g.From, g.To))
+		assert.Equal(t, 6, total(f.From, f.To))
+	})
+}
