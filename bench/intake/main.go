@@ -17,6 +17,13 @@
 //
 //	go run ./bench/intake [-d 5s] [-c 16] [-postgres URL] [-cpuprofile FILE] [-window D] [-max-batch N]
 //
+// Beside the rates it prints the process's CPU time (user + system, from
+// getrusage) per successful call of each side: on a machine that other work
+// shares, the rates follow whatever CPU the bench gets, while the CPU time a
+// call costs stays much the same, so the CPU ratio is the steadier figure to
+// compare changes by. It counts the load generator too (for raw upserts there
+// is none), as wrk on the same machine would take its share.
+//
 // -postgres (default $BUGFLOW_TEST_POSTGRES_URL) adds the PostgreSQL rows; the
 // database should be a scratch one: bugflow migrates it and the bench
 // creates and drops a table bench_raw_upserts. -cpuprofile writes a CPU
@@ -68,10 +75,13 @@ var intake bugflow.BugIntakeConfig
 
 // row is one line of the result table.
 type row struct {
-	label          string
-	bugflow, raw   float64
-	bugflowErrors  int64
-	baselineLegend string
+	label        string
+	bugflow, raw float64
+	// bugflowCPU and rawCPU are the process's CPU time per successful
+	// call, in microseconds.
+	bugflowCPU, rawCPU float64
+	bugflowErrors      int64
+	baselineLegend     string
 }
 
 func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
@@ -121,13 +131,16 @@ func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
 	}
 	rows = append(rows, r)
 
-	fmt.Printf("\n%-40s %12s %12s %7s  %s\n", "path", "bugflow/s", "baseline/s", "ratio", "baseline")
+	fmt.Printf("\n%-40s %12s %12s %7s %9s %9s %7s  %s\n", "path", "bugflow/s", "baseline/s", "ratio", "µs CPU", "base µs", "CPU", "baseline")
 	for _, r := range rows {
 		errNote := ""
 		if r.bugflowErrors > 0 {
 			errNote = fmt.Sprintf("  (%d non-2xx answers)", r.bugflowErrors)
 		}
-		fmt.Printf("%-40s %12.0f %12.0f %6.2fx  %s%s\n", r.label, r.bugflow, r.raw, r.bugflow/r.raw, r.baselineLegend, errNote)
+		// The CPU ratio is baseline CPU per call over bugflow's: like the
+		// rate ratio, above 1 means bugflow is cheaper.
+		fmt.Printf("%-40s %12.0f %12.0f %6.2fx %9.1f %9.1f %6.2fx  %s%s\n", r.label, r.bugflow, r.raw, r.bugflow/r.raw,
+			r.bugflowCPU, r.rawCPU, r.rawCPU/r.bugflowCPU, r.baselineLegend, errNote)
 	}
 	fmt.Printf("\n%d connections, %s per measurement, GOMAXPROCS=%d; load generator and server share the machine.\n", conns, dur, runtimeProcs())
 	return nil
@@ -156,11 +169,11 @@ func measureDB(name, url string, dur time.Duration, conns int, profile func(bool
 		workers = 1 // SQLite: one connection, one writer
 	}
 	stamp := time.Now().UnixNano()
-	rawHot, _ := load(dur, workers, func(_, _ int) error {
+	rawHot, _, rawHotCPU := load(dur, workers, func(_, _ int) error {
 		_, err := raw.DB.DB.ExecContext(ctx, upsert, "hot", time.Now().UTC())
 		return err
 	})
-	rawNew, _ := load(dur, workers, func(w, i int) error {
+	rawNew, _, rawNewCPU := load(dur, workers, func(w, i int) error {
 		_, err := raw.DB.DB.ExecContext(ctx, upsert, fmt.Sprintf("new-%d-%d-%d", stamp, w, i), time.Now().UTC())
 		return err
 	})
@@ -190,16 +203,16 @@ func measureDB(name, url string, dur time.Duration, conns int, profile func(bool
 		return do(hc, req)
 	}
 	profile(true)
-	httpHot, hotErrs := load(dur, conns, func(_, _ int) error {
+	httpHot, hotErrs, httpHotCPU := load(dur, conns, func(_, _ int) error {
 		return post(`{"source":"auto:server","errorMessage":"Connection timeout talking to the billing service","context":{"endpoint":"/api/pages/create"}}`)
 	})
-	httpNew, newErrs := load(dur, conns, func(w, i int) error {
+	httpNew, newErrs, httpNewCPU := load(dur, conns, func(w, i int) error {
 		return post(fmt.Sprintf(`{"source":"auto:server","errorMessage":"Connection timeout for service %s %s %s","context":{"endpoint":"/api/pages/create"}}`, spell(int(stamp%1e6)), spell(w), spell(i)))
 	})
 	profile(false)
 	return []row{
-		{label: name + ", one message repeated", bugflow: httpHot, raw: rawHot, bugflowErrors: hotErrs, baselineLegend: "raw upsert, one hot row"},
-		{label: name + ", every message new", bugflow: httpNew, raw: rawNew, bugflowErrors: newErrs, baselineLegend: "raw upsert, new keys"},
+		{label: name + ", one message repeated", bugflow: httpHot, raw: rawHot, bugflowCPU: httpHotCPU, rawCPU: rawHotCPU, bugflowErrors: hotErrs, baselineLegend: "raw upsert, one hot row"},
+		{label: name + ", every message new", bugflow: httpNew, raw: rawNew, bugflowCPU: httpNewCPU, rawCPU: rawNewCPU, bugflowErrors: newErrs, baselineLegend: "raw upsert, new keys"},
 	}, nil
 }
 
@@ -232,16 +245,18 @@ func measureRoot(dir string, dur time.Duration, conns int) (row, error) {
 			return do(hc, req)
 		}
 	}
-	bareRate, _ := load(dur, conns, get(bare))
-	fullRate, fullErrs := load(dur, conns, get(full))
-	return row{label: "GET / through the full middleware", bugflow: fullRate, raw: bareRate, bugflowErrors: fullErrs, baselineLegend: "bare httprouter, static JSON"}, nil
+	bareRate, _, bareCPU := load(dur, conns, get(bare))
+	fullRate, fullErrs, fullCPU := load(dur, conns, get(full))
+	return row{label: "GET / through the full middleware", bugflow: fullRate, raw: bareRate, bugflowCPU: fullCPU, rawCPU: bareCPU, bugflowErrors: fullErrs, baselineLegend: "bare httprouter, static JSON"}, nil
 }
 
 // load runs op from n workers for dur and returns the rate of successful
-// calls per second and the number of failed ones.
-func load(dur time.Duration, n int, op func(worker, i int) error) (float64, int64) {
+// calls per second, the number of failed ones and the process's CPU time
+// per successful call in microseconds.
+func load(dur time.Duration, n int, op func(worker, i int) error) (float64, int64, float64) {
 	var ok, failed atomic.Int64
 	deadline := time.Now().Add(dur)
+	cpu0 := cpuTime()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := range n {
@@ -256,7 +271,9 @@ func load(dur time.Duration, n int, op func(worker, i int) error) (float64, int6
 		})
 	}
 	wg.Wait()
-	return float64(ok.Load()) / time.Since(start).Seconds(), failed.Load()
+	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
+	return float64(ok.Load()) / elapsed.Seconds(), failed.Load(), float64(cpu.Microseconds()) / float64(max(ok.Load(), 1))
 }
 
 func client(conns int) *http.Client {

@@ -90,6 +90,25 @@ func TestOpenMemory(t *testing.T) {
 	assert.Equal(t, 1, n)
 }
 
+// TestOpenSQLitePragmas checks the settings every SQLite connection gets:
+// the write-ahead log with synchronous=NORMAL (a commit survives the process
+// being killed) and temporary files in memory (a multi-row statement's
+// journal never spills to disk).
+func TestOpenSQLitePragmas(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite://"+t.TempDir()+"/p.db")
+	require.NoError(t, err)
+	defer db.Close()
+	var journal string
+	var synchronous, tempStore int
+	require.NoError(t, db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&journal))
+	require.NoError(t, db.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&synchronous))
+	require.NoError(t, db.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&tempStore))
+	assert.Equal(t, "wal", journal)
+	assert.Equal(t, 1, synchronous, "synchronous=NORMAL")
+	assert.Equal(t, 2, tempStore, "temp_store=MEMORY")
+}
+
 type widget struct {
 	bun.BaseModel `bun:"table:widgets"`
 	ID            int64     `bun:"id,pk,autoincrement"`
