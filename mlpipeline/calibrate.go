@@ -55,6 +55,11 @@ type calibData struct {
 
 func (cd *calibData) rows() int { return len(cd.truth) }
 
+// vectorScaling switches the per-class scales and offsets on (fields of at
+// most maxPerClassTune classes). Only TestCalibratorChoice changes it, to
+// compare calibrators on the same evidence.
+var vectorScaling = true
+
 // maxTuneRows bounds the rows used by the scale fit, which evaluates a full
 // softmax per row per step.
 const maxTuneRows = 3000
@@ -70,7 +75,7 @@ func fitCalibration(cd *calibData, rule string) calibration {
 		return cal
 	}
 	cal.Scale = fitScale(cd)
-	if cd.k <= maxPerClassTune {
+	if vectorScaling && cd.k <= maxPerClassTune {
 		cal.Scales, cal.Adjust = fitVectorScaling(cd, cal.Scale)
 	}
 	if rule == DecisionMacroF1 {
