@@ -297,7 +297,10 @@ func TestCalibrationImprovesLogLoss(t *testing.T) {
 	plainLoss, plainECE := measure(plain)
 	calLoss, calECE := measure(calibrated)
 	t.Logf("log loss %.3f -> %.3f, ECE %.3f -> %.3f", plainLoss, calLoss, plainECE, calECE)
-	assert.Less(t, calLoss, 0.8*plainLoss)
+	// Measured: 0.899 -> 0.344; with the Platt and isotonic corrections
+	// alone (scale and temperature left at 1) 0.435, which this bound
+	// rejects.
+	assert.Less(t, calLoss, 0.42*plainLoss)
 	assert.Less(t, calECE, 0.05)
 	assert.Greater(t, plainECE, 0.1)
 }
