@@ -54,11 +54,16 @@
 // above, one fold (a 15% slice, at most 6,000 rows) is scored by a model
 // trained on the rest, which then continues on all training rows (dual
 // coordinate descent warm-started from its solution, so the refit costs a
-// few passes rather than a second training). The calibration: a logit scale
-// (per class, with per-class offsets, for fields of up to 30 classes) fitted
-// by multinomial log-loss, a temperature, then a Platt correction and an
-// isotonic curve (blocks of at least 40 rows) for the top probability,
-// which is what the expected calibration error measures.
+// few passes rather than a second training). The calibration: one logit
+// scale for all classes fitted by multinomial log-loss, a temperature, then
+// a Platt correction and an isotonic curve (blocks of at least 40 rows) for
+// the top probability, which is what the expected calibration error
+// measures. Every step is monotone and shared by all classes, so the
+// calibration preserves the argmax: the most probable value is the class of
+// the largest one-vs-rest margin, as LinearSVC predicts. Per-class offsets
+// fitted by log-loss would encode the class priors and, on skewed fields,
+// move most decisions to the majority value (more accuracy, much less
+// macro-F1), so there are none.
 //
 // The prediction is each field's most probable value and its confidence
 // that calibrated probability (TrainOptions.DecisionRule

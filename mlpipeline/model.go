@@ -88,6 +88,22 @@ func (p Prediction) Field(name string) (FieldPrediction, bool) {
 // calibrateField fits a trained field's calibration on its held-out margins
 // and returns the field's model (metrics still empty).
 func (p *fieldPlan) calibrateField() *FieldModel {
+	cd, final := p.calibrationEvidence()
+	cal := fitCalibration(cd, p.o.DecisionRule)
+	fm := &FieldModel{Name: p.name, Bias: final.bias, Scale: cal.Scale, Scales: cal.Scales, Adjust: cal.Adjust, Temp: cal.Temp,
+		PlattA: cal.PlattA, PlattB: cal.PlattB, IsoX: cal.IsoX, IsoY: cal.IsoY}
+	for _, v := range p.classes {
+		fm.Classes = append(fm.Classes, p.values[v])
+	}
+	return fm
+}
+
+// measureField computes a field's hold-out metrics by running its test rows
+// through the finished model, so that they describe exactly what is stored
+// (pruned weights included) without keeping a margin matrix of the test rows.
+// calibrationEvidence collects the held-out margins of the plan's models
+// (released from the jobs) and returns them with the stored model's job.
+func (p *fieldPlan) calibrationEvidence() (*calibData, *modelJob) {
 	k := len(p.classes)
 	cd := &calibData{k: k, classes: p.classes, labels: len(p.values), prior: p.prior}
 	var final *modelJob
@@ -101,18 +117,9 @@ func (p *fieldPlan) calibrateField() *FieldModel {
 		}
 		j.scores = nil
 	}
-	cal := fitCalibration(cd, p.o.DecisionRule)
-	fm := &FieldModel{Name: p.name, Bias: final.bias, Scale: cal.Scale, Scales: cal.Scales, Adjust: cal.Adjust, Temp: cal.Temp,
-		PlattA: cal.PlattA, PlattB: cal.PlattB, IsoX: cal.IsoX, IsoY: cal.IsoY}
-	for _, v := range p.classes {
-		fm.Classes = append(fm.Classes, p.values[v])
-	}
-	return fm
+	return cd, final
 }
 
-// measureField computes a field's hold-out metrics by running its test rows
-// through the finished model, so that they describe exactly what is stored
-// (pruned weights included) without keeping a margin matrix of the test rows.
 func (m *Model) measureField(fm *FieldModel, p *fieldPlan, x *csr) {
 	k := len(fm.Classes)
 	n := len(p.test)
