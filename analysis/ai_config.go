@@ -279,3 +279,7 @@ func (s *Service) aiAnalyzer(provider, model string, timeout time.Duration, pc P
 	}
 	return &AIAnalyzer{runner: &cliRunner{provider: provider, model: model, command: command, timeout: timeout}, pc: pc}, nil
 }
+
+// AIProviders lists the AI providers this service can run (for
+// GET /api/capabilities).
+func (s *Service) AIProviders() []string { return s.ai.Configured() }

@@ -470,6 +470,7 @@ func patchFailures(node map[string]any, sig string, c Classification) {
 		before[Classification(old)]++
 		if s, _ := f["error_signature"].(string); s == sig {
 			a["classification"] = string(c)
+			a["classification_source"] = SourceHuman
 			switch c {
 			case Infrastructure:
 				delete(a, "code_fix")
