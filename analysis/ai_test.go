@@ -402,3 +402,23 @@ func TestPeerDebateOverConfiguredProviders(t *testing.T) {
 	ra = analyzeWith(t, s, AIRequest{Provider: "claude", Model: "sonnet", Peers: []AIConfig{}}, unexplained)
 	assert.Nil(t, ra.Result.Failures[0].PeerDebate, "[] turns the debate off")
 }
+
+func TestAISettingsProblems(t *testing.T) {
+	t.Parallel()
+	assert.Empty(t, AISettings{}.Problems())
+	ok := AISettings{Provider: "claude", Model: "sonnet", ClaudeCommand: []string{"claude"}, CLITimeout: MaxCLITimeout,
+		Peers: []AIConfig{{AIProvider: "claude", AIModel: "opus"}}, PeerMaxRounds: MaxPeerRounds}
+	assert.Empty(t, ok.Problems())
+	for field, s := range map[string]AISettings{
+		"ai.provider":        {Provider: "gemini"},
+		"ai.model":           {Model: "-x"},
+		"ai.cli_timeout":     {CLITimeout: MaxCLITimeout + time.Second},
+		"ai.openai_url":      {OpenAIURL: "https://user:pw@example.com/v1"},
+		"ai.peers":           {Peers: []AIConfig{{AIProvider: "openai", AIModel: "m"}}},
+		"ai.peer_max_rounds": {PeerMaxRounds: MaxPeerRounds + 1},
+	} {
+		assert.Contains(t, s.Problems(), field)
+	}
+	assert.Equal(t, []string{}, AISettings{Provider: "bogus"}.Configured())
+	assert.Contains(t, AISettings{Provider: "bogus"}.Problems()["ai.provider"], "must be one of")
+}
