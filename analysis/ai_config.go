@@ -204,6 +204,9 @@ func (s *Service) AnalyzerFor(req AIRequest) (Analyzer, error) {
 		if req.Model != "" {
 			return nil, errs.Invalidf("ai_model %q needs an ai_provider: this server has no default provider", req.Model)
 		}
+		if len(req.Peers) > 0 {
+			return nil, errs.Invalidf("peer_ai_configs need an ai_provider to review: this server has no default provider")
+		}
 		return out, nil
 	}
 	timeout := req.CLITimeout

@@ -158,6 +158,7 @@ func TestAnalyzerForRejectsWhatTheServerCannotRun(t *testing.T) {
 		"command needs a model":    {some, AIRequest{Provider: "claude"}, "ai_model is required: the claude command takes a model"},
 		"openai needs a model":     {some, AIRequest{Provider: "openai"}, "ai_model is required for ai_provider openai"},
 		"model without a provider": {some, AIRequest{Model: "sonnet"}, "needs an ai_provider"},
+		"peers without a provider": {some, AIRequest{Peers: []AIConfig{{AIProvider: "claude", AIModel: "s"}}}, "peer_ai_configs need an ai_provider"},
 		"timeout over the cap":     {some, AIRequest{Provider: "claude", Model: "s", CLITimeout: MaxCLITimeout + time.Minute}, "ai_cli_timeout must be at most 60 minutes"},
 	} {
 		_, err := tc.s.AnalyzerFor(tc.req)
