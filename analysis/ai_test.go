@@ -357,6 +357,7 @@ func TestPeerDebate(t *testing.T) {
 		assert.Equal(t, rounds, trail.RoundsUsed)
 		assert.Len(t, trail.Rounds, 2*rounds)
 		assert.Equal(t, int32(rounds), peer.calls.Load())
+		assert.Equal(t, int32(rounds), main.calls.Load(), "one analysis and a revision per further round, none unreviewed")
 	}
 	t.Run("a failed peer does not count", func(t *testing.T) {
 		main := &scripted{name: "claude", answers: []Classification{CodeIssue}}
