@@ -155,10 +155,10 @@ func TestAnalyzeFailuresAIConfigurationErrors(t *testing.T) {
 		status int
 		detail string
 	}{
-		`"ai_provider": "openai", "ai_model": "gpt-4o"`:                        {400, "ai_provider openai is not configured on this server (configured: [claude gemini cursor])"},
+		`"ai_provider": "openai", "ai_model": "gpt-4o"`:                         {400, "ai_provider openai is not configured on this server (configured: [claude gemini cursor])"},
 		`"ai_provider": "claude", "ai_model": "--dangerously-skip-permissions"`: {400, "ai_model must be"},
-		`"ai_provider": "claude"`:                                              {400, "ai_model is required"},
-		`"ai_model": "sonnet"`:                                                 {400, "needs an ai_provider"},
+		`"ai_provider": "claude"`:                                               {400, "ai_model is required"},
+		`"ai_model": "sonnet"`:                                                  {400, "needs an ai_provider"},
 		`"ai_provider": "claude", "ai_model": "sonnet", "peer_ai_configs": [{"ai_provider": "openai", "ai_model": "m"}]`: {400, "peer_ai_configs: ai_provider openai is not configured"},
 		`"ai_provider": "claude", "ai_model": "sonnet", "ai_cli_timeout": 61`:                                            {400, "ai_cli_timeout must be at most 60 minutes"},
 		`"ai_provider": "claude", "ai_model": "sonnet", "ai_cli_timeout": 60`:                                            {200, ""},
