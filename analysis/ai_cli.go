@@ -55,6 +55,20 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// childEnv is the server's environment without bugflow's own settings:
+// they hold its keys (admin key, tracker tokens, the chat-completions key),
+// which a CLI provider has no business reading. The CLI's own variables
+// (its API key, PATH, HOME) stay.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BUGFLOW_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 func (r *cliRunner) run(ctx context.Context, prompt string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -63,7 +77,7 @@ func (r *cliRunner) run(ctx context.Context, prompt string) (string, error) {
 		args[i] = strings.ReplaceAll(a, "{model}", r.model)
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "BUGFLOW_AI_MODEL="+r.model, "BUGFLOW_AI_PROVIDER="+r.provider)
+	cmd.Env = append(childEnv(), "BUGFLOW_AI_MODEL="+r.model, "BUGFLOW_AI_PROVIDER="+r.provider)
 	cmd.Stdin = strings.NewReader(prompt)
 	stdout := &limitedBuffer{n: MaxAIAnswerBytes}
 	// Stderr is drained but never shown: CLIs print their configuration,

@@ -119,7 +119,13 @@ func TestCLIProviderFailuresFallBack(t *testing.T) {
 			if tc.script != "" {
 				command = []string{fakeCLI(t, tc.script)}
 			}
-			s := serviceWith(AISettings{GeminiCommand: command, CLITimeout: 300 * time.Millisecond})
+			// Only the timeout case has a short limit: a loaded machine
+			// must not turn the others into timeouts.
+			timeout := time.Minute
+			if name == "timeout" {
+				timeout = 300 * time.Millisecond
+			}
+			s := serviceWith(AISettings{GeminiCommand: command, CLITimeout: timeout})
 			ra := analyzeWith(t, s, AIRequest{Provider: "gemini", Model: "gemini-2.5-pro"}, unexplained)
 			d := ra.Result.Failures[0].Analysis
 			assert.Equal(t, SourceHeuristic, d.Source)
@@ -135,6 +141,23 @@ func TestCLIProviderFailuresFallBack(t *testing.T) {
 	require.NoError(t, err)
 	assert.Eventually(t, func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }, 10*time.Second, 20*time.Millisecond,
 		"the child of the timed-out command is gone")
+}
+
+// A CLI provider does not see bugflow's own settings (its keys among
+// them), only its model and provider, and the rest of the environment.
+func TestCLIProviderDoesNotSeeBugflowSecrets(t *testing.T) {
+	t.Setenv("BUGFLOW_AI_OPENAI_API_KEY", "sk-not-for-the-cli")
+	t.Setenv("BUGFLOW_ADMIN_KEY", "admin-not-for-the-cli")
+	dir := t.TempDir()
+	script := fakeCLI(t, `cat >/dev/null; env > `+dir+`/env; echo '{"classification": "CODE ISSUE", "details": "x"}'`)
+	analyzeWith(t, serviceWith(AISettings{ClaudeCommand: []string{script}}), AIRequest{Provider: "claude", Model: "sonnet"}, unexplained)
+	raw, err := os.ReadFile(filepath.Join(dir, "env"))
+	require.NoError(t, err)
+	env := string(raw)
+	assert.NotContains(t, env, "not-for-the-cli")
+	assert.Contains(t, env, "BUGFLOW_AI_MODEL=sonnet\n")
+	assert.Contains(t, env, "BUGFLOW_AI_PROVIDER=claude\n")
+	assert.Contains(t, env, "PATH=")
 }
 
 func TestAnalyzerForRejectsWhatTheServerCannotRun(t *testing.T) {
