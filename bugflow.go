@@ -124,6 +124,10 @@ type Config struct {
 	// the public address links to results use. Both trackers are off by
 	// default.
 	Trackers analysis.TrackerConfig
+	// AI configures the AI analyzers of failure analysis: the CLI providers'
+	// command lines, an OpenAI-compatible chat-completions server, the
+	// default provider and peers. The zero value analyses offline.
+	AI analysis.AISettings
 }
 
 // BugIntakeConfig tunes how Bugs.Auto batches concurrent occurrences into
@@ -350,7 +354,7 @@ var domains = []domain{{
 	migrations: analysis.Migrations,
 	open: func(ctx context.Context, e *Engine, a *assembly) error {
 		st := analysis.NewBunStore(a.db.DB)
-		e.Analysis = analysis.New(st, analysis.Config{Logger: a.logger, Now: a.cfg.Now})
+		e.Analysis = analysis.New(st, analysis.Config{Logger: a.logger, Now: a.cfg.Now, AI: a.cfg.AI})
 		e.Trackers = analysis.NewTrackers(e.Analysis, a.cfg.Trackers)
 		// The offline analyzer learns from every human override made so far.
 		if err := e.Analysis.LoadExamples(ctx, st); err != nil {
@@ -681,6 +685,9 @@ func (cfg Config) Validate() error {
 		add("jobs.orphan_after", fmt.Sprintf("must be at least %s", jobs.MinOrphanAfter))
 	}
 	for field, msg := range cfg.Trackers.Problems() {
+		add(field, msg)
+	}
+	for field, msg := range cfg.AI.Problems() {
 		add(field, msg)
 	}
 	if problems == nil {

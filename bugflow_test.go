@@ -91,6 +91,12 @@ func TestConfigValidateLimits(t *testing.T) {
 		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{URL: "https://acme.atlassian.net?token=x"}}}, "trackers.jira.url"},
 		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{ProjectKey: "PROJ"}}}, ""},
 		{bugflow.Config{Trackers: analysis.TrackerConfig{Jira: analysis.JiraConfig{ProjectKey: "PROJ X"}}}, "trackers.jira.project_key"},
+		// AI: a default provider must be configured; the key never shows.
+		{bugflow.Config{AI: analysis.AISettings{Provider: "claude", ClaudeCommand: []string{"claude", "-p"}}}, ""},
+		{bugflow.Config{AI: analysis.AISettings{Provider: "claude"}}, "ai.provider"},
+		{bugflow.Config{AI: analysis.AISettings{OpenAIURL: "https://u:sk-secret@models.example.com/v1", OpenAIKey: "sk-secret"}}, "ai.openai_url"},
+		{bugflow.Config{AI: analysis.AISettings{CLITimeout: analysis.MaxCLITimeout}}, ""},
+		{bugflow.Config{AI: analysis.AISettings{CLITimeout: analysis.MaxCLITimeout + time.Second}}, "ai.cli_timeout"},
 	}
 	for i, tt := range tests {
 		err := tt.cfg.Validate()
@@ -100,6 +106,7 @@ func TestConfigValidateLimits(t *testing.T) {
 		}
 		require.ErrorIs(t, err, errs.ErrInvalid, "case %d", i)
 		assert.Equal(t, []string{tt.field}, errs.As(err).FieldNames(), "case %d", i)
+		assert.NotContains(t, err.Error(), "sk-secret", "case %d", i)
 	}
 }
 

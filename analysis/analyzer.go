@@ -133,20 +133,33 @@ func (a *OfflineAnalyzer) Analyze(ctx context.Context, g Group) (Detail, error) 
 		return Detail{}, err
 	}
 	f := g.Representative()
+	if f.Signature == "" {
+		f.Signature = g.Signature
+	}
 	d := a.classify(f)
 	d.AffectedTests = g.TestNames()
 	d.Normalise()
 	return d, nil
 }
 
+// classify decides in the order of precedence: the latest human label of
+// the exact signature, then the vote of similar labelled failures, then the
+// rules, then the structural heuristics. The detail's Source says which.
 func (a *OfflineAnalyzer) classify(f Failure) Detail {
 	loc, testLoc := locate(f)
 	if testLoc.file == "" {
 		testLoc = loc
 	}
 	if a.Index != nil {
+		if label, ok := a.Index.Label(f.Signature); ok {
+			d := buildDetail(f, loc, testLoc, label.Classification, "", humanEvidence(label), "")
+			d.Source = SourceHuman
+			return d
+		}
 		if p, ok := a.Index.Predict(f.Message, f.StackTrace); ok {
-			return buildDetail(f, loc, testLoc, p.Classification, "", similarityEvidence(p, a.Index.Config().MinAgreement), "")
+			d := buildDetail(f, loc, testLoc, p.Classification, "", similarityEvidence(p, a.Index.Config().MinAgreement), "")
+			d.Source = SourceLearned
+			return d
 		}
 	}
 	text := f.Message + "\n" + f.StackTrace
@@ -157,10 +170,14 @@ func (a *OfflineAnalyzer) classify(f Failure) Detail {
 	for _, r := range rules {
 		if m := r.Pattern.FindString(text); m != "" {
 			why := fmt.Sprintf("Rule %s matched %q: %s.", r.Name, clip(strings.TrimSpace(m), 120), r.Why)
-			return buildDetail(f, loc, testLoc, r.Classification, r.Severity, why, r.Fix)
+			d := buildDetail(f, loc, testLoc, r.Classification, r.Severity, why, r.Fix)
+			d.Source = SourceRule
+			return d
 		}
 	}
-	return structural(f, loc, testLoc)
+	d := structural(f, loc, testLoc)
+	d.Source = SourceHeuristic
+	return d
 }
 
 // structural classifies by where in the code the failure happened.

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,9 @@ type DirectInput struct {
 	Failures []FailureInput
 	// ReportURL is written into the enriched XML (Options.ReportURL).
 	ReportURL string
+	// Analyzer analyses this input (AnalyzerFor builds it from the
+	// request's AI settings); nil means the service's default.
+	Analyzer Analyzer
 }
 
 // Analyze runs a direct analysis as a job: it records the job as running,
@@ -47,7 +51,7 @@ func (s *Service) Analyze(ctx context.Context, in DirectInput) (*ReportAnalysis,
 }
 
 func (s *Service) analyzeDirect(ctx context.Context, in DirectInput) (*ReportAnalysis, error) {
-	opts := Options{Analyzer: s.analyzer, ReportURL: in.ReportURL}
+	opts := Options{Analyzer: cmp.Or(in.Analyzer, s.analyzer), ReportURL: in.ReportURL}
 	// Progress is for the job's readers; failing to note it must not fail
 	// the analysis, which records its outcome anyway.
 	if in.Report != nil {

@@ -17,6 +17,14 @@
 //     default: rules for environment, test-code and product patterns, plus
 //     a SimilarityIndex that learns from human classifications (TF-IDF,
 //     nearest-neighbour vote).
+//   - AI analyzers (AISettings, Service.AnalyzerFor): configured command
+//     lines for the claude, gemini and cursor providers (prompt on stdin,
+//     timeout killing the process group, bounded output) and an
+//     OpenAI-compatible chat-completions client; Debate runs the peer
+//     debate over any analyzers. PrecedenceAnalyzer keeps a person's label
+//     of a signature above everything, then learned examples and rules,
+//     then AI, and falls back to the offline analysis, saying so, when an
+//     AI analyzer fails. Detail.Source names what decided.
 //   - DetectFlaky: tests that failed and passed in one job within 14 days.
 //   - EnrichXML: the original report with ai_* properties and a summary in
 //     each failed testcase.

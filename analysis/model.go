@@ -99,6 +99,10 @@ type Detail struct {
 	ArtifactsEvidence string            `json:"artifacts_evidence,omitempty"`
 	CodeFix           *CodeFix          `json:"code_fix,omitempty"`
 	ProductBugReport  *ProductBugReport `json:"product_bug_report,omitempty"`
+	// Source says what decided the classification (SourceHuman,
+	// SourceLearned, SourceRule, SourceAI or SourceHeuristic); Details
+	// carries its evidence. Empty for analyzers that do not say.
+	Source string `json:"classification_source,omitempty"`
 }
 
 // Normalise enforces the pairing rules between the classification and the

@@ -7,8 +7,9 @@ import (
 	"github.com/bugflow/bugflow/errs"
 )
 
-// AIProviders are the ai_provider values seeds/001 accepts.
-var AIProviders = []string{"claude", "gemini", "cursor"}
+// AIProviders are the ai_provider values accepted: seeds/001's CLI
+// providers and openai (any OpenAI-compatible chat-completions server).
+var AIProviders = []string{ProviderClaude, ProviderGemini, ProviderCursor, ProviderOpenAI}
 
 // Peer debate round limits of seeds/001's peer_analysis_max_rounds.
 const (
@@ -105,14 +106,14 @@ func CheckAnalysisRequest(fields map[string]json.RawMessage) error {
 func checkProvider(raw json.RawMessage) string {
 	var p string
 	if json.Unmarshal(raw, &p) != nil {
-		return "must be one of claude, gemini, cursor"
+		return "must be one of claude, gemini, cursor, openai"
 	}
 	for _, ok := range AIProviders {
 		if p == ok {
 			return ""
 		}
 	}
-	return "must be one of claude, gemini, cursor"
+	return "must be one of claude, gemini, cursor, openai"
 }
 
 // validRepoDir reports whether name can be a clone's directory name.

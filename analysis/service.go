@@ -22,8 +22,13 @@ import (
 // Config configures a Service. The zero value works: offline analysis
 // learning from the stored human classifications, store.Now as the clock.
 type Config struct {
-	// Analyzer replaces the offline analyzer.
+	// Analyzer replaces every analyzer, the precedence of human labels
+	// included: the embedder's analyzer decides alone and requests cannot
+	// choose another.
 	Analyzer Analyzer
+	// AI configures the AI providers requests may choose (and the default
+	// one); the zero value analyses offline.
+	AI AISettings
 	// Similarity tunes the offline analyzer's learning.
 	Similarity SimilarityConfig
 	// Logger receives the service's logs. Default slog.Default().
@@ -38,18 +43,29 @@ type Service struct {
 	store    Store
 	index    *SimilarityIndex
 	analyzer Analyzer
-	now      func() time.Time
-	log      *slog.Logger
+	// offline is the offline analyzer learning from index; custom is
+	// Config.Analyzer; ai the providers' settings.
+	offline *OfflineAnalyzer
+	custom  Analyzer
+	ai      AISettings
+	now     func() time.Time
+	log     *slog.Logger
 }
 
 // New returns a Service on st. Call LoadExamples once to teach the offline
 // analyzer what humans decided before this process started.
 func New(st Store, cfg Config) *Service {
-	s := &Service{store: st, index: NewSimilarityIndex(cfg.Similarity), analyzer: cfg.Analyzer,
+	s := &Service{store: st, index: NewSimilarityIndex(cfg.Similarity), custom: cfg.Analyzer, ai: cfg.AI,
 		now: store.Clock(cfg.Now), log: cmp.Or(cfg.Logger, slog.Default())}
-	if s.analyzer == nil {
-		s.analyzer = NewOfflineAnalyzer(s.index)
+	s.offline = NewOfflineAnalyzer(s.index)
+	a, err := s.AnalyzerFor(AIRequest{})
+	if err != nil {
+		// The engine checks AISettings before it gets here; an embedder who
+		// skipped that still gets a working service.
+		s.log.Error("AI settings unusable; analysing offline", "err", err)
+		a = &PrecedenceAnalyzer{Offline: s.offline}
 	}
+	s.analyzer = a
 	return s
 }
 
@@ -454,6 +470,7 @@ func patchFailures(node map[string]any, sig string, c Classification) {
 		before[Classification(old)]++
 		if s, _ := f["error_signature"].(string); s == sig {
 			a["classification"] = string(c)
+			a["classification_source"] = SourceHuman
 			switch c {
 			case Infrastructure:
 				delete(a, "code_fix")

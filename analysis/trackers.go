@@ -70,6 +70,9 @@ type Capabilities struct {
 	ServerJiraProjectKey string `json:"server_jira_project_key"`
 	ReportPortal         bool   `json:"reportportal"`
 	ReportPortalProject  string `json:"reportportal_project"`
+	// AIProviders are the ai_provider values this server can run; empty
+	// means offline analysis only.
+	AIProviders []string `json:"ai_providers"`
 }
 
 // Credentials are a caller's own tracker credentials (from the request or
@@ -156,6 +159,7 @@ func (t *Trackers) Capabilities() Capabilities {
 		ServerJiraToken:      t.cfg.Jira.Token != "",
 		ServerJiraEmail:      t.cfg.Jira.Email != "",
 		ServerJiraProjectKey: t.cfg.Jira.ProjectKey,
+		AIProviders:          t.svc.AIProviders(),
 	}
 }
 

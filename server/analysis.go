@@ -44,7 +44,9 @@ func pathRest(r *http.Request, name string) string {
 
 // analyzeFailures runs a direct analysis in the request: the offline
 // analyzer takes milliseconds for a normal report and seconds for a huge
-// one, and the document returns the stored result in the answer.
+// one, and the document returns the stored result in the answer. An AI
+// provider makes the request last as long as the model (bounded by
+// ai_cli_timeout or the chat client's timeouts).
 func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 	var fields map[string]json.RawMessage
 	if err := decodeJSON(r, &fields); err != nil {
@@ -57,6 +59,12 @@ func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 	if (failuresRaw == nil) == (rawXMLRaw == nil) {
 		return errs.InvalidField("failures", "exactly one of failures or raw_xml must be provided")
 	}
+	// A provider or model this server cannot run is an invalid analysis
+	// configuration: 400 in seeds/001, after the 422 checks of the body.
+	analyzer, err := s.engine.Analysis.AnalyzerFor(analysis.ParseAIRequest(fields))
+	if err != nil {
+		return plainInvalid(err)
+	}
 	params := map[string]any{}
 	for k, v := range fields {
 		if k == "failures" || k == "raw_xml" {
@@ -67,7 +75,7 @@ func (s *Server) analyzeFailures(w http.ResponseWriter, r *http.Request) error {
 			params[k] = val
 		}
 	}
-	in := analysis.DirectInput{RecordInput: analysis.RecordInput{JobID: uuid.NewString(), RequestParams: analysis.StripSecrets(params)}}
+	in := analysis.DirectInput{RecordInput: analysis.RecordInput{JobID: uuid.NewString(), RequestParams: analysis.StripSecrets(params)}, Analyzer: analyzer}
 	// The configured public address wins over the request's Host header,
 	// which the stored enriched XML would otherwise keep whatever it said.
 	in.ReportURL = cmp.Or(s.engine.Trackers.PublicBaseURL(), baseURL(r)) + "/results/" + in.JobID

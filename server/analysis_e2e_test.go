@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/bugflow/bugflow"
 	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/client"
 	"github.com/bugflow/bugflow/client/api"
@@ -52,6 +53,7 @@ func TestAnalysisWithGeneratedClient(t *testing.T) {
 				{TestName: "tests.api.test_login.test_admin_login", ErrorMessage: ptr("AssertionError: expected 200 got 500"), StackTrace: ptr("Traceback...")},
 			},
 			AiProvider:           ptr("claude"),
+			AiModel:              ptr("sonnet"),
 			AdditionalProperties: map[string]interface{}{"github_token": "ghp_must_not_be_stored"},
 		}))
 		require.NoError(t, err)
@@ -293,24 +295,26 @@ func jsonString(s string) string {
 // The BaseAnalysisRequest fields are model-validated (422), on both sides
 // of each limit.
 func TestAnalyzeFailuresChecksTheAnalysisSettings(t *testing.T) {
-	srv := apitest.Start(t, apitest.Config{})
+	srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{AI: fakeAI(t)}})
 	failures := `"failures": [{"test_name": "a.b", "error_message": "boom"}]`
 	for body, want := range map[string]int{
-		`"ai_provider": "claude"`:        200,
-		`"ai_provider": "bogus"`:         422,
-		`"ai_provider": null`:            200,
-		`"peer_analysis_max_rounds": 1`:  200,
-		`"peer_analysis_max_rounds": 10`: 200,
-		`"peer_analysis_max_rounds": 0`:  422,
-		`"peer_analysis_max_rounds": 11`: 422,
-		`"ai_cli_timeout": 1`:            200,
-		`"ai_cli_timeout": 0`:            422,
-		`"jira_max_results": 0`:          422,
-		`"enable_jira": "yes"`:           422,
-		`"peer_ai_configs": []`:          200,
-		`"peer_ai_configs": [{"ai_provider": "gemini", "ai_model": "gemini-2.5-pro"}]`:                                200,
+		`"ai_provider": "claude", "ai_model": "sonnet"`: 200,
+		`"ai_provider": "bogus"`:                        422,
+		`"ai_provider": null`:                           200,
+		`"peer_analysis_max_rounds": 1`:                 200,
+		`"peer_analysis_max_rounds": 10`:                200,
+		`"peer_analysis_max_rounds": 0`:                 422,
+		`"peer_analysis_max_rounds": 11`:                422,
+		`"ai_cli_timeout": 1`:                           200,
+		`"ai_cli_timeout": 0`:                           422,
+		`"jira_max_results": 0`:                         422,
+		`"enable_jira": "yes"`:                          422,
+		`"peer_ai_configs": []`:                         200,
+		`"ai_provider": "claude", "ai_model": "sonnet", "peer_ai_configs": [{"ai_provider": "gemini", "ai_model": "gemini-2.5-pro"}]`: 200,
+		// Peers without a main provider cannot debate: 400, not ignored.
+		`"peer_ai_configs": [{"ai_provider": "gemini", "ai_model": "gemini-2.5-pro"}]`:                                400,
 		`"peer_ai_configs": [{"ai_provider": "gemini", "ai_model": " "}]`:                                             422,
-		`"peer_ai_configs": [{"ai_provider": "openai", "ai_model": "x"}]`:                                             422,
+		`"peer_ai_configs": [{"ai_provider": "opena", "ai_model": "x"}]`:                                              422,
 		`"additional_repos": [{"name": "product-repo", "url": "https://github.com/acme/product.git", "ref": "main"}]`: 200,
 		`"additional_repos": [{"name": "../x", "url": "https://github.com/acme/product.git"}]`:                        422,
 		`"additional_repos": [{"name": ".hidden", "url": "https://github.com/acme/product.git"}]`:                     422,

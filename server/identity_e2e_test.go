@@ -33,6 +33,7 @@ func identityServer(t *testing.T, dbURL string) (*apitest.Server, string) {
 	mailDir := t.TempDir()
 	srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{
 		DatabaseURL: dbURL, MailURL: "file://" + mailDir, AdminKey: testAdminKey, SecretKey: "secret for tests",
+		AI: fakeAI(t),
 	}})
 	return srv, mailDir
 }

@@ -93,7 +93,7 @@ func trackerServer(t *testing.T, dbURL string) trackerEnv {
 	jira := fake.NewJira(t, "alice@example.com", "jira_example")
 	jira.Accept(fake.Basic(jiraBotEmail, jiraServerToken))
 	srv := apitest.Start(t, apitest.Config{Engine: bugflow.Config{
-		DatabaseURL: dbURL, AdminKey: testAdminKey, SecretKey: "secret for tests",
+		DatabaseURL: dbURL, AdminKey: testAdminKey, SecretKey: "secret for tests", AI: fakeAI(t),
 		Trackers: analysis.TrackerConfig{
 			PublicBaseURL: "https://bugflow.example.com/",
 			GitHub:        analysis.GitHubConfig{Enabled: true, APIURL: gh.URL, Token: ghServerToken, RepoURL: "https://github.com/acme/tests"},
@@ -127,7 +127,8 @@ func TestTrackersWithTheDocumentsBodies(t *testing.T) {
 		status, raw := trackerCall(t, srv, http.MethodGet, "/api/capabilities", "")
 		require.Equal(t, http.StatusOK, status)
 		assert.JSONEq(t, `{"github_issues_enabled":true,"jira_issues_enabled":true,"server_github_token":true,"server_jira_token":true,
-			"server_jira_email":true,"server_jira_project_key":"PROJ","reportportal":false,"reportportal_project":""}`, string(raw))
+			"server_jira_email":true,"server_jira_project_key":"PROJ","reportportal":false,"reportportal_project":"",
+			"ai_providers":["claude","gemini","cursor"]}`, string(raw))
 		status, raw = trackerCall(t, srv, http.MethodGet, "/results/"+job, "", "Accept", "application/json")
 		require.Equal(t, http.StatusOK, status)
 		env := decodeAs[map[string]any](t, raw)
@@ -390,7 +391,7 @@ func TestTrackersAreOffUnlessConfigured(t *testing.T) {
 	job := decodeAs[map[string]any](t, raw)["job_id"].(string)
 	_, raw = trackerCall(t, srv, http.MethodGet, "/api/capabilities", "")
 	assert.JSONEq(t, `{"github_issues_enabled":false,"jira_issues_enabled":false,"server_github_token":false,"server_jira_token":false,
-		"server_jira_email":false,"server_jira_project_key":"","reportportal":false,"reportportal_project":""}`, string(raw))
+		"server_jira_email":false,"server_jira_project_key":"","reportportal":false,"reportportal_project":"","ai_providers":[]}`, string(raw))
 	for _, path := range []string{"/preview-github-issue", "/preview-jira-bug"} {
 		status, _ = trackerCall(t, srv, http.MethodPost, "/results/"+job+path, `{"test_name": "a.b"}`)
 		assert.Equal(t, http.StatusForbidden, status, path)

@@ -113,6 +113,33 @@ func (e AdminUserRowRole) Valid() bool {
 	}
 }
 
+// Defines values for AnalysisDetailClassificationSource.
+const (
+	Ai        AnalysisDetailClassificationSource = "ai"
+	Heuristic AnalysisDetailClassificationSource = "heuristic"
+	Human     AnalysisDetailClassificationSource = "human"
+	Learned   AnalysisDetailClassificationSource = "learned"
+	Rule      AnalysisDetailClassificationSource = "rule"
+)
+
+// Valid indicates whether the value is a known member of the AnalysisDetailClassificationSource enum.
+func (e AnalysisDetailClassificationSource) Valid() bool {
+	switch e {
+	case Ai:
+		return true
+	case Heuristic:
+		return true
+	case Human:
+		return true
+	case Learned:
+		return true
+	case Rule:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AnalyticsFilterPriority.
 const (
 	AnalyticsFilterPriorityHigh   AnalyticsFilterPriority = "High"
@@ -560,6 +587,24 @@ func (e NotificationStatus) Valid() bool {
 	case NotificationStatusSending:
 		return true
 	case NotificationStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PeerDebateRoundsRole.
+const (
+	Orchestrator PeerDebateRoundsRole = "orchestrator"
+	Peer         PeerDebateRoundsRole = "peer"
+)
+
+// Valid indicates whether the value is a known member of the PeerDebateRoundsRole enum.
+func (e PeerDebateRoundsRole) Valid() bool {
+	switch e {
+	case Orchestrator:
+		return true
+	case Peer:
 		return true
 	default:
 		return false
@@ -1934,6 +1979,12 @@ func (e UpdateUserStatusJSONBodyStatus) Valid() bool {
 	}
 }
 
+// AIConfigEntry defines model for AIConfigEntry.
+type AIConfigEntry struct {
+	AiModel    string `json:"ai_model"`
+	AiProvider string `json:"ai_provider"`
+}
+
 // APIRoot seeds/004's API root. Besides message and version it links each
 // collection of the workflow API that this server serves, named after
 // the collection (workflows, tickets, ...): a link is listed only when
@@ -2018,7 +2069,10 @@ type AnalysisDetail struct {
 	AffectedTests     []string       `json:"affected_tests"`
 	ArtifactsEvidence *string        `json:"artifacts_evidence,omitempty"`
 	Classification    Classification `json:"classification"`
-	CodeFix           *struct {
+
+	// ClassificationSource What decided the classification: a person's label of the signature, similar human-labelled failures, an offline rule, the AI analyzer, or the offline heuristics. details carries its evidence.
+	ClassificationSource *AnalysisDetailClassificationSource `json:"classification_source,omitempty"`
+	CodeFix              *struct {
 		Change *string `json:"change,omitempty"`
 		File   *string `json:"file,omitempty"`
 		Line   *string `json:"line,omitempty"`
@@ -2034,6 +2088,9 @@ type AnalysisDetail struct {
 		Title              *string                   `json:"title,omitempty"`
 	} `json:"product_bug_report,omitempty"`
 }
+
+// AnalysisDetailClassificationSource What decided the classification: a person's label of the signature, similar human-labelled failures, an offline rule, the AI analyzer, or the offline heuristics. details carries its evidence.
+type AnalysisDetailClassificationSource string
 
 // AnalyticsAssignmentFigures Assignments by their status now; avg_action_hours from assignment to the assignee's action.
 type AnalyticsAssignmentFigures struct {
@@ -2520,14 +2577,16 @@ type BugStatus string
 
 // Capabilities defines model for Capabilities.
 type Capabilities struct {
-	GithubIssuesEnabled  bool   `json:"github_issues_enabled"`
-	JiraIssuesEnabled    bool   `json:"jira_issues_enabled"`
-	Reportportal         bool   `json:"reportportal"`
-	ReportportalProject  string `json:"reportportal_project"`
-	ServerGithubToken    bool   `json:"server_github_token"`
-	ServerJiraEmail      bool   `json:"server_jira_email"`
-	ServerJiraProjectKey string `json:"server_jira_project_key"`
-	ServerJiraToken      bool   `json:"server_jira_token"`
+	// AiProviders The ai_provider values this server has configured (claude, gemini, cursor, openai); empty means offline analysis only.
+	AiProviders          *[]string `json:"ai_providers,omitempty"`
+	GithubIssuesEnabled  bool      `json:"github_issues_enabled"`
+	JiraIssuesEnabled    bool      `json:"jira_issues_enabled"`
+	Reportportal         bool      `json:"reportportal"`
+	ReportportalProject  string    `json:"reportportal_project"`
+	ServerGithubToken    bool      `json:"server_github_token"`
+	ServerJiraEmail      bool      `json:"server_jira_email"`
+	ServerJiraProjectKey string    `json:"server_jira_project_key"`
+	ServerJiraToken      bool      `json:"server_jira_token"`
 }
 
 // Classification defines model for Classification.
@@ -2625,11 +2684,11 @@ type EnvelopeErrorSuccess bool
 
 // FailureAnalysis defines model for FailureAnalysis.
 type FailureAnalysis struct {
-	Analysis       AnalysisDetail          `json:"analysis"`
-	Error          string                  `json:"error"`
-	ErrorSignature string                  `json:"error_signature"`
-	PeerDebate     *map[string]interface{} `json:"peer_debate,omitempty"`
-	TestName       string                  `json:"test_name"`
+	Analysis       AnalysisDetail `json:"analysis"`
+	Error          string         `json:"error"`
+	ErrorSignature string         `json:"error_signature"`
+	PeerDebate     *PeerDebate    `json:"peer_debate,omitempty"`
+	TestName       string         `json:"test_name"`
 }
 
 // FailureAnalysisResult defines model for FailureAnalysisResult.
@@ -2910,6 +2969,28 @@ type NotificationPage struct {
 type OK struct {
 	Ok bool `json:"ok"`
 }
+
+// PeerDebate defines model for PeerDebate.
+type PeerDebate struct {
+	AiConfigs        []AIConfigEntry `json:"ai_configs"`
+	ConsensusReached bool            `json:"consensus_reached"`
+	MaxRounds        int             `json:"max_rounds"`
+	Rounds           []struct {
+		AgreesWithOrchestrator *bool  `json:"agrees_with_orchestrator"`
+		AiModel                string `json:"ai_model"`
+		AiProvider             string `json:"ai_provider"`
+
+		// Classification Empty when the peer failed.
+		Classification string               `json:"classification"`
+		Details        string               `json:"details"`
+		Role           PeerDebateRoundsRole `json:"role"`
+		Round          int                  `json:"round"`
+	} `json:"rounds"`
+	RoundsUsed int `json:"rounds_used"`
+}
+
+// PeerDebateRoundsRole defines model for PeerDebate.Rounds.Role.
+type PeerDebateRoundsRole string
 
 // PersonalTask A personal task (seeds/003), seen only by its owner.
 type PersonalTask struct {
@@ -4312,11 +4393,24 @@ type GetStepPerformanceParamsPriority string
 
 // AnalyzeFailuresJSONBody defines parameters for AnalyzeFailures.
 type AnalyzeFailuresJSONBody struct {
-	AiModel              *string                `json:"ai_model,omitempty"`
-	AiProvider           *string                `json:"ai_provider,omitempty"`
-	Failures             *[]TestFailure         `json:"failures,omitempty"`
-	RawXml               *string                `json:"raw_xml,omitempty"`
-	AdditionalProperties map[string]interface{} `json:"-"`
+	AdditionalRepos *[]struct {
+		Name string  `json:"name"`
+		Ref  *string `json:"ref,omitempty"`
+		Url  string  `json:"url"`
+	} `json:"additional_repos,omitempty"`
+
+	// AiCliTimeout Minutes, at most 60.
+	AiCliTimeout *int    `json:"ai_cli_timeout,omitempty"`
+	AiModel      *string `json:"ai_model,omitempty"`
+
+	// AiProvider claude, gemini, cursor or openai; configured on this server (else 400).
+	AiProvider            *string                `json:"ai_provider,omitempty"`
+	Failures              *[]TestFailure         `json:"failures,omitempty"`
+	PeerAiConfigs         *[]AIConfigEntry       `json:"peer_ai_configs,omitempty"`
+	PeerAnalysisMaxRounds *int                   `json:"peer_analysis_max_rounds,omitempty"`
+	RawPrompt             *string                `json:"raw_prompt,omitempty"`
+	RawXml                *string                `json:"raw_xml,omitempty"`
+	AdditionalProperties  map[string]interface{} `json:"-"`
 }
 
 // ListJobsParams defines parameters for ListJobs.
@@ -5272,6 +5366,22 @@ func (a *AnalyzeFailuresJSONBody) UnmarshalJSON(b []byte) error {
 		return err
 	}
 
+	if raw, found := object["additional_repos"]; found {
+		err = json.Unmarshal(raw, &a.AdditionalRepos)
+		if err != nil {
+			return fmt.Errorf("error reading 'additional_repos': %w", err)
+		}
+		delete(object, "additional_repos")
+	}
+
+	if raw, found := object["ai_cli_timeout"]; found {
+		err = json.Unmarshal(raw, &a.AiCliTimeout)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_cli_timeout': %w", err)
+		}
+		delete(object, "ai_cli_timeout")
+	}
+
 	if raw, found := object["ai_model"]; found {
 		err = json.Unmarshal(raw, &a.AiModel)
 		if err != nil {
@@ -5294,6 +5404,30 @@ func (a *AnalyzeFailuresJSONBody) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("error reading 'failures': %w", err)
 		}
 		delete(object, "failures")
+	}
+
+	if raw, found := object["peer_ai_configs"]; found {
+		err = json.Unmarshal(raw, &a.PeerAiConfigs)
+		if err != nil {
+			return fmt.Errorf("error reading 'peer_ai_configs': %w", err)
+		}
+		delete(object, "peer_ai_configs")
+	}
+
+	if raw, found := object["peer_analysis_max_rounds"]; found {
+		err = json.Unmarshal(raw, &a.PeerAnalysisMaxRounds)
+		if err != nil {
+			return fmt.Errorf("error reading 'peer_analysis_max_rounds': %w", err)
+		}
+		delete(object, "peer_analysis_max_rounds")
+	}
+
+	if raw, found := object["raw_prompt"]; found {
+		err = json.Unmarshal(raw, &a.RawPrompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'raw_prompt': %w", err)
+		}
+		delete(object, "raw_prompt")
 	}
 
 	if raw, found := object["raw_xml"]; found {
@@ -5323,6 +5457,20 @@ func (a AnalyzeFailuresJSONBody) MarshalJSON() ([]byte, error) {
 	var err error
 	object := make(map[string]json.RawMessage)
 
+	if a.AdditionalRepos != nil {
+		object["additional_repos"], err = json.Marshal(a.AdditionalRepos)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'additional_repos': %w", err)
+		}
+	}
+
+	if a.AiCliTimeout != nil {
+		object["ai_cli_timeout"], err = json.Marshal(a.AiCliTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_cli_timeout': %w", err)
+		}
+	}
+
 	if a.AiModel != nil {
 		object["ai_model"], err = json.Marshal(a.AiModel)
 		if err != nil {
@@ -5341,6 +5489,27 @@ func (a AnalyzeFailuresJSONBody) MarshalJSON() ([]byte, error) {
 		object["failures"], err = json.Marshal(a.Failures)
 		if err != nil {
 			return nil, fmt.Errorf("error marshaling 'failures': %w", err)
+		}
+	}
+
+	if a.PeerAiConfigs != nil {
+		object["peer_ai_configs"], err = json.Marshal(a.PeerAiConfigs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'peer_ai_configs': %w", err)
+		}
+	}
+
+	if a.PeerAnalysisMaxRounds != nil {
+		object["peer_analysis_max_rounds"], err = json.Marshal(a.PeerAnalysisMaxRounds)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'peer_analysis_max_rounds': %w", err)
+		}
+	}
+
+	if a.RawPrompt != nil {
+		object["raw_prompt"], err = json.Marshal(a.RawPrompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'raw_prompt': %w", err)
 		}
 	}
 
@@ -5578,17 +5747,29 @@ type ClientInterface interface {
 	// AnalyzeFailuresWithBody Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
 	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
-	// normalised signature and each group is classified once by the offline
-	// analyzer (rules plus similarity to human-classified failures). The
-	// result is stored (GET /results/{job_id}) and returned; raw_xml input
-	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-	// as the document's model does (422): ai_provider claude, gemini or
-	// cursor; peer_ai_configs entries with such a provider and a non-blank
-	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, ..
-	// or a leading dot. They are kept in request_params with secrets
-	// stripped; the offline analyzer does not use them yet.
+	// normalised signature and each group is classified once. Precedence:
+	// the latest human label of the signature (an override) decides, then
+	// the vote of similar human-labelled failures and the offline rules,
+	// then the AI analyzer (ai_provider, or the server's default), and the
+	// offline heuristics last; each failure's analysis.classification_source
+	// says which decided and its details show the evidence. An AI analyzer
+	// that fails, times out or answers garbage falls back to the offline
+	// analysis, which says so in details. With peer_ai_configs (or the
+	// server's peers) the AI analyzers debate, up to
+	// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+	// is stored (GET /results/{job_id}) and returned; raw_xml input also
+	// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+	// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+	// the document's model does (422): ai_provider claude, gemini, cursor
+	// or openai; peer_ai_configs entries with such a provider and a
+	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, .. or
+	// a leading dot. A provider this server has not configured (see
+	// ai_providers of GET /api/capabilities), an ai_model that is not a
+	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+	// minutes is 400. raw_prompt is appended to the prompt and
+	// additional_repos are named in it. The fields are kept in
+	// request_params with secrets stripped.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -5598,17 +5779,29 @@ type ClientInterface interface {
 	// AnalyzeFailures Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
 	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
-	// normalised signature and each group is classified once by the offline
-	// analyzer (rules plus similarity to human-classified failures). The
-	// result is stored (GET /results/{job_id}) and returned; raw_xml input
-	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-	// as the document's model does (422): ai_provider claude, gemini or
-	// cursor; peer_ai_configs entries with such a provider and a non-blank
-	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, ..
-	// or a leading dot. They are kept in request_params with secrets
-	// stripped; the offline analyzer does not use them yet.
+	// normalised signature and each group is classified once. Precedence:
+	// the latest human label of the signature (an override) decides, then
+	// the vote of similar human-labelled failures and the offline rules,
+	// then the AI analyzer (ai_provider, or the server's default), and the
+	// offline heuristics last; each failure's analysis.classification_source
+	// says which decided and its details show the evidence. An AI analyzer
+	// that fails, times out or answers garbage falls back to the offline
+	// analysis, which says so in details. With peer_ai_configs (or the
+	// server's peers) the AI analyzers debate, up to
+	// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+	// is stored (GET /results/{job_id}) and returned; raw_xml input also
+	// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+	// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+	// the document's model does (422): ai_provider claude, gemini, cursor
+	// or openai; peer_ai_configs entries with such a provider and a
+	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, .. or
+	// a leading dot. A provider this server has not configured (see
+	// ai_providers of GET /api/capabilities), an ai_model that is not a
+	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+	// minutes is 400. raw_prompt is appended to the prompt and
+	// additional_repos are named in it. The fields are kept in
+	// request_params with secrets stripped.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -7485,17 +7678,29 @@ func (c *Client) GetStepPerformance(ctx context.Context, params *GetStepPerforma
 // AnalyzeFailuresWithBody Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 //
 // Exactly one of failures and raw_xml (else 422). Failures are grouped by
-// normalised signature and each group is classified once by the offline
-// analyzer (rules plus similarity to human-classified failures). The
-// result is stored (GET /results/{job_id}) and returned; raw_xml input
-// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-// as the document's model does (422): ai_provider claude, gemini or
-// cursor; peer_ai_configs entries with such a provider and a non-blank
-// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, ..
-// or a leading dot. They are kept in request_params with secrets
-// stripped; the offline analyzer does not use them yet.
+// normalised signature and each group is classified once. Precedence:
+// the latest human label of the signature (an override) decides, then
+// the vote of similar human-labelled failures and the offline rules,
+// then the AI analyzer (ai_provider, or the server's default), and the
+// offline heuristics last; each failure's analysis.classification_source
+// says which decided and its details show the evidence. An AI analyzer
+// that fails, times out or answers garbage falls back to the offline
+// analysis, which says so in details. With peer_ai_configs (or the
+// server's peers) the AI analyzers debate, up to
+// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+// is stored (GET /results/{job_id}) and returned; raw_xml input also
+// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+// the document's model does (422): ai_provider claude, gemini, cursor
+// or openai; peer_ai_configs entries with such a provider and a
+// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, .. or
+// a leading dot. A provider this server has not configured (see
+// ai_providers of GET /api/capabilities), an ai_model that is not a
+// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+// minutes is 400. raw_prompt is appended to the prompt and
+// additional_repos are named in it. The fields are kept in
+// request_params with secrets stripped.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7515,17 +7720,29 @@ func (c *Client) AnalyzeFailuresWithBody(ctx context.Context, contentType string
 // AnalyzeFailures Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 //
 // Exactly one of failures and raw_xml (else 422). Failures are grouped by
-// normalised signature and each group is classified once by the offline
-// analyzer (rules plus similarity to human-classified failures). The
-// result is stored (GET /results/{job_id}) and returned; raw_xml input
-// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-// as the document's model does (422): ai_provider claude, gemini or
-// cursor; peer_ai_configs entries with such a provider and a non-blank
-// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, ..
-// or a leading dot. They are kept in request_params with secrets
-// stripped; the offline analyzer does not use them yet.
+// normalised signature and each group is classified once. Precedence:
+// the latest human label of the signature (an override) decides, then
+// the vote of similar human-labelled failures and the offline rules,
+// then the AI analyzer (ai_provider, or the server's default), and the
+// offline heuristics last; each failure's analysis.classification_source
+// says which decided and its details show the evidence. An AI analyzer
+// that fails, times out or answers garbage falls back to the offline
+// analysis, which says so in details. With peer_ai_configs (or the
+// server's peers) the AI analyzers debate, up to
+// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+// is stored (GET /results/{job_id}) and returned; raw_xml input also
+// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+// the document's model does (422): ai_provider claude, gemini, cursor
+// or openai; peer_ai_configs entries with such a provider and a
+// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, .. or
+// a leading dot. A provider this server has not configured (see
+// ai_providers of GET /api/capabilities), an ai_model that is not a
+// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+// minutes is 400. raw_prompt is appended to the prompt and
+// additional_repos are named in it. The fields are kept in
+// request_params with secrets stripped.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -18039,17 +18256,29 @@ type ClientWithResponsesInterface interface {
 	// AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
 	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
-	// normalised signature and each group is classified once by the offline
-	// analyzer (rules plus similarity to human-classified failures). The
-	// result is stored (GET /results/{job_id}) and returned; raw_xml input
-	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-	// as the document's model does (422): ai_provider claude, gemini or
-	// cursor; peer_ai_configs entries with such a provider and a non-blank
-	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, ..
-	// or a leading dot. They are kept in request_params with secrets
-	// stripped; the offline analyzer does not use them yet.
+	// normalised signature and each group is classified once. Precedence:
+	// the latest human label of the signature (an override) decides, then
+	// the vote of similar human-labelled failures and the offline rules,
+	// then the AI analyzer (ai_provider, or the server's default), and the
+	// offline heuristics last; each failure's analysis.classification_source
+	// says which decided and its details show the evidence. An AI analyzer
+	// that fails, times out or answers garbage falls back to the offline
+	// analysis, which says so in details. With peer_ai_configs (or the
+	// server's peers) the AI analyzers debate, up to
+	// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+	// is stored (GET /results/{job_id}) and returned; raw_xml input also
+	// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+	// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+	// the document's model does (422): ai_provider claude, gemini, cursor
+	// or openai; peer_ai_configs entries with such a provider and a
+	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, .. or
+	// a leading dot. A provider this server has not configured (see
+	// ai_providers of GET /api/capabilities), an ai_model that is not a
+	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+	// minutes is 400. raw_prompt is appended to the prompt and
+	// additional_repos are named in it. The fields are kept in
+	// request_params with secrets stripped.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -18059,17 +18288,29 @@ type ClientWithResponsesInterface interface {
 	// AnalyzeFailuresWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
 	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
-	// normalised signature and each group is classified once by the offline
-	// analyzer (rules plus similarity to human-classified failures). The
-	// result is stored (GET /results/{job_id}) and returned; raw_xml input
-	// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-	// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-	// as the document's model does (422): ai_provider claude, gemini or
-	// cursor; peer_ai_configs entries with such a provider and a non-blank
-	// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, ..
-	// or a leading dot. They are kept in request_params with secrets
-	// stripped; the offline analyzer does not use them yet.
+	// normalised signature and each group is classified once. Precedence:
+	// the latest human label of the signature (an override) decides, then
+	// the vote of similar human-labelled failures and the offline rules,
+	// then the AI analyzer (ai_provider, or the server's default), and the
+	// offline heuristics last; each failure's analysis.classification_source
+	// says which decided and its details show the evidence. An AI analyzer
+	// that fails, times out or answers garbage falls back to the offline
+	// analysis, which says so in details. With peer_ai_configs (or the
+	// server's peers) the AI analyzers debate, up to
+	// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+	// is stored (GET /results/{job_id}) and returned; raw_xml input also
+	// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+	// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+	// the document's model does (422): ai_provider claude, gemini, cursor
+	// or openai; peer_ai_configs entries with such a provider and a
+	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+	// jira_max_results above 0; additional_repos names without /, \, .. or
+	// a leading dot. A provider this server has not configured (see
+	// ai_providers of GET /api/capabilities), an ai_model that is not a
+	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+	// minutes is 400. raw_prompt is appended to the prompt and
+	// additional_repos are named in it. The fields are kept in
+	// request_params with secrets stripped.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -28889,17 +29130,29 @@ func (c *ClientWithResponses) GetStepPerformanceWithResponse(ctx context.Context
 // AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 //
 // Exactly one of failures and raw_xml (else 422). Failures are grouped by
-// normalised signature and each group is classified once by the offline
-// analyzer (rules plus similarity to human-classified failures). The
-// result is stored (GET /results/{job_id}) and returned; raw_xml input
-// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-// as the document's model does (422): ai_provider claude, gemini or
-// cursor; peer_ai_configs entries with such a provider and a non-blank
-// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, ..
-// or a leading dot. They are kept in request_params with secrets
-// stripped; the offline analyzer does not use them yet.
+// normalised signature and each group is classified once. Precedence:
+// the latest human label of the signature (an override) decides, then
+// the vote of similar human-labelled failures and the offline rules,
+// then the AI analyzer (ai_provider, or the server's default), and the
+// offline heuristics last; each failure's analysis.classification_source
+// says which decided and its details show the evidence. An AI analyzer
+// that fails, times out or answers garbage falls back to the offline
+// analysis, which says so in details. With peer_ai_configs (or the
+// server's peers) the AI analyzers debate, up to
+// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+// is stored (GET /results/{job_id}) and returned; raw_xml input also
+// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+// the document's model does (422): ai_provider claude, gemini, cursor
+// or openai; peer_ai_configs entries with such a provider and a
+// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, .. or
+// a leading dot. A provider this server has not configured (see
+// ai_providers of GET /api/capabilities), an ai_model that is not a
+// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+// minutes is 400. raw_prompt is appended to the prompt and
+// additional_repos are named in it. The fields are kept in
+// request_params with secrets stripped.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -28915,17 +29168,29 @@ func (c *ClientWithResponses) AnalyzeFailuresWithBodyWithResponse(ctx context.Co
 // AnalyzeFailuresWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 //
 // Exactly one of failures and raw_xml (else 422). Failures are grouped by
-// normalised signature and each group is classified once by the offline
-// analyzer (rules plus similarity to human-classified failures). The
-// result is stored (GET /results/{job_id}) and returned; raw_xml input
-// also gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up
-// to 50,000,000 characters. The BaseAnalysisRequest fields are checked
-// as the document's model does (422): ai_provider claude, gemini or
-// cursor; peer_ai_configs entries with such a provider and a non-blank
-// ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, ..
-// or a leading dot. They are kept in request_params with secrets
-// stripped; the offline analyzer does not use them yet.
+// normalised signature and each group is classified once. Precedence:
+// the latest human label of the signature (an override) decides, then
+// the vote of similar human-labelled failures and the offline rules,
+// then the AI analyzer (ai_provider, or the server's default), and the
+// offline heuristics last; each failure's analysis.classification_source
+// says which decided and its details show the evidence. An AI analyzer
+// that fails, times out or answers garbage falls back to the offline
+// analysis, which says so in details. With peer_ai_configs (or the
+// server's peers) the AI analyzers debate, up to
+// peer_analysis_max_rounds, and the trail is in peer_debate. The result
+// is stored (GET /results/{job_id}) and returned; raw_xml input also
+// gets enriched_xml. Malformed XML or a DTD is 400; raw_xml may be up to
+// 50,000,000 characters. The BaseAnalysisRequest fields are checked as
+// the document's model does (422): ai_provider claude, gemini, cursor
+// or openai; peer_ai_configs entries with such a provider and a
+// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
+// jira_max_results above 0; additional_repos names without /, \, .. or
+// a leading dot. A provider this server has not configured (see
+// ai_providers of GET /api/capabilities), an ai_model that is not a
+// plain name, an ai_model without a provider, or ai_cli_timeout over 60
+// minutes is 400. raw_prompt is appended to the prompt and
+// additional_repos are named in it. The fields are kept in
+// request_params with secrets stripped.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -161,6 +161,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, exitUsage, err)
 		}
 		cfg.Trackers = opts.trackersConfig()
+		if cfg.AI, err = opts.ai.settings(); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
 	}
 	if err := opts.notifyConfig(&cfg); err != nil {
 		return fail(stderr, exitUsage, err)
@@ -276,6 +279,7 @@ type options struct {
 	publicBaseURL, githubAPIURL, githubToken, githubRepoURL              string
 	jiraURL, jiraEmail, jiraToken, jiraProjectKey                        string
 	githubIssues, jiraIssues, jiraInsecure                               bool
+	ai                                                                   aiOptions
 }
 
 // trackersConfig builds the GitHub and Jira settings from the flags.
@@ -399,6 +403,7 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		if err := c.boolVar(&o.jiraInsecure, "jira-insecure-skip-verify", "BUGFLOW_JIRA_INSECURE_SKIP_VERIFY", "do not verify Jira's TLS certificate (self-signed internal servers only)"); err != nil {
 			return o, c, err
 		}
+		o.ai.define(c)
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 		c.stringVar(&o.slaCheckEvery, "sla-check-every", "DURATION", "BUGFLOW_SLA_CHECK_EVERY", "1m", "how often tasks are checked for SLA warnings (80 % and 90 % elapsed) and breaches")
 		if err := c.boolVar(&o.disableNotifyMail, "disable-notify-mail", "BUGFLOW_DISABLE_NOTIFY_MAIL", "do not mail task notifications to users"); err != nil {

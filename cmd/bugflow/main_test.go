@@ -67,6 +67,7 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 	t.Setenv("BUGFLOW_DATABASE_URL", "postgres://u:"+secret+"@db/x")
 	t.Setenv("BUGFLOW_GITHUB_TOKEN", secret)
 	t.Setenv("BUGFLOW_JIRA_TOKEN", secret)
+	t.Setenv("BUGFLOW_AI_OPENAI_API_KEY", secret)
 	logFlags := []string{
 		"--log-format FORMAT\n.*(env BUGFLOW_LOG_FORMAT, default text)",
 		"--log-level LEVEL\n.*(env BUGFLOW_LOG_LEVEL, default info)",
@@ -101,6 +102,16 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 			"--time-zone ZONE\n.*(env BUGFLOW_TIME_ZONE, default UTC)",
 			"--chat-url URL\n.*(env BUGFLOW_CHAT_URL)",
 			"--chat-model MODEL\n.*(env BUGFLOW_CHAT_MODEL)",
+			"--ai-provider PROVIDER\n.*(env BUGFLOW_AI_PROVIDER)",
+			"--ai-model MODEL\n.*(env BUGFLOW_AI_MODEL)",
+			"--ai-claude-command CMDLINE\n.*(env BUGFLOW_AI_CLAUDE_COMMAND)",
+			"--ai-gemini-command CMDLINE\n.*(env BUGFLOW_AI_GEMINI_COMMAND)",
+			"--ai-cursor-command CMDLINE\n.*(env BUGFLOW_AI_CURSOR_COMMAND)",
+			"--ai-cli-timeout DURATION\n.*(env BUGFLOW_AI_CLI_TIMEOUT, default 10m)",
+			"--ai-openai-url URL\n.*(env BUGFLOW_AI_OPENAI_URL)",
+			"--ai-openai-api-key KEY\n.*(env BUGFLOW_AI_OPENAI_API_KEY)",
+			"--ai-peers LIST\n.*(env BUGFLOW_AI_PEERS)",
+			"--ai-peer-max-rounds N\n.*(env BUGFLOW_AI_PEER_MAX_ROUNDS, default 3)",
 			"--job-orphan-after DURATION\n.*(env BUGFLOW_JOB_ORPHAN_AFTER, default 60s)",
 			"--sla-check-every DURATION\n.*(env BUGFLOW_SLA_CHECK_EVERY, default 1m)",
 			"--disable-notify-mail\n.*(env BUGFLOW_DISABLE_NOTIFY_MAIL)",
