@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -252,15 +253,19 @@ func (s *Service) aiAnalyzer(provider, model string, timeout time.Duration, pc P
 	if !slices.Contains(AIProviders, provider) {
 		return nil, errs.Invalidf("ai_provider %q is none of claude, gemini, cursor, openai", provider)
 	}
+	if model != "" && !modelName.MatchString(model) {
+		return nil, errs.Invalidf("ai_model must be letters, digits and . _ : / @ + -, not starting with -")
+	}
 	if !s.ai.configured(provider) {
 		configured := s.ai.Configured()
 		if len(configured) == 0 {
-			return nil, errs.Invalidf("ai_provider %s is not configured on this server (no AI provider is; omit ai_provider for the offline analyzer)", provider)
+			// A server with no AI provider at all answers with the
+			// offline analyzer, saying why in each failure's details, so
+			// that seeds/001's examples (which name claude or gemini)
+			// work on a default server instead of being refused.
+			return &AIAnalyzer{runner: unconfiguredRunner{provider: provider, model: model}, pc: pc}, nil
 		}
 		return nil, errs.Invalidf("ai_provider %s is not configured on this server (configured: %v)", provider, configured)
-	}
-	if model != "" && !modelName.MatchString(model) {
-		return nil, errs.Invalidf("ai_model must be letters, digits and . _ : / @ + -, not starting with -")
 	}
 	if provider == ProviderOpenAI {
 		if model == "" {
@@ -286,3 +291,18 @@ func (s *Service) aiAnalyzer(provider, model string, timeout time.Duration, pc P
 // AIProviders lists the AI providers this service can run (for
 // GET /api/capabilities).
 func (s *Service) AIProviders() []string { return s.ai.Configured() }
+
+// unconfiguredRunner stands for a provider a request names on a server
+// that has no AI provider configured: every prompt fails with the reason,
+// so the precedence analyzer keeps the offline result and says why.
+type unconfiguredRunner struct{ provider, model string }
+
+func (u unconfiguredRunner) run(context.Context, string) (string, error) {
+	return "", &AIError{Reason: "no AI provider is configured on this server"}
+}
+
+// Provider implements Describer.
+func (u unconfiguredRunner) Provider() string { return u.provider }
+
+// Model implements Describer.
+func (u unconfiguredRunner) Model() string { return u.model }

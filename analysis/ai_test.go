@@ -165,6 +165,18 @@ func TestAnalyzerForRejectsWhatTheServerCannotRun(t *testing.T) {
 	require.NoError(t, err, "no provider: offline")
 	assert.Equal(t, "bugflow", a.(Describer).Provider())
 
+	// A server with no provider at all keeps the offline result for a
+	// request that names one, and says why (seeds/001's examples name
+	// claude); a bad model is still refused.
+	a, err = none.AnalyzerFor(AIRequest{Provider: "claude", Model: "sonnet", Peers: []AIConfig{{AIProvider: "gemini", AIModel: "g"}}})
+	require.NoError(t, err, "no provider configured: offline with a reason")
+	d, err := a.Analyze(context.Background(), Group{Failures: []Failure{{TestName: "t", Message: "the widget frobbed twice"}}})
+	require.NoError(t, err)
+	assert.Equal(t, SourceHeuristic, d.Source)
+	assert.Contains(t, d.Details, "The claude/sonnet analyzer failed (no AI provider is configured on this server); the offline analysis above is used instead.")
+	_, err = none.AnalyzerFor(AIRequest{Provider: "claude", Model: "--x"})
+	assert.ErrorContains(t, err, "ai_model must be")
+
 	script := []string{"/bin/true", "{model}"}
 	some := serviceWith(AISettings{ClaudeCommand: script, OpenAIURL: "http://127.0.0.1:1/v1"})
 	for name, tc := range map[string]struct {
@@ -172,7 +184,6 @@ func TestAnalyzerForRejectsWhatTheServerCannotRun(t *testing.T) {
 		req  AIRequest
 		want string
 	}{
-		"no provider configured":   {none, AIRequest{Provider: "claude", Model: "sonnet"}, "ai_provider claude is not configured on this server (no AI provider is"},
 		"provider not configured":  {some, AIRequest{Provider: "cursor", Model: "m"}, "ai_provider cursor is not configured on this server (configured: [claude openai])"},
 		"peer not configured":      {some, AIRequest{Provider: "claude", Model: "sonnet", Peers: []AIConfig{{AIProvider: "gemini", AIModel: "g"}}}, "peer_ai_configs: ai_provider gemini is not configured"},
 		"model like a flag":        {some, AIRequest{Provider: "claude", Model: "--dangerously-skip-permissions"}, "ai_model must be"},
