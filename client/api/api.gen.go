@@ -1624,9 +1624,7 @@ type Calendar struct {
 	// End After start; 24:00 for midnight.
 	//
 	// Example: 17:00
-	End string `json:"end"`
-
-	// Holidays Example: ["2026-12-25"]
+	End      string                `json:"end"`
 	Holidays *[]openapi_types.Date `json:"holidays,omitempty"`
 
 	// Start Example: 09:00
