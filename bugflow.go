@@ -659,7 +659,7 @@ func (cfg Config) Validate() error {
 			add("jwt", strings.TrimPrefix(err.Error(), "jwt: "))
 		}
 	}
-	if cfg.Upkeep.Every < 0 || cfg.Upkeep.ActivityRetention < 0 {
+	if cfg.Upkeep.Every < 0 || cfg.Upkeep.ActivityRetention < 0 || cfg.Upkeep.UploadRetention < 0 {
 		add("upkeep", "durations must not be negative")
 	}
 	if cfg.SLACheckEvery < 0 {

@@ -32,6 +32,9 @@ type Store interface {
 	// Processing and clears its progress, at time at, as a new attempt
 	// begins; a finished job is left as it is.
 	RetryTrainingJob(ctx context.Context, id, description string, at time.Time) error
+	// ProcessingFiles returns the files of every training job that is
+	// still Processing: the uploads that must be kept.
+	ProcessingFiles(ctx context.Context) ([]string, error)
 	// LoadModel returns the serialised model of a successful job.
 	LoadModel(ctx context.Context, trainingJobID string) ([]byte, error)
 	// InsertPredictionJob stores a prediction job.

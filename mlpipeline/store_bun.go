@@ -320,3 +320,16 @@ func (s *BunStore) GetPredictionJob(ctx context.Context, id string) (PredictionJ
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
 	}, nil
 }
+
+// ProcessingFiles implements Store.
+func (s *BunStore) ProcessingFiles(ctx context.Context) ([]string, error) {
+	var rows []trainingJobRow
+	if err := s.db.NewSelect().Model(&rows).Column("files").Where("status = ?", StatusProcessing).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list files of running trainings: %w", store.Translate(err))
+	}
+	var out []string
+	for _, r := range rows {
+		out = append(out, r.Files.V...)
+	}
+	return out, nil
+}

@@ -52,18 +52,34 @@ func parseClock(s string) (int, bool) {
 // compile checks c and names every problem in one Invalid error.
 func (c Calendar) compile() (*calendar, error) {
 	p := problems{}
+	out := c.check(p, "")
+	if err := p.err("invalid calendar"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// check checks c, naming each problem under prefix + its field, and
+// returns it ready to compute with when there is none.
+func (c Calendar) check(into problems, prefix string) *calendar {
+	p := problems{}
+	defer func() {
+		for f, msgs := range p {
+			into[f] = append(into[f], msgs...)
+		}
+	}()
 	out := &calendar{holidays: map[string]bool{}}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if c.TimeZone == "" || err != nil {
-		p.add("time_zone", "must be an IANA time zone name such as Europe/Berlin")
+		p.add(prefix+"time_zone", "must be an IANA time zone name such as Europe/Berlin")
 	}
 	out.loc = loc
 	if len(c.Days) == 0 {
-		p.add("days", "needs at least one working day")
+		p.add(prefix+"days", "needs at least one working day")
 	}
 	for _, d := range c.Days {
 		if d < time.Sunday || d > time.Saturday {
-			p.add("days", "must be weekdays 0 (Sunday) to 6 (Saturday)")
+			p.add(prefix+"days", "must be weekdays 0 (Sunday) to 6 (Saturday)")
 			break
 		}
 		out.days[d] = true
@@ -72,24 +88,24 @@ func (c Calendar) compile() (*calendar, error) {
 	end, okEnd := parseClock(c.End)
 	switch {
 	case !okStart:
-		p.add("start", "must be a time HH:MM")
+		p.add(prefix+"start", "must be a time HH:MM")
 	case !okEnd:
-		p.add("end", "must be a time HH:MM (24:00 for midnight)")
+		p.add(prefix+"end", "must be a time HH:MM (24:00 for midnight)")
 	case end <= start:
-		p.add("end", "must be after start")
+		p.add(prefix+"end", "must be after start")
 	}
 	out.start, out.end = start, end
 	for _, h := range c.Holidays {
 		if _, err := time.Parse(time.DateOnly, h); err != nil {
-			p.add("holidays", fmt.Sprintf("%q is not a date YYYY-MM-DD", h))
+			p.add(prefix+"holidays", fmt.Sprintf("%q is not a date YYYY-MM-DD", h))
 			continue
 		}
 		out.holidays[h] = true
 	}
-	if err := p.err("invalid calendar"); err != nil {
-		return nil, err
+	if len(p) > 0 {
+		return nil
 	}
-	return out, nil
+	return out
 }
 
 // Validate reports every problem with c as one Invalid error.
@@ -133,9 +149,14 @@ func (c Calendar) AddWorking(from time.Time, d time.Duration) (time.Time, error)
 	if d < 0 {
 		return time.Time{}, errs.Invalidf("a working duration must not be negative")
 	}
+	return cal.add(from, d), nil
+}
+
+// add is AddWorking on a checked calendar; d must not be negative.
+func (c *calendar) add(from time.Time, d time.Duration) time.Time {
 	cursor := from
-	for day := cal.dayOf(from); ; day = cal.nextDay(day) {
-		open, close, ok := cal.window(day)
+	for day := c.dayOf(from); ; day = c.nextDay(day) {
+		open, close, ok := c.window(day)
 		if !ok || !cursor.Before(close) {
 			continue
 		}
@@ -144,7 +165,7 @@ func (c Calendar) AddWorking(from time.Time, d time.Duration) (time.Time, error)
 		}
 		left := close.Sub(cursor)
 		if d <= left {
-			return cursor.Add(d).UTC(), nil
+			return cursor.Add(d).UTC()
 		}
 		d -= left
 	}
@@ -157,9 +178,14 @@ func (c Calendar) Working(from, to time.Time) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	return cal.between(from, to), nil
+}
+
+// between is Working on a checked calendar.
+func (c *calendar) between(from, to time.Time) time.Duration {
 	var total time.Duration
-	for day := cal.dayOf(from); day.Before(to); day = cal.nextDay(day) {
-		open, close, ok := cal.window(day)
+	for day := c.dayOf(from); day.Before(to); day = c.nextDay(day) {
+		open, close, ok := c.window(day)
 		if !ok {
 			continue
 		}
@@ -168,7 +194,13 @@ func (c Calendar) Working(from, to time.Time) (time.Duration, error) {
 			total += hi.Sub(lo)
 		}
 	}
-	return total, nil
+	return total
+}
+
+// working reports whether t falls in working hours.
+func (c *calendar) working(t time.Time) bool {
+	open, close, ok := c.window(c.dayOf(t))
+	return ok && !t.Before(open) && t.Before(close)
 }
 
 func maxTime(a, b time.Time) time.Time {

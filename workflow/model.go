@@ -117,8 +117,14 @@ type Workflow struct {
 	Department  string `json:"department"`
 	Status      Status `json:"status"`
 	SLAs
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	// Calendar, when set, makes the workflow's SLAs working time on it;
+	// nil counts them around the clock.
+	Calendar *Calendar `json:"calendar"`
+	// SLAVersion is the version of the SLA policy (the SLAs and the
+	// calendar): 1 at creation, one more at each change of either.
+	SLAVersion int       `json:"sla_version"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 }
 
 // WorkflowInput is a workflow's details as a caller gives them, to create
@@ -135,6 +141,9 @@ type WorkflowInput struct {
 	MediumSLA   string `json:"medium_sla"`
 	HighSLA     string `json:"high_sla"`
 	UrgentSLA   string `json:"urgent_sla"`
+	// Calendar is the optional business-hours calendar of the SLAs; nil
+	// (or absent) for none.
+	Calendar *Calendar `json:"calendar"`
 }
 
 // Validate checks in and returns its SLAs parsed, or an Invalid error
@@ -183,6 +192,9 @@ func (in WorkflowInput) check(p problems) SLAs {
 			p.add(o.field, fmt.Sprintf("must be longer than %s (%s)", prevField, prev))
 		}
 		prev, prevField = d, o.field
+	}
+	if in.Calendar != nil {
+		in.Calendar.check(p, "calendar.")
 	}
 	return slas
 }

@@ -110,11 +110,14 @@ func (s *Service) CreateWorkflow(ctx context.Context, in WorkflowInput, graph *G
 		return Created{}, err
 	}
 	now := s.now()
-	w := Workflow{Status: StatusDraft, CreatedAt: now, UpdatedAt: now}
+	w := Workflow{Status: StatusDraft, CreatedAt: now, UpdatedAt: now, SLAVersion: 1}
 	w.setDetails(in, slas)
 	var created Created
 	err = s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
 		if err := st.InsertWorkflow(ctx, &w); err != nil {
+			return err
+		}
+		if err := st.InsertSLAPolicy(ctx, w.policy()); err != nil {
 			return err
 		}
 		var err error
@@ -134,6 +137,11 @@ func (w *Workflow) setDetails(in WorkflowInput, slas SLAs) {
 	w.Name, w.Description = strings.TrimSpace(in.Name), in.Description
 	w.Category, w.SubCategory, w.Department = strings.TrimSpace(in.Category), strings.TrimSpace(in.SubCategory), strings.TrimSpace(in.Department)
 	w.SLAs = slas
+	w.Calendar = nil
+	if in.Calendar != nil {
+		c := in.Calendar.normal()
+		w.Calendar = &c
+	}
 }
 
 // insertGraph stores g as workflow's graph, whose roles are named in names.
@@ -208,8 +216,11 @@ func (s *Service) DeleteWorkflow(ctx context.Context, id int64) error {
 	})
 }
 
-// UpdateDetails replaces a workflow's details and SLAs (not its status or
-// graph). A workflow that is not a draft must keep a category.
+// UpdateDetails replaces a workflow's details, SLAs and calendar (not its
+// status or graph). A workflow that is not a draft must keep a category.
+// A change of the SLAs or the calendar makes a new SLA policy version and
+// re-targets the workflow's open tasks by the rule SLAPolicy's file
+// documents, in the same transaction.
 func (s *Service) UpdateDetails(ctx context.Context, id int64, in WorkflowInput) (Workflow, error) {
 	slas, err := in.Validate()
 	if err != nil {
@@ -223,13 +234,26 @@ func (s *Service) UpdateDetails(ctx context.Context, id int64, in WorkflowInput)
 		before := w
 		w.setDetails(in, slas)
 		w.UpdatedAt = s.now()
+		changed := !samePolicy(before, w)
+		if changed {
+			w.SLAVersion++
+		}
 		if err := st.UpdateWorkflow(ctx, w); err != nil {
 			return err
 		}
 		if err := keepUsable(ctx, st, w); err != nil {
 			return err
 		}
-		return s.record(ctx, "update_workflow", "Workflow", id, before, w)
+		if err := s.record(ctx, "update_workflow", "Workflow", id, before, w); err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
+		if err := st.InsertSLAPolicy(ctx, w.policy()); err != nil {
+			return err
+		}
+		return s.retarget(ctx, st, w)
 	})
 	if err != nil {
 		return Workflow{}, fmt.Errorf("update workflow %d: %w", id, err)

@@ -44,25 +44,6 @@ func slaState(level int) SLAState {
 	return SLAOnTime
 }
 
-// slaLevel is the mark due at now for a clock that started at start and
-// aims at target: breached once now is past the target, else warned at
-// 80 % and 90 % of the time between them.
-func slaLevel(start, target, now time.Time) int {
-	if now.After(target) {
-		return levelBreached
-	}
-	total, elapsed := target.Sub(start), now.Sub(start)
-	switch {
-	case total <= 0:
-		return levelOnTime
-	case elapsed*10 >= total*9:
-		return levelWarned90
-	case elapsed*10 >= total*8:
-		return levelWarned80
-	}
-	return levelOnTime
-}
-
 // Notifier stores the notifications that task changes cause (package
 // notify's outbox). Notify is called inside the change's transaction, with
 // its ctx, so that a notification exists exactly when its cause does.
@@ -80,18 +61,32 @@ type SLAReport struct {
 const slaBatch = 200
 
 // CheckSLA marks every open task and active assignment whose SLA reached a
-// new mark at the service's clock: warned at 80 % and 90 % of the time from
-// its start (a task's creation, an assignment's assignment) to its target,
-// breached once the target has passed; a breached assignment's status
-// becomes breached (its holder may still move the task on). Each mark is a
-// conditional update, with a history line, an audit event and a
-// notification (to the assignment's holder, or the task's ticket owner) in
-// its transaction, so that it happens exactly once however many processes
-// run the check at the same time. A row that jumps several marks at once
-// gets the highest only.
+// new mark at the service's clock: warned at 80 % and 90 % of the SLA time
+// from its start (a task's creation, an assignment's assignment) to its
+// target, paused time left out, breached once the target has passed; a
+// breached assignment's status becomes breached (its holder may still
+// move the task on). Tasks on hold, and the assignments of their tasks,
+// are not marked: their clock stands still. On a workflow with a calendar
+// a row is marked only while now is in working hours, so that no warning
+// or breach notice goes out at night or on a holiday; the next check in
+// working hours makes the mark. Each mark is a conditional update, with a
+// history line, an audit event and a notification (to the assignment's
+// holder, or the task's ticket owner) in its transaction, so that it
+// happens exactly once however many processes run the check at the same
+// time. A row that jumps several marks at once gets the highest only.
 func (s *Service) CheckSLA(ctx context.Context) (SLAReport, error) {
 	var r SLAReport
 	now := s.now()
+	cache := map[policyKey]policyAndClock{}
+	clockOf := func(workflowID int64, version int) (slaClock, error) {
+		var clk slaClock
+		err := s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
+			var err error
+			_, clk, err = policyClock(ctx, st, workflowID, version, cache)
+			return err
+		})
+		return clk, err
+	}
 	for after := int64(0); ; {
 		tasks, err := s.store.SLAOpenTasks(ctx, after, slaBatch)
 		if err != nil {
@@ -99,7 +94,14 @@ func (s *Service) CheckSLA(ctx context.Context) (SLAReport, error) {
 		}
 		for _, t := range tasks {
 			after = t.ID
-			level := slaLevel(t.CreatedAt, *t.TargetResolution, now)
+			clk, err := clockOf(t.WorkflowID, t.SLAVersion)
+			if err != nil {
+				return r, err
+			}
+			if !clk.working(now) {
+				continue
+			}
+			level := slaLevelOn(clk, t.CreatedAt, *t.TargetResolution, now, time.Duration(t.PausedSeconds)*time.Second)
 			if level <= slaLevelOf(t.SLAState) {
 				continue
 			}
@@ -124,11 +126,18 @@ func (s *Service) CheckSLA(ctx context.Context) (SLAReport, error) {
 		}
 		for _, a := range items {
 			after = a.ID
-			level := slaLevel(a.AssignedAt, *a.TargetResolution, now)
+			clk, err := clockOf(a.WorkflowID, a.SLAVersion)
+			if err != nil {
+				return r, err
+			}
+			if !clk.working(now) {
+				continue
+			}
+			level := slaLevelOn(clk, a.AssignedAt, *a.TargetResolution, now, time.Duration(a.PausedSeconds)*time.Second)
 			if level <= slaLevelOf(a.SLAState) {
 				continue
 			}
-			marked, err := s.markAssignment(ctx, a, level, now)
+			marked, err := s.markAssignment(ctx, a.Assignment, level, now)
 			if err != nil {
 				return r, err
 			}
@@ -201,6 +210,9 @@ func (s *Service) markAssignment(ctx context.Context, a Assignment, level int, n
 		t, err := st.LockTask(ctx, a.TaskID)
 		if err != nil {
 			return err
+		}
+		if t.Status == TaskOnHold {
+			return nil // put on hold since it was read: its clock stands still
 		}
 		ok, err := st.RaiseAssignmentSLA(ctx, a.ID, level, now)
 		if err != nil || !ok {

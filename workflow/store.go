@@ -55,6 +55,14 @@ type Store interface {
 	TaskStore
 }
 
+// SLAItem is an assignment the SLA check looks at, with what its clock
+// needs of its task.
+type SLAItem struct {
+	Assignment
+	WorkflowID int64
+	SLAVersion int
+}
+
 // TaskStore persists tasks, their assignments and history, and the
 // round-robin turns of roles. Deleting a task deletes its assignments and
 // history; a workflow or step that a task stands on cannot be deleted.
@@ -101,14 +109,16 @@ type TaskStore interface {
 	// the first offset, oldest first, and how many there are.
 	Logs(ctx context.Context, taskID int64, limit, offset int) ([]LogEntry, int, error)
 
-	// SLAOpenTasks returns up to limit tasks with a target, not resolved
-	// and not marked breached, with ids above afterID, by id.
+	// SLAOpenTasks returns up to limit tasks with a target, neither
+	// resolved nor on hold and not marked breached, with ids above
+	// afterID, by id.
 	SLAOpenTasks(ctx context.Context, afterID int64, limit int) ([]Task, error)
-	// SLAOpenAssignments is SLAOpenTasks for active assignments.
-	SLAOpenAssignments(ctx context.Context, afterID int64, limit int) ([]Assignment, error)
+	// SLAOpenAssignments is SLAOpenTasks for active assignments, of tasks
+	// not on hold.
+	SLAOpenAssignments(ctx context.Context, afterID int64, limit int) ([]SLAItem, error)
 	// RaiseTaskSLA marks a task at level (a breach only once its target is
-	// before now, and with now as its breach time) if it is still open and
-	// marked lower, and reports whether it did.
+	// before now, and with now as its breach time) if it is still open,
+	// not on hold and marked lower, and reports whether it did.
 	RaiseTaskSLA(ctx context.Context, id int64, level int, now time.Time) (bool, error)
 	// RaiseAssignmentSLA marks an assignment as RaiseTaskSLA marks a task;
 	// a breach also sets its status to breached.
@@ -120,6 +130,18 @@ type TaskStore interface {
 	// after it or not resolved with a target before now or a breach mark
 	// (breached).
 	ComplianceCounts(ctx context.Context, workflowID int64, from, to, now time.Time) (ComplianceCounts, error)
+
+	// InsertSLAPolicy stores one version of a workflow's SLA policy.
+	InsertSLAPolicy(ctx context.Context, p SLAPolicy) error
+	// SLAPolicy returns one version of a workflow's SLA policy.
+	SLAPolicy(ctx context.Context, workflowID int64, version int) (SLAPolicy, error)
+	// InsertSLAEvent stores e and sets its ID.
+	InsertSLAEvent(ctx context.Context, e *SLAEvent) error
+	// SLAEvents returns a task's SLA history, oldest first.
+	SLAEvents(ctx context.Context, taskID int64) ([]SLAEvent, error)
+	// OpenTaskIDs returns the ids of a workflow's tasks that are not
+	// resolved, by id.
+	OpenTaskIDs(ctx context.Context, workflowID int64) ([]int64, error)
 
 	// NextTurn counts one more assignment to the role and returns how many
 	// it has had, this one included: the round-robin cursor. In a

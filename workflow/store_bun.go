@@ -34,6 +34,9 @@ type workflowRow struct {
 	UrgentSLASecs *int64    `bun:"urgent_sla_seconds"`
 	CreatedAt     time.Time `bun:"created_at,notnull"`
 	UpdatedAt     time.Time `bun:"updated_at,notnull"`
+	// Calendar is the SLA calendar, JSON; NULL for none.
+	Calendar   *store.JSON[Calendar] `bun:"calendar,type:text"`
+	SLAVersion int                   `bun:"sla_version,notnull"`
 }
 
 // stepRow is the table model of a Step.
@@ -151,7 +154,7 @@ func Migrations() []store.Migration {
 				store.Index{Table: "workflow_transitions", Name: "workflow_transitions_to_idx", Columns: []string{"workflow_id", "to_step_id"}},
 			)
 		},
-	}, taskMigration, slaMigration}
+	}, taskMigration, slaMigration, policyMigration}
 }
 
 // BunStore is the bun implementation of Store.
@@ -368,20 +371,26 @@ func toWorkflowRow(w Workflow) *workflowRow {
 		ID: w.ID, Name: w.Name, NameKey: strings.ToLower(w.Name), Description: w.Description,
 		Category: w.Category, SubCategory: w.SubCategory, Department: w.Department, Status: string(w.Status),
 		LowSLASecs: seconds(w.Low), MediumSLASecs: seconds(w.Medium), HighSLASecs: seconds(w.High), UrgentSLASecs: seconds(w.Urgent),
-		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt, SLAVersion: w.SLAVersion,
+		Calendar: store.NullJSON(deref(w.Calendar, Calendar{}), w.Calendar != nil),
 	}
 }
 
 func (row *workflowRow) toWorkflow() Workflow {
-	return Workflow{
+	w := Workflow{
 		ID: row.ID, Name: row.Name, Description: row.Description,
 		Category: row.Category, SubCategory: row.SubCategory, Department: row.Department, Status: Status(row.Status),
 		SLAs: SLAs{
 			Low: duration(row.LowSLASecs), Medium: duration(row.MediumSLASecs),
 			High: duration(row.HighSLASecs), Urgent: duration(row.UrgentSLASecs),
 		},
-		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(),
+		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), SLAVersion: row.SLAVersion,
 	}
+	if row.Calendar != nil {
+		c := row.Calendar.V
+		w.Calendar = &c
+	}
+	return w
 }
 
 func seconds(d *Duration) *int64 {

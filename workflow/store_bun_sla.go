@@ -50,7 +50,7 @@ var slaMigration = store.Migration{
 // SLAOpenTasks implements TaskStore.
 func (s *BunStore) SLAOpenTasks(ctx context.Context, afterID int64, limit int) ([]Task, error) {
 	var rows []taskRow
-	q := s.taskSelect(&rows).Where("tk.target_resolution IS NOT NULL").Where("tk.status <> ?", TaskResolved).
+	q := s.taskSelect(&rows).Where("tk.target_resolution IS NOT NULL").Where("tk.status <> ?", TaskResolved).Where("tk.status <> ?", TaskOnHold).
 		Where("tk.sla_level < ?", levelBreached).Where("tk.id > ?", afterID).OrderExpr("tk.id").Limit(int64(limit))
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list tasks for the SLA check: %w", store.Translate(err))
@@ -63,16 +63,22 @@ func (s *BunStore) SLAOpenTasks(ctx context.Context, afterID int64, limit int) (
 }
 
 // SLAOpenAssignments implements TaskStore.
-func (s *BunStore) SLAOpenAssignments(ctx context.Context, afterID int64, limit int) ([]Assignment, error) {
-	var rows []assignmentRow
-	q := s.db.NewSelect().Model(&rows).Where("target_resolution IS NOT NULL").Where("status IN (?)", bun.In(activeStatuses)).
-		Where("sla_level < ?", levelBreached).Where("id > ?", afterID).Order("id").Limit(int64(limit))
+func (s *BunStore) SLAOpenAssignments(ctx context.Context, afterID int64, limit int) ([]SLAItem, error) {
+	var rows []struct {
+		assignmentRow `bun:",extend"`
+		WorkflowID    int64 `bun:"task_workflow_id"`
+		SLAVersion    int   `bun:"task_sla_version"`
+	}
+	q := s.db.NewSelect().Model(&rows).ColumnExpr("ti.*").ColumnExpr("tk.workflow_id AS task_workflow_id, tk.sla_version AS task_sla_version").
+		Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id").Where("tk.status <> ?", TaskOnHold).
+		Where("ti.target_resolution IS NOT NULL").Where("ti.status IN (?)", bun.In(activeStatuses)).
+		Where("ti.sla_level < ?", levelBreached).Where("ti.id > ?", afterID).Order("ti.id").Limit(int64(limit))
 	if err := q.Scan(ctx); err != nil {
 		return nil, fmt.Errorf("list task items for the SLA check: %w", store.Translate(err))
 	}
-	out := make([]Assignment, len(rows))
+	out := make([]SLAItem, len(rows))
 	for i := range rows {
-		out[i] = rows[i].toAssignment()
+		out[i] = SLAItem{Assignment: rows[i].toAssignment(), WorkflowID: rows[i].WorkflowID, SLAVersion: rows[i].SLAVersion}
 	}
 	return out, nil
 }
@@ -83,7 +89,8 @@ func (s *BunStore) SLAOpenAssignments(ctx context.Context, afterID int64, limit 
 // commits; SQLite runs one writer at a time).
 func (s *BunStore) RaiseTaskSLA(ctx context.Context, id int64, level int, now time.Time) (bool, error) {
 	q := s.db.NewUpdate().Model((*taskRow)(nil)).Set("sla_level = ?", level).
-		Where("id = ?", id).Where("sla_level < ?", level).Where("status <> ?", TaskResolved).Where("target_resolution IS NOT NULL")
+		Where("id = ?", id).Where("sla_level < ?", level).Where("status <> ?", TaskResolved).Where("status <> ?", TaskOnHold).
+		Where("target_resolution IS NOT NULL")
 	if level == levelBreached {
 		q = q.Set("breached_at = ?", now).Where("target_resolution < ?", now)
 	}

@@ -34,6 +34,9 @@ type taskRow struct {
 	ResolvedAt       *time.Time `bun:"resolved_at"`
 	SLALevel         int        `bun:"sla_level,notnull"`
 	BreachedAt       *time.Time `bun:"breached_at"`
+	SLAVersion       int        `bun:"sla_version,notnull"`
+	PausedSeconds    int64      `bun:"paused_seconds,notnull"`
+	PausedAt         *time.Time `bun:"paused_at"`
 
 	CurrentStepName string `bun:"current_step_name,scanonly"`
 }
@@ -59,6 +62,7 @@ type assignmentRow struct {
 	AssignedAt       time.Time  `bun:"assigned_at,notnull"`
 	ActedAt          *time.Time `bun:"acted_at"`
 	SLALevel         int        `bun:"sla_level,notnull"`
+	PausedSeconds    int64      `bun:"paused_seconds,notnull"`
 }
 
 // logRow is the table model of a LogEntry.
@@ -286,7 +290,8 @@ func (s *BunStore) LockTask(ctx context.Context, id int64) (Task, error) {
 // UpdateTask implements TaskStore.
 func (s *BunStore) UpdateTask(ctx context.Context, t Task) error {
 	q := s.db.NewUpdate().Model(toTaskRow(t)).WherePK().
-		Column("subject", "description", "priority", "status", "current_step_id", "ticket_owner_id", "target_resolution", "updated_at", "resolved_at")
+		Column("subject", "description", "priority", "status", "current_step_id", "ticket_owner_id", "target_resolution", "updated_at", "resolved_at",
+			"sla_version", "paused_seconds", "paused_at")
 	if err := store.ExecOne(ctx, q, "task %d not found", t.ID); err != nil {
 		return fmt.Errorf("update task: %w", err)
 	}
@@ -384,7 +389,7 @@ func (s *BunStore) GetAssignment(ctx context.Context, id int64) (Assignment, err
 
 // UpdateAssignment implements TaskStore.
 func (s *BunStore) UpdateAssignment(ctx context.Context, a Assignment) error {
-	q := s.db.NewUpdate().Model(toAssignmentRow(a)).WherePK().Column("status", "notes", "acted_at")
+	q := s.db.NewUpdate().Model(toAssignmentRow(a)).WherePK().Column("status", "notes", "acted_at", "target_resolution", "paused_seconds")
 	if err := store.ExecOne(ctx, q, "task item %d not found", a.ID); err != nil {
 		return fmt.Errorf("update task item: %w", err)
 	}
@@ -492,6 +497,7 @@ func toTaskRow(t Task) *taskRow {
 		ID: t.ID, WorkflowID: t.WorkflowID, TicketID: t.TicketID, Subject: t.Subject, Description: t.Description,
 		Priority: string(t.Priority), Status: string(t.Status), CurrentStepID: t.CurrentStep.ID, TicketOwnerID: t.TicketOwnerID,
 		TargetResolution: t.TargetResolution, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, ResolvedAt: t.ResolvedAt,
+		SLAVersion: t.SLAVersion, PausedSeconds: t.PausedSeconds, PausedAt: t.PausedAt,
 	}
 }
 
@@ -502,6 +508,7 @@ func (row *taskRow) toTask() Task {
 		CurrentStep: StepRef{ID: row.CurrentStepID, Name: row.CurrentStepName}, TicketOwnerID: row.TicketOwnerID,
 		TargetResolution: store.UTC(row.TargetResolution), CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC(), ResolvedAt: store.UTC(row.ResolvedAt),
 		SLAState: slaState(row.SLALevel), BreachedAt: store.UTC(row.BreachedAt),
+		SLAVersion: row.SLAVersion, PausedSeconds: row.PausedSeconds, PausedAt: store.UTC(row.PausedAt),
 	}
 }
 
@@ -509,7 +516,7 @@ func toAssignmentRow(a Assignment) *assignmentRow {
 	return &assignmentRow{
 		ID: a.ID, TaskID: a.TaskID, UserID: a.UserID, Username: a.Username, RoleID: a.RoleID, RoleName: a.RoleName,
 		RoleKey: strings.ToLower(a.RoleName), StepID: a.StepID, Status: string(a.Status), Origin: string(a.Origin), Notes: a.Notes,
-		TargetResolution: a.TargetResolution, AssignedAt: a.AssignedAt, ActedAt: a.ActedAt,
+		TargetResolution: a.TargetResolution, AssignedAt: a.AssignedAt, ActedAt: a.ActedAt, PausedSeconds: a.PausedSeconds,
 	}
 }
 
@@ -518,6 +525,6 @@ func (row *assignmentRow) toAssignment() Assignment {
 		ID: row.ID, TaskID: row.TaskID, UserID: row.UserID, Username: row.Username, RoleID: row.RoleID, RoleName: row.RoleName,
 		StepID: row.StepID, Status: AssignmentStatus(row.Status), Origin: Origin(row.Origin), Notes: row.Notes,
 		TargetResolution: store.UTC(row.TargetResolution), AssignedAt: row.AssignedAt.UTC(), ActedAt: store.UTC(row.ActedAt),
-		SLAState: slaState(row.SLALevel),
+		SLAState: slaState(row.SLALevel), PausedSeconds: row.PausedSeconds,
 	}
 }

@@ -18,6 +18,9 @@ const (
 	TaskNew        TaskStatus = "new"         // at its start step, not yet acted on
 	TaskInProgress TaskStatus = "in progress" // acted on, not finished
 	TaskResolved   TaskStatus = "resolved"    // finished at an end step
+	// TaskOnHold is a task waiting on someone outside (the customer): its
+	// SLA clock stands still until it is resumed.
+	TaskOnHold TaskStatus = "on_hold"
 )
 
 // AssignmentStatus is where one person's assignment to a task's step is.
@@ -32,6 +35,10 @@ const (
 	AssignmentEscalated  AssignmentStatus = "escalated"
 	AssignmentReassigned AssignmentStatus = "reassigned"
 	AssignmentBreached   AssignmentStatus = "breached"
+	// AssignmentOnHold is not a status an assignment takes: given to
+	// Service.UpdateUserStatus it puts the task on hold (TaskOnHold),
+	// leaving the assignment as it is.
+	AssignmentOnHold AssignmentStatus = "on_hold"
 )
 
 // Origin says how an assignment came about.
@@ -77,7 +84,8 @@ type Task struct {
 	// TicketOwnerID is the Ticket Coordinator who owns the ticket, if any.
 	TicketOwnerID *string `json:"ticket_owner_id"`
 	// TargetResolution is when the task should be resolved: created +
-	// the workflow's SLA for its priority; nil without one.
+	// the workflow's SLA for its priority + the time it was paused, in
+	// working time when the workflow has a calendar; nil without an SLA.
 	TargetResolution *time.Time `json:"target_resolution"`
 	CreatedAt        time.Time  `json:"created_at"`
 	UpdatedAt        time.Time  `json:"updated_at"`
@@ -87,6 +95,14 @@ type Task struct {
 	SLAState SLAState `json:"sla_state"`
 	// BreachedAt is when the check found the task past its target.
 	BreachedAt *time.Time `json:"breached_at"`
+	// SLAVersion is the version of its workflow's SLA policy that the
+	// task's clock runs under (see SLAPolicy for when it changes).
+	SLAVersion int `json:"sla_version"`
+	// PausedSeconds is the SLA time the task spent on hold in finished
+	// pauses; its target is later by as much.
+	PausedSeconds int64 `json:"paused_seconds"`
+	// PausedAt is when the current pause began; nil unless on hold.
+	PausedAt *time.Time `json:"paused_at"`
 }
 
 // Assignment is one person's charge of a task's step (seeds/004's task
@@ -113,6 +129,9 @@ type Assignment struct {
 	// SLAState is how far the assignment is through its step's share of
 	// the SLA, as the periodic check last marked it.
 	SLAState SLAState `json:"sla_state"`
+	// PausedSeconds is the SLA time its task was on hold while the
+	// assignment was active; its target is later by as much.
+	PausedSeconds int64 `json:"paused_seconds"`
 }
 
 // TaskStart is what intake knows of a ticket to start a task for.
@@ -330,6 +349,9 @@ const (
 	LogUpdated     = "updated"
 	LogSLAWarning  = "sla_warning"
 	LogSLABreached = "sla_breached"
+	LogOnHold      = "on_hold"
+	LogResumed     = "resumed"
+	LogRetargeted  = "sla_retargeted"
 )
 
 // TaskObserverFunc is a function as a TaskObserver. It lets an assembly

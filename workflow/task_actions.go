@@ -121,8 +121,14 @@ func (s *Service) transition(ctx context.Context, actor Actor, taskID int64, pla
 		if err != nil {
 			return err
 		}
-		before := t
 		now := s.now()
+		if t.Status == TaskOnHold {
+			// Moving on ends the pause: the clock is charged up to now.
+			if err := s.resume(ctx, st, &actor, &t, items, now); err != nil {
+				return err
+			}
+		}
+		before := t
 		if plan.transition == nil {
 			if slices.ContainsFunc(edges, func(e Transition) bool { return e.FromStepID == t.CurrentStep.ID }) {
 				return errs.InvalidField("transition_id", fmt.Sprintf("step %q has transitions out: name the one to take; only a step without any finalises the task", t.CurrentStep.Name))
@@ -402,10 +408,14 @@ func (s *Service) escalate(ctx context.Context, actor Actor, itemID int64, reaso
 
 // UpdateUserStatus sets the status of actor's active assignment on a
 // task's current step to new or in progress (Forbidden without one).
-// Starting work on a new task puts it in progress.
+// Starting work on a new task puts it in progress. AssignmentOnHold puts
+// the task on hold instead, stopping its SLA clock, and leaves the
+// assignment as it is; new or in progress on a task on hold resumes it,
+// its target (and its active assignments' targets) later by the paused
+// SLA time.
 func (s *Service) UpdateUserStatus(ctx context.Context, actor Actor, taskID int64, status AssignmentStatus) (Assignment, error) {
-	if !status.Active() {
-		return Assignment{}, errs.InvalidField("status", "must be new or in progress")
+	if !status.Active() && status != AssignmentOnHold {
+		return Assignment{}, errs.InvalidField("status", "must be new, in progress or on_hold")
 	}
 	var out Assignment
 	err := s.store.Atomically(ctx, func(ctx context.Context, st Store) error {
@@ -423,12 +433,24 @@ func (s *Service) UpdateUserStatus(ctx context.Context, actor Actor, taskID int6
 		if mine < 0 {
 			return errs.Forbiddenf("you hold no active assignment on task %d", taskID)
 		}
+		now := s.now()
+		if status == AssignmentOnHold {
+			out = items[mine]
+			if t.Status == TaskOnHold {
+				return nil
+			}
+			return s.hold(ctx, st, actor, &t, now)
+		}
+		if t.Status == TaskOnHold {
+			if err := s.resume(ctx, st, &actor, &t, items, now); err != nil {
+				return err
+			}
+		}
 		out = items[mine]
 		if out.Status == status {
 			return nil
 		}
 		before := out
-		now := s.now()
 		out.Status = status
 		if err := st.UpdateAssignment(ctx, out); err != nil {
 			return err
@@ -451,6 +473,72 @@ func (s *Service) UpdateUserStatus(ctx context.Context, actor Actor, taskID int6
 		return Assignment{}, fmt.Errorf("update user status on task %d: %w", taskID, err)
 	}
 	return out, nil
+}
+
+// hold puts task t on hold at now: its clock stops until resume.
+func (s *Service) hold(ctx context.Context, st Store, actor Actor, t *Task, now time.Time) error {
+	before := *t
+	t.Status, t.PausedAt, t.UpdatedAt = TaskOnHold, &now, now
+	if err := st.UpdateTask(ctx, *t); err != nil {
+		return err
+	}
+	if err := addSLAEvent(ctx, st, *t, SLAEventPause, now, 0); err != nil {
+		return err
+	}
+	if err := s.history(ctx, st, &actor, t.ID, LogOnHold, t.CurrentStep.ID, "the SLA clock is paused", now); err != nil {
+		return err
+	}
+	if err := s.observe(ctx, *t); err != nil {
+		return err
+	}
+	return s.record(ctx, "hold_task", "Task", t.ID, before, *t)
+}
+
+// resume ends the pause of task t at now: the paused SLA time (on the
+// calendar of the task's policy, in whole seconds) is added to the task's
+// and to its active assignments' paused time, and their targets move as
+// much later (an assignment's paused time counts only the part of the
+// pause since it was made). items are t's assignments, changed in place.
+func (s *Service) resume(ctx context.Context, st Store, actor *Actor, t *Task, items []Assignment, now time.Time) error {
+	p, clk, err := policyClock(ctx, st, t.WorkflowID, t.SLAVersion, nil)
+	if err != nil {
+		return err
+	}
+	before := *t
+	paused := clk.pausedFor(*t.PausedAt, now)
+	t.PausedSeconds += int64(paused / time.Second)
+	t.Status, t.PausedAt, t.UpdatedAt = TaskInProgress, nil, now
+	t.TargetResolution = p.target(clk, t.Priority, t.CreatedAt, time.Duration(t.PausedSeconds)*time.Second)
+	if err := st.UpdateTask(ctx, *t); err != nil {
+		return err
+	}
+	for i := range items {
+		a := &items[i]
+		if !a.Status.Active() {
+			continue
+		}
+		// Its own paused time counts the pause from its assignment (a
+		// transfer during the pause made a new one); its target, which
+		// it may have inherited, moves by the whole pause.
+		a.PausedSeconds += int64(clk.pausedFor(maxTime(*before.PausedAt, a.AssignedAt), now) / time.Second)
+		if a.TargetResolution != nil {
+			target := clk.add(*a.TargetResolution, paused)
+			a.TargetResolution = &target
+		}
+		if err := st.UpdateAssignment(ctx, *a); err != nil {
+			return err
+		}
+	}
+	if err := addSLAEvent(ctx, st, *t, SLAEventResume, now, paused); err != nil {
+		return err
+	}
+	if err := s.history(ctx, st, actor, t.ID, LogResumed, t.CurrentStep.ID, fmt.Sprintf("the SLA clock runs again after %s paused", paused), now); err != nil {
+		return err
+	}
+	if err := s.observe(ctx, *t); err != nil {
+		return err
+	}
+	return s.record(ctx, "resume_task", "Task", t.ID, before, *t)
 }
 
 // Visualization returns a task's workflow steps in order, each done (a

@@ -102,8 +102,8 @@ func sameRole(id *int64, r *roleStaff) bool {
 	return *id == r.id
 }
 
-// slaFor is the workflow's SLA for priority p, if it has one.
-func (w Workflow) slaFor(p Priority) *time.Duration {
+// slaFor is the SLA for priority p, if there is one.
+func (w SLAs) slaFor(p Priority) *time.Duration {
 	var d *Duration
 	switch p {
 	case PriorityLow:
@@ -124,8 +124,9 @@ func (w Workflow) slaFor(p Priority) *time.Duration {
 
 // stepTarget is when a step assigned at now should be done: now + the
 // task's SLA × the step's weight over the sum of the workflow's weights
-// (equal shares when they sum to 0); nil without an SLA.
-func stepTarget(w Workflow, p Priority, step Step, steps []Step, now time.Time) *time.Time {
+// (equal shares when they sum to 0), in SLA time on clk; nil without an
+// SLA.
+func stepTarget(clk slaClock, w Workflow, p Priority, step Step, steps []Step, now time.Time) *time.Time {
 	sla := w.slaFor(p)
 	if sla == nil {
 		return nil
@@ -138,7 +139,7 @@ func stepTarget(w Workflow, p Priority, step Step, steps []Step, now time.Time) 
 	if sum > 0 {
 		share = step.Weight / sum
 	}
-	t := now.Add(time.Duration(float64(*sla) * share)).Truncate(time.Microsecond)
+	t := clk.add(now, time.Duration(float64(*sla)*share))
 	return &t
 }
 
@@ -305,11 +306,13 @@ func (s *Service) createTask(ctx context.Context, actor *Actor, in TaskInput, pl
 		t = Task{
 			WorkflowID: w.ID, TicketID: in.TicketID, Subject: in.Subject, Description: in.Description, Priority: in.Priority,
 			Status: TaskNew, CurrentStep: StepRef{ID: start.ID, Name: start.Name}, CreatedAt: now, UpdatedAt: now, SLAState: SLAOnTime,
+			SLAVersion: w.SLAVersion,
 		}
-		if sla := w.slaFor(t.Priority); sla != nil {
-			target := now.Add(*sla)
-			t.TargetResolution = &target
+		clk, err := w.policy().clock()
+		if err != nil {
+			return err
 		}
+		t.TargetResolution = w.policy().target(clk, t.Priority, now, 0)
 		owner, ok, err := pick(ctx, st, plan.owners)
 		if err != nil {
 			return err
@@ -321,6 +324,9 @@ func (s *Service) createTask(ctx context.Context, actor *Actor, in TaskInput, pl
 			return err
 		}
 		if err := s.history(ctx, st, actor, t.ID, LogCreated, start.ID, "", now); err != nil {
+			return err
+		}
+		if err := addSLAEvent(ctx, st, t, SLAEventStart, now, 0); err != nil {
 			return err
 		}
 		a, err := s.assign(ctx, st, actor, t, w, start, steps, plan.role, now)
@@ -357,9 +363,13 @@ func (s *Service) assign(ctx context.Context, st Store, actor *Actor, t Task, w 
 	if !ok {
 		return []Assignment{}, s.history(ctx, st, actor, t.ID, LogUnassigned, step.ID, "the step's role has no users; the task waits unassigned", now)
 	}
+	clk, err := w.policy().clock()
+	if err != nil {
+		return nil, err
+	}
 	a := Assignment{
 		TaskID: t.ID, UserID: h.UserID, Username: h.Username, RoleID: role.id, RoleName: role.name, StepID: step.ID,
-		Status: AssignmentNew, Origin: OriginSystem, TargetResolution: stepTarget(w, t.Priority, step, steps, now), AssignedAt: now,
+		Status: AssignmentNew, Origin: OriginSystem, TargetResolution: stepTarget(clk, w, t.Priority, step, steps, now), AssignedAt: now,
 	}
 	if err := s.addAssignment(ctx, st, &a); err != nil {
 		return nil, err
@@ -557,8 +567,8 @@ func (s *Service) MyTasks(ctx context.Context, actor Actor, f MyTasksFilter, o L
 }
 
 // UpdateTask replaces a task's subject, description and priority (its
-// target follows the priority: created + the workflow's SLA for it), for
-// an actor who may see the task.
+// target follows the priority: created + the SLA for it under the task's
+// policy version + its paused time), for an actor who may see the task.
 func (s *Service) UpdateTask(ctx context.Context, actor Actor, id int64, in TaskInput) (TaskDetail, error) {
 	if err := in.check(); err != nil {
 		return TaskDetail{}, err
@@ -570,19 +580,20 @@ func (s *Service) UpdateTask(ctx context.Context, actor Actor, id int64, in Task
 			return err
 		}
 		t, items := cur.Task, cur.Assignments
-		w, err := st.TaskWorkflow(ctx, t.WorkflowID)
+		p, clk, err := policyClock(ctx, st, t.WorkflowID, t.SLAVersion, nil)
 		if err != nil {
 			return err
 		}
 		before := t
 		t.Subject, t.Description, t.Priority, t.UpdatedAt = in.Subject, in.Description, in.Priority, s.now()
-		t.TargetResolution = nil
-		if sla := w.slaFor(t.Priority); sla != nil {
-			target := t.CreatedAt.Add(*sla)
-			t.TargetResolution = &target
-		}
+		t.TargetResolution = p.target(clk, t.Priority, t.CreatedAt, time.Duration(t.PausedSeconds)*time.Second)
 		if err := st.UpdateTask(ctx, t); err != nil {
 			return err
+		}
+		if t.Priority != before.Priority {
+			if err := addSLAEvent(ctx, st, t, SLAEventRetarget, t.UpdatedAt, 0); err != nil {
+				return err
+			}
 		}
 		text := searchText(t.Subject, t.Description)
 		for _, a := range items {

@@ -25,7 +25,12 @@ const (
 	ActionLogActionAssigned      ActionLogAction = "assigned"
 	ActionLogActionCreated       ActionLogAction = "created"
 	ActionLogActionEscalated     ActionLogAction = "escalated"
+	ActionLogActionOnHold        ActionLogAction = "on_hold"
 	ActionLogActionResolved      ActionLogAction = "resolved"
+	ActionLogActionResumed       ActionLogAction = "resumed"
+	ActionLogActionSlaBreached   ActionLogAction = "sla_breached"
+	ActionLogActionSlaRetargeted ActionLogAction = "sla_retargeted"
+	ActionLogActionSlaWarning    ActionLogAction = "sla_warning"
 	ActionLogActionStatusChanged ActionLogAction = "status_changed"
 	ActionLogActionTransferred   ActionLogAction = "transferred"
 	ActionLogActionTransition    ActionLogAction = "transition"
@@ -42,7 +47,17 @@ func (e ActionLogAction) Valid() bool {
 		return true
 	case ActionLogActionEscalated:
 		return true
+	case ActionLogActionOnHold:
+		return true
 	case ActionLogActionResolved:
+		return true
+	case ActionLogActionResumed:
+		return true
+	case ActionLogActionSlaBreached:
+		return true
+	case ActionLogActionSlaRetargeted:
+		return true
+	case ActionLogActionSlaWarning:
 		return true
 	case ActionLogActionStatusChanged:
 		return true
@@ -858,6 +873,7 @@ func (e TaskItemOrigin) Valid() bool {
 const (
 	TaskStatusInProgress TaskStatus = "in progress"
 	TaskStatusNew        TaskStatus = "new"
+	TaskStatusOnHold     TaskStatus = "on_hold"
 	TaskStatusResolved   TaskStatus = "resolved"
 )
 
@@ -867,6 +883,8 @@ func (e TaskStatus) Valid() bool {
 	case TaskStatusInProgress:
 		return true
 	case TaskStatusNew:
+		return true
+	case TaskStatusOnHold:
 		return true
 	case TaskStatusResolved:
 		return true
@@ -1965,6 +1983,7 @@ func (e AllTasksParamsTab) Valid() bool {
 const (
 	UpdateUserStatusJSONBodyStatusInProgress UpdateUserStatusJSONBodyStatus = "in progress"
 	UpdateUserStatusJSONBodyStatusNew        UpdateUserStatusJSONBodyStatus = "new"
+	UpdateUserStatusJSONBodyStatusOnHold     UpdateUserStatusJSONBodyStatus = "on_hold"
 )
 
 // Valid indicates whether the value is a known member of the UpdateUserStatusJSONBodyStatus enum.
@@ -1973,6 +1992,8 @@ func (e UpdateUserStatusJSONBodyStatus) Valid() bool {
 	case UpdateUserStatusJSONBodyStatusInProgress:
 		return true
 	case UpdateUserStatusJSONBodyStatusNew:
+		return true
+	case UpdateUserStatusJSONBodyStatusOnHold:
 		return true
 	default:
 		return false
@@ -2575,6 +2596,32 @@ type BugSource string
 // BugStatus defines model for BugStatus.
 type BugStatus string
 
+// Calendar Business hours: working weekdays, one daily window of wall-clock
+// hours in an IANA time zone, and holidays. SLA targets and the
+// elapsed shares that warnings use count only working time; the SLA
+// check marks (and notifies) a task of a workflow with a calendar only
+// during working hours.
+type Calendar struct {
+	// Days Working weekdays, 0 (Sunday) to 6 (Saturday).
+	//
+	// Example: [1,2,3,4,5]
+	Days []int `json:"days"`
+
+	// End After start; 24:00 for midnight.
+	//
+	// Example: 17:00
+	End      string                `json:"end"`
+	Holidays *[]openapi_types.Date `json:"holidays,omitempty"`
+
+	// Start Example: 09:00
+	Start string `json:"start"`
+
+	// TimeZone An IANA time zone name.
+	//
+	// Example: Europe/Berlin
+	TimeZone string `json:"time_zone"`
+}
+
 // Capabilities defines model for Capabilities.
 type Capabilities struct {
 	// AiProviders The ai_provider values this server has configured (claude, gemini, cursor, openai); empty means offline analysis only.
@@ -2875,14 +2922,19 @@ type MyTask struct {
 	AssignmentStatus AssignmentStatus `json:"assignment_status"`
 	Notes            string           `json:"notes"`
 	Origin           MyTaskOrigin     `json:"origin"`
-	RoleId           int64            `json:"role_id"`
-	RoleName         string           `json:"role_name"`
+
+	// PausedSeconds bugflow addition: SLA time its task was on hold while the item was active; its target moved later by the whole pause.
+	PausedSeconds int64  `json:"paused_seconds"`
+	RoleId        int64  `json:"role_id"`
+	RoleName      string `json:"role_name"`
 
 	// SlaState How far through its SLA the periodic check last found a task or task
 	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
 	// start (the task's creation, the item's assignment) to its target
 	// have passed, breached once the target has. A mark is never taken
-	// back.
+	// back. Paused time is left out; a task on hold is not marked; with a
+	// calendar the time is working time and marks are made in working
+	// hours only.
 	SlaState SLAState `json:"sla_state"`
 	StepId   int64    `json:"step_id"`
 
@@ -3178,7 +3230,9 @@ type SLAInput = string
 // item: warned_80 and warned_90 once 80 % and 90 % of the time from its
 // start (the task's creation, the item's assignment) to its target
 // have passed, breached once the target has. A mark is never taken
-// back.
+// back. Paused time is left out; a task on hold is not marked; with a
+// calendar the time is working time and marks are made in working
+// hours only.
 type SLAState string
 
 // Step One stage of a workflow, worked by the holders of a role.
@@ -3269,19 +3323,30 @@ type Task struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	CurrentStep StepRef    `json:"current_step"`
 	Description string     `json:"description"`
-	Priority    Priority   `json:"priority"`
-	ResolvedAt  *time.Time `json:"resolved_at"`
+
+	// PausedAt bugflow addition: when the current pause began; null unless on_hold.
+	PausedAt *time.Time `json:"paused_at"`
+
+	// PausedSeconds bugflow addition: SLA time spent on hold in finished pauses (working time with a calendar).
+	PausedSeconds int64      `json:"paused_seconds"`
+	Priority      Priority   `json:"priority"`
+	ResolvedAt    *time.Time `json:"resolved_at"`
 
 	// SlaState How far through its SLA the periodic check last found a task or task
 	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
 	// start (the task's creation, the item's assignment) to its target
 	// have passed, breached once the target has. A mark is never taken
-	// back.
-	SlaState SLAState   `json:"sla_state"`
-	Status   TaskStatus `json:"status"`
-	Subject  string     `json:"subject"`
+	// back. Paused time is left out; a task on hold is not marked; with a
+	// calendar the time is working time and marks are made in working
+	// hours only.
+	SlaState SLAState `json:"sla_state"`
 
-	// TargetResolution created + the workflow's SLA for the priority.
+	// SlaVersion bugflow addition: the workflow's SLA policy version the task's clock runs under.
+	SlaVersion int        `json:"sla_version"`
+	Status     TaskStatus `json:"status"`
+	Subject    string     `json:"subject"`
+
+	// TargetResolution created + the workflow's SLA for the priority + paused_seconds, in working time when the workflow has a calendar.
 	TargetResolution *time.Time `json:"target_resolution"`
 
 	// TaskId Example: 123
@@ -3305,19 +3370,30 @@ type TaskDetail struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	CurrentStep StepRef    `json:"current_step"`
 	Description string     `json:"description"`
-	Priority    Priority   `json:"priority"`
-	ResolvedAt  *time.Time `json:"resolved_at"`
+
+	// PausedAt bugflow addition: when the current pause began; null unless on_hold.
+	PausedAt *time.Time `json:"paused_at"`
+
+	// PausedSeconds bugflow addition: SLA time spent on hold in finished pauses (working time with a calendar).
+	PausedSeconds int64      `json:"paused_seconds"`
+	Priority      Priority   `json:"priority"`
+	ResolvedAt    *time.Time `json:"resolved_at"`
 
 	// SlaState How far through its SLA the periodic check last found a task or task
 	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
 	// start (the task's creation, the item's assignment) to its target
 	// have passed, breached once the target has. A mark is never taken
-	// back.
-	SlaState SLAState   `json:"sla_state"`
-	Status   TaskStatus `json:"status"`
-	Subject  string     `json:"subject"`
+	// back. Paused time is left out; a task on hold is not marked; with a
+	// calendar the time is working time and marks are made in working
+	// hours only.
+	SlaState SLAState `json:"sla_state"`
 
-	// TargetResolution created + the workflow's SLA for the priority.
+	// SlaVersion bugflow addition: the workflow's SLA policy version the task's clock runs under.
+	SlaVersion int        `json:"sla_version"`
+	Status     TaskStatus `json:"status"`
+	Subject    string     `json:"subject"`
+
+	// TargetResolution created + the workflow's SLA for the priority + paused_seconds, in working time when the workflow has a calendar.
 	TargetResolution *time.Time `json:"target_resolution"`
 
 	// TaskId Example: 123
@@ -3344,14 +3420,19 @@ type TaskItem struct {
 	AssignmentStatus AssignmentStatus `json:"assignment_status"`
 	Notes            string           `json:"notes"`
 	Origin           TaskItemOrigin   `json:"origin"`
-	RoleId           int64            `json:"role_id"`
-	RoleName         string           `json:"role_name"`
+
+	// PausedSeconds bugflow addition: SLA time its task was on hold while the item was active; its target moved later by the whole pause.
+	PausedSeconds int64  `json:"paused_seconds"`
+	RoleId        int64  `json:"role_id"`
+	RoleName      string `json:"role_name"`
 
 	// SlaState How far through its SLA the periodic check last found a task or task
 	// item: warned_80 and warned_90 once 80 % and 90 % of the time from its
 	// start (the task's creation, the item's assignment) to its target
 	// have passed, breached once the target has. A mark is never taken
-	// back.
+	// back. Paused time is left out; a task on hold is not marked; with a
+	// calendar the time is working time and marks are made in working
+	// hours only.
 	SlaState SLAState `json:"sla_state"`
 	StepId   int64    `json:"step_id"`
 
@@ -3660,6 +3741,8 @@ type WhoAmIRole string
 
 // Workflow A workflow's details and status; its graph is read at /workflows/{id}/graph/.
 type Workflow struct {
+	// Calendar bugflow addition; null when the SLAs run around the clock.
+	Calendar    *Calendar `json:"calendar"`
 	Category    string    `json:"category"`
 	CreatedAt   time.Time `json:"created_at"`
 	Department  string    `json:"department"`
@@ -3681,6 +3764,9 @@ type Workflow struct {
 	MediumSla *SLA   `json:"medium_sla"`
 	Name      string `json:"name"`
 
+	// SlaVersion bugflow addition: the version of the SLA policy (SLAs and calendar), one more at each change.
+	SlaVersion int `json:"sla_version"`
+
 	// Status draft until initialized (a draft may be incomplete); initialized,
 	// deployed and paused workflows keep every rule of initialize.
 	Status      WorkflowStatus `json:"status"`
@@ -3698,6 +3784,8 @@ type Workflow struct {
 
 // WorkflowCreated defines model for WorkflowCreated.
 type WorkflowCreated struct {
+	// Calendar bugflow addition; null when the SLAs run around the clock.
+	Calendar    *Calendar `json:"calendar"`
 	Category    string    `json:"category"`
 	CreatedAt   time.Time `json:"created_at"`
 	Department  string    `json:"department"`
@@ -3721,6 +3809,9 @@ type WorkflowCreated struct {
 	// Example: 48:00:00
 	MediumSla *SLA   `json:"medium_sla"`
 	Name      string `json:"name"`
+
+	// SlaVersion bugflow addition: the version of the SLA policy (SLAs and calendar), one more at each change.
+	SlaVersion int `json:"sla_version"`
 
 	// Status draft until initialized (a draft may be incomplete); initialized,
 	// deployed and paused workflows keep every rule of initialize.
@@ -3744,6 +3835,8 @@ type WorkflowCreated struct {
 
 // WorkflowDetail defines model for WorkflowDetail.
 type WorkflowDetail struct {
+	// Calendar bugflow addition; null when the SLAs run around the clock.
+	Calendar    *Calendar `json:"calendar"`
 	Category    string    `json:"category"`
 	CreatedAt   time.Time `json:"created_at"`
 	Department  string    `json:"department"`
@@ -3768,6 +3861,9 @@ type WorkflowDetail struct {
 	MediumSla *SLA   `json:"medium_sla"`
 	Name      string `json:"name"`
 
+	// SlaVersion bugflow addition: the version of the SLA policy (SLAs and calendar), one more at each change.
+	SlaVersion int `json:"sla_version"`
+
 	// Status draft until initialized (a draft may be incomplete); initialized,
 	// deployed and paused workflows keep every rule of initialize.
 	Status      WorkflowStatus `json:"status"`
@@ -3785,6 +3881,15 @@ type WorkflowDetail struct {
 
 // WorkflowInput A workflow's details as the caller gives them.
 type WorkflowInput struct {
+	// Calendar bugflow addition: a business-hours calendar for the SLAs; null
+	// or absent for none (SLAs run around the clock). A change of the
+	// SLAs or the calendar makes a new SLA policy version and
+	// re-targets the workflow's open tasks (target = created + the new
+	// SLA + paused time, in the new policy's working time); resolved
+	// tasks keep theirs, task items keep theirs, marks already made
+	// stay.
+	Calendar *Calendar `json:"calendar,omitempty"`
+
 	// Category Example: Technology
 	Category *string `json:"category,omitempty"`
 
@@ -7008,20 +7113,38 @@ type ClientInterface interface {
 	// Corresponds with GET /tasks/{id}/action-logs/ (the `TaskActionLogs` operationId).
 	TaskActionLogs(ctx context.Context, id int64, params *TaskActionLogsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateUserStatusWithBody Set the caller's active task item on the task to new or in progress
+	// UpdateUserStatusWithBody Set the caller's active task item to new or in progress, or put the task on hold
 	//
 	// 403 without an active task item on the task's current step. Starting
 	// work on a new task puts the task in progress.
+	//
+	// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+	// while it waits on someone outside, such as the customer: its SLA
+	// clock stops and the check neither warns nor breaches it. The task
+	// item is answered unchanged. `new` or `in progress` on a task on hold
+	// resumes it: the paused SLA time (working time when the workflow has
+	// a calendar) is added to the task's paused_seconds and its target,
+	// and to the targets of its active task items. A transition out of a
+	// task on hold resumes it first.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
 	UpdateUserStatusWithBody(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateUserStatus Set the caller's active task item on the task to new or in progress
+	// UpdateUserStatus Set the caller's active task item to new or in progress, or put the task on hold
 	//
 	// 403 without an active task item on the task's current step. Starting
 	// work on a new task puts the task in progress.
+	//
+	// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+	// while it waits on someone outside, such as the customer: its SLA
+	// clock stops and the check neither warns nor breaches it. The task
+	// item is answered unchanged. `new` or `in progress` on a task on hold
+	// resumes it: the paused SLA time (working time when the workflow has
+	// a calendar) is added to the task's paused_seconds and its target,
+	// and to the targets of its active task items. A transition out of a
+	// task on hold resumes it first.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -10249,10 +10372,19 @@ func (c *Client) TaskActionLogs(ctx context.Context, id int64, params *TaskActio
 	return c.Client.Do(req)
 }
 
-// UpdateUserStatusWithBody Set the caller's active task item on the task to new or in progress
+// UpdateUserStatusWithBody Set the caller's active task item to new or in progress, or put the task on hold
 //
 // 403 without an active task item on the task's current step. Starting
 // work on a new task puts the task in progress.
+//
+// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+// while it waits on someone outside, such as the customer: its SLA
+// clock stops and the check neither warns nor breaches it. The task
+// item is answered unchanged. `new` or `in progress` on a task on hold
+// resumes it: the paused SLA time (working time when the workflow has
+// a calendar) is added to the task's paused_seconds and its target,
+// and to the targets of its active task items. A transition out of a
+// task on hold resumes it first.
 //
 // Takes any type of body and a specified content type.
 //
@@ -10269,10 +10401,19 @@ func (c *Client) UpdateUserStatusWithBody(ctx context.Context, id int64, content
 	return c.Client.Do(req)
 }
 
-// UpdateUserStatus Set the caller's active task item on the task to new or in progress
+// UpdateUserStatus Set the caller's active task item to new or in progress, or put the task on hold
 //
 // 403 without an active task item on the task's current step. Starting
 // work on a new task puts the task in progress.
+//
+// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+// while it waits on someone outside, such as the customer: its SLA
+// clock stops and the check neither warns nor breaches it. The task
+// item is answered unchanged. `new` or `in progress` on a task on hold
+// resumes it: the paused SLA time (working time when the workflow has
+// a calendar) is added to the task's paused_seconds and its target,
+// and to the targets of its active task items. A transition out of a
+// task on hold resumes it first.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -19613,20 +19754,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /tasks/{id}/action-logs/ (the `TaskActionLogs` operationId).
 	TaskActionLogsWithResponse(ctx context.Context, id int64, params *TaskActionLogsParams, reqEditors ...RequestEditorFn) (*TaskActionLogsResponse, error)
 
-	// UpdateUserStatusWithBodyWithResponse Set the caller's active task item on the task to new or in progress
+	// UpdateUserStatusWithBodyWithResponse Set the caller's active task item to new or in progress, or put the task on hold
 	//
 	// 403 without an active task item on the task's current step. Starting
 	// work on a new task puts the task in progress.
+	//
+	// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+	// while it waits on someone outside, such as the customer: its SLA
+	// clock stops and the check neither warns nor breaches it. The task
+	// item is answered unchanged. `new` or `in progress` on a task on hold
+	// resumes it: the paused SLA time (working time when the workflow has
+	// a calendar) is added to the task's paused_seconds and its target,
+	// and to the targets of its active task items. A transition out of a
+	// task on hold resumes it first.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /tasks/{id}/update-user-status/ (the `UpdateUserStatus` operationId).
 	UpdateUserStatusWithBodyWithResponse(ctx context.Context, id int64, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUserStatusResponse, error)
 
-	// UpdateUserStatusWithResponse Set the caller's active task item on the task to new or in progress
+	// UpdateUserStatusWithResponse Set the caller's active task item to new or in progress, or put the task on hold
 	//
 	// 403 without an active task item on the task's current step. Starting
 	// work on a new task puts the task in progress.
+	//
+	// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+	// while it waits on someone outside, such as the customer: its SLA
+	// clock stops and the check neither warns nor breaches it. The task
+	// item is answered unchanged. `new` or `in progress` on a task on hold
+	// resumes it: the paused SLA time (working time when the workflow has
+	// a calendar) is added to the task's paused_seconds and its target,
+	// and to the targets of its active task items. A transition out of a
+	// task on hold resumes it first.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -31273,10 +31432,19 @@ func (c *ClientWithResponses) TaskActionLogsWithResponse(ctx context.Context, id
 	return ParseTaskActionLogsResponse(rsp)
 }
 
-// UpdateUserStatusWithBodyWithResponse Set the caller's active task item on the task to new or in progress
+// UpdateUserStatusWithBodyWithResponse Set the caller's active task item to new or in progress, or put the task on hold
 //
 // 403 without an active task item on the task's current step. Starting
 // work on a new task puts the task in progress.
+//
+// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+// while it waits on someone outside, such as the customer: its SLA
+// clock stops and the check neither warns nor breaches it. The task
+// item is answered unchanged. `new` or `in progress` on a task on hold
+// resumes it: the paused SLA time (working time when the workflow has
+// a calendar) is added to the task's paused_seconds and its target,
+// and to the targets of its active task items. A transition out of a
+// task on hold resumes it first.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -31289,10 +31457,19 @@ func (c *ClientWithResponses) UpdateUserStatusWithBodyWithResponse(ctx context.C
 	return ParseUpdateUserStatusResponse(rsp)
 }
 
-// UpdateUserStatusWithResponse Set the caller's active task item on the task to new or in progress
+// UpdateUserStatusWithResponse Set the caller's active task item to new or in progress, or put the task on hold
 //
 // 403 without an active task item on the task's current step. Starting
 // work on a new task puts the task in progress.
+//
+// bugflow addition: `on_hold` puts the task on hold (status on_hold)
+// while it waits on someone outside, such as the customer: its SLA
+// clock stops and the check neither warns nor breaches it. The task
+// item is answered unchanged. `new` or `in progress` on a task on hold
+// resumes it: the paused SLA time (working time when the workflow has
+// a calendar) is added to the task's paused_seconds and its target,
+// and to the targets of its active task items. A transition out of a
+// task on hold resumes it first.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

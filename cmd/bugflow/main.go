@@ -274,7 +274,7 @@ type options struct {
 	disableGuests                                                        bool
 	slaCheckEvery, notifyWebhookURL, notifyWebhookSecret                 string
 	notifyDeliverEvery, notifyMaxAttempts                                string
-	upkeepEvery, activityRetention                                       string
+	upkeepEvery, activityRetention, uploadRetention                      string
 	disableNotifyMail                                                    bool
 	publicBaseURL, githubAPIURL, githubToken, githubRepoURL              string
 	jiraURL, jiraEmail, jiraToken, jiraProjectKey                        string
@@ -337,6 +337,7 @@ func (o options) notifyConfig(cfg *bugflow.Config) error {
 	}{
 		{"--sla-check-every", o.slaCheckEvery, &cfg.SLACheckEvery}, {"--notify-deliver-every", o.notifyDeliverEvery, &cfg.Notify.DeliverEvery},
 		{"--upkeep-every", o.upkeepEvery, &cfg.Upkeep.Every}, {"--activity-retention", o.activityRetention, &cfg.Upkeep.ActivityRetention},
+		{"--upload-retention", o.uploadRetention, &cfg.Upkeep.UploadRetention},
 	} {
 		if d.value == "" {
 			continue
@@ -413,8 +414,9 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		c.stringVar(&o.notifyWebhookSecret, "notify-webhook-secret", "SECRET", "BUGFLOW_NOTIFY_WEBHOOK_SECRET", "", "signs webhook bodies (X-Bugflow-Signature: sha256=HMAC); required with --notify-webhook-url")
 		c.stringVar(&o.notifyDeliverEvery, "notify-deliver-every", "DURATION", "BUGFLOW_NOTIFY_DELIVER_EVERY", "10s", "how often pending notifications are delivered")
 		c.stringVar(&o.notifyMaxAttempts, "notify-max-attempts", "N", "BUGFLOW_NOTIFY_MAX_ATTEMPTS", "5", "delivery attempts before a notification is failed")
-		c.stringVar(&o.upkeepEvery, "upkeep-every", "DURATION", "BUGFLOW_UPKEEP_EVERY", "1h", "how often expired sessions and sign-in codes are purged and the activity log pruned")
+		c.stringVar(&o.upkeepEvery, "upkeep-every", "DURATION", "BUGFLOW_UPKEEP_EVERY", "1h", "how often expired sessions and sign-in codes are purged, the activity log pruned and upload leftovers deleted")
 		c.stringVar(&o.activityRetention, "activity-retention", "DURATION", "BUGFLOW_ACTIVITY_RETENTION", "720h", "how long the activity log (user journeys) keeps an entry")
+		c.stringVar(&o.uploadRetention, "upload-retention", "DURATION", "BUGFLOW_UPLOAD_RETENTION", "24h", "how old a training upload leftover (its training finished or never recorded) must be before upkeep deletes it")
 	}
 	c.stringVar(&o.logFormat, "log-format", "FORMAT", "BUGFLOW_LOG_FORMAT", "text", "log format on stderr: text or json")
 	c.stringVar(&o.logLevel, "log-level", "LEVEL", "BUGFLOW_LOG_LEVEL", "info", "least severe log level shown: debug, info, warn or error (debug adds the job queue's routine lines)")

@@ -121,6 +121,7 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 			"--notify-max-attempts N\n.*(env BUGFLOW_NOTIFY_MAX_ATTEMPTS, default 5)",
 			"--upkeep-every DURATION\n.*(env BUGFLOW_UPKEEP_EVERY, default 1h)",
 			"--activity-retention DURATION\n.*(env BUGFLOW_ACTIVITY_RETENTION, default 720h)",
+			"--upload-retention DURATION\n.*(env BUGFLOW_UPLOAD_RETENTION, default 24h)",
 		}, logFlags...),
 		"migrate": append([]string{dbFlag}, logFlags...),
 		"analyze": {"--enriched FILE\n.*", "--format FORMAT\n.*(default table)"},
@@ -211,6 +212,7 @@ func TestUsageErrorsAreOneLineWithExitCode2(t *testing.T) {
 		{[]string{"serve", "--notify-deliver-every", "often"}, `--notify-deliver-every: "often" is not a positive duration`},
 		{[]string{"serve", "--notify-max-attempts", "0"}, `--notify-max-attempts: "0" is not a positive number`},
 		{[]string{"serve", "--activity-retention", "-1h"}, `--activity-retention: "-1h" is not a positive duration`},
+		{[]string{"serve", "--upload-retention", "0s"}, `--upload-retention: "0s" is not a positive duration`},
 		{[]string{"serve", "--notify-webhook-url", "https://hooks.example.com/x"}, "notify.webhook_url: needs a webhook secret"},
 		{[]string{"serve", "--notify-webhook-url", "https://hooks.example.com/x", "--notify-webhook-secret", "s", "--notify-max-attempts", "1", "--sla-check-every", "1ns"}, "cannot listen on " + taken.Addr().String()},
 		// At the limits the configuration is fine, so the taken port is
