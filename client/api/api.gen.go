@@ -596,6 +596,36 @@ func (e ProcessAction) Valid() bool {
 	}
 }
 
+// Defines values for ProcessEvent.
+const (
+	BugReportCreated ProcessEvent = "bug_report_created"
+	Empty            ProcessEvent = ""
+	TaskCompleted    ProcessEvent = "task_completed"
+	TaskCreated      ProcessEvent = "task_created"
+	TaskUpdated      ProcessEvent = "task_updated"
+	TicketBreached   ProcessEvent = "ticket_breached"
+)
+
+// Valid indicates whether the value is a known member of the ProcessEvent enum.
+func (e ProcessEvent) Valid() bool {
+	switch e {
+	case BugReportCreated:
+		return true
+	case Empty:
+		return true
+	case TaskCompleted:
+		return true
+	case TaskCreated:
+		return true
+	case TaskUpdated:
+		return true
+	case TicketBreached:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProcessTriggerType.
 const (
 	EventBased ProcessTriggerType = "event_based"
@@ -2075,8 +2105,18 @@ type Priority string
 
 // Process An automated process (seeds/003).
 type Process struct {
-	Action        ProcessAction      `json:"action"`
-	Description   string             `json:"description"`
+	Action      ProcessAction `json:"action"`
+	Description string        `json:"description"`
+
+	// Event What starts an event_based process, "" for the others. The task events are
+	// of the owner's own personal tasks (task_completed: a change to completed);
+	// bug_report_created is a report filed by hand (POST /api/bug-reports/create);
+	// ticket_breached is the SLA breach of the workflow task that works on a ticket.
+	// Each event enqueues one durable run per waiting process in the event's
+	// transaction (an event that rolls back runs nothing); runs of one process
+	// never overlap (a run that finds its process busy waits and retries); changes
+	// a process makes are not events.
+	Event         ProcessEvent       `json:"event"`
 	IsActive      bool               `json:"is_active"`
 	LastExecution *time.Time         `json:"last_execution"`
 	Name          string             `json:"name"`
@@ -2089,6 +2129,16 @@ type Process struct {
 
 // ProcessAction defines model for Process.Action.
 type ProcessAction string
+
+// ProcessEvent What starts an event_based process, "" for the others. The task events are
+// of the owner's own personal tasks (task_completed: a change to completed);
+// bug_report_created is a report filed by hand (POST /api/bug-reports/create);
+// ticket_breached is the SLA breach of the workflow task that works on a ticket.
+// Each event enqueues one durable run per waiting process in the event's
+// transaction (an event that rolls back runs nothing); runs of one process
+// never overlap (a run that finds its process busy waits and retries); changes
+// a process makes are not events.
+type ProcessEvent string
 
 // ProcessTriggerType defines model for Process.TriggerType.
 type ProcessTriggerType string
