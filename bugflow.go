@@ -346,7 +346,7 @@ var domains = []domain{{
 }, {
 	migrations: bugs.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
-		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Logger: a.logger, Now: a.cfg.Now,
+		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Observer: processEvents{e}, Logger: a.logger, Now: a.cfg.Now,
 			BatchWindow: a.cfg.BugIntake.BatchWindow, MaxBatch: a.cfg.BugIntake.MaxBatch, QueueSize: a.cfg.BugIntake.QueueSize})
 		return nil
 	},
@@ -390,7 +390,7 @@ var domains = []domain{{
 	migrations: workflow.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Workflow = workflow.New(workflow.NewBunStore(a.db.DB), workflow.Config{
-			Roles: e.Auth, People: people{db: a.db.DB}, Observer: ticketObserver{e}, Audit: e.Audit, Notifier: e.Notify,
+			Roles: e.Auth, People: people{db: a.db.DB}, Observer: ticketObserver{e}, Breaches: processEvents{e}, Audit: e.Audit, Notifier: e.Notify,
 			Logger: a.logger, Now: a.cfg.Now,
 		})
 		a.queue.Register(e.Workflow.Jobs(a.cfg.SLACheckEvery), nil)
@@ -427,7 +427,8 @@ var domains = []domain{{
 			}
 		}
 		e.Personal = personal.New(personal.NewBunStore(a.db.DB), personal.Config{
-			Audit: e.Audit, Location: loc, Mailer: a.mailer, Directory: contacts{e.Auth}, Planner: planner, Logger: a.logger, Now: a.cfg.Now,
+			Audit: e.Audit, Location: loc, Mailer: a.mailer, Directory: contacts{e.Auth}, Planner: planner,
+			Events: eventQueue{db: a.db.DB, queue: a.queue}, Logger: a.logger, Now: a.cfg.Now,
 		})
 		if err := e.Personal.EnsureBuiltins(ctx); err != nil {
 			return err
@@ -468,6 +469,49 @@ type ticketObserver struct{ e *Engine }
 // TaskStatusChanged implements workflow.TaskObserver.
 func (o ticketObserver) TaskStatusChanged(ctx context.Context, t workflow.Task) error {
 	return o.e.Tickets.TaskStatusChanged(ctx, t)
+}
+
+// processEvents tells the personal processes of the engine's events that
+// they may wait for, in the event's transaction. Like ticketObserver, it
+// reaches Engine.Personal through the engine, which is built after the
+// services whose events it hears.
+type processEvents struct{ e *Engine }
+
+// ReportCreated implements bugs.ReportObserver.
+func (o processEvents) ReportCreated(ctx context.Context, r bugs.Report) error {
+	if o.e.Personal == nil {
+		return nil
+	}
+	return o.e.Personal.BugReportCreated(ctx, r.ID)
+}
+
+// TaskBreached implements workflow.BreachObserver: the breach of a task
+// that works on a ticket is the ticket's.
+func (o processEvents) TaskBreached(ctx context.Context, t workflow.Task) error {
+	if o.e.Personal == nil || t.TicketID == "" {
+		return nil
+	}
+	return o.e.Personal.TicketBreached(ctx, t.TicketID)
+}
+
+// eventQueue enqueues the runs of event-based processes on the engine's
+// job queue, in the transaction of the event, so that they exist exactly
+// when the event does.
+type eventQueue struct {
+	db    bun.IDB
+	queue *jobs.Queue
+}
+
+// EnqueueTx implements personal.EventQueue.
+func (q eventQueue) EnqueueTx(ctx context.Context, args river.JobArgs) error {
+	return store.RunInTx(ctx, q.db, func(ctx context.Context, tx bun.IDB) error {
+		btx, ok := tx.(bun.Tx)
+		if !ok {
+			return fmt.Errorf("enqueue %s: not in a transaction", args.Kind())
+		}
+		_, err := q.queue.InsertTx(ctx, btx, args, nil)
+		return err
+	})
 }
 
 // newEngine builds the job queue and the domain services on db, with the

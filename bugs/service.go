@@ -46,6 +46,9 @@ type Config struct {
 	// Now is the service's clock, read for every time it records. Default
 	// time.Now; readings are used in UTC, truncated to microseconds.
 	Now func() time.Time
+	// Observer hears of every report Create files, in the transaction
+	// that stores it. Nil tells no one.
+	Observer ReportObserver
 	// DedupWindow overrides DefaultDedupWindow.
 	DedupWindow time.Duration
 
@@ -64,17 +67,18 @@ type Config struct {
 
 // Service files, deduplicates and triages bug reports.
 type Service struct {
-	store   Store
-	journey JourneySource
-	log     *slog.Logger
-	window  time.Duration
-	now     func() time.Time
-	batch   *batcher // nil when the store cannot run a transaction
+	store    Store
+	journey  JourneySource
+	observer ReportObserver
+	log      *slog.Logger
+	window   time.Duration
+	now      func() time.Time
+	batch    *batcher // nil when the store cannot run a transaction
 }
 
 // New returns a Service on st.
 func New(st Store, cfg Config) *Service {
-	s := &Service{store: st, journey: cfg.Journey, log: cmp.Or(cfg.Logger, slog.Default()), window: cfg.DedupWindow, now: store.Clock(cfg.Now)}
+	s := &Service{store: st, journey: cfg.Journey, observer: cfg.Observer, log: cmp.Or(cfg.Logger, slog.Default()), window: cfg.DedupWindow, now: store.Clock(cfg.Now)}
 	if s.window <= 0 {
 		s.window = DefaultDedupWindow
 	}
@@ -158,10 +162,32 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (Report, error) {
 		// ones; a hand-filed report never absorbs occurrences.
 		r.Fingerprint, r.NormaliserVersion = Fingerprint(r.Source, r.workspace(), in.ErrorMessage), NormaliserVersion
 	}
-	if err := s.store.Insert(ctx, &r); err != nil {
+	insert := func(ctx context.Context, st Store) error {
+		if err := st.Insert(ctx, &r); err != nil {
+			return err
+		}
+		if s.observer == nil {
+			return nil
+		}
+		return s.observer.ReportCreated(ctx, r)
+	}
+	if tx, ok := s.store.(TxStore); ok {
+		err = tx.Atomically(ctx, insert)
+	} else {
+		// A store without transactions: the observer hears of the
+		// report after it is stored.
+		err = insert(ctx, s.store)
+	}
+	if err != nil {
 		return Report{}, fmt.Errorf("bugs: create: %w", err)
 	}
 	return r, nil
+}
+
+// ReportObserver hears of each report filed by a person (Create), inside
+// the transaction that stores it: its failure undoes the report.
+type ReportObserver interface {
+	ReportCreated(ctx context.Context, r Report) error
 }
 
 // buildJourney assembles userJourney from the activity log and the client's

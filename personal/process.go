@@ -23,10 +23,34 @@ const (
 	Manual Trigger = "manual"
 	// TimeBased processes run on their cron Schedule (and manually).
 	TimeBased Trigger = "time_based"
-	// EventBased processes would run when a task or bug report changes;
-	// they are not supported yet (issue 18).
+	// EventBased processes run when their Event happens (and manually).
 	EventBased Trigger = "event_based"
 )
+
+// Event is what starts an event-based process.
+type Event string
+
+// The events a process can wait for. The task events are of the process
+// owner's own personal tasks; the others are the engine's, whoever caused
+// them.
+const (
+	// TaskCreated: the owner created a personal task.
+	TaskCreated Event = "task_created"
+	// TaskUpdated: the owner changed a personal task.
+	TaskUpdated Event = "task_updated"
+	// TaskCompleted: the owner changed a personal task to completed (it
+	// is also a TaskUpdated).
+	TaskCompleted Event = "task_completed"
+	// BugReportCreated: someone filed a bug report by hand (package bugs'
+	// Create; captured reports are not events).
+	BugReportCreated Event = "bug_report_created"
+	// TicketBreached: the workflow task that works on a ticket breached
+	// its SLA.
+	TicketBreached Event = "ticket_breached"
+)
+
+// Events lists every Event.
+var Events = []Event{TaskCreated, TaskUpdated, TaskCompleted, BugReportCreated, TicketBreached}
 
 // Action is what a process does when it runs.
 type Action string
@@ -65,7 +89,9 @@ type Process struct {
 	Trigger     Trigger `json:"trigger_type"`
 	// Schedule is the cron expression of a time-based process (five
 	// fields, evaluated in the service's time zone), "" otherwise.
-	Schedule      string     `json:"schedule"`
+	Schedule string `json:"schedule"`
+	// Event is what starts an event-based process, "" for the others.
+	Event         Event      `json:"event"`
 	Action        Action     `json:"action"`
 	IsActive      bool       `json:"is_active"`
 	LastExecution *time.Time `json:"last_execution"`
@@ -84,7 +110,9 @@ type NewProcess struct {
 	Description string
 	Trigger     Trigger
 	Schedule    string
-	Action      Action
+	// Event is what starts an event_based process.
+	Event  Event
+	Action Action
 }
 
 // Execution is one run of a process.
@@ -156,19 +184,24 @@ func (p Process) validate() error {
 	case utf8.RuneCountInString(p.Description) > MaxDescriptionLength:
 		add("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLength))
 	}
+	if p.Trigger != TimeBased && p.Schedule != "" {
+		add("schedule", "only time_based processes have a schedule")
+	}
+	if p.Trigger != EventBased && p.Event != "" {
+		add("event", "only event_based processes have an event")
+	}
 	switch p.Trigger {
 	case Manual:
-		if p.Schedule != "" {
-			add("schedule", "only time_based processes have a schedule")
-		}
 	case TimeBased:
 		if _, err := schedule(p.Schedule); err != nil {
 			add("schedule", err.Error())
 		}
 	case EventBased:
-		add("trigger_type", "event_based processes are not supported yet")
+		if !slices.Contains(Events, p.Event) {
+			add("event", "must be one of task_created, task_updated, task_completed, bug_report_created, ticket_breached")
+		}
 	default:
-		add("trigger_type", "must be manual or time_based")
+		add("trigger_type", "must be manual, time_based or event_based")
 	}
 	if !slices.Contains(Actions, p.Action) {
 		add("action", "must be one of reschedule_overdue, daily_digest")

@@ -83,7 +83,11 @@ func TestProcesses(t *testing.T) {
 			}
 			bad(personal.NewProcess{Name: " ", Trigger: personal.Manual, Action: personal.RescheduleOverdue}, "name")
 			bad(personal.NewProcess{Name: strings.Repeat("n", personal.MaxProcessNameLength+1), Trigger: personal.Manual, Action: personal.RescheduleOverdue}, "name")
-			bad(personal.NewProcess{Name: "x", Trigger: personal.EventBased, Action: personal.RescheduleOverdue}, "trigger_type")
+			bad(personal.NewProcess{Name: "x", Trigger: personal.EventBased, Action: personal.RescheduleOverdue}, "event")
+			bad(personal.NewProcess{Name: "x", Trigger: personal.EventBased, Event: "task_deleted", Action: personal.RescheduleOverdue}, "event")
+			bad(personal.NewProcess{Name: "x", Trigger: personal.EventBased, Event: personal.TaskCreated, Schedule: "0 9 * * *", Action: personal.RescheduleOverdue}, "schedule")
+			bad(personal.NewProcess{Name: "x", Trigger: personal.Manual, Event: personal.TaskCreated, Action: personal.RescheduleOverdue}, "event")
+			bad(personal.NewProcess{Name: "x", Trigger: personal.TimeBased, Schedule: "0 9 * * *", Event: personal.TaskCreated, Action: personal.RescheduleOverdue}, "event")
 			bad(personal.NewProcess{Name: "x", Trigger: "hourly", Action: personal.RescheduleOverdue}, "trigger_type")
 			bad(personal.NewProcess{Name: "x", Trigger: personal.TimeBased, Action: personal.RescheduleOverdue}, "schedule")
 			bad(personal.NewProcess{Name: "x", Trigger: personal.TimeBased, Schedule: "61 * * * *", Action: personal.RescheduleOverdue}, "schedule")

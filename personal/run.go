@@ -74,7 +74,7 @@ func (s *Service) CreateProcess(ctx context.Context, owner string, in NewProcess
 	now := s.now()
 	p := Process{
 		ID: uuid.NewString(), OwnerID: owner, Name: strings.TrimSpace(in.Name), Description: in.Description,
-		Trigger: in.Trigger, Schedule: strings.TrimSpace(in.Schedule), Action: in.Action, IsActive: true,
+		Trigger: in.Trigger, Schedule: strings.TrimSpace(in.Schedule), Event: in.Event, Action: in.Action, IsActive: true,
 		CreatedAt: now, LastTick: &now,
 	}
 	if err := p.validate(); err != nil {
@@ -210,6 +210,12 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 // outcome. The action's failure is the execution's (status failed), not
 // run's; run fails only when the execution cannot be recorded.
 func (s *Service) run(ctx context.Context, p Process, tick *time.Time) (Execution, error) {
+	return s.runWith(ctx, p, tick, "")
+}
+
+// runWith is run with the execution's message starting with prefix.
+func (s *Service) runWith(ctx context.Context, p Process, tick *time.Time, prefix string) (Execution, error) {
+	ctx = runningProcess(ctx)
 	now := s.now()
 	if err := s.processes.FailStale(ctx, p.ID, now.Add(-StaleRunAfter), "interrupted: its server stopped while it ran"); err != nil {
 		return Execution{}, err
@@ -225,6 +231,7 @@ func (s *Service) run(ctx context.Context, p Process, tick *time.Time) (Executio
 		msg = err.Error()
 		s.log.WarnContext(ctx, "process failed", "process_id", p.ID, "error", msg)
 	}
+	msg = prefix + msg
 	if len(msg) > MaxMessageLength {
 		msg = msg[:MaxMessageLength]
 	}
@@ -375,11 +382,12 @@ func (w *tickWorker) Work(ctx context.Context, _ *river.Job[TickArgs]) error {
 // are minute-grained cron expressions.
 const tickEvery = time.Minute
 
-// RegisterJobs adds the worker that runs time-based processes and its
-// periodic job (every minute, and once at start, so that a run missed
+// RegisterJobs adds the worker that runs event-based processes (EventArgs),
+// and the worker that runs time-based processes and its periodic job (every minute, and once at start, so that a run missed
 // during downtime happens at once).
 func (s *Service) RegisterJobs(workers *river.Workers, periodic *[]*river.PeriodicJob) {
 	river.AddWorker(workers, &tickWorker{s: s})
+	river.AddWorker(workers, &eventWorker{s: s})
 	*periodic = append(*periodic, river.NewPeriodicJob(river.PeriodicInterval(tickEvery),
 		func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil },
 		&river.PeriodicJobOpts{ID: TickArgs{}.Kind(), RunOnStart: true}))

@@ -47,6 +47,9 @@ type Config struct {
 	// Chats stores chat sessions. Default: the task Store, when it
 	// implements ChatStore (BunStore does).
 	Chats ChatStore
+	// Events enqueues the runs of event-based processes. Without it, no
+	// event starts a process (they still run manually).
+	Events EventQueue
 	// Logger receives the service's logs. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the service's clock. Default time.Now; readings are used in
@@ -66,6 +69,7 @@ type Service struct {
 	loc          *time.Location
 	mailer       auth.Mailer
 	directory    Directory
+	events       EventQueue
 	log          *slog.Logger
 	now          func() time.Time
 }
@@ -77,7 +81,7 @@ func New(st Store, cfg Config) *Service {
 		maxTasks:     cmp.Or(cfg.MaxTasksPerUser, DefaultMaxTasksPerUser),
 		maxProcesses: cmp.Or(cfg.MaxProcessesPerUser, DefaultMaxProcessesPerUser),
 		loc:          cfg.Location,
-		mailer:       cfg.Mailer, directory: cfg.Directory,
+		mailer:       cfg.Mailer, directory: cfg.Directory, events: cfg.Events,
 		log: cmp.Or(cfg.Logger, slog.Default()),
 		now: store.Clock(cfg.Now),
 	}
@@ -130,7 +134,10 @@ func (s *Service) CreateTask(ctx context.Context, owner string, in NewTask) (Tas
 		if err := st.Insert(ctx, t); err != nil {
 			return err
 		}
-		return s.record(ctx, "create_personal_task", t.ID, nil, t)
+		if err := s.record(ctx, "create_personal_task", t.ID, nil, t); err != nil {
+			return err
+		}
+		return s.fire(ctx, TaskCreated, owner, t.ID)
 	})
 	if err != nil {
 		return Task{}, fmt.Errorf("personal: create task: %w", err)
@@ -196,7 +203,16 @@ func (s *Service) UpdateTask(ctx context.Context, owner, id string, ch TaskChang
 			return err
 		}
 		out = t
-		return s.record(ctx, "update_personal_task", t.ID, before, t)
+		if err := s.record(ctx, "update_personal_task", t.ID, before, t); err != nil {
+			return err
+		}
+		if err := s.fire(ctx, TaskUpdated, owner, t.ID); err != nil {
+			return err
+		}
+		if t.Status == Completed && before.Status != Completed {
+			return s.fire(ctx, TaskCompleted, owner, t.ID)
+		}
+		return nil
 	})
 	if err != nil {
 		return Task{}, fmt.Errorf("personal: update task: %w", err)

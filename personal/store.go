@@ -61,6 +61,10 @@ type ProcessStore interface {
 	// Executions returns a page of process id's executions, newest first,
 	// and how many there are.
 	Executions(ctx context.Context, id string, limit, offset int) ([]Execution, int, error)
+	// EventProcesses returns the active event-based processes waiting for
+	// ev, of owner or of every owner when owner is "", oldest first. It
+	// joins the transaction ctx carries.
+	EventProcesses(ctx context.Context, ev Event, owner string) ([]Process, error)
 	// DueBetween returns up to limit unfinished tasks due in [from, to),
 	// of owner or of everyone when owner is "", by owner then due date.
 	DueBetween(ctx context.Context, owner string, from, to time.Time, limit int) ([]Task, error)

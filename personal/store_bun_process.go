@@ -21,6 +21,7 @@ type processRow struct {
 	Description   string     `bun:"description,type:text,notnull"`
 	Trigger       string     `bun:"trigger_type,notnull"`
 	Schedule      string     `bun:"schedule,notnull"`
+	Event         string     `bun:"event,notnull"`
 	Action        string     `bun:"action,notnull"`
 	IsActive      bool       `bun:"is_active,notnull"`
 	LastExecution *time.Time `bun:"last_execution"`
@@ -87,7 +88,42 @@ func processMigrations() []store.Migration {
 				store.Index{Table: "personal_process_executions", Name: "personal_process_executions_running_idx", Columns: []string{"process_id"}, Unique: true, Where: "status = 'running'"},
 			)
 		},
+	}, {
+		ID:      "20261215180000",
+		Comment: "personal: the event of event-based processes",
+		Up: func(ctx context.Context, tx bun.Tx) error {
+			if _, err := tx.ExecContext(ctx, "ALTER TABLE personal_processes ADD COLUMN event VARCHAR(40) NOT NULL DEFAULT ''"); err != nil {
+				return fmt.Errorf("add personal_processes.event: %w", err)
+			}
+			// An event looks up the active processes waiting for it.
+			return store.CreateIndexes(ctx, tx,
+				store.Index{Table: "personal_processes", Name: "personal_processes_event_idx", Columns: []string{"event", "owner_id"}},
+			)
+		},
 	}}
+}
+
+// EventProcesses implements ProcessStore. It joins the transaction ctx
+// carries: it is read in the event's.
+func (s *BunStore) EventProcesses(ctx context.Context, ev Event, owner string) ([]Process, error) {
+	var rows []processRow
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
+		q := tx.NewSelect().Model(&rows).
+			Where("event = ?", string(ev)).Where("trigger_type = ?", string(EventBased)).Where("is_active = ?", true).
+			OrderExpr("created_at, id")
+		if owner != "" {
+			q = q.Where("owner_id = ?", owner)
+		}
+		return q.Scan(ctx)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("processes waiting for %s: %w", ev, store.Translate(err))
+	}
+	out := make([]Process, len(rows))
+	for i, r := range rows {
+		out[i] = r.toProcess()
+	}
+	return out, nil
 }
 
 // EnsureProcess implements ProcessStore.
@@ -230,7 +266,7 @@ func (s *BunStore) DueBetween(ctx context.Context, owner string, from, to time.T
 func toProcessRow(p Process) *processRow {
 	return &processRow{
 		ID: p.ID, OwnerID: p.OwnerID, Name: p.Name, Description: p.Description, Trigger: string(p.Trigger),
-		Schedule: p.Schedule, Action: string(p.Action), IsActive: p.IsActive, LastExecution: p.LastExecution,
+		Schedule: p.Schedule, Event: string(p.Event), Action: string(p.Action), IsActive: p.IsActive, LastExecution: p.LastExecution,
 		LastTick: p.LastTick, CreatedAt: p.CreatedAt,
 	}
 }
@@ -238,7 +274,7 @@ func toProcessRow(p Process) *processRow {
 func (r processRow) toProcess() Process {
 	return Process{
 		ID: r.ID, OwnerID: r.OwnerID, Name: r.Name, Description: r.Description, Trigger: Trigger(r.Trigger),
-		Schedule: r.Schedule, Action: Action(r.Action), IsActive: r.IsActive, LastExecution: store.UTC(r.LastExecution),
+		Schedule: r.Schedule, Event: Event(r.Event), Action: Action(r.Action), IsActive: r.IsActive, LastExecution: store.UTC(r.LastExecution),
 		LastTick: store.UTC(r.LastTick), CreatedAt: r.CreatedAt.UTC(),
 	}
 }

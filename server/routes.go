@@ -20,6 +20,9 @@ func (s *Server) registerRoutes() {
 	s.group("", Plain,
 		get("/openapi.yaml", anyone, serveOpenAPI),
 		get("/openapi.json", anyone, serveOpenAPIJSON),
+		get("/docs", anyone, serveSwaggerUI),
+		get("/redoc", anyone, serveReDoc),
+		get("/docs/assets/:file", anyone, serveDocsAsset),
 		get("/metrics", anyone, serveHandler(s.metrics.handler())),
 	)
 

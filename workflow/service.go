@@ -58,6 +58,9 @@ type Config struct {
 	// Observer hears of every task's creation and change of status, in
 	// the transaction of the change. Nil tells no one.
 	Observer TaskObserver
+	// Breaches hears of every task that breaches its SLA, in the
+	// transaction that marks it. Nil tells no one.
+	Breaches BreachObserver
 	// Audit records every change. Nil records nothing.
 	Audit Auditor
 	// Notifier stores the notifications that task changes cause
@@ -80,6 +83,7 @@ type Service struct {
 	tasks    TaskCounter
 	people   People
 	observer TaskObserver
+	breaches BreachObserver
 	audit    Auditor
 	notifier Notifier
 	log      *slog.Logger
@@ -88,7 +92,7 @@ type Service struct {
 
 // New returns a Service on st.
 func New(st Store, cfg Config) *Service {
-	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, people: cfg.People, observer: cfg.Observer, audit: cfg.Audit, notifier: cfg.Notifier, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
+	return &Service{store: st, roles: cfg.Roles, tasks: cfg.Tasks, people: cfg.People, observer: cfg.Observer, breaches: cfg.Breaches, audit: cfg.Audit, notifier: cfg.Notifier, log: cmp.Or(cfg.Logger, slog.Default()), now: store.Clock(cfg.Now)}
 }
 
 // CreateWorkflow stores a draft workflow and, when graph is not nil, its

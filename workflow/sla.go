@@ -51,6 +51,12 @@ type Notifier interface {
 	Notify(ctx context.Context, m notify.Message) error
 }
 
+// BreachObserver hears of each task that breaches its SLA, once, inside
+// the transaction that marks the breach (its failure undoes the mark).
+type BreachObserver interface {
+	TaskBreached(ctx context.Context, t Task) error
+}
+
 // SLAReport counts the marks one CheckSLA made.
 type SLAReport struct {
 	TasksWarned, TasksBreached             int
@@ -185,6 +191,11 @@ func (s *Service) markTask(ctx context.Context, t Task, level int, now time.Time
 		}
 		if err := s.record(ctx, action, "Task", t.ID, t, after); err != nil {
 			return err
+		}
+		if level == levelBreached && s.breaches != nil {
+			if err := s.breaches.TaskBreached(ctx, after); err != nil {
+				return err
+			}
 		}
 		if t.TicketOwnerID == nil {
 			return nil

@@ -277,3 +277,41 @@ func TestNotificationsShareTheirCausesTransaction(t *testing.T) {
 		assert.Len(t, outbox(t, db), 3, "the refused task's assignment was not notified")
 	})
 }
+
+// breachLog is a BreachObserver that keeps the tasks it hears of; with
+// refuse set it fails, which must undo the mark.
+type breachLog struct {
+	mu     sync.Mutex
+	tasks  []int64
+	refuse bool
+}
+
+func (b *breachLog) TaskBreached(_ context.Context, t workflow.Task) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.refuse {
+		return errors.New("breach observer refuses")
+	}
+	b.tasks = append(b.tasks, t.ID)
+	return nil
+}
+
+// The breach observer hears of a task's breach once, in the transaction
+// that marks it: its failure leaves the task unmarked.
+func TestCheckSLATellsTheBreachObserverOnceInItsTransaction(t *testing.T) {
+	dbtest.ForEachDB(t, slaMigrations(), func(t *testing.T, db *store.DB) {
+		heard := &breachLog{refuse: true}
+		e := newEngineWith(t, db, func(_ *engine, cfg *workflow.Config) { cfg.Breaches = heard })
+		task := e.start(t)
+		e.at(30 * time.Hour)
+		_, err := e.svc.CheckSLA(context.Background())
+		require.ErrorContains(t, err, "breach observer refuses")
+		assert.NotEqual(t, workflow.SLABreached, e.detail(t, task.ID).SLAState, "the refused breach is not marked")
+
+		heard.refuse = false
+		e.check(t)
+		e.check(t)
+		assert.Equal(t, []int64{task.ID}, heard.tasks, "once")
+		assert.Equal(t, workflow.SLABreached, e.detail(t, task.ID).SLAState)
+	})
+}

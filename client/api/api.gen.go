@@ -764,6 +764,36 @@ func (e ProcessAction) Valid() bool {
 	}
 }
 
+// Defines values for ProcessEvent.
+const (
+	BugReportCreated ProcessEvent = "bug_report_created"
+	Empty            ProcessEvent = ""
+	TaskCompleted    ProcessEvent = "task_completed"
+	TaskCreated      ProcessEvent = "task_created"
+	TaskUpdated      ProcessEvent = "task_updated"
+	TicketBreached   ProcessEvent = "ticket_breached"
+)
+
+// Valid indicates whether the value is a known member of the ProcessEvent enum.
+func (e ProcessEvent) Valid() bool {
+	switch e {
+	case BugReportCreated:
+		return true
+	case Empty:
+		return true
+	case TaskCompleted:
+		return true
+	case TaskCreated:
+		return true
+	case TaskUpdated:
+		return true
+	case TicketBreached:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProcessTriggerType.
 const (
 	EventBased ProcessTriggerType = "event_based"
@@ -1871,6 +1901,33 @@ func (e DemoTrainMultipartBodyDecisionRule) Valid() bool {
 	case MacroF1:
 		return true
 	case MostProbable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDocsAssetParamsFile.
+const (
+	DocsJs            GetDocsAssetParamsFile = "docs.js"
+	RedocJs           GetDocsAssetParamsFile = "redoc.js"
+	RedocStandaloneJs GetDocsAssetParamsFile = "redoc.standalone.js"
+	SwaggerUiBundleJs GetDocsAssetParamsFile = "swagger-ui-bundle.js"
+	SwaggerUiCss      GetDocsAssetParamsFile = "swagger-ui.css"
+)
+
+// Valid indicates whether the value is a known member of the GetDocsAssetParamsFile enum.
+func (e GetDocsAssetParamsFile) Valid() bool {
+	switch e {
+	case DocsJs:
+		return true
+	case RedocJs:
+		return true
+	case RedocStandaloneJs:
+		return true
+	case SwaggerUiBundleJs:
+		return true
+	case SwaggerUiCss:
 		return true
 	default:
 		return false
@@ -3110,8 +3167,18 @@ type Priority string
 
 // Process An automated process (seeds/003).
 type Process struct {
-	Action        ProcessAction      `json:"action"`
-	Description   string             `json:"description"`
+	Action      ProcessAction `json:"action"`
+	Description string        `json:"description"`
+
+	// Event What starts an event_based process, "" for the others. The task events are
+	// of the owner's own personal tasks (task_completed: a change to completed);
+	// bug_report_created is a report filed by hand (POST /api/bug-reports/create);
+	// ticket_breached is the SLA breach of the workflow task that works on a ticket.
+	// Each event enqueues one durable run per waiting process in the event's
+	// transaction (an event that rolls back runs nothing); runs of one process
+	// never overlap (a run that finds its process busy waits and retries); changes
+	// a process makes are not events.
+	Event         ProcessEvent       `json:"event"`
 	IsActive      bool               `json:"is_active"`
 	LastExecution *time.Time         `json:"last_execution"`
 	Name          string             `json:"name"`
@@ -3124,6 +3191,16 @@ type Process struct {
 
 // ProcessAction defines model for Process.Action.
 type ProcessAction string
+
+// ProcessEvent What starts an event_based process, "" for the others. The task events are
+// of the owner's own personal tasks (task_completed: a change to completed);
+// bug_report_created is a report filed by hand (POST /api/bug-reports/create);
+// ticket_breached is the SLA breach of the workflow task that works on a ticket.
+// Each event enqueues one durable run per waiting process in the event's
+// transaction (an event that rolls back runs nothing); runs of one process
+// never overlap (a run that finds its process busy waits and retries); changes
+// a process makes are not events.
+type ProcessEvent string
 
 // ProcessTriggerType defines model for Process.TriggerType.
 type ProcessTriggerType string
@@ -4834,6 +4911,15 @@ type DemoTrainParamsIsAnon string
 // DemoTrainMultipartBodyDecisionRule defines parameters for DemoTrain.
 type DemoTrainMultipartBodyDecisionRule string
 
+// GetDocsAssetParams defines parameters for GetDocsAsset.
+type GetDocsAssetParams struct {
+	// V The assets' version, as the pages link them.
+	V *string `form:"v,omitempty" json:"v,omitempty"`
+}
+
+// GetDocsAssetParamsFile defines parameters for GetDocsAsset.
+type GetDocsAssetParamsFile string
+
 // ListClassificationsParams defines parameters for ListClassifications.
 type ListClassificationsParams struct {
 	TestName       *string `form:"test_name,omitempty" json:"test_name,omitempty"`
@@ -6474,6 +6560,25 @@ type ClientInterface interface {
 	// Corresponds with POST /demo_train (the `DemoTrain` operationId).
 	DemoTrainWithBody(ctx context.Context, params *DemoTrainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetDocsSwaggerUI Interactive API page (Swagger UI)
+	//
+	// Swagger UI on this document, with "Try it out" calling the server the page
+	// was loaded from. Every script and style is embedded in the server (no CDN);
+	// the page is served with a Content-Security-Policy that allows scripts from
+	// the server only.
+	//
+	// Corresponds with GET /docs (the `GetDocsSwaggerUI` operationId).
+	GetDocsSwaggerUI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDocsAsset A script or style of the docs pages
+	//
+	// The pages link each asset with `?v=` and the assets' version; an asset asked
+	// for with the current version is cached for a year (immutable), otherwise it
+	// revalidates (ETag). Sent gzip-compressed to clients that accept it.
+	//
+	// Corresponds with GET /docs/assets/{file} (the `GetDocsAsset` operationId).
+	GetDocsAsset(ctx context.Context, file GetDocsAssetParamsFile, params *GetDocsAssetParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetHealth Health check
 	//
 	// Answers 200 while the server can serve: the database answers and holds the
@@ -6571,6 +6676,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDocsReDoc API reference page (ReDoc)
+	//
+	// ReDoc on this document; like /docs, it loads nothing from outside the server.
+	//
+	// Corresponds with GET /redoc (the `GetDocsReDoc` operationId).
+	GetDocsReDoc(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RegisterWithBody Create a password account (tasks API)
 	//
@@ -9013,6 +9125,45 @@ func (c *Client) DemoTrainWithBody(ctx context.Context, params *DemoTrainParams,
 	return c.Client.Do(req)
 }
 
+// GetDocsSwaggerUI Interactive API page (Swagger UI)
+//
+// Swagger UI on this document, with "Try it out" calling the server the page
+// was loaded from. Every script and style is embedded in the server (no CDN);
+// the page is served with a Content-Security-Policy that allows scripts from
+// the server only.
+//
+// Corresponds with GET /docs (the `GetDocsSwaggerUI` operationId).
+func (c *Client) GetDocsSwaggerUI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsSwaggerUIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsAsset A script or style of the docs pages
+//
+// The pages link each asset with `?v=` and the assets' version; an asset asked
+// for with the current version is cached for a year (immutable), otherwise it
+// revalidates (ETag). Sent gzip-compressed to clients that accept it.
+//
+// Corresponds with GET /docs/assets/{file} (the `GetDocsAsset` operationId).
+func (c *Client) GetDocsAsset(ctx context.Context, file GetDocsAssetParamsFile, params *GetDocsAssetParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsAssetRequest(c.Server, file, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetHealth Health check
 //
 // Answers 200 while the server can serve: the database answers and holds the
@@ -9241,6 +9392,23 @@ func (c *Client) GetOpenAPIJSON(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetOpenAPIRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDocsReDoc API reference page (ReDoc)
+//
+// ReDoc on this document; like /docs, it loads nothing from outside the server.
+//
+// Corresponds with GET /redoc (the `GetDocsReDoc` operationId).
+func (c *Client) GetDocsReDoc(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDocsReDocRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -14565,6 +14733,94 @@ func NewDemoTrainRequestWithBody(server string, params *DemoTrainParams, content
 	return req, nil
 }
 
+// NewGetDocsSwaggerUIRequest constructs an http.Request for the GetDocsSwaggerUI method
+func NewGetDocsSwaggerUIRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDocsAssetRequest constructs an http.Request for the GetDocsAsset method
+func NewGetDocsAssetRequest(server string, file GetDocsAssetParamsFile, params *GetDocsAssetParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "file", file, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/docs/assets/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.V != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "v", *params.V, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetHealthRequest constructs an http.Request for the GetHealth method
 func NewGetHealthRequest(server string) (*http.Request, error) {
 	var err error
@@ -15175,6 +15431,33 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/openapi.yaml")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDocsReDocRequest constructs an http.Request for the GetDocsReDoc method
+func NewGetDocsReDocRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/redoc")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -19051,6 +19334,29 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /demo_train (the `DemoTrain` operationId).
 	DemoTrainWithBodyWithResponse(ctx context.Context, params *DemoTrainParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DemoTrainResponse, error)
 
+	// GetDocsSwaggerUIWithResponse Interactive API page (Swagger UI)
+	//
+	// Swagger UI on this document, with "Try it out" calling the server the page
+	// was loaded from. Every script and style is embedded in the server (no CDN);
+	// the page is served with a Content-Security-Policy that allows scripts from
+	// the server only.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs (the `GetDocsSwaggerUI` operationId).
+	GetDocsSwaggerUIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsSwaggerUIResponse, error)
+
+	// GetDocsAssetWithResponse A script or style of the docs pages
+	//
+	// The pages link each asset with `?v=` and the assets' version; an asset asked
+	// for with the current version is cached for a year (immutable), otherwise it
+	// revalidates (ETag). Sent gzip-compressed to clients that accept it.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /docs/assets/{file} (the `GetDocsAsset` operationId).
+	GetDocsAssetWithResponse(ctx context.Context, file GetDocsAssetParamsFile, params *GetDocsAssetParams, reqEditors ...RequestEditorFn) (*GetDocsAssetResponse, error)
+
 	// GetHealthWithResponse Health check
 	//
 	// Answers 200 while the server can serve: the database answers and holds the
@@ -19168,6 +19474,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
+
+	// GetDocsReDocWithResponse API reference page (ReDoc)
+	//
+	// ReDoc on this document; like /docs, it loads nothing from outside the server.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /redoc (the `GetDocsReDoc` operationId).
+	GetDocsReDocWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsReDocResponse, error)
 
 	// RegisterWithBodyWithResponse Create a password account (tasks API)
 	//
@@ -23915,6 +24230,81 @@ func (r DemoTrainResponse) ContentType() string {
 	return ""
 }
 
+type GetDocsSwaggerUIResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsSwaggerUIResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsSwaggerUIResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsSwaggerUIResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsSwaggerUIResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDocsAssetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *PlainNotFound
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetDocsAssetResponse) GetJSON404() *PlainNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsAssetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsAssetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsAssetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsAssetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetHealthResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -24571,6 +24961,40 @@ func (r GetOpenAPIResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetOpenAPIResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDocsReDocResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDocsReDocResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDocsReDocResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDocsReDocResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDocsReDocResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -30297,6 +30721,41 @@ func (c *ClientWithResponses) DemoTrainWithBodyWithResponse(ctx context.Context,
 	return ParseDemoTrainResponse(rsp)
 }
 
+// GetDocsSwaggerUIWithResponse Interactive API page (Swagger UI)
+//
+// Swagger UI on this document, with "Try it out" calling the server the page
+// was loaded from. Every script and style is embedded in the server (no CDN);
+// the page is served with a Content-Security-Policy that allows scripts from
+// the server only.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs (the `GetDocsSwaggerUI` operationId).
+func (c *ClientWithResponses) GetDocsSwaggerUIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsSwaggerUIResponse, error) {
+	rsp, err := c.GetDocsSwaggerUI(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsSwaggerUIResponse(rsp)
+}
+
+// GetDocsAssetWithResponse A script or style of the docs pages
+//
+// The pages link each asset with `?v=` and the assets' version; an asset asked
+// for with the current version is cached for a year (immutable), otherwise it
+// revalidates (ETag). Sent gzip-compressed to clients that accept it.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /docs/assets/{file} (the `GetDocsAsset` operationId).
+func (c *ClientWithResponses) GetDocsAssetWithResponse(ctx context.Context, file GetDocsAssetParamsFile, params *GetDocsAssetParams, reqEditors ...RequestEditorFn) (*GetDocsAssetResponse, error) {
+	rsp, err := c.GetDocsAsset(ctx, file, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsAssetResponse(rsp)
+}
+
 // GetHealthWithResponse Health check
 //
 // Answers 200 while the server can serve: the database answers and holds the
@@ -30497,6 +30956,21 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 		return nil, err
 	}
 	return ParseGetOpenAPIResponse(rsp)
+}
+
+// GetDocsReDocWithResponse API reference page (ReDoc)
+//
+// ReDoc on this document; like /docs, it loads nothing from outside the server.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /redoc (the `GetDocsReDoc` operationId).
+func (c *ClientWithResponses) GetDocsReDocWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetDocsReDocResponse, error) {
+	rsp, err := c.GetDocsReDoc(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDocsReDocResponse(rsp)
 }
 
 // RegisterWithBodyWithResponse Create a password account (tasks API)
@@ -34898,6 +35372,48 @@ func ParseDemoTrainResponse(rsp *http.Response) (*DemoTrainResponse, error) {
 	return response, nil
 }
 
+// ParseGetDocsSwaggerUIResponse parses an HTTP response from a GetDocsSwaggerUIWithResponse call
+func ParseGetDocsSwaggerUIResponse(rsp *http.Response) (*GetDocsSwaggerUIResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsSwaggerUIResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsAssetResponse parses an HTTP response from a GetDocsAssetWithResponse call
+func ParseGetDocsAssetResponse(rsp *http.Response) (*GetDocsAssetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsAssetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest PlainNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
 func ParseGetHealthResponse(rsp *http.Response) (*GetHealthResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -35349,6 +35865,22 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 		}
 		response.YAML200 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseGetDocsReDocResponse parses an HTTP response from a GetDocsReDocWithResponse call
+func ParseGetDocsReDocResponse(rsp *http.Response) (*GetDocsReDocResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDocsReDocResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
 	}
 
 	return response, nil

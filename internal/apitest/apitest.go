@@ -24,6 +24,14 @@ import (
 	"github.com/bugflow/bugflow/server"
 )
 
+// The docs pages and their assets are text the document describes as
+// strings; kin-openapi knows only text/plain among text types.
+func init() {
+	for _, ct := range []string{"text/html", "text/javascript", "text/css"} {
+		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
+	}
+}
+
 // Server is a running reference server with a validating client.
 type Server struct {
 	// URL is the server's base URL, e.g. http://127.0.0.1:41234.
