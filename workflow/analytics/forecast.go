@@ -3,6 +3,7 @@ package analytics
 import (
 	"fmt"
 	"math"
+	"time"
 )
 
 // The forecasts of seeds/004 follow the system behind the document: a
@@ -102,7 +103,9 @@ func StdDev(ys []float64) float64 {
 // ForecastPoint is one forecast step: the value and its band.
 type ForecastPoint struct {
 	// Step is 1 for the first period after the history.
-	Step  int     `json:"step"`
+	Step int `json:"step"`
+	// Date is the start of the period forecast, RFC 3339.
+	Date  string  `json:"date,omitempty"`
 	Value float64 `json:"value"`
 	Lower float64 `json:"lower"`
 	Upper float64 `json:"upper"`
@@ -203,4 +206,51 @@ func ForecastCategory(category string, weeks []float64) CategoryTrend {
 		out.Direction = TrendFalling
 	}
 	return out
+}
+
+// WorkloadMethod describes WeightByWeekday's forecasts.
+const WorkloadMethod = EnsembleMethod + ", times the weekday factor of each day"
+
+// WeightByWeekday turns a daily forecast of the average day into one of
+// each weekday: point k (1-based) falls on weekday (first + k − 1) mod 7
+// and its value and band are multiplied by that weekday's factor
+// (WeekdayFactors):
+//
+//	ŵₖ = ŷₖ · factor[(first + k − 1) mod 7]
+//
+// A forecast with a Reason is returned as it is.
+func WeightByWeekday(f Forecast, factors [7]float64, first time.Weekday) Forecast {
+	if f.Reason != nil {
+		return f
+	}
+	f.Method = WorkloadMethod
+	points := make([]ForecastPoint, len(f.Points))
+	for i, p := range f.Points {
+		w := factors[(int(first)+p.Step-1)%7]
+		points[i] = ForecastPoint{Step: p.Step, Date: p.Date, Value: p.Value * w, Lower: p.Lower * w, Upper: p.Upper * w}
+	}
+	f.Points = points
+	return f
+}
+
+// BreachMethod and BreachInterval describe ExpectedBreaches.
+const (
+	BreachMethod   = "open tasks due within the horizon × the breach share of the tasks decided in the range"
+	BreachInterval = "±1 binomial standard deviation, √(n·p·(1−p))"
+)
+
+// ExpectedBreaches estimates how many of due open tasks will breach their
+// SLA, taking the breach share of the decided tasks as the chance of each:
+//
+//	p = breached / (met + breached),  E = due · p,  σ = √(due · p · (1 − p))
+//
+// ok is false when no task is decided (p unknown).
+func ExpectedBreaches(due, met, breached int) (p, expected, sigma float64, ok bool) {
+	decided := met + breached
+	if decided == 0 {
+		return 0, 0, 0, false
+	}
+	p = float64(breached) / float64(decided)
+	n := float64(due)
+	return p, n * p, math.Sqrt(n * p * (1 - p)), true
 }

@@ -1,7 +1,9 @@
 package analytics_test
 
 import (
+	"math"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -139,4 +141,46 @@ func TestForecastCategory(t *testing.T) {
 	c = analytics.ForecastCategory("Network", []float64{1, 2, 3})
 	require.NotNil(t, c.Reason)
 	assert.Nil(t, c.NextWeek)
+}
+
+func TestWeightByWeekday(t *testing.T) {
+	t.Parallel()
+	base := analytics.Forecast{Method: analytics.EnsembleMethod, Horizon: 3, Points: []analytics.ForecastPoint{
+		{Step: 1, Value: 10, Lower: 8, Upper: 12},
+		{Step: 2, Value: 10, Lower: 8, Upper: 12},
+		{Step: 3, Value: 10, Lower: 8, Upper: 12},
+	}}
+	// Friday, Saturday, Sunday: factors 1.4, 0.5 and (wrapping to index 0) 0.
+	factors := [7]float64{0, 1, 1, 1, 1, 1.4, 0.5}
+	got := analytics.WeightByWeekday(base, factors, time.Friday)
+	assert.Equal(t, analytics.WorkloadMethod, got.Method)
+	require.Len(t, got.Points, 3)
+	assert.InDelta(t, 14, got.Points[0].Value, eps)
+	assert.InDelta(t, 11.2, got.Points[0].Lower, eps)
+	assert.InDelta(t, 16.8, got.Points[0].Upper, eps)
+	assert.InDelta(t, 5, got.Points[1].Value, eps)
+	assert.InDelta(t, 0, got.Points[2].Value, eps)
+	assert.InDelta(t, 10, base.Points[0].Value, eps, "the input is left alone")
+
+	reason := "too short"
+	short := analytics.Forecast{Reason: &reason, Points: []analytics.ForecastPoint{}}
+	assert.Equal(t, short, analytics.WeightByWeekday(short, factors, time.Monday))
+}
+
+func TestExpectedBreaches(t *testing.T) {
+	t.Parallel()
+	// p = 1/(3+1) = 0.25; E = 8·0.25 = 2; σ = √(8·0.25·0.75) = √1.5.
+	p, e, sigma, ok := analytics.ExpectedBreaches(8, 3, 1)
+	require.True(t, ok)
+	assert.InDelta(t, 0.25, p, eps)
+	assert.InDelta(t, 2, e, eps)
+	assert.InDelta(t, math.Sqrt(1.5), sigma, eps)
+	// Nothing due: 0 expected whatever p.
+	_, e, sigma, ok = analytics.ExpectedBreaches(0, 1, 1)
+	assert.True(t, ok)
+	assert.Zero(t, e)
+	assert.Zero(t, sigma)
+	// Nothing decided: unknown.
+	_, _, _, ok = analytics.ExpectedBreaches(5, 0, 0)
+	assert.False(t, ok)
 }
