@@ -29,6 +29,7 @@ import (
 	"github.com/bugflow/bugflow/personal"
 	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
+	"github.com/bugflow/bugflow/workflow/analytics"
 )
 
 // Version is the bugflow release. Release builds set it with
@@ -239,6 +240,9 @@ type Engine struct {
 	// Notify is the outbox of task notifications: delivery, failed ones,
 	// retries.
 	Notify *notify.Service
+	// Analytics answers seeds/004's /analytics/ figures over the workflow
+	// and tickets tables, each computed by the database.
+	Analytics *analytics.Service
 	// Personal is every user's own to-do list (seeds/003's tasks), a
 	// different thing from Workflow's tasks.
 	Personal *personal.Service
@@ -394,6 +398,14 @@ var domains = []domain{{
 	migrations: tickets.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
 		e.Tickets = tickets.New(tickets.NewBunStore(a.db.DB), tickets.Config{Intake: e.Workflow, Audit: e.Audit, Now: a.cfg.Now})
+		return nil
+	},
+}, {
+	// Analytics only reads the workflow and tickets tables; its migrations
+	// add the indexes it reads through.
+	migrations: analytics.Migrations,
+	open: func(_ context.Context, e *Engine, a *assembly) error {
+		e.Analytics = analytics.New(a.db.DB, analytics.Config{Now: a.cfg.Now, Logger: a.logger})
 		return nil
 	},
 }, {

@@ -166,6 +166,12 @@ func (s *Server) registerRoutes() {
 	)
 	s.group("", DRF, post("/send/", signedIn, s.submitTicket))
 
+	// seeds/004's analytics: aggregates for any signed-in user (see
+	// analytics.go), the index listing them all.
+	s.group("/analytics", DRF,
+		get("/", signedIn, s.analyticsIndex),
+	)
+
 	// seeds/004's audit trail, for admins. by-target sits where an event
 	// id would (dispatchedBy).
 	s.group("/audit/events", DRF,

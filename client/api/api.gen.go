@@ -113,6 +113,30 @@ func (e AdminUserRowRole) Valid() bool {
 	}
 }
 
+// Defines values for AnalyticsFilterPriority.
+const (
+	AnalyticsFilterPriorityHigh   AnalyticsFilterPriority = "High"
+	AnalyticsFilterPriorityLow    AnalyticsFilterPriority = "Low"
+	AnalyticsFilterPriorityMedium AnalyticsFilterPriority = "Medium"
+	AnalyticsFilterPriorityUrgent AnalyticsFilterPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsFilterPriority enum.
+func (e AnalyticsFilterPriority) Valid() bool {
+	switch e {
+	case AnalyticsFilterPriorityHigh:
+		return true
+	case AnalyticsFilterPriorityLow:
+		return true
+	case AnalyticsFilterPriorityMedium:
+		return true
+	case AnalyticsFilterPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AssignmentStatus.
 const (
 	AssignmentStatusBreached   AssignmentStatus = "breached"
@@ -830,6 +854,48 @@ func (e WorkflowStatus) Valid() bool {
 	}
 }
 
+// Defines values for AnalyticsInterval.
+const (
+	Day  AnalyticsInterval = "day"
+	Week AnalyticsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsInterval enum.
+func (e AnalyticsInterval) Valid() bool {
+	switch e {
+	case Day:
+		return true
+	case Week:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsPriority.
+const (
+	AnalyticsPriorityHigh   AnalyticsPriority = "High"
+	AnalyticsPriorityLow    AnalyticsPriority = "Low"
+	AnalyticsPriorityMedium AnalyticsPriority = "Medium"
+	AnalyticsPriorityUrgent AnalyticsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsPriority enum.
+func (e AnalyticsPriority) Valid() bool {
+	switch e {
+	case AnalyticsPriorityHigh:
+		return true
+	case AnalyticsPriorityLow:
+		return true
+	case AnalyticsPriorityMedium:
+		return true
+	case AnalyticsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateAdminUser200JSONResponseBodyRole.
 const (
 	CreateAdminUser200JSONResponseBodyRoleAdmin CreateAdminUser200JSONResponseBodyRole = "admin"
@@ -1445,6 +1511,35 @@ type AnalysisDetail struct {
 		Severity           *string                   `json:"severity,omitempty"`
 		Title              *string                   `json:"title,omitempty"`
 	} `json:"product_bug_report,omitempty"`
+}
+
+// AnalyticsFilter The filter a figure was computed with, its defaults filled in.
+type AnalyticsFilter struct {
+	Department *string `json:"department,omitempty"`
+
+	// EndDate Exclusive.
+	EndDate    time.Time                `json:"end_date"`
+	Priority   *AnalyticsFilterPriority `json:"priority,omitempty"`
+	StartDate  time.Time                `json:"start_date"`
+	WorkflowId *int64                   `json:"workflow_id,omitempty"`
+}
+
+// AnalyticsFilterPriority defines model for AnalyticsFilter.Priority.
+type AnalyticsFilterPriority string
+
+// AnalyticsIndex The analytics endpoints.
+type AnalyticsIndex struct {
+	Endpoints []struct {
+		AdminOnly bool `json:"admin_only"`
+
+		// Name The path below /analytics/, e.g. tickets/dashboard.
+		//
+		// Example: tickets/dashboard
+		Name string `json:"name"`
+
+		// Url Absolute; {id} stands for a path parameter.
+		Url string `json:"url"`
+	} `json:"endpoints"`
 }
 
 // AssignmentStatus new and in progress are active (the holder may act); the others are
@@ -2835,6 +2930,24 @@ type WorkflowPage struct {
 // deployed and paused workflows keep every rule of initialize.
 type WorkflowStatus string
 
+// AnalyticsDepartment Example: IT
+type AnalyticsDepartment = string
+
+// AnalyticsEndDate Example: 2026-11-30
+type AnalyticsEndDate = string
+
+// AnalyticsInterval defines model for AnalyticsInterval.
+type AnalyticsInterval string
+
+// AnalyticsPriority defines model for AnalyticsPriority.
+type AnalyticsPriority string
+
+// AnalyticsStartDate Example: 2026-11-01
+type AnalyticsStartDate = string
+
+// AnalyticsWorkflowID defines model for AnalyticsWorkflowID.
+type AnalyticsWorkflowID = int64
+
 // AuditAction Example: update_workflow
 type AuditAction = string
 
@@ -4094,6 +4207,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /ai-configs (the `GetAIConfigs` operationId).
 	GetAIConfigs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsIndex Index of the analytics endpoints
+	//
+	// Every endpoint under /analytics/, read from the server's route table.
+	// Each analytics figure takes the common filters start_date, end_date
+	// (default: the 30 days before now), workflow_id, department and
+	// priority, and answers 400 naming each bad one. Figures are
+	// aggregates: any signed-in user gets the same numbers an admin does.
+	//
+	// Corresponds with GET /analytics/ (the `GetAnalyticsIndex` operationId).
+	GetAnalyticsIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnalyzeFailuresWithBody Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
@@ -5691,6 +5815,27 @@ func (c *Client) GetAPIRoot(ctx context.Context, reqEditors ...RequestEditorFn) 
 // Corresponds with GET /ai-configs (the `GetAIConfigs` operationId).
 func (c *Client) GetAIConfigs(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAIConfigsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsIndex Index of the analytics endpoints
+//
+// Every endpoint under /analytics/, read from the server's route table.
+// Each analytics figure takes the common filters start_date, end_date
+// (default: the 30 days before now), workflow_id, department and
+// priority, and answers 400 naming each bad one. Figures are
+// aggregates: any signed-in user gets the same numbers an admin does.
+//
+// Corresponds with GET /analytics/ (the `GetAnalyticsIndex` operationId).
+func (c *Client) GetAnalyticsIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsIndexRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -8953,6 +9098,33 @@ func NewGetAIConfigsRequest(server string) (*http.Request, error) {
 	}
 
 	operationPath := fmt.Sprintf("/ai-configs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsIndexRequest constructs an http.Request for the GetAnalyticsIndex method
+func NewGetAnalyticsIndexRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -14395,6 +14567,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /ai-configs (the `GetAIConfigs` operationId).
 	GetAIConfigsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAIConfigsResponse, error)
 
+	// GetAnalyticsIndexWithResponse Index of the analytics endpoints
+	//
+	// Every endpoint under /analytics/, read from the server's route table.
+	// Each analytics figure takes the common filters start_date, end_date
+	// (default: the 30 days before now), workflow_id, department and
+	// priority, and answers 400 naming each bad one. Figures are
+	// aggregates: any signed-in user gets the same numbers an admin does.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/ (the `GetAnalyticsIndex` operationId).
+	GetAnalyticsIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAnalyticsIndexResponse, error)
+
 	// AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
 	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
@@ -16175,6 +16360,54 @@ func (r GetAIConfigsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAIConfigsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsIndexResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsIndex
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsIndexResponse) GetJSON200() *AnalyticsIndex {
+	return r.JSON200
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsIndexResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsIndexResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsIndexResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsIndexResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsIndexResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24050,6 +24283,25 @@ func (c *ClientWithResponses) GetAIConfigsWithResponse(ctx context.Context, reqE
 	return ParseGetAIConfigsResponse(rsp)
 }
 
+// GetAnalyticsIndexWithResponse Index of the analytics endpoints
+//
+// Every endpoint under /analytics/, read from the server's route table.
+// Each analytics figure takes the common filters start_date, end_date
+// (default: the 30 days before now), workflow_id, department and
+// priority, and answers 400 naming each bad one. Figures are
+// aggregates: any signed-in user gets the same numbers an admin does.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/ (the `GetAnalyticsIndex` operationId).
+func (c *ClientWithResponses) GetAnalyticsIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAnalyticsIndexResponse, error) {
+	rsp, err := c.GetAnalyticsIndex(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsIndexResponse(rsp)
+}
+
 // AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 //
 // Exactly one of failures and raw_xml (else 422). Failures are grouped by
@@ -26780,6 +27032,39 @@ func ParseGetAIConfigsResponse(rsp *http.Response) (*GetAIConfigsResponse, error
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsIndexResponse parses an HTTP response from a GetAnalyticsIndexWithResponse call
+func ParseGetAnalyticsIndexResponse(rsp *http.Response) (*GetAnalyticsIndexResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsIndexResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsIndex
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	}
 
