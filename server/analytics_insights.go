@@ -53,7 +53,7 @@ func analyticsDrilldown[T any](list func(r *http.Request, f analytics.Filter, p 
 
 func (s *Server) drilldownTickets(sel func(r *http.Request) analytics.TicketSelect) handlerFunc {
 	return analyticsDrilldown(func(r *http.Request, f analytics.Filter, p store.Page) ([]analytics.TicketRow, int, error) {
-		return s.engine.Analytics.DrilldownTickets(r.Context(), actor(r.Context()), f, sel(r), p)
+		return s.engine.Analytics.DrilldownTickets(r.Context(), ticketCaller(r), f, sel(r), p)
 	})
 }
 

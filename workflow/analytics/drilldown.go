@@ -9,13 +9,15 @@ import (
 
 	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/internal/store"
+	"github.com/bugflow/bugflow/tickets"
 	"github.com/bugflow/bugflow/workflow"
 )
 
 // The drill-downs of seeds/004 list the tickets, tasks and assignments
 // behind a figure, a page at a time. Unlike the figures, they show
 // individual records, so they follow the object-level rules of the lists
-// they come from: an admin sees every record; anyone else sees the tickets
+// they come from: an admin sees every record; a Ticket Coordinator every
+// ticket (as GET /tickets/ shows them); anyone else sees the tickets
 // they submitted or own, and the tasks (with their assignments) whose
 // ticket they own or on which they hold an assignment, as workflow's task
 // lists do. A user's drill-down is for admins and that user alone
@@ -114,7 +116,7 @@ func slaOutcome() string {
 // DrilldownTickets returns a page of the tickets created in f's range and
 // scope that sel selects and actor may see, newest first, and how many
 // there are.
-func (s *Service) DrilldownTickets(ctx context.Context, actor workflow.Actor, f Filter, sel TicketSelect, page store.Page) ([]TicketRow, int, error) {
+func (s *Service) DrilldownTickets(ctx context.Context, caller tickets.Caller, f Filter, sel TicketSelect, page store.Page) ([]TicketRow, int, error) {
 	f, err := s.bounds(f)
 	if err != nil {
 		return nil, 0, err
@@ -151,9 +153,9 @@ func (s *Service) DrilldownTickets(ctx context.Context, actor workflow.Actor, f 
 	case SLAOpen:
 		q = q.Where("NOT ("+slaNone+")").Where("NOT ("+slaMet+")").Where("NOT ("+slaBreached+")", now)
 	}
-	if !actor.Admin {
+	if !caller.Admin && !caller.Coordinator {
 		q = q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("t.submitted_by = ?", actor.UserID).WhereOr("t.owner_id = ?", actor.UserID)
+			return q.Where("t.submitted_by = ?", caller.UserID).WhereOr("t.owner_id = ?", caller.UserID)
 		})
 	}
 	n, err := page.Apply(q.OrderExpr("t.created_at DESC, t.id DESC")).ScanAndCount(ctx, &rows)

@@ -168,7 +168,7 @@ func (s *Service) Workload(ctx context.Context, f Filter) (Workload, error) {
 		N int `bun:"n"`
 	}
 	dq := s.db.NewSelect().TableExpr("workflow_tasks AS tk").
-		ColumnExpr(s.weekday("tk.created_at")+" AS d").ColumnExpr("COUNT(*) AS n").GroupExpr("d")
+		ColumnExpr(s.weekday("tk.created_at") + " AS d").ColumnExpr("COUNT(*) AS n").GroupExpr("d")
 	if err := taskScope(within(dq, "tk.created_at", f), "tk", f).Scan(ctx, &days); err != nil {
 		return Workload{}, fmt.Errorf("workload by weekday: %w", err)
 	}
