@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/bugflow/bugflow/errs"
 	"github.com/bugflow/bugflow/workflow/analytics"
 )
 
@@ -71,6 +72,39 @@ func analyticsSeries[T any](call func(context.Context, analytics.Filter, analyti
 			return call(ctx, f, iv)
 		})(w, r)
 	}
+}
+
+// analyticsDashboard serves the ticket KPI dashboard as JSON, or as an SVG
+// chart (analytics.Dashboard.SVG) for ?format=svg or a request that
+// accepts image/svg+xml and not JSON.
+func (s *Server) analyticsDashboard(w http.ResponseWriter, r *http.Request) error {
+	svg := false
+	switch r.URL.Query().Get("format") {
+	case "svg":
+		svg = true
+	case "json":
+	case "":
+		accept := r.Header.Get("Accept")
+		svg = strings.Contains(accept, "image/svg+xml") && !strings.Contains(accept, "application/json")
+	default:
+		return errs.InvalidField("format", "must be json or svg")
+	}
+	f, err := analytics.ParseFilter(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	d, err := s.engine.Analytics.Dashboard(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if !svg {
+		return reply(w, r, http.StatusOK, d)
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.WriteHeader(http.StatusOK)
+	// A failed write means the client went away mid-response.
+	_, _ = w.Write(d.SVG())
+	return nil
 }
 
 // routeParam matches the :name and *name segments of a route path.

@@ -168,8 +168,25 @@ func (s *Server) registerRoutes() {
 
 	// seeds/004's analytics: aggregates for any signed-in user (see
 	// analytics.go), the index listing them all.
+	a := s.engine.Analytics
 	s.group("/analytics", DRF,
 		get("/", signedIn, s.analyticsIndex),
+		get("/ticket-trends/", signedIn, analyticsSeries(a.TicketTrends)),
+		get("/task-item-trends/", signedIn, analyticsSeries(a.TaskItemTrends)),
+		get("/ticket-categories/", signedIn, analyticsFigure(a.TicketCategories)),
+		get("/tickets/dashboard/", signedIn, s.analyticsDashboard),
+		get("/tickets/status/", signedIn, analyticsFigure(a.TicketStatus)),
+		get("/tickets/priority/", signedIn, analyticsFigure(a.TicketPriority)),
+		get("/tickets/age/", signedIn, analyticsFigure(a.TicketAge)),
+		get("/tickets/sla/", signedIn, analyticsFigure(a.TicketSLA)),
+		get("/workflows/metrics/", signedIn, analyticsFigure(a.WorkflowMetrics)),
+		get("/workflows/departments/", signedIn, analyticsFigure(a.Departments)),
+		get("/workflows/steps/", signedIn, analyticsFigure(a.Steps)),
+		get("/tasks/status/", signedIn, analyticsFigure(a.TaskStatus)),
+		get("/tasks/origin/", signedIn, analyticsFigure(a.TaskOrigin)),
+		get("/tasks/performance/", signedIn, analyticsFigure(a.TaskPerformance)),
+		get("/tasks/users/", signedIn, analyticsFigure(a.TaskUsers)),
+		get("/tasks/transfers/", signedIn, analyticsFigure(a.TaskTransfers)),
 	)
 
 	// seeds/004's operational insights and forecasts, for admins; the

@@ -55,7 +55,9 @@ func main() {
 
 func run(url string, n, runs int, reuse, seedOnly bool) error {
 	ctx := context.Background()
-	engine, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler)})
+	// Jobs are off: the allocation count is process-wide, and background
+	// work (the SLA check marking a million seeded tasks) would land in it.
+	engine, err := bugflow.Open(ctx, bugflow.Config{DatabaseURL: url, Logger: slog.New(slog.DiscardHandler), Jobs: bugflow.JobsConfig{Disabled: true}})
 	if err != nil {
 		return err
 	}

@@ -218,6 +218,48 @@ func (e AnalyticsRiskTaskLevel) Valid() bool {
 	}
 }
 
+// Defines values for AnalyticsTaskItemTrendsInterval.
+const (
+	AnalyticsTaskItemTrendsIntervalDay  AnalyticsTaskItemTrendsInterval = "day"
+	AnalyticsTaskItemTrendsIntervalWeek AnalyticsTaskItemTrendsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsTaskItemTrendsInterval enum.
+func (e AnalyticsTaskItemTrendsInterval) Valid() bool {
+	switch e {
+	case AnalyticsTaskItemTrendsIntervalDay:
+		return true
+	case AnalyticsTaskItemTrendsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsTicketPrioritiesPrioritiesPriority.
+const (
+	AnalyticsTicketPrioritiesPrioritiesPriorityHigh   AnalyticsTicketPrioritiesPrioritiesPriority = "High"
+	AnalyticsTicketPrioritiesPrioritiesPriorityLow    AnalyticsTicketPrioritiesPrioritiesPriority = "Low"
+	AnalyticsTicketPrioritiesPrioritiesPriorityMedium AnalyticsTicketPrioritiesPrioritiesPriority = "Medium"
+	AnalyticsTicketPrioritiesPrioritiesPriorityUrgent AnalyticsTicketPrioritiesPrioritiesPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsTicketPrioritiesPrioritiesPriority enum.
+func (e AnalyticsTicketPrioritiesPrioritiesPriority) Valid() bool {
+	switch e {
+	case AnalyticsTicketPrioritiesPrioritiesPriorityHigh:
+		return true
+	case AnalyticsTicketPrioritiesPrioritiesPriorityLow:
+		return true
+	case AnalyticsTicketPrioritiesPrioritiesPriorityMedium:
+		return true
+	case AnalyticsTicketPrioritiesPrioritiesPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AnalyticsTicketRowSla.
 const (
 	AnalyticsTicketRowSlaBreached AnalyticsTicketRowSla = "breached"
@@ -236,6 +278,48 @@ func (e AnalyticsTicketRowSla) Valid() bool {
 	case AnalyticsTicketRowSlaNoSla:
 		return true
 	case AnalyticsTicketRowSlaOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsTicketSLAByPriorityPriority.
+const (
+	AnalyticsTicketSLAByPriorityPriorityHigh   AnalyticsTicketSLAByPriorityPriority = "High"
+	AnalyticsTicketSLAByPriorityPriorityLow    AnalyticsTicketSLAByPriorityPriority = "Low"
+	AnalyticsTicketSLAByPriorityPriorityMedium AnalyticsTicketSLAByPriorityPriority = "Medium"
+	AnalyticsTicketSLAByPriorityPriorityUrgent AnalyticsTicketSLAByPriorityPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsTicketSLAByPriorityPriority enum.
+func (e AnalyticsTicketSLAByPriorityPriority) Valid() bool {
+	switch e {
+	case AnalyticsTicketSLAByPriorityPriorityHigh:
+		return true
+	case AnalyticsTicketSLAByPriorityPriorityLow:
+		return true
+	case AnalyticsTicketSLAByPriorityPriorityMedium:
+		return true
+	case AnalyticsTicketSLAByPriorityPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsTicketTrendsInterval.
+const (
+	AnalyticsTicketTrendsIntervalDay  AnalyticsTicketTrendsInterval = "day"
+	AnalyticsTicketTrendsIntervalWeek AnalyticsTicketTrendsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsTicketTrendsInterval enum.
+func (e AnalyticsTicketTrendsInterval) Valid() bool {
+	switch e {
+	case AnalyticsTicketTrendsIntervalDay:
+		return true
+	case AnalyticsTicketTrendsIntervalWeek:
 		return true
 	default:
 		return false
@@ -961,16 +1045,16 @@ func (e WorkflowStatus) Valid() bool {
 
 // Defines values for AnalyticsInterval.
 const (
-	Day  AnalyticsInterval = "day"
-	Week AnalyticsInterval = "week"
+	AnalyticsIntervalDay  AnalyticsInterval = "day"
+	AnalyticsIntervalWeek AnalyticsInterval = "week"
 )
 
 // Valid indicates whether the value is a known member of the AnalyticsInterval enum.
 func (e AnalyticsInterval) Valid() bool {
 	switch e {
-	case Day:
+	case AnalyticsIntervalDay:
 		return true
-	case Week:
+	case AnalyticsIntervalWeek:
 		return true
 	default:
 		return false
@@ -1141,7 +1225,7 @@ func (e DrilldownTicketsByAgeParamsPriority) Valid() bool {
 
 // Defines values for DrilldownTicketsByAgeParamsBracket.
 const (
-	N01d  DrilldownTicketsByAgeParamsBracket = "0-1d"
+	N024h DrilldownTicketsByAgeParamsBracket = "0-24h"
 	N13d  DrilldownTicketsByAgeParamsBracket = "1-3d"
 	N30d  DrilldownTicketsByAgeParamsBracket = "30d+"
 	N37d  DrilldownTicketsByAgeParamsBracket = "3-7d"
@@ -1151,7 +1235,7 @@ const (
 // Valid indicates whether the value is a known member of the DrilldownTicketsByAgeParamsBracket enum.
 func (e DrilldownTicketsByAgeParamsBracket) Valid() bool {
 	switch e {
-	case N01d:
+	case N024h:
 		return true
 	case N13d:
 		return true
@@ -1544,6 +1628,444 @@ func (e GetAnalyticsSLARiskParamsPriority) Valid() bool {
 	case GetAnalyticsSLARiskParamsPriorityMedium:
 		return true
 	case GetAnalyticsSLARiskParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTaskItemTrendsParamsPriority.
+const (
+	GetTaskItemTrendsParamsPriorityHigh   GetTaskItemTrendsParamsPriority = "High"
+	GetTaskItemTrendsParamsPriorityLow    GetTaskItemTrendsParamsPriority = "Low"
+	GetTaskItemTrendsParamsPriorityMedium GetTaskItemTrendsParamsPriority = "Medium"
+	GetTaskItemTrendsParamsPriorityUrgent GetTaskItemTrendsParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTaskItemTrendsParamsPriority enum.
+func (e GetTaskItemTrendsParamsPriority) Valid() bool {
+	switch e {
+	case GetTaskItemTrendsParamsPriorityHigh:
+		return true
+	case GetTaskItemTrendsParamsPriorityLow:
+		return true
+	case GetTaskItemTrendsParamsPriorityMedium:
+		return true
+	case GetTaskItemTrendsParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTaskItemTrendsParamsInterval.
+const (
+	GetTaskItemTrendsParamsIntervalDay  GetTaskItemTrendsParamsInterval = "day"
+	GetTaskItemTrendsParamsIntervalWeek GetTaskItemTrendsParamsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetTaskItemTrendsParamsInterval enum.
+func (e GetTaskItemTrendsParamsInterval) Valid() bool {
+	switch e {
+	case GetTaskItemTrendsParamsIntervalDay:
+		return true
+	case GetTaskItemTrendsParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTaskOriginDistributionParamsPriority.
+const (
+	GetTaskOriginDistributionParamsPriorityHigh   GetTaskOriginDistributionParamsPriority = "High"
+	GetTaskOriginDistributionParamsPriorityLow    GetTaskOriginDistributionParamsPriority = "Low"
+	GetTaskOriginDistributionParamsPriorityMedium GetTaskOriginDistributionParamsPriority = "Medium"
+	GetTaskOriginDistributionParamsPriorityUrgent GetTaskOriginDistributionParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTaskOriginDistributionParamsPriority enum.
+func (e GetTaskOriginDistributionParamsPriority) Valid() bool {
+	switch e {
+	case GetTaskOriginDistributionParamsPriorityHigh:
+		return true
+	case GetTaskOriginDistributionParamsPriorityLow:
+		return true
+	case GetTaskOriginDistributionParamsPriorityMedium:
+		return true
+	case GetTaskOriginDistributionParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTaskPerformanceParamsPriority.
+const (
+	GetTaskPerformanceParamsPriorityHigh   GetTaskPerformanceParamsPriority = "High"
+	GetTaskPerformanceParamsPriorityLow    GetTaskPerformanceParamsPriority = "Low"
+	GetTaskPerformanceParamsPriorityMedium GetTaskPerformanceParamsPriority = "Medium"
+	GetTaskPerformanceParamsPriorityUrgent GetTaskPerformanceParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTaskPerformanceParamsPriority enum.
+func (e GetTaskPerformanceParamsPriority) Valid() bool {
+	switch e {
+	case GetTaskPerformanceParamsPriorityHigh:
+		return true
+	case GetTaskPerformanceParamsPriorityLow:
+		return true
+	case GetTaskPerformanceParamsPriorityMedium:
+		return true
+	case GetTaskPerformanceParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTaskStatusDistributionParamsPriority.
+const (
+	GetTaskStatusDistributionParamsPriorityHigh   GetTaskStatusDistributionParamsPriority = "High"
+	GetTaskStatusDistributionParamsPriorityLow    GetTaskStatusDistributionParamsPriority = "Low"
+	GetTaskStatusDistributionParamsPriorityMedium GetTaskStatusDistributionParamsPriority = "Medium"
+	GetTaskStatusDistributionParamsPriorityUrgent GetTaskStatusDistributionParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTaskStatusDistributionParamsPriority enum.
+func (e GetTaskStatusDistributionParamsPriority) Valid() bool {
+	switch e {
+	case GetTaskStatusDistributionParamsPriorityHigh:
+		return true
+	case GetTaskStatusDistributionParamsPriorityLow:
+		return true
+	case GetTaskStatusDistributionParamsPriorityMedium:
+		return true
+	case GetTaskStatusDistributionParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTransferAnalyticsParamsPriority.
+const (
+	GetTransferAnalyticsParamsPriorityHigh   GetTransferAnalyticsParamsPriority = "High"
+	GetTransferAnalyticsParamsPriorityLow    GetTransferAnalyticsParamsPriority = "Low"
+	GetTransferAnalyticsParamsPriorityMedium GetTransferAnalyticsParamsPriority = "Medium"
+	GetTransferAnalyticsParamsPriorityUrgent GetTransferAnalyticsParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTransferAnalyticsParamsPriority enum.
+func (e GetTransferAnalyticsParamsPriority) Valid() bool {
+	switch e {
+	case GetTransferAnalyticsParamsPriorityHigh:
+		return true
+	case GetTransferAnalyticsParamsPriorityLow:
+		return true
+	case GetTransferAnalyticsParamsPriorityMedium:
+		return true
+	case GetTransferAnalyticsParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetUserRankingsParamsPriority.
+const (
+	GetUserRankingsParamsPriorityHigh   GetUserRankingsParamsPriority = "High"
+	GetUserRankingsParamsPriorityLow    GetUserRankingsParamsPriority = "Low"
+	GetUserRankingsParamsPriorityMedium GetUserRankingsParamsPriority = "Medium"
+	GetUserRankingsParamsPriorityUrgent GetUserRankingsParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetUserRankingsParamsPriority enum.
+func (e GetUserRankingsParamsPriority) Valid() bool {
+	switch e {
+	case GetUserRankingsParamsPriorityHigh:
+		return true
+	case GetUserRankingsParamsPriorityLow:
+		return true
+	case GetUserRankingsParamsPriorityMedium:
+		return true
+	case GetUserRankingsParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketCategoriesParamsPriority.
+const (
+	GetTicketCategoriesParamsPriorityHigh   GetTicketCategoriesParamsPriority = "High"
+	GetTicketCategoriesParamsPriorityLow    GetTicketCategoriesParamsPriority = "Low"
+	GetTicketCategoriesParamsPriorityMedium GetTicketCategoriesParamsPriority = "Medium"
+	GetTicketCategoriesParamsPriorityUrgent GetTicketCategoriesParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketCategoriesParamsPriority enum.
+func (e GetTicketCategoriesParamsPriority) Valid() bool {
+	switch e {
+	case GetTicketCategoriesParamsPriorityHigh:
+		return true
+	case GetTicketCategoriesParamsPriorityLow:
+		return true
+	case GetTicketCategoriesParamsPriorityMedium:
+		return true
+	case GetTicketCategoriesParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketTrendsParamsPriority.
+const (
+	GetTicketTrendsParamsPriorityHigh   GetTicketTrendsParamsPriority = "High"
+	GetTicketTrendsParamsPriorityLow    GetTicketTrendsParamsPriority = "Low"
+	GetTicketTrendsParamsPriorityMedium GetTicketTrendsParamsPriority = "Medium"
+	GetTicketTrendsParamsPriorityUrgent GetTicketTrendsParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketTrendsParamsPriority enum.
+func (e GetTicketTrendsParamsPriority) Valid() bool {
+	switch e {
+	case GetTicketTrendsParamsPriorityHigh:
+		return true
+	case GetTicketTrendsParamsPriorityLow:
+		return true
+	case GetTicketTrendsParamsPriorityMedium:
+		return true
+	case GetTicketTrendsParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketTrendsParamsInterval.
+const (
+	GetTicketTrendsParamsIntervalDay  GetTicketTrendsParamsInterval = "day"
+	GetTicketTrendsParamsIntervalWeek GetTicketTrendsParamsInterval = "week"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketTrendsParamsInterval enum.
+func (e GetTicketTrendsParamsInterval) Valid() bool {
+	switch e {
+	case GetTicketTrendsParamsIntervalDay:
+		return true
+	case GetTicketTrendsParamsIntervalWeek:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketAgeDistributionParamsPriority.
+const (
+	GetTicketAgeDistributionParamsPriorityHigh   GetTicketAgeDistributionParamsPriority = "High"
+	GetTicketAgeDistributionParamsPriorityLow    GetTicketAgeDistributionParamsPriority = "Low"
+	GetTicketAgeDistributionParamsPriorityMedium GetTicketAgeDistributionParamsPriority = "Medium"
+	GetTicketAgeDistributionParamsPriorityUrgent GetTicketAgeDistributionParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketAgeDistributionParamsPriority enum.
+func (e GetTicketAgeDistributionParamsPriority) Valid() bool {
+	switch e {
+	case GetTicketAgeDistributionParamsPriorityHigh:
+		return true
+	case GetTicketAgeDistributionParamsPriorityLow:
+		return true
+	case GetTicketAgeDistributionParamsPriorityMedium:
+		return true
+	case GetTicketAgeDistributionParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketDashboardParamsPriority.
+const (
+	GetTicketDashboardParamsPriorityHigh   GetTicketDashboardParamsPriority = "High"
+	GetTicketDashboardParamsPriorityLow    GetTicketDashboardParamsPriority = "Low"
+	GetTicketDashboardParamsPriorityMedium GetTicketDashboardParamsPriority = "Medium"
+	GetTicketDashboardParamsPriorityUrgent GetTicketDashboardParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketDashboardParamsPriority enum.
+func (e GetTicketDashboardParamsPriority) Valid() bool {
+	switch e {
+	case GetTicketDashboardParamsPriorityHigh:
+		return true
+	case GetTicketDashboardParamsPriorityLow:
+		return true
+	case GetTicketDashboardParamsPriorityMedium:
+		return true
+	case GetTicketDashboardParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketDashboardParamsFormat.
+const (
+	Json GetTicketDashboardParamsFormat = "json"
+	Svg  GetTicketDashboardParamsFormat = "svg"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketDashboardParamsFormat enum.
+func (e GetTicketDashboardParamsFormat) Valid() bool {
+	switch e {
+	case Json:
+		return true
+	case Svg:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketPriorityDistributionParamsPriority.
+const (
+	GetTicketPriorityDistributionParamsPriorityHigh   GetTicketPriorityDistributionParamsPriority = "High"
+	GetTicketPriorityDistributionParamsPriorityLow    GetTicketPriorityDistributionParamsPriority = "Low"
+	GetTicketPriorityDistributionParamsPriorityMedium GetTicketPriorityDistributionParamsPriority = "Medium"
+	GetTicketPriorityDistributionParamsPriorityUrgent GetTicketPriorityDistributionParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketPriorityDistributionParamsPriority enum.
+func (e GetTicketPriorityDistributionParamsPriority) Valid() bool {
+	switch e {
+	case GetTicketPriorityDistributionParamsPriorityHigh:
+		return true
+	case GetTicketPriorityDistributionParamsPriorityLow:
+		return true
+	case GetTicketPriorityDistributionParamsPriorityMedium:
+		return true
+	case GetTicketPriorityDistributionParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketSLAComplianceParamsPriority.
+const (
+	GetTicketSLAComplianceParamsPriorityHigh   GetTicketSLAComplianceParamsPriority = "High"
+	GetTicketSLAComplianceParamsPriorityLow    GetTicketSLAComplianceParamsPriority = "Low"
+	GetTicketSLAComplianceParamsPriorityMedium GetTicketSLAComplianceParamsPriority = "Medium"
+	GetTicketSLAComplianceParamsPriorityUrgent GetTicketSLAComplianceParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketSLAComplianceParamsPriority enum.
+func (e GetTicketSLAComplianceParamsPriority) Valid() bool {
+	switch e {
+	case GetTicketSLAComplianceParamsPriorityHigh:
+		return true
+	case GetTicketSLAComplianceParamsPriorityLow:
+		return true
+	case GetTicketSLAComplianceParamsPriorityMedium:
+		return true
+	case GetTicketSLAComplianceParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetTicketStatusDistributionParamsPriority.
+const (
+	GetTicketStatusDistributionParamsPriorityHigh   GetTicketStatusDistributionParamsPriority = "High"
+	GetTicketStatusDistributionParamsPriorityLow    GetTicketStatusDistributionParamsPriority = "Low"
+	GetTicketStatusDistributionParamsPriorityMedium GetTicketStatusDistributionParamsPriority = "Medium"
+	GetTicketStatusDistributionParamsPriorityUrgent GetTicketStatusDistributionParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetTicketStatusDistributionParamsPriority enum.
+func (e GetTicketStatusDistributionParamsPriority) Valid() bool {
+	switch e {
+	case GetTicketStatusDistributionParamsPriorityHigh:
+		return true
+	case GetTicketStatusDistributionParamsPriorityLow:
+		return true
+	case GetTicketStatusDistributionParamsPriorityMedium:
+		return true
+	case GetTicketStatusDistributionParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetDepartmentAnalyticsParamsPriority.
+const (
+	GetDepartmentAnalyticsParamsPriorityHigh   GetDepartmentAnalyticsParamsPriority = "High"
+	GetDepartmentAnalyticsParamsPriorityLow    GetDepartmentAnalyticsParamsPriority = "Low"
+	GetDepartmentAnalyticsParamsPriorityMedium GetDepartmentAnalyticsParamsPriority = "Medium"
+	GetDepartmentAnalyticsParamsPriorityUrgent GetDepartmentAnalyticsParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetDepartmentAnalyticsParamsPriority enum.
+func (e GetDepartmentAnalyticsParamsPriority) Valid() bool {
+	switch e {
+	case GetDepartmentAnalyticsParamsPriorityHigh:
+		return true
+	case GetDepartmentAnalyticsParamsPriorityLow:
+		return true
+	case GetDepartmentAnalyticsParamsPriorityMedium:
+		return true
+	case GetDepartmentAnalyticsParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetWorkflowMetricsParamsPriority.
+const (
+	GetWorkflowMetricsParamsPriorityHigh   GetWorkflowMetricsParamsPriority = "High"
+	GetWorkflowMetricsParamsPriorityLow    GetWorkflowMetricsParamsPriority = "Low"
+	GetWorkflowMetricsParamsPriorityMedium GetWorkflowMetricsParamsPriority = "Medium"
+	GetWorkflowMetricsParamsPriorityUrgent GetWorkflowMetricsParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetWorkflowMetricsParamsPriority enum.
+func (e GetWorkflowMetricsParamsPriority) Valid() bool {
+	switch e {
+	case GetWorkflowMetricsParamsPriorityHigh:
+		return true
+	case GetWorkflowMetricsParamsPriorityLow:
+		return true
+	case GetWorkflowMetricsParamsPriorityMedium:
+		return true
+	case GetWorkflowMetricsParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetStepPerformanceParamsPriority.
+const (
+	GetStepPerformanceParamsPriorityHigh   GetStepPerformanceParamsPriority = "High"
+	GetStepPerformanceParamsPriorityLow    GetStepPerformanceParamsPriority = "Low"
+	GetStepPerformanceParamsPriorityMedium GetStepPerformanceParamsPriority = "Medium"
+	GetStepPerformanceParamsPriorityUrgent GetStepPerformanceParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetStepPerformanceParamsPriority enum.
+func (e GetStepPerformanceParamsPriority) Valid() bool {
+	switch e {
+	case GetStepPerformanceParamsPriorityHigh:
+		return true
+	case GetStepPerformanceParamsPriorityLow:
+		return true
+	case GetStepPerformanceParamsPriorityMedium:
+		return true
+	case GetStepPerformanceParamsPriorityUrgent:
 		return true
 	default:
 		return false
@@ -2225,6 +2747,17 @@ type AnalyticsAnomalies struct {
 // AnalyticsAnomaliesVolumeAnomaliesKind defines model for AnalyticsAnomalies.VolumeAnomalies.Kind.
 type AnalyticsAnomaliesVolumeAnomaliesKind string
 
+// AnalyticsAssignmentFigures Assignments by their status now; avg_action_hours from assignment to the assignee's action.
+type AnalyticsAssignmentFigures struct {
+	Active         int      `json:"active"`
+	Assignments    int      `json:"assignments"`
+	AvgActionHours *float64 `json:"avg_action_hours"`
+	Breached       int      `json:"breached"`
+	Escalated      int      `json:"escalated"`
+	Reassigned     int      `json:"reassigned"`
+	Resolved       int      `json:"resolved"`
+}
+
 // AnalyticsAssignmentPage defines model for AnalyticsAssignmentPage.
 type AnalyticsAssignmentPage struct {
 	Count    int                      `json:"count"`
@@ -2286,6 +2819,76 @@ type AnalyticsComprehensiveForecast struct {
 	SlaRisk    AnalyticsSLARiskForecast  `json:"sla_risk"`
 	Volume     AnalyticsSeriesForecast   `json:"volume"`
 	Workload   AnalyticsWorkloadForecast `json:"workload"`
+}
+
+// AnalyticsCount defines model for AnalyticsCount.
+type AnalyticsCount struct {
+	Count    int     `json:"count"`
+	StepId   *int64  `json:"step_id,omitempty"`
+	StepName *string `json:"step_name,omitempty"`
+	UserId   *string `json:"user_id,omitempty"`
+	Username *string `json:"username,omitempty"`
+}
+
+// AnalyticsDashboard defines model for AnalyticsDashboard.
+type AnalyticsDashboard struct {
+	At                 time.Time `json:"at"`
+	AvgResolutionHours *float64  `json:"avg_resolution_hours"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters         AnalyticsFilter `json:"filters"`
+	OpenTickets     int             `json:"open_tickets"`
+	ResolutionRate  *float64        `json:"resolution_rate"`
+	ResolvedTickets int             `json:"resolved_tickets"`
+	Series          []struct {
+		Created       int                `json:"created"`
+		Date          openapi_types.Date `json:"date"`
+		OpenBacklog   int                `json:"open_backlog"`
+		SlaCompliance *float64           `json:"sla_compliance"`
+	} `json:"series"`
+
+	// Sla SLA outcomes judged at the answer's time: met (resolved by the
+	// target), breached (resolved after it, or not resolved and past it),
+	// open (not resolved, target not passed), no_sla (no target). rate is
+	// met / (met + breached) in percent, null when nothing is decided.
+	Sla          AnalyticsSLA `json:"sla"`
+	TotalTickets int          `json:"total_tickets"`
+}
+
+// AnalyticsDepartments defines model for AnalyticsDepartments.
+type AnalyticsDepartments struct {
+	At          time.Time `json:"at"`
+	Departments []struct {
+		AvgResolutionHours *float64 `json:"avg_resolution_hours"`
+		Department         string   `json:"department"`
+		Open               int      `json:"open"`
+		Resolved           int      `json:"resolved"`
+
+		// Sla SLA outcomes judged at the answer's time: met (resolved by the
+		// target), breached (resolved after it, or not resolved and past it),
+		// open (not resolved, target not passed), no_sla (no target). rate is
+		// met / (met + breached) in percent, null when nothing is decided.
+		Sla       AnalyticsSLA `json:"sla"`
+		Tasks     int          `json:"tasks"`
+		Workflows int          `json:"workflows"`
+	} `json:"departments"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters AnalyticsFilter `json:"filters"`
+}
+
+// AnalyticsDistribution defines model for AnalyticsDistribution.
+type AnalyticsDistribution struct {
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters AnalyticsFilter `json:"filters"`
+	Groups  []struct {
+		Count int    `json:"count"`
+		Name  string `json:"name"`
+
+		// Share Percentage of total.
+		Share float64 `json:"share"`
+	} `json:"groups"`
+	Total int `json:"total"`
 }
 
 // AnalyticsFilter The filter a figure was computed with, its defaults filled in.
@@ -2375,6 +2978,19 @@ type AnalyticsRiskTask struct {
 // AnalyticsRiskTaskLevel defines model for AnalyticsRiskTask.Level.
 type AnalyticsRiskTaskLevel string
 
+// AnalyticsSLA SLA outcomes judged at the answer's time: met (resolved by the
+// target), breached (resolved after it, or not resolved and past it),
+// open (not resolved, target not passed), no_sla (no target). rate is
+// met / (met + breached) in percent, null when nothing is decided.
+type AnalyticsSLA struct {
+	Breached int      `json:"breached"`
+	Met      int      `json:"met"`
+	NoSla    int      `json:"no_sla"`
+	Open     int      `json:"open"`
+	Rate     *float64 `json:"rate"`
+	Total    int      `json:"total"`
+}
+
 // AnalyticsSLARisk defines model for AnalyticsSLARisk.
 type AnalyticsSLARisk struct {
 	At time.Time `json:"at"`
@@ -2433,12 +3049,75 @@ type AnalyticsServiceHealth struct {
 	Workflows []AnalyticsWorkflowHealth `json:"workflows"`
 }
 
+// AnalyticsStepPerformance defines model for AnalyticsStepPerformance.
+type AnalyticsStepPerformance struct {
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters AnalyticsFilter `json:"filters"`
+	Steps   []struct {
+		Active         int      `json:"active"`
+		Assignments    int      `json:"assignments"`
+		AvgActionHours *float64 `json:"avg_action_hours"`
+		Breached       int      `json:"breached"`
+		Escalated      int      `json:"escalated"`
+		Reassigned     int      `json:"reassigned"`
+		Resolved       int      `json:"resolved"`
+		StepId         int64    `json:"step_id"`
+		StepName       string   `json:"step_name"`
+		WorkflowId     int64    `json:"workflow_id"`
+		WorkflowName   string   `json:"workflow_name"`
+	} `json:"steps"`
+}
+
+// AnalyticsTaskFigures defines model for AnalyticsTaskFigures.
+type AnalyticsTaskFigures struct {
+	AvgResolutionHours *float64 `json:"avg_resolution_hours"`
+	Open               int      `json:"open"`
+	Resolved           int      `json:"resolved"`
+
+	// Sla SLA outcomes judged at the answer's time: met (resolved by the
+	// target), breached (resolved after it, or not resolved and past it),
+	// open (not resolved, target not passed), no_sla (no target). rate is
+	// met / (met + breached) in percent, null when nothing is decided.
+	Sla   AnalyticsSLA `json:"sla"`
+	Tasks int          `json:"tasks"`
+}
+
+// AnalyticsTaskItemTrends defines model for AnalyticsTaskItemTrends.
+type AnalyticsTaskItemTrends struct {
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters  AnalyticsFilter                 `json:"filters"`
+	Interval AnalyticsTaskItemTrendsInterval `json:"interval"`
+	Points   []struct {
+		Assigned    int                `json:"assigned"`
+		Date        openapi_types.Date `json:"date"`
+		Escalation  int                `json:"escalation"`
+		Resolved    int                `json:"resolved"`
+		System      int                `json:"system"`
+		Transferred int                `json:"transferred"`
+	} `json:"points"`
+}
+
+// AnalyticsTaskItemTrendsInterval defines model for AnalyticsTaskItemTrends.Interval.
+type AnalyticsTaskItemTrendsInterval string
+
 // AnalyticsTaskPage defines model for AnalyticsTaskPage.
 type AnalyticsTaskPage struct {
 	Count    int                `json:"count"`
 	Next     *string            `json:"next"`
 	Previous *string            `json:"previous"`
 	Results  []AnalyticsTaskRow `json:"results"`
+}
+
+// AnalyticsTaskPerformance defines model for AnalyticsTaskPerformance.
+type AnalyticsTaskPerformance struct {
+	// Assignments Assignments by their status now; avg_action_hours from assignment to the assignee's action.
+	Assignments AnalyticsAssignmentFigures `json:"assignments"`
+	At          time.Time                  `json:"at"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters        AnalyticsFilter      `json:"filters"`
+	ResolutionRate *float64             `json:"resolution_rate"`
+	Tasks          AnalyticsTaskFigures `json:"tasks"`
 }
 
 // AnalyticsTaskRow defines model for AnalyticsTaskRow.
@@ -2455,6 +3134,38 @@ type AnalyticsTaskRow struct {
 	WorkflowId       int64      `json:"workflow_id"`
 }
 
+// AnalyticsTicketAges defines model for AnalyticsTicketAges.
+type AnalyticsTicketAges struct {
+	At              time.Time `json:"at"`
+	AverageAgeHours *float64  `json:"average_age_hours"`
+	Brackets        []struct {
+		// Bracket Example: 1-3d
+		Bracket  string `json:"bracket"`
+		Count    int    `json:"count"`
+		MaxHours *int   `json:"max_hours"`
+		MinHours int    `json:"min_hours"`
+	} `json:"brackets"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters     AnalyticsFilter `json:"filters"`
+	OpenTickets int             `json:"open_tickets"`
+}
+
+// AnalyticsTicketCategories defines model for AnalyticsTicketCategories.
+type AnalyticsTicketCategories struct {
+	Categories []struct {
+		Category string  `json:"category"`
+		Count    int     `json:"count"`
+		Open     int     `json:"open"`
+		Resolved int     `json:"resolved"`
+		Share    float64 `json:"share"`
+	} `json:"categories"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters AnalyticsFilter `json:"filters"`
+	Total   int             `json:"total"`
+}
+
 // AnalyticsTicketPage defines model for AnalyticsTicketPage.
 type AnalyticsTicketPage struct {
 	Count    int                  `json:"count"`
@@ -2462,6 +3173,24 @@ type AnalyticsTicketPage struct {
 	Previous *string              `json:"previous"`
 	Results  []AnalyticsTicketRow `json:"results"`
 }
+
+// AnalyticsTicketPriorities defines model for AnalyticsTicketPriorities.
+type AnalyticsTicketPriorities struct {
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters    AnalyticsFilter `json:"filters"`
+	Priorities []struct {
+		AvgResolutionHours *float64                                    `json:"avg_resolution_hours"`
+		Count              int                                         `json:"count"`
+		Open               int                                         `json:"open"`
+		Priority           AnalyticsTicketPrioritiesPrioritiesPriority `json:"priority"`
+		Resolved           int                                         `json:"resolved"`
+		Share              float64                                     `json:"share"`
+	} `json:"priorities"`
+	Total int `json:"total"`
+}
+
+// AnalyticsTicketPrioritiesPrioritiesPriority defines model for AnalyticsTicketPriorities.Priorities.Priority.
+type AnalyticsTicketPrioritiesPrioritiesPriority string
 
 // AnalyticsTicketRow defines model for AnalyticsTicketRow.
 type AnalyticsTicketRow struct {
@@ -2482,6 +3211,68 @@ type AnalyticsTicketRow struct {
 // AnalyticsTicketRowSla defines model for AnalyticsTicketRow.Sla.
 type AnalyticsTicketRowSla string
 
+// AnalyticsTicketSLA defines model for AnalyticsTicketSLA.
+type AnalyticsTicketSLA struct {
+	At         time.Time `json:"at"`
+	ByPriority []struct {
+		Breached int                                  `json:"breached"`
+		Met      int                                  `json:"met"`
+		NoSla    int                                  `json:"no_sla"`
+		Open     int                                  `json:"open"`
+		Priority AnalyticsTicketSLAByPriorityPriority `json:"priority"`
+		Rate     *float64                             `json:"rate"`
+		Total    int                                  `json:"total"`
+	} `json:"by_priority"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters AnalyticsFilter `json:"filters"`
+
+	// Overall SLA outcomes judged at the answer's time: met (resolved by the
+	// target), breached (resolved after it, or not resolved and past it),
+	// open (not resolved, target not passed), no_sla (no target). rate is
+	// met / (met + breached) in percent, null when nothing is decided.
+	Overall AnalyticsSLA `json:"overall"`
+}
+
+// AnalyticsTicketSLAByPriorityPriority defines model for AnalyticsTicketSLA.ByPriority.Priority.
+type AnalyticsTicketSLAByPriorityPriority string
+
+// AnalyticsTicketTrends defines model for AnalyticsTicketTrends.
+type AnalyticsTicketTrends struct {
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters  AnalyticsFilter               `json:"filters"`
+	Interval AnalyticsTicketTrendsInterval `json:"interval"`
+	Points   []struct {
+		Created int `json:"created"`
+
+		// Date First day of the bucket (UTC).
+		Date     openapi_types.Date `json:"date"`
+		Resolved int                `json:"resolved"`
+	} `json:"points"`
+	Totals struct {
+		Created  int `json:"created"`
+		Resolved int `json:"resolved"`
+	} `json:"totals"`
+}
+
+// AnalyticsTicketTrendsInterval defines model for AnalyticsTicketTrends.Interval.
+type AnalyticsTicketTrendsInterval string
+
+// AnalyticsTransfers defines model for AnalyticsTransfers.
+type AnalyticsTransfers struct {
+	Assignments    int              `json:"assignments"`
+	ByStep         []AnalyticsCount `json:"by_step"`
+	EscalationRate *float64         `json:"escalation_rate"`
+	Escalations    int              `json:"escalations"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters      AnalyticsFilter  `json:"filters"`
+	Receivers    []AnalyticsCount `json:"receivers"`
+	Senders      []AnalyticsCount `json:"senders"`
+	TransferRate *float64         `json:"transfer_rate"`
+	Transfers    int              `json:"transfers"`
+}
+
 // AnalyticsUserLoad defines model for AnalyticsUserLoad.
 type AnalyticsUserLoad struct {
 	Assigned int    `json:"assigned"`
@@ -2489,6 +3280,26 @@ type AnalyticsUserLoad struct {
 	Resolved int    `json:"resolved"`
 	UserId   string `json:"user_id"`
 	Username string `json:"username"`
+}
+
+// AnalyticsUserRankings defines model for AnalyticsUserRankings.
+type AnalyticsUserRankings struct {
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters    AnalyticsFilter `json:"filters"`
+	TotalUsers int             `json:"total_users"`
+	Users      []struct {
+		Active         int      `json:"active"`
+		Assignments    int      `json:"assignments"`
+		AvgActionHours *float64 `json:"avg_action_hours"`
+		Breached       int      `json:"breached"`
+		Escalated      int      `json:"escalated"`
+		Rank           int      `json:"rank"`
+		Reassigned     int      `json:"reassigned"`
+		ResolutionRate *float64 `json:"resolution_rate"`
+		Resolved       int      `json:"resolved"`
+		UserId         string   `json:"user_id"`
+		Username       string   `json:"username"`
+	} `json:"users"`
 }
 
 // AnalyticsWeekdayLoad defines model for AnalyticsWeekdayLoad.
@@ -2521,6 +3332,29 @@ type AnalyticsWorkflowHealth struct {
 
 	// WorkflowId 0 for the overall figure.
 	WorkflowId int64 `json:"workflow_id"`
+}
+
+// AnalyticsWorkflowMetrics defines model for AnalyticsWorkflowMetrics.
+type AnalyticsWorkflowMetrics struct {
+	At time.Time `json:"at"`
+
+	// Filters The filter a figure was computed with, its defaults filled in.
+	Filters   AnalyticsFilter `json:"filters"`
+	Workflows []struct {
+		AvgResolutionHours *float64 `json:"avg_resolution_hours"`
+		Department         string   `json:"department"`
+		Name               string   `json:"name"`
+		Open               int      `json:"open"`
+		Resolved           int      `json:"resolved"`
+
+		// Sla SLA outcomes judged at the answer's time: met (resolved by the
+		// target), breached (resolved after it, or not resolved and past it),
+		// open (not resolved, target not passed), no_sla (no target). rate is
+		// met / (met + breached) in percent, null when nothing is decided.
+		Sla        AnalyticsSLA `json:"sla"`
+		Tasks      int          `json:"tasks"`
+		WorkflowId int64        `json:"workflow_id"`
+	} `json:"workflows"`
 }
 
 // AnalyticsWorkload defines model for AnalyticsWorkload.
@@ -4626,6 +5460,408 @@ type GetAnalyticsSLARiskParams struct {
 // GetAnalyticsSLARiskParamsPriority defines parameters for GetAnalyticsSLARisk.
 type GetAnalyticsSLARiskParamsPriority string
 
+// GetTaskItemTrendsParams defines parameters for GetTaskItemTrends.
+type GetTaskItemTrendsParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTaskItemTrendsParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Interval Bucket width of the series; a week starts on Monday (UTC).
+	Interval *GetTaskItemTrendsParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetTaskItemTrendsParamsPriority defines parameters for GetTaskItemTrends.
+type GetTaskItemTrendsParamsPriority string
+
+// GetTaskItemTrendsParamsInterval defines parameters for GetTaskItemTrends.
+type GetTaskItemTrendsParamsInterval string
+
+// GetTaskOriginDistributionParams defines parameters for GetTaskOriginDistribution.
+type GetTaskOriginDistributionParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTaskOriginDistributionParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTaskOriginDistributionParamsPriority defines parameters for GetTaskOriginDistribution.
+type GetTaskOriginDistributionParamsPriority string
+
+// GetTaskPerformanceParams defines parameters for GetTaskPerformance.
+type GetTaskPerformanceParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTaskPerformanceParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTaskPerformanceParamsPriority defines parameters for GetTaskPerformance.
+type GetTaskPerformanceParamsPriority string
+
+// GetTaskStatusDistributionParams defines parameters for GetTaskStatusDistribution.
+type GetTaskStatusDistributionParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTaskStatusDistributionParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTaskStatusDistributionParamsPriority defines parameters for GetTaskStatusDistribution.
+type GetTaskStatusDistributionParamsPriority string
+
+// GetTransferAnalyticsParams defines parameters for GetTransferAnalytics.
+type GetTransferAnalyticsParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTransferAnalyticsParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTransferAnalyticsParamsPriority defines parameters for GetTransferAnalytics.
+type GetTransferAnalyticsParamsPriority string
+
+// GetUserRankingsParams defines parameters for GetUserRankings.
+type GetUserRankingsParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetUserRankingsParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetUserRankingsParamsPriority defines parameters for GetUserRankings.
+type GetUserRankingsParamsPriority string
+
+// GetTicketCategoriesParams defines parameters for GetTicketCategories.
+type GetTicketCategoriesParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTicketCategoriesParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTicketCategoriesParamsPriority defines parameters for GetTicketCategories.
+type GetTicketCategoriesParamsPriority string
+
+// GetTicketTrendsParams defines parameters for GetTicketTrends.
+type GetTicketTrendsParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTicketTrendsParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Interval Bucket width of the series; a week starts on Monday (UTC).
+	Interval *GetTicketTrendsParamsInterval `form:"interval,omitempty" json:"interval,omitempty"`
+}
+
+// GetTicketTrendsParamsPriority defines parameters for GetTicketTrends.
+type GetTicketTrendsParamsPriority string
+
+// GetTicketTrendsParamsInterval defines parameters for GetTicketTrends.
+type GetTicketTrendsParamsInterval string
+
+// GetTicketAgeDistributionParams defines parameters for GetTicketAgeDistribution.
+type GetTicketAgeDistributionParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTicketAgeDistributionParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTicketAgeDistributionParamsPriority defines parameters for GetTicketAgeDistribution.
+type GetTicketAgeDistributionParamsPriority string
+
+// GetTicketDashboardParams defines parameters for GetTicketDashboard.
+type GetTicketDashboardParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTicketDashboardParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Format svg for the chart; json (the default) for the figures.
+	Format *GetTicketDashboardParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+}
+
+// GetTicketDashboardParamsPriority defines parameters for GetTicketDashboard.
+type GetTicketDashboardParamsPriority string
+
+// GetTicketDashboardParamsFormat defines parameters for GetTicketDashboard.
+type GetTicketDashboardParamsFormat string
+
+// GetTicketPriorityDistributionParams defines parameters for GetTicketPriorityDistribution.
+type GetTicketPriorityDistributionParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTicketPriorityDistributionParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTicketPriorityDistributionParamsPriority defines parameters for GetTicketPriorityDistribution.
+type GetTicketPriorityDistributionParamsPriority string
+
+// GetTicketSLAComplianceParams defines parameters for GetTicketSLACompliance.
+type GetTicketSLAComplianceParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTicketSLAComplianceParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTicketSLAComplianceParamsPriority defines parameters for GetTicketSLACompliance.
+type GetTicketSLAComplianceParamsPriority string
+
+// GetTicketStatusDistributionParams defines parameters for GetTicketStatusDistribution.
+type GetTicketStatusDistributionParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetTicketStatusDistributionParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetTicketStatusDistributionParamsPriority defines parameters for GetTicketStatusDistribution.
+type GetTicketStatusDistributionParamsPriority string
+
+// GetDepartmentAnalyticsParams defines parameters for GetDepartmentAnalytics.
+type GetDepartmentAnalyticsParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetDepartmentAnalyticsParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetDepartmentAnalyticsParamsPriority defines parameters for GetDepartmentAnalytics.
+type GetDepartmentAnalyticsParamsPriority string
+
+// GetWorkflowMetricsParams defines parameters for GetWorkflowMetrics.
+type GetWorkflowMetricsParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetWorkflowMetricsParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetWorkflowMetricsParamsPriority defines parameters for GetWorkflowMetrics.
+type GetWorkflowMetricsParamsPriority string
+
+// GetStepPerformanceParams defines parameters for GetStepPerformance.
+type GetStepPerformanceParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetStepPerformanceParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetStepPerformanceParamsPriority defines parameters for GetStepPerformance.
+type GetStepPerformanceParamsPriority string
+
 // GetAnalyticsWorkloadParams defines parameters for GetAnalyticsWorkload.
 type GetAnalyticsWorkloadParams struct {
 	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
@@ -5974,6 +7210,126 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /analytics/sla-risk/ (the `GetAnalyticsSLARisk` operationId).
 	GetAnalyticsSLARisk(ctx context.Context, params *GetAnalyticsSLARiskParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTaskItemTrends Task assignment trends
+	//
+	// Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
+	//
+	// Corresponds with GET /analytics/task-item-trends/ (the `GetTaskItemTrends` operationId).
+	GetTaskItemTrends(ctx context.Context, params *GetTaskItemTrendsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTaskOriginDistribution Assignment origin breakdown
+	//
+	// Assignments made in the range by origin (System, Transferred, Escalation).
+	//
+	// Corresponds with GET /analytics/tasks/origin/ (the `GetTaskOriginDistribution` operationId).
+	GetTaskOriginDistribution(ctx context.Context, params *GetTaskOriginDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTaskPerformance Task performance metrics
+	//
+	// Figures of the tasks created and of the assignments made in the range.
+	//
+	// Corresponds with GET /analytics/tasks/performance/ (the `GetTaskPerformance` operationId).
+	GetTaskPerformance(ctx context.Context, params *GetTaskPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTaskStatusDistribution Task status distribution
+	//
+	// Tasks created in the range by status (new, in progress, resolved).
+	//
+	// Corresponds with GET /analytics/tasks/status/ (the `GetTaskStatusDistribution` operationId).
+	GetTaskStatusDistribution(ctx context.Context, params *GetTaskStatusDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTransferAnalytics Transfer analytics
+	//
+	// Transfers (assignments an admin made by moving a task) and escalations among the assignments made in the range, with the steps and users most involved (10 each).
+	//
+	// Corresponds with GET /analytics/tasks/transfers/ (the `GetTransferAnalytics` operationId).
+	GetTransferAnalytics(ctx context.Context, params *GetTransferAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetUserRankings User performance rankings
+	//
+	// Users assigned in the range, ranked by assignments resolved (ties share a rank), the best 100.
+	//
+	// Corresponds with GET /analytics/tasks/users/ (the `GetUserRankings` operationId).
+	GetUserRankings(ctx context.Context, params *GetUserRankingsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicketCategories Category distribution
+	//
+	// Tickets created in the range by category, the 100 largest, largest first; share is the percentage of total.
+	//
+	// Corresponds with GET /analytics/ticket-categories/ (the `GetTicketCategories` operationId).
+	GetTicketCategories(ctx context.Context, params *GetTicketCategoriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicketTrends Ticket volume over time
+	//
+	// Tickets created, and tickets whose task was resolved, in each day or week of the range (one point per bucket, 0 where nothing happened). A ticket resolved in the range counts whenever it was created.
+	//
+	// Corresponds with GET /analytics/ticket-trends/ (the `GetTicketTrends` operationId).
+	GetTicketTrends(ctx context.Context, params *GetTicketTrendsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicketAgeDistribution Age distribution
+	//
+	// Tickets created in the range that are not resolved, by their age now: 0-24h, 1-3d, 3-7d, 7-30d, 30d+.
+	//
+	// Corresponds with GET /analytics/tickets/age/ (the `GetTicketAgeDistribution` operationId).
+	GetTicketAgeDistribution(ctx context.Context, params *GetTicketAgeDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicketDashboard Ticket KPI dashboard
+	//
+	// KPIs of the tickets created in the range (counts, resolution rate,
+	// average resolution time from ticket creation to its task's
+	// resolution, SLA compliance as tickets/sla/) and a daily series of
+	// tickets created, open backlog at the end of each day (tickets of any
+	// age not resolved by then) and SLA compliance of each day's tickets.
+	// With format=svg, or an Accept header naming image/svg+xml and not
+	// application/json, the answer is an SVG chart of the three series:
+	// groups with ids volume, open-backlog and sla-compliance, each with
+	// a data-points attribute.
+	//
+	// Corresponds with GET /analytics/tickets/dashboard/ (the `GetTicketDashboard` operationId).
+	GetTicketDashboard(ctx context.Context, params *GetTicketDashboardParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicketPriorityDistribution Priority distribution
+	//
+	// Tickets created in the range by priority (every one listed), with their average resolution time.
+	//
+	// Corresponds with GET /analytics/tickets/priority/ (the `GetTicketPriorityDistribution` operationId).
+	GetTicketPriorityDistribution(ctx context.Context, params *GetTicketPriorityDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicketSLACompliance SLA compliance rates
+	//
+	// SLA compliance of the tickets created in the range, overall and by priority, judged now. A ticket whose task is not resolved is open until its target passes and breached after (never met); a ticket without a task or target has no SLA. rate = met / (met + breached), in percent; null when nothing is decided.
+	//
+	// Corresponds with GET /analytics/tickets/sla/ (the `GetTicketSLACompliance` operationId).
+	GetTicketSLACompliance(ctx context.Context, params *GetTicketSLAComplianceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTicketStatusDistribution Status distribution
+	//
+	// Tickets created in the range by status (New, Open, In Progress, Resolved; every one listed).
+	//
+	// Corresponds with GET /analytics/tickets/status/ (the `GetTicketStatusDistribution` operationId).
+	GetTicketStatusDistribution(ctx context.Context, params *GetTicketStatusDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDepartmentAnalytics Department analytics
+	//
+	// Tasks created in the range by their workflow's department, as workflows/metrics.
+	//
+	// Corresponds with GET /analytics/workflows/departments/ (the `GetDepartmentAnalytics` operationId).
+	GetDepartmentAnalytics(ctx context.Context, params *GetDepartmentAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWorkflowMetrics Workflow performance metrics
+	//
+	// Tasks created in the range by workflow (the 100 with most tasks): counts, average resolution time (task creation to resolution) and SLA compliance.
+	//
+	// Corresponds with GET /analytics/workflows/metrics/ (the `GetWorkflowMetrics` operationId).
+	GetWorkflowMetrics(ctx context.Context, params *GetWorkflowMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetStepPerformance Step performance analysis
+	//
+	// Assignments made in the range by step (at most 200, in workflow and step order), by their status now, with the average time from assignment to the assignee's action.
+	//
+	// Corresponds with GET /analytics/workflows/steps/ (the `GetStepPerformance` operationId).
+	GetStepPerformance(ctx context.Context, params *GetStepPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAnalyticsWorkload Workload analysis (admins)
 	//
@@ -7972,6 +9328,286 @@ func (c *Client) GetAnalyticsServiceHealth(ctx context.Context, params *GetAnaly
 // Corresponds with GET /analytics/sla-risk/ (the `GetAnalyticsSLARisk` operationId).
 func (c *Client) GetAnalyticsSLARisk(ctx context.Context, params *GetAnalyticsSLARiskParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAnalyticsSLARiskRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTaskItemTrends Task assignment trends
+//
+// Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
+//
+// Corresponds with GET /analytics/task-item-trends/ (the `GetTaskItemTrends` operationId).
+func (c *Client) GetTaskItemTrends(ctx context.Context, params *GetTaskItemTrendsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskItemTrendsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTaskOriginDistribution Assignment origin breakdown
+//
+// Assignments made in the range by origin (System, Transferred, Escalation).
+//
+// Corresponds with GET /analytics/tasks/origin/ (the `GetTaskOriginDistribution` operationId).
+func (c *Client) GetTaskOriginDistribution(ctx context.Context, params *GetTaskOriginDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskOriginDistributionRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTaskPerformance Task performance metrics
+//
+// Figures of the tasks created and of the assignments made in the range.
+//
+// Corresponds with GET /analytics/tasks/performance/ (the `GetTaskPerformance` operationId).
+func (c *Client) GetTaskPerformance(ctx context.Context, params *GetTaskPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskPerformanceRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTaskStatusDistribution Task status distribution
+//
+// Tasks created in the range by status (new, in progress, resolved).
+//
+// Corresponds with GET /analytics/tasks/status/ (the `GetTaskStatusDistribution` operationId).
+func (c *Client) GetTaskStatusDistribution(ctx context.Context, params *GetTaskStatusDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTaskStatusDistributionRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTransferAnalytics Transfer analytics
+//
+// Transfers (assignments an admin made by moving a task) and escalations among the assignments made in the range, with the steps and users most involved (10 each).
+//
+// Corresponds with GET /analytics/tasks/transfers/ (the `GetTransferAnalytics` operationId).
+func (c *Client) GetTransferAnalytics(ctx context.Context, params *GetTransferAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTransferAnalyticsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetUserRankings User performance rankings
+//
+// Users assigned in the range, ranked by assignments resolved (ties share a rank), the best 100.
+//
+// Corresponds with GET /analytics/tasks/users/ (the `GetUserRankings` operationId).
+func (c *Client) GetUserRankings(ctx context.Context, params *GetUserRankingsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserRankingsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicketCategories Category distribution
+//
+// Tickets created in the range by category, the 100 largest, largest first; share is the percentage of total.
+//
+// Corresponds with GET /analytics/ticket-categories/ (the `GetTicketCategories` operationId).
+func (c *Client) GetTicketCategories(ctx context.Context, params *GetTicketCategoriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketCategoriesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicketTrends Ticket volume over time
+//
+// Tickets created, and tickets whose task was resolved, in each day or week of the range (one point per bucket, 0 where nothing happened). A ticket resolved in the range counts whenever it was created.
+//
+// Corresponds with GET /analytics/ticket-trends/ (the `GetTicketTrends` operationId).
+func (c *Client) GetTicketTrends(ctx context.Context, params *GetTicketTrendsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketTrendsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicketAgeDistribution Age distribution
+//
+// Tickets created in the range that are not resolved, by their age now: 0-24h, 1-3d, 3-7d, 7-30d, 30d+.
+//
+// Corresponds with GET /analytics/tickets/age/ (the `GetTicketAgeDistribution` operationId).
+func (c *Client) GetTicketAgeDistribution(ctx context.Context, params *GetTicketAgeDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketAgeDistributionRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicketDashboard Ticket KPI dashboard
+//
+// KPIs of the tickets created in the range (counts, resolution rate,
+// average resolution time from ticket creation to its task's
+// resolution, SLA compliance as tickets/sla/) and a daily series of
+// tickets created, open backlog at the end of each day (tickets of any
+// age not resolved by then) and SLA compliance of each day's tickets.
+// With format=svg, or an Accept header naming image/svg+xml and not
+// application/json, the answer is an SVG chart of the three series:
+// groups with ids volume, open-backlog and sla-compliance, each with
+// a data-points attribute.
+//
+// Corresponds with GET /analytics/tickets/dashboard/ (the `GetTicketDashboard` operationId).
+func (c *Client) GetTicketDashboard(ctx context.Context, params *GetTicketDashboardParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketDashboardRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicketPriorityDistribution Priority distribution
+//
+// Tickets created in the range by priority (every one listed), with their average resolution time.
+//
+// Corresponds with GET /analytics/tickets/priority/ (the `GetTicketPriorityDistribution` operationId).
+func (c *Client) GetTicketPriorityDistribution(ctx context.Context, params *GetTicketPriorityDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketPriorityDistributionRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicketSLACompliance SLA compliance rates
+//
+// SLA compliance of the tickets created in the range, overall and by priority, judged now. A ticket whose task is not resolved is open until its target passes and breached after (never met); a ticket without a task or target has no SLA. rate = met / (met + breached), in percent; null when nothing is decided.
+//
+// Corresponds with GET /analytics/tickets/sla/ (the `GetTicketSLACompliance` operationId).
+func (c *Client) GetTicketSLACompliance(ctx context.Context, params *GetTicketSLAComplianceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketSLAComplianceRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTicketStatusDistribution Status distribution
+//
+// Tickets created in the range by status (New, Open, In Progress, Resolved; every one listed).
+//
+// Corresponds with GET /analytics/tickets/status/ (the `GetTicketStatusDistribution` operationId).
+func (c *Client) GetTicketStatusDistribution(ctx context.Context, params *GetTicketStatusDistributionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTicketStatusDistributionRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDepartmentAnalytics Department analytics
+//
+// Tasks created in the range by their workflow's department, as workflows/metrics.
+//
+// Corresponds with GET /analytics/workflows/departments/ (the `GetDepartmentAnalytics` operationId).
+func (c *Client) GetDepartmentAnalytics(ctx context.Context, params *GetDepartmentAnalyticsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDepartmentAnalyticsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWorkflowMetrics Workflow performance metrics
+//
+// Tasks created in the range by workflow (the 100 with most tasks): counts, average resolution time (task creation to resolution) and SLA compliance.
+//
+// Corresponds with GET /analytics/workflows/metrics/ (the `GetWorkflowMetrics` operationId).
+func (c *Client) GetWorkflowMetrics(ctx context.Context, params *GetWorkflowMetricsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWorkflowMetricsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetStepPerformance Step performance analysis
+//
+// Assignments made in the range by step (at most 200, in workflow and step order), by their status now, with the average time from assignment to the assignee's action.
+//
+// Corresponds with GET /analytics/workflows/steps/ (the `GetStepPerformance` operationId).
+func (c *Client) GetStepPerformance(ctx context.Context, params *GetStepPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetStepPerformanceRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -13494,6 +15130,1674 @@ func NewGetAnalyticsSLARiskRequest(server string, params *GetAnalyticsSLARiskPar
 	}
 
 	operationPath := fmt.Sprintf("/analytics/sla-risk/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskItemTrendsRequest constructs an http.Request for the GetTaskItemTrends method
+func NewGetTaskItemTrendsRequest(server string, params *GetTaskItemTrendsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/task-item-trends/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Interval != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "interval", *params.Interval, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskOriginDistributionRequest constructs an http.Request for the GetTaskOriginDistribution method
+func NewGetTaskOriginDistributionRequest(server string, params *GetTaskOriginDistributionParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tasks/origin/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskPerformanceRequest constructs an http.Request for the GetTaskPerformance method
+func NewGetTaskPerformanceRequest(server string, params *GetTaskPerformanceParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tasks/performance/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTaskStatusDistributionRequest constructs an http.Request for the GetTaskStatusDistribution method
+func NewGetTaskStatusDistributionRequest(server string, params *GetTaskStatusDistributionParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tasks/status/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTransferAnalyticsRequest constructs an http.Request for the GetTransferAnalytics method
+func NewGetTransferAnalyticsRequest(server string, params *GetTransferAnalyticsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tasks/transfers/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetUserRankingsRequest constructs an http.Request for the GetUserRankings method
+func NewGetUserRankingsRequest(server string, params *GetUserRankingsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tasks/users/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketCategoriesRequest constructs an http.Request for the GetTicketCategories method
+func NewGetTicketCategoriesRequest(server string, params *GetTicketCategoriesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/ticket-categories/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketTrendsRequest constructs an http.Request for the GetTicketTrends method
+func NewGetTicketTrendsRequest(server string, params *GetTicketTrendsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/ticket-trends/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Interval != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "interval", *params.Interval, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketAgeDistributionRequest constructs an http.Request for the GetTicketAgeDistribution method
+func NewGetTicketAgeDistributionRequest(server string, params *GetTicketAgeDistributionParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tickets/age/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketDashboardRequest constructs an http.Request for the GetTicketDashboard method
+func NewGetTicketDashboardRequest(server string, params *GetTicketDashboardParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tickets/dashboard/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketPriorityDistributionRequest constructs an http.Request for the GetTicketPriorityDistribution method
+func NewGetTicketPriorityDistributionRequest(server string, params *GetTicketPriorityDistributionParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tickets/priority/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketSLAComplianceRequest constructs an http.Request for the GetTicketSLACompliance method
+func NewGetTicketSLAComplianceRequest(server string, params *GetTicketSLAComplianceParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tickets/sla/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetTicketStatusDistributionRequest constructs an http.Request for the GetTicketStatusDistribution method
+func NewGetTicketStatusDistributionRequest(server string, params *GetTicketStatusDistributionParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/tickets/status/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDepartmentAnalyticsRequest constructs an http.Request for the GetDepartmentAnalytics method
+func NewGetDepartmentAnalyticsRequest(server string, params *GetDepartmentAnalyticsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/workflows/departments/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWorkflowMetricsRequest constructs an http.Request for the GetWorkflowMetrics method
+func NewGetWorkflowMetricsRequest(server string, params *GetWorkflowMetricsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/workflows/metrics/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetStepPerformanceRequest constructs an http.Request for the GetStepPerformance method
+func NewGetStepPerformanceRequest(server string, params *GetStepPerformanceParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/workflows/steps/")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -19344,6 +22648,158 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /analytics/sla-risk/ (the `GetAnalyticsSLARisk` operationId).
 	GetAnalyticsSLARiskWithResponse(ctx context.Context, params *GetAnalyticsSLARiskParams, reqEditors ...RequestEditorFn) (*GetAnalyticsSLARiskResponse, error)
 
+	// GetTaskItemTrendsWithResponse Task assignment trends
+	//
+	// Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/task-item-trends/ (the `GetTaskItemTrends` operationId).
+	GetTaskItemTrendsWithResponse(ctx context.Context, params *GetTaskItemTrendsParams, reqEditors ...RequestEditorFn) (*GetTaskItemTrendsResponse, error)
+
+	// GetTaskOriginDistributionWithResponse Assignment origin breakdown
+	//
+	// Assignments made in the range by origin (System, Transferred, Escalation).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tasks/origin/ (the `GetTaskOriginDistribution` operationId).
+	GetTaskOriginDistributionWithResponse(ctx context.Context, params *GetTaskOriginDistributionParams, reqEditors ...RequestEditorFn) (*GetTaskOriginDistributionResponse, error)
+
+	// GetTaskPerformanceWithResponse Task performance metrics
+	//
+	// Figures of the tasks created and of the assignments made in the range.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tasks/performance/ (the `GetTaskPerformance` operationId).
+	GetTaskPerformanceWithResponse(ctx context.Context, params *GetTaskPerformanceParams, reqEditors ...RequestEditorFn) (*GetTaskPerformanceResponse, error)
+
+	// GetTaskStatusDistributionWithResponse Task status distribution
+	//
+	// Tasks created in the range by status (new, in progress, resolved).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tasks/status/ (the `GetTaskStatusDistribution` operationId).
+	GetTaskStatusDistributionWithResponse(ctx context.Context, params *GetTaskStatusDistributionParams, reqEditors ...RequestEditorFn) (*GetTaskStatusDistributionResponse, error)
+
+	// GetTransferAnalyticsWithResponse Transfer analytics
+	//
+	// Transfers (assignments an admin made by moving a task) and escalations among the assignments made in the range, with the steps and users most involved (10 each).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tasks/transfers/ (the `GetTransferAnalytics` operationId).
+	GetTransferAnalyticsWithResponse(ctx context.Context, params *GetTransferAnalyticsParams, reqEditors ...RequestEditorFn) (*GetTransferAnalyticsResponse, error)
+
+	// GetUserRankingsWithResponse User performance rankings
+	//
+	// Users assigned in the range, ranked by assignments resolved (ties share a rank), the best 100.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tasks/users/ (the `GetUserRankings` operationId).
+	GetUserRankingsWithResponse(ctx context.Context, params *GetUserRankingsParams, reqEditors ...RequestEditorFn) (*GetUserRankingsResponse, error)
+
+	// GetTicketCategoriesWithResponse Category distribution
+	//
+	// Tickets created in the range by category, the 100 largest, largest first; share is the percentage of total.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/ticket-categories/ (the `GetTicketCategories` operationId).
+	GetTicketCategoriesWithResponse(ctx context.Context, params *GetTicketCategoriesParams, reqEditors ...RequestEditorFn) (*GetTicketCategoriesResponse, error)
+
+	// GetTicketTrendsWithResponse Ticket volume over time
+	//
+	// Tickets created, and tickets whose task was resolved, in each day or week of the range (one point per bucket, 0 where nothing happened). A ticket resolved in the range counts whenever it was created.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/ticket-trends/ (the `GetTicketTrends` operationId).
+	GetTicketTrendsWithResponse(ctx context.Context, params *GetTicketTrendsParams, reqEditors ...RequestEditorFn) (*GetTicketTrendsResponse, error)
+
+	// GetTicketAgeDistributionWithResponse Age distribution
+	//
+	// Tickets created in the range that are not resolved, by their age now: 0-24h, 1-3d, 3-7d, 7-30d, 30d+.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tickets/age/ (the `GetTicketAgeDistribution` operationId).
+	GetTicketAgeDistributionWithResponse(ctx context.Context, params *GetTicketAgeDistributionParams, reqEditors ...RequestEditorFn) (*GetTicketAgeDistributionResponse, error)
+
+	// GetTicketDashboardWithResponse Ticket KPI dashboard
+	//
+	// KPIs of the tickets created in the range (counts, resolution rate,
+	// average resolution time from ticket creation to its task's
+	// resolution, SLA compliance as tickets/sla/) and a daily series of
+	// tickets created, open backlog at the end of each day (tickets of any
+	// age not resolved by then) and SLA compliance of each day's tickets.
+	// With format=svg, or an Accept header naming image/svg+xml and not
+	// application/json, the answer is an SVG chart of the three series:
+	// groups with ids volume, open-backlog and sla-compliance, each with
+	// a data-points attribute.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tickets/dashboard/ (the `GetTicketDashboard` operationId).
+	GetTicketDashboardWithResponse(ctx context.Context, params *GetTicketDashboardParams, reqEditors ...RequestEditorFn) (*GetTicketDashboardResponse, error)
+
+	// GetTicketPriorityDistributionWithResponse Priority distribution
+	//
+	// Tickets created in the range by priority (every one listed), with their average resolution time.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tickets/priority/ (the `GetTicketPriorityDistribution` operationId).
+	GetTicketPriorityDistributionWithResponse(ctx context.Context, params *GetTicketPriorityDistributionParams, reqEditors ...RequestEditorFn) (*GetTicketPriorityDistributionResponse, error)
+
+	// GetTicketSLAComplianceWithResponse SLA compliance rates
+	//
+	// SLA compliance of the tickets created in the range, overall and by priority, judged now. A ticket whose task is not resolved is open until its target passes and breached after (never met); a ticket without a task or target has no SLA. rate = met / (met + breached), in percent; null when nothing is decided.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tickets/sla/ (the `GetTicketSLACompliance` operationId).
+	GetTicketSLAComplianceWithResponse(ctx context.Context, params *GetTicketSLAComplianceParams, reqEditors ...RequestEditorFn) (*GetTicketSLAComplianceResponse, error)
+
+	// GetTicketStatusDistributionWithResponse Status distribution
+	//
+	// Tickets created in the range by status (New, Open, In Progress, Resolved; every one listed).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/tickets/status/ (the `GetTicketStatusDistribution` operationId).
+	GetTicketStatusDistributionWithResponse(ctx context.Context, params *GetTicketStatusDistributionParams, reqEditors ...RequestEditorFn) (*GetTicketStatusDistributionResponse, error)
+
+	// GetDepartmentAnalyticsWithResponse Department analytics
+	//
+	// Tasks created in the range by their workflow's department, as workflows/metrics.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/workflows/departments/ (the `GetDepartmentAnalytics` operationId).
+	GetDepartmentAnalyticsWithResponse(ctx context.Context, params *GetDepartmentAnalyticsParams, reqEditors ...RequestEditorFn) (*GetDepartmentAnalyticsResponse, error)
+
+	// GetWorkflowMetricsWithResponse Workflow performance metrics
+	//
+	// Tasks created in the range by workflow (the 100 with most tasks): counts, average resolution time (task creation to resolution) and SLA compliance.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/workflows/metrics/ (the `GetWorkflowMetrics` operationId).
+	GetWorkflowMetricsWithResponse(ctx context.Context, params *GetWorkflowMetricsParams, reqEditors ...RequestEditorFn) (*GetWorkflowMetricsResponse, error)
+
+	// GetStepPerformanceWithResponse Step performance analysis
+	//
+	// Assignments made in the range by step (at most 200, in workflow and step order), by their status now, with the average time from assignment to the assignee's action.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/workflows/steps/ (the `GetStepPerformance` operationId).
+	GetStepPerformanceWithResponse(ctx context.Context, params *GetStepPerformanceParams, reqEditors ...RequestEditorFn) (*GetStepPerformanceResponse, error)
+
 	// GetAnalyticsWorkloadWithResponse Workload analysis (admins)
 	//
 	// Who holds the work (open assignments now; assignments received and finished in
@@ -22320,6 +25776,886 @@ func (r GetAnalyticsSLARiskResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAnalyticsSLARiskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTaskItemTrendsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTaskItemTrends
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskItemTrendsResponse) GetJSON200() *AnalyticsTaskItemTrends {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskItemTrendsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskItemTrendsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskItemTrendsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskItemTrendsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskItemTrendsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskItemTrendsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTaskOriginDistributionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsDistribution
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskOriginDistributionResponse) GetJSON200() *AnalyticsDistribution {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskOriginDistributionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskOriginDistributionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskOriginDistributionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskOriginDistributionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskOriginDistributionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskOriginDistributionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTaskPerformanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTaskPerformance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskPerformanceResponse) GetJSON200() *AnalyticsTaskPerformance {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskPerformanceResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskPerformanceResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskPerformanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskPerformanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskPerformanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskPerformanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTaskStatusDistributionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsDistribution
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTaskStatusDistributionResponse) GetJSON200() *AnalyticsDistribution {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTaskStatusDistributionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTaskStatusDistributionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTaskStatusDistributionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTaskStatusDistributionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTaskStatusDistributionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTaskStatusDistributionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTransferAnalyticsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTransfers
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTransferAnalyticsResponse) GetJSON200() *AnalyticsTransfers {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTransferAnalyticsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTransferAnalyticsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTransferAnalyticsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTransferAnalyticsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTransferAnalyticsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTransferAnalyticsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetUserRankingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsUserRankings
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetUserRankingsResponse) GetJSON200() *AnalyticsUserRankings {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetUserRankingsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetUserRankingsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetUserRankingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetUserRankingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetUserRankingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetUserRankingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketCategoriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketCategories
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketCategoriesResponse) GetJSON200() *AnalyticsTicketCategories {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketCategoriesResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketCategoriesResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketCategoriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketCategoriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketCategoriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketCategoriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketTrendsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketTrends
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketTrendsResponse) GetJSON200() *AnalyticsTicketTrends {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketTrendsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketTrendsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketTrendsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketTrendsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketTrendsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketTrendsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketAgeDistributionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketAges
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketAgeDistributionResponse) GetJSON200() *AnalyticsTicketAges {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketAgeDistributionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketAgeDistributionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketAgeDistributionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketAgeDistributionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketAgeDistributionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketAgeDistributionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketDashboardResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsDashboard
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketDashboardResponse) GetJSON200() *AnalyticsDashboard {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketDashboardResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketDashboardResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketDashboardResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketDashboardResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketDashboardResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketDashboardResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketPriorityDistributionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketPriorities
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketPriorityDistributionResponse) GetJSON200() *AnalyticsTicketPriorities {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketPriorityDistributionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketPriorityDistributionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketPriorityDistributionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketPriorityDistributionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketPriorityDistributionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketPriorityDistributionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketSLAComplianceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketSLA
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketSLAComplianceResponse) GetJSON200() *AnalyticsTicketSLA {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketSLAComplianceResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketSLAComplianceResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketSLAComplianceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketSLAComplianceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketSLAComplianceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketSLAComplianceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTicketStatusDistributionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsDistribution
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTicketStatusDistributionResponse) GetJSON200() *AnalyticsDistribution {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetTicketStatusDistributionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetTicketStatusDistributionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTicketStatusDistributionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTicketStatusDistributionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTicketStatusDistributionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTicketStatusDistributionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetDepartmentAnalyticsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsDepartments
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDepartmentAnalyticsResponse) GetJSON200() *AnalyticsDepartments {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetDepartmentAnalyticsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetDepartmentAnalyticsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDepartmentAnalyticsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDepartmentAnalyticsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDepartmentAnalyticsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDepartmentAnalyticsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWorkflowMetricsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsWorkflowMetrics
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWorkflowMetricsResponse) GetJSON200() *AnalyticsWorkflowMetrics {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetWorkflowMetricsResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetWorkflowMetricsResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWorkflowMetricsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWorkflowMetricsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWorkflowMetricsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWorkflowMetricsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetStepPerformanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsStepPerformance
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetStepPerformanceResponse) GetJSON200() *AnalyticsStepPerformance {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetStepPerformanceResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetStepPerformanceResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r GetStepPerformanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetStepPerformanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetStepPerformanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetStepPerformanceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -30608,6 +34944,254 @@ func (c *ClientWithResponses) GetAnalyticsSLARiskWithResponse(ctx context.Contex
 	return ParseGetAnalyticsSLARiskResponse(rsp)
 }
 
+// GetTaskItemTrendsWithResponse Task assignment trends
+//
+// Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/task-item-trends/ (the `GetTaskItemTrends` operationId).
+func (c *ClientWithResponses) GetTaskItemTrendsWithResponse(ctx context.Context, params *GetTaskItemTrendsParams, reqEditors ...RequestEditorFn) (*GetTaskItemTrendsResponse, error) {
+	rsp, err := c.GetTaskItemTrends(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskItemTrendsResponse(rsp)
+}
+
+// GetTaskOriginDistributionWithResponse Assignment origin breakdown
+//
+// Assignments made in the range by origin (System, Transferred, Escalation).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tasks/origin/ (the `GetTaskOriginDistribution` operationId).
+func (c *ClientWithResponses) GetTaskOriginDistributionWithResponse(ctx context.Context, params *GetTaskOriginDistributionParams, reqEditors ...RequestEditorFn) (*GetTaskOriginDistributionResponse, error) {
+	rsp, err := c.GetTaskOriginDistribution(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskOriginDistributionResponse(rsp)
+}
+
+// GetTaskPerformanceWithResponse Task performance metrics
+//
+// Figures of the tasks created and of the assignments made in the range.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tasks/performance/ (the `GetTaskPerformance` operationId).
+func (c *ClientWithResponses) GetTaskPerformanceWithResponse(ctx context.Context, params *GetTaskPerformanceParams, reqEditors ...RequestEditorFn) (*GetTaskPerformanceResponse, error) {
+	rsp, err := c.GetTaskPerformance(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskPerformanceResponse(rsp)
+}
+
+// GetTaskStatusDistributionWithResponse Task status distribution
+//
+// Tasks created in the range by status (new, in progress, resolved).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tasks/status/ (the `GetTaskStatusDistribution` operationId).
+func (c *ClientWithResponses) GetTaskStatusDistributionWithResponse(ctx context.Context, params *GetTaskStatusDistributionParams, reqEditors ...RequestEditorFn) (*GetTaskStatusDistributionResponse, error) {
+	rsp, err := c.GetTaskStatusDistribution(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTaskStatusDistributionResponse(rsp)
+}
+
+// GetTransferAnalyticsWithResponse Transfer analytics
+//
+// Transfers (assignments an admin made by moving a task) and escalations among the assignments made in the range, with the steps and users most involved (10 each).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tasks/transfers/ (the `GetTransferAnalytics` operationId).
+func (c *ClientWithResponses) GetTransferAnalyticsWithResponse(ctx context.Context, params *GetTransferAnalyticsParams, reqEditors ...RequestEditorFn) (*GetTransferAnalyticsResponse, error) {
+	rsp, err := c.GetTransferAnalytics(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTransferAnalyticsResponse(rsp)
+}
+
+// GetUserRankingsWithResponse User performance rankings
+//
+// Users assigned in the range, ranked by assignments resolved (ties share a rank), the best 100.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tasks/users/ (the `GetUserRankings` operationId).
+func (c *ClientWithResponses) GetUserRankingsWithResponse(ctx context.Context, params *GetUserRankingsParams, reqEditors ...RequestEditorFn) (*GetUserRankingsResponse, error) {
+	rsp, err := c.GetUserRankings(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetUserRankingsResponse(rsp)
+}
+
+// GetTicketCategoriesWithResponse Category distribution
+//
+// Tickets created in the range by category, the 100 largest, largest first; share is the percentage of total.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/ticket-categories/ (the `GetTicketCategories` operationId).
+func (c *ClientWithResponses) GetTicketCategoriesWithResponse(ctx context.Context, params *GetTicketCategoriesParams, reqEditors ...RequestEditorFn) (*GetTicketCategoriesResponse, error) {
+	rsp, err := c.GetTicketCategories(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketCategoriesResponse(rsp)
+}
+
+// GetTicketTrendsWithResponse Ticket volume over time
+//
+// Tickets created, and tickets whose task was resolved, in each day or week of the range (one point per bucket, 0 where nothing happened). A ticket resolved in the range counts whenever it was created.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/ticket-trends/ (the `GetTicketTrends` operationId).
+func (c *ClientWithResponses) GetTicketTrendsWithResponse(ctx context.Context, params *GetTicketTrendsParams, reqEditors ...RequestEditorFn) (*GetTicketTrendsResponse, error) {
+	rsp, err := c.GetTicketTrends(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketTrendsResponse(rsp)
+}
+
+// GetTicketAgeDistributionWithResponse Age distribution
+//
+// Tickets created in the range that are not resolved, by their age now: 0-24h, 1-3d, 3-7d, 7-30d, 30d+.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tickets/age/ (the `GetTicketAgeDistribution` operationId).
+func (c *ClientWithResponses) GetTicketAgeDistributionWithResponse(ctx context.Context, params *GetTicketAgeDistributionParams, reqEditors ...RequestEditorFn) (*GetTicketAgeDistributionResponse, error) {
+	rsp, err := c.GetTicketAgeDistribution(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketAgeDistributionResponse(rsp)
+}
+
+// GetTicketDashboardWithResponse Ticket KPI dashboard
+//
+// KPIs of the tickets created in the range (counts, resolution rate,
+// average resolution time from ticket creation to its task's
+// resolution, SLA compliance as tickets/sla/) and a daily series of
+// tickets created, open backlog at the end of each day (tickets of any
+// age not resolved by then) and SLA compliance of each day's tickets.
+// With format=svg, or an Accept header naming image/svg+xml and not
+// application/json, the answer is an SVG chart of the three series:
+// groups with ids volume, open-backlog and sla-compliance, each with
+// a data-points attribute.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tickets/dashboard/ (the `GetTicketDashboard` operationId).
+func (c *ClientWithResponses) GetTicketDashboardWithResponse(ctx context.Context, params *GetTicketDashboardParams, reqEditors ...RequestEditorFn) (*GetTicketDashboardResponse, error) {
+	rsp, err := c.GetTicketDashboard(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketDashboardResponse(rsp)
+}
+
+// GetTicketPriorityDistributionWithResponse Priority distribution
+//
+// Tickets created in the range by priority (every one listed), with their average resolution time.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tickets/priority/ (the `GetTicketPriorityDistribution` operationId).
+func (c *ClientWithResponses) GetTicketPriorityDistributionWithResponse(ctx context.Context, params *GetTicketPriorityDistributionParams, reqEditors ...RequestEditorFn) (*GetTicketPriorityDistributionResponse, error) {
+	rsp, err := c.GetTicketPriorityDistribution(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketPriorityDistributionResponse(rsp)
+}
+
+// GetTicketSLAComplianceWithResponse SLA compliance rates
+//
+// SLA compliance of the tickets created in the range, overall and by priority, judged now. A ticket whose task is not resolved is open until its target passes and breached after (never met); a ticket without a task or target has no SLA. rate = met / (met + breached), in percent; null when nothing is decided.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tickets/sla/ (the `GetTicketSLACompliance` operationId).
+func (c *ClientWithResponses) GetTicketSLAComplianceWithResponse(ctx context.Context, params *GetTicketSLAComplianceParams, reqEditors ...RequestEditorFn) (*GetTicketSLAComplianceResponse, error) {
+	rsp, err := c.GetTicketSLACompliance(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketSLAComplianceResponse(rsp)
+}
+
+// GetTicketStatusDistributionWithResponse Status distribution
+//
+// Tickets created in the range by status (New, Open, In Progress, Resolved; every one listed).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/tickets/status/ (the `GetTicketStatusDistribution` operationId).
+func (c *ClientWithResponses) GetTicketStatusDistributionWithResponse(ctx context.Context, params *GetTicketStatusDistributionParams, reqEditors ...RequestEditorFn) (*GetTicketStatusDistributionResponse, error) {
+	rsp, err := c.GetTicketStatusDistribution(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTicketStatusDistributionResponse(rsp)
+}
+
+// GetDepartmentAnalyticsWithResponse Department analytics
+//
+// Tasks created in the range by their workflow's department, as workflows/metrics.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/workflows/departments/ (the `GetDepartmentAnalytics` operationId).
+func (c *ClientWithResponses) GetDepartmentAnalyticsWithResponse(ctx context.Context, params *GetDepartmentAnalyticsParams, reqEditors ...RequestEditorFn) (*GetDepartmentAnalyticsResponse, error) {
+	rsp, err := c.GetDepartmentAnalytics(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDepartmentAnalyticsResponse(rsp)
+}
+
+// GetWorkflowMetricsWithResponse Workflow performance metrics
+//
+// Tasks created in the range by workflow (the 100 with most tasks): counts, average resolution time (task creation to resolution) and SLA compliance.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/workflows/metrics/ (the `GetWorkflowMetrics` operationId).
+func (c *ClientWithResponses) GetWorkflowMetricsWithResponse(ctx context.Context, params *GetWorkflowMetricsParams, reqEditors ...RequestEditorFn) (*GetWorkflowMetricsResponse, error) {
+	rsp, err := c.GetWorkflowMetrics(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWorkflowMetricsResponse(rsp)
+}
+
+// GetStepPerformanceWithResponse Step performance analysis
+//
+// Assignments made in the range by step (at most 200, in workflow and step order), by their status now, with the average time from assignment to the assignee's action.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/workflows/steps/ (the `GetStepPerformance` operationId).
+func (c *ClientWithResponses) GetStepPerformanceWithResponse(ctx context.Context, params *GetStepPerformanceParams, reqEditors ...RequestEditorFn) (*GetStepPerformanceResponse, error) {
+	rsp, err := c.GetStepPerformance(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetStepPerformanceResponse(rsp)
+}
+
 // GetAnalyticsWorkloadWithResponse Workload analysis (admins)
 //
 // Who holds the work (open assignments now; assignments received and finished in
@@ -34240,6 +38824,649 @@ func ParseGetAnalyticsSLARiskResponse(rsp *http.Response) (*GetAnalyticsSLARiskR
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskItemTrendsResponse parses an HTTP response from a GetTaskItemTrendsWithResponse call
+func ParseGetTaskItemTrendsResponse(rsp *http.Response) (*GetTaskItemTrendsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskItemTrendsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTaskItemTrends
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskOriginDistributionResponse parses an HTTP response from a GetTaskOriginDistributionWithResponse call
+func ParseGetTaskOriginDistributionResponse(rsp *http.Response) (*GetTaskOriginDistributionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskOriginDistributionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsDistribution
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskPerformanceResponse parses an HTTP response from a GetTaskPerformanceWithResponse call
+func ParseGetTaskPerformanceResponse(rsp *http.Response) (*GetTaskPerformanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskPerformanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTaskPerformance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTaskStatusDistributionResponse parses an HTTP response from a GetTaskStatusDistributionWithResponse call
+func ParseGetTaskStatusDistributionResponse(rsp *http.Response) (*GetTaskStatusDistributionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTaskStatusDistributionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsDistribution
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTransferAnalyticsResponse parses an HTTP response from a GetTransferAnalyticsWithResponse call
+func ParseGetTransferAnalyticsResponse(rsp *http.Response) (*GetTransferAnalyticsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTransferAnalyticsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTransfers
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetUserRankingsResponse parses an HTTP response from a GetUserRankingsWithResponse call
+func ParseGetUserRankingsResponse(rsp *http.Response) (*GetUserRankingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetUserRankingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsUserRankings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketCategoriesResponse parses an HTTP response from a GetTicketCategoriesWithResponse call
+func ParseGetTicketCategoriesResponse(rsp *http.Response) (*GetTicketCategoriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketCategoriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketCategories
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketTrendsResponse parses an HTTP response from a GetTicketTrendsWithResponse call
+func ParseGetTicketTrendsResponse(rsp *http.Response) (*GetTicketTrendsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketTrendsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketTrends
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketAgeDistributionResponse parses an HTTP response from a GetTicketAgeDistributionWithResponse call
+func ParseGetTicketAgeDistributionResponse(rsp *http.Response) (*GetTicketAgeDistributionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketAgeDistributionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketAges
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketDashboardResponse parses an HTTP response from a GetTicketDashboardWithResponse call
+func ParseGetTicketDashboardResponse(rsp *http.Response) (*GetTicketDashboardResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketDashboardResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsDashboard
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (image/svg+xml) unsupported
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketPriorityDistributionResponse parses an HTTP response from a GetTicketPriorityDistributionWithResponse call
+func ParseGetTicketPriorityDistributionResponse(rsp *http.Response) (*GetTicketPriorityDistributionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketPriorityDistributionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketPriorities
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketSLAComplianceResponse parses an HTTP response from a GetTicketSLAComplianceWithResponse call
+func ParseGetTicketSLAComplianceResponse(rsp *http.Response) (*GetTicketSLAComplianceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketSLAComplianceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketSLA
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetTicketStatusDistributionResponse parses an HTTP response from a GetTicketStatusDistributionWithResponse call
+func ParseGetTicketStatusDistributionResponse(rsp *http.Response) (*GetTicketStatusDistributionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTicketStatusDistributionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsDistribution
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetDepartmentAnalyticsResponse parses an HTTP response from a GetDepartmentAnalyticsWithResponse call
+func ParseGetDepartmentAnalyticsResponse(rsp *http.Response) (*GetDepartmentAnalyticsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDepartmentAnalyticsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsDepartments
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWorkflowMetricsResponse parses an HTTP response from a GetWorkflowMetricsWithResponse call
+func ParseGetWorkflowMetricsResponse(rsp *http.Response) (*GetWorkflowMetricsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWorkflowMetricsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsWorkflowMetrics
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetStepPerformanceResponse parses an HTTP response from a GetStepPerformanceWithResponse call
+func ParseGetStepPerformanceResponse(rsp *http.Response) (*GetStepPerformanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetStepPerformanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsStepPerformance
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
 
 	}
 

@@ -3,6 +3,8 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -51,19 +53,8 @@ const (
 	SLANone     = "no_sla"
 )
 
-// Age brackets of the age drill-down, by time since creation.
-var ageBrackets = []struct {
-	name     string
-	from, to time.Duration // age in [from, to); to 0 is unbounded
-}{
-	{"0-1d", 0, 24 * time.Hour},
-	{"1-3d", 24 * time.Hour, 3 * 24 * time.Hour},
-	{"3-7d", 3 * 24 * time.Hour, 7 * 24 * time.Hour},
-	{"7-30d", 7 * 24 * time.Hour, 30 * 24 * time.Hour},
-	{"30d+", 30 * 24 * time.Hour, 0},
-}
-
-// AgeBrackets returns the names of the age drill-down's brackets.
+// AgeBrackets returns the names of the age brackets of the age
+// drill-down, TicketAge's.
 func AgeBrackets() []string {
 	out := make([]string, len(ageBrackets))
 	for i, b := range ageBrackets {
@@ -86,12 +77,8 @@ type TicketSelect struct {
 // validate reports a bad selector as Invalid, naming its query parameter.
 func (sel TicketSelect) validate() error {
 	if sel.Age != "" {
-		found := false
-		for _, b := range ageBrackets {
-			found = found || b.name == sel.Age
-		}
-		if !found {
-			return errs.InvalidField("bracket", "must be one of 0-1d, 1-3d, 3-7d, 7-30d, 30d+")
+		if !slices.Contains(AgeBrackets(), sel.Age) {
+			return errs.InvalidField("bracket", "must be one of "+strings.Join(AgeBrackets(), ", "))
 		}
 	}
 	switch sel.SLA {
@@ -134,13 +121,15 @@ func (s *Service) DrilldownTickets(ctx context.Context, caller tickets.Caller, f
 	if sel.Status != "" {
 		q = q.Where("t.status = ?", sel.Status)
 	}
-	for _, b := range ageBrackets {
+	// A ticket of age in [lo, hi) was created in (now−hi, now−lo], as
+	// TicketAge counts it.
+	for i, b := range ageBrackets {
 		if b.name != sel.Age {
 			continue
 		}
-		q = q.Where("t.status <> 'Resolved'").Where("t.created_at <= ?", now.Add(-b.from))
-		if b.to > 0 {
-			q = q.Where("t.created_at > ?", now.Add(-b.to))
+		q = q.Where("t.status <> 'Resolved'").Where("t.created_at <= ?", now.Add(-time.Duration(b.minHours)*time.Hour))
+		if i+1 < len(ageBrackets) {
+			q = q.Where("t.created_at > ?", now.Add(-time.Duration(ageBrackets[i+1].minHours)*time.Hour))
 		}
 	}
 	switch sel.SLA {

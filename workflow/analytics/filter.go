@@ -108,10 +108,12 @@ func ParseFilter(q url.Values) (Filter, error) {
 		}
 		e = e.WithField(field, msg)
 	}
+	badDate := false
 	if v := q.Get("start_date"); v != "" {
 		t, ok := parseDate(v, false)
 		if !ok {
 			add("start_date", "must be an RFC 3339 time or a YYYY-MM-DD date")
+			badDate = true
 		}
 		f.From = t
 	}
@@ -119,6 +121,7 @@ func ParseFilter(q url.Values) (Filter, error) {
 		t, ok := parseDate(v, true)
 		if !ok {
 			add("end_date", "must be an RFC 3339 time or a YYYY-MM-DD date")
+			badDate = true
 		}
 		f.To = t
 	}
@@ -131,12 +134,12 @@ func ParseFilter(q url.Values) (Filter, error) {
 	}
 	f.Department = q.Get("department")
 	f.Priority = q.Get("priority")
-	if e != nil {
-		// Only the fields that parsed are checked further: a bad date has
-		// no range to judge.
-		f.From, f.To = time.Time{}, time.Time{}
+	checked := f
+	if badDate {
+		// A bad date leaves no range to judge.
+		checked.From, checked.To = time.Time{}, time.Time{}
 	}
-	if err := f.Validate(); err != nil {
+	if err := checked.Validate(); err != nil {
 		ve := errs.As(err)
 		for _, name := range ve.FieldNames() {
 			for _, msg := range ve.Fields[name] {

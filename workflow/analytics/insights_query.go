@@ -25,9 +25,9 @@ const listLimit = 20
 // openTask keeps the tasks (alias tk) not yet resolved.
 const openTask = "tk.status <> 'resolved'"
 
-// epoch returns SQL for the whole seconds since 1970 of the timestamp
+// wholeSeconds returns SQL for the whole seconds since 1970 of the timestamp
 // column col, rounded down, on either dialect.
-func (s *Service) epoch(col string) string {
+func (s *Service) wholeSeconds(col string) string {
 	if s.pg {
 		return "CAST(FLOOR(EXTRACT(EPOCH FROM " + col + ")) AS BIGINT)"
 	}
@@ -107,7 +107,7 @@ func (s *Service) series(ctx context.Context, q *bun.SelectQuery, col, value str
 // k = (end − t − 1) div width. Integer division truncates toward zero on
 // both dialects, so a time in the end's own second is in window 0 too.
 func (s *Service) windowBack(col string, w windows) string {
-	return fmt.Sprintf("((%d - %s - 1) / %d)", w.End.Unix(), s.epoch(col), int64(w.Width/time.Second))
+	return fmt.Sprintf("((%d - %s - 1) / %d)", w.End.Unix(), s.wholeSeconds(col), int64(w.Width/time.Second))
 }
 
 // UserLoad is one person's share of the work.
@@ -225,7 +225,7 @@ type SLARiskReport struct {
 // moment of epoch second now, and its arguments. Its inputs are whole
 // seconds, as SLARiskScore's integer arithmetic takes them.
 func (s *Service) riskScore(now int64) (string, []any) {
-	target, created := s.epoch("tk.target_resolution"), s.epoch("tk.created_at")
+	target, created := s.wholeSeconds("tk.target_resolution"), s.wholeSeconds("tk.created_at")
 	remaining := "(" + target + " - ?)"
 	allowed := "(" + target + " - " + created + ")"
 	age := "(? - " + created + ")"

@@ -130,3 +130,12 @@ const (
 func countIf(cond string) string {
 	return "COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)"
 }
+
+// epoch returns SQL for the Unix time of the timestamp column col, in
+// seconds, as a floating-point number, on either dialect.
+func (s *Service) epoch(col string) string {
+	if s.pg {
+		return "EXTRACT(EPOCH FROM " + col + ")"
+	}
+	return "((julianday(" + col + ") - 2440587.5) * 86400.0)"
+}
