@@ -105,6 +105,7 @@ func (s *Service) ForecastResolution(ctx context.Context, f Filter, horizon int)
 	var present []float64
 	for i, y := range ys {
 		if seen[i] {
+			y = roundHours(y)
 			present = append(present, y)
 			out.History = append(out.History, SeriesValue{Date: w.at(i).Format(time.RFC3339), Value: y})
 		}

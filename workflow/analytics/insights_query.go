@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -433,6 +434,9 @@ func (s *Service) ServiceHealth(ctx context.Context, f Filter) (ServiceHealthRep
 	var hours float64
 	for i := range out.Workflows {
 		h := &out.Workflows[i]
+		if h.AvgResolutionHours != nil {
+			*h.AvgResolutionHours = roundHours(*h.AvgResolutionHours)
+		}
 		finishHealth(h)
 		all.Open += h.Open
 		all.Overdue += h.Overdue
@@ -446,11 +450,18 @@ func (s *Service) ServiceHealth(ctx context.Context, f Filter) (ServiceHealthRep
 		}
 	}
 	if all.Resolved > 0 {
-		avg := hours / float64(all.Resolved)
+		avg := roundHours(hours / float64(all.Resolved))
 		all.AvgResolutionHours = &avg
 	}
 	finishHealth(all)
 	return out, nil
+}
+
+// roundHours rounds a number of hours to 1e-7 hour (0.36 ms): SQLite's julianday arithmetic leaves
+// errors in the last digits that PostgreSQL's exact epoch does not, and
+// the two databases should give the same answer.
+func roundHours(h float64) float64 {
+	return math.Round(h*1e7) / 1e7
 }
 
 // finishHealth fills in the compliance rate and status of h from its
