@@ -68,6 +68,7 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 		"workflows": "http://bugflow.example:8002/workflows/",
 		"steps": "http://bugflow.example:8002/steps/",
 		"transitions": "http://bugflow.example:8002/transitions/",
+		"analytics": "http://bugflow.example:8002/analytics/",
 		"tickets": "http://bugflow.example:8002/tickets/",
 		"tasks": "http://bugflow.example:8002/tasks/",
 		"widgets": "http://bugflow.example:8002/widgets/"
