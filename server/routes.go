@@ -192,6 +192,32 @@ func (s *Server) registerRoutes() {
 		get("/tasks/transfers/", signedIn, analyticsFigure(a.TaskTransfers)),
 	)
 
+	// seeds/004's operational insights and forecasts, for admins; the
+	// drill-downs list records, each caller seeing only their own unless
+	// an admin (analytics_insights.go).
+	s.group("/analytics", DRF,
+		get("/operational/", adminOnly, analyticsFigure(s.engine.Analytics.Operational)),
+		get("/workload/", adminOnly, analyticsFigure(s.engine.Analytics.Workload)),
+		get("/sla-risk/", adminOnly, analyticsFigure(s.engine.Analytics.SLARisk)),
+		get("/anomalies/", adminOnly, analyticsFigure(s.engine.Analytics.Anomalies)),
+		get("/service-health/", adminOnly, analyticsFigure(s.engine.Analytics.ServiceHealth)),
+		get("/forecast/volume/", adminOnly, analyticsForecast(s.engine.Analytics.ForecastVolume)),
+		get("/forecast/resolution/", adminOnly, analyticsForecast(s.engine.Analytics.ForecastResolution)),
+		get("/forecast/category/", adminOnly, analyticsFigure(s.engine.Analytics.ForecastCategory)),
+		get("/forecast/sla-risk/", adminOnly, analyticsForecast(s.engine.Analytics.ForecastSLARisk)),
+		get("/forecast/workload/", adminOnly, analyticsForecast(s.engine.Analytics.ForecastWorkload)),
+		get("/forecast/comprehensive/", adminOnly, analyticsForecast(s.engine.Analytics.ForecastComprehensive)),
+		get("/drilldown/tickets/status/", signedIn, s.drilldownTickets(byTicketStatus)),
+		get("/drilldown/tickets/priority/", signedIn, s.drilldownTickets(byNothing)),
+		get("/drilldown/tickets/age/", signedIn, s.drilldownTickets(byAgeBracket)),
+		get("/drilldown/tickets/sla/", signedIn, s.drilldownTickets(bySLAOutcome)),
+		get("/drilldown/tasks/status/", signedIn, s.drilldownTasks),
+		get("/drilldown/tasks/origin/", signedIn, s.drilldownAssignments(byOrigin)),
+		get("/drilldown/user/:id/", signedIn, s.drilldownAssignments(byPathUser)),
+		get("/drilldown/workflow/:id/", signedIn, s.drilldownWorkflow),
+		get("/drilldown/transfers/", signedIn, s.drilldownAssignments(byTransferred)),
+	)
+
 	// seeds/004's audit trail, for admins. by-target sits where an event
 	// id would (dispatchedBy).
 	s.group("/audit/events", DRF,

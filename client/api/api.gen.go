@@ -155,6 +155,66 @@ func (e AnalysisDetailClassificationSource) Valid() bool {
 	}
 }
 
+// Defines values for AnalyticsAnomaliesVolumeAnomaliesKind.
+const (
+	Drop  AnalyticsAnomaliesVolumeAnomaliesKind = "drop"
+	Spike AnalyticsAnomaliesVolumeAnomaliesKind = "spike"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsAnomaliesVolumeAnomaliesKind enum.
+func (e AnalyticsAnomaliesVolumeAnomaliesKind) Valid() bool {
+	switch e {
+	case Drop:
+		return true
+	case Spike:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsAssignmentRowOrigin.
+const (
+	AnalyticsAssignmentRowOriginEscalation  AnalyticsAssignmentRowOrigin = "Escalation"
+	AnalyticsAssignmentRowOriginSystem      AnalyticsAssignmentRowOrigin = "System"
+	AnalyticsAssignmentRowOriginTransferred AnalyticsAssignmentRowOrigin = "Transferred"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsAssignmentRowOrigin enum.
+func (e AnalyticsAssignmentRowOrigin) Valid() bool {
+	switch e {
+	case AnalyticsAssignmentRowOriginEscalation:
+		return true
+	case AnalyticsAssignmentRowOriginSystem:
+		return true
+	case AnalyticsAssignmentRowOriginTransferred:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsCategoryTrendDirection.
+const (
+	AnalyticsCategoryTrendDirectionFalling AnalyticsCategoryTrendDirection = "falling"
+	AnalyticsCategoryTrendDirectionRising  AnalyticsCategoryTrendDirection = "rising"
+	AnalyticsCategoryTrendDirectionStable  AnalyticsCategoryTrendDirection = "stable"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsCategoryTrendDirection enum.
+func (e AnalyticsCategoryTrendDirection) Valid() bool {
+	switch e {
+	case AnalyticsCategoryTrendDirectionFalling:
+		return true
+	case AnalyticsCategoryTrendDirectionRising:
+		return true
+	case AnalyticsCategoryTrendDirectionStable:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AnalyticsFilterPriority.
 const (
 	AnalyticsFilterPriorityHigh   AnalyticsFilterPriority = "High"
@@ -173,6 +233,27 @@ func (e AnalyticsFilterPriority) Valid() bool {
 	case AnalyticsFilterPriorityMedium:
 		return true
 	case AnalyticsFilterPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsRiskTaskLevel.
+const (
+	AnalyticsRiskTaskLevelHigh   AnalyticsRiskTaskLevel = "high"
+	AnalyticsRiskTaskLevelLow    AnalyticsRiskTaskLevel = "low"
+	AnalyticsRiskTaskLevelMedium AnalyticsRiskTaskLevel = "medium"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsRiskTaskLevel enum.
+func (e AnalyticsRiskTaskLevel) Valid() bool {
+	switch e {
+	case AnalyticsRiskTaskLevelHigh:
+		return true
+	case AnalyticsRiskTaskLevelLow:
+		return true
+	case AnalyticsRiskTaskLevelMedium:
 		return true
 	default:
 		return false
@@ -215,6 +296,30 @@ func (e AnalyticsTicketPrioritiesPrioritiesPriority) Valid() bool {
 	case AnalyticsTicketPrioritiesPrioritiesPriorityMedium:
 		return true
 	case AnalyticsTicketPrioritiesPrioritiesPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AnalyticsTicketRowSla.
+const (
+	AnalyticsTicketRowSlaBreached AnalyticsTicketRowSla = "breached"
+	AnalyticsTicketRowSlaMet      AnalyticsTicketRowSla = "met"
+	AnalyticsTicketRowSlaNoSla    AnalyticsTicketRowSla = "no_sla"
+	AnalyticsTicketRowSlaOpen     AnalyticsTicketRowSla = "open"
+)
+
+// Valid indicates whether the value is a known member of the AnalyticsTicketRowSla enum.
+func (e AnalyticsTicketRowSla) Valid() bool {
+	switch e {
+	case AnalyticsTicketRowSlaBreached:
+		return true
+	case AnalyticsTicketRowSlaMet:
+		return true
+	case AnalyticsTicketRowSlaNoSla:
+		return true
+	case AnalyticsTicketRowSlaOpen:
 		return true
 	default:
 		return false
@@ -1073,6 +1178,555 @@ func (e AnalyticsPriority) Valid() bool {
 	}
 }
 
+// Defines values for GetAnalyticsAnomaliesParamsPriority.
+const (
+	GetAnalyticsAnomaliesParamsPriorityHigh   GetAnalyticsAnomaliesParamsPriority = "High"
+	GetAnalyticsAnomaliesParamsPriorityLow    GetAnalyticsAnomaliesParamsPriority = "Low"
+	GetAnalyticsAnomaliesParamsPriorityMedium GetAnalyticsAnomaliesParamsPriority = "Medium"
+	GetAnalyticsAnomaliesParamsPriorityUrgent GetAnalyticsAnomaliesParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsAnomaliesParamsPriority enum.
+func (e GetAnalyticsAnomaliesParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsAnomaliesParamsPriorityHigh:
+		return true
+	case GetAnalyticsAnomaliesParamsPriorityLow:
+		return true
+	case GetAnalyticsAnomaliesParamsPriorityMedium:
+		return true
+	case GetAnalyticsAnomaliesParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTasksByOriginParamsPriority.
+const (
+	DrilldownTasksByOriginParamsPriorityHigh   DrilldownTasksByOriginParamsPriority = "High"
+	DrilldownTasksByOriginParamsPriorityLow    DrilldownTasksByOriginParamsPriority = "Low"
+	DrilldownTasksByOriginParamsPriorityMedium DrilldownTasksByOriginParamsPriority = "Medium"
+	DrilldownTasksByOriginParamsPriorityUrgent DrilldownTasksByOriginParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTasksByOriginParamsPriority enum.
+func (e DrilldownTasksByOriginParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownTasksByOriginParamsPriorityHigh:
+		return true
+	case DrilldownTasksByOriginParamsPriorityLow:
+		return true
+	case DrilldownTasksByOriginParamsPriorityMedium:
+		return true
+	case DrilldownTasksByOriginParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTasksByOriginParamsOrigin.
+const (
+	DrilldownTasksByOriginParamsOriginEscalation  DrilldownTasksByOriginParamsOrigin = "Escalation"
+	DrilldownTasksByOriginParamsOriginSystem      DrilldownTasksByOriginParamsOrigin = "System"
+	DrilldownTasksByOriginParamsOriginTransferred DrilldownTasksByOriginParamsOrigin = "Transferred"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTasksByOriginParamsOrigin enum.
+func (e DrilldownTasksByOriginParamsOrigin) Valid() bool {
+	switch e {
+	case DrilldownTasksByOriginParamsOriginEscalation:
+		return true
+	case DrilldownTasksByOriginParamsOriginSystem:
+		return true
+	case DrilldownTasksByOriginParamsOriginTransferred:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTasksByStatusParamsPriority.
+const (
+	DrilldownTasksByStatusParamsPriorityHigh   DrilldownTasksByStatusParamsPriority = "High"
+	DrilldownTasksByStatusParamsPriorityLow    DrilldownTasksByStatusParamsPriority = "Low"
+	DrilldownTasksByStatusParamsPriorityMedium DrilldownTasksByStatusParamsPriority = "Medium"
+	DrilldownTasksByStatusParamsPriorityUrgent DrilldownTasksByStatusParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTasksByStatusParamsPriority enum.
+func (e DrilldownTasksByStatusParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownTasksByStatusParamsPriorityHigh:
+		return true
+	case DrilldownTasksByStatusParamsPriorityLow:
+		return true
+	case DrilldownTasksByStatusParamsPriorityMedium:
+		return true
+	case DrilldownTasksByStatusParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTasksByStatusParamsStatus.
+const (
+	DrilldownTasksByStatusParamsStatusInProgress DrilldownTasksByStatusParamsStatus = "in progress"
+	DrilldownTasksByStatusParamsStatusNew        DrilldownTasksByStatusParamsStatus = "new"
+	DrilldownTasksByStatusParamsStatusResolved   DrilldownTasksByStatusParamsStatus = "resolved"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTasksByStatusParamsStatus enum.
+func (e DrilldownTasksByStatusParamsStatus) Valid() bool {
+	switch e {
+	case DrilldownTasksByStatusParamsStatusInProgress:
+		return true
+	case DrilldownTasksByStatusParamsStatusNew:
+		return true
+	case DrilldownTasksByStatusParamsStatusResolved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTicketsByAgeParamsPriority.
+const (
+	DrilldownTicketsByAgeParamsPriorityHigh   DrilldownTicketsByAgeParamsPriority = "High"
+	DrilldownTicketsByAgeParamsPriorityLow    DrilldownTicketsByAgeParamsPriority = "Low"
+	DrilldownTicketsByAgeParamsPriorityMedium DrilldownTicketsByAgeParamsPriority = "Medium"
+	DrilldownTicketsByAgeParamsPriorityUrgent DrilldownTicketsByAgeParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTicketsByAgeParamsPriority enum.
+func (e DrilldownTicketsByAgeParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownTicketsByAgeParamsPriorityHigh:
+		return true
+	case DrilldownTicketsByAgeParamsPriorityLow:
+		return true
+	case DrilldownTicketsByAgeParamsPriorityMedium:
+		return true
+	case DrilldownTicketsByAgeParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTicketsByAgeParamsBracket.
+const (
+	N024h DrilldownTicketsByAgeParamsBracket = "0-24h"
+	N13d  DrilldownTicketsByAgeParamsBracket = "1-3d"
+	N30d  DrilldownTicketsByAgeParamsBracket = "30d+"
+	N37d  DrilldownTicketsByAgeParamsBracket = "3-7d"
+	N730d DrilldownTicketsByAgeParamsBracket = "7-30d"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTicketsByAgeParamsBracket enum.
+func (e DrilldownTicketsByAgeParamsBracket) Valid() bool {
+	switch e {
+	case N024h:
+		return true
+	case N13d:
+		return true
+	case N30d:
+		return true
+	case N37d:
+		return true
+	case N730d:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTicketsByPriorityParamsPriority.
+const (
+	DrilldownTicketsByPriorityParamsPriorityHigh   DrilldownTicketsByPriorityParamsPriority = "High"
+	DrilldownTicketsByPriorityParamsPriorityLow    DrilldownTicketsByPriorityParamsPriority = "Low"
+	DrilldownTicketsByPriorityParamsPriorityMedium DrilldownTicketsByPriorityParamsPriority = "Medium"
+	DrilldownTicketsByPriorityParamsPriorityUrgent DrilldownTicketsByPriorityParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTicketsByPriorityParamsPriority enum.
+func (e DrilldownTicketsByPriorityParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownTicketsByPriorityParamsPriorityHigh:
+		return true
+	case DrilldownTicketsByPriorityParamsPriorityLow:
+		return true
+	case DrilldownTicketsByPriorityParamsPriorityMedium:
+		return true
+	case DrilldownTicketsByPriorityParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTicketsBySLAParamsPriority.
+const (
+	DrilldownTicketsBySLAParamsPriorityHigh   DrilldownTicketsBySLAParamsPriority = "High"
+	DrilldownTicketsBySLAParamsPriorityLow    DrilldownTicketsBySLAParamsPriority = "Low"
+	DrilldownTicketsBySLAParamsPriorityMedium DrilldownTicketsBySLAParamsPriority = "Medium"
+	DrilldownTicketsBySLAParamsPriorityUrgent DrilldownTicketsBySLAParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTicketsBySLAParamsPriority enum.
+func (e DrilldownTicketsBySLAParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownTicketsBySLAParamsPriorityHigh:
+		return true
+	case DrilldownTicketsBySLAParamsPriorityLow:
+		return true
+	case DrilldownTicketsBySLAParamsPriorityMedium:
+		return true
+	case DrilldownTicketsBySLAParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTicketsBySLAParamsSla.
+const (
+	DrilldownTicketsBySLAParamsSlaBreached DrilldownTicketsBySLAParamsSla = "breached"
+	DrilldownTicketsBySLAParamsSlaMet      DrilldownTicketsBySLAParamsSla = "met"
+	DrilldownTicketsBySLAParamsSlaNoSla    DrilldownTicketsBySLAParamsSla = "no_sla"
+	DrilldownTicketsBySLAParamsSlaOpen     DrilldownTicketsBySLAParamsSla = "open"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTicketsBySLAParamsSla enum.
+func (e DrilldownTicketsBySLAParamsSla) Valid() bool {
+	switch e {
+	case DrilldownTicketsBySLAParamsSlaBreached:
+		return true
+	case DrilldownTicketsBySLAParamsSlaMet:
+		return true
+	case DrilldownTicketsBySLAParamsSlaNoSla:
+		return true
+	case DrilldownTicketsBySLAParamsSlaOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTicketsByStatusParamsPriority.
+const (
+	DrilldownTicketsByStatusParamsPriorityHigh   DrilldownTicketsByStatusParamsPriority = "High"
+	DrilldownTicketsByStatusParamsPriorityLow    DrilldownTicketsByStatusParamsPriority = "Low"
+	DrilldownTicketsByStatusParamsPriorityMedium DrilldownTicketsByStatusParamsPriority = "Medium"
+	DrilldownTicketsByStatusParamsPriorityUrgent DrilldownTicketsByStatusParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTicketsByStatusParamsPriority enum.
+func (e DrilldownTicketsByStatusParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownTicketsByStatusParamsPriorityHigh:
+		return true
+	case DrilldownTicketsByStatusParamsPriorityLow:
+		return true
+	case DrilldownTicketsByStatusParamsPriorityMedium:
+		return true
+	case DrilldownTicketsByStatusParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownTransfersParamsPriority.
+const (
+	DrilldownTransfersParamsPriorityHigh   DrilldownTransfersParamsPriority = "High"
+	DrilldownTransfersParamsPriorityLow    DrilldownTransfersParamsPriority = "Low"
+	DrilldownTransfersParamsPriorityMedium DrilldownTransfersParamsPriority = "Medium"
+	DrilldownTransfersParamsPriorityUrgent DrilldownTransfersParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownTransfersParamsPriority enum.
+func (e DrilldownTransfersParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownTransfersParamsPriorityHigh:
+		return true
+	case DrilldownTransfersParamsPriorityLow:
+		return true
+	case DrilldownTransfersParamsPriorityMedium:
+		return true
+	case DrilldownTransfersParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownUserParamsPriority.
+const (
+	DrilldownUserParamsPriorityHigh   DrilldownUserParamsPriority = "High"
+	DrilldownUserParamsPriorityLow    DrilldownUserParamsPriority = "Low"
+	DrilldownUserParamsPriorityMedium DrilldownUserParamsPriority = "Medium"
+	DrilldownUserParamsPriorityUrgent DrilldownUserParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownUserParamsPriority enum.
+func (e DrilldownUserParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownUserParamsPriorityHigh:
+		return true
+	case DrilldownUserParamsPriorityLow:
+		return true
+	case DrilldownUserParamsPriorityMedium:
+		return true
+	case DrilldownUserParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DrilldownWorkflowParamsPriority.
+const (
+	DrilldownWorkflowParamsPriorityHigh   DrilldownWorkflowParamsPriority = "High"
+	DrilldownWorkflowParamsPriorityLow    DrilldownWorkflowParamsPriority = "Low"
+	DrilldownWorkflowParamsPriorityMedium DrilldownWorkflowParamsPriority = "Medium"
+	DrilldownWorkflowParamsPriorityUrgent DrilldownWorkflowParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the DrilldownWorkflowParamsPriority enum.
+func (e DrilldownWorkflowParamsPriority) Valid() bool {
+	switch e {
+	case DrilldownWorkflowParamsPriorityHigh:
+		return true
+	case DrilldownWorkflowParamsPriorityLow:
+		return true
+	case DrilldownWorkflowParamsPriorityMedium:
+		return true
+	case DrilldownWorkflowParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsForecastCategoryParamsPriority.
+const (
+	GetAnalyticsForecastCategoryParamsPriorityHigh   GetAnalyticsForecastCategoryParamsPriority = "High"
+	GetAnalyticsForecastCategoryParamsPriorityLow    GetAnalyticsForecastCategoryParamsPriority = "Low"
+	GetAnalyticsForecastCategoryParamsPriorityMedium GetAnalyticsForecastCategoryParamsPriority = "Medium"
+	GetAnalyticsForecastCategoryParamsPriorityUrgent GetAnalyticsForecastCategoryParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsForecastCategoryParamsPriority enum.
+func (e GetAnalyticsForecastCategoryParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsForecastCategoryParamsPriorityHigh:
+		return true
+	case GetAnalyticsForecastCategoryParamsPriorityLow:
+		return true
+	case GetAnalyticsForecastCategoryParamsPriorityMedium:
+		return true
+	case GetAnalyticsForecastCategoryParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsForecastComprehensiveParamsPriority.
+const (
+	GetAnalyticsForecastComprehensiveParamsPriorityHigh   GetAnalyticsForecastComprehensiveParamsPriority = "High"
+	GetAnalyticsForecastComprehensiveParamsPriorityLow    GetAnalyticsForecastComprehensiveParamsPriority = "Low"
+	GetAnalyticsForecastComprehensiveParamsPriorityMedium GetAnalyticsForecastComprehensiveParamsPriority = "Medium"
+	GetAnalyticsForecastComprehensiveParamsPriorityUrgent GetAnalyticsForecastComprehensiveParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsForecastComprehensiveParamsPriority enum.
+func (e GetAnalyticsForecastComprehensiveParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsForecastComprehensiveParamsPriorityHigh:
+		return true
+	case GetAnalyticsForecastComprehensiveParamsPriorityLow:
+		return true
+	case GetAnalyticsForecastComprehensiveParamsPriorityMedium:
+		return true
+	case GetAnalyticsForecastComprehensiveParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsForecastResolutionParamsPriority.
+const (
+	GetAnalyticsForecastResolutionParamsPriorityHigh   GetAnalyticsForecastResolutionParamsPriority = "High"
+	GetAnalyticsForecastResolutionParamsPriorityLow    GetAnalyticsForecastResolutionParamsPriority = "Low"
+	GetAnalyticsForecastResolutionParamsPriorityMedium GetAnalyticsForecastResolutionParamsPriority = "Medium"
+	GetAnalyticsForecastResolutionParamsPriorityUrgent GetAnalyticsForecastResolutionParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsForecastResolutionParamsPriority enum.
+func (e GetAnalyticsForecastResolutionParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsForecastResolutionParamsPriorityHigh:
+		return true
+	case GetAnalyticsForecastResolutionParamsPriorityLow:
+		return true
+	case GetAnalyticsForecastResolutionParamsPriorityMedium:
+		return true
+	case GetAnalyticsForecastResolutionParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsForecastSLARiskParamsPriority.
+const (
+	GetAnalyticsForecastSLARiskParamsPriorityHigh   GetAnalyticsForecastSLARiskParamsPriority = "High"
+	GetAnalyticsForecastSLARiskParamsPriorityLow    GetAnalyticsForecastSLARiskParamsPriority = "Low"
+	GetAnalyticsForecastSLARiskParamsPriorityMedium GetAnalyticsForecastSLARiskParamsPriority = "Medium"
+	GetAnalyticsForecastSLARiskParamsPriorityUrgent GetAnalyticsForecastSLARiskParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsForecastSLARiskParamsPriority enum.
+func (e GetAnalyticsForecastSLARiskParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsForecastSLARiskParamsPriorityHigh:
+		return true
+	case GetAnalyticsForecastSLARiskParamsPriorityLow:
+		return true
+	case GetAnalyticsForecastSLARiskParamsPriorityMedium:
+		return true
+	case GetAnalyticsForecastSLARiskParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsForecastVolumeParamsPriority.
+const (
+	GetAnalyticsForecastVolumeParamsPriorityHigh   GetAnalyticsForecastVolumeParamsPriority = "High"
+	GetAnalyticsForecastVolumeParamsPriorityLow    GetAnalyticsForecastVolumeParamsPriority = "Low"
+	GetAnalyticsForecastVolumeParamsPriorityMedium GetAnalyticsForecastVolumeParamsPriority = "Medium"
+	GetAnalyticsForecastVolumeParamsPriorityUrgent GetAnalyticsForecastVolumeParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsForecastVolumeParamsPriority enum.
+func (e GetAnalyticsForecastVolumeParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsForecastVolumeParamsPriorityHigh:
+		return true
+	case GetAnalyticsForecastVolumeParamsPriorityLow:
+		return true
+	case GetAnalyticsForecastVolumeParamsPriorityMedium:
+		return true
+	case GetAnalyticsForecastVolumeParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsForecastWorkloadParamsPriority.
+const (
+	GetAnalyticsForecastWorkloadParamsPriorityHigh   GetAnalyticsForecastWorkloadParamsPriority = "High"
+	GetAnalyticsForecastWorkloadParamsPriorityLow    GetAnalyticsForecastWorkloadParamsPriority = "Low"
+	GetAnalyticsForecastWorkloadParamsPriorityMedium GetAnalyticsForecastWorkloadParamsPriority = "Medium"
+	GetAnalyticsForecastWorkloadParamsPriorityUrgent GetAnalyticsForecastWorkloadParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsForecastWorkloadParamsPriority enum.
+func (e GetAnalyticsForecastWorkloadParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsForecastWorkloadParamsPriorityHigh:
+		return true
+	case GetAnalyticsForecastWorkloadParamsPriorityLow:
+		return true
+	case GetAnalyticsForecastWorkloadParamsPriorityMedium:
+		return true
+	case GetAnalyticsForecastWorkloadParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsOperationalParamsPriority.
+const (
+	GetAnalyticsOperationalParamsPriorityHigh   GetAnalyticsOperationalParamsPriority = "High"
+	GetAnalyticsOperationalParamsPriorityLow    GetAnalyticsOperationalParamsPriority = "Low"
+	GetAnalyticsOperationalParamsPriorityMedium GetAnalyticsOperationalParamsPriority = "Medium"
+	GetAnalyticsOperationalParamsPriorityUrgent GetAnalyticsOperationalParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsOperationalParamsPriority enum.
+func (e GetAnalyticsOperationalParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsOperationalParamsPriorityHigh:
+		return true
+	case GetAnalyticsOperationalParamsPriorityLow:
+		return true
+	case GetAnalyticsOperationalParamsPriorityMedium:
+		return true
+	case GetAnalyticsOperationalParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsServiceHealthParamsPriority.
+const (
+	GetAnalyticsServiceHealthParamsPriorityHigh   GetAnalyticsServiceHealthParamsPriority = "High"
+	GetAnalyticsServiceHealthParamsPriorityLow    GetAnalyticsServiceHealthParamsPriority = "Low"
+	GetAnalyticsServiceHealthParamsPriorityMedium GetAnalyticsServiceHealthParamsPriority = "Medium"
+	GetAnalyticsServiceHealthParamsPriorityUrgent GetAnalyticsServiceHealthParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsServiceHealthParamsPriority enum.
+func (e GetAnalyticsServiceHealthParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsServiceHealthParamsPriorityHigh:
+		return true
+	case GetAnalyticsServiceHealthParamsPriorityLow:
+		return true
+	case GetAnalyticsServiceHealthParamsPriorityMedium:
+		return true
+	case GetAnalyticsServiceHealthParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetAnalyticsSLARiskParamsPriority.
+const (
+	GetAnalyticsSLARiskParamsPriorityHigh   GetAnalyticsSLARiskParamsPriority = "High"
+	GetAnalyticsSLARiskParamsPriorityLow    GetAnalyticsSLARiskParamsPriority = "Low"
+	GetAnalyticsSLARiskParamsPriorityMedium GetAnalyticsSLARiskParamsPriority = "Medium"
+	GetAnalyticsSLARiskParamsPriorityUrgent GetAnalyticsSLARiskParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsSLARiskParamsPriority enum.
+func (e GetAnalyticsSLARiskParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsSLARiskParamsPriorityHigh:
+		return true
+	case GetAnalyticsSLARiskParamsPriorityLow:
+		return true
+	case GetAnalyticsSLARiskParamsPriorityMedium:
+		return true
+	case GetAnalyticsSLARiskParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for GetTaskItemTrendsParamsPriority.
 const (
 	GetTaskItemTrendsParamsPriorityHigh   GetTaskItemTrendsParamsPriority = "High"
@@ -1511,6 +2165,30 @@ func (e GetStepPerformanceParamsPriority) Valid() bool {
 	}
 }
 
+// Defines values for GetAnalyticsWorkloadParamsPriority.
+const (
+	GetAnalyticsWorkloadParamsPriorityHigh   GetAnalyticsWorkloadParamsPriority = "High"
+	GetAnalyticsWorkloadParamsPriorityLow    GetAnalyticsWorkloadParamsPriority = "Low"
+	GetAnalyticsWorkloadParamsPriorityMedium GetAnalyticsWorkloadParamsPriority = "Medium"
+	GetAnalyticsWorkloadParamsPriorityUrgent GetAnalyticsWorkloadParamsPriority = "Urgent"
+)
+
+// Valid indicates whether the value is a known member of the GetAnalyticsWorkloadParamsPriority enum.
+func (e GetAnalyticsWorkloadParamsPriority) Valid() bool {
+	switch e {
+	case GetAnalyticsWorkloadParamsPriorityHigh:
+		return true
+	case GetAnalyticsWorkloadParamsPriorityLow:
+		return true
+	case GetAnalyticsWorkloadParamsPriorityMedium:
+		return true
+	case GetAnalyticsWorkloadParamsPriorityUrgent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CreateAdminUser200JSONResponseBodyRole.
 const (
 	CreateAdminUser200JSONResponseBodyRoleAdmin CreateAdminUser200JSONResponseBodyRole = "admin"
@@ -1936,19 +2614,19 @@ func (e GetDocsAssetParamsFile) Valid() bool {
 
 // Defines values for GetJobStats200JSONResponseBodyRecentTrend.
 const (
-	Improving GetJobStats200JSONResponseBodyRecentTrend = "improving"
-	Stable    GetJobStats200JSONResponseBodyRecentTrend = "stable"
-	Worsening GetJobStats200JSONResponseBodyRecentTrend = "worsening"
+	GetJobStats200JSONResponseBodyRecentTrendImproving GetJobStats200JSONResponseBodyRecentTrend = "improving"
+	GetJobStats200JSONResponseBodyRecentTrendStable    GetJobStats200JSONResponseBodyRecentTrend = "stable"
+	GetJobStats200JSONResponseBodyRecentTrendWorsening GetJobStats200JSONResponseBodyRecentTrend = "worsening"
 )
 
 // Valid indicates whether the value is a known member of the GetJobStats200JSONResponseBodyRecentTrend enum.
 func (e GetJobStats200JSONResponseBodyRecentTrend) Valid() bool {
 	switch e {
-	case Improving:
+	case GetJobStats200JSONResponseBodyRecentTrendImproving:
 		return true
-	case Stable:
+	case GetJobStats200JSONResponseBodyRecentTrendStable:
 		return true
-	case Worsening:
+	case GetJobStats200JSONResponseBodyRecentTrendWorsening:
 		return true
 	default:
 		return false
@@ -2170,6 +2848,40 @@ type AnalysisDetail struct {
 // AnalysisDetailClassificationSource What decided the classification: a person's label of the signature, similar human-labelled failures, an offline rule, the AI analyzer, or the offline heuristics. details carries its evidence.
 type AnalysisDetailClassificationSource string
 
+// AnalyticsAnomalies defines model for AnalyticsAnomalies.
+type AnalyticsAnomalies struct {
+	EscalationSpikes []struct {
+		DailyAverage float32   `json:"daily_average"`
+		Date         time.Time `json:"date"`
+		Escalations  int       `json:"escalations"`
+	} `json:"escalation_spikes"`
+
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter    AnalyticsFilter `json:"filter"`
+	IdleTasks struct {
+		Count    int `json:"count"`
+		IdleDays int `json:"idle_days"`
+		Tasks    []struct {
+			Status     string    `json:"status"`
+			Subject    string    `json:"subject"`
+			TaskId     int64     `json:"task_id"`
+			TicketId   string    `json:"ticket_id"`
+			UpdatedAt  time.Time `json:"updated_at"`
+			WorkflowId int64     `json:"workflow_id"`
+		} `json:"tasks"`
+	} `json:"idle_tasks"`
+	VolumeAnomalies []struct {
+		Date     time.Time                             `json:"date"`
+		Expected float32                               `json:"expected"`
+		Kind     AnalyticsAnomaliesVolumeAnomaliesKind `json:"kind"`
+		StdDev   float32                               `json:"std_dev"`
+		Value    float32                               `json:"value"`
+	} `json:"volume_anomalies"`
+}
+
+// AnalyticsAnomaliesVolumeAnomaliesKind defines model for AnalyticsAnomalies.VolumeAnomalies.Kind.
+type AnalyticsAnomaliesVolumeAnomaliesKind string
+
 // AnalyticsAssignmentFigures Assignments by their status now; avg_action_hours from assignment to the assignee's action.
 type AnalyticsAssignmentFigures struct {
 	Active         int      `json:"active"`
@@ -2179,6 +2891,69 @@ type AnalyticsAssignmentFigures struct {
 	Escalated      int      `json:"escalated"`
 	Reassigned     int      `json:"reassigned"`
 	Resolved       int      `json:"resolved"`
+}
+
+// AnalyticsAssignmentPage defines model for AnalyticsAssignmentPage.
+type AnalyticsAssignmentPage struct {
+	Count    int                      `json:"count"`
+	Next     *string                  `json:"next"`
+	Previous *string                  `json:"previous"`
+	Results  []AnalyticsAssignmentRow `json:"results"`
+}
+
+// AnalyticsAssignmentRow defines model for AnalyticsAssignmentRow.
+type AnalyticsAssignmentRow struct {
+	ActedAt          *time.Time `json:"acted_at"`
+	AssignedAt       time.Time  `json:"assigned_at"`
+	AssignmentStatus string     `json:"assignment_status"`
+
+	// FromUserId For a transfer, the user it was taken from.
+	FromUserId *string                      `json:"from_user_id"`
+	Origin     AnalyticsAssignmentRowOrigin `json:"origin"`
+	RoleName   string                       `json:"role_name"`
+	StepId     int64                        `json:"step_id"`
+	TaskId     int64                        `json:"task_id"`
+	TaskItemId int64                        `json:"task_item_id"`
+	TicketId   string                       `json:"ticket_id"`
+	UserId     string                       `json:"user_id"`
+	Username   string                       `json:"username"`
+	WorkflowId int64                        `json:"workflow_id"`
+}
+
+// AnalyticsAssignmentRowOrigin defines model for AnalyticsAssignmentRow.Origin.
+type AnalyticsAssignmentRowOrigin string
+
+// AnalyticsCategoryForecast defines model for AnalyticsCategoryForecast.
+type AnalyticsCategoryForecast struct {
+	Categories []AnalyticsCategoryTrend `json:"categories"`
+
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter     AnalyticsFilter `json:"filter"`
+	Horizon    int             `json:"horizon"`
+	Interval   string          `json:"interval"`
+	Method     string          `json:"method"`
+	WeekStarts []time.Time     `json:"week_starts"`
+}
+
+// AnalyticsCategoryTrend defines model for AnalyticsCategoryTrend.
+type AnalyticsCategoryTrend struct {
+	Category  string                          `json:"category"`
+	Direction AnalyticsCategoryTrendDirection `json:"direction"`
+	NextWeek  *float32                        `json:"next_week"`
+	Reason    *string                         `json:"reason"`
+	Weeks     []float32                       `json:"weeks"`
+}
+
+// AnalyticsCategoryTrendDirection defines model for AnalyticsCategoryTrend.Direction.
+type AnalyticsCategoryTrendDirection string
+
+// AnalyticsComprehensiveForecast defines model for AnalyticsComprehensiveForecast.
+type AnalyticsComprehensiveForecast struct {
+	Category   AnalyticsCategoryForecast `json:"category"`
+	Resolution AnalyticsSeriesForecast   `json:"resolution"`
+	SlaRisk    AnalyticsSLARiskForecast  `json:"sla_risk"`
+	Volume     AnalyticsSeriesForecast   `json:"volume"`
+	Workload   AnalyticsWorkloadForecast `json:"workload"`
 }
 
 // AnalyticsCount defines model for AnalyticsCount.
@@ -2265,6 +3040,29 @@ type AnalyticsFilter struct {
 // AnalyticsFilterPriority defines model for AnalyticsFilter.Priority.
 type AnalyticsFilterPriority string
 
+// AnalyticsForecast A forecast that states its method, horizon and interval; with too short a history, no points and a reason.
+type AnalyticsForecast struct {
+	// History How many points the forecast was made from.
+	History  int                      `json:"history"`
+	Horizon  int                      `json:"horizon"`
+	Interval string                   `json:"interval"`
+	Method   string                   `json:"method"`
+	Points   []AnalyticsForecastPoint `json:"points"`
+	Reason   *string                  `json:"reason"`
+}
+
+// AnalyticsForecastPoint defines model for AnalyticsForecastPoint.
+type AnalyticsForecastPoint struct {
+	// Date Start of the period.
+	Date  *time.Time `json:"date,omitempty"`
+	Lower float32    `json:"lower"`
+
+	// Step 1 for the first period after the history.
+	Step  int     `json:"step"`
+	Upper float32 `json:"upper"`
+	Value float32 `json:"value"`
+}
+
 // AnalyticsIndex The analytics endpoints.
 type AnalyticsIndex struct {
 	Endpoints []struct {
@@ -2280,6 +3078,41 @@ type AnalyticsIndex struct {
 	} `json:"endpoints"`
 }
 
+// AnalyticsOperational defines model for AnalyticsOperational.
+type AnalyticsOperational struct {
+	At               time.Time           `json:"at"`
+	BusiestUsers     []AnalyticsUserLoad `json:"busiest_users"`
+	EscalationSpikes int                 `json:"escalation_spikes"`
+
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter    AnalyticsFilter         `json:"filter"`
+	Health    AnalyticsWorkflowHealth `json:"health"`
+	IdleTasks int                     `json:"idle_tasks"`
+	SlaRisk   struct {
+		High   int `json:"high"`
+		Low    int `json:"low"`
+		Medium int `json:"medium"`
+	} `json:"sla_risk"`
+	TicketsCreated  int `json:"tickets_created"`
+	VolumeAnomalies int `json:"volume_anomalies"`
+}
+
+// AnalyticsRiskTask defines model for AnalyticsRiskTask.
+type AnalyticsRiskTask struct {
+	CreatedAt        time.Time              `json:"created_at"`
+	Level            AnalyticsRiskTaskLevel `json:"level"`
+	Priority         string                 `json:"priority"`
+	Score            int                    `json:"score"`
+	Subject          string                 `json:"subject"`
+	TargetResolution time.Time              `json:"target_resolution"`
+	TaskId           int64                  `json:"task_id"`
+	TicketId         string                 `json:"ticket_id"`
+	WorkflowId       int64                  `json:"workflow_id"`
+}
+
+// AnalyticsRiskTaskLevel defines model for AnalyticsRiskTask.Level.
+type AnalyticsRiskTaskLevel string
+
 // AnalyticsSLA SLA outcomes judged at the answer's time: met (resolved by the
 // target), breached (resolved after it, or not resolved and past it),
 // open (not resolved, target not passed), no_sla (no target). rate is
@@ -2291,6 +3124,64 @@ type AnalyticsSLA struct {
 	Open     int      `json:"open"`
 	Rate     *float64 `json:"rate"`
 	Total    int      `json:"total"`
+}
+
+// AnalyticsSLARisk defines model for AnalyticsSLARisk.
+type AnalyticsSLARisk struct {
+	At time.Time `json:"at"`
+
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter AnalyticsFilter     `json:"filter"`
+	High   int                 `json:"high"`
+	Low    int                 `json:"low"`
+	Medium int                 `json:"medium"`
+	Open   int                 `json:"open"`
+	Tasks  []AnalyticsRiskTask `json:"tasks"`
+}
+
+// AnalyticsSLARiskForecast defines model for AnalyticsSLARiskForecast.
+type AnalyticsSLARiskForecast struct {
+	At               time.Time `json:"at"`
+	BreachShare      *float32  `json:"breach_share"`
+	Breached         int       `json:"breached"`
+	Due              int       `json:"due"`
+	ExpectedBreaches *float32  `json:"expected_breaches"`
+
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter     AnalyticsFilter `json:"filter"`
+	Horizon    int             `json:"horizon"`
+	Interval   string          `json:"interval"`
+	Lower      *float32        `json:"lower"`
+	Met        int             `json:"met"`
+	Method     string          `json:"method"`
+	OverdueNow int             `json:"overdue_now"`
+	Reason     *string         `json:"reason"`
+	Upper      *float32        `json:"upper"`
+}
+
+// AnalyticsSeriesForecast defines model for AnalyticsSeriesForecast.
+type AnalyticsSeriesForecast struct {
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter AnalyticsFilter `json:"filter"`
+
+	// Forecast A forecast that states its method, horizon and interval; with too short a history, no points and a reason.
+	Forecast AnalyticsForecast      `json:"forecast"`
+	History  []AnalyticsSeriesValue `json:"history"`
+	Unit     string                 `json:"unit"`
+}
+
+// AnalyticsSeriesValue defines model for AnalyticsSeriesValue.
+type AnalyticsSeriesValue struct {
+	Date  time.Time `json:"date"`
+	Value float32   `json:"value"`
+}
+
+// AnalyticsServiceHealth defines model for AnalyticsServiceHealth.
+type AnalyticsServiceHealth struct {
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter    AnalyticsFilter           `json:"filter"`
+	Overall   AnalyticsWorkflowHealth   `json:"overall"`
+	Workflows []AnalyticsWorkflowHealth `json:"workflows"`
 }
 
 // AnalyticsStepPerformance defines model for AnalyticsStepPerformance.
@@ -2344,6 +3235,14 @@ type AnalyticsTaskItemTrends struct {
 // AnalyticsTaskItemTrendsInterval defines model for AnalyticsTaskItemTrends.Interval.
 type AnalyticsTaskItemTrendsInterval string
 
+// AnalyticsTaskPage defines model for AnalyticsTaskPage.
+type AnalyticsTaskPage struct {
+	Count    int                `json:"count"`
+	Next     *string            `json:"next"`
+	Previous *string            `json:"previous"`
+	Results  []AnalyticsTaskRow `json:"results"`
+}
+
 // AnalyticsTaskPerformance defines model for AnalyticsTaskPerformance.
 type AnalyticsTaskPerformance struct {
 	// Assignments Assignments by their status now; avg_action_hours from assignment to the assignee's action.
@@ -2354,6 +3253,20 @@ type AnalyticsTaskPerformance struct {
 	Filters        AnalyticsFilter      `json:"filters"`
 	ResolutionRate *float64             `json:"resolution_rate"`
 	Tasks          AnalyticsTaskFigures `json:"tasks"`
+}
+
+// AnalyticsTaskRow defines model for AnalyticsTaskRow.
+type AnalyticsTaskRow struct {
+	CreatedAt        time.Time  `json:"created_at"`
+	CurrentStepId    int64      `json:"current_step_id"`
+	Priority         string     `json:"priority"`
+	ResolvedAt       *time.Time `json:"resolved_at"`
+	Status           string     `json:"status"`
+	Subject          string     `json:"subject"`
+	TargetResolution *time.Time `json:"target_resolution"`
+	TaskId           int64      `json:"task_id"`
+	TicketId         string     `json:"ticket_id"`
+	WorkflowId       int64      `json:"workflow_id"`
 }
 
 // AnalyticsTicketAges defines model for AnalyticsTicketAges.
@@ -2388,6 +3301,14 @@ type AnalyticsTicketCategories struct {
 	Total   int             `json:"total"`
 }
 
+// AnalyticsTicketPage defines model for AnalyticsTicketPage.
+type AnalyticsTicketPage struct {
+	Count    int                  `json:"count"`
+	Next     *string              `json:"next"`
+	Previous *string              `json:"previous"`
+	Results  []AnalyticsTicketRow `json:"results"`
+}
+
 // AnalyticsTicketPriorities defines model for AnalyticsTicketPriorities.
 type AnalyticsTicketPriorities struct {
 	// Filters The filter a figure was computed with, its defaults filled in.
@@ -2405,6 +3326,25 @@ type AnalyticsTicketPriorities struct {
 
 // AnalyticsTicketPrioritiesPrioritiesPriority defines model for AnalyticsTicketPriorities.Priorities.Priority.
 type AnalyticsTicketPrioritiesPrioritiesPriority string
+
+// AnalyticsTicketRow defines model for AnalyticsTicketRow.
+type AnalyticsTicketRow struct {
+	Category         string                `json:"category"`
+	CreatedAt        time.Time             `json:"created_at"`
+	Department       string                `json:"department"`
+	Priority         string                `json:"priority"`
+	ResolvedAt       *time.Time            `json:"resolved_at"`
+	Sla              AnalyticsTicketRowSla `json:"sla"`
+	Status           string                `json:"status"`
+	Subject          string                `json:"subject"`
+	TargetResolution *time.Time            `json:"target_resolution"`
+	TaskId           *int64                `json:"task_id"`
+	TicketId         string                `json:"ticket_id"`
+	WorkflowId       *int64                `json:"workflow_id"`
+}
+
+// AnalyticsTicketRowSla defines model for AnalyticsTicketRow.Sla.
+type AnalyticsTicketRowSla string
 
 // AnalyticsTicketSLA defines model for AnalyticsTicketSLA.
 type AnalyticsTicketSLA struct {
@@ -2468,6 +3408,15 @@ type AnalyticsTransfers struct {
 	Transfers    int              `json:"transfers"`
 }
 
+// AnalyticsUserLoad defines model for AnalyticsUserLoad.
+type AnalyticsUserLoad struct {
+	Assigned int    `json:"assigned"`
+	Open     int    `json:"open"`
+	Resolved int    `json:"resolved"`
+	UserId   string `json:"user_id"`
+	Username string `json:"username"`
+}
+
 // AnalyticsUserRankings defines model for AnalyticsUserRankings.
 type AnalyticsUserRankings struct {
 	// Filters The filter a figure was computed with, its defaults filled in.
@@ -2486,6 +3435,38 @@ type AnalyticsUserRankings struct {
 		UserId         string   `json:"user_id"`
 		Username       string   `json:"username"`
 	} `json:"users"`
+}
+
+// AnalyticsWeekdayLoad defines model for AnalyticsWeekdayLoad.
+type AnalyticsWeekdayLoad struct {
+	Days   int     `json:"days"`
+	Factor float32 `json:"factor"`
+	Tasks  int     `json:"tasks"`
+
+	// Weekday Example: Monday
+	Weekday string `json:"weekday"`
+}
+
+// AnalyticsWorkflowHealth defines model for AnalyticsWorkflowHealth.
+type AnalyticsWorkflowHealth struct {
+	AvgResolutionHours *float32 `json:"avg_resolution_hours"`
+	Breached           int      `json:"breached"`
+	ComplianceRate     *float32 `json:"compliance_rate"`
+	Department         string   `json:"department"`
+	Idle               int      `json:"idle"`
+	Met                int      `json:"met"`
+	Name               string   `json:"name"`
+	Open               int      `json:"open"`
+	Overdue            int      `json:"overdue"`
+	Resolved           int      `json:"resolved"`
+
+	// Status healthy, degraded or critical.
+	//
+	// Example: degraded
+	Status string `json:"status"`
+
+	// WorkflowId 0 for the overall figure.
+	WorkflowId int64 `json:"workflow_id"`
 }
 
 // AnalyticsWorkflowMetrics defines model for AnalyticsWorkflowMetrics.
@@ -2509,6 +3490,28 @@ type AnalyticsWorkflowMetrics struct {
 		Tasks      int          `json:"tasks"`
 		WorkflowId int64        `json:"workflow_id"`
 	} `json:"workflows"`
+}
+
+// AnalyticsWorkload defines model for AnalyticsWorkload.
+type AnalyticsWorkload struct {
+	AverageDaily float32 `json:"average_daily"`
+
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter   AnalyticsFilter        `json:"filter"`
+	Users    []AnalyticsUserLoad    `json:"users"`
+	Weekdays []AnalyticsWeekdayLoad `json:"weekdays"`
+}
+
+// AnalyticsWorkloadForecast defines model for AnalyticsWorkloadForecast.
+type AnalyticsWorkloadForecast struct {
+	// Filter The filter a figure was computed with, its defaults filled in.
+	Filter AnalyticsFilter `json:"filter"`
+
+	// Forecast A forecast that states its method, horizon and interval; with too short a history, no points and a reason.
+	Forecast AnalyticsForecast      `json:"forecast"`
+	History  []AnalyticsSeriesValue `json:"history"`
+	Unit     string                 `json:"unit"`
+	Weekdays []AnalyticsWeekdayLoad `json:"weekdays"`
 }
 
 // AssignmentStatus new and in progress are active (the holder may act); the others are
@@ -4033,6 +5036,9 @@ type AnalyticsDepartment = string
 // AnalyticsEndDate Example: 2026-11-30
 type AnalyticsEndDate = string
 
+// AnalyticsHorizon defines model for AnalyticsHorizon.
+type AnalyticsHorizon = int
+
 // AnalyticsInterval defines model for AnalyticsInterval.
 type AnalyticsInterval string
 
@@ -4170,6 +5176,552 @@ type PlainUnavailable = PlainError
 
 // Validation Analysis and tasks (FastAPI) request validation error, status 422.
 type Validation = ValidationError
+
+// GetAnalyticsAnomaliesParams defines parameters for GetAnalyticsAnomalies.
+type GetAnalyticsAnomaliesParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsAnomaliesParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetAnalyticsAnomaliesParamsPriority defines parameters for GetAnalyticsAnomalies.
+type GetAnalyticsAnomaliesParamsPriority string
+
+// DrilldownTasksByOriginParams defines parameters for DrilldownTasksByOrigin.
+type DrilldownTasksByOriginParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownTasksByOriginParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize                        `form:"page_size,omitempty" json:"page_size,omitempty"`
+	Origin   *DrilldownTasksByOriginParamsOrigin `form:"origin,omitempty" json:"origin,omitempty"`
+}
+
+// DrilldownTasksByOriginParamsPriority defines parameters for DrilldownTasksByOrigin.
+type DrilldownTasksByOriginParamsPriority string
+
+// DrilldownTasksByOriginParamsOrigin defines parameters for DrilldownTasksByOrigin.
+type DrilldownTasksByOriginParamsOrigin string
+
+// DrilldownTasksByStatusParams defines parameters for DrilldownTasksByStatus.
+type DrilldownTasksByStatusParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownTasksByStatusParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize                        `form:"page_size,omitempty" json:"page_size,omitempty"`
+	Status   *DrilldownTasksByStatusParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// DrilldownTasksByStatusParamsPriority defines parameters for DrilldownTasksByStatus.
+type DrilldownTasksByStatusParamsPriority string
+
+// DrilldownTasksByStatusParamsStatus defines parameters for DrilldownTasksByStatus.
+type DrilldownTasksByStatusParamsStatus string
+
+// DrilldownTicketsByAgeParams defines parameters for DrilldownTicketsByAge.
+type DrilldownTicketsByAgeParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownTicketsByAgeParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Bracket Age since creation.
+	Bracket *DrilldownTicketsByAgeParamsBracket `form:"bracket,omitempty" json:"bracket,omitempty"`
+}
+
+// DrilldownTicketsByAgeParamsPriority defines parameters for DrilldownTicketsByAge.
+type DrilldownTicketsByAgeParamsPriority string
+
+// DrilldownTicketsByAgeParamsBracket defines parameters for DrilldownTicketsByAge.
+type DrilldownTicketsByAgeParamsBracket string
+
+// DrilldownTicketsByPriorityParams defines parameters for DrilldownTicketsByPriority.
+type DrilldownTicketsByPriorityParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownTicketsByPriorityParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// DrilldownTicketsByPriorityParamsPriority defines parameters for DrilldownTicketsByPriority.
+type DrilldownTicketsByPriorityParamsPriority string
+
+// DrilldownTicketsBySLAParams defines parameters for DrilldownTicketsBySLA.
+type DrilldownTicketsBySLAParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownTicketsBySLAParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize                    `form:"page_size,omitempty" json:"page_size,omitempty"`
+	Sla      *DrilldownTicketsBySLAParamsSla `form:"sla,omitempty" json:"sla,omitempty"`
+}
+
+// DrilldownTicketsBySLAParamsPriority defines parameters for DrilldownTicketsBySLA.
+type DrilldownTicketsBySLAParamsPriority string
+
+// DrilldownTicketsBySLAParamsSla defines parameters for DrilldownTicketsBySLA.
+type DrilldownTicketsBySLAParamsSla string
+
+// DrilldownTicketsByStatusParams defines parameters for DrilldownTicketsByStatus.
+type DrilldownTicketsByStatusParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownTicketsByStatusParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+
+	// Status A ticket status (New, Open, In Progress, Resolved).
+	Status *string `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// DrilldownTicketsByStatusParamsPriority defines parameters for DrilldownTicketsByStatus.
+type DrilldownTicketsByStatusParamsPriority string
+
+// DrilldownTransfersParams defines parameters for DrilldownTransfers.
+type DrilldownTransfersParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownTransfersParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// DrilldownTransfersParamsPriority defines parameters for DrilldownTransfers.
+type DrilldownTransfersParamsPriority string
+
+// DrilldownUserParams defines parameters for DrilldownUser.
+type DrilldownUserParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownUserParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// DrilldownUserParamsPriority defines parameters for DrilldownUser.
+type DrilldownUserParamsPriority string
+
+// DrilldownWorkflowParams defines parameters for DrilldownWorkflow.
+type DrilldownWorkflowParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *DrilldownWorkflowParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Page Page number, from 1.
+	Page *DRFPage `form:"page,omitempty" json:"page,omitempty"`
+
+	// PageSize Rows per page.
+	PageSize *DRFPageSize `form:"page_size,omitempty" json:"page_size,omitempty"`
+}
+
+// DrilldownWorkflowParamsPriority defines parameters for DrilldownWorkflow.
+type DrilldownWorkflowParamsPriority string
+
+// GetAnalyticsForecastCategoryParams defines parameters for GetAnalyticsForecastCategory.
+type GetAnalyticsForecastCategoryParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsForecastCategoryParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetAnalyticsForecastCategoryParamsPriority defines parameters for GetAnalyticsForecastCategory.
+type GetAnalyticsForecastCategoryParamsPriority string
+
+// GetAnalyticsForecastComprehensiveParams defines parameters for GetAnalyticsForecastComprehensive.
+type GetAnalyticsForecastComprehensiveParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsForecastComprehensiveParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Horizon How many days to forecast.
+	Horizon *AnalyticsHorizon `form:"horizon,omitempty" json:"horizon,omitempty"`
+}
+
+// GetAnalyticsForecastComprehensiveParamsPriority defines parameters for GetAnalyticsForecastComprehensive.
+type GetAnalyticsForecastComprehensiveParamsPriority string
+
+// GetAnalyticsForecastResolutionParams defines parameters for GetAnalyticsForecastResolution.
+type GetAnalyticsForecastResolutionParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsForecastResolutionParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Horizon How many days to forecast.
+	Horizon *AnalyticsHorizon `form:"horizon,omitempty" json:"horizon,omitempty"`
+}
+
+// GetAnalyticsForecastResolutionParamsPriority defines parameters for GetAnalyticsForecastResolution.
+type GetAnalyticsForecastResolutionParamsPriority string
+
+// GetAnalyticsForecastSLARiskParams defines parameters for GetAnalyticsForecastSLARisk.
+type GetAnalyticsForecastSLARiskParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsForecastSLARiskParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Horizon How many days to forecast.
+	Horizon *AnalyticsHorizon `form:"horizon,omitempty" json:"horizon,omitempty"`
+}
+
+// GetAnalyticsForecastSLARiskParamsPriority defines parameters for GetAnalyticsForecastSLARisk.
+type GetAnalyticsForecastSLARiskParamsPriority string
+
+// GetAnalyticsForecastVolumeParams defines parameters for GetAnalyticsForecastVolume.
+type GetAnalyticsForecastVolumeParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsForecastVolumeParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Horizon How many days to forecast.
+	Horizon *AnalyticsHorizon `form:"horizon,omitempty" json:"horizon,omitempty"`
+}
+
+// GetAnalyticsForecastVolumeParamsPriority defines parameters for GetAnalyticsForecastVolume.
+type GetAnalyticsForecastVolumeParamsPriority string
+
+// GetAnalyticsForecastWorkloadParams defines parameters for GetAnalyticsForecastWorkload.
+type GetAnalyticsForecastWorkloadParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsForecastWorkloadParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+
+	// Horizon How many days to forecast.
+	Horizon *AnalyticsHorizon `form:"horizon,omitempty" json:"horizon,omitempty"`
+}
+
+// GetAnalyticsForecastWorkloadParamsPriority defines parameters for GetAnalyticsForecastWorkload.
+type GetAnalyticsForecastWorkloadParamsPriority string
+
+// GetAnalyticsOperationalParams defines parameters for GetAnalyticsOperational.
+type GetAnalyticsOperationalParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsOperationalParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetAnalyticsOperationalParamsPriority defines parameters for GetAnalyticsOperational.
+type GetAnalyticsOperationalParamsPriority string
+
+// GetAnalyticsServiceHealthParams defines parameters for GetAnalyticsServiceHealth.
+type GetAnalyticsServiceHealthParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsServiceHealthParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetAnalyticsServiceHealthParamsPriority defines parameters for GetAnalyticsServiceHealth.
+type GetAnalyticsServiceHealthParamsPriority string
+
+// GetAnalyticsSLARiskParams defines parameters for GetAnalyticsSLARisk.
+type GetAnalyticsSLARiskParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsSLARiskParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetAnalyticsSLARiskParamsPriority defines parameters for GetAnalyticsSLARisk.
+type GetAnalyticsSLARiskParamsPriority string
 
 // GetTaskItemTrendsParams defines parameters for GetTaskItemTrends.
 type GetTaskItemTrendsParams struct {
@@ -4572,6 +6124,30 @@ type GetStepPerformanceParams struct {
 
 // GetStepPerformanceParamsPriority defines parameters for GetStepPerformance.
 type GetStepPerformanceParamsPriority string
+
+// GetAnalyticsWorkloadParams defines parameters for GetAnalyticsWorkload.
+type GetAnalyticsWorkloadParams struct {
+	// StartDate Start of the range (inclusive): an RFC 3339 time or a YYYY-MM-DD date
+	// (UTC midnight). Default: 30 days before end_date.
+	StartDate *AnalyticsStartDate `form:"start_date,omitempty" json:"start_date,omitempty"`
+
+	// EndDate End of the range (exclusive): an RFC 3339 time, or a YYYY-MM-DD date
+	// whose whole day (UTC) is included. Default: now. It must be after
+	// start_date, at most 731 days after it.
+	EndDate *AnalyticsEndDate `form:"end_date,omitempty" json:"end_date,omitempty"`
+
+	// WorkflowId Only the tasks and tickets of this workflow.
+	WorkflowId *AnalyticsWorkflowID `form:"workflow_id,omitempty" json:"workflow_id,omitempty"`
+
+	// Department Only this department (a ticket's own; a task's workflow's).
+	Department *AnalyticsDepartment `form:"department,omitempty" json:"department,omitempty"`
+
+	// Priority Only this priority.
+	Priority *GetAnalyticsWorkloadParamsPriority `form:"priority,omitempty" json:"priority,omitempty"`
+}
+
+// GetAnalyticsWorkloadParamsPriority defines parameters for GetAnalyticsWorkload.
+type GetAnalyticsWorkloadParamsPriority string
 
 // AnalyzeFailuresJSONBody defines parameters for AnalyzeFailures.
 type AnalyzeFailuresJSONBody struct {
@@ -5815,6 +7391,186 @@ type ClientInterface interface {
 	// Corresponds with GET /analytics/ (the `GetAnalyticsIndex` operationId).
 	GetAnalyticsIndex(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetAnalyticsAnomalies Anomaly detection (admins)
+	//
+	// Days (whole days back from end_date) whose ticket volume is more than 2 sigma
+	// (sigma floored at 1) from the mean of the 7 days before; open tasks unchanged
+	// for 7 days or more; days with more than twice the average daily escalations.
+	//
+	// Corresponds with GET /analytics/anomalies/ (the `GetAnalyticsAnomalies` operationId).
+	GetAnalyticsAnomalies(ctx context.Context, params *GetAnalyticsAnomaliesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownTasksByOrigin Tasks by origin
+	//
+	// The assignments made in the range, of one origin when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/tasks/origin/ (the `DrilldownTasksByOrigin` operationId).
+	DrilldownTasksByOrigin(ctx context.Context, params *DrilldownTasksByOriginParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownTasksByStatus Tasks by status
+	//
+	// The tasks created in the range, with status when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/tasks/status/ (the `DrilldownTasksByStatus` operationId).
+	DrilldownTasksByStatus(ctx context.Context, params *DrilldownTasksByStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownTicketsByAge Tickets by age bracket
+	//
+	// The unresolved tickets created in the range, of the age bracket when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/age/ (the `DrilldownTicketsByAge` operationId).
+	DrilldownTicketsByAge(ctx context.Context, params *DrilldownTicketsByAgeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownTicketsByPriority Tickets by priority
+	//
+	// The tickets created in the range; the priority filter picks the priority.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/priority/ (the `DrilldownTicketsByPriority` operationId).
+	DrilldownTicketsByPriority(ctx context.Context, params *DrilldownTicketsByPriorityParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownTicketsBySLA SLA compliance details
+	//
+	// The tickets created in the range with their task's SLA outcome (met, breached,
+	// open: not resolved and target not passed; no_sla), of one outcome when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/sla/ (the `DrilldownTicketsBySLA` operationId).
+	DrilldownTicketsBySLA(ctx context.Context, params *DrilldownTicketsBySLAParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownTicketsByStatus Tickets by status
+	//
+	// The tickets created in the range, with status when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/status/ (the `DrilldownTicketsByStatus` operationId).
+	DrilldownTicketsByStatus(ctx context.Context, params *DrilldownTicketsByStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownTransfers Transfer details
+	//
+	// The assignments transferred in the range, each with the user it was taken
+	// from.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/transfers/ (the `DrilldownTransfers` operationId).
+	DrilldownTransfers(ctx context.Context, params *DrilldownTransfersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownUser User task details
+	//
+	// The assignments one user received in the range. For admins and that user;
+	// 403 for anyone else.
+	//
+	// Corresponds with GET /analytics/drilldown/user/{id}/ (the `DrilldownUser` operationId).
+	DrilldownUser(ctx context.Context, id string, params *DrilldownUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DrilldownWorkflow Workflow task details
+	//
+	// The tasks of one workflow created in the range that the caller may see; 404
+	// for a workflow that does not exist.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Corresponds with GET /analytics/drilldown/workflow/{id}/ (the `DrilldownWorkflow` operationId).
+	DrilldownWorkflow(ctx context.Context, id int64, params *DrilldownWorkflowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsForecastCategory Category trend forecast (admins)
+	//
+	// Next week's tickets of each of the 20 busiest categories: exponential smoothing
+	// (alpha 0.4) of the whole weeks of the range, and a direction (rising above
+	// 110 % of the mean week, falling below 90 %). Fewer than 4 weeks: a reason.
+	//
+	// Corresponds with GET /analytics/forecast/category/ (the `GetAnalyticsForecastCategory` operationId).
+	GetAnalyticsForecastCategory(ctx context.Context, params *GetAnalyticsForecastCategoryParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsForecastComprehensive All forecasts combined (admins)
+	//
+	// The five forecasts above for one filter and horizon.
+	//
+	// Corresponds with GET /analytics/forecast/comprehensive/ (the `GetAnalyticsForecastComprehensive` operationId).
+	GetAnalyticsForecastComprehensive(ctx context.Context, params *GetAnalyticsForecastComprehensiveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsForecastResolution Resolution time forecast (admins)
+	//
+	// Mean hours from creation to resolution, by day of resolution, forecast as the
+	// volume is, from the days of the range on which tasks were resolved (at least 7).
+	//
+	// Corresponds with GET /analytics/forecast/resolution/ (the `GetAnalyticsForecastResolution` operationId).
+	GetAnalyticsForecastResolution(ctx context.Context, params *GetAnalyticsForecastResolutionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsForecastSLARisk SLA breach risk forecast (admins)
+	//
+	// Expected breaches among the open tasks due in the next horizon days: due x the
+	// breach share of the tasks created in the range that met or breached their SLA,
+	// with a band of one binomial standard deviation. No decided task: a reason.
+	//
+	// Corresponds with GET /analytics/forecast/sla-risk/ (the `GetAnalyticsForecastSLARisk` operationId).
+	GetAnalyticsForecastSLARisk(ctx context.Context, params *GetAnalyticsForecastSLARiskParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsForecastVolume Ticket volume forecast (admins)
+	//
+	// Tickets per day over the next horizon days: the mean of a least-squares
+	// trend and exponential smoothing (alpha 0.3) of the whole days of the range,
+	// with a band of one standard deviation. Fewer than 7 days: a reason, no points.
+	//
+	// Corresponds with GET /analytics/forecast/volume/ (the `GetAnalyticsForecastVolume` operationId).
+	GetAnalyticsForecastVolume(ctx context.Context, params *GetAnalyticsForecastVolumeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsForecastWorkload Workload forecast (admins)
+	//
+	// Tasks created per day over the next horizon days: the volume method applied to
+	// tasks, times the day-of-week factor of each day.
+	//
+	// Corresponds with GET /analytics/forecast/workload/ (the `GetAnalyticsForecastWorkload` operationId).
+	GetAnalyticsForecastWorkload(ctx context.Context, params *GetAnalyticsForecastWorkloadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsOperational Operational insights summary (admins)
+	//
+	// The headline of each insight: the service health, tickets created in the range,
+	// open tasks by SLA risk level, idle tasks, volume anomalies, escalation spikes
+	// and the five busiest people.
+	//
+	// Corresponds with GET /analytics/operational/ (the `GetAnalyticsOperational` operationId).
+	GetAnalyticsOperational(ctx context.Context, params *GetAnalyticsOperationalParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsServiceHealth Service health summary (admins)
+	//
+	// Per workflow and overall: open, overdue and idle tasks now; SLA compliance of
+	// the tasks created in the range (open is not met; a rate only over decided
+	// tasks); mean resolution time; a status: critical below 75 % compliance or with
+	// more than a quarter of the open tasks overdue or idle, degraded below 90 % or
+	// above a tenth, else healthy.
+	//
+	// Corresponds with GET /analytics/service-health/ (the `GetAnalyticsServiceHealth` operationId).
+	GetAnalyticsServiceHealth(ctx context.Context, params *GetAnalyticsServiceHealthParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsSLARisk SLA risk report (admins)
+	//
+	// Every open task of the scope with an SLA target, scored now, whatever the
+	// range: an additive score out of 100 (time remaining up to 40, share of the SLA
+	// elapsed up to 30, priority up to 15, age up to 15); >= 70 high, >= 40 medium,
+	// else low. Lists the 20 riskiest.
+	//
+	// Corresponds with GET /analytics/sla-risk/ (the `GetAnalyticsSLARisk` operationId).
+	GetAnalyticsSLARisk(ctx context.Context, params *GetAnalyticsSLARiskParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetTaskItemTrends Task assignment trends
 	//
 	// Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
@@ -5934,6 +7690,16 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /analytics/workflows/steps/ (the `GetStepPerformance` operationId).
 	GetStepPerformance(ctx context.Context, params *GetStepPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetAnalyticsWorkload Workload analysis (admins)
+	//
+	// Who holds the work (open assignments now; assignments received and finished in
+	// the range; the 20 busiest), and the day-of-week factors of the tasks created in
+	// the range: factor = (tasks on that weekday / such days in the range) /
+	// (tasks / days).
+	//
+	// Corresponds with GET /analytics/workload/ (the `GetAnalyticsWorkload` operationId).
+	GetAnalyticsWorkload(ctx context.Context, params *GetAnalyticsWorkloadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnalyzeFailuresWithBody Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
@@ -7630,6 +9396,376 @@ func (c *Client) GetAnalyticsIndex(ctx context.Context, reqEditors ...RequestEdi
 	return c.Client.Do(req)
 }
 
+// GetAnalyticsAnomalies Anomaly detection (admins)
+//
+// Days (whole days back from end_date) whose ticket volume is more than 2 sigma
+// (sigma floored at 1) from the mean of the 7 days before; open tasks unchanged
+// for 7 days or more; days with more than twice the average daily escalations.
+//
+// Corresponds with GET /analytics/anomalies/ (the `GetAnalyticsAnomalies` operationId).
+func (c *Client) GetAnalyticsAnomalies(ctx context.Context, params *GetAnalyticsAnomaliesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsAnomaliesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownTasksByOrigin Tasks by origin
+//
+// The assignments made in the range, of one origin when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/tasks/origin/ (the `DrilldownTasksByOrigin` operationId).
+func (c *Client) DrilldownTasksByOrigin(ctx context.Context, params *DrilldownTasksByOriginParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownTasksByOriginRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownTasksByStatus Tasks by status
+//
+// The tasks created in the range, with status when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/tasks/status/ (the `DrilldownTasksByStatus` operationId).
+func (c *Client) DrilldownTasksByStatus(ctx context.Context, params *DrilldownTasksByStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownTasksByStatusRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownTicketsByAge Tickets by age bracket
+//
+// The unresolved tickets created in the range, of the age bracket when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/tickets/age/ (the `DrilldownTicketsByAge` operationId).
+func (c *Client) DrilldownTicketsByAge(ctx context.Context, params *DrilldownTicketsByAgeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownTicketsByAgeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownTicketsByPriority Tickets by priority
+//
+// The tickets created in the range; the priority filter picks the priority.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/tickets/priority/ (the `DrilldownTicketsByPriority` operationId).
+func (c *Client) DrilldownTicketsByPriority(ctx context.Context, params *DrilldownTicketsByPriorityParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownTicketsByPriorityRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownTicketsBySLA SLA compliance details
+//
+// The tickets created in the range with their task's SLA outcome (met, breached,
+// open: not resolved and target not passed; no_sla), of one outcome when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/tickets/sla/ (the `DrilldownTicketsBySLA` operationId).
+func (c *Client) DrilldownTicketsBySLA(ctx context.Context, params *DrilldownTicketsBySLAParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownTicketsBySLARequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownTicketsByStatus Tickets by status
+//
+// The tickets created in the range, with status when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/tickets/status/ (the `DrilldownTicketsByStatus` operationId).
+func (c *Client) DrilldownTicketsByStatus(ctx context.Context, params *DrilldownTicketsByStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownTicketsByStatusRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownTransfers Transfer details
+//
+// The assignments transferred in the range, each with the user it was taken
+// from.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/transfers/ (the `DrilldownTransfers` operationId).
+func (c *Client) DrilldownTransfers(ctx context.Context, params *DrilldownTransfersParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownTransfersRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownUser User task details
+//
+// The assignments one user received in the range. For admins and that user;
+// 403 for anyone else.
+//
+// Corresponds with GET /analytics/drilldown/user/{id}/ (the `DrilldownUser` operationId).
+func (c *Client) DrilldownUser(ctx context.Context, id string, params *DrilldownUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownUserRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DrilldownWorkflow Workflow task details
+//
+// The tasks of one workflow created in the range that the caller may see; 404
+// for a workflow that does not exist.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Corresponds with GET /analytics/drilldown/workflow/{id}/ (the `DrilldownWorkflow` operationId).
+func (c *Client) DrilldownWorkflow(ctx context.Context, id int64, params *DrilldownWorkflowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDrilldownWorkflowRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsForecastCategory Category trend forecast (admins)
+//
+// Next week's tickets of each of the 20 busiest categories: exponential smoothing
+// (alpha 0.4) of the whole weeks of the range, and a direction (rising above
+// 110 % of the mean week, falling below 90 %). Fewer than 4 weeks: a reason.
+//
+// Corresponds with GET /analytics/forecast/category/ (the `GetAnalyticsForecastCategory` operationId).
+func (c *Client) GetAnalyticsForecastCategory(ctx context.Context, params *GetAnalyticsForecastCategoryParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsForecastCategoryRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsForecastComprehensive All forecasts combined (admins)
+//
+// The five forecasts above for one filter and horizon.
+//
+// Corresponds with GET /analytics/forecast/comprehensive/ (the `GetAnalyticsForecastComprehensive` operationId).
+func (c *Client) GetAnalyticsForecastComprehensive(ctx context.Context, params *GetAnalyticsForecastComprehensiveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsForecastComprehensiveRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsForecastResolution Resolution time forecast (admins)
+//
+// Mean hours from creation to resolution, by day of resolution, forecast as the
+// volume is, from the days of the range on which tasks were resolved (at least 7).
+//
+// Corresponds with GET /analytics/forecast/resolution/ (the `GetAnalyticsForecastResolution` operationId).
+func (c *Client) GetAnalyticsForecastResolution(ctx context.Context, params *GetAnalyticsForecastResolutionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsForecastResolutionRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsForecastSLARisk SLA breach risk forecast (admins)
+//
+// Expected breaches among the open tasks due in the next horizon days: due x the
+// breach share of the tasks created in the range that met or breached their SLA,
+// with a band of one binomial standard deviation. No decided task: a reason.
+//
+// Corresponds with GET /analytics/forecast/sla-risk/ (the `GetAnalyticsForecastSLARisk` operationId).
+func (c *Client) GetAnalyticsForecastSLARisk(ctx context.Context, params *GetAnalyticsForecastSLARiskParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsForecastSLARiskRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsForecastVolume Ticket volume forecast (admins)
+//
+// Tickets per day over the next horizon days: the mean of a least-squares
+// trend and exponential smoothing (alpha 0.3) of the whole days of the range,
+// with a band of one standard deviation. Fewer than 7 days: a reason, no points.
+//
+// Corresponds with GET /analytics/forecast/volume/ (the `GetAnalyticsForecastVolume` operationId).
+func (c *Client) GetAnalyticsForecastVolume(ctx context.Context, params *GetAnalyticsForecastVolumeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsForecastVolumeRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsForecastWorkload Workload forecast (admins)
+//
+// Tasks created per day over the next horizon days: the volume method applied to
+// tasks, times the day-of-week factor of each day.
+//
+// Corresponds with GET /analytics/forecast/workload/ (the `GetAnalyticsForecastWorkload` operationId).
+func (c *Client) GetAnalyticsForecastWorkload(ctx context.Context, params *GetAnalyticsForecastWorkloadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsForecastWorkloadRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsOperational Operational insights summary (admins)
+//
+// The headline of each insight: the service health, tickets created in the range,
+// open tasks by SLA risk level, idle tasks, volume anomalies, escalation spikes
+// and the five busiest people.
+//
+// Corresponds with GET /analytics/operational/ (the `GetAnalyticsOperational` operationId).
+func (c *Client) GetAnalyticsOperational(ctx context.Context, params *GetAnalyticsOperationalParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsOperationalRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsServiceHealth Service health summary (admins)
+//
+// Per workflow and overall: open, overdue and idle tasks now; SLA compliance of
+// the tasks created in the range (open is not met; a rate only over decided
+// tasks); mean resolution time; a status: critical below 75 % compliance or with
+// more than a quarter of the open tasks overdue or idle, degraded below 90 % or
+// above a tenth, else healthy.
+//
+// Corresponds with GET /analytics/service-health/ (the `GetAnalyticsServiceHealth` operationId).
+func (c *Client) GetAnalyticsServiceHealth(ctx context.Context, params *GetAnalyticsServiceHealthParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsServiceHealthRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsSLARisk SLA risk report (admins)
+//
+// Every open task of the scope with an SLA target, scored now, whatever the
+// range: an additive score out of 100 (time remaining up to 40, share of the SLA
+// elapsed up to 30, priority up to 15, age up to 15); >= 70 high, >= 40 medium,
+// else low. Lists the 20 riskiest.
+//
+// Corresponds with GET /analytics/sla-risk/ (the `GetAnalyticsSLARisk` operationId).
+func (c *Client) GetAnalyticsSLARisk(ctx context.Context, params *GetAnalyticsSLARiskParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsSLARiskRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetTaskItemTrends Task assignment trends
 //
 // Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
@@ -7900,6 +10036,26 @@ func (c *Client) GetWorkflowMetrics(ctx context.Context, params *GetWorkflowMetr
 // Corresponds with GET /analytics/workflows/steps/ (the `GetStepPerformance` operationId).
 func (c *Client) GetStepPerformance(ctx context.Context, params *GetStepPerformanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetStepPerformanceRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetAnalyticsWorkload Workload analysis (admins)
+//
+// Who holds the work (open assignments now; assignments received and finished in
+// the range; the 20 busiest), and the day-of-week factors of the tasks created in
+// the range: factor = (tasks on that weekday / such days in the range) /
+// (tasks / days).
+//
+// Corresponds with GET /analytics/workload/ (the `GetAnalyticsWorkload` operationId).
+func (c *Client) GetAnalyticsWorkload(ctx context.Context, params *GetAnalyticsWorkloadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAnalyticsWorkloadRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -11304,6 +13460,2294 @@ func NewGetAnalyticsIndexRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetAnalyticsAnomaliesRequest constructs an http.Request for the GetAnalyticsAnomalies method
+func NewGetAnalyticsAnomaliesRequest(server string, params *GetAnalyticsAnomaliesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/anomalies/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownTasksByOriginRequest constructs an http.Request for the DrilldownTasksByOrigin method
+func NewDrilldownTasksByOriginRequest(server string, params *DrilldownTasksByOriginParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/tasks/origin/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Origin != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "origin", *params.Origin, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownTasksByStatusRequest constructs an http.Request for the DrilldownTasksByStatus method
+func NewDrilldownTasksByStatusRequest(server string, params *DrilldownTasksByStatusParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/tasks/status/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownTicketsByAgeRequest constructs an http.Request for the DrilldownTicketsByAge method
+func NewDrilldownTicketsByAgeRequest(server string, params *DrilldownTicketsByAgeParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/tickets/age/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Bracket != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bracket", *params.Bracket, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownTicketsByPriorityRequest constructs an http.Request for the DrilldownTicketsByPriority method
+func NewDrilldownTicketsByPriorityRequest(server string, params *DrilldownTicketsByPriorityParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/tickets/priority/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownTicketsBySLARequest constructs an http.Request for the DrilldownTicketsBySLA method
+func NewDrilldownTicketsBySLARequest(server string, params *DrilldownTicketsBySLAParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/tickets/sla/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sla != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sla", *params.Sla, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownTicketsByStatusRequest constructs an http.Request for the DrilldownTicketsByStatus method
+func NewDrilldownTicketsByStatusRequest(server string, params *DrilldownTicketsByStatusParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/tickets/status/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownTransfersRequest constructs an http.Request for the DrilldownTransfers method
+func NewDrilldownTransfersRequest(server string, params *DrilldownTransfersParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/transfers/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownUserRequest constructs an http.Request for the DrilldownUser method
+func NewDrilldownUserRequest(server string, id string, params *DrilldownUserParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/user/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDrilldownWorkflowRequest constructs an http.Request for the DrilldownWorkflow method
+func NewDrilldownWorkflowRequest(server string, id int64, params *DrilldownWorkflowParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "integer", Format: "int64"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/drilldown/workflow/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Page != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page", *params.Page, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageSize != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "page_size", *params.PageSize, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsForecastCategoryRequest constructs an http.Request for the GetAnalyticsForecastCategory method
+func NewGetAnalyticsForecastCategoryRequest(server string, params *GetAnalyticsForecastCategoryParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/forecast/category/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsForecastComprehensiveRequest constructs an http.Request for the GetAnalyticsForecastComprehensive method
+func NewGetAnalyticsForecastComprehensiveRequest(server string, params *GetAnalyticsForecastComprehensiveParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/forecast/comprehensive/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Horizon != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "horizon", *params.Horizon, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsForecastResolutionRequest constructs an http.Request for the GetAnalyticsForecastResolution method
+func NewGetAnalyticsForecastResolutionRequest(server string, params *GetAnalyticsForecastResolutionParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/forecast/resolution/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Horizon != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "horizon", *params.Horizon, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsForecastSLARiskRequest constructs an http.Request for the GetAnalyticsForecastSLARisk method
+func NewGetAnalyticsForecastSLARiskRequest(server string, params *GetAnalyticsForecastSLARiskParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/forecast/sla-risk/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Horizon != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "horizon", *params.Horizon, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsForecastVolumeRequest constructs an http.Request for the GetAnalyticsForecastVolume method
+func NewGetAnalyticsForecastVolumeRequest(server string, params *GetAnalyticsForecastVolumeParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/forecast/volume/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Horizon != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "horizon", *params.Horizon, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsForecastWorkloadRequest constructs an http.Request for the GetAnalyticsForecastWorkload method
+func NewGetAnalyticsForecastWorkloadRequest(server string, params *GetAnalyticsForecastWorkloadParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/forecast/workload/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Horizon != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "horizon", *params.Horizon, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsOperationalRequest constructs an http.Request for the GetAnalyticsOperational method
+func NewGetAnalyticsOperationalRequest(server string, params *GetAnalyticsOperationalParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/operational/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsServiceHealthRequest constructs an http.Request for the GetAnalyticsServiceHealth method
+func NewGetAnalyticsServiceHealthRequest(server string, params *GetAnalyticsServiceHealthParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/service-health/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsSLARiskRequest constructs an http.Request for the GetAnalyticsSLARisk method
+func NewGetAnalyticsSLARiskRequest(server string, params *GetAnalyticsSLARiskParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/sla-risk/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetTaskItemTrendsRequest constructs an http.Request for the GetTaskItemTrends method
 func NewGetTaskItemTrendsRequest(server string, params *GetTaskItemTrendsParams) (*http.Request, error) {
 	var err error
@@ -12880,6 +17324,108 @@ func NewGetStepPerformanceRequest(server string, params *GetStepPerformanceParam
 	}
 
 	operationPath := fmt.Sprintf("/analytics/workflows/steps/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.StartDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start_date", *params.StartDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.EndDate != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end_date", *params.EndDate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.WorkflowId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "workflow_id", *params.WorkflowId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Department != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "department", *params.Department, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Priority != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "priority", *params.Priority, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAnalyticsWorkloadRequest constructs an http.Request for the GetAnalyticsWorkload method
+func NewGetAnalyticsWorkloadRequest(server string, params *GetAnalyticsWorkloadParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analytics/workload/")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -18525,6 +23071,224 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /analytics/ (the `GetAnalyticsIndex` operationId).
 	GetAnalyticsIndexWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetAnalyticsIndexResponse, error)
 
+	// GetAnalyticsAnomaliesWithResponse Anomaly detection (admins)
+	//
+	// Days (whole days back from end_date) whose ticket volume is more than 2 sigma
+	// (sigma floored at 1) from the mean of the 7 days before; open tasks unchanged
+	// for 7 days or more; days with more than twice the average daily escalations.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/anomalies/ (the `GetAnalyticsAnomalies` operationId).
+	GetAnalyticsAnomaliesWithResponse(ctx context.Context, params *GetAnalyticsAnomaliesParams, reqEditors ...RequestEditorFn) (*GetAnalyticsAnomaliesResponse, error)
+
+	// DrilldownTasksByOriginWithResponse Tasks by origin
+	//
+	// The assignments made in the range, of one origin when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/tasks/origin/ (the `DrilldownTasksByOrigin` operationId).
+	DrilldownTasksByOriginWithResponse(ctx context.Context, params *DrilldownTasksByOriginParams, reqEditors ...RequestEditorFn) (*DrilldownTasksByOriginResponse, error)
+
+	// DrilldownTasksByStatusWithResponse Tasks by status
+	//
+	// The tasks created in the range, with status when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/tasks/status/ (the `DrilldownTasksByStatus` operationId).
+	DrilldownTasksByStatusWithResponse(ctx context.Context, params *DrilldownTasksByStatusParams, reqEditors ...RequestEditorFn) (*DrilldownTasksByStatusResponse, error)
+
+	// DrilldownTicketsByAgeWithResponse Tickets by age bracket
+	//
+	// The unresolved tickets created in the range, of the age bracket when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/age/ (the `DrilldownTicketsByAge` operationId).
+	DrilldownTicketsByAgeWithResponse(ctx context.Context, params *DrilldownTicketsByAgeParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsByAgeResponse, error)
+
+	// DrilldownTicketsByPriorityWithResponse Tickets by priority
+	//
+	// The tickets created in the range; the priority filter picks the priority.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/priority/ (the `DrilldownTicketsByPriority` operationId).
+	DrilldownTicketsByPriorityWithResponse(ctx context.Context, params *DrilldownTicketsByPriorityParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsByPriorityResponse, error)
+
+	// DrilldownTicketsBySLAWithResponse SLA compliance details
+	//
+	// The tickets created in the range with their task's SLA outcome (met, breached,
+	// open: not resolved and target not passed; no_sla), of one outcome when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/sla/ (the `DrilldownTicketsBySLA` operationId).
+	DrilldownTicketsBySLAWithResponse(ctx context.Context, params *DrilldownTicketsBySLAParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsBySLAResponse, error)
+
+	// DrilldownTicketsByStatusWithResponse Tickets by status
+	//
+	// The tickets created in the range, with status when given.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/tickets/status/ (the `DrilldownTicketsByStatus` operationId).
+	DrilldownTicketsByStatusWithResponse(ctx context.Context, params *DrilldownTicketsByStatusParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsByStatusResponse, error)
+
+	// DrilldownTransfersWithResponse Transfer details
+	//
+	// The assignments transferred in the range, each with the user it was taken
+	// from.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/transfers/ (the `DrilldownTransfers` operationId).
+	DrilldownTransfersWithResponse(ctx context.Context, params *DrilldownTransfersParams, reqEditors ...RequestEditorFn) (*DrilldownTransfersResponse, error)
+
+	// DrilldownUserWithResponse User task details
+	//
+	// The assignments one user received in the range. For admins and that user;
+	// 403 for anyone else.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/user/{id}/ (the `DrilldownUser` operationId).
+	DrilldownUserWithResponse(ctx context.Context, id string, params *DrilldownUserParams, reqEditors ...RequestEditorFn) (*DrilldownUserResponse, error)
+
+	// DrilldownWorkflowWithResponse Workflow task details
+	//
+	// The tasks of one workflow created in the range that the caller may see; 404
+	// for a workflow that does not exist.
+	// Records, not aggregates: an admin sees every one; anyone else sees the
+	// tickets they submitted or own, and the tasks (with their assignments)
+	// whose ticket they own or on which they hold an assignment. Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/drilldown/workflow/{id}/ (the `DrilldownWorkflow` operationId).
+	DrilldownWorkflowWithResponse(ctx context.Context, id int64, params *DrilldownWorkflowParams, reqEditors ...RequestEditorFn) (*DrilldownWorkflowResponse, error)
+
+	// GetAnalyticsForecastCategoryWithResponse Category trend forecast (admins)
+	//
+	// Next week's tickets of each of the 20 busiest categories: exponential smoothing
+	// (alpha 0.4) of the whole weeks of the range, and a direction (rising above
+	// 110 % of the mean week, falling below 90 %). Fewer than 4 weeks: a reason.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/forecast/category/ (the `GetAnalyticsForecastCategory` operationId).
+	GetAnalyticsForecastCategoryWithResponse(ctx context.Context, params *GetAnalyticsForecastCategoryParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastCategoryResponse, error)
+
+	// GetAnalyticsForecastComprehensiveWithResponse All forecasts combined (admins)
+	//
+	// The five forecasts above for one filter and horizon.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/forecast/comprehensive/ (the `GetAnalyticsForecastComprehensive` operationId).
+	GetAnalyticsForecastComprehensiveWithResponse(ctx context.Context, params *GetAnalyticsForecastComprehensiveParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastComprehensiveResponse, error)
+
+	// GetAnalyticsForecastResolutionWithResponse Resolution time forecast (admins)
+	//
+	// Mean hours from creation to resolution, by day of resolution, forecast as the
+	// volume is, from the days of the range on which tasks were resolved (at least 7).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/forecast/resolution/ (the `GetAnalyticsForecastResolution` operationId).
+	GetAnalyticsForecastResolutionWithResponse(ctx context.Context, params *GetAnalyticsForecastResolutionParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastResolutionResponse, error)
+
+	// GetAnalyticsForecastSLARiskWithResponse SLA breach risk forecast (admins)
+	//
+	// Expected breaches among the open tasks due in the next horizon days: due x the
+	// breach share of the tasks created in the range that met or breached their SLA,
+	// with a band of one binomial standard deviation. No decided task: a reason.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/forecast/sla-risk/ (the `GetAnalyticsForecastSLARisk` operationId).
+	GetAnalyticsForecastSLARiskWithResponse(ctx context.Context, params *GetAnalyticsForecastSLARiskParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastSLARiskResponse, error)
+
+	// GetAnalyticsForecastVolumeWithResponse Ticket volume forecast (admins)
+	//
+	// Tickets per day over the next horizon days: the mean of a least-squares
+	// trend and exponential smoothing (alpha 0.3) of the whole days of the range,
+	// with a band of one standard deviation. Fewer than 7 days: a reason, no points.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/forecast/volume/ (the `GetAnalyticsForecastVolume` operationId).
+	GetAnalyticsForecastVolumeWithResponse(ctx context.Context, params *GetAnalyticsForecastVolumeParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastVolumeResponse, error)
+
+	// GetAnalyticsForecastWorkloadWithResponse Workload forecast (admins)
+	//
+	// Tasks created per day over the next horizon days: the volume method applied to
+	// tasks, times the day-of-week factor of each day.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/forecast/workload/ (the `GetAnalyticsForecastWorkload` operationId).
+	GetAnalyticsForecastWorkloadWithResponse(ctx context.Context, params *GetAnalyticsForecastWorkloadParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastWorkloadResponse, error)
+
+	// GetAnalyticsOperationalWithResponse Operational insights summary (admins)
+	//
+	// The headline of each insight: the service health, tickets created in the range,
+	// open tasks by SLA risk level, idle tasks, volume anomalies, escalation spikes
+	// and the five busiest people.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/operational/ (the `GetAnalyticsOperational` operationId).
+	GetAnalyticsOperationalWithResponse(ctx context.Context, params *GetAnalyticsOperationalParams, reqEditors ...RequestEditorFn) (*GetAnalyticsOperationalResponse, error)
+
+	// GetAnalyticsServiceHealthWithResponse Service health summary (admins)
+	//
+	// Per workflow and overall: open, overdue and idle tasks now; SLA compliance of
+	// the tasks created in the range (open is not met; a rate only over decided
+	// tasks); mean resolution time; a status: critical below 75 % compliance or with
+	// more than a quarter of the open tasks overdue or idle, degraded below 90 % or
+	// above a tenth, else healthy.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/service-health/ (the `GetAnalyticsServiceHealth` operationId).
+	GetAnalyticsServiceHealthWithResponse(ctx context.Context, params *GetAnalyticsServiceHealthParams, reqEditors ...RequestEditorFn) (*GetAnalyticsServiceHealthResponse, error)
+
+	// GetAnalyticsSLARiskWithResponse SLA risk report (admins)
+	//
+	// Every open task of the scope with an SLA target, scored now, whatever the
+	// range: an additive score out of 100 (time remaining up to 40, share of the SLA
+	// elapsed up to 30, priority up to 15, age up to 15); >= 70 high, >= 40 medium,
+	// else low. Lists the 20 riskiest.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/sla-risk/ (the `GetAnalyticsSLARisk` operationId).
+	GetAnalyticsSLARiskWithResponse(ctx context.Context, params *GetAnalyticsSLARiskParams, reqEditors ...RequestEditorFn) (*GetAnalyticsSLARiskResponse, error)
+
 	// GetTaskItemTrendsWithResponse Task assignment trends
 	//
 	// Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
@@ -18676,6 +23440,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /analytics/workflows/steps/ (the `GetStepPerformance` operationId).
 	GetStepPerformanceWithResponse(ctx context.Context, params *GetStepPerformanceParams, reqEditors ...RequestEditorFn) (*GetStepPerformanceResponse, error)
+
+	// GetAnalyticsWorkloadWithResponse Workload analysis (admins)
+	//
+	// Who holds the work (open assignments now; assignments received and finished in
+	// the range; the 20 busiest), and the day-of-week factors of the tasks created in
+	// the range: factor = (tasks on that weekday / such days in the range) /
+	// (tasks / days).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /analytics/workload/ (the `GetAnalyticsWorkload` operationId).
+	GetAnalyticsWorkloadWithResponse(ctx context.Context, params *GetAnalyticsWorkloadParams, reqEditors ...RequestEditorFn) (*GetAnalyticsWorkloadResponse, error)
 
 	// AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
@@ -20585,6 +25361,1142 @@ func (r GetAnalyticsIndexResponse) ContentType() string {
 	return ""
 }
 
+type GetAnalyticsAnomaliesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsAnomalies
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsAnomaliesResponse) GetJSON200() *AnalyticsAnomalies {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsAnomaliesResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsAnomaliesResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsAnomaliesResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsAnomaliesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsAnomaliesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsAnomaliesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsAnomaliesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownTasksByOriginResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsAssignmentPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownTasksByOriginResponse) GetJSON200() *AnalyticsAssignmentPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownTasksByOriginResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownTasksByOriginResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownTasksByOriginResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownTasksByOriginResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownTasksByOriginResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownTasksByOriginResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownTasksByStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTaskPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownTasksByStatusResponse) GetJSON200() *AnalyticsTaskPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownTasksByStatusResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownTasksByStatusResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownTasksByStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownTasksByStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownTasksByStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownTasksByStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownTicketsByAgeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownTicketsByAgeResponse) GetJSON200() *AnalyticsTicketPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownTicketsByAgeResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownTicketsByAgeResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownTicketsByAgeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownTicketsByAgeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownTicketsByAgeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownTicketsByAgeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownTicketsByPriorityResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownTicketsByPriorityResponse) GetJSON200() *AnalyticsTicketPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownTicketsByPriorityResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownTicketsByPriorityResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownTicketsByPriorityResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownTicketsByPriorityResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownTicketsByPriorityResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownTicketsByPriorityResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownTicketsBySLAResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownTicketsBySLAResponse) GetJSON200() *AnalyticsTicketPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownTicketsBySLAResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownTicketsBySLAResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownTicketsBySLAResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownTicketsBySLAResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownTicketsBySLAResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownTicketsBySLAResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownTicketsByStatusResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTicketPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownTicketsByStatusResponse) GetJSON200() *AnalyticsTicketPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownTicketsByStatusResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownTicketsByStatusResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownTicketsByStatusResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownTicketsByStatusResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownTicketsByStatusResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownTicketsByStatusResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownTransfersResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsAssignmentPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownTransfersResponse) GetJSON200() *AnalyticsAssignmentPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownTransfersResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownTransfersResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownTransfersResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownTransfersResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownTransfersResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownTransfersResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownUserResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsAssignmentPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFObjectForbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownUserResponse) GetJSON200() *AnalyticsAssignmentPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownUserResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownUserResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DrilldownUserResponse) GetJSON403() *DRFObjectForbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DrilldownUserResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownUserResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownUserResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownUserResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownUserResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DrilldownWorkflowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsTaskPage
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DRFNotFound
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DrilldownWorkflowResponse) GetJSON200() *AnalyticsTaskPage {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DrilldownWorkflowResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DrilldownWorkflowResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DrilldownWorkflowResponse) GetJSON404() *DRFNotFound {
+	return r.JSON404
+}
+
+// GetBody returns the raw response body bytes
+func (r DrilldownWorkflowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DrilldownWorkflowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DrilldownWorkflowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DrilldownWorkflowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsForecastCategoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsCategoryForecast
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsForecastCategoryResponse) GetJSON200() *AnalyticsCategoryForecast {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsForecastCategoryResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsForecastCategoryResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsForecastCategoryResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsForecastCategoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsForecastCategoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsForecastCategoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsForecastCategoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsForecastComprehensiveResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsComprehensiveForecast
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsForecastComprehensiveResponse) GetJSON200() *AnalyticsComprehensiveForecast {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsForecastComprehensiveResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsForecastComprehensiveResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsForecastComprehensiveResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsForecastComprehensiveResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsForecastComprehensiveResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsForecastComprehensiveResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsForecastComprehensiveResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsForecastResolutionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsSeriesForecast
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsForecastResolutionResponse) GetJSON200() *AnalyticsSeriesForecast {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsForecastResolutionResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsForecastResolutionResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsForecastResolutionResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsForecastResolutionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsForecastResolutionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsForecastResolutionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsForecastResolutionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsForecastSLARiskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsSLARiskForecast
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsForecastSLARiskResponse) GetJSON200() *AnalyticsSLARiskForecast {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsForecastSLARiskResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsForecastSLARiskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsForecastSLARiskResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsForecastSLARiskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsForecastSLARiskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsForecastSLARiskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsForecastSLARiskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsForecastVolumeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsSeriesForecast
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsForecastVolumeResponse) GetJSON200() *AnalyticsSeriesForecast {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsForecastVolumeResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsForecastVolumeResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsForecastVolumeResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsForecastVolumeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsForecastVolumeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsForecastVolumeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsForecastVolumeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsForecastWorkloadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsWorkloadForecast
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsForecastWorkloadResponse) GetJSON200() *AnalyticsWorkloadForecast {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsForecastWorkloadResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsForecastWorkloadResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsForecastWorkloadResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsForecastWorkloadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsForecastWorkloadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsForecastWorkloadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsForecastWorkloadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsOperationalResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsOperational
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsOperationalResponse) GetJSON200() *AnalyticsOperational {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsOperationalResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsOperationalResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsOperationalResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsOperationalResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsOperationalResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsOperationalResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsOperationalResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsServiceHealthResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsServiceHealth
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsServiceHealthResponse) GetJSON200() *AnalyticsServiceHealth {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsServiceHealthResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsServiceHealthResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsServiceHealthResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsServiceHealthResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsServiceHealthResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsServiceHealthResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsServiceHealthResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsSLARiskResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsSLARisk
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsSLARiskResponse) GetJSON200() *AnalyticsSLARisk {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsSLARiskResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsSLARiskResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsSLARiskResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsSLARiskResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsSLARiskResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsSLARiskResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsSLARiskResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetTaskItemTrendsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -21459,6 +27371,68 @@ func (r GetStepPerformanceResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetStepPerformanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAnalyticsWorkloadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AnalyticsWorkload
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DRFBadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *DRFUnauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *DRFForbidden
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAnalyticsWorkloadResponse) GetJSON200() *AnalyticsWorkload {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetAnalyticsWorkloadResponse) GetJSON400() *DRFBadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetAnalyticsWorkloadResponse) GetJSON401() *DRFUnauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetAnalyticsWorkloadResponse) GetJSON403() *DRFForbidden {
+	return r.JSON403
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAnalyticsWorkloadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAnalyticsWorkloadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAnalyticsWorkloadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAnalyticsWorkloadResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -29462,6 +35436,338 @@ func (c *ClientWithResponses) GetAnalyticsIndexWithResponse(ctx context.Context,
 	return ParseGetAnalyticsIndexResponse(rsp)
 }
 
+// GetAnalyticsAnomaliesWithResponse Anomaly detection (admins)
+//
+// Days (whole days back from end_date) whose ticket volume is more than 2 sigma
+// (sigma floored at 1) from the mean of the 7 days before; open tasks unchanged
+// for 7 days or more; days with more than twice the average daily escalations.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/anomalies/ (the `GetAnalyticsAnomalies` operationId).
+func (c *ClientWithResponses) GetAnalyticsAnomaliesWithResponse(ctx context.Context, params *GetAnalyticsAnomaliesParams, reqEditors ...RequestEditorFn) (*GetAnalyticsAnomaliesResponse, error) {
+	rsp, err := c.GetAnalyticsAnomalies(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsAnomaliesResponse(rsp)
+}
+
+// DrilldownTasksByOriginWithResponse Tasks by origin
+//
+// The assignments made in the range, of one origin when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/tasks/origin/ (the `DrilldownTasksByOrigin` operationId).
+func (c *ClientWithResponses) DrilldownTasksByOriginWithResponse(ctx context.Context, params *DrilldownTasksByOriginParams, reqEditors ...RequestEditorFn) (*DrilldownTasksByOriginResponse, error) {
+	rsp, err := c.DrilldownTasksByOrigin(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownTasksByOriginResponse(rsp)
+}
+
+// DrilldownTasksByStatusWithResponse Tasks by status
+//
+// The tasks created in the range, with status when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/tasks/status/ (the `DrilldownTasksByStatus` operationId).
+func (c *ClientWithResponses) DrilldownTasksByStatusWithResponse(ctx context.Context, params *DrilldownTasksByStatusParams, reqEditors ...RequestEditorFn) (*DrilldownTasksByStatusResponse, error) {
+	rsp, err := c.DrilldownTasksByStatus(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownTasksByStatusResponse(rsp)
+}
+
+// DrilldownTicketsByAgeWithResponse Tickets by age bracket
+//
+// The unresolved tickets created in the range, of the age bracket when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/tickets/age/ (the `DrilldownTicketsByAge` operationId).
+func (c *ClientWithResponses) DrilldownTicketsByAgeWithResponse(ctx context.Context, params *DrilldownTicketsByAgeParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsByAgeResponse, error) {
+	rsp, err := c.DrilldownTicketsByAge(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownTicketsByAgeResponse(rsp)
+}
+
+// DrilldownTicketsByPriorityWithResponse Tickets by priority
+//
+// The tickets created in the range; the priority filter picks the priority.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/tickets/priority/ (the `DrilldownTicketsByPriority` operationId).
+func (c *ClientWithResponses) DrilldownTicketsByPriorityWithResponse(ctx context.Context, params *DrilldownTicketsByPriorityParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsByPriorityResponse, error) {
+	rsp, err := c.DrilldownTicketsByPriority(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownTicketsByPriorityResponse(rsp)
+}
+
+// DrilldownTicketsBySLAWithResponse SLA compliance details
+//
+// The tickets created in the range with their task's SLA outcome (met, breached,
+// open: not resolved and target not passed; no_sla), of one outcome when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/tickets/sla/ (the `DrilldownTicketsBySLA` operationId).
+func (c *ClientWithResponses) DrilldownTicketsBySLAWithResponse(ctx context.Context, params *DrilldownTicketsBySLAParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsBySLAResponse, error) {
+	rsp, err := c.DrilldownTicketsBySLA(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownTicketsBySLAResponse(rsp)
+}
+
+// DrilldownTicketsByStatusWithResponse Tickets by status
+//
+// The tickets created in the range, with status when given.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/tickets/status/ (the `DrilldownTicketsByStatus` operationId).
+func (c *ClientWithResponses) DrilldownTicketsByStatusWithResponse(ctx context.Context, params *DrilldownTicketsByStatusParams, reqEditors ...RequestEditorFn) (*DrilldownTicketsByStatusResponse, error) {
+	rsp, err := c.DrilldownTicketsByStatus(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownTicketsByStatusResponse(rsp)
+}
+
+// DrilldownTransfersWithResponse Transfer details
+//
+// The assignments transferred in the range, each with the user it was taken
+// from.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/transfers/ (the `DrilldownTransfers` operationId).
+func (c *ClientWithResponses) DrilldownTransfersWithResponse(ctx context.Context, params *DrilldownTransfersParams, reqEditors ...RequestEditorFn) (*DrilldownTransfersResponse, error) {
+	rsp, err := c.DrilldownTransfers(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownTransfersResponse(rsp)
+}
+
+// DrilldownUserWithResponse User task details
+//
+// The assignments one user received in the range. For admins and that user;
+// 403 for anyone else.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/user/{id}/ (the `DrilldownUser` operationId).
+func (c *ClientWithResponses) DrilldownUserWithResponse(ctx context.Context, id string, params *DrilldownUserParams, reqEditors ...RequestEditorFn) (*DrilldownUserResponse, error) {
+	rsp, err := c.DrilldownUser(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownUserResponse(rsp)
+}
+
+// DrilldownWorkflowWithResponse Workflow task details
+//
+// The tasks of one workflow created in the range that the caller may see; 404
+// for a workflow that does not exist.
+// Records, not aggregates: an admin sees every one; anyone else sees the
+// tickets they submitted or own, and the tasks (with their assignments)
+// whose ticket they own or on which they hold an assignment. Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/drilldown/workflow/{id}/ (the `DrilldownWorkflow` operationId).
+func (c *ClientWithResponses) DrilldownWorkflowWithResponse(ctx context.Context, id int64, params *DrilldownWorkflowParams, reqEditors ...RequestEditorFn) (*DrilldownWorkflowResponse, error) {
+	rsp, err := c.DrilldownWorkflow(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDrilldownWorkflowResponse(rsp)
+}
+
+// GetAnalyticsForecastCategoryWithResponse Category trend forecast (admins)
+//
+// Next week's tickets of each of the 20 busiest categories: exponential smoothing
+// (alpha 0.4) of the whole weeks of the range, and a direction (rising above
+// 110 % of the mean week, falling below 90 %). Fewer than 4 weeks: a reason.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/forecast/category/ (the `GetAnalyticsForecastCategory` operationId).
+func (c *ClientWithResponses) GetAnalyticsForecastCategoryWithResponse(ctx context.Context, params *GetAnalyticsForecastCategoryParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastCategoryResponse, error) {
+	rsp, err := c.GetAnalyticsForecastCategory(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsForecastCategoryResponse(rsp)
+}
+
+// GetAnalyticsForecastComprehensiveWithResponse All forecasts combined (admins)
+//
+// The five forecasts above for one filter and horizon.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/forecast/comprehensive/ (the `GetAnalyticsForecastComprehensive` operationId).
+func (c *ClientWithResponses) GetAnalyticsForecastComprehensiveWithResponse(ctx context.Context, params *GetAnalyticsForecastComprehensiveParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastComprehensiveResponse, error) {
+	rsp, err := c.GetAnalyticsForecastComprehensive(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsForecastComprehensiveResponse(rsp)
+}
+
+// GetAnalyticsForecastResolutionWithResponse Resolution time forecast (admins)
+//
+// Mean hours from creation to resolution, by day of resolution, forecast as the
+// volume is, from the days of the range on which tasks were resolved (at least 7).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/forecast/resolution/ (the `GetAnalyticsForecastResolution` operationId).
+func (c *ClientWithResponses) GetAnalyticsForecastResolutionWithResponse(ctx context.Context, params *GetAnalyticsForecastResolutionParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastResolutionResponse, error) {
+	rsp, err := c.GetAnalyticsForecastResolution(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsForecastResolutionResponse(rsp)
+}
+
+// GetAnalyticsForecastSLARiskWithResponse SLA breach risk forecast (admins)
+//
+// Expected breaches among the open tasks due in the next horizon days: due x the
+// breach share of the tasks created in the range that met or breached their SLA,
+// with a band of one binomial standard deviation. No decided task: a reason.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/forecast/sla-risk/ (the `GetAnalyticsForecastSLARisk` operationId).
+func (c *ClientWithResponses) GetAnalyticsForecastSLARiskWithResponse(ctx context.Context, params *GetAnalyticsForecastSLARiskParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastSLARiskResponse, error) {
+	rsp, err := c.GetAnalyticsForecastSLARisk(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsForecastSLARiskResponse(rsp)
+}
+
+// GetAnalyticsForecastVolumeWithResponse Ticket volume forecast (admins)
+//
+// Tickets per day over the next horizon days: the mean of a least-squares
+// trend and exponential smoothing (alpha 0.3) of the whole days of the range,
+// with a band of one standard deviation. Fewer than 7 days: a reason, no points.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/forecast/volume/ (the `GetAnalyticsForecastVolume` operationId).
+func (c *ClientWithResponses) GetAnalyticsForecastVolumeWithResponse(ctx context.Context, params *GetAnalyticsForecastVolumeParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastVolumeResponse, error) {
+	rsp, err := c.GetAnalyticsForecastVolume(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsForecastVolumeResponse(rsp)
+}
+
+// GetAnalyticsForecastWorkloadWithResponse Workload forecast (admins)
+//
+// Tasks created per day over the next horizon days: the volume method applied to
+// tasks, times the day-of-week factor of each day.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/forecast/workload/ (the `GetAnalyticsForecastWorkload` operationId).
+func (c *ClientWithResponses) GetAnalyticsForecastWorkloadWithResponse(ctx context.Context, params *GetAnalyticsForecastWorkloadParams, reqEditors ...RequestEditorFn) (*GetAnalyticsForecastWorkloadResponse, error) {
+	rsp, err := c.GetAnalyticsForecastWorkload(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsForecastWorkloadResponse(rsp)
+}
+
+// GetAnalyticsOperationalWithResponse Operational insights summary (admins)
+//
+// The headline of each insight: the service health, tickets created in the range,
+// open tasks by SLA risk level, idle tasks, volume anomalies, escalation spikes
+// and the five busiest people.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/operational/ (the `GetAnalyticsOperational` operationId).
+func (c *ClientWithResponses) GetAnalyticsOperationalWithResponse(ctx context.Context, params *GetAnalyticsOperationalParams, reqEditors ...RequestEditorFn) (*GetAnalyticsOperationalResponse, error) {
+	rsp, err := c.GetAnalyticsOperational(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsOperationalResponse(rsp)
+}
+
+// GetAnalyticsServiceHealthWithResponse Service health summary (admins)
+//
+// Per workflow and overall: open, overdue and idle tasks now; SLA compliance of
+// the tasks created in the range (open is not met; a rate only over decided
+// tasks); mean resolution time; a status: critical below 75 % compliance or with
+// more than a quarter of the open tasks overdue or idle, degraded below 90 % or
+// above a tenth, else healthy.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/service-health/ (the `GetAnalyticsServiceHealth` operationId).
+func (c *ClientWithResponses) GetAnalyticsServiceHealthWithResponse(ctx context.Context, params *GetAnalyticsServiceHealthParams, reqEditors ...RequestEditorFn) (*GetAnalyticsServiceHealthResponse, error) {
+	rsp, err := c.GetAnalyticsServiceHealth(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsServiceHealthResponse(rsp)
+}
+
+// GetAnalyticsSLARiskWithResponse SLA risk report (admins)
+//
+// Every open task of the scope with an SLA target, scored now, whatever the
+// range: an additive score out of 100 (time remaining up to 40, share of the SLA
+// elapsed up to 30, priority up to 15, age up to 15); >= 70 high, >= 40 medium,
+// else low. Lists the 20 riskiest.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/sla-risk/ (the `GetAnalyticsSLARisk` operationId).
+func (c *ClientWithResponses) GetAnalyticsSLARiskWithResponse(ctx context.Context, params *GetAnalyticsSLARiskParams, reqEditors ...RequestEditorFn) (*GetAnalyticsSLARiskResponse, error) {
+	rsp, err := c.GetAnalyticsSLARisk(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsSLARiskResponse(rsp)
+}
+
 // GetTaskItemTrendsWithResponse Task assignment trends
 //
 // Assignments (task items) made in each bucket, by origin, and how many of those are resolved now.
@@ -29708,6 +36014,24 @@ func (c *ClientWithResponses) GetStepPerformanceWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetStepPerformanceResponse(rsp)
+}
+
+// GetAnalyticsWorkloadWithResponse Workload analysis (admins)
+//
+// Who holds the work (open assignments now; assignments received and finished in
+// the range; the 20 busiest), and the day-of-week factors of the tasks created in
+// the range: factor = (tasks on that weekday / such days in the range) /
+// (tasks / days).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /analytics/workload/ (the `GetAnalyticsWorkload` operationId).
+func (c *ClientWithResponses) GetAnalyticsWorkloadWithResponse(ctx context.Context, params *GetAnalyticsWorkloadParams, reqEditors ...RequestEditorFn) (*GetAnalyticsWorkloadResponse, error) {
+	rsp, err := c.GetAnalyticsWorkload(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAnalyticsWorkloadResponse(rsp)
 }
 
 // AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
@@ -32571,6 +38895,857 @@ func ParseGetAnalyticsIndexResponse(rsp *http.Response) (*GetAnalyticsIndexRespo
 	return response, nil
 }
 
+// ParseGetAnalyticsAnomaliesResponse parses an HTTP response from a GetAnalyticsAnomaliesWithResponse call
+func ParseGetAnalyticsAnomaliesResponse(rsp *http.Response) (*GetAnalyticsAnomaliesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsAnomaliesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsAnomalies
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownTasksByOriginResponse parses an HTTP response from a DrilldownTasksByOriginWithResponse call
+func ParseDrilldownTasksByOriginResponse(rsp *http.Response) (*DrilldownTasksByOriginResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownTasksByOriginResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsAssignmentPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownTasksByStatusResponse parses an HTTP response from a DrilldownTasksByStatusWithResponse call
+func ParseDrilldownTasksByStatusResponse(rsp *http.Response) (*DrilldownTasksByStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownTasksByStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTaskPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownTicketsByAgeResponse parses an HTTP response from a DrilldownTicketsByAgeWithResponse call
+func ParseDrilldownTicketsByAgeResponse(rsp *http.Response) (*DrilldownTicketsByAgeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownTicketsByAgeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownTicketsByPriorityResponse parses an HTTP response from a DrilldownTicketsByPriorityWithResponse call
+func ParseDrilldownTicketsByPriorityResponse(rsp *http.Response) (*DrilldownTicketsByPriorityResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownTicketsByPriorityResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownTicketsBySLAResponse parses an HTTP response from a DrilldownTicketsBySLAWithResponse call
+func ParseDrilldownTicketsBySLAResponse(rsp *http.Response) (*DrilldownTicketsBySLAResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownTicketsBySLAResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownTicketsByStatusResponse parses an HTTP response from a DrilldownTicketsByStatusWithResponse call
+func ParseDrilldownTicketsByStatusResponse(rsp *http.Response) (*DrilldownTicketsByStatusResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownTicketsByStatusResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTicketPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownTransfersResponse parses an HTTP response from a DrilldownTransfersWithResponse call
+func ParseDrilldownTransfersResponse(rsp *http.Response) (*DrilldownTransfersResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownTransfersResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsAssignmentPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownUserResponse parses an HTTP response from a DrilldownUserWithResponse call
+func ParseDrilldownUserResponse(rsp *http.Response) (*DrilldownUserResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownUserResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsAssignmentPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFObjectForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDrilldownWorkflowResponse parses an HTTP response from a DrilldownWorkflowWithResponse call
+func ParseDrilldownWorkflowResponse(rsp *http.Response) (*DrilldownWorkflowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DrilldownWorkflowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsTaskPage
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DRFNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsForecastCategoryResponse parses an HTTP response from a GetAnalyticsForecastCategoryWithResponse call
+func ParseGetAnalyticsForecastCategoryResponse(rsp *http.Response) (*GetAnalyticsForecastCategoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsForecastCategoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsCategoryForecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsForecastComprehensiveResponse parses an HTTP response from a GetAnalyticsForecastComprehensiveWithResponse call
+func ParseGetAnalyticsForecastComprehensiveResponse(rsp *http.Response) (*GetAnalyticsForecastComprehensiveResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsForecastComprehensiveResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsComprehensiveForecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsForecastResolutionResponse parses an HTTP response from a GetAnalyticsForecastResolutionWithResponse call
+func ParseGetAnalyticsForecastResolutionResponse(rsp *http.Response) (*GetAnalyticsForecastResolutionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsForecastResolutionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsSeriesForecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsForecastSLARiskResponse parses an HTTP response from a GetAnalyticsForecastSLARiskWithResponse call
+func ParseGetAnalyticsForecastSLARiskResponse(rsp *http.Response) (*GetAnalyticsForecastSLARiskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsForecastSLARiskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsSLARiskForecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsForecastVolumeResponse parses an HTTP response from a GetAnalyticsForecastVolumeWithResponse call
+func ParseGetAnalyticsForecastVolumeResponse(rsp *http.Response) (*GetAnalyticsForecastVolumeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsForecastVolumeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsSeriesForecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsForecastWorkloadResponse parses an HTTP response from a GetAnalyticsForecastWorkloadWithResponse call
+func ParseGetAnalyticsForecastWorkloadResponse(rsp *http.Response) (*GetAnalyticsForecastWorkloadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsForecastWorkloadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsWorkloadForecast
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsOperationalResponse parses an HTTP response from a GetAnalyticsOperationalWithResponse call
+func ParseGetAnalyticsOperationalResponse(rsp *http.Response) (*GetAnalyticsOperationalResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsOperationalResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsOperational
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsServiceHealthResponse parses an HTTP response from a GetAnalyticsServiceHealthWithResponse call
+func ParseGetAnalyticsServiceHealthResponse(rsp *http.Response) (*GetAnalyticsServiceHealthResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsServiceHealthResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsServiceHealth
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsSLARiskResponse parses an HTTP response from a GetAnalyticsSLARiskWithResponse call
+func ParseGetAnalyticsSLARiskResponse(rsp *http.Response) (*GetAnalyticsSLARiskResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsSLARiskResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsSLARisk
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetTaskItemTrendsResponse parses an HTTP response from a GetTaskItemTrendsWithResponse call
 func ParseGetTaskItemTrendsResponse(rsp *http.Response) (*GetTaskItemTrendsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -33208,6 +40383,53 @@ func ParseGetStepPerformanceResponse(rsp *http.Response) (*GetStepPerformanceRes
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAnalyticsWorkloadResponse parses an HTTP response from a GetAnalyticsWorkloadWithResponse call
+func ParseGetAnalyticsWorkloadResponse(rsp *http.Response) (*GetAnalyticsWorkloadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAnalyticsWorkloadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AnalyticsWorkload
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DRFBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest DRFUnauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest DRFForbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
 
 	}
 
