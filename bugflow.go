@@ -123,6 +123,9 @@ type Config struct {
 	// the public address links to results use. Both trackers are off by
 	// default.
 	Trackers analysis.TrackerConfig
+	// Jenkins is the Jenkins whose builds POST /analyze analyses. Its
+	// SecretKey defaults to Config.SecretKey.
+	Jenkins analysis.JenkinsConfig
 }
 
 // BugIntakeConfig tunes how Bugs.Auto batches concurrent occurrences into
@@ -228,6 +231,9 @@ type Engine struct {
 	// Trackers drafts and files analysed failures as GitHub issues and Jira
 	// bugs.
 	Trackers *analysis.Trackers
+	// Builds analyses Jenkins builds as durable jobs (waiting for the
+	// build, fetching its reports and failed pipeline children).
+	Builds *analysis.Builds
 	// ML trains triage models from tracker exports (uploads, training jobs)
 	// and predicts with them.
 	ML *mlpipeline.Service
@@ -348,6 +354,14 @@ var domains = []domain{{
 		st := analysis.NewBunStore(a.db.DB)
 		e.Analysis = analysis.New(st, analysis.Config{Logger: a.logger, Now: a.cfg.Now})
 		e.Trackers = analysis.NewTrackers(e.Analysis, a.cfg.Trackers)
+		jc := a.cfg.Jenkins
+		jc.SecretKey = cmp.Or(jc.SecretKey, a.cfg.SecretKey)
+		builds, err := analysis.NewBuilds(e.Analysis, jc, a.queue)
+		if err != nil {
+			return fmt.Errorf("jenkins analyses: %w", err)
+		}
+		e.Builds = builds
+		a.queue.Register(e.Builds.RegisterJobs, e.Builds.JobGivenUp)
 		// The offline analyzer learns from every human override made so far.
 		if err := e.Analysis.LoadExamples(ctx, st); err != nil {
 			return fmt.Errorf("load classified failures: %w", err)

@@ -1,0 +1,56 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/bugflow/bugflow/analysis"
+)
+
+// analyze queues the analysis of a Jenkins build (seeds/001 POST
+// /analyze): 202 with the job to poll.
+func (s *Server) analyze(w http.ResponseWriter, r *http.Request) error {
+	var fields map[string]json.RawMessage
+	if err := decodeJSON(r, &fields); err != nil {
+		return err
+	}
+	req, err := analysis.ParseJenkinsRequest(fields)
+	if err != nil {
+		return err
+	}
+	// Without a Jenkins to ask, the request is a plain Invalid (400:
+	// "invalid integration/config state").
+	id, err := s.engine.Builds.Start(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	return s.queued(w, r, id, "Analysis queued")
+}
+
+// reanalyze queues a new analysis of the build a stored job analysed, with
+// the body's analysis settings on top of the stored ones.
+func (s *Server) reanalyze(w http.ResponseWriter, r *http.Request) error {
+	fields := map[string]json.RawMessage{}
+	// curl -X POST without -d sends no body: nothing to override.
+	if r.ContentLength != 0 {
+		if err := decodeJSON(r, &fields); err != nil {
+			return err
+		}
+	}
+	// The body's validation errors name fields (422); a source job that
+	// cannot be re-analysed is a plain Invalid (400), as seeds/001 has it.
+	id, err := s.engine.Builds.Reanalyze(r.Context(), jobID(r), fields)
+	if err != nil {
+		return err
+	}
+	return s.queued(w, r, id, "Re-analysis queued")
+}
+
+// queued answers 202 with where the job's result will be.
+func (s *Server) queued(w http.ResponseWriter, r *http.Request, id, message string) error {
+	base := s.engine.Trackers.PublicBaseURL()
+	return reply(w, r, http.StatusAccepted, analysis.Queued{
+		Status: "queued", JobID: id, Message: message + "; poll result_url for the result.",
+		BaseURL: base, ResultURL: base + "/results/" + id,
+	})
+}
