@@ -206,10 +206,10 @@ type call struct {
 	method string
 	path   string // below the base URL, starting with "/"
 	query  url.Values
-	body   any  // encoded as JSON when not nil
-	create bool // creates something: retried only on 429
-	out    any  // decoded from a 2xx JSON answer when not nil
-	text   bool // the answer is plain text, stored into out (a *rawText)
+	body   any   // encoded as JSON when not nil
+	create bool  // creates something: retried only on 429
+	out    any   // decoded from a 2xx JSON answer when not nil
+	text   bool  // the answer is plain text, stored into out (a *rawText)
 	limit  int64 // caps this answer's body instead of the client's cap when > 0
 }
 
