@@ -212,6 +212,22 @@ func NewJenkins(t testing.TB, user, token string) *Server {
 	})
 }
 
+// NewReportPortal starts a fake Report Portal (API v1) accepting "Bearer
+// token". Project "tests" has launch 1042 of build 123 of folder/job-name
+// (its description holds the build's URL) with three failed steps:
+// test_admin_login, tests.api.test_orders.test_create and test_unmapped.
+func NewReportPortal(t testing.TB, token string) *Server {
+	return start(t, &Server{
+		authOK: func(h string) bool { return h == "Bearer "+token },
+		denied: Fixture("reportportal_401.json"),
+		defaults: map[string]Answer{
+			"GET /api/v1/tests/launch": {Status: 200, Body: Fixture("reportportal_launches.json")},
+			"GET /api/v1/tests/item":   {Status: 200, Body: Fixture("reportportal_items.json")},
+			"PUT /api/v1/tests/item":   {Status: 200, Body: Fixture("reportportal_items_updated.json")},
+		},
+	})
+}
+
 // Bodies returns the bodies of the requests to "METHOD /path" as strings.
 func (s *Server) Bodies(key string) []string {
 	var out []string
