@@ -685,6 +685,9 @@ func (cfg Config) Validate() error {
 	for field, msg := range cfg.Trackers.Problems() {
 		add(field, msg)
 	}
+	for field, msg := range cfg.Jenkins.Problems() {
+		add(field, msg)
+	}
 	if problems == nil {
 		return nil
 	}

@@ -914,3 +914,21 @@ func (b *Builds) record(ctx context.Context, r StoredResult, in buildInputs) err
 		return st.RecordOutcomes(ctx, rows)
 	})
 }
+
+// Problems lists what is wrong with the configuration, by setting name,
+// without touching the network.
+func (c JenkinsConfig) Problems() map[string]string {
+	out := map[string]string{}
+	if c.URL != "" {
+		if _, err := integrations.NewJenkins(c.URL, "", "", c.HTTP); err != nil {
+			out["jenkins.url"] = "must be an absolute http(s) URL without credentials or query"
+		}
+	}
+	if c.PollInterval < 0 {
+		out["jenkins.poll_interval"] = "must not be negative"
+	}
+	if c.MaxWait < 0 {
+		out["jenkins.max_wait"] = "must not be negative"
+	}
+	return out
+}

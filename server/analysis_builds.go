@@ -54,3 +54,19 @@ func (s *Server) queued(w http.ResponseWriter, r *http.Request, id, message stri
 		BaseURL: base, ResultURL: base + "/results/" + id,
 	})
 }
+
+// pushReportPortal pushes a job's classifications into Report Portal;
+// integration problems are answered 200 with errors[] (seeds/001).
+func (s *Server) pushReportPortal(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	child := q.Get("child_job_name")
+	number, err := intQuery(q, "child_build_number", 0, 0, 1<<31-1)
+	if err != nil {
+		return err
+	}
+	out, err := s.engine.Trackers.PushReportPortal(r.Context(), jobID(r), child, number)
+	if err != nil {
+		return err
+	}
+	return reply(w, r, http.StatusOK, out)
+}

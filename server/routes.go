@@ -213,6 +213,7 @@ func (s *Server) registerRoutes() {
 		post("/:job_id/preview-jira-bug", anyone, s.previewJiraBug, body),
 		post("/:job_id/create-github-issue", anyone, s.createGitHubIssue, body),
 		post("/:job_id/create-jira-bug", anyone, s.createJiraBug, body),
+		post("/:job_id/push-reportportal", anyone, s.pushReportPortal, body, ip(s.limits.trackers)),
 	)
 	// seeds/001's tracker helpers. They call out to the configured GitHub
 	// and Jira with whatever token they are given, so they share a rate
