@@ -70,3 +70,17 @@ func (s *Server) pushReportPortal(w http.ResponseWriter, r *http.Request) error 
 	}
 	return reply(w, r, http.StatusOK, out)
 }
+
+// enrichComments resolves the tracker items a job's comments mention to
+// their live statuses, with the caller's saved tokens when signed in.
+func (s *Server) enrichComments(w http.ResponseWriter, r *http.Request) error {
+	creds, err := s.credentials(r, trackerCreds{})
+	if err != nil {
+		return err
+	}
+	out, err := s.engine.Trackers.EnrichComments(r.Context(), jobID(r), creds)
+	if err != nil {
+		return err
+	}
+	return reply(w, r, http.StatusOK, map[string]any{"enrichments": out})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -253,4 +254,25 @@ func TestAnalyzeWithoutJenkins(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, status, body)
 	env := finished(t, e.srv, body["job_id"].(string))
 	assert.Equal(t, "completed", env["status"])
+}
+
+// POST /results/{job_id}/enrich-comments as the document's curl sends it,
+// on every backend.
+func TestEnrichCommentsWithTheDocumentsCall(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		e := trackerServer(t, url)
+		status, raw := trackerCall(t, e.srv, http.MethodPost, "/results/"+e.jobID+"/comments",
+			`{"test_name": "`+e.testID+`", "comment": "Filed https://github.com/acme/tests/issues/42; Jira PROJ-12"}`, "Cookie", "jji_username=alice")
+		require.Equal(t, http.StatusCreated, status, string(raw))
+		id := decodeAs[map[string]any](t, raw)["id"]
+
+		status, raw = trackerCall(t, e.srv, http.MethodPost, "/results/"+e.jobID+"/enrich-comments", "")
+		require.Equal(t, http.StatusOK, status, string(raw))
+		assert.JSONEq(t, `{"enrichments": {"`+strconv.Itoa(int(id.(float64)))+`": [
+			{"type": "github_issue", "key": "acme/tests#42", "status": "open"},
+			{"type": "jira", "key": "PROJ-12", "status": "In Progress"}]}}`, string(raw))
+		status, raw = trackerCall(t, e.srv, http.MethodPost, "/results/no-such-job/enrich-comments", "")
+		require.Equal(t, http.StatusOK, status, string(raw))
+		assert.JSONEq(t, `{"enrichments": {}}`, string(raw))
+	})
 }

@@ -214,6 +214,7 @@ func (s *Server) registerRoutes() {
 		post("/:job_id/create-github-issue", anyone, s.createGitHubIssue, body),
 		post("/:job_id/create-jira-bug", anyone, s.createJiraBug, body),
 		post("/:job_id/push-reportportal", anyone, s.pushReportPortal, body, ip(s.limits.trackers)),
+		post("/:job_id/enrich-comments", anyone, s.enrichComments, body, ip(s.limits.trackers)),
 	)
 	// seeds/001's tracker helpers. They call out to the configured GitHub
 	// and Jira with whatever token they are given, so they share a rate

@@ -1177,16 +1177,16 @@ func (e ListPersonalTasksParamsPriority) Valid() bool {
 
 // Defines values for ValidateTrackerTokenJSONBodyTokenType.
 const (
-	Github ValidateTrackerTokenJSONBodyTokenType = "github"
-	Jira   ValidateTrackerTokenJSONBodyTokenType = "jira"
+	ValidateTrackerTokenJSONBodyTokenTypeGithub ValidateTrackerTokenJSONBodyTokenType = "github"
+	ValidateTrackerTokenJSONBodyTokenTypeJira   ValidateTrackerTokenJSONBodyTokenType = "jira"
 )
 
 // Valid indicates whether the value is a known member of the ValidateTrackerTokenJSONBodyTokenType enum.
 func (e ValidateTrackerTokenJSONBodyTokenType) Valid() bool {
 	switch e {
-	case Github:
+	case ValidateTrackerTokenJSONBodyTokenTypeGithub:
 		return true
-	case Jira:
+	case ValidateTrackerTokenJSONBodyTokenTypeJira:
 		return true
 	default:
 		return false
@@ -1286,6 +1286,27 @@ const (
 func (e DeleteComment200JSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case DeleteComment200JSONResponseBodyStatusDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrichComments200JSONResponseBodyEnrichmentsType.
+const (
+	EnrichComments200JSONResponseBodyEnrichmentsTypeGithubIssue EnrichComments200JSONResponseBodyEnrichmentsType = "github_issue"
+	EnrichComments200JSONResponseBodyEnrichmentsTypeGithubPr    EnrichComments200JSONResponseBodyEnrichmentsType = "github_pr"
+	EnrichComments200JSONResponseBodyEnrichmentsTypeJira        EnrichComments200JSONResponseBodyEnrichmentsType = "jira"
+)
+
+// Valid indicates whether the value is a known member of the EnrichComments200JSONResponseBodyEnrichmentsType enum.
+func (e EnrichComments200JSONResponseBodyEnrichmentsType) Valid() bool {
+	switch e {
+	case EnrichComments200JSONResponseBodyEnrichmentsTypeGithubIssue:
+		return true
+	case EnrichComments200JSONResponseBodyEnrichmentsTypeGithubPr:
+		return true
+	case EnrichComments200JSONResponseBodyEnrichmentsTypeJira:
 		return true
 	default:
 		return false
@@ -3484,6 +3505,9 @@ type AddCommentJSONBody struct {
 
 // DeleteComment200JSONResponseBodyStatus defines parameters for DeleteComment.
 type DeleteComment200JSONResponseBodyStatus string
+
+// EnrichComments200JSONResponseBodyEnrichmentsType defines parameters for EnrichComments.
+type EnrichComments200JSONResponseBodyEnrichmentsType string
 
 // OverrideClassificationJSONBody defines parameters for OverrideClassification.
 type OverrideClassificationJSONBody struct {
@@ -5897,6 +5921,17 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
 	CreateJiraBug(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EnrichComments Live statuses of the GitHub and Jira items a job's comments mention
+	//
+	// GitHub issue and pull request URLs (github.com or the configured
+	// GitHub Enterprise host) and Jira issue keys in the job's comments are
+	// looked up with the signed-in user's saved tokens, else the server's:
+	// each item once, at most 50, and only on enabled trackers. Items that
+	// cannot be resolved are left out. Keys of enrichments are comment IDs.
+	//
+	// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+	EnrichComments(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
 	//
@@ -8501,6 +8536,27 @@ func (c *Client) CreateJiraBugWithBody(ctx context.Context, jobId string, conten
 // Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
 func (c *Client) CreateJiraBug(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateJiraBugRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EnrichComments Live statuses of the GitHub and Jira items a job's comments mention
+//
+// GitHub issue and pull request URLs (github.com or the configured
+// GitHub Enterprise host) and Jira issue keys in the job's comments are
+// looked up with the signed-in user's saved tokens, else the server's:
+// each item once, at most 50, and only on enabled trackers. Items that
+// cannot be resolved are left out. Keys of enrichments are comment IDs.
+//
+// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+func (c *Client) EnrichComments(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrichCommentsRequest(c.Server, jobId)
 	if err != nil {
 		return nil, err
 	}
@@ -12988,6 +13044,40 @@ func NewCreateJiraBugRequestWithBody(server string, jobId string, contentType st
 	return req, nil
 }
 
+// NewEnrichCommentsRequest constructs an http.Request for the EnrichComments method
+func NewEnrichCommentsRequest(server string, jobId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/enrich-comments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewOverrideClassificationRequest calls the generic OverrideClassification builder with application/json body
 func NewOverrideClassificationRequest(server string, jobId string, body OverrideClassificationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -16683,6 +16773,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
 	CreateJiraBugWithResponse(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJiraBugResponse, error)
+
+	// EnrichCommentsWithResponse Live statuses of the GitHub and Jira items a job's comments mention
+	//
+	// GitHub issue and pull request URLs (github.com or the configured
+	// GitHub Enterprise host) and Jira issue keys in the job's comments are
+	// looked up with the signed-in user's saved tokens, else the server's:
+	// each item once, at most 50, and only on enabled trackers. Items that
+	// cannot be resolved are left out. Keys of enrichments are comment IDs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+	EnrichCommentsWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*EnrichCommentsResponse, error)
 
 	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 	//
@@ -21884,6 +21987,73 @@ func (r CreateJiraBugResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateJiraBugResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EnrichCommentsResponse429Headers the declared response headers of an HTTP 429 response for EnrichComments
+type EnrichCommentsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EnrichCommentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Enrichments map[string][]struct {
+			Key    string                                           `json:"key"`
+			Status string                                           `json:"status"`
+			Type   EnrichComments200JSONResponseBodyEnrichmentsType `json:"type"`
+		} `json:"enrichments"`
+	}
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EnrichCommentsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EnrichCommentsResponse) GetJSON200() *struct {
+	Enrichments map[string][]struct {
+		Key    string                                           `json:"key"`
+		Status string                                           `json:"status"`
+		Type   EnrichComments200JSONResponseBodyEnrichmentsType `json:"type"`
+	} `json:"enrichments"`
+} {
+	return r.JSON200
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EnrichCommentsResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrichCommentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrichCommentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrichCommentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrichCommentsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -27244,6 +27414,25 @@ func (c *ClientWithResponses) CreateJiraBugWithResponse(ctx context.Context, job
 	return ParseCreateJiraBugResponse(rsp)
 }
 
+// EnrichCommentsWithResponse Live statuses of the GitHub and Jira items a job's comments mention
+//
+// GitHub issue and pull request URLs (github.com or the configured
+// GitHub Enterprise host) and Jira issue keys in the job's comments are
+// looked up with the signed-in user's saved tokens, else the server's:
+// each item once, at most 50, and only on enabled trackers. Items that
+// cannot be resolved are left out. Keys of enrichments are comment IDs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+func (c *ClientWithResponses) EnrichCommentsWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*EnrichCommentsResponse, error) {
+	rsp, err := c.EnrichComments(ctx, jobId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrichCommentsResponse(rsp)
+}
+
 // OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
@@ -31912,6 +32101,58 @@ func ParseCreateJiraBugResponse(rsp *http.Response) (*CreateJiraBugResponse, err
 		}
 		response.JSON502 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParseEnrichCommentsResponse parses an HTTP response from a EnrichCommentsWithResponse call
+func ParseEnrichCommentsResponse(rsp *http.Response) (*EnrichCommentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrichCommentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Enrichments map[string][]struct {
+				Key    string                                           `json:"key"`
+				Status string                                           `json:"status"`
+				Type   EnrichComments200JSONResponseBodyEnrichmentsType `json:"type"`
+			} `json:"enrichments"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EnrichCommentsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -136,21 +136,24 @@ func start(t testing.TB, s *Server) *Server {
 }
 
 // NewGitHub starts a fake GitHub API accepting "Bearer token". Repository
-// acme/tests exists.
+// acme/tests exists, with open issue 42 and merged pull request 57.
 func NewGitHub(t testing.TB, token string) *Server {
 	return start(t, &Server{
 		authOK: func(h string) bool { return h == "Bearer "+token },
 		denied: Fixture("github_401.json"),
 		defaults: map[string]Answer{
-			"GET /user":                     {Status: 200, Body: Fixture("github_user.json")},
-			"GET /search/issues":            {Status: 200, Body: Fixture("github_search_issues.json")},
-			"POST /repos/acme/tests/issues": {Status: 201, Body: Fixture("github_issue_created.json")},
+			"GET /user":                       {Status: 200, Body: Fixture("github_user.json")},
+			"GET /search/issues":              {Status: 200, Body: Fixture("github_search_issues.json")},
+			"POST /repos/acme/tests/issues":   {Status: 201, Body: Fixture("github_issue_created.json")},
+			"GET /repos/acme/tests/issues/42": {Status: 200, Body: Fixture("github_issue_42.json")},
+			"GET /repos/acme/tests/issues/57": {Status: 200, Body: Fixture("github_pull_57.json")},
 		},
 	})
 }
 
 // NewJira starts a fake Jira: Cloud (v3, Basic email:token) when email is
-// set, else Server/Data Center (v2, Bearer PAT). Project PROJ exists.
+// set, else Server/Data Center (v2, Bearer PAT). Project PROJ exists, with
+// PROJ-12 in progress.
 func NewJira(t testing.TB, email, token string) *Server {
 	v, want := "/rest/api/2", "Bearer "+token
 	defaults := map[string]Answer{
@@ -168,6 +171,7 @@ func NewJira(t testing.TB, email, token string) *Server {
 	}
 	defaults["GET "+v+"/myself"] = Answer{Status: 200, Body: Fixture("jira_myself.json")}
 	defaults["POST "+v+"/issue"] = Answer{Status: 201, Body: Fixture("jira_issue_created.json")}
+	defaults["GET "+v+"/issue/PROJ-12"] = Answer{Status: 200, Body: Fixture("jira_issue_status.json")}
 	return start(t, &Server{
 		authOK:   func(h string) bool { return h == want },
 		denied:   Fixture("jira_401.json"),
