@@ -354,6 +354,7 @@ var domains = []domain{{
 		st := analysis.NewBunStore(a.db.DB)
 		e.Analysis = analysis.New(st, analysis.Config{Logger: a.logger, Now: a.cfg.Now})
 		e.Trackers = analysis.NewTrackers(e.Analysis, a.cfg.Trackers)
+		e.Analysis.SetJiraMatcher(e.Trackers.MatchJira)
 		jc := a.cfg.Jenkins
 		jc.SecretKey = cmp.Or(jc.SecretKey, a.cfg.SecretKey)
 		builds, err := analysis.NewBuilds(e.Analysis, jc, a.queue)

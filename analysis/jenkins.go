@@ -828,6 +828,10 @@ func (b *Builds) record(ctx context.Context, r StoredResult, in buildInputs) err
 				return nil, nil, nil, err
 			}
 			analysed = ra.Result.Failures
+			if b.svc.jiraMatcher != nil && hasProductBug(analysed) {
+				_ = b.svc.Progress(ctx, r.JobID, PhaseEnrichingJira)
+				b.svc.jiraMatcher(ctx, r.RequestParams, analysed)
+			}
 		}
 		row := base
 		if child {

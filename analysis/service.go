@@ -40,6 +40,8 @@ type Service struct {
 	analyzer Analyzer
 	now      func() time.Time
 	log      *slog.Logger
+	// jiraMatcher fills jira_matches of product bugs (SetJiraMatcher).
+	jiraMatcher JiraMatcher
 }
 
 // New returns a Service on st. Call LoadExamples once to teach the offline
