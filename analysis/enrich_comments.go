@@ -32,6 +32,9 @@ var (
 // once, at most 50 items; an item a tracker cannot resolve (unknown,
 // forbidden, unreachable) is left out rather than failing the call.
 func (t *Trackers) EnrichComments(ctx context.Context, jobID string, creds Credentials) (map[string][]CommentLink, error) {
+	if err := checkNames(map[string]string{"job_id": jobID}); err != nil {
+		return nil, err
+	}
 	comments, _, err := t.svc.Comments(ctx, jobID)
 	if err != nil {
 		return nil, err

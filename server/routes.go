@@ -193,8 +193,8 @@ func (s *Server) registerRoutes() {
 	body := withMaxBody(analysisMaxBody)
 	s.group("", FastAPI,
 		post("/analyze-failures", anyone, s.analyzeFailures, withMaxBody(analyzeMaxBody), ip(s.limits.analyze)),
-		post("/analyze", anyone, s.analyze, body, ip(s.limits.analyze)),
-		post("/re-analyze/:job_id", anyone, s.reanalyze, body, ip(s.limits.analyze)),
+		post("/analyze", anyone, s.analyze, body),
+		post("/re-analyze/:job_id", anyone, s.reanalyze, body),
 		get("/api/dashboard", anyone, s.dashboard),
 		get("/api/capabilities", anyone, s.capabilities),
 		get("/ai-configs", anyone, s.aiConfigs),

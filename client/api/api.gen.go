@@ -22009,6 +22009,8 @@ type EnrichCommentsResponse struct {
 			Type   EnrichComments200JSONResponseBodyEnrichmentsType `json:"type"`
 		} `json:"enrichments"`
 	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *DetailRateLimited
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -22024,6 +22026,11 @@ func (r EnrichCommentsResponse) GetJSON200() *struct {
 	} `json:"enrichments"`
 } {
 	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EnrichCommentsResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -32132,6 +32139,13 @@ func ParseEnrichCommentsResponse(rsp *http.Response) (*EnrichCommentsResponse, e
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest DetailRateLimited
