@@ -22011,6 +22011,8 @@ type EnrichCommentsResponse struct {
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *DetailBadRequest
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *DetailRateLimited
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -22031,6 +22033,11 @@ func (r EnrichCommentsResponse) GetJSON200() *struct {
 // GetJSON400 returns the response for an HTTP 400 `application/json` response
 func (r EnrichCommentsResponse) GetJSON400() *DetailBadRequest {
 	return r.JSON400
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r EnrichCommentsResponse) GetJSON422() *Validation {
+	return r.JSON422
 }
 
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
@@ -32146,6 +32153,13 @@ func ParseEnrichCommentsResponse(rsp *http.Response) (*EnrichCommentsResponse, e
 			return nil, err
 		}
 		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest DetailRateLimited
