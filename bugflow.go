@@ -128,6 +128,9 @@ type Config struct {
 	// command lines, an OpenAI-compatible chat-completions server, the
 	// default provider and peers. The zero value analyses offline.
 	AI analysis.AISettings
+	// Jenkins is the Jenkins whose builds POST /analyze analyses. Its
+	// SecretKey defaults to Config.SecretKey.
+	Jenkins analysis.JenkinsConfig
 }
 
 // BugIntakeConfig tunes how Bugs.Auto batches concurrent occurrences into
@@ -233,6 +236,9 @@ type Engine struct {
 	// Trackers drafts and files analysed failures as GitHub issues and Jira
 	// bugs.
 	Trackers *analysis.Trackers
+	// Builds analyses Jenkins builds as durable jobs (waiting for the
+	// build, fetching its reports and failed pipeline children).
+	Builds *analysis.Builds
 	// ML trains triage models from tracker exports (uploads, training jobs)
 	// and predicts with them.
 	ML *mlpipeline.Service
@@ -356,6 +362,15 @@ var domains = []domain{{
 		st := analysis.NewBunStore(a.db.DB)
 		e.Analysis = analysis.New(st, analysis.Config{Logger: a.logger, Now: a.cfg.Now, AI: a.cfg.AI})
 		e.Trackers = analysis.NewTrackers(e.Analysis, a.cfg.Trackers)
+		e.Analysis.SetJiraMatcher(e.Trackers.MatchJira)
+		jc := a.cfg.Jenkins
+		jc.SecretKey = cmp.Or(jc.SecretKey, a.cfg.SecretKey)
+		builds, err := analysis.NewBuilds(e.Analysis, jc, a.queue)
+		if err != nil {
+			return fmt.Errorf("jenkins analyses: %w", err)
+		}
+		e.Builds = builds
+		a.queue.Register(e.Builds.RegisterJobs, e.Builds.JobGivenUp)
 		// The offline analyzer learns from every human override made so far.
 		if err := e.Analysis.LoadExamples(ctx, st); err != nil {
 			return fmt.Errorf("load classified failures: %w", err)
@@ -732,6 +747,9 @@ func (cfg Config) Validate() error {
 		add(field, msg)
 	}
 	for field, msg := range cfg.AI.Problems() {
+		add(field, msg)
+	}
+	for field, msg := range cfg.Jenkins.Problems() {
 		add(field, msg)
 	}
 	if problems == nil {

@@ -39,6 +39,7 @@ func (s *Service) Analyze(ctx context.Context, in DirectInput) (*ReportAnalysis,
 	}
 	ra, err := s.analyzeDirect(ctx, in)
 	if err == nil {
+		s.matchJira(ctx, in.JobID, in.RequestParams, ra)
 		err = s.RecordAnalysis(ctx, in.RecordInput, ra)
 	}
 	if err != nil {

@@ -50,6 +50,8 @@ type Service struct {
 	ai      AISettings
 	now     func() time.Time
 	log     *slog.Logger
+	// jiraMatcher fills jira_matches of product bugs (SetJiraMatcher).
+	jiraMatcher JiraMatcher
 }
 
 // New returns a Service on st. Call LoadExamples once to teach the offline

@@ -121,6 +121,10 @@ func Migrations() []store.Migration {
 		ID:      "20261205004512",
 		Comment: "analysis: indexes that test names of any length cannot overflow",
 		Up:      migrateLongTestNames,
+	}, {
+		ID:      "20261215190000",
+		Comment: "analysis: the failures fetched for a Jenkins build analysis, for re-analysis",
+		Up:      createBuildInputs,
 	}}
 }
 

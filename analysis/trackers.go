@@ -27,6 +27,8 @@ type TrackerConfig struct {
 	GitHub GitHubConfig
 	// Jira files bugs.
 	Jira JiraConfig
+	// ReportPortal receives pushed classifications.
+	ReportPortal ReportPortalConfig
 	// HTTP tunes the clients' transport (timeouts, retries, body cap).
 	HTTP integrations.Options
 }
@@ -160,6 +162,8 @@ func (t *Trackers) Capabilities() Capabilities {
 		ServerJiraEmail:      t.cfg.Jira.Email != "",
 		ServerJiraProjectKey: t.cfg.Jira.ProjectKey,
 		AIProviders:          t.svc.AIProviders(),
+		ReportPortal:         t.cfg.ReportPortal.configured(),
+		ReportPortalProject:  t.cfg.ReportPortal.Project,
 	}
 }
 
@@ -603,5 +607,6 @@ func (c TrackerConfig) Problems() map[string]string {
 	if c.Jira.ProjectKey != "" && !integrations.ValidProjectKey(c.Jira.ProjectKey) {
 		out["trackers.jira.project_key"] = "must be a Jira project key"
 	}
+	c.ReportPortal.problems(c.HTTP, out)
 	return out
 }

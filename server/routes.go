@@ -245,6 +245,8 @@ func (s *Server) registerRoutes() {
 	body := withMaxBody(analysisMaxBody)
 	s.group("", FastAPI,
 		post("/analyze-failures", anyone, s.analyzeFailures, withMaxBody(analyzeMaxBody), ip(s.limits.analyze)),
+		post("/analyze", anyone, s.analyze, body),
+		post("/re-analyze/:job_id", anyone, s.reanalyze, body),
 		get("/api/dashboard", anyone, s.dashboard),
 		get("/api/capabilities", anyone, s.capabilities),
 		get("/ai-configs", anyone, s.aiConfigs),
@@ -263,6 +265,8 @@ func (s *Server) registerRoutes() {
 		post("/:job_id/preview-jira-bug", anyone, s.previewJiraBug, body),
 		post("/:job_id/create-github-issue", anyone, s.createGitHubIssue, body),
 		post("/:job_id/create-jira-bug", anyone, s.createJiraBug, body),
+		post("/:job_id/push-reportportal", anyone, s.pushReportPortal, body, ip(s.limits.trackers)),
+		post("/:job_id/enrich-comments", anyone, s.enrichComments, body, ip(s.limits.trackers)),
 	)
 	// seeds/001's tracker helpers. They call out to the configured GitHub
 	// and Jira with whatever token they are given, so they share a rate

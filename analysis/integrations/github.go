@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -129,4 +130,25 @@ func searchText(s string) string {
 		}
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// IssueStatus returns the state of an issue or pull request of repo
+// ("owner/name"): "open", "closed", or "merged" for a merged pull request;
+// pull reports whether it is a pull request.
+func (g *GitHub) IssueStatus(ctx context.Context, repo string, number int) (status string, pull bool, err error) {
+	owner, name, _ := strings.Cut(repo, "/")
+	var is struct {
+		State       string `json:"state"`
+		PullRequest *struct {
+			MergedAt *string `json:"merged_at"`
+		} `json:"pull_request"`
+	}
+	err = g.c.do(ctx, call{method: http.MethodGet, path: "/repos/" + url.PathEscape(owner) + "/" + url.PathEscape(name) + "/issues/" + strconv.Itoa(number), out: &is})
+	if err != nil {
+		return "", false, err
+	}
+	if is.PullRequest != nil && is.PullRequest.MergedAt != nil {
+		return "merged", true, nil
+	}
+	return is.State, is.PullRequest != nil, nil
 }

@@ -206,10 +206,11 @@ type call struct {
 	method string
 	path   string // below the base URL, starting with "/"
 	query  url.Values
-	body   any  // encoded as JSON when not nil
-	create bool // creates something: retried only on 429
-	out    any  // decoded from a 2xx JSON answer when not nil
-	text   bool // the answer is plain text, stored into out (a *rawText)
+	body   any   // encoded as JSON when not nil
+	create bool  // creates something: retried only on 429
+	out    any   // decoded from a 2xx JSON answer when not nil
+	text   bool  // the answer is plain text, stored into out (a *rawText)
+	limit  int64 // caps this answer's body instead of the client's cap when > 0
 }
 
 // do sends c and decodes the answer into c.out. Any answer outside 2xx is
@@ -217,7 +218,13 @@ type call struct {
 func (cn *conn) do(ctx context.Context, c call) error {
 	op := c.method + " " + c.path
 	u := *cn.base
-	u.Path = cn.base.Path + c.path
+	// Paths arrive escaped segment by segment (a Jenkins folder "my jobs"
+	// is job/my%20jobs); RawPath keeps them from being escaped twice.
+	raw := cn.base.EscapedPath() + c.path
+	u.Path, u.RawPath = raw, ""
+	if p, err := url.PathUnescape(raw); err == nil {
+		u.Path, u.RawPath = p, raw
+	}
 	u.RawQuery = c.query.Encode()
 	var payload io.Reader
 	if c.body != nil {
@@ -245,12 +252,16 @@ func (cn *conn) do(ctx context.Context, c call) error {
 		return cn.transportError(ctx, op, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, cn.maxBody+1))
+	limit := cn.maxBody
+	if c.limit > 0 {
+		limit = c.limit
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return cn.transportError(ctx, op, err)
 	}
-	if int64(len(body)) > cn.maxBody {
-		return &Error{System: cn.system, Op: op, Status: 0, Message: fmt.Sprintf("answer larger than %d bytes", cn.maxBody), Err: ErrTooLarge}
+	if int64(len(body)) > limit {
+		return &Error{System: cn.system, Op: op, Status: 0, Message: fmt.Sprintf("answer larger than %d bytes", limit), Err: ErrTooLarge}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return &Error{System: cn.system, Op: op, Status: resp.StatusCode, Message: cn.scrub(upstreamMessage(resp.StatusCode, body))}

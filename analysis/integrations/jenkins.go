@@ -55,6 +55,14 @@ type Build struct {
 	// SubBuilds are the downstream builds of a pipeline (the Pipeline and
 	// Multijob plugins' subBuilds), for following failed children.
 	SubBuilds []SubBuild `json:"subBuilds"`
+	// Artifacts are the files the build archived.
+	Artifacts []Artifact `json:"artifacts"`
+}
+
+// Artifact is one archived file of a build.
+type Artifact struct {
+	FileName     string `json:"fileName"`
+	RelativePath string `json:"relativePath"`
 }
 
 // SubBuild is a downstream build of a pipeline.
@@ -69,7 +77,7 @@ type SubBuild struct {
 func (j *Jenkins) Build(ctx context.Context, jobName string, number int) (Build, error) {
 	var b Build
 	err := j.c.do(ctx, call{method: http.MethodGet, path: JobPath(jobName) + "/" + strconv.Itoa(number) + "/api/json",
-		query: url.Values{"tree": {"building,result,url,number,subBuilds[jobName,buildNumber,result,url]"}}, out: &b})
+		query: url.Values{"tree": {"building,result,url,number,subBuilds[jobName,buildNumber,result,url],artifacts[fileName,relativePath]"}}, out: &b})
 	return b, err
 }
 
@@ -92,6 +100,48 @@ func (tc TestCase) FullName() string {
 		return tc.Name
 	}
 	return tc.ClassName + "." + tc.Name
+}
+
+// BaseURL is the controller's address, without a trailing slash.
+func (j *Jenkins) BaseURL() string { return j.c.base.String() }
+
+// BuildURL is the address of a build's page.
+func (j *Jenkins) BuildURL(jobName string, number int) string {
+	return j.BaseURL() + JobPath(jobName) + "/" + strconv.Itoa(number) + "/"
+}
+
+// Cases returns every case of a build's JUnit report (testReport/api/json),
+// passed ones included, in report order; found is false when the build has
+// no report.
+func (j *Jenkins) Cases(ctx context.Context, jobName string, number int) (cases []TestCase, found bool, err error) {
+	var rep struct {
+		Suites []struct {
+			Cases []TestCase `json:"cases"`
+		} `json:"suites"`
+	}
+	err = j.c.do(ctx, call{method: http.MethodGet, path: JobPath(jobName) + "/" + strconv.Itoa(number) + "/testReport/api/json", out: &rep})
+	if StatusOf(err) == http.StatusNotFound {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	for _, s := range rep.Suites {
+		cases = append(cases, s.Cases...)
+	}
+	return cases, true, nil
+}
+
+// ArtifactBytes downloads one archived file of a build, refusing (with
+// ErrTooLarge inside the error) a file over maxBytes.
+func (j *Jenkins) ArtifactBytes(ctx context.Context, jobName string, number int, relativePath string, maxBytes int64) ([]byte, error) {
+	var raw rawText
+	p := JobPath(jobName) + "/" + strconv.Itoa(number) + "/artifact"
+	for _, seg := range strings.Split(relativePath, "/") {
+		p += "/" + url.PathEscape(seg)
+	}
+	err := j.c.do(ctx, call{method: http.MethodGet, path: p, out: &raw, text: true, limit: maxBytes})
+	return raw, err
 }
 
 // TestReport returns the failed cases of a build's JUnit report

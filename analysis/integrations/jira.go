@@ -254,3 +254,13 @@ func (j *Jira) SecurityLevels(ctx context.Context, projectKey string) ([]JiraSec
 	err := j.c.do(ctx, call{method: http.MethodGet, path: j.api("/project/" + projectKey + "/securitylevel"), out: &out})
 	return out.Levels, err
 }
+
+// IssueStatus returns the name of an issue's status ("Open", "Done").
+func (j *Jira) IssueStatus(ctx context.Context, key string) (string, error) {
+	var is jiraIssueJSON
+	err := j.c.do(ctx, call{method: http.MethodGet, path: j.api("/issue/" + url.PathEscape(key)), query: url.Values{"fields": {"status"}}, out: &is})
+	if err != nil || is.Fields.Status == nil {
+		return "", err
+	}
+	return is.Fields.Status.Name, nil
+}

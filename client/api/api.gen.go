@@ -941,6 +941,21 @@ func (e ProcessExecutionStatus) Valid() bool {
 	}
 }
 
+// Defines values for QueuedAnalysisStatus.
+const (
+	Queued QueuedAnalysisStatus = "queued"
+)
+
+// Valid indicates whether the value is a known member of the QueuedAnalysisStatus enum.
+func (e QueuedAnalysisStatus) Valid() bool {
+	switch e {
+	case Queued:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for RoleMemberSource.
 const (
 	RoleMemberSourceAdmin RoleMemberSource = "admin"
@@ -2521,16 +2536,16 @@ func (e ListPersonalTasksParamsPriority) Valid() bool {
 
 // Defines values for ValidateTrackerTokenJSONBodyTokenType.
 const (
-	Github ValidateTrackerTokenJSONBodyTokenType = "github"
-	Jira   ValidateTrackerTokenJSONBodyTokenType = "jira"
+	ValidateTrackerTokenJSONBodyTokenTypeGithub ValidateTrackerTokenJSONBodyTokenType = "github"
+	ValidateTrackerTokenJSONBodyTokenTypeJira   ValidateTrackerTokenJSONBodyTokenType = "jira"
 )
 
 // Valid indicates whether the value is a known member of the ValidateTrackerTokenJSONBodyTokenType enum.
 func (e ValidateTrackerTokenJSONBodyTokenType) Valid() bool {
 	switch e {
-	case Github:
+	case ValidateTrackerTokenJSONBodyTokenTypeGithub:
 		return true
-	case Jira:
+	case ValidateTrackerTokenJSONBodyTokenTypeJira:
 		return true
 	default:
 		return false
@@ -2657,6 +2672,27 @@ const (
 func (e DeleteComment200JSONResponseBodyStatus) Valid() bool {
 	switch e {
 	case DeleteComment200JSONResponseBodyStatusDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EnrichComments200JSONResponseBodyEnrichmentsType.
+const (
+	EnrichComments200JSONResponseBodyEnrichmentsTypeGithubIssue EnrichComments200JSONResponseBodyEnrichmentsType = "github_issue"
+	EnrichComments200JSONResponseBodyEnrichmentsTypeGithubPr    EnrichComments200JSONResponseBodyEnrichmentsType = "github_pr"
+	EnrichComments200JSONResponseBodyEnrichmentsTypeJira        EnrichComments200JSONResponseBodyEnrichmentsType = "jira"
+)
+
+// Valid indicates whether the value is a known member of the EnrichComments200JSONResponseBodyEnrichmentsType enum.
+func (e EnrichComments200JSONResponseBodyEnrichmentsType) Valid() bool {
+	switch e {
+	case EnrichComments200JSONResponseBodyEnrichmentsTypeGithubIssue:
+		return true
+	case EnrichComments200JSONResponseBodyEnrichmentsTypeGithubPr:
+		return true
+	case EnrichComments200JSONResponseBodyEnrichmentsTypeJira:
 		return true
 	default:
 		return false
@@ -3514,6 +3550,50 @@ type AnalyticsWorkloadForecast struct {
 	Weekdays []AnalyticsWeekdayLoad `json:"weekdays"`
 }
 
+// AnalyzeRequest defines model for AnalyzeRequest.
+type AnalyzeRequest struct {
+	AdditionalRepos *[]struct {
+		Name string  `json:"name"`
+		Ref  *string `json:"ref,omitempty"`
+		Url  string  `json:"url"`
+	} `json:"additional_repos,omitempty"`
+	AiCliTimeout *int    `json:"ai_cli_timeout,omitempty"`
+	AiModel      *string `json:"ai_model,omitempty"`
+
+	// AiProvider claude, gemini or cursor.
+	AiProvider                *string `json:"ai_provider,omitempty"`
+	BuildNumber               int     `json:"build_number"`
+	EnableJira                *bool   `json:"enable_jira,omitempty"`
+	GetJobArtifacts           *bool   `json:"get_job_artifacts,omitempty"`
+	GithubToken               *string `json:"github_token,omitempty"`
+	JenkinsArtifactsMaxSizeMb *int    `json:"jenkins_artifacts_max_size_mb,omitempty"`
+	JenkinsPassword           *string `json:"jenkins_password,omitempty"`
+	JenkinsSslVerify          *bool   `json:"jenkins_ssl_verify,omitempty"`
+	JenkinsUrl                *string `json:"jenkins_url,omitempty"`
+	JenkinsUser               *string `json:"jenkins_user,omitempty"`
+	JiraApiToken              *string `json:"jira_api_token,omitempty"`
+	JiraEmail                 *string `json:"jira_email,omitempty"`
+	JiraMaxResults            *int    `json:"jira_max_results,omitempty"`
+	JiraPat                   *string `json:"jira_pat,omitempty"`
+	JiraProjectKey            *string `json:"jira_project_key,omitempty"`
+	JiraSslVerify             *bool   `json:"jira_ssl_verify,omitempty"`
+	JiraUrl                   *string `json:"jira_url,omitempty"`
+
+	// JobName Folders allowed: folder/job-name.
+	JobName        string `json:"job_name"`
+	MaxWaitMinutes *int   `json:"max_wait_minutes,omitempty"`
+	PeerAiConfigs  *[]struct {
+		AiModel    string `json:"ai_model"`
+		AiProvider string `json:"ai_provider"`
+	} `json:"peer_ai_configs,omitempty"`
+	PeerAnalysisMaxRounds *int                   `json:"peer_analysis_max_rounds,omitempty"`
+	PollIntervalMinutes   *int                   `json:"poll_interval_minutes,omitempty"`
+	RawPrompt             *string                `json:"raw_prompt,omitempty"`
+	TestsRepoUrl          *string                `json:"tests_repo_url,omitempty"`
+	WaitForCompletion     *bool                  `json:"wait_for_completion,omitempty"`
+	AdditionalProperties  map[string]interface{} `json:"-"`
+}
+
 // AssignmentStatus new and in progress are active (the holder may act); the others are
 // finished, except breached: the periodic SLA check marks an active
 // item breached once its target has passed, and its holder may still
@@ -3550,6 +3630,37 @@ type AuditEventPage struct {
 	Next     *string      `json:"next"`
 	Previous *string      `json:"previous"`
 	Results  []AuditEvent `json:"results"`
+}
+
+// BaseAnalysisRequest defines model for BaseAnalysisRequest.
+type BaseAnalysisRequest struct {
+	AdditionalRepos *[]struct {
+		Name string  `json:"name"`
+		Ref  *string `json:"ref,omitempty"`
+		Url  string  `json:"url"`
+	} `json:"additional_repos,omitempty"`
+	AiCliTimeout *int    `json:"ai_cli_timeout,omitempty"`
+	AiModel      *string `json:"ai_model,omitempty"`
+
+	// AiProvider claude, gemini or cursor.
+	AiProvider     *string `json:"ai_provider,omitempty"`
+	EnableJira     *bool   `json:"enable_jira,omitempty"`
+	GithubToken    *string `json:"github_token,omitempty"`
+	JiraApiToken   *string `json:"jira_api_token,omitempty"`
+	JiraEmail      *string `json:"jira_email,omitempty"`
+	JiraMaxResults *int    `json:"jira_max_results,omitempty"`
+	JiraPat        *string `json:"jira_pat,omitempty"`
+	JiraProjectKey *string `json:"jira_project_key,omitempty"`
+	JiraSslVerify  *bool   `json:"jira_ssl_verify,omitempty"`
+	JiraUrl        *string `json:"jira_url,omitempty"`
+	PeerAiConfigs  *[]struct {
+		AiModel    string `json:"ai_model"`
+		AiProvider string `json:"ai_provider"`
+	} `json:"peer_ai_configs,omitempty"`
+	PeerAnalysisMaxRounds *int                   `json:"peer_analysis_max_rounds,omitempty"`
+	RawPrompt             *string                `json:"raw_prompt,omitempty"`
+	TestsRepoUrl          *string                `json:"tests_repo_url,omitempty"`
+	AdditionalProperties  map[string]interface{} `json:"-"`
 }
 
 // BugReport defines model for BugReport.
@@ -4221,6 +4332,28 @@ type ProcessExecution struct {
 // ProcessExecutionStatus defines model for ProcessExecution.Status.
 type ProcessExecutionStatus string
 
+// QueuedAnalysis defines model for QueuedAnalysis.
+type QueuedAnalysis struct {
+	BaseUrl string `json:"base_url"`
+	JobId   string `json:"job_id"`
+	Message string `json:"message"`
+
+	// ResultUrl Absolute with PUBLIC_BASE_URL, else /results/{job_id}.
+	ResultUrl string               `json:"result_url"`
+	Status    QueuedAnalysisStatus `json:"status"`
+}
+
+// QueuedAnalysisStatus defines model for QueuedAnalysis.Status.
+type QueuedAnalysisStatus string
+
+// ReportPortalPushResult defines model for ReportPortalPushResult.
+type ReportPortalPushResult struct {
+	Errors    []string `json:"errors"`
+	LaunchId  *int64   `json:"launch_id"`
+	Pushed    int      `json:"pushed"`
+	Unmatched []string `json:"unmatched"`
+}
+
 // ResultEnvelope defines model for ResultEnvelope.
 type ResultEnvelope struct {
 	AnalysisStartedAt *time.Time   `json:"analysis_started_at,omitempty"`
@@ -4231,7 +4364,7 @@ type ResultEnvelope struct {
 	JenkinsUrl        string       `json:"jenkins_url"`
 	JobId             string       `json:"job_id"`
 
-	// Result The FailureAnalysisResult (or a partial object while running or after failing) plus request_params, progress_phase, progress_log and error.
+	// Result The FailureAnalysisResult of a direct analysis or the AnalysisResult of a Jenkins build (job_name, build_number, jenkins_url, status, summary, ai_provider, ai_model, failures, child_job_analyses with failed_children and note), or a partial object while pending, waiting, running or after failing; plus request_params, progress_phase, progress_log and error.
 	Result    map[string]interface{} `json:"result"`
 	ResultUrl string                 `json:"result_url"`
 	Status    string                 `json:"status"`
@@ -6583,6 +6716,9 @@ type AddCommentJSONBody struct {
 // DeleteComment200JSONResponseBodyStatus defines parameters for DeleteComment.
 type DeleteComment200JSONResponseBodyStatus string
 
+// EnrichComments200JSONResponseBodyEnrichmentsType defines parameters for EnrichComments.
+type EnrichComments200JSONResponseBodyEnrichmentsType string
+
 // OverrideClassificationJSONBody defines parameters for OverrideClassification.
 type OverrideClassificationJSONBody struct {
 	ChildBuildNumber *int           `json:"child_build_number,omitempty"`
@@ -6593,6 +6729,12 @@ type OverrideClassificationJSONBody struct {
 
 // OverrideClassification200JSONResponseBodyStatus defines parameters for OverrideClassification.
 type OverrideClassification200JSONResponseBodyStatus string
+
+// PushReportPortalParams defines parameters for PushReportPortal.
+type PushReportPortalParams struct {
+	ChildJobName     *string `form:"child_job_name,omitempty" json:"child_job_name,omitempty"`
+	ChildBuildNumber *int    `form:"child_build_number,omitempty" json:"child_build_number,omitempty"`
+}
 
 // SetReviewedJSONBody defines parameters for SetReviewed.
 type SetReviewedJSONBody struct {
@@ -6873,6 +7015,9 @@ type CreateWorkflowJSONBody struct {
 	Workflow WorkflowInput `json:"workflow"`
 }
 
+// AnalyzeBuildJSONRequestBody defines body for AnalyzeBuild for application/json ContentType.
+type AnalyzeBuildJSONRequestBody = AnalyzeRequest
+
 // AnalyzeFailuresJSONRequestBody defines body for AnalyzeFailures for application/json ContentType.
 type AnalyzeFailuresJSONRequestBody AnalyzeFailuresJSONBody
 
@@ -6944,6 +7089,9 @@ type ClassifyTestJSONRequestBody ClassifyTestJSONBody
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody LoginJSONBody
+
+// ReanalyzeBuildJSONRequestBody defines body for ReanalyzeBuild for application/json ContentType.
+type ReanalyzeBuildJSONRequestBody = BaseAnalysisRequest
 
 // RegisterJSONRequestBody defines body for Register for application/json ContentType.
 type RegisterJSONRequestBody RegisterJSONBody
@@ -7097,6 +7245,783 @@ func (a APIRoot) MarshalJSON() ([]byte, error) {
 	object["version"], err = json.Marshal(a.Version)
 	if err != nil {
 		return nil, fmt.Errorf("error marshaling 'version': %w", err)
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for AnalyzeRequest. Returns the specified
+// element and whether it was found
+func (a AnalyzeRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for AnalyzeRequest
+func (a *AnalyzeRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for AnalyzeRequest to handle AdditionalProperties
+func (a *AnalyzeRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["additional_repos"]; found {
+		err = json.Unmarshal(raw, &a.AdditionalRepos)
+		if err != nil {
+			return fmt.Errorf("error reading 'additional_repos': %w", err)
+		}
+		delete(object, "additional_repos")
+	}
+
+	if raw, found := object["ai_cli_timeout"]; found {
+		err = json.Unmarshal(raw, &a.AiCliTimeout)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_cli_timeout': %w", err)
+		}
+		delete(object, "ai_cli_timeout")
+	}
+
+	if raw, found := object["ai_model"]; found {
+		err = json.Unmarshal(raw, &a.AiModel)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_model': %w", err)
+		}
+		delete(object, "ai_model")
+	}
+
+	if raw, found := object["ai_provider"]; found {
+		err = json.Unmarshal(raw, &a.AiProvider)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_provider': %w", err)
+		}
+		delete(object, "ai_provider")
+	}
+
+	if raw, found := object["build_number"]; found {
+		err = json.Unmarshal(raw, &a.BuildNumber)
+		if err != nil {
+			return fmt.Errorf("error reading 'build_number': %w", err)
+		}
+		delete(object, "build_number")
+	}
+
+	if raw, found := object["enable_jira"]; found {
+		err = json.Unmarshal(raw, &a.EnableJira)
+		if err != nil {
+			return fmt.Errorf("error reading 'enable_jira': %w", err)
+		}
+		delete(object, "enable_jira")
+	}
+
+	if raw, found := object["get_job_artifacts"]; found {
+		err = json.Unmarshal(raw, &a.GetJobArtifacts)
+		if err != nil {
+			return fmt.Errorf("error reading 'get_job_artifacts': %w", err)
+		}
+		delete(object, "get_job_artifacts")
+	}
+
+	if raw, found := object["github_token"]; found {
+		err = json.Unmarshal(raw, &a.GithubToken)
+		if err != nil {
+			return fmt.Errorf("error reading 'github_token': %w", err)
+		}
+		delete(object, "github_token")
+	}
+
+	if raw, found := object["jenkins_artifacts_max_size_mb"]; found {
+		err = json.Unmarshal(raw, &a.JenkinsArtifactsMaxSizeMb)
+		if err != nil {
+			return fmt.Errorf("error reading 'jenkins_artifacts_max_size_mb': %w", err)
+		}
+		delete(object, "jenkins_artifacts_max_size_mb")
+	}
+
+	if raw, found := object["jenkins_password"]; found {
+		err = json.Unmarshal(raw, &a.JenkinsPassword)
+		if err != nil {
+			return fmt.Errorf("error reading 'jenkins_password': %w", err)
+		}
+		delete(object, "jenkins_password")
+	}
+
+	if raw, found := object["jenkins_ssl_verify"]; found {
+		err = json.Unmarshal(raw, &a.JenkinsSslVerify)
+		if err != nil {
+			return fmt.Errorf("error reading 'jenkins_ssl_verify': %w", err)
+		}
+		delete(object, "jenkins_ssl_verify")
+	}
+
+	if raw, found := object["jenkins_url"]; found {
+		err = json.Unmarshal(raw, &a.JenkinsUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'jenkins_url': %w", err)
+		}
+		delete(object, "jenkins_url")
+	}
+
+	if raw, found := object["jenkins_user"]; found {
+		err = json.Unmarshal(raw, &a.JenkinsUser)
+		if err != nil {
+			return fmt.Errorf("error reading 'jenkins_user': %w", err)
+		}
+		delete(object, "jenkins_user")
+	}
+
+	if raw, found := object["jira_api_token"]; found {
+		err = json.Unmarshal(raw, &a.JiraApiToken)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_api_token': %w", err)
+		}
+		delete(object, "jira_api_token")
+	}
+
+	if raw, found := object["jira_email"]; found {
+		err = json.Unmarshal(raw, &a.JiraEmail)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_email': %w", err)
+		}
+		delete(object, "jira_email")
+	}
+
+	if raw, found := object["jira_max_results"]; found {
+		err = json.Unmarshal(raw, &a.JiraMaxResults)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_max_results': %w", err)
+		}
+		delete(object, "jira_max_results")
+	}
+
+	if raw, found := object["jira_pat"]; found {
+		err = json.Unmarshal(raw, &a.JiraPat)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_pat': %w", err)
+		}
+		delete(object, "jira_pat")
+	}
+
+	if raw, found := object["jira_project_key"]; found {
+		err = json.Unmarshal(raw, &a.JiraProjectKey)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_project_key': %w", err)
+		}
+		delete(object, "jira_project_key")
+	}
+
+	if raw, found := object["jira_ssl_verify"]; found {
+		err = json.Unmarshal(raw, &a.JiraSslVerify)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_ssl_verify': %w", err)
+		}
+		delete(object, "jira_ssl_verify")
+	}
+
+	if raw, found := object["jira_url"]; found {
+		err = json.Unmarshal(raw, &a.JiraUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_url': %w", err)
+		}
+		delete(object, "jira_url")
+	}
+
+	if raw, found := object["job_name"]; found {
+		err = json.Unmarshal(raw, &a.JobName)
+		if err != nil {
+			return fmt.Errorf("error reading 'job_name': %w", err)
+		}
+		delete(object, "job_name")
+	}
+
+	if raw, found := object["max_wait_minutes"]; found {
+		err = json.Unmarshal(raw, &a.MaxWaitMinutes)
+		if err != nil {
+			return fmt.Errorf("error reading 'max_wait_minutes': %w", err)
+		}
+		delete(object, "max_wait_minutes")
+	}
+
+	if raw, found := object["peer_ai_configs"]; found {
+		err = json.Unmarshal(raw, &a.PeerAiConfigs)
+		if err != nil {
+			return fmt.Errorf("error reading 'peer_ai_configs': %w", err)
+		}
+		delete(object, "peer_ai_configs")
+	}
+
+	if raw, found := object["peer_analysis_max_rounds"]; found {
+		err = json.Unmarshal(raw, &a.PeerAnalysisMaxRounds)
+		if err != nil {
+			return fmt.Errorf("error reading 'peer_analysis_max_rounds': %w", err)
+		}
+		delete(object, "peer_analysis_max_rounds")
+	}
+
+	if raw, found := object["poll_interval_minutes"]; found {
+		err = json.Unmarshal(raw, &a.PollIntervalMinutes)
+		if err != nil {
+			return fmt.Errorf("error reading 'poll_interval_minutes': %w", err)
+		}
+		delete(object, "poll_interval_minutes")
+	}
+
+	if raw, found := object["raw_prompt"]; found {
+		err = json.Unmarshal(raw, &a.RawPrompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'raw_prompt': %w", err)
+		}
+		delete(object, "raw_prompt")
+	}
+
+	if raw, found := object["tests_repo_url"]; found {
+		err = json.Unmarshal(raw, &a.TestsRepoUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'tests_repo_url': %w", err)
+		}
+		delete(object, "tests_repo_url")
+	}
+
+	if raw, found := object["wait_for_completion"]; found {
+		err = json.Unmarshal(raw, &a.WaitForCompletion)
+		if err != nil {
+			return fmt.Errorf("error reading 'wait_for_completion': %w", err)
+		}
+		delete(object, "wait_for_completion")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for AnalyzeRequest to handle AdditionalProperties
+func (a AnalyzeRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.AdditionalRepos != nil {
+		object["additional_repos"], err = json.Marshal(a.AdditionalRepos)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'additional_repos': %w", err)
+		}
+	}
+
+	if a.AiCliTimeout != nil {
+		object["ai_cli_timeout"], err = json.Marshal(a.AiCliTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_cli_timeout': %w", err)
+		}
+	}
+
+	if a.AiModel != nil {
+		object["ai_model"], err = json.Marshal(a.AiModel)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_model': %w", err)
+		}
+	}
+
+	if a.AiProvider != nil {
+		object["ai_provider"], err = json.Marshal(a.AiProvider)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_provider': %w", err)
+		}
+	}
+
+	object["build_number"], err = json.Marshal(a.BuildNumber)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'build_number': %w", err)
+	}
+
+	if a.EnableJira != nil {
+		object["enable_jira"], err = json.Marshal(a.EnableJira)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'enable_jira': %w", err)
+		}
+	}
+
+	if a.GetJobArtifacts != nil {
+		object["get_job_artifacts"], err = json.Marshal(a.GetJobArtifacts)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'get_job_artifacts': %w", err)
+		}
+	}
+
+	if a.GithubToken != nil {
+		object["github_token"], err = json.Marshal(a.GithubToken)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'github_token': %w", err)
+		}
+	}
+
+	if a.JenkinsArtifactsMaxSizeMb != nil {
+		object["jenkins_artifacts_max_size_mb"], err = json.Marshal(a.JenkinsArtifactsMaxSizeMb)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jenkins_artifacts_max_size_mb': %w", err)
+		}
+	}
+
+	if a.JenkinsPassword != nil {
+		object["jenkins_password"], err = json.Marshal(a.JenkinsPassword)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jenkins_password': %w", err)
+		}
+	}
+
+	if a.JenkinsSslVerify != nil {
+		object["jenkins_ssl_verify"], err = json.Marshal(a.JenkinsSslVerify)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jenkins_ssl_verify': %w", err)
+		}
+	}
+
+	if a.JenkinsUrl != nil {
+		object["jenkins_url"], err = json.Marshal(a.JenkinsUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jenkins_url': %w", err)
+		}
+	}
+
+	if a.JenkinsUser != nil {
+		object["jenkins_user"], err = json.Marshal(a.JenkinsUser)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jenkins_user': %w", err)
+		}
+	}
+
+	if a.JiraApiToken != nil {
+		object["jira_api_token"], err = json.Marshal(a.JiraApiToken)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_api_token': %w", err)
+		}
+	}
+
+	if a.JiraEmail != nil {
+		object["jira_email"], err = json.Marshal(a.JiraEmail)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_email': %w", err)
+		}
+	}
+
+	if a.JiraMaxResults != nil {
+		object["jira_max_results"], err = json.Marshal(a.JiraMaxResults)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_max_results': %w", err)
+		}
+	}
+
+	if a.JiraPat != nil {
+		object["jira_pat"], err = json.Marshal(a.JiraPat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_pat': %w", err)
+		}
+	}
+
+	if a.JiraProjectKey != nil {
+		object["jira_project_key"], err = json.Marshal(a.JiraProjectKey)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_project_key': %w", err)
+		}
+	}
+
+	if a.JiraSslVerify != nil {
+		object["jira_ssl_verify"], err = json.Marshal(a.JiraSslVerify)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_ssl_verify': %w", err)
+		}
+	}
+
+	if a.JiraUrl != nil {
+		object["jira_url"], err = json.Marshal(a.JiraUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_url': %w", err)
+		}
+	}
+
+	object["job_name"], err = json.Marshal(a.JobName)
+	if err != nil {
+		return nil, fmt.Errorf("error marshaling 'job_name': %w", err)
+	}
+
+	if a.MaxWaitMinutes != nil {
+		object["max_wait_minutes"], err = json.Marshal(a.MaxWaitMinutes)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'max_wait_minutes': %w", err)
+		}
+	}
+
+	if a.PeerAiConfigs != nil {
+		object["peer_ai_configs"], err = json.Marshal(a.PeerAiConfigs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'peer_ai_configs': %w", err)
+		}
+	}
+
+	if a.PeerAnalysisMaxRounds != nil {
+		object["peer_analysis_max_rounds"], err = json.Marshal(a.PeerAnalysisMaxRounds)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'peer_analysis_max_rounds': %w", err)
+		}
+	}
+
+	if a.PollIntervalMinutes != nil {
+		object["poll_interval_minutes"], err = json.Marshal(a.PollIntervalMinutes)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'poll_interval_minutes': %w", err)
+		}
+	}
+
+	if a.RawPrompt != nil {
+		object["raw_prompt"], err = json.Marshal(a.RawPrompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'raw_prompt': %w", err)
+		}
+	}
+
+	if a.TestsRepoUrl != nil {
+		object["tests_repo_url"], err = json.Marshal(a.TestsRepoUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tests_repo_url': %w", err)
+		}
+	}
+
+	if a.WaitForCompletion != nil {
+		object["wait_for_completion"], err = json.Marshal(a.WaitForCompletion)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'wait_for_completion': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
+
+// Getter for additional properties for BaseAnalysisRequest. Returns the specified
+// element and whether it was found
+func (a BaseAnalysisRequest) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for BaseAnalysisRequest
+func (a *BaseAnalysisRequest) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for BaseAnalysisRequest to handle AdditionalProperties
+func (a *BaseAnalysisRequest) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["additional_repos"]; found {
+		err = json.Unmarshal(raw, &a.AdditionalRepos)
+		if err != nil {
+			return fmt.Errorf("error reading 'additional_repos': %w", err)
+		}
+		delete(object, "additional_repos")
+	}
+
+	if raw, found := object["ai_cli_timeout"]; found {
+		err = json.Unmarshal(raw, &a.AiCliTimeout)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_cli_timeout': %w", err)
+		}
+		delete(object, "ai_cli_timeout")
+	}
+
+	if raw, found := object["ai_model"]; found {
+		err = json.Unmarshal(raw, &a.AiModel)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_model': %w", err)
+		}
+		delete(object, "ai_model")
+	}
+
+	if raw, found := object["ai_provider"]; found {
+		err = json.Unmarshal(raw, &a.AiProvider)
+		if err != nil {
+			return fmt.Errorf("error reading 'ai_provider': %w", err)
+		}
+		delete(object, "ai_provider")
+	}
+
+	if raw, found := object["enable_jira"]; found {
+		err = json.Unmarshal(raw, &a.EnableJira)
+		if err != nil {
+			return fmt.Errorf("error reading 'enable_jira': %w", err)
+		}
+		delete(object, "enable_jira")
+	}
+
+	if raw, found := object["github_token"]; found {
+		err = json.Unmarshal(raw, &a.GithubToken)
+		if err != nil {
+			return fmt.Errorf("error reading 'github_token': %w", err)
+		}
+		delete(object, "github_token")
+	}
+
+	if raw, found := object["jira_api_token"]; found {
+		err = json.Unmarshal(raw, &a.JiraApiToken)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_api_token': %w", err)
+		}
+		delete(object, "jira_api_token")
+	}
+
+	if raw, found := object["jira_email"]; found {
+		err = json.Unmarshal(raw, &a.JiraEmail)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_email': %w", err)
+		}
+		delete(object, "jira_email")
+	}
+
+	if raw, found := object["jira_max_results"]; found {
+		err = json.Unmarshal(raw, &a.JiraMaxResults)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_max_results': %w", err)
+		}
+		delete(object, "jira_max_results")
+	}
+
+	if raw, found := object["jira_pat"]; found {
+		err = json.Unmarshal(raw, &a.JiraPat)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_pat': %w", err)
+		}
+		delete(object, "jira_pat")
+	}
+
+	if raw, found := object["jira_project_key"]; found {
+		err = json.Unmarshal(raw, &a.JiraProjectKey)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_project_key': %w", err)
+		}
+		delete(object, "jira_project_key")
+	}
+
+	if raw, found := object["jira_ssl_verify"]; found {
+		err = json.Unmarshal(raw, &a.JiraSslVerify)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_ssl_verify': %w", err)
+		}
+		delete(object, "jira_ssl_verify")
+	}
+
+	if raw, found := object["jira_url"]; found {
+		err = json.Unmarshal(raw, &a.JiraUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'jira_url': %w", err)
+		}
+		delete(object, "jira_url")
+	}
+
+	if raw, found := object["peer_ai_configs"]; found {
+		err = json.Unmarshal(raw, &a.PeerAiConfigs)
+		if err != nil {
+			return fmt.Errorf("error reading 'peer_ai_configs': %w", err)
+		}
+		delete(object, "peer_ai_configs")
+	}
+
+	if raw, found := object["peer_analysis_max_rounds"]; found {
+		err = json.Unmarshal(raw, &a.PeerAnalysisMaxRounds)
+		if err != nil {
+			return fmt.Errorf("error reading 'peer_analysis_max_rounds': %w", err)
+		}
+		delete(object, "peer_analysis_max_rounds")
+	}
+
+	if raw, found := object["raw_prompt"]; found {
+		err = json.Unmarshal(raw, &a.RawPrompt)
+		if err != nil {
+			return fmt.Errorf("error reading 'raw_prompt': %w", err)
+		}
+		delete(object, "raw_prompt")
+	}
+
+	if raw, found := object["tests_repo_url"]; found {
+		err = json.Unmarshal(raw, &a.TestsRepoUrl)
+		if err != nil {
+			return fmt.Errorf("error reading 'tests_repo_url': %w", err)
+		}
+		delete(object, "tests_repo_url")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for BaseAnalysisRequest to handle AdditionalProperties
+func (a BaseAnalysisRequest) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.AdditionalRepos != nil {
+		object["additional_repos"], err = json.Marshal(a.AdditionalRepos)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'additional_repos': %w", err)
+		}
+	}
+
+	if a.AiCliTimeout != nil {
+		object["ai_cli_timeout"], err = json.Marshal(a.AiCliTimeout)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_cli_timeout': %w", err)
+		}
+	}
+
+	if a.AiModel != nil {
+		object["ai_model"], err = json.Marshal(a.AiModel)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_model': %w", err)
+		}
+	}
+
+	if a.AiProvider != nil {
+		object["ai_provider"], err = json.Marshal(a.AiProvider)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'ai_provider': %w", err)
+		}
+	}
+
+	if a.EnableJira != nil {
+		object["enable_jira"], err = json.Marshal(a.EnableJira)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'enable_jira': %w", err)
+		}
+	}
+
+	if a.GithubToken != nil {
+		object["github_token"], err = json.Marshal(a.GithubToken)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'github_token': %w", err)
+		}
+	}
+
+	if a.JiraApiToken != nil {
+		object["jira_api_token"], err = json.Marshal(a.JiraApiToken)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_api_token': %w", err)
+		}
+	}
+
+	if a.JiraEmail != nil {
+		object["jira_email"], err = json.Marshal(a.JiraEmail)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_email': %w", err)
+		}
+	}
+
+	if a.JiraMaxResults != nil {
+		object["jira_max_results"], err = json.Marshal(a.JiraMaxResults)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_max_results': %w", err)
+		}
+	}
+
+	if a.JiraPat != nil {
+		object["jira_pat"], err = json.Marshal(a.JiraPat)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_pat': %w", err)
+		}
+	}
+
+	if a.JiraProjectKey != nil {
+		object["jira_project_key"], err = json.Marshal(a.JiraProjectKey)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_project_key': %w", err)
+		}
+	}
+
+	if a.JiraSslVerify != nil {
+		object["jira_ssl_verify"], err = json.Marshal(a.JiraSslVerify)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_ssl_verify': %w", err)
+		}
+	}
+
+	if a.JiraUrl != nil {
+		object["jira_url"], err = json.Marshal(a.JiraUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'jira_url': %w", err)
+		}
+	}
+
+	if a.PeerAiConfigs != nil {
+		object["peer_ai_configs"], err = json.Marshal(a.PeerAiConfigs)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'peer_ai_configs': %w", err)
+		}
+	}
+
+	if a.PeerAnalysisMaxRounds != nil {
+		object["peer_analysis_max_rounds"], err = json.Marshal(a.PeerAnalysisMaxRounds)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'peer_analysis_max_rounds': %w", err)
+		}
+	}
+
+	if a.RawPrompt != nil {
+		object["raw_prompt"], err = json.Marshal(a.RawPrompt)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'raw_prompt': %w", err)
+		}
+	}
+
+	if a.TestsRepoUrl != nil {
+		object["tests_repo_url"], err = json.Marshal(a.TestsRepoUrl)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'tests_repo_url': %w", err)
+		}
 	}
 
 	for fieldName, field := range a.AdditionalProperties {
@@ -7700,6 +8625,64 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /analytics/workload/ (the `GetAnalyticsWorkload` operationId).
 	GetAnalyticsWorkload(ctx context.Context, params *GetAnalyticsWorkloadParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnalyzeBuildWithBody Queue the analysis of a Jenkins build
+	//
+	// Records the job (status pending) and queues it durably on the engine's
+	// job queue, in one transaction, and answers 202 at once; poll
+	// GET /results/{job_id} (202 while pending, waiting or running). With
+	// wait_for_completion (default true) a running build is looked at again
+	// soon, then after half the time waited so far, up to
+	// poll_interval_minutes; meanwhile the job's status is waiting and its
+	// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+	// limit) the job fails. The failures come from the build's test report
+	// (testReport JSON), else its archived JUnit XML files (each at most
+	// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+	// else, for a build that did not succeed, the error lines of its
+	// console; failed child jobs of pipelines are followed 3 levels deep
+	// (deeper ones are listed with a note). They are then analysed as
+	// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+	// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+	// connections are retried by the queue and fail the job on the last
+	// attempt. jenkins_user and jenkins_password override the server's
+	// credentials (sealed in the queued job, never stored in
+	// request_params, logs or answers); the server's credentials are never
+	// sent to another jenkins_url. No Jenkins configured and none given is
+	// 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+	AnalyzeBuildWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnalyzeBuild Queue the analysis of a Jenkins build
+	//
+	// Records the job (status pending) and queues it durably on the engine's
+	// job queue, in one transaction, and answers 202 at once; poll
+	// GET /results/{job_id} (202 while pending, waiting or running). With
+	// wait_for_completion (default true) a running build is looked at again
+	// soon, then after half the time waited so far, up to
+	// poll_interval_minutes; meanwhile the job's status is waiting and its
+	// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+	// limit) the job fails. The failures come from the build's test report
+	// (testReport JSON), else its archived JUnit XML files (each at most
+	// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+	// else, for a build that did not succeed, the error lines of its
+	// console; failed child jobs of pipelines are followed 3 levels deep
+	// (deeper ones are listed with a note). They are then analysed as
+	// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+	// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+	// connections are retried by the queue and fail the job on the last
+	// attempt. jenkins_user and jenkins_password override the server's
+	// credentials (sealed in the queued job, never stored in
+	// request_params, logs or answers); the server's credentials are never
+	// sent to another jenkins_url. No Jenkins configured and none given is
+	// 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+	AnalyzeBuild(ctx context.Context, body AnalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnalyzeFailuresWithBody Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
@@ -8443,6 +9426,38 @@ type ClientInterface interface {
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReanalyzeBuildWithBody Queue a new analysis of a stored job's build with new analysis settings
+	//
+	// Rebuilds the stored Jenkins request of job_id, applies only the
+	// BaseAnalysisRequest fields present in the body (null clears one) and
+	// queues a new job with a fresh job_id. The failures fetched for the
+	// source job are analysed again without asking Jenkins (the build may be
+	// gone); a source job that never fetched them fetches anew with the
+	// server's credentials. request_params of the new job names the source
+	// in reanalyzed_from. A job without a stored Jenkins request (a direct
+	// analysis) is 400.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+	ReanalyzeBuildWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReanalyzeBuild Queue a new analysis of a stored job's build with new analysis settings
+	//
+	// Rebuilds the stored Jenkins request of job_id, applies only the
+	// BaseAnalysisRequest fields present in the body (null clears one) and
+	// queues a new job with a fresh job_id. The failures fetched for the
+	// source job are analysed again without asking Jenkins (the build may be
+	// gone); a source job that never fetched them fetches anew with the
+	// server's credentials. request_params of the new job names the source
+	// in reanalyzed_from. A job without a stored Jenkins request (a direct
+	// analysis) is 400.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+	ReanalyzeBuild(ctx context.Context, jobId string, body ReanalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetDocsReDoc API reference page (ReDoc)
 	//
 	// ReDoc on this document; like /docs, it loads nothing from outside the server.
@@ -8563,6 +9578,17 @@ type ClientInterface interface {
 	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
 	CreateJiraBug(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EnrichComments Live statuses of the GitHub and Jira items a job's comments mention
+	//
+	// GitHub issue and pull request URLs (github.com or the configured
+	// GitHub Enterprise host) and Jira issue keys in the job's comments are
+	// looked up with the signed-in user's saved tokens, else the server's:
+	// each item once, at most 50, and only on enabled trackers. Items that
+	// cannot be resolved are left out. Keys of enrichments are comment IDs.
+	//
+	// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+	EnrichComments(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// OverrideClassificationWithBody Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
@@ -8632,6 +9658,23 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
 	PreviewJiraBug(ctx context.Context, jobId string, body PreviewJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PushReportPortal Push a job's classifications into Report Portal
+	//
+	// Finds the newest launch of the configured project whose description
+	// contains the build's URL (a child job's own URL with
+	// child_job_name and child_build_number), reads its failed steps and
+	// matches each to a failure of the job by exact name (or code
+	// reference), else by dotted suffix when exactly one failure fits;
+	// then sets all their defect types in one bulk update: PRODUCT BUG
+	// pb001, CODE ISSUE ab001, INFRASTRUCTURE si001, with a comment linking
+	// to the result. Items without a match are listed in unmatched;
+	// Report Portal failures (no launch, 401, 5xx) are answered 200 with
+	// errors[]. Report Portal not configured, a child name without a build
+	// number (or the reverse) or no PUBLIC_BASE_URL is 400.
+	//
+	// Corresponds with POST /results/{job_id}/push-reportportal (the `PushReportPortal` operationId).
+	PushReportPortal(ctx context.Context, jobId string, params *PushReportPortalParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetReviewStatus Review counters of a job
 	//
@@ -10056,6 +11099,84 @@ func (c *Client) GetStepPerformance(ctx context.Context, params *GetStepPerforma
 // Corresponds with GET /analytics/workload/ (the `GetAnalyticsWorkload` operationId).
 func (c *Client) GetAnalyticsWorkload(ctx context.Context, params *GetAnalyticsWorkloadParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAnalyticsWorkloadRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnalyzeBuildWithBody Queue the analysis of a Jenkins build
+//
+// Records the job (status pending) and queues it durably on the engine's
+// job queue, in one transaction, and answers 202 at once; poll
+// GET /results/{job_id} (202 while pending, waiting or running). With
+// wait_for_completion (default true) a running build is looked at again
+// soon, then after half the time waited so far, up to
+// poll_interval_minutes; meanwhile the job's status is waiting and its
+// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+// limit) the job fails. The failures come from the build's test report
+// (testReport JSON), else its archived JUnit XML files (each at most
+// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+// else, for a build that did not succeed, the error lines of its
+// console; failed child jobs of pipelines are followed 3 levels deep
+// (deeper ones are listed with a note). They are then analysed as
+// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+// connections are retried by the queue and fail the job on the last
+// attempt. jenkins_user and jenkins_password override the server's
+// credentials (sealed in the queued job, never stored in
+// request_params, logs or answers); the server's credentials are never
+// sent to another jenkins_url. No Jenkins configured and none given is
+// 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+func (c *Client) AnalyzeBuildWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnalyzeBuildRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnalyzeBuild Queue the analysis of a Jenkins build
+//
+// Records the job (status pending) and queues it durably on the engine's
+// job queue, in one transaction, and answers 202 at once; poll
+// GET /results/{job_id} (202 while pending, waiting or running). With
+// wait_for_completion (default true) a running build is looked at again
+// soon, then after half the time waited so far, up to
+// poll_interval_minutes; meanwhile the job's status is waiting and its
+// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+// limit) the job fails. The failures come from the build's test report
+// (testReport JSON), else its archived JUnit XML files (each at most
+// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+// else, for a build that did not succeed, the error lines of its
+// console; failed child jobs of pipelines are followed 3 levels deep
+// (deeper ones are listed with a note). They are then analysed as
+// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+// connections are retried by the queue and fail the job on the last
+// attempt. jenkins_user and jenkins_password override the server's
+// credentials (sealed in the queued job, never stored in
+// request_params, logs or answers); the server's credentials are never
+// sent to another jenkins_url. No Jenkins configured and none given is
+// 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+func (c *Client) AnalyzeBuild(ctx context.Context, body AnalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnalyzeBuildRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -11558,6 +12679,58 @@ func (c *Client) GetOpenAPI(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
+// ReanalyzeBuildWithBody Queue a new analysis of a stored job's build with new analysis settings
+//
+// Rebuilds the stored Jenkins request of job_id, applies only the
+// BaseAnalysisRequest fields present in the body (null clears one) and
+// queues a new job with a fresh job_id. The failures fetched for the
+// source job are analysed again without asking Jenkins (the build may be
+// gone); a source job that never fetched them fetches anew with the
+// server's credentials. request_params of the new job names the source
+// in reanalyzed_from. A job without a stored Jenkins request (a direct
+// analysis) is 400.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+func (c *Client) ReanalyzeBuildWithBody(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReanalyzeBuildRequestWithBody(c.Server, jobId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReanalyzeBuild Queue a new analysis of a stored job's build with new analysis settings
+//
+// Rebuilds the stored Jenkins request of job_id, applies only the
+// BaseAnalysisRequest fields present in the body (null clears one) and
+// queues a new job with a fresh job_id. The failures fetched for the
+// source job are analysed again without asking Jenkins (the build may be
+// gone); a source job that never fetched them fetches anew with the
+// server's credentials. request_params of the new job names the source
+// in reanalyzed_from. A job without a stored Jenkins request (a direct
+// analysis) is 400.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+func (c *Client) ReanalyzeBuild(ctx context.Context, jobId string, body ReanalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReanalyzeBuildRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetDocsReDoc API reference page (ReDoc)
 //
 // ReDoc on this document; like /docs, it loads nothing from outside the server.
@@ -11818,6 +12991,27 @@ func (c *Client) CreateJiraBug(ctx context.Context, jobId string, body CreateJir
 	return c.Client.Do(req)
 }
 
+// EnrichComments Live statuses of the GitHub and Jira items a job's comments mention
+//
+// GitHub issue and pull request URLs (github.com or the configured
+// GitHub Enterprise host) and Jira issue keys in the job's comments are
+// looked up with the signed-in user's saved tokens, else the server's:
+// each item once, at most 50, and only on enabled trackers. Items that
+// cannot be resolved are left out. Keys of enrichments are comment IDs.
+//
+// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+func (c *Client) EnrichComments(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEnrichCommentsRequest(c.Server, jobId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // OverrideClassificationWithBody Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
@@ -11938,6 +13132,33 @@ func (c *Client) PreviewJiraBugWithBody(ctx context.Context, jobId string, conte
 // Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
 func (c *Client) PreviewJiraBug(ctx context.Context, jobId string, body PreviewJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewPreviewJiraBugRequest(c.Server, jobId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PushReportPortal Push a job's classifications into Report Portal
+//
+// Finds the newest launch of the configured project whose description
+// contains the build's URL (a child job's own URL with
+// child_job_name and child_build_number), reads its failed steps and
+// matches each to a failure of the job by exact name (or code
+// reference), else by dotted suffix when exactly one failure fits;
+// then sets all their defect types in one bulk update: PRODUCT BUG
+// pb001, CODE ISSUE ab001, INFRASTRUCTURE si001, with a comment linking
+// to the result. Items without a match are listed in unmatched;
+// Report Portal failures (no launch, 401, 5xx) are answered 200 with
+// errors[]. Report Portal not configured, a child name without a build
+// number (or the reverse) or no PUBLIC_BASE_URL is 400.
+//
+// Corresponds with POST /results/{job_id}/push-reportportal (the `PushReportPortal` operationId).
+func (c *Client) PushReportPortal(ctx context.Context, jobId string, params *PushReportPortalParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPushReportPortalRequest(c.Server, jobId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -17518,6 +18739,46 @@ func NewGetAnalyticsWorkloadRequest(server string, params *GetAnalyticsWorkloadP
 	return req, nil
 }
 
+// NewAnalyzeBuildRequest calls the generic AnalyzeBuild builder with application/json body
+func NewAnalyzeBuildRequest(server string, body AnalyzeBuildJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAnalyzeBuildRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewAnalyzeBuildRequestWithBody constructs an http.Request for the AnalyzeBuild method, with any body, and a specified content type
+func NewAnalyzeBuildRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/analyze")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewAnalyzeFailuresRequest calls the generic AnalyzeFailures builder with application/json body
 func NewAnalyzeFailuresRequest(server string, body AnalyzeFailuresJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -19994,6 +21255,53 @@ func NewGetOpenAPIRequest(server string) (*http.Request, error) {
 	return req, nil
 }
 
+// NewReanalyzeBuildRequest calls the generic ReanalyzeBuild builder with application/json body
+func NewReanalyzeBuildRequest(server string, jobId string, body ReanalyzeBuildJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReanalyzeBuildRequestWithBody(server, jobId, "application/json", bodyReader)
+}
+
+// NewReanalyzeBuildRequestWithBody constructs an http.Request for the ReanalyzeBuild method, with any body, and a specified content type
+func NewReanalyzeBuildRequestWithBody(server string, jobId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/re-analyze/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetDocsReDocRequest constructs an http.Request for the GetDocsReDoc method
 func NewGetDocsReDocRequest(server string) (*http.Request, error) {
 	var err error
@@ -20399,6 +21707,40 @@ func NewCreateJiraBugRequestWithBody(server string, jobId string, contentType st
 	return req, nil
 }
 
+// NewEnrichCommentsRequest constructs an http.Request for the EnrichComments method
+func NewEnrichCommentsRequest(server string, jobId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/enrich-comments", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewOverrideClassificationRequest calls the generic OverrideClassification builder with application/json body
 func NewOverrideClassificationRequest(server string, jobId string, body OverrideClassificationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -20536,6 +21878,79 @@ func NewPreviewJiraBugRequestWithBody(server string, jobId string, contentType s
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewPushReportPortalRequest constructs an http.Request for the PushReportPortal method
+func NewPushReportPortalRequest(server string, jobId string, params *PushReportPortalParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "job_id", jobId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/results/%s/push-reportportal", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.ChildJobName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "child_job_name", *params.ChildJobName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ChildBuildNumber != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "child_build_number", *params.ChildBuildNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -23453,6 +24868,64 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /analytics/workload/ (the `GetAnalyticsWorkload` operationId).
 	GetAnalyticsWorkloadWithResponse(ctx context.Context, params *GetAnalyticsWorkloadParams, reqEditors ...RequestEditorFn) (*GetAnalyticsWorkloadResponse, error)
 
+	// AnalyzeBuildWithBodyWithResponse Queue the analysis of a Jenkins build
+	//
+	// Records the job (status pending) and queues it durably on the engine's
+	// job queue, in one transaction, and answers 202 at once; poll
+	// GET /results/{job_id} (202 while pending, waiting or running). With
+	// wait_for_completion (default true) a running build is looked at again
+	// soon, then after half the time waited so far, up to
+	// poll_interval_minutes; meanwhile the job's status is waiting and its
+	// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+	// limit) the job fails. The failures come from the build's test report
+	// (testReport JSON), else its archived JUnit XML files (each at most
+	// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+	// else, for a build that did not succeed, the error lines of its
+	// console; failed child jobs of pipelines are followed 3 levels deep
+	// (deeper ones are listed with a note). They are then analysed as
+	// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+	// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+	// connections are retried by the queue and fail the job on the last
+	// attempt. jenkins_user and jenkins_password override the server's
+	// credentials (sealed in the queued job, never stored in
+	// request_params, logs or answers); the server's credentials are never
+	// sent to another jenkins_url. No Jenkins configured and none given is
+	// 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+	AnalyzeBuildWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnalyzeBuildResponse, error)
+
+	// AnalyzeBuildWithResponse Queue the analysis of a Jenkins build
+	//
+	// Records the job (status pending) and queues it durably on the engine's
+	// job queue, in one transaction, and answers 202 at once; poll
+	// GET /results/{job_id} (202 while pending, waiting or running). With
+	// wait_for_completion (default true) a running build is looked at again
+	// soon, then after half the time waited so far, up to
+	// poll_interval_minutes; meanwhile the job's status is waiting and its
+	// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+	// limit) the job fails. The failures come from the build's test report
+	// (testReport JSON), else its archived JUnit XML files (each at most
+	// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+	// else, for a build that did not succeed, the error lines of its
+	// console; failed child jobs of pipelines are followed 3 levels deep
+	// (deeper ones are listed with a note). They are then analysed as
+	// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+	// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+	// connections are retried by the queue and fail the job on the last
+	// attempt. jenkins_user and jenkins_password override the server's
+	// credentials (sealed in the queued job, never stored in
+	// request_params, logs or answers); the server's credentials are never
+	// sent to another jenkins_url. No Jenkins configured and none given is
+	// 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+	AnalyzeBuildWithResponse(ctx context.Context, body AnalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*AnalyzeBuildResponse, error)
+
 	// AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 	//
 	// Exactly one of failures and raw_xml (else 422). Failures are grouped by
@@ -24251,6 +25724,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /openapi.yaml (the `GetOpenAPI` operationId).
 	GetOpenAPIWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetOpenAPIResponse, error)
 
+	// ReanalyzeBuildWithBodyWithResponse Queue a new analysis of a stored job's build with new analysis settings
+	//
+	// Rebuilds the stored Jenkins request of job_id, applies only the
+	// BaseAnalysisRequest fields present in the body (null clears one) and
+	// queues a new job with a fresh job_id. The failures fetched for the
+	// source job are analysed again without asking Jenkins (the build may be
+	// gone); a source job that never fetched them fetches anew with the
+	// server's credentials. request_params of the new job names the source
+	// in reanalyzed_from. A job without a stored Jenkins request (a direct
+	// analysis) is 400.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+	ReanalyzeBuildWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReanalyzeBuildResponse, error)
+
+	// ReanalyzeBuildWithResponse Queue a new analysis of a stored job's build with new analysis settings
+	//
+	// Rebuilds the stored Jenkins request of job_id, applies only the
+	// BaseAnalysisRequest fields present in the body (null clears one) and
+	// queues a new job with a fresh job_id. The failures fetched for the
+	// source job are analysed again without asking Jenkins (the build may be
+	// gone); a source job that never fetched them fetches anew with the
+	// server's credentials. request_params of the new job names the source
+	// in reanalyzed_from. A job without a stored Jenkins request (a direct
+	// analysis) is 400.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+	ReanalyzeBuildWithResponse(ctx context.Context, jobId string, body ReanalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*ReanalyzeBuildResponse, error)
+
 	// GetDocsReDocWithResponse API reference page (ReDoc)
 	//
 	// ReDoc on this document; like /docs, it loads nothing from outside the server.
@@ -24383,6 +25888,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /results/{job_id}/create-jira-bug (the `CreateJiraBug` operationId).
 	CreateJiraBugWithResponse(ctx context.Context, jobId string, body CreateJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateJiraBugResponse, error)
 
+	// EnrichCommentsWithResponse Live statuses of the GitHub and Jira items a job's comments mention
+	//
+	// GitHub issue and pull request URLs (github.com or the configured
+	// GitHub Enterprise host) and Jira issue keys in the job's comments are
+	// looked up with the signed-in user's saved tokens, else the server's:
+	// each item once, at most 50, and only on enabled trackers. Items that
+	// cannot be resolved are left out. Keys of enrichments are comment IDs.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+	EnrichCommentsWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*EnrichCommentsResponse, error)
+
 	// OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 	//
 	// Applies to every failure with the same signature in the job, writes
@@ -24452,6 +25970,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /results/{job_id}/preview-jira-bug (the `PreviewJiraBug` operationId).
 	PreviewJiraBugWithResponse(ctx context.Context, jobId string, body PreviewJiraBugJSONRequestBody, reqEditors ...RequestEditorFn) (*PreviewJiraBugResponse, error)
+
+	// PushReportPortalWithResponse Push a job's classifications into Report Portal
+	//
+	// Finds the newest launch of the configured project whose description
+	// contains the build's URL (a child job's own URL with
+	// child_job_name and child_build_number), reads its failed steps and
+	// matches each to a failure of the job by exact name (or code
+	// reference), else by dotted suffix when exactly one failure fits;
+	// then sets all their defect types in one bulk update: PRODUCT BUG
+	// pb001, CODE ISSUE ab001, INFRASTRUCTURE si001, with a comment linking
+	// to the result. Items without a match are listed in unmatched;
+	// Report Portal failures (no launch, 401, 5xx) are answered 200 with
+	// errors[]. Report Portal not configured, a child name without a build
+	// number (or the reverse) or no PUBLIC_BASE_URL is 400.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /results/{job_id}/push-reportportal (the `PushReportPortal` operationId).
+	PushReportPortalWithResponse(ctx context.Context, jobId string, params *PushReportPortalParams, reqEditors ...RequestEditorFn) (*PushReportPortalResponse, error)
 
 	// GetReviewStatusWithResponse Review counters of a job
 	//
@@ -27433,6 +28970,82 @@ func (r GetAnalyticsWorkloadResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetAnalyticsWorkloadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AnalyzeBuildResponse429Headers the declared response headers of an HTTP 429 response for AnalyzeBuild
+type AnalyzeBuildResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AnalyzeBuildResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *QueuedAnalysis
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AnalyzeBuildResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AnalyzeBuildResponse) GetJSON202() *QueuedAnalysis {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnalyzeBuildResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r AnalyzeBuildResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AnalyzeBuildResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r AnalyzeBuildResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r AnalyzeBuildResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnalyzeBuildResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnalyzeBuildResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnalyzeBuildResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -30941,6 +32554,89 @@ func (r GetOpenAPIResponse) ContentType() string {
 	return ""
 }
 
+// ReanalyzeBuildResponse429Headers the declared response headers of an HTTP 429 response for ReanalyzeBuild
+type ReanalyzeBuildResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ReanalyzeBuildResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *QueuedAnalysis
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReanalyzeBuildResponse429Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReanalyzeBuildResponse) GetJSON202() *QueuedAnalysis {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReanalyzeBuildResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ReanalyzeBuildResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ReanalyzeBuildResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReanalyzeBuildResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ReanalyzeBuildResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ReanalyzeBuildResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReanalyzeBuildResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReanalyzeBuildResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReanalyzeBuildResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetDocsReDocResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -31664,6 +33360,87 @@ func (r CreateJiraBugResponse) ContentType() string {
 	return ""
 }
 
+// EnrichCommentsResponse429Headers the declared response headers of an HTTP 429 response for EnrichComments
+type EnrichCommentsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EnrichCommentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Enrichments map[string][]struct {
+			Key    string                                           `json:"key"`
+			Status string                                           `json:"status"`
+			Type   EnrichComments200JSONResponseBodyEnrichmentsType `json:"type"`
+		} `json:"enrichments"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EnrichCommentsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EnrichCommentsResponse) GetJSON200() *struct {
+	Enrichments map[string][]struct {
+		Key    string                                           `json:"key"`
+		Status string                                           `json:"status"`
+		Type   EnrichComments200JSONResponseBodyEnrichmentsType `json:"type"`
+	} `json:"enrichments"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EnrichCommentsResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r EnrichCommentsResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EnrichCommentsResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EnrichCommentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EnrichCommentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EnrichCommentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EnrichCommentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type OverrideClassificationResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -31934,6 +33711,103 @@ func (r PreviewJiraBugResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r PreviewJiraBugResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PushReportPortalResponse429Headers the declared response headers of an HTTP 429 response for PushReportPortal
+type PushReportPortalResponse429Headers struct {
+	RetryAfter *int
+}
+
+type PushReportPortalResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ReportPortalPushResult
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *JobStillRunning
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *DetailBadRequest
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *DetailNotFound
+	// JSON409 the response for an HTTP 409 `application/json` response
+	JSON409 *DetailConflict
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *DetailTooLarge
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *Validation
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *DetailRateLimited
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *PushReportPortalResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PushReportPortalResponse) GetJSON200() *ReportPortalPushResult {
+	return r.JSON200
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r PushReportPortalResponse) GetJSON202() *JobStillRunning {
+	return r.JSON202
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r PushReportPortalResponse) GetJSON400() *DetailBadRequest {
+	return r.JSON400
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r PushReportPortalResponse) GetJSON404() *DetailNotFound {
+	return r.JSON404
+}
+
+// GetJSON409 returns the response for an HTTP 409 `application/json` response
+func (r PushReportPortalResponse) GetJSON409() *DetailConflict {
+	return r.JSON409
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r PushReportPortalResponse) GetJSON413() *DetailTooLarge {
+	return r.JSON413
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r PushReportPortalResponse) GetJSON422() *Validation {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r PushReportPortalResponse) GetJSON429() *DetailRateLimited {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r PushReportPortalResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PushReportPortalResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PushReportPortalResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PushReportPortalResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -36034,6 +37908,76 @@ func (c *ClientWithResponses) GetAnalyticsWorkloadWithResponse(ctx context.Conte
 	return ParseGetAnalyticsWorkloadResponse(rsp)
 }
 
+// AnalyzeBuildWithBodyWithResponse Queue the analysis of a Jenkins build
+//
+// Records the job (status pending) and queues it durably on the engine's
+// job queue, in one transaction, and answers 202 at once; poll
+// GET /results/{job_id} (202 while pending, waiting or running). With
+// wait_for_completion (default true) a running build is looked at again
+// soon, then after half the time waited so far, up to
+// poll_interval_minutes; meanwhile the job's status is waiting and its
+// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+// limit) the job fails. The failures come from the build's test report
+// (testReport JSON), else its archived JUnit XML files (each at most
+// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+// else, for a build that did not succeed, the error lines of its
+// console; failed child jobs of pipelines are followed 3 levels deep
+// (deeper ones are listed with a note). They are then analysed as
+// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+// connections are retried by the queue and fail the job on the last
+// attempt. jenkins_user and jenkins_password override the server's
+// credentials (sealed in the queued job, never stored in
+// request_params, logs or answers); the server's credentials are never
+// sent to another jenkins_url. No Jenkins configured and none given is
+// 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+func (c *ClientWithResponses) AnalyzeBuildWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnalyzeBuildResponse, error) {
+	rsp, err := c.AnalyzeBuildWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnalyzeBuildResponse(rsp)
+}
+
+// AnalyzeBuildWithResponse Queue the analysis of a Jenkins build
+//
+// Records the job (status pending) and queues it durably on the engine's
+// job queue, in one transaction, and answers 202 at once; poll
+// GET /results/{job_id} (202 while pending, waiting or running). With
+// wait_for_completion (default true) a running build is looked at again
+// soon, then after half the time waited so far, up to
+// poll_interval_minutes; meanwhile the job's status is waiting and its
+// progress phase waiting_for_jenkins; past max_wait_minutes (0: no
+// limit) the job fails. The failures come from the build's test report
+// (testReport JSON), else its archived JUnit XML files (each at most
+// jenkins_artifacts_max_size_mb; get_job_artifacts false skips them),
+// else, for a build that did not succeed, the error lines of its
+// console; failed child jobs of pipelines are followed 3 levels deep
+// (deeper ones are listed with a note). They are then analysed as
+// /analyze-failures does, and kept for /re-analyze. Jenkins answering
+// 401, 403 or 404 fails the job with a reason; 5xx, timeouts and hung
+// connections are retried by the queue and fail the job on the last
+// attempt. jenkins_user and jenkins_password override the server's
+// credentials (sealed in the queued job, never stored in
+// request_params, logs or answers); the server's credentials are never
+// sent to another jenkins_url. No Jenkins configured and none given is
+// 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /analyze (the `AnalyzeBuild` operationId).
+func (c *ClientWithResponses) AnalyzeBuildWithResponse(ctx context.Context, body AnalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*AnalyzeBuildResponse, error) {
+	rsp, err := c.AnalyzeBuild(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnalyzeBuildResponse(rsp)
+}
+
 // AnalyzeFailuresWithBodyWithResponse Analyse raw failures or a JUnit XML report (offline, no Jenkins)
 //
 // Exactly one of failures and raw_xml (else 422). Failures are grouped by
@@ -37282,6 +39226,50 @@ func (c *ClientWithResponses) GetOpenAPIWithResponse(ctx context.Context, reqEdi
 	return ParseGetOpenAPIResponse(rsp)
 }
 
+// ReanalyzeBuildWithBodyWithResponse Queue a new analysis of a stored job's build with new analysis settings
+//
+// Rebuilds the stored Jenkins request of job_id, applies only the
+// BaseAnalysisRequest fields present in the body (null clears one) and
+// queues a new job with a fresh job_id. The failures fetched for the
+// source job are analysed again without asking Jenkins (the build may be
+// gone); a source job that never fetched them fetches anew with the
+// server's credentials. request_params of the new job names the source
+// in reanalyzed_from. A job without a stored Jenkins request (a direct
+// analysis) is 400.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+func (c *ClientWithResponses) ReanalyzeBuildWithBodyWithResponse(ctx context.Context, jobId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReanalyzeBuildResponse, error) {
+	rsp, err := c.ReanalyzeBuildWithBody(ctx, jobId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReanalyzeBuildResponse(rsp)
+}
+
+// ReanalyzeBuildWithResponse Queue a new analysis of a stored job's build with new analysis settings
+//
+// Rebuilds the stored Jenkins request of job_id, applies only the
+// BaseAnalysisRequest fields present in the body (null clears one) and
+// queues a new job with a fresh job_id. The failures fetched for the
+// source job are analysed again without asking Jenkins (the build may be
+// gone); a source job that never fetched them fetches anew with the
+// server's credentials. request_params of the new job names the source
+// in reanalyzed_from. A job without a stored Jenkins request (a direct
+// analysis) is 400.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /re-analyze/{job_id} (the `ReanalyzeBuild` operationId).
+func (c *ClientWithResponses) ReanalyzeBuildWithResponse(ctx context.Context, jobId string, body ReanalyzeBuildJSONRequestBody, reqEditors ...RequestEditorFn) (*ReanalyzeBuildResponse, error) {
+	rsp, err := c.ReanalyzeBuild(ctx, jobId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReanalyzeBuildResponse(rsp)
+}
+
 // GetDocsReDocWithResponse API reference page (ReDoc)
 //
 // ReDoc on this document; like /docs, it loads nothing from outside the server.
@@ -37498,6 +39486,25 @@ func (c *ClientWithResponses) CreateJiraBugWithResponse(ctx context.Context, job
 	return ParseCreateJiraBugResponse(rsp)
 }
 
+// EnrichCommentsWithResponse Live statuses of the GitHub and Jira items a job's comments mention
+//
+// GitHub issue and pull request URLs (github.com or the configured
+// GitHub Enterprise host) and Jira issue keys in the job's comments are
+// looked up with the signed-in user's saved tokens, else the server's:
+// each item once, at most 50, and only on enabled trackers. Items that
+// cannot be resolved are left out. Keys of enrichments are comment IDs.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/enrich-comments (the `EnrichComments` operationId).
+func (c *ClientWithResponses) EnrichCommentsWithResponse(ctx context.Context, jobId string, reqEditors ...RequestEditorFn) (*EnrichCommentsResponse, error) {
+	rsp, err := c.EnrichComments(ctx, jobId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEnrichCommentsResponse(rsp)
+}
+
 // OverrideClassificationWithBodyWithResponse Override the classification of a failure's whole signature group
 //
 // Applies to every failure with the same signature in the job, writes
@@ -37602,6 +39609,31 @@ func (c *ClientWithResponses) PreviewJiraBugWithResponse(ctx context.Context, jo
 		return nil, err
 	}
 	return ParsePreviewJiraBugResponse(rsp)
+}
+
+// PushReportPortalWithResponse Push a job's classifications into Report Portal
+//
+// Finds the newest launch of the configured project whose description
+// contains the build's URL (a child job's own URL with
+// child_job_name and child_build_number), reads its failed steps and
+// matches each to a failure of the job by exact name (or code
+// reference), else by dotted suffix when exactly one failure fits;
+// then sets all their defect types in one bulk update: PRODUCT BUG
+// pb001, CODE ISSUE ab001, INFRASTRUCTURE si001, with a comment linking
+// to the result. Items without a match are listed in unmatched;
+// Report Portal failures (no launch, 401, 5xx) are answered 200 with
+// errors[]. Report Portal not configured, a child name without a build
+// number (or the reverse) or no PUBLIC_BASE_URL is 400.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /results/{job_id}/push-reportportal (the `PushReportPortal` operationId).
+func (c *ClientWithResponses) PushReportPortalWithResponse(ctx context.Context, jobId string, params *PushReportPortalParams, reqEditors ...RequestEditorFn) (*PushReportPortalResponse, error) {
+	rsp, err := c.PushReportPortal(ctx, jobId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePushReportPortalResponse(rsp)
 }
 
 // GetReviewStatusWithResponse Review counters of a job
@@ -40436,6 +42468,73 @@ func ParseGetAnalyticsWorkloadResponse(rsp *http.Response) (*GetAnalyticsWorkloa
 	return response, nil
 }
 
+// ParseAnalyzeBuildResponse parses an HTTP response from a AnalyzeBuildWithResponse call
+func ParseAnalyzeBuildResponse(rsp *http.Response) (*AnalyzeBuildResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnalyzeBuildResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest QueuedAnalysis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers AnalyzeBuildResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseAnalyzeFailuresResponse parses an HTTP response from a AnalyzeFailuresWithResponse call
 func ParseAnalyzeFailuresResponse(rsp *http.Response) (*AnalyzeFailuresResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -43092,6 +45191,80 @@ func ParseGetOpenAPIResponse(rsp *http.Response) (*GetOpenAPIResponse, error) {
 	return response, nil
 }
 
+// ParseReanalyzeBuildResponse parses an HTTP response from a ReanalyzeBuildWithResponse call
+func ParseReanalyzeBuildResponse(rsp *http.Response) (*ReanalyzeBuildResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReanalyzeBuildResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest QueuedAnalysis
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ReanalyzeBuildResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetDocsReDocResponse parses an HTTP response from a GetDocsReDocWithResponse call
 func ParseGetDocsReDocResponse(rsp *http.Response) (*GetDocsReDocResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -43655,6 +45828,72 @@ func ParseCreateJiraBugResponse(rsp *http.Response) (*CreateJiraBugResponse, err
 	return response, nil
 }
 
+// ParseEnrichCommentsResponse parses an HTTP response from a EnrichCommentsWithResponse call
+func ParseEnrichCommentsResponse(rsp *http.Response) (*EnrichCommentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EnrichCommentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Enrichments map[string][]struct {
+				Key    string                                           `json:"key"`
+				Status string                                           `json:"status"`
+				Type   EnrichComments200JSONResponseBodyEnrichmentsType `json:"type"`
+			} `json:"enrichments"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers EnrichCommentsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseOverrideClassificationResponse parses an HTTP response from a OverrideClassificationWithResponse call
 func ParseOverrideClassificationResponse(rsp *http.Response) (*OverrideClassificationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -43878,6 +46117,94 @@ func ParsePreviewJiraBugResponse(rsp *http.Response) (*PreviewJiraBugResponse, e
 		}
 		response.JSON422 = &dest
 
+	}
+
+	return response, nil
+}
+
+// ParsePushReportPortalResponse parses an HTTP response from a PushReportPortalWithResponse call
+func ParsePushReportPortalResponse(rsp *http.Response) (*PushReportPortalResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PushReportPortalResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ReportPortalPushResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest JobStillRunning
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest DetailBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest DetailNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest DetailConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest DetailTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Validation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest DetailRateLimited
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers PushReportPortalResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -164,6 +164,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cfg.AI, err = opts.ai.settings(); err != nil {
 			return fail(stderr, exitUsage, err)
 		}
+		if cfg.Jenkins, err = opts.jenkinsConfig(); err != nil {
+			return fail(stderr, exitUsage, err)
+		}
 	}
 	if err := opts.notifyConfig(&cfg); err != nil {
 		return fail(stderr, exitUsage, err)
@@ -280,6 +283,11 @@ type options struct {
 	jiraURL, jiraEmail, jiraToken, jiraProjectKey                        string
 	githubIssues, jiraIssues, jiraInsecure                               bool
 	ai                                                                   aiOptions
+	jenkinsURL, jenkinsUser, jenkinsPassword                             string
+	jenkinsPollInterval, jenkinsMaxWait, jenkinsArtifactsMaxMB           string
+	jenkinsInsecure                                                      bool
+	reportPortalURL, reportPortalProject, reportPortalToken              string
+	reportPortalInsecure                                                 bool
 }
 
 // trackersConfig builds the GitHub and Jira settings from the flags.
@@ -289,7 +297,27 @@ func (o options) trackersConfig() analysis.TrackerConfig {
 		GitHub:        analysis.GitHubConfig{Enabled: o.githubIssues, APIURL: o.githubAPIURL, Token: o.githubToken, RepoURL: o.githubRepoURL},
 		Jira: analysis.JiraConfig{Enabled: o.jiraIssues, URL: o.jiraURL, Email: o.jiraEmail, Token: o.jiraToken,
 			ProjectKey: o.jiraProjectKey, InsecureSkipVerify: o.jiraInsecure},
+		ReportPortal: analysis.ReportPortalConfig{URL: o.reportPortalURL, Project: o.reportPortalProject, Token: o.reportPortalToken,
+			InsecureSkipVerify: o.reportPortalInsecure},
 	}
+}
+
+// jenkinsConfig builds the Jenkins settings from the flags.
+func (o options) jenkinsConfig() (analysis.JenkinsConfig, error) {
+	cfg := analysis.JenkinsConfig{URL: o.jenkinsURL, User: o.jenkinsUser, Password: o.jenkinsPassword, InsecureSkipVerify: o.jenkinsInsecure}
+	var err error
+	if cfg.PollInterval, err = time.ParseDuration(o.jenkinsPollInterval); err != nil || cfg.PollInterval <= 0 {
+		return cfg, fmt.Errorf("--jenkins-poll-interval: %q is not a positive duration such as 2m", o.jenkinsPollInterval)
+	}
+	if cfg.MaxWait, err = time.ParseDuration(o.jenkinsMaxWait); err != nil || cfg.MaxWait < 0 {
+		return cfg, fmt.Errorf("--jenkins-max-wait: %q is not a duration such as 30m (0: no limit)", o.jenkinsMaxWait)
+	}
+	mb, err := strconv.Atoi(o.jenkinsArtifactsMaxMB)
+	if err != nil || mb < 1 {
+		return cfg, fmt.Errorf("--jenkins-artifacts-max-size-mb: %q is not a whole number of at least 1", o.jenkinsArtifactsMaxMB)
+	}
+	cfg.ArtifactsMaxBytes = int64(mb) << 20
+	return cfg, nil
 }
 
 // jwtConfig builds the JWT settings from the flags, or nil when none is set.
@@ -405,6 +433,21 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 			return o, c, err
 		}
 		o.ai.define(c)
+		c.stringVar(&o.jenkinsURL, "jenkins-url", "URL", "BUGFLOW_JENKINS_URL", "", "Jenkins whose builds POST /analyze analyses, e.g. https://jenkins.example.com")
+		c.stringVar(&o.jenkinsUser, "jenkins-user", "USER", "BUGFLOW_JENKINS_USER", "", "Jenkins user of the server's API token")
+		c.stringVar(&o.jenkinsPassword, "jenkins-password", "TOKEN", "BUGFLOW_JENKINS_PASSWORD", "", "the server's Jenkins API token or password (prefer the environment)")
+		if err := c.boolVar(&o.jenkinsInsecure, "jenkins-insecure-skip-verify", "BUGFLOW_JENKINS_INSECURE_SKIP_VERIFY", "do not verify Jenkins' TLS certificate (self-signed internal servers only)"); err != nil {
+			return o, c, err
+		}
+		c.stringVar(&o.jenkinsPollInterval, "jenkins-poll-interval", "DURATION", "BUGFLOW_JENKINS_POLL_INTERVAL", "2m", "longest wait between two looks at a running build (poll_interval_minutes overrides it)")
+		c.stringVar(&o.jenkinsMaxWait, "jenkins-max-wait", "DURATION", "BUGFLOW_JENKINS_MAX_WAIT", "0s", "give up waiting for a running build after this long; 0: no limit (max_wait_minutes overrides it)")
+		c.stringVar(&o.jenkinsArtifactsMaxMB, "jenkins-artifacts-max-size-mb", "N", "BUGFLOW_JENKINS_ARTIFACTS_MAX_SIZE_MB", "50", "largest archived report downloaded, in MB (jenkins_artifacts_max_size_mb overrides it)")
+		c.stringVar(&o.reportPortalURL, "reportportal-url", "URL", "BUGFLOW_REPORTPORTAL_URL", "", "Report Portal that POST /results/{job_id}/push-reportportal updates; on with the project and token")
+		c.stringVar(&o.reportPortalProject, "reportportal-project", "NAME", "BUGFLOW_REPORTPORTAL_PROJECT", "", "Report Portal project of the launches")
+		c.stringVar(&o.reportPortalToken, "reportportal-token", "TOKEN", "BUGFLOW_REPORTPORTAL_TOKEN", "", "Report Portal API key (prefer the environment)")
+		if err := c.boolVar(&o.reportPortalInsecure, "reportportal-insecure-skip-verify", "BUGFLOW_REPORTPORTAL_INSECURE_SKIP_VERIFY", "do not verify Report Portal's TLS certificate (self-signed internal servers only)"); err != nil {
+			return o, c, err
+		}
 		c.stringVar(&o.jobOrphanAfter, "job-orphan-after", "DURATION", "BUGFLOW_JOB_ORPHAN_AFTER", "60s", "retry the running jobs of a process that renewed no lease for this long, such as one killed mid-job (at least 1s)")
 		c.stringVar(&o.slaCheckEvery, "sla-check-every", "DURATION", "BUGFLOW_SLA_CHECK_EVERY", "1m", "how often tasks are checked for SLA warnings (80 % and 90 % elapsed) and breaches")
 		if err := c.boolVar(&o.disableNotifyMail, "disable-notify-mail", "BUGFLOW_DISABLE_NOTIFY_MAIL", "do not mail task notifications to users"); err != nil {

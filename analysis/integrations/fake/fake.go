@@ -1,4 +1,5 @@
-// Package fake runs local stand-ins for GitHub and Jira that answer with
+// Package fake runs local stand-ins for GitHub, Jira, Jenkins and Report
+// Portal that answer with
 // the JSON of their public API documentation (the fixtures in testdata),
 // record every request, and can be told to answer errors, Retry-After or
 // to hang, for tests of the clients and of the server's tracker endpoints.
@@ -135,21 +136,24 @@ func start(t testing.TB, s *Server) *Server {
 }
 
 // NewGitHub starts a fake GitHub API accepting "Bearer token". Repository
-// acme/tests exists.
+// acme/tests exists, with open issue 42 and merged pull request 57.
 func NewGitHub(t testing.TB, token string) *Server {
 	return start(t, &Server{
 		authOK: func(h string) bool { return h == "Bearer "+token },
 		denied: Fixture("github_401.json"),
 		defaults: map[string]Answer{
-			"GET /user":                     {Status: 200, Body: Fixture("github_user.json")},
-			"GET /search/issues":            {Status: 200, Body: Fixture("github_search_issues.json")},
-			"POST /repos/acme/tests/issues": {Status: 201, Body: Fixture("github_issue_created.json")},
+			"GET /user":                       {Status: 200, Body: Fixture("github_user.json")},
+			"GET /search/issues":              {Status: 200, Body: Fixture("github_search_issues.json")},
+			"POST /repos/acme/tests/issues":   {Status: 201, Body: Fixture("github_issue_created.json")},
+			"GET /repos/acme/tests/issues/42": {Status: 200, Body: Fixture("github_issue_42.json")},
+			"GET /repos/acme/tests/issues/57": {Status: 200, Body: Fixture("github_pull_57.json")},
 		},
 	})
 }
 
 // NewJira starts a fake Jira: Cloud (v3, Basic email:token) when email is
-// set, else Server/Data Center (v2, Bearer PAT). Project PROJ exists.
+// set, else Server/Data Center (v2, Bearer PAT). Project PROJ exists, with
+// PROJ-12 in progress.
 func NewJira(t testing.TB, email, token string) *Server {
 	v, want := "/rest/api/2", "Bearer "+token
 	defaults := map[string]Answer{
@@ -167,6 +171,7 @@ func NewJira(t testing.TB, email, token string) *Server {
 	}
 	defaults["GET "+v+"/myself"] = Answer{Status: 200, Body: Fixture("jira_myself.json")}
 	defaults["POST "+v+"/issue"] = Answer{Status: 201, Body: Fixture("jira_issue_created.json")}
+	defaults["GET "+v+"/issue/PROJ-12"] = Answer{Status: 200, Body: Fixture("jira_issue_status.json")}
 	return start(t, &Server{
 		authOK:   func(h string) bool { return h == want },
 		denied:   Fixture("jira_401.json"),
@@ -174,19 +179,55 @@ func NewJira(t testing.TB, email, token string) *Server {
 	})
 }
 
-// NewJenkins starts a fake Jenkins accepting Basic user:token. Build 123
-// of folder/job-name is finished (UNSTABLE) with a test report and a
-// console log; build 7 of the same job has no test report.
+// NewJenkins starts a fake Jenkins accepting Basic user:token, answering
+// the JSON of Jenkins' remote access API (api/json, testReport/api/json,
+// artifact/..., consoleText):
+//   - folder/job-name #123 is finished (UNSTABLE) with a test report and
+//     a failed pipeline child pipeline/component-tests #42, which has a test
+//     report of its own and a chain of failed children pipeline/e2e #5 ->
+//     pipeline/e2e-inner #6 -> pipeline/e2e-deep #7 (never served: deeper
+//     than anyone should follow) beside a passed pipeline/lint #9;
+//   - folder/job-name #7 failed without a test report (console only);
+//   - folder/job-name #8 has no test report but archived reports/junit.xml.
+//
+// Script "GET /job/folder/job/job-name/123/api/json" with
+// Fixture("jenkins_build_running.json") to make the build run a while.
 func NewJenkins(t testing.TB, user, token string) *Server {
 	const job = "/job/folder/job/job-name"
+	const child = "/job/pipeline/job/component-tests/42"
 	return start(t, &Server{
 		authOK: func(h string) bool { return h == Basic(user, token) },
 		denied: []byte(`<html><body>Unauthorized</body></html>`),
 		defaults: map[string]Answer{
-			"GET " + job + "/123/api/json":            {Status: 200, Body: Fixture("jenkins_build.json")},
-			"GET " + job + "/123/testReport/api/json": {Status: 200, Body: Fixture("jenkins_testreport.json")},
-			"GET " + job + "/123/consoleText":         {Status: 200, Body: Fixture("jenkins_console.txt")},
-			"GET " + job + "/7/consoleText":           {Status: 200, Body: Fixture("jenkins_console.txt")},
+			"GET " + job + "/123/api/json":                  {Status: 200, Body: Fixture("jenkins_build.json")},
+			"GET " + job + "/123/testReport/api/json":       {Status: 200, Body: Fixture("jenkins_testreport.json")},
+			"GET " + job + "/123/consoleText":               {Status: 200, Body: Fixture("jenkins_console.txt")},
+			"GET " + job + "/7/api/json":                    {Status: 200, Body: Fixture("jenkins_build_console_only.json")},
+			"GET " + job + "/7/consoleText":                 {Status: 200, Body: Fixture("jenkins_console.txt")},
+			"GET " + job + "/8/api/json":                    {Status: 200, Body: Fixture("jenkins_build_artifacts.json")},
+			"GET " + job + "/8/artifact/reports/junit.xml":  {Status: 200, Body: Fixture("jenkins_artifact_junit.xml")},
+			"GET " + child + "/api/json":                    {Status: 200, Body: Fixture("jenkins_child_42.json")},
+			"GET " + child + "/testReport/api/json":         {Status: 200, Body: Fixture("jenkins_child_42_testreport.json")},
+			"GET /job/pipeline/job/e2e/5/api/json":          {Status: 200, Body: Fixture("jenkins_chain_e2e.json")},
+			"GET /job/pipeline/job/e2e/5/consoleText":       {Status: 200, Body: Fixture("jenkins_console.txt")},
+			"GET /job/pipeline/job/e2e-inner/6/api/json":    {Status: 200, Body: Fixture("jenkins_chain_e2e-inner.json")},
+			"GET /job/pipeline/job/e2e-inner/6/consoleText": {Status: 200, Body: Fixture("jenkins_console.txt")},
+		},
+	})
+}
+
+// NewReportPortal starts a fake Report Portal (API v1) accepting "Bearer
+// token". Project "tests" has launch 1042 of build 123 of folder/job-name
+// (its description holds the build's URL) with three failed steps:
+// test_admin_login, tests.api.test_orders.test_create and test_unmapped.
+func NewReportPortal(t testing.TB, token string) *Server {
+	return start(t, &Server{
+		authOK: func(h string) bool { return h == "Bearer "+token },
+		denied: Fixture("reportportal_401.json"),
+		defaults: map[string]Answer{
+			"GET /api/v1/tests/launch": {Status: 200, Body: Fixture("reportportal_launches.json")},
+			"GET /api/v1/tests/item":   {Status: 200, Body: Fixture("reportportal_items.json")},
+			"PUT /api/v1/tests/item":   {Status: 200, Body: Fixture("reportportal_items_updated.json")},
 		},
 	})
 }
