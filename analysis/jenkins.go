@@ -349,6 +349,11 @@ func (b *Builds) start(ctx context.Context, req JenkinsRequest, inputs []byte) (
 	if !ok {
 		return "", errs.Unavailablef("build analysis is not available on this store")
 	}
+	// The AI settings are checked now, so that a bad provider is the
+	// request's 400 and not a failed job later.
+	if _, err := b.analyzerFor(req.Params); err != nil {
+		return "", err
+	}
 	set := b.settings(req.Params)
 	if set.url == "" && inputs == nil {
 		return "", errs.Invalidf("Jenkins is not configured: give jenkins_url or configure the server's Jenkins")
@@ -801,7 +806,11 @@ type ChildJobAnalysis struct {
 // record analyses the inputs of a job and stores the result with one
 // history row per outcome, children's under their child job.
 func (b *Builds) record(ctx context.Context, r StoredResult, in buildInputs) error {
-	a := b.svc.analyzer
+	a, err := b.analyzerFor(r.RequestParams)
+	if err != nil {
+		// The server's AI settings changed since the job was queued.
+		return fmt.Errorf("analysis settings of job %s: %w", r.JobID, err)
+	}
 	res := AnalysisResult{JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, Status: JobCompleted,
 		ChildJobAnalyses: []ChildJobAnalysis{}}
 	if in.URL != "" {
@@ -935,4 +944,18 @@ func (c JenkinsConfig) Problems() map[string]string {
 		out["jenkins.max_wait"] = "must not be negative"
 	}
 	return out
+}
+
+// analyzerFor builds the analyzer a job's stored request asks for (its
+// ai_provider, ai_model, peers...), as /analyze-failures does for its body.
+func (b *Builds) analyzerFor(params map[string]any) (Analyzer, error) {
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("encode request parameters: %w", err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, fmt.Errorf("decode request parameters: %w", err)
+	}
+	return b.svc.AnalyzerFor(ParseAIRequest(fields))
 }

@@ -512,3 +512,33 @@ func TestParseJenkinsRequestLimits(t *testing.T) {
 	assert.NotContains(t, req.Params, "jenkins_password")
 	assert.NotContains(t, req.Params, "jenkins_user")
 }
+
+func TestBuildAnalysisUsesTheRequestsAIProvider(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		jk := fake.NewJenkins(t, ciUser, ciToken)
+		f := newBuilds(t, db, JenkinsConfig{URL: jk.URL, User: ciUser, Password: ciToken})
+		// The same store, with claude configured as the only provider.
+		cli := fakeCLI(t, answerScript(t.TempDir(), "PRODUCT BUG"))
+		f.svc = New(NewBunStore(db.DB), Config{Now: f.clock.Now, AI: AISettings{ClaudeCommand: []string{cli, "{model}"}}})
+		b, err := NewBuilds(f.svc, JenkinsConfig{URL: jk.URL, User: ciUser, Password: ciToken, HTTP: quick}, f.queue)
+		require.NoError(t, err)
+		f.builds = b
+
+		src, _ := f.run(t, `{"job_name": "folder/job-name", "build_number": 123, "ai_provider": "claude", "ai_model": "sonnet"}`)
+		r, res := f.result(t, src)
+		require.Equal(t, JobCompleted, r.Status, r.Error)
+		assert.Equal(t, "claude", res.AIProvider)
+		assert.Equal(t, "sonnet", res.AIModel)
+
+		// A provider this server lacks is refused when queued, for a new
+		// analysis and for a re-analysis alike.
+		_, err = f.builds.Start(ctx, parse(t, `{"job_name": "folder/job-name", "build_number": 123, "ai_provider": "gemini", "ai_model": "g"}`))
+		require.ErrorIs(t, err, errs.ErrInvalid)
+		assert.Contains(t, err.Error(), "gemini is not configured on this server")
+		_, err = f.builds.Reanalyze(ctx, src, map[string]json.RawMessage{"ai_provider": json.RawMessage(`"gemini"`)})
+		require.ErrorIs(t, err, errs.ErrInvalid)
+		assert.Empty(t, errs.As(err).Fields, "a configuration error: 400, not 422")
+	})
+}

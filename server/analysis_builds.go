@@ -3,11 +3,8 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/bugflow/bugflow/analysis"
-	"github.com/bugflow/bugflow/errs"
 )
 
 // analyze queues the analysis of a Jenkins build (seeds/001 POST
@@ -80,10 +77,6 @@ func (s *Server) enrichComments(w http.ResponseWriter, r *http.Request) error {
 	creds, err := s.credentials(r, trackerCreds{})
 	if err != nil {
 		return err
-	}
-	// A job id that cannot be stored (NUL, bad UTF-8) is a bad path: 400.
-	if id := jobID(r); !utf8.ValidString(id) || strings.ContainsRune(id, 0) {
-		return errs.Invalidf("job_id must be UTF-8 text without NUL characters (\\u0000)")
 	}
 	out, err := s.engine.Trackers.EnrichComments(r.Context(), jobID(r), creds)
 	if err != nil {
