@@ -31,7 +31,9 @@ const (
 	W2 int64 = 2
 )
 
-type workflowRow struct {
+// WorkflowRow is the row of a workflow with the columns the analytics read; tests
+// insert histories with it.
+type WorkflowRow struct {
 	bun.BaseModel `bun:"table:workflow_workflows"`
 
 	ID          int64     `bun:"id,pk"`
@@ -46,7 +48,9 @@ type workflowRow struct {
 	UpdatedAt   time.Time `bun:"updated_at"`
 }
 
-type stepRow struct {
+// StepRow is the row of a workflow step with the columns the analytics read; tests
+// insert histories with it.
+type StepRow struct {
 	bun.BaseModel `bun:"table:workflow_steps"`
 
 	ID          int64   `bun:"id,pk"`
@@ -62,7 +66,9 @@ type stepRow struct {
 	DesignY     float64 `bun:"design_y"`
 }
 
-type taskRow struct {
+// TaskRow is the row of a workflow task with the columns the analytics read; tests
+// insert histories with it.
+type TaskRow struct {
 	bun.BaseModel `bun:"table:workflow_tasks"`
 
 	ID               int64      `bun:"id,pk"`
@@ -81,7 +87,9 @@ type taskRow struct {
 	SLALevel         int        `bun:"sla_level"`
 }
 
-type itemRow struct {
+// ItemRow is the row of a task item (assignment) with the columns the analytics read; tests
+// insert histories with it.
+type ItemRow struct {
 	bun.BaseModel `bun:"table:workflow_task_items"`
 
 	ID         int64      `bun:"id,pk"`
@@ -100,7 +108,9 @@ type itemRow struct {
 	SLALevel   int        `bun:"sla_level"`
 }
 
-type ticketRow struct {
+// TicketRow is the row of a ticket with the columns the analytics read; tests
+// insert histories with it.
+type TicketRow struct {
 	bun.BaseModel `bun:"table:tickets"`
 
 	ID          int64     `bun:"id,pk"`
@@ -112,6 +122,7 @@ type ticketRow struct {
 	Department  string    `bun:"department"`
 	Priority    string    `bun:"priority"`
 	Status      string    `bun:"status"`
+	SubmittedBy *string   `bun:"submitted_by"`
 	TaskID      *int64    `bun:"task_id"`
 	WorkflowID  *int64    `bun:"workflow_id"`
 	CreatedAt   time.Time `bun:"created_at"`
@@ -203,33 +214,33 @@ var usernames = map[string]string{"u1": "alice", "u2": "bob", "u3": "carol"}
 // workflow and tickets (their ids start from 1, so db should be fresh).
 func Seed(ctx context.Context, db bun.IDB) error {
 	created := at(1, 0)
-	workflows := []workflowRow{
+	workflows := []WorkflowRow{
 		{ID: W1, Name: "Laptop", NameKey: "laptop", Category: "IT", SubCategory: "Hardware", Department: "IT", Status: "deployed", CreatedAt: created, UpdatedAt: created},
 		{ID: W2, Name: "Payroll", NameKey: "payroll", Category: "HR", SubCategory: "Pay", Department: "HR", Status: "deployed", CreatedAt: created, UpdatedAt: created},
 	}
-	steps := []stepRow{
+	steps := []StepRow{
 		{ID: 1, WorkflowID: W1, Name: "Triage", Weight: 1, Order: 1, IsStart: true},
 		{ID: 2, WorkflowID: W1, Name: "Fix", Weight: 1, Order: 2, IsEnd: true},
 		{ID: 3, WorkflowID: W2, Name: "Review", Weight: 1, Order: 1, IsStart: true, IsEnd: true},
 	}
-	var tasks []taskRow
-	var ticketRows []ticketRow
+	var tasks []TaskRow
+	var ticketRows []TicketRow
 	for i, t := range tickets {
 		n := int64(i + 1)
 		id := fmt.Sprintf("TX202603%02d%06d", t.created.Day(), n)
-		row := ticketRow{ID: n, TicketID: id, Subject: "ticket " + id, Category: t.category, SubCategory: "any",
+		row := TicketRow{ID: n, TicketID: id, Subject: "ticket " + id, Category: t.category, SubCategory: "any",
 			Department: t.department, Priority: t.priority, Status: t.status, CreatedAt: t.created, UpdatedAt: t.created}
 		if !t.withoutTask {
 			row.TaskID, row.WorkflowID = ptr(n), ptr(t.workflow)
-			tasks = append(tasks, taskRow{ID: n, WorkflowID: t.workflow, TicketID: id, Subject: row.Subject, Priority: t.priority,
+			tasks = append(tasks, TaskRow{ID: n, WorkflowID: t.workflow, TicketID: id, Subject: row.Subject, Priority: t.priority,
 				Status: t.taskStatus, CurrentStepID: t.step, TargetResolution: t.target, CreatedAt: t.created, UpdatedAt: t.created,
 				ResolvedAt: t.resolved})
 		}
 		ticketRows = append(ticketRows, row)
 	}
-	var itemRows []itemRow
+	var itemRows []ItemRow
 	for i, it := range items {
-		itemRows = append(itemRows, itemRow{ID: int64(i + 1), TaskID: it.task, UserID: it.user, Username: usernames[it.user], RoleID: 1,
+		itemRows = append(itemRows, ItemRow{ID: int64(i + 1), TaskID: it.task, UserID: it.user, Username: usernames[it.user], RoleID: 1,
 			RoleName: "Agent", RoleKey: "agent", StepID: it.step, Status: it.status, Origin: it.origin, AssignedAt: it.assigned, ActedAt: it.acted})
 	}
 	for _, rows := range []any{&workflows, &steps, &tasks, &itemRows, &ticketRows} {

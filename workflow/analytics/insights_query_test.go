@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/analyticstest"
 	"github.com/bugflow/bugflow/internal/dbtest"
 	"github.com/bugflow/bugflow/internal/store"
 	"github.com/bugflow/bugflow/tickets"
@@ -26,88 +27,6 @@ var insightNow = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 func insightMigrations() []store.Migration {
 	return slices.Concat(workflow.Migrations(), tickets.Migrations(), analytics.Migrations())
-}
-
-// Table models of the seeded history, the columns the analytics read.
-type seedWorkflow struct {
-	bun.BaseModel `bun:"table:workflow_workflows"`
-	ID            int64     `bun:"id,pk"`
-	Name          string    `bun:"name"`
-	NameKey       string    `bun:"name_key"`
-	Description   string    `bun:"description"`
-	Category      string    `bun:"category"`
-	SubCategory   string    `bun:"sub_category"`
-	Department    string    `bun:"department"`
-	Status        string    `bun:"status"`
-	CreatedAt     time.Time `bun:"created_at"`
-	UpdatedAt     time.Time `bun:"updated_at"`
-}
-
-type seedStep struct {
-	bun.BaseModel `bun:"table:workflow_steps"`
-	ID            int64   `bun:"id,pk"`
-	WorkflowID    int64   `bun:"workflow_id"`
-	Name          string  `bun:"name"`
-	Description   string  `bun:"description"`
-	Instruction   string  `bun:"instruction"`
-	Order         int     `bun:"step_order"`
-	IsStart       bool    `bun:"is_start"`
-	IsEnd         bool    `bun:"is_end"`
-	Weight        float64 `bun:"weight"`
-	DesignX       float64 `bun:"design_x"`
-	DesignY       float64 `bun:"design_y"`
-}
-
-type seedTask struct {
-	bun.BaseModel    `bun:"table:workflow_tasks"`
-	ID               int64      `bun:"id,pk"`
-	WorkflowID       int64      `bun:"workflow_id"`
-	TicketID         string     `bun:"ticket_id"`
-	Subject          string     `bun:"subject"`
-	Description      string     `bun:"description"`
-	Priority         string     `bun:"priority"`
-	Status           string     `bun:"status"`
-	CurrentStepID    int64      `bun:"current_step_id"`
-	TargetResolution *time.Time `bun:"target_resolution"`
-	SearchText       string     `bun:"search_text"`
-	CreatedAt        time.Time  `bun:"created_at"`
-	UpdatedAt        time.Time  `bun:"updated_at"`
-	ResolvedAt       *time.Time `bun:"resolved_at"`
-}
-
-type seedItem struct {
-	bun.BaseModel `bun:"table:workflow_task_items"`
-	ID            int64      `bun:"id,pk"`
-	TaskID        int64      `bun:"task_id"`
-	UserID        string     `bun:"user_id"`
-	Username      string     `bun:"username"`
-	RoleID        int64      `bun:"role_id"`
-	RoleName      string     `bun:"role_name"`
-	RoleKey       string     `bun:"role_key"`
-	StepID        int64      `bun:"step_id"`
-	Status        string     `bun:"status"`
-	Origin        string     `bun:"origin"`
-	Notes         string     `bun:"notes"`
-	AssignedAt    time.Time  `bun:"assigned_at"`
-	ActedAt       *time.Time `bun:"acted_at"`
-}
-
-type seedTicket struct {
-	bun.BaseModel `bun:"table:tickets"`
-	ID            int64     `bun:"id,pk"`
-	TicketID      string    `bun:"ticket_id"`
-	Subject       string    `bun:"subject"`
-	Description   string    `bun:"description"`
-	Category      string    `bun:"category"`
-	SubCategory   string    `bun:"sub_category"`
-	Department    string    `bun:"department"`
-	Priority      string    `bun:"priority"`
-	Status        string    `bun:"status"`
-	SubmittedBy   *string   `bun:"submitted_by"`
-	TaskID        *int64    `bun:"task_id"`
-	WorkflowID    *int64    `bun:"workflow_id"`
-	CreatedAt     time.Time `bun:"created_at"`
-	UpdatedAt     time.Time `bun:"updated_at"`
 }
 
 func ago(d time.Duration) time.Time { return insightNow.Add(-d) }
@@ -135,12 +54,12 @@ func seedInsights(t *testing.T, db bun.IDB) {
 	t.Helper()
 	ctx := context.Background()
 	created := ago(40 * day)
-	_, err := db.NewInsert().Model(&[]seedWorkflow{
+	_, err := db.NewInsert().Model(&[]analyticstest.WorkflowRow{
 		{ID: 1, Name: "Net", NameKey: "net", Category: "Network", Department: "IT", Status: "deployed", CreatedAt: created, UpdatedAt: created},
 		{ID: 2, Name: "Pay", NameKey: "pay", Category: "Payroll", Department: "HR", Status: "deployed", CreatedAt: created, UpdatedAt: created},
 	}).Exec(ctx)
 	require.NoError(t, err)
-	_, err = db.NewInsert().Model(&[]seedStep{
+	_, err = db.NewInsert().Model(&[]analyticstest.StepRow{
 		{ID: 1, WorkflowID: 1, Name: "Start", Order: 1, IsStart: true}, {ID: 2, WorkflowID: 1, Name: "End", Order: 2, IsEnd: true},
 		{ID: 3, WorkflowID: 2, Name: "Start", Order: 1, IsStart: true}, {ID: 4, WorkflowID: 2, Name: "End", Order: 2, IsEnd: true},
 	}).Exec(ctx)
@@ -163,11 +82,11 @@ func seedInsights(t *testing.T, db bun.IDB) {
 	}
 	category := map[int64]string{1: "Network", 2: "Payroll"}
 	department := map[int64]string{1: "IT", 2: "HR"}
-	var tasks []seedTask
-	var tks []seedTicket
+	var tasks []analyticstest.TaskRow
+	var tks []analyticstest.TicketRow
 	for i, sp := range specs {
 		id := int64(i + 1)
-		tk := seedTask{ID: id, WorkflowID: sp.wf, TicketID: fmt.Sprintf("TX20261201%06d", id), Subject: fmt.Sprintf("task %d", id),
+		tk := analyticstest.TaskRow{ID: id, WorkflowID: sp.wf, TicketID: fmt.Sprintf("TX20261201%06d", id), Subject: fmt.Sprintf("task %d", id),
 			Priority: sp.priority, Status: "new", CurrentStepID: 2*sp.wf - 1, CreatedAt: ago(sp.created), UpdatedAt: ago(sp.created)}
 		if sp.sla > 0 {
 			tk.TargetResolution = ptr(ago(sp.created).Add(sp.sla))
@@ -187,24 +106,24 @@ func seedInsights(t *testing.T, db bun.IDB) {
 		if id > 3 {
 			by = "s2"
 		}
-		tks = append(tks, seedTicket{ID: id, TicketID: tk.TicketID, Subject: tk.Subject, Category: category[sp.wf], Department: department[sp.wf],
+		tks = append(tks, analyticstest.TicketRow{ID: id, TicketID: tk.TicketID, Subject: tk.Subject, Category: category[sp.wf], Department: department[sp.wf],
 			Priority: sp.priority, Status: status, SubmittedBy: ptr(by), TaskID: ptr(id), WorkflowID: ptr(sp.wf), CreatedAt: tk.CreatedAt, UpdatedAt: tk.UpdatedAt})
 	}
 	for i := range 10 {
 		id := int64(100 + i)
-		tks = append(tks, seedTicket{ID: id, TicketID: fmt.Sprintf("TX20261130%06d", id), Subject: "extra", Category: "Network", Department: "IT",
+		tks = append(tks, analyticstest.TicketRow{ID: id, TicketID: fmt.Sprintf("TX20261130%06d", id), Subject: "extra", Category: "Network", Department: "IT",
 			Priority: "Low", Status: "New", SubmittedBy: ptr("s1"), CreatedAt: ago(36 * hour), UpdatedAt: ago(36 * hour)})
 	}
 	_, err = db.NewInsert().Model(&tasks).Exec(ctx)
 	require.NoError(t, err)
 	_, err = db.NewInsert().Model(&tks).Exec(ctx)
 	require.NoError(t, err)
-	item := func(id, task int64, user, status, origin string, assigned time.Time, acted *time.Time) seedItem {
+	item := func(id, task int64, user, status, origin string, assigned time.Time, acted *time.Time) analyticstest.ItemRow {
 		step := tasks[task-1].CurrentStepID
-		return seedItem{ID: id, TaskID: task, UserID: user, Username: user + "name", RoleID: 1, RoleName: "Agent", RoleKey: "agent",
+		return analyticstest.ItemRow{ID: id, TaskID: task, UserID: user, Username: user + "name", RoleID: 1, RoleName: "Agent", RoleKey: "agent",
 			StepID: step, Status: status, Origin: origin, AssignedAt: assigned, ActedAt: acted}
 	}
-	_, err = db.NewInsert().Model(&[]seedItem{
+	_, err = db.NewInsert().Model(&[]analyticstest.ItemRow{
 		item(1, 1, "u1", "new", "System", ago(25*hour), nil),
 		item(2, 2, "u1", "in progress", "System", ago(6*hour), ptr(ago(5*hour))),
 		item(3, 3, "u2", "new", "System", ago(day), nil),
