@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -187,4 +189,24 @@ func TestAIAdditionalReposSetting(t *testing.T) {
 	}
 	assert.Contains(t, AISettings{AdditionalRepos: []AdditionalRepo{{Name: "p", URL: "ssh://h/p.git"}}}.Problems(), "ai.additional_repos")
 	assert.Empty(t, AISettings{AdditionalRepos: []AdditionalRepo{{Name: "p", URL: "https://h/p.git"}}}.Problems())
+}
+
+// openai cannot read files: it gets the repositories named in the prompt,
+// nothing is cloned.
+func TestAIAdditionalReposAreOnlyNamedToOpenAI(t *testing.T) {
+	t.Parallel()
+	var body string
+	srv := chatServer(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body = string(b)
+		_, _ = w.Write([]byte(completion(`{"classification": "CODE ISSUE", "details": "x"}`)))
+	})
+	settings := openAISettings(srv.URL + "/v1")
+	settings.AdditionalRepos = []AdditionalRepo{{Name: "product", URL: "file:///nonexistent/product.git", Ref: "main"}}
+	ra := analyzeWith(t, serviceWith(settings), AIRequest{Provider: "openai", Model: "m"}, unexplained)
+	d := ra.Result.Failures[0].Analysis
+	assert.Equal(t, SourceAI, d.Source)
+	assert.Equal(t, "x", d.Details, "no clone was tried, so nothing failed")
+	assert.Contains(t, body, "product: file:///nonexistent/product.git (ref main)")
+	assert.NotContains(t, body, "checked out")
 }

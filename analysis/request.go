@@ -118,4 +118,3 @@ func checkProvider(raw json.RawMessage) string {
 	}
 	return "must be one of claude, gemini, cursor, openai"
 }
-
