@@ -210,3 +210,13 @@ func TestAIAdditionalReposAreOnlyNamedToOpenAI(t *testing.T) {
 	assert.Contains(t, body, "product: file:///nonexistent/product.git (ref main)")
 	assert.NotContains(t, body, "checked out")
 }
+
+// Absent and null additional_repos are nil (inherit); [] is empty (none).
+func TestAIAdditionalReposParsedFromTheRequest(t *testing.T) {
+	t.Parallel()
+	assert.Nil(t, ParseAIRequest(map[string]json.RawMessage{}).AdditionalRepos)
+	assert.Nil(t, ParseAIRequest(map[string]json.RawMessage{"additional_repos": json.RawMessage("null")}).AdditionalRepos)
+	got := ParseAIRequest(map[string]json.RawMessage{"additional_repos": json.RawMessage("[]")}).AdditionalRepos
+	assert.NotNil(t, got)
+	assert.Empty(t, got)
+}
