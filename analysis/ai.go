@@ -33,7 +33,8 @@ type promptRunner interface {
 type PromptContext struct {
 	// RawPrompt is appended to the prompt (seeds/001 raw_prompt).
 	RawPrompt string
-	// AdditionalRepos are named to the model as further context.
+	// AdditionalRepos are named to the model as further context; CLI
+	// providers also get them cloned into their working directory.
 	AdditionalRepos []AdditionalRepo
 }
 
@@ -69,14 +70,30 @@ func (a *AIAnalyzer) Analyze(ctx context.Context, g Group) (Detail, error) {
 	return a.ask(ctx, a.analysisPrompt(g))
 }
 
+// notedRunner is a promptRunner that also reports notes for the result's
+// details (the CLI runner: repositories it could not fetch).
+type notedRunner interface {
+	runNoted(ctx context.Context, prompt string) (string, []string, error)
+}
+
 func (a *AIAnalyzer) ask(ctx context.Context, prompt string) (Detail, error) {
-	out, err := a.runner.run(ctx, prompt)
+	var out string
+	var notes []string
+	var err error
+	if nr, ok := a.runner.(notedRunner); ok {
+		out, notes, err = nr.runNoted(ctx, prompt)
+	} else {
+		out, err = a.runner.run(ctx, prompt)
+	}
 	if err != nil {
 		return Detail{}, err
 	}
 	d, err := parseDetail(out)
 	if err != nil {
 		return Detail{}, &AIError{Provider: a.Provider(), Reason: "answer is not a usable analysis: " + err.Error(), Err: err}
+	}
+	if len(notes) > 0 {
+		d.Details = strings.TrimSpace(d.Details + "\n\n" + strings.Join(notes, "\n"))
 	}
 	return d, nil
 }

@@ -33,6 +33,9 @@ type cliRunner struct {
 	model    string
 	command  []string
 	timeout  time.Duration
+	// repos are cloned into a temporary working directory of each run,
+	// removed afterwards.
+	repos []AdditionalRepo
 }
 
 func (r *cliRunner) Provider() string { return r.provider }
@@ -70,8 +73,41 @@ func childEnv() []string {
 }
 
 func (r *cliRunner) run(ctx context.Context, prompt string) (string, error) {
+	out, _, err := r.runNoted(ctx, prompt)
+	return out, err
+}
+
+// runNoted runs the command in a fresh directory holding the additional
+// repositories, if any, and returns notes about those that could not be
+// fetched for the result's details. The clones count against the
+// command's timeout: together they are one run.
+func (r *cliRunner) runNoted(ctx context.Context, prompt string) (string, []string, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
+	var notes []string
+	var workDir string
+	if len(r.repos) > 0 {
+		co, err := cloneRepos(ctx, r.repos, min(DefaultCloneTimeout, r.timeout))
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return "", nil, &AIError{Provider: r.provider, Reason: fmt.Sprintf("timed out after %s", r.timeout), Err: ctx.Err()}
+			}
+			if ctx.Err() != nil {
+				return "", nil, ctx.Err()
+			}
+			return "", nil, &AIError{Provider: r.provider, Reason: "no working directory for the additional repositories", Err: err}
+		}
+		defer os.RemoveAll(co.dir)
+		workDir = co.dir
+		prompt += co.promptSection(r.repos)
+		notes = co.notes(r.repos)
+	}
+	out, err := r.exec(ctx, prompt, workDir)
+	return out, notes, err
+}
+
+// exec runs the command once in dir ("" is the server's directory).
+func (r *cliRunner) exec(ctx context.Context, prompt, dir string) (string, error) {
 	args := make([]string, len(r.command))
 	for i, a := range r.command {
 		args[i] = strings.ReplaceAll(a, "{model}", r.model)
@@ -79,6 +115,7 @@ func (r *cliRunner) run(ctx context.Context, prompt string) (string, error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(childEnv(), "BUGFLOW_AI_MODEL="+r.model, "BUGFLOW_AI_PROVIDER="+r.provider)
 	cmd.Stdin = strings.NewReader(prompt)
+	cmd.Dir = dir
 	stdout := &limitedBuffer{n: MaxAIAnswerBytes}
 	// Stderr is drained but never shown: CLIs print their configuration,
 	// tokens included, when they fail.

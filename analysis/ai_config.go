@@ -61,6 +61,12 @@ type AISettings struct {
 	// PeerMaxRounds is the peer_analysis_max_rounds of requests that omit
 	// it. Default DefaultPeerRounds.
 	PeerMaxRounds int
+	// AdditionalRepos are the additional_repos of requests that omit the
+	// field (a request's [] disables them). CLI providers get each one
+	// shallow-cloned into their working directory; openai, which cannot
+	// read files, only sees them named in the prompt. At most
+	// MaxAdditionalRepos, http(s):// or file:// URLs only.
+	AdditionalRepos []AdditionalRepo
 }
 
 // DefaultAIHTTPTimeout is the per-attempt timeout of the chat-completions
@@ -136,6 +142,9 @@ func (c AISettings) Problems() map[string]string {
 			p["ai.peers"] = "each peer needs a configured provider and a model"
 		}
 	}
+	if msg := checkAdditionalRepos(c.AdditionalRepos); msg != "" {
+		p["ai.additional_repos"] = msg
+	}
 	if c.PeerMaxRounds != 0 && (c.PeerMaxRounds < MinPeerRounds || c.PeerMaxRounds > MaxPeerRounds) {
 		p["ai.peer_max_rounds"] = "must be from 1 to 10"
 	}
@@ -150,6 +159,9 @@ type AIRequest struct {
 	// CLITimeout is ai_cli_timeout; 0 means the configuration's.
 	CLITimeout time.Duration
 	PromptContext
+	// PromptContext.AdditionalRepos is additional_repos: nil (absent or
+	// null) inherits the configuration's, empty disables them.
+	//
 	// Peers is peer_ai_configs; nil (absent) inherits the configuration's,
 	// empty disables the debate.
 	Peers []AIConfig
@@ -177,6 +189,7 @@ func ParseAIRequest(fields map[string]json.RawMessage) AIRequest {
 		_ = json.Unmarshal(raw, &r.Peers)
 	}
 	if raw := fields["additional_repos"]; len(raw) > 0 && string(raw) != "null" {
+		r.AdditionalRepos = []AdditionalRepo{}
 		_ = json.Unmarshal(raw, &r.AdditionalRepos)
 	}
 	return r
@@ -219,6 +232,12 @@ func (s *Service) AnalyzerFor(req AIRequest) (Analyzer, error) {
 	}
 	if timeout > MaxCLITimeout {
 		return nil, errs.Invalidf("ai_cli_timeout must be at most %d minutes", int(MaxCLITimeout/time.Minute))
+	}
+	if req.AdditionalRepos == nil {
+		req.AdditionalRepos = cfg.AdditionalRepos
+	}
+	if msg := checkAdditionalRepos(req.AdditionalRepos); msg != "" {
+		return nil, errs.Invalidf("additional_repos: %s", msg)
 	}
 	main, err := s.aiAnalyzer(provider, model, timeout, req.PromptContext)
 	if err != nil {
@@ -285,7 +304,7 @@ func (s *Service) aiAnalyzer(provider, model string, timeout time.Duration, pc P
 	if model == "" && slices.ContainsFunc(command, func(a string) bool { return strings.Contains(a, "{model}") }) {
 		return nil, errs.Invalidf("ai_model is required: the %s command takes a model", provider)
 	}
-	return &AIAnalyzer{runner: &cliRunner{provider: provider, model: model, command: command, timeout: timeout}, pc: pc}, nil
+	return &AIAnalyzer{runner: &cliRunner{provider: provider, model: model, command: command, timeout: timeout, repos: pc.AdditionalRepos}, pc: pc}, nil
 }
 
 // AIProviders lists the AI providers this service can run (for

@@ -87,13 +87,16 @@ func CheckAnalysisRequest(fields map[string]json.RawMessage) error {
 		if json.Unmarshal(raw, &repos) != nil {
 			bad = bad.WithField("additional_repos", "must be an array of {name, url, ref}")
 		}
+		checked := make([]AdditionalRepo, 0, len(repos))
 		for _, r := range repos {
-			if r.Name == nil || !validRepoDir(*r.Name) {
-				bad = bad.WithField("additional_repos", "name must be non-blank, without / \\ or .., and not start with .")
+			if r.Name == nil || r.URL == nil || strings.TrimSpace(*r.URL) == "" {
+				bad = bad.WithField("additional_repos", "name and url are required")
+				continue
 			}
-			if r.URL == nil || strings.TrimSpace(*r.URL) == "" {
-				bad = bad.WithField("additional_repos", "url is required")
-			}
+			checked = append(checked, AdditionalRepo{Name: *r.Name, URL: *r.URL, Ref: r.Ref})
+		}
+		if msg := checkAdditionalRepos(checked); msg != "" {
+			bad = bad.WithField("additional_repos", msg)
 		}
 	}
 	if len(bad.Fields) > 0 {
@@ -114,9 +117,4 @@ func checkProvider(raw json.RawMessage) string {
 		}
 	}
 	return "must be one of claude, gemini, cursor, openai"
-}
-
-// validRepoDir reports whether name can be a clone's directory name.
-func validRepoDir(name string) bool {
-	return strings.TrimSpace(name) != "" && !strings.ContainsAny(name, `/\`) && !strings.Contains(name, "..") && !strings.HasPrefix(name, ".")
 }

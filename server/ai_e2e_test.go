@@ -64,7 +64,9 @@ func aiCall(t *testing.T, c *http.Client, method, url, body string) (int, map[st
 	return resp.StatusCode, out
 }
 
-// The document's BaseAnalysisRequest body with an AI provider and a peer:
+// The document's BaseAnalysisRequest body with an AI provider and a peer
+// (its additional_repos URL made a file:// one that does not exist, so
+// that the test needs no network: the clone fails and the details say so):
 // the AI decides what the offline rules cannot, the peers debate, the
 // trail is stored; a person's override then outranks the AI on the next
 // run. On every backend.
@@ -91,7 +93,7 @@ func TestAnalyzeFailuresWithAIProvidersAndPeerDebate(t *testing.T) {
 "additional_repos": [
 {
 "name": "product-repo",
-"url": "https://github.com/acme/product.git",
+"url": "file:///nonexistent/acme/product.git",
 "ref": "main"
 }
 ]
@@ -104,7 +106,8 @@ func TestAnalyzeFailuresWithAIProvidersAndPeerDebate(t *testing.T) {
 		a := f["analysis"].(map[string]any)
 		assert.Equal(t, "CODE ISSUE", a["classification"])
 		assert.Equal(t, "ai", a["classification_source"])
-		assert.Equal(t, "The failure is caused by a missing null-check in the auth handler.", a["details"])
+		assert.Equal(t, "The failure is caused by a missing null-check in the auth handler.\n\n"+
+			"Additional repository product-repo could not be fetched (git clone exited with status 128); the analysis ran without it.", a["details"])
 		debate := f["peer_debate"].(map[string]any)
 		assert.Equal(t, true, debate["consensus_reached"])
 		assert.Equal(t, 1.0, debate["rounds_used"])

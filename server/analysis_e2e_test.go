@@ -319,6 +319,11 @@ func TestAnalyzeFailuresChecksTheAnalysisSettings(t *testing.T) {
 		`"additional_repos": [{"name": "../x", "url": "https://github.com/acme/product.git"}]`:                        422,
 		`"additional_repos": [{"name": ".hidden", "url": "https://github.com/acme/product.git"}]`:                     422,
 		`"additional_repos": [{"name": "p"}]`:                                                                         422,
+		`"additional_repos": [{"name": "p", "url": "ext::sh -c touch% /tmp/x"}]`:                                      422,
+		`"additional_repos": [{"name": "p", "url": "ssh://-oProxyCommand=x/p.git"}]`:                                  422,
+		`"additional_repos": [{"name": "p", "url": "https://git.example.com/p.git", "ref": "--upload-pack=x"}]`:       422,
+		`"additional_repos": [{"name": "p", "url": "file:///srv/mirrors/p.git"}]`:                                     200,
+		`"additional_repos": []`: 200,
 	} {
 		resp, out := rawPost(t, srv.Raw, srv.URL+"/analyze-failures", "{"+failures+", "+body+"}")
 		assert.Equal(t, want, resp.StatusCode, "%s: %v", body, out)

@@ -8703,12 +8703,20 @@ type ClientInterface interface {
 	// the document's model does (422): ai_provider claude, gemini, cursor
 	// or openai; peer_ai_configs entries with such a provider and a
 	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, .. or
-	// a leading dot. A provider this server has not configured (see
+	// jira_max_results above 0; additional_repos (at most 5) with names of
+	// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+	// file:// URLs without credentials (ext::, ssh and the rest are
+	// refused) and refs not starting with -. A provider this server has not configured (see
 	// ai_providers of GET /api/capabilities), an ai_model that is not a
 	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
-	// minutes is 400. raw_prompt is appended to the prompt and
-	// additional_repos are named in it. The fields are kept in
+	// minutes is 400. raw_prompt is appended to the prompt.
+	// additional_repos are named in the prompt; for the CLI providers
+	// (claude, gemini, cursor) each is also shallow-cloned into a
+	// temporary working directory the command runs in (removed
+	// afterwards), and one that cannot be fetched is said so in the prompt
+	// and in the failure's details without failing the analysis. openai
+	// only sees them named. Omitted or null: the server's
+	// --ai-additional-repos; []: none. The fields are kept in
 	// request_params with secrets stripped.
 	//
 	// Takes any type of body and a specified content type.
@@ -8735,12 +8743,20 @@ type ClientInterface interface {
 	// the document's model does (422): ai_provider claude, gemini, cursor
 	// or openai; peer_ai_configs entries with such a provider and a
 	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, .. or
-	// a leading dot. A provider this server has not configured (see
+	// jira_max_results above 0; additional_repos (at most 5) with names of
+	// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+	// file:// URLs without credentials (ext::, ssh and the rest are
+	// refused) and refs not starting with -. A provider this server has not configured (see
 	// ai_providers of GET /api/capabilities), an ai_model that is not a
 	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
-	// minutes is 400. raw_prompt is appended to the prompt and
-	// additional_repos are named in it. The fields are kept in
+	// minutes is 400. raw_prompt is appended to the prompt.
+	// additional_repos are named in the prompt; for the CLI providers
+	// (claude, gemini, cursor) each is also shallow-cloned into a
+	// temporary working directory the command runs in (removed
+	// afterwards), and one that cannot be fetched is said so in the prompt
+	// and in the failure's details without failing the analysis. openai
+	// only sees them named. Omitted or null: the server's
+	// --ai-additional-repos; []: none. The fields are kept in
 	// request_params with secrets stripped.
 	//
 	// Takes a body of the `application/json` content type.
@@ -11206,12 +11222,20 @@ func (c *Client) AnalyzeBuild(ctx context.Context, body AnalyzeBuildJSONRequestB
 // the document's model does (422): ai_provider claude, gemini, cursor
 // or openai; peer_ai_configs entries with such a provider and a
 // non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, .. or
-// a leading dot. A provider this server has not configured (see
+// jira_max_results above 0; additional_repos (at most 5) with names of
+// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+// file:// URLs without credentials (ext::, ssh and the rest are
+// refused) and refs not starting with -. A provider this server has not configured (see
 // ai_providers of GET /api/capabilities), an ai_model that is not a
 // plain name, an ai_model without a provider, or ai_cli_timeout over 60
-// minutes is 400. raw_prompt is appended to the prompt and
-// additional_repos are named in it. The fields are kept in
+// minutes is 400. raw_prompt is appended to the prompt.
+// additional_repos are named in the prompt; for the CLI providers
+// (claude, gemini, cursor) each is also shallow-cloned into a
+// temporary working directory the command runs in (removed
+// afterwards), and one that cannot be fetched is said so in the prompt
+// and in the failure's details without failing the analysis. openai
+// only sees them named. Omitted or null: the server's
+// --ai-additional-repos; []: none. The fields are kept in
 // request_params with secrets stripped.
 //
 // Takes any type of body and a specified content type.
@@ -11248,12 +11272,20 @@ func (c *Client) AnalyzeFailuresWithBody(ctx context.Context, contentType string
 // the document's model does (422): ai_provider claude, gemini, cursor
 // or openai; peer_ai_configs entries with such a provider and a
 // non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, .. or
-// a leading dot. A provider this server has not configured (see
+// jira_max_results above 0; additional_repos (at most 5) with names of
+// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+// file:// URLs without credentials (ext::, ssh and the rest are
+// refused) and refs not starting with -. A provider this server has not configured (see
 // ai_providers of GET /api/capabilities), an ai_model that is not a
 // plain name, an ai_model without a provider, or ai_cli_timeout over 60
-// minutes is 400. raw_prompt is appended to the prompt and
-// additional_repos are named in it. The fields are kept in
+// minutes is 400. raw_prompt is appended to the prompt.
+// additional_repos are named in the prompt; for the CLI providers
+// (claude, gemini, cursor) each is also shallow-cloned into a
+// temporary working directory the command runs in (removed
+// afterwards), and one that cannot be fetched is said so in the prompt
+// and in the failure's details without failing the analysis. openai
+// only sees them named. Omitted or null: the server's
+// --ai-additional-repos; []: none. The fields are kept in
 // request_params with secrets stripped.
 //
 // Takes a body of the `application/json` content type.
@@ -24945,12 +24977,20 @@ type ClientWithResponsesInterface interface {
 	// the document's model does (422): ai_provider claude, gemini, cursor
 	// or openai; peer_ai_configs entries with such a provider and a
 	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, .. or
-	// a leading dot. A provider this server has not configured (see
+	// jira_max_results above 0; additional_repos (at most 5) with names of
+	// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+	// file:// URLs without credentials (ext::, ssh and the rest are
+	// refused) and refs not starting with -. A provider this server has not configured (see
 	// ai_providers of GET /api/capabilities), an ai_model that is not a
 	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
-	// minutes is 400. raw_prompt is appended to the prompt and
-	// additional_repos are named in it. The fields are kept in
+	// minutes is 400. raw_prompt is appended to the prompt.
+	// additional_repos are named in the prompt; for the CLI providers
+	// (claude, gemini, cursor) each is also shallow-cloned into a
+	// temporary working directory the command runs in (removed
+	// afterwards), and one that cannot be fetched is said so in the prompt
+	// and in the failure's details without failing the analysis. openai
+	// only sees them named. Omitted or null: the server's
+	// --ai-additional-repos; []: none. The fields are kept in
 	// request_params with secrets stripped.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -24977,12 +25017,20 @@ type ClientWithResponsesInterface interface {
 	// the document's model does (422): ai_provider claude, gemini, cursor
 	// or openai; peer_ai_configs entries with such a provider and a
 	// non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-	// jira_max_results above 0; additional_repos names without /, \, .. or
-	// a leading dot. A provider this server has not configured (see
+	// jira_max_results above 0; additional_repos (at most 5) with names of
+	// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+	// file:// URLs without credentials (ext::, ssh and the rest are
+	// refused) and refs not starting with -. A provider this server has not configured (see
 	// ai_providers of GET /api/capabilities), an ai_model that is not a
 	// plain name, an ai_model without a provider, or ai_cli_timeout over 60
-	// minutes is 400. raw_prompt is appended to the prompt and
-	// additional_repos are named in it. The fields are kept in
+	// minutes is 400. raw_prompt is appended to the prompt.
+	// additional_repos are named in the prompt; for the CLI providers
+	// (claude, gemini, cursor) each is also shallow-cloned into a
+	// temporary working directory the command runs in (removed
+	// afterwards), and one that cannot be fetched is said so in the prompt
+	// and in the failure's details without failing the analysis. openai
+	// only sees them named. Omitted or null: the server's
+	// --ai-additional-repos; []: none. The fields are kept in
 	// request_params with secrets stripped.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -37997,12 +38045,20 @@ func (c *ClientWithResponses) AnalyzeBuildWithResponse(ctx context.Context, body
 // the document's model does (422): ai_provider claude, gemini, cursor
 // or openai; peer_ai_configs entries with such a provider and a
 // non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, .. or
-// a leading dot. A provider this server has not configured (see
+// jira_max_results above 0; additional_repos (at most 5) with names of
+// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+// file:// URLs without credentials (ext::, ssh and the rest are
+// refused) and refs not starting with -. A provider this server has not configured (see
 // ai_providers of GET /api/capabilities), an ai_model that is not a
 // plain name, an ai_model without a provider, or ai_cli_timeout over 60
-// minutes is 400. raw_prompt is appended to the prompt and
-// additional_repos are named in it. The fields are kept in
+// minutes is 400. raw_prompt is appended to the prompt.
+// additional_repos are named in the prompt; for the CLI providers
+// (claude, gemini, cursor) each is also shallow-cloned into a
+// temporary working directory the command runs in (removed
+// afterwards), and one that cannot be fetched is said so in the prompt
+// and in the failure's details without failing the analysis. openai
+// only sees them named. Omitted or null: the server's
+// --ai-additional-repos; []: none. The fields are kept in
 // request_params with secrets stripped.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -38035,12 +38091,20 @@ func (c *ClientWithResponses) AnalyzeFailuresWithBodyWithResponse(ctx context.Co
 // the document's model does (422): ai_provider claude, gemini, cursor
 // or openai; peer_ai_configs entries with such a provider and a
 // non-blank ai_model; peer_analysis_max_rounds 1-10; ai_cli_timeout and
-// jira_max_results above 0; additional_repos names without /, \, .. or
-// a leading dot. A provider this server has not configured (see
+// jira_max_results above 0; additional_repos (at most 5) with names of
+// letters, digits and . _ - (no leading dot or -, no ..), http(s):// or
+// file:// URLs without credentials (ext::, ssh and the rest are
+// refused) and refs not starting with -. A provider this server has not configured (see
 // ai_providers of GET /api/capabilities), an ai_model that is not a
 // plain name, an ai_model without a provider, or ai_cli_timeout over 60
-// minutes is 400. raw_prompt is appended to the prompt and
-// additional_repos are named in it. The fields are kept in
+// minutes is 400. raw_prompt is appended to the prompt.
+// additional_repos are named in the prompt; for the CLI providers
+// (claude, gemini, cursor) each is also shallow-cloned into a
+// temporary working directory the command runs in (removed
+// afterwards), and one that cannot be fetched is said so in the prompt
+// and in the failure's details without failing the analysis. openai
+// only sees them named. Omitted or null: the server's
+// --ai-additional-repos; []: none. The fields are kept in
 // request_params with secrets stripped.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

@@ -14,7 +14,7 @@ type aiOptions struct {
 	provider, model                             string
 	claudeCommand, geminiCommand, cursorCommand string
 	cliTimeout, openAIURL, openAIKey, peers     string
-	peerRounds                                  string
+	peerRounds, additionalRepos                 string
 }
 
 // define adds the AI flags to serve.
@@ -29,6 +29,7 @@ func (o *aiOptions) define(c *command) {
 	c.stringVar(&o.openAIKey, "ai-openai-api-key", "KEY", "BUGFLOW_AI_OPENAI_API_KEY", "", "bearer key of --ai-openai-url (prefer the environment: flags show in process lists); never logged or returned")
 	c.stringVar(&o.peers, "ai-peers", "LIST", "BUGFLOW_AI_PEERS", "", "peer_ai_configs of requests that omit them, as provider:model,provider:model; empty: no peer debate")
 	c.stringVar(&o.peerRounds, "ai-peer-max-rounds", "N", "BUGFLOW_AI_PEER_MAX_ROUNDS", strconv.Itoa(analysis.DefaultPeerRounds), "peer_analysis_max_rounds of requests that omit it (1-10)")
+	c.stringVar(&o.additionalRepos, "ai-additional-repos", "LIST", "BUGFLOW_AI_ADDITIONAL_REPOS", "", "additional_repos of requests that omit them, as name=url[@ref],... (at most 5, http(s):// or file:// URLs); CLI providers get them shallow-cloned into their working directory, openai only sees them named; a request's [] disables them")
 }
 
 // settings builds the analysis AI settings from the flags.
@@ -49,6 +50,11 @@ func (o aiOptions) settings() (analysis.AISettings, error) {
 		}
 		s.PeerMaxRounds = n
 	}
+	repos, err := analysis.ParseAdditionalRepos(o.additionalRepos)
+	if err != nil {
+		return s, fmt.Errorf("--ai-additional-repos: %w", err)
+	}
+	s.AdditionalRepos = repos
 	for _, entry := range strings.Split(o.peers, ",") {
 		entry = strings.TrimSpace(entry)
 		if entry == "" {

@@ -123,6 +123,7 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 			"--ai-openai-api-key KEY\n.*(env BUGFLOW_AI_OPENAI_API_KEY)",
 			"--ai-peers LIST\n.*(env BUGFLOW_AI_PEERS)",
 			"--ai-peer-max-rounds N\n.*(env BUGFLOW_AI_PEER_MAX_ROUNDS, default 3)",
+			"--ai-additional-repos LIST\n.*(env BUGFLOW_AI_ADDITIONAL_REPOS)",
 			"--job-orphan-after DURATION\n.*(env BUGFLOW_JOB_ORPHAN_AFTER, default 60s)",
 			"--sla-check-every DURATION\n.*(env BUGFLOW_SLA_CHECK_EVERY, default 1m)",
 			"--disable-notify-mail\n.*(env BUGFLOW_DISABLE_NOTIFY_MAIL)",
