@@ -55,7 +55,7 @@ func TestCalibratorChoice(t *testing.T) {
 		{"apache_jira_bugs.csv:MAPREDUCE", []string{"Priority", "Component", "Assignee"}},
 		{"apache_jira_bugs.csv:MESOS", []string{"Priority", "Component", "Assignee"}},
 	}
-	defer func() { vectorScaling = true }()
+	defer func(old bool) { vectorScaling = old }(vectorScaling)
 	fmt.Println("| data set | field | classes | evidence rows | raw acc / F1 / majority share | vector acc / F1 / majority share / log loss / ECE | scalar acc / F1 / majority share / log loss / ECE |")
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, set := range sets {
@@ -124,13 +124,14 @@ func nestedCalibration(cd *calibData) (raw, vec, sca calibScore) {
 		}
 		fitData := sub(fit)
 		var models [2]*FieldModel
+		old := vectorScaling
 		for i, vs := range []bool{true, false} {
 			vectorScaling = vs
 			cal := fitCalibration(fitData, DecisionMostProbable)
 			models[i] = &FieldModel{Scale: cal.Scale, Scales: cal.Scales, Adjust: cal.Adjust, Temp: cal.Temp,
 				PlattA: cal.PlattA, PlattB: cal.PlattB, IsoX: cal.IsoX, IsoY: cal.IsoY}
 		}
-		vectorScaling = true
+		vectorScaling = old
 		probs := make([]float64, cd.k)
 		for _, r := range eval {
 			s := cd.scores[r*cd.k : (r+1)*cd.k]
