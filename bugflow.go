@@ -443,7 +443,7 @@ var domains = []domain{{
 		}
 		e.Personal = personal.New(personal.NewBunStore(a.db.DB), personal.Config{
 			Audit: e.Audit, Location: loc, Mailer: a.mailer, Directory: contacts{e.Auth}, Planner: planner,
-			Events: eventQueue{db: a.db.DB, queue: a.queue}, Logger: a.logger, Now: a.cfg.Now,
+			Events: a.queue, Logger: a.logger, Now: a.cfg.Now,
 		})
 		if err := e.Personal.EnsureBuiltins(ctx); err != nil {
 			return err
@@ -507,26 +507,6 @@ func (o processEvents) TaskBreached(ctx context.Context, t workflow.Task) error 
 		return nil
 	}
 	return o.e.Personal.TicketBreached(ctx, t.TicketID)
-}
-
-// eventQueue enqueues the runs of event-based processes on the engine's
-// job queue, in the transaction of the event, so that they exist exactly
-// when the event does.
-type eventQueue struct {
-	db    bun.IDB
-	queue *jobs.Queue
-}
-
-// EnqueueTx implements personal.EventQueue.
-func (q eventQueue) EnqueueTx(ctx context.Context, args river.JobArgs) error {
-	return store.RunInTx(ctx, q.db, func(ctx context.Context, tx bun.IDB) error {
-		btx, ok := tx.(bun.Tx)
-		if !ok {
-			return fmt.Errorf("enqueue %s: not in a transaction", args.Kind())
-		}
-		_, err := q.queue.InsertTx(ctx, btx, args, nil)
-		return err
-	})
 }
 
 // newEngine builds the job queue and the domain services on db, with the

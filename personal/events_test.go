@@ -21,25 +21,21 @@ import (
 	"github.com/bugflow/bugflow/personal"
 )
 
-// txQueue is the engine's EventQueue: jobs written to the real queue in
-// the transaction ctx carries. With fail set it fails after writing, as a
-// queue whose insert breaks would.
+// txQueue is the engine's EventQueue (the job queue's EnqueueTx). With fail
+// set it fails after writing, as a queue whose insert breaks would.
 type txQueue struct {
-	db   *store.DB
 	q    *jobs.Queue
 	fail bool
 }
 
 func (tq *txQueue) EnqueueTx(ctx context.Context, args river.JobArgs) error {
-	return store.RunInTx(ctx, tq.db.DB, func(ctx context.Context, tx bun.IDB) error {
-		if _, err := tq.q.InsertTx(ctx, tx.(bun.Tx), args, nil); err != nil {
-			return err
-		}
-		if tq.fail {
-			return errors.New("queue broke after the insert")
-		}
-		return nil
-	})
+	if err := tq.q.EnqueueTx(ctx, args); err != nil {
+		return err
+	}
+	if tq.fail {
+		return errors.New("queue broke after the insert")
+	}
+	return nil
 }
 
 // eventJobs returns the queued event runs, oldest first.
@@ -65,7 +61,7 @@ func TestEventsEnqueueRunsInTheEventsTransaction(t *testing.T) {
 		require.NoError(t, jobs.Migrate(ctx, db))
 		q, err := jobs.New(db, jobs.Config{Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, err)
-		queue := &txQueue{db: db, q: q}
+		queue := &txQueue{q: q}
 		clk := &clock{t: time.Date(2026, 12, 17, 10, 0, 0, 0, time.UTC)}
 		svc := personal.New(personal.NewBunStore(db.DB), personal.Config{Events: queue, Now: clk.now, MaxProcessesPerUser: 10})
 

@@ -365,6 +365,20 @@ func (q *Queue) Insert(ctx context.Context, args river.JobArgs, opts *river.Inse
 	return res, nil
 }
 
+// EnqueueTx inserts a job in the transaction ctx carries (store.RunInTx),
+// beginning one when there is none, so that the job exists exactly when the
+// caller's change commits.
+func (q *Queue) EnqueueTx(ctx context.Context, args river.JobArgs) error {
+	return store.RunInTx(ctx, q.store.DB, func(ctx context.Context, tx bun.IDB) error {
+		btx, ok := tx.(bun.Tx)
+		if !ok {
+			return fmt.Errorf("jobs: enqueue %s: not in a transaction", args.Kind())
+		}
+		_, err := q.InsertTx(ctx, btx, args, nil)
+		return err
+	})
+}
+
 // InsertTx enqueues a job as part of tx: workers see it once tx commits, and
 // it is gone if tx rolls back, so a domain's rows and the job that works on
 // them are written together or not at all.
