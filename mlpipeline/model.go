@@ -98,9 +98,6 @@ func (p *fieldPlan) calibrateField() *FieldModel {
 	return fm
 }
 
-// measureField computes a field's hold-out metrics by running its test rows
-// through the finished model, so that they describe exactly what is stored
-// (pruned weights included) without keeping a margin matrix of the test rows.
 // calibrationEvidence collects the held-out margins of the plan's models
 // (released from the jobs) and returns them with the stored model's job.
 func (p *fieldPlan) calibrationEvidence() (*calibData, *modelJob) {
@@ -120,6 +117,9 @@ func (p *fieldPlan) calibrationEvidence() (*calibData, *modelJob) {
 	return cd, final
 }
 
+// measureField computes a field's hold-out metrics by running its test rows
+// through the finished model, so that they describe exactly what is stored
+// (pruned weights included) without keeping a margin matrix of the test rows.
 func (m *Model) measureField(fm *FieldModel, p *fieldPlan, x *csr) {
 	k := len(fm.Classes)
 	n := len(p.test)
@@ -186,8 +186,8 @@ func (m *Model) scoreInto(ind []int32, val []float32, scores []float32) {
 	}
 }
 
-// probabilities turns raw margins (bias included when withBias is false,
-// the scores already hold it when true) into calibrated probabilities.
+// probabilities turns raw margins into calibrated probabilities;
+// biasIncluded says whether scores already hold each class's bias.
 // The decision is argmax of the adjusted logits; softmax by Temp preserves it.
 func (fm *FieldModel) probabilities(scores []float32, out []float64, biasIncluded bool) {
 	fm.softmax(scores, out, biasIncluded)

@@ -30,8 +30,10 @@ type EventArgs struct {
 // Kind implements river.JobArgs.
 func (EventArgs) Kind() string { return "personal.processes.event" }
 
-// InsertOpts implements river.JobArgsWithInsertOpts: an event's run is
-// retried for a while when the process is busy, then given up.
+// InsertOpts implements river.JobArgsWithInsertOpts: a run that fails is
+// retried up to 10 times. Waiting for a busy process is a River snooze,
+// which does not count as an attempt, so a busy process delays an event's
+// run but never drops it.
 func (EventArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
 
 // busyRetryAfter is how long an event's run waits when its process is

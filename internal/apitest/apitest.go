@@ -24,10 +24,11 @@ import (
 	"github.com/bugflow/bugflow/server"
 )
 
-// The docs pages and their assets are text the document describes as
-// strings; kin-openapi knows only text/plain among text types.
+// The docs pages, their assets and the analytics dashboard's SVG chart are
+// text the document describes as strings; kin-openapi knows only text/plain
+// among text types.
 func init() {
-	for _, ct := range []string{"text/html", "text/javascript", "text/css"} {
+	for _, ct := range []string{"text/html", "text/javascript", "text/css", "image/svg+xml"} {
 		openapi3filter.RegisterBodyDecoder(ct, openapi3filter.PlainBodyDecoder)
 	}
 }
@@ -107,12 +108,6 @@ func Router(t testing.TB, baseURL string) routers.Router {
 		t.Fatalf("apitest: build router: %v", err)
 	}
 	return router
-}
-
-// kin-openapi decodes only the media types it knows; an SVG chart (the
-// analytics dashboard's) is text, checked against its string schema.
-func init() {
-	openapi3filter.RegisterBodyDecoder("image/svg+xml", openapi3filter.PlainBodyDecoder)
 }
 
 // LoadDocument parses and validates the embedded openapi.yaml.
