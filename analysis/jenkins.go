@@ -695,7 +695,9 @@ func (b *Builds) collect(ctx context.Context, j *integrations.Jenkins, set build
 		}
 	}
 	if in.Source == "none" && build.Result != "" && build.Result != "SUCCESS" {
-		console, err := j.ConsoleText(ctx, jobName, number)
+		// The log's end, where a failed build says why: a log over the
+		// client's body cap is read from there (ConsoleTail), never whole.
+		console, _, err := j.ConsoleTail(ctx, jobName, number)
 		if err != nil && !errors.Is(err, integrations.ErrTooLarge) && integrations.StatusOf(err) != http.StatusNotFound {
 			return in, err
 		}
