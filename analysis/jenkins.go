@@ -813,6 +813,11 @@ func (b *Builds) record(ctx context.Context, r StoredResult, in buildInputs) err
 		// The server's AI settings changed since the job was queued.
 		return fmt.Errorf("analysis settings of job %s: %w", r.JobID, err)
 	}
+	// The build and its children are one analysis: the additional
+	// repositories are cloned once for all of them, and removed however
+	// the job's run ends.
+	ctx, endWorkspace := withWorkspace(ctx)
+	defer endWorkspace()
 	res := AnalysisResult{JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, Status: JobCompleted,
 		ChildJobAnalyses: []ChildJobAnalysis{}}
 	if in.URL != "" {
