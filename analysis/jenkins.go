@@ -80,7 +80,9 @@ type JenkinsConfig struct {
 	// another process (or this one after a restart) picks up cannot use
 	// them and fails saying so.
 	SecretKey string
-	// HTTP tunes the client's transport.
+	// HTTP tunes the client's transport. Its MaxBodyBytes (default 8 MiB)
+	// is also how much of the end of a console log is read for a build
+	// without a test report.
 	HTTP integrations.Options
 }
 

@@ -184,12 +184,13 @@ func (j *Jenkins) TestReport(ctx context.Context, jobName string, number int) (f
 // only the answer's headers when X-Text-Size is over the cap; the body is
 // left unread and the connection closed. The second asks from length-cap
 // (less the byte before, to see whether a line starts there) and reads at
-// most cap+1 bytes, so neither memory nor what is read grows with the log. (Offsets count the raw log, whose console notes Jenkins strips from
-// the text, so a tail may hold fewer than cap bytes.) A log that grows
-// between the two requests (a build still running) is cut where it was
-// when it was first measured. An answer without X-Text-Size (a proxy
-// dropped it) is read whole, as any answer: beyond the cap it is an error
-// with ErrTooLarge.
+// most cap+1 bytes, so neither memory nor what is read grows with the log.
+// Offsets count the raw log, whose console notes Jenkins strips from the
+// text, so a tail may hold fewer than cap bytes. A log that grows between
+// the two requests (a build still running) is cut where it was when it was
+// first measured. An answer without X-Text-Size (a proxy dropped it) is
+// read whole, as any answer: beyond the cap it is an error with
+// ErrTooLarge.
 func (j *Jenkins) ConsoleTail(ctx context.Context, jobName string, number int) (text string, cut bool, err error) {
 	p := JobPath(jobName) + "/" + strconv.Itoa(number) + "/logText/progressiveText"
 	first := call{method: http.MethodGet, path: p, query: url.Values{"start": {"0"}}}
