@@ -33,8 +33,8 @@ type cliRunner struct {
 	model    string
 	command  []string
 	timeout  time.Duration
-	// repos are cloned into a temporary working directory of each run,
-	// removed afterwards.
+	// repos are cloned into the working directory of the runs, once per
+	// analysis (see workspace).
 	repos []AdditionalRepo
 }
 
@@ -77,17 +77,20 @@ func (r *cliRunner) run(ctx context.Context, prompt string) (string, error) {
 	return out, err
 }
 
-// runNoted runs the command in a fresh directory holding the additional
-// repositories, if any, and returns notes about those that could not be
-// fetched for the result's details. The clones count against the
-// command's timeout: together they are one run.
+// runNoted runs the command, in the directory of its analysis's workspace
+// holding the additional repositories if it has any, and returns notes
+// about those that could not be fetched for the result's details. The wait
+// for the clones (made by the first prompt of the analysis) counts against
+// the command's timeout: together they are one run.
 func (r *cliRunner) runNoted(ctx context.Context, prompt string) (string, []string, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	var notes []string
 	var workDir string
 	if len(r.repos) > 0 {
-		co, err := cloneRepos(ctx, r.repos, min(DefaultCloneTimeout, r.timeout))
+		ws, end := workspaceOf(ctx)
+		defer end()
+		co, err := ws.checkout(ctx, r.repos, min(DefaultCloneTimeout, r.timeout))
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return "", nil, &AIError{Provider: r.provider, Reason: fmt.Sprintf("timed out after %s", r.timeout), Err: ctx.Err()}
@@ -97,7 +100,6 @@ func (r *cliRunner) runNoted(ctx context.Context, prompt string) (string, []stri
 			}
 			return "", nil, &AIError{Provider: r.provider, Reason: "no working directory for the additional repositories", Err: err}
 		}
-		defer os.RemoveAll(co.dir)
 		workDir = co.dir
 		prompt += co.promptSection(r.repos)
 		notes = co.notes(r.repos)

@@ -63,7 +63,8 @@ type AISettings struct {
 	PeerMaxRounds int
 	// AdditionalRepos are the additional_repos of requests that omit the
 	// field (a request's [] disables them). CLI providers get each one
-	// shallow-cloned into their working directory; openai, which cannot
+	// shallow-cloned into their working directory, once per analysis and
+	// removed when it ends; openai, which cannot
 	// read files, only sees them named in the prompt. At most
 	// MaxAdditionalRepos, http(s):// or file:// URLs only.
 	AdditionalRepos []AdditionalRepo

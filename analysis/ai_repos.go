@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,11 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
 // MaxAdditionalRepos bounds additional_repos: each is a clone made for
-// every CLI prompt, and a request must not make the server fetch dozens.
+// every analysis, and a request must not make the server fetch dozens.
 const MaxAdditionalRepos = 5
 
 // DefaultCloneTimeout bounds one shallow clone of an additional
@@ -116,8 +118,8 @@ func ParseAdditionalRepos(s string) ([]AdditionalRepo, error) {
 	return out, nil
 }
 
-// checkout is the temporary working directory of one CLI run with the
-// additional repositories cloned into it.
+// checkout is the temporary working directory of the CLI runs of one
+// analysis with the additional repositories cloned into it.
 type checkout struct {
 	dir string
 	// fetched and failed name the repositories by outcome; failed says
@@ -146,6 +148,111 @@ func cloneRepos(ctx context.Context, repos []AdditionalRepo, timeout time.Durati
 		co.fetched = append(co.fetched, r)
 	}
 	return co, nil
+}
+
+// workspace is what the CLI prompts of one analysis share: the additional
+// repositories, shallow-cloned once, when the first prompt needs them, into
+// a temporary directory where that prompt and every later one of the
+// analysis run (each failure group; each peer, round and revision of a
+// debate). Cloning for each prompt would fetch the same repositories dozens
+// of times and leave the peers of a debate reading different checkouts.
+//
+// An analysis opens one with withWorkspace and ends it when it ends, by
+// success, error, panic or cancellation: end stops clones in flight and
+// removes every directory. A prompt run outside any analysis (an
+// Analyzer called directly) gets a workspace of its own.
+type workspace struct {
+	// ctx is the analysis's: a clone outlives the prompt that asked for it
+	// (which may time out) and serves the next; end cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	clones sync.WaitGroup
+
+	mu        sync.Mutex
+	ended     bool
+	checkouts map[string]*pendingCheckout // by repository list
+}
+
+// pendingCheckout is a checkout being cloned; done is closed when co or
+// err is set.
+type pendingCheckout struct {
+	done chan struct{}
+	co   *checkout
+	err  error
+}
+
+// workspaceKey carries an analysis's *workspace in its context.
+type workspaceKey struct{}
+
+// errWorkspaceEnded is a checkout asked for after its analysis ended.
+var errWorkspaceEnded = errors.New("the analysis has ended")
+
+// withWorkspace returns ctx carrying a new workspace for the analysis run
+// under it, and the function that ends the workspace. When ctx already
+// carries one (a Jenkins job analyses each child build within the job's
+// analysis), that one is shared and the function does nothing.
+func withWorkspace(ctx context.Context) (context.Context, func()) {
+	if _, ok := ctx.Value(workspaceKey{}).(*workspace); ok {
+		return ctx, func() {}
+	}
+	w := &workspace{checkouts: map[string]*pendingCheckout{}}
+	w.ctx, w.cancel = context.WithCancel(ctx)
+	return context.WithValue(ctx, workspaceKey{}, w), w.end
+}
+
+// workspaceOf returns the workspace of the analysis ctx belongs to, or a
+// new one for the caller alone, with the function that ends it.
+func workspaceOf(ctx context.Context) (*workspace, func()) {
+	ctx, end := withWorkspace(ctx)
+	return ctx.Value(workspaceKey{}).(*workspace), end
+}
+
+// checkout returns the directory holding repos, cloning them (each with
+// timeout) unless a prompt of this analysis did already. It waits for a
+// clone in flight, or until ctx ends.
+func (w *workspace) checkout(ctx context.Context, repos []AdditionalRepo, timeout time.Duration) (*checkout, error) {
+	key, err := json.Marshal(repos)
+	if err != nil {
+		return nil, fmt.Errorf("additional repositories: %w", err)
+	}
+	w.mu.Lock()
+	if w.ended {
+		w.mu.Unlock()
+		return nil, errWorkspaceEnded
+	}
+	p, ok := w.checkouts[string(key)]
+	if !ok {
+		p = &pendingCheckout{done: make(chan struct{})}
+		w.checkouts[string(key)] = p
+		w.clones.Add(1)
+		go func() {
+			defer w.clones.Done()
+			p.co, p.err = cloneRepos(w.ctx, repos, timeout)
+			close(p.done)
+		}()
+	}
+	w.mu.Unlock()
+	select {
+	case <-p.done:
+		return p.co, p.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// end stops the clones in flight, waits for them and removes every
+// checkout. Checkouts asked for afterwards fail.
+func (w *workspace) end() {
+	w.mu.Lock()
+	w.ended = true
+	w.mu.Unlock()
+	w.cancel()
+	w.clones.Wait()
+	for _, p := range w.checkouts {
+		if p.co != nil {
+			_ = os.RemoveAll(p.co.dir)
+		}
+	}
 }
 
 // cloneRepo runs git clone --depth 1 without a shell, without prompting

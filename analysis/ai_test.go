@@ -402,6 +402,17 @@ func TestPeerDebate(t *testing.T) {
 		assert.Nil(t, trail.Rounds[2].AgreesWithOrchestrator)
 		assert.Equal(t, "peer failed: exit status 1", trail.Rounds[2].Details)
 	})
+	t.Run("a panicking peer fails as any other", func(t *testing.T) {
+		main := &scripted{name: "claude", answers: []Classification{CodeIssue}}
+		ok := &scripted{name: "gemini", answers: []Classification{CodeIssue}}
+		panicky := AnalyzerFunc(func(context.Context, Group) (Detail, error) { panic("peer broke") })
+		_, trail, err := (&Debate{Main: main, Peers: []Analyzer{ok, panicky}, MaxRounds: 1}).AnalyzeWithDebate(ctx, g)
+		require.NoError(t, err)
+		assert.True(t, trail.ConsensusReached, "every valid peer agreed")
+		assert.Nil(t, trail.Rounds[2].AgreesWithOrchestrator)
+		assert.Equal(t, "peer failed: it panicked", trail.Rounds[2].Details)
+		assert.Equal(t, "custom", trail.Rounds[2].AIProvider)
+	})
 	t.Run("peers without review capability analyse on their own", func(t *testing.T) {
 		main := &scripted{name: "claude", answers: []Classification{Infrastructure}}
 		offline := AnalyzerFunc(func(context.Context, Group) (Detail, error) {

@@ -249,12 +249,17 @@ func summarise(counts map[Classification]int) string {
 // AnalyzeGroups runs a over every group, concurrency at a time (<= 0 means
 // DefaultConcurrency), and returns the groups with their details in the same
 // order. The first error cancels the rest. An analyzer that returns an
-// invalid classification is an error: its output cannot be stored.
+// invalid classification, or panics, is an error: its output cannot be
+// stored. The groups are one analysis: the CLI analyzers' additional
+// repositories are cloned once for all their prompts and removed before
+// AnalyzeGroups returns.
 func AnalyzeGroups(ctx context.Context, a Analyzer, groups []Group, concurrency int) ([]AnalyzedGroup, error) {
 	if concurrency <= 0 {
 		concurrency = DefaultConcurrency
 	}
 	out := make([]AnalyzedGroup, len(groups))
+	ctx, endWorkspace := withWorkspace(ctx)
+	defer endWorkspace()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -294,11 +299,18 @@ feed:
 	return out, nil
 }
 
-func analyzeOne(ctx context.Context, a Analyzer, g Group) (AnalyzedGroup, error) {
+// analyzeOne analyses one group. An analyzer's panic is the group's
+// error: in a worker goroutine it would end the process, leaving the
+// analysis's job running and its workspace on disk.
+func analyzeOne(ctx context.Context, a Analyzer, g Group) (_ AnalyzedGroup, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("analyse signature group %s: analyzer panicked: %v", shortSig(g.Signature), p)
+		}
+	}()
 	var (
 		d      Detail
 		debate *PeerDebate
-		err    error
 	)
 	if da, ok := a.(DebateAnalyzer); ok {
 		d, debate, err = da.AnalyzeWithDebate(ctx, g)

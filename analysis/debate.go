@@ -128,6 +128,14 @@ func (d *Debate) reviewRound(ctx context.Context, g Group, main Detail, round in
 		wg.Go(func() {
 			prov, model := names(p)
 			entry := PeerDebateRound{Round: round, AIProvider: prov, AIModel: model, Role: RolePeer}
+			// A panicking peer fails as any other would, instead of ending
+			// the process from this goroutine.
+			defer func() {
+				if recover() != nil {
+					entry.Details = "peer failed: it panicked"
+					out[i] = entry
+				}
+			}()
 			var (
 				rv  PeerReview
 				err error

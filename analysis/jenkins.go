@@ -80,7 +80,9 @@ type JenkinsConfig struct {
 	// another process (or this one after a restart) picks up cannot use
 	// them and fails saying so.
 	SecretKey string
-	// HTTP tunes the client's transport.
+	// HTTP tunes the client's transport. Its MaxBodyBytes (default 8 MiB)
+	// is also how much of the end of a console log is read for a build
+	// without a test report.
 	HTTP integrations.Options
 }
 
@@ -695,7 +697,9 @@ func (b *Builds) collect(ctx context.Context, j *integrations.Jenkins, set build
 		}
 	}
 	if in.Source == "none" && build.Result != "" && build.Result != "SUCCESS" {
-		console, err := j.ConsoleText(ctx, jobName, number)
+		// The log's end, where a failed build says why: a log over the
+		// client's body cap is read from there (ConsoleTail), never whole.
+		console, _, err := j.ConsoleTail(ctx, jobName, number)
 		if err != nil && !errors.Is(err, integrations.ErrTooLarge) && integrations.StatusOf(err) != http.StatusNotFound {
 			return in, err
 		}
@@ -811,6 +815,11 @@ func (b *Builds) record(ctx context.Context, r StoredResult, in buildInputs) err
 		// The server's AI settings changed since the job was queued.
 		return fmt.Errorf("analysis settings of job %s: %w", r.JobID, err)
 	}
+	// The build and its children are one analysis: the additional
+	// repositories are cloned once for all of them, and removed however
+	// the job's run ends.
+	ctx, endWorkspace := withWorkspace(ctx)
+	defer endWorkspace()
 	res := AnalysisResult{JobID: r.JobID, JobName: r.JobName, BuildNumber: r.BuildNumber, Status: JobCompleted,
 		ChildJobAnalyses: []ChildJobAnalysis{}}
 	if in.URL != "" {

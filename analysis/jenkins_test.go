@@ -3,6 +3,8 @@ package analysis
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -219,6 +221,32 @@ func TestBuildAnalysisWithoutTestReport(t *testing.T) {
 		assert.Equal(t, "folder/job-name (console)", res.Failures[0].TestName)
 		assert.Equal(t, "build finished UNSTABLE without a test report", res.Failures[0].Error)
 		assert.Equal(t, 1, jk.Count("GET /job/folder/job/job-name/8/artifact/reports/junit.xml"))
+	})
+}
+
+// A console log many times the client's body cap is read from its end,
+// where the error lines are.
+func TestBuildAnalysisReadsTheEndOfABigConsole(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		jk := fake.NewJenkins(t, ciUser, ciToken)
+		opts := quick
+		opts.MaxBodyBytes = 4096
+		f := newBuilds(t, db, JenkinsConfig{URL: jk.URL, User: ciUser, Password: ciToken, HTTP: opts})
+		log := "ERROR: an early warning that is not the cause\n" +
+			strings.Repeat("[INFO] compiling module ...\n", 20000) +
+			"ERROR: dial tcp 10.1.2.3:5432: connect: connection refused\nFinished: FAILURE\n"
+		require.Greater(t, len(log), 100*int(opts.MaxBodyBytes))
+		jk.SetConsole("folder/job-name", 7, []byte(log), true)
+
+		id, _ := f.run(t, `{"job_name": "folder/job-name", "build_number": 7}`)
+		r, res := f.result(t, id)
+		require.Equal(t, JobCompleted, r.Status, r.Error)
+		require.Len(t, res.Failures, 1)
+		assert.Equal(t, "ERROR: dial tcp 10.1.2.3:5432: connect: connection refused", res.Failures[0].Error)
+		assert.Equal(t, Infrastructure, res.Failures[0].Analysis.Classification)
+		assert.Equal(t, []string{"start=0", fmt.Sprintf("start=%d", len(log)-4096-1)},
+			jk.Queries("GET /job/folder/job/job-name/7/logText/progressiveText"))
 	})
 }
 

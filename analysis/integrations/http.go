@@ -216,7 +216,43 @@ type call struct {
 // do sends c and decodes the answer into c.out. Any answer outside 2xx is
 // an *Error carrying the system's (scrubbed) message.
 func (cn *conn) do(ctx context.Context, c call) error {
-	op := c.method + " " + c.path
+	resp, err := cn.open(ctx, c)
+	if err != nil {
+		return err
+	}
+	body, err := cn.readAll(ctx, c, resp)
+	if err != nil {
+		return err
+	}
+	if c.text {
+		*c.out.(*rawText) = body
+		return nil
+	}
+	if c.out == nil || len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, c.out); err != nil {
+		return &Error{System: cn.system, Op: c.op(), Status: 0, Message: "answer is not the expected JSON"}
+	}
+	return nil
+}
+
+// op names a call in errors: its method and path, never its URL.
+func (c call) op() string { return c.method + " " + c.path }
+
+// limitOf is the body cap of c's answer.
+func (cn *conn) limitOf(c call) int64 {
+	if c.limit > 0 {
+		return c.limit
+	}
+	return cn.maxBody
+}
+
+// open sends c and returns its 2xx answer, whose body the caller reads
+// (within the cap) and closes. Any other answer is read, closed and
+// returned as an *Error carrying the system's (scrubbed) message.
+func (cn *conn) open(ctx context.Context, c call) (*http.Response, error) {
+	op := c.op()
 	u := *cn.base
 	// Paths arrive escaped segment by segment (a Jenkins folder "my jobs"
 	// is job/my%20jobs); RawPath keeps them from being escaped twice.
@@ -230,14 +266,14 @@ func (cn *conn) do(ctx context.Context, c call) error {
 	if c.body != nil {
 		b, err := json.Marshal(c.body)
 		if err != nil {
-			return &Error{System: cn.system, Op: op, Message: "encode request", Err: err}
+			return nil, &Error{System: cn.system, Op: op, Message: "encode request", Err: err}
 		}
 		payload = bytes.NewReader(b)
 	}
 	ctx = context.WithValue(ctx, attemptKey{}, !c.create)
 	req, err := retryablehttp.NewRequestWithContext(ctx, c.method, u.String(), payload)
 	if err != nil {
-		return &Error{System: cn.system, Op: op, Message: "build request", Err: err}
+		return nil, &Error{System: cn.system, Op: op, Message: "build request", Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	if c.body != nil {
@@ -249,34 +285,31 @@ func (cn *conn) do(ctx context.Context, c call) error {
 	}
 	resp, err := cn.rc.Do(req)
 	if err != nil {
-		return cn.transportError(ctx, op, err)
+		return nil, cn.transportError(ctx, op, err)
 	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return resp, nil
+	}
+	body, err := cn.readAll(ctx, c, resp)
+	if err != nil {
+		return nil, err
+	}
+	return nil, &Error{System: cn.system, Op: op, Status: resp.StatusCode, Message: cn.scrub(upstreamMessage(resp.StatusCode, body))}
+}
+
+// readAll reads and closes an answer's body, refusing (ErrTooLarge) one
+// over the call's cap.
+func (cn *conn) readAll(ctx context.Context, c call, resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
-	limit := cn.maxBody
-	if c.limit > 0 {
-		limit = c.limit
-	}
+	limit := cn.limitOf(c)
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return cn.transportError(ctx, op, err)
+		return nil, cn.transportError(ctx, c.op(), err)
 	}
 	if int64(len(body)) > limit {
-		return &Error{System: cn.system, Op: op, Status: 0, Message: fmt.Sprintf("answer larger than %d bytes", limit), Err: ErrTooLarge}
+		return nil, &Error{System: cn.system, Op: c.op(), Status: 0, Message: fmt.Sprintf("answer larger than %d bytes", limit), Err: ErrTooLarge}
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &Error{System: cn.system, Op: op, Status: resp.StatusCode, Message: cn.scrub(upstreamMessage(resp.StatusCode, body))}
-	}
-	if c.text {
-		*c.out.(*rawText) = body
-		return nil
-	}
-	if c.out == nil || len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, c.out); err != nil {
-		return &Error{System: cn.system, Op: op, Status: 0, Message: "answer is not the expected JSON"}
-	}
-	return nil
+	return body, nil
 }
 
 // transportError describes a call that got no usable answer. The URL of

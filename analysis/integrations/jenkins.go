@@ -1,8 +1,10 @@
 package integrations
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -169,12 +171,60 @@ func (j *Jenkins) TestReport(ctx context.Context, jobName string, number int) (f
 	return failed, true, nil
 }
 
-// ConsoleText returns a build's console log, cut to the client's body cap
-// (a longer log is an error, as every other answer).
-func (j *Jenkins) ConsoleText(ctx context.Context, jobName string, number int) (string, error) {
-	var raw rawText
-	err := j.c.do(ctx, call{method: http.MethodGet, path: JobPath(jobName) + "/" + strconv.Itoa(number) + "/consoleText", out: &raw, text: true})
-	return string(raw), err
+// ConsoleTail returns the end of a build's console log: the whole log
+// when it is no longer than the client's body cap (Options.MaxBodyBytes),
+// else its last cap bytes, from the first line that starts inside them
+// (cut is then true). The end is what matters: a failed build's error lines
+// come last, after hours of output that may be gigabytes.
+//
+// It speaks Jenkins' progressive text API, which serves a log from a byte
+// offset: GET <build>/logText/progressiveText?start=N answers the text
+// from offset N with the log's length in X-Text-Size (an offset beyond the
+// length starts over at 0). The first request asks from offset 0 and reads
+// only the answer's headers when X-Text-Size is over the cap; the body is
+// left unread and the connection closed. The second asks from length-cap
+// (less the byte before, to see whether a line starts there) and reads at
+// most cap+1 bytes, so neither memory nor what is read grows with the log.
+// Offsets count the raw log, whose console notes Jenkins strips from the
+// text, so a tail may hold fewer than cap bytes. A log that grows between
+// the two requests (a build still running) is cut where it was when it was
+// first measured. An answer without X-Text-Size (a proxy dropped it) is
+// read whole, as any answer: beyond the cap it is an error with
+// ErrTooLarge.
+func (j *Jenkins) ConsoleTail(ctx context.Context, jobName string, number int) (text string, cut bool, err error) {
+	p := JobPath(jobName) + "/" + strconv.Itoa(number) + "/logText/progressiveText"
+	first := call{method: http.MethodGet, path: p, query: url.Values{"start": {"0"}}}
+	resp, err := j.c.open(ctx, first)
+	if err != nil {
+		return "", false, err
+	}
+	size, err := strconv.ParseInt(resp.Header.Get("X-Text-Size"), 10, 64)
+	if err != nil || size <= j.c.maxBody {
+		body, err := j.c.readAll(ctx, first, resp)
+		return string(body), false, err
+	}
+	// Closing the body unread drops the connection: what Jenkins already
+	// sent of the head of the log is discarded by the kernel, not read.
+	resp.Body.Close()
+	// The tail is asked for with the byte before it, which tells whether
+	// its first line starts inside it (that byte is a newline) or is cut.
+	tail := call{method: http.MethodGet, path: p, query: url.Values{"start": {strconv.FormatInt(size-j.c.maxBody-1, 10)}}}
+	resp, err = j.c.open(ctx, tail)
+	if err != nil {
+		return "", false, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, j.c.maxBody+1))
+	if err != nil {
+		return "", false, j.c.transportError(ctx, tail.op(), err)
+	}
+	// A cut line (maybe cut inside a character) is dropped whole.
+	if i := bytes.IndexByte(body, '\n'); i >= 0 {
+		body = body[i+1:]
+	} else if int64(len(body)) > j.c.maxBody {
+		body = body[1:] // one long line: the byte before the tail goes
+	}
+	return string(body), true, nil
 }
 
 // rawText receives a plain-text answer.

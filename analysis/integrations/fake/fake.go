@@ -6,11 +6,13 @@
 package fake
 
 import (
+	"compress/gzip"
 	"embed"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -53,6 +55,15 @@ type Server struct {
 	authOK   func(string) bool
 	also     map[string]bool
 	denied   []byte
+	// consoles are the console logs of a fake Jenkins, by build path
+	// ("/job/folder/job/job-name/7").
+	consoles map[string]console
+}
+
+// console is one build's console log.
+type console struct {
+	text     []byte
+	complete bool
 }
 
 // Accept makes the fake accept another Authorization header value too.
@@ -105,11 +116,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	def, known := s.defaults[key]
 	allowed := s.authOK(r.Header.Get("Authorization")) || s.also[r.Header.Get("Authorization")]
+	build, log, isLog := s.consolePath(r.URL.Path)
+	con, hasLog := s.consoles[build]
 	s.mu.Unlock()
 	switch {
 	case scripted:
 	case !allowed:
 		a = Answer{Status: http.StatusUnauthorized, Body: s.denied}
+	case isLog && hasLog && r.Method == http.MethodGet:
+		serveConsole(w, r, log, con)
+		return
 	case known:
 		a = def
 	default:
@@ -122,14 +138,92 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	for k, v := range a.Header {
 		w.Header().Set(k, v)
 	}
-	w.Header().Set("Content-Type", "application/json")
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(a.Status)
 	_, _ = w.Write(a.Body)
+}
+
+// consolePath splits the path of a build's console endpoint into the
+// build's path and the endpoint ("consoleText" or
+// "logText/progressiveText").
+func (s *Server) consolePath(p string) (build, endpoint string, ok bool) {
+	for _, e := range []string{"consoleText", "logText/progressiveText"} {
+		if b, found := strings.CutSuffix(p, "/"+e); found {
+			return b, e, true
+		}
+	}
+	return "", "", false
+}
+
+// serveConsole answers as Jenkins does. consoleText is the whole log.
+// logText/progressiveText (Stapler's LargeText.doProgressText) is the log
+// from the byte offset ?start= (0 when absent; a start beyond the log's
+// length starts over at 0, "text rolled over"), with X-Text-Size the offset
+// where the text sent ends (the log's length) and X-More-Data: true while
+// the build still writes; text over 4096 bytes is gzip-compressed for a
+// client that accepts it. A start that is no number fails as Jenkins'
+// Long.parseLong does, with a 500.
+func serveConsole(w http.ResponseWriter, r *http.Request, endpoint string, con console) {
+	w.Header().Set("Content-Type", "text/plain;charset=UTF-8")
+	if endpoint == "consoleText" {
+		_, _ = w.Write(con.text)
+		return
+	}
+	var start int64
+	if v := r.URL.Query().Get("start"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			http.Error(w, "java.lang.NumberFormatException: For input string: \""+v+"\"", http.StatusInternalServerError)
+			return
+		}
+		start = n
+	}
+	size := int64(len(con.text))
+	if start > size {
+		start = 0
+	}
+	w.Header().Set("X-Text-Size", strconv.FormatInt(size, 10))
+	if !con.complete {
+		w.Header().Set("X-More-Data", "true")
+	}
+	text := con.text[start:]
+	if len(text) > 4096 && strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		_, _ = zw.Write(text)
+		_ = zw.Close()
+		return
+	}
+	_, _ = w.Write(text)
+}
+
+// SetConsole gives build number of jobName (folders separated by "/") the
+// console log text, served by consoleText and logText/progressiveText;
+// complete false makes it a build still writing its log.
+func (s *Server) SetConsole(jobName string, number int, text []byte, complete bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.consoles[buildPath(jobName, number)] = console{text: text, complete: complete}
+}
+
+// buildPath is the URL path of a build: /job/<folder>/job/<name>/<number>.
+func buildPath(jobName string, number int) string {
+	var b strings.Builder
+	for _, seg := range strings.Split(strings.Trim(jobName, "/"), "/") {
+		b.WriteString("/job/")
+		b.WriteString(seg)
+	}
+	return b.String() + "/" + strconv.Itoa(number)
 }
 
 func start(t testing.TB, s *Server) *Server {
 	s.scripts = map[string][]Answer{}
 	s.also = map[string]bool{}
+	if s.consoles == nil {
+		s.consoles = map[string]console{}
+	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -181,7 +275,8 @@ func NewJira(t testing.TB, email, token string) *Server {
 
 // NewJenkins starts a fake Jenkins accepting Basic user:token, answering
 // the JSON of Jenkins' remote access API (api/json, testReport/api/json,
-// artifact/..., consoleText):
+// artifact/...) and its console endpoints (consoleText and the progressive
+// logText/progressiveText, see serveConsole):
 //   - folder/job-name #123 is finished (UNSTABLE) with a test report and
 //     a failed pipeline child pipeline/component-tests #42, which has a test
 //     report of its own and a chain of failed children pipeline/e2e #5 ->
@@ -191,27 +286,31 @@ func NewJira(t testing.TB, email, token string) *Server {
 //   - folder/job-name #8 has no test report but archived reports/junit.xml.
 //
 // Script "GET /job/folder/job/job-name/123/api/json" with
-// Fixture("jenkins_build_running.json") to make the build run a while.
+// Fixture("jenkins_build_running.json") to make the build run a while, and
+// SetConsole to give a build another log.
 func NewJenkins(t testing.TB, user, token string) *Server {
 	const job = "/job/folder/job/job-name"
 	const child = "/job/pipeline/job/component-tests/42"
+	log := console{text: Fixture("jenkins_console.txt"), complete: true}
 	return start(t, &Server{
 		authOK: func(h string) bool { return h == Basic(user, token) },
 		denied: []byte(`<html><body>Unauthorized</body></html>`),
 		defaults: map[string]Answer{
-			"GET " + job + "/123/api/json":                  {Status: 200, Body: Fixture("jenkins_build.json")},
-			"GET " + job + "/123/testReport/api/json":       {Status: 200, Body: Fixture("jenkins_testreport.json")},
-			"GET " + job + "/123/consoleText":               {Status: 200, Body: Fixture("jenkins_console.txt")},
-			"GET " + job + "/7/api/json":                    {Status: 200, Body: Fixture("jenkins_build_console_only.json")},
-			"GET " + job + "/7/consoleText":                 {Status: 200, Body: Fixture("jenkins_console.txt")},
-			"GET " + job + "/8/api/json":                    {Status: 200, Body: Fixture("jenkins_build_artifacts.json")},
-			"GET " + job + "/8/artifact/reports/junit.xml":  {Status: 200, Body: Fixture("jenkins_artifact_junit.xml")},
-			"GET " + child + "/api/json":                    {Status: 200, Body: Fixture("jenkins_child_42.json")},
-			"GET " + child + "/testReport/api/json":         {Status: 200, Body: Fixture("jenkins_child_42_testreport.json")},
-			"GET /job/pipeline/job/e2e/5/api/json":          {Status: 200, Body: Fixture("jenkins_chain_e2e.json")},
-			"GET /job/pipeline/job/e2e/5/consoleText":       {Status: 200, Body: Fixture("jenkins_console.txt")},
-			"GET /job/pipeline/job/e2e-inner/6/api/json":    {Status: 200, Body: Fixture("jenkins_chain_e2e-inner.json")},
-			"GET /job/pipeline/job/e2e-inner/6/consoleText": {Status: 200, Body: Fixture("jenkins_console.txt")},
+			"GET " + job + "/123/api/json":                 {Status: 200, Body: Fixture("jenkins_build.json")},
+			"GET " + job + "/123/testReport/api/json":      {Status: 200, Body: Fixture("jenkins_testreport.json")},
+			"GET " + job + "/7/api/json":                   {Status: 200, Body: Fixture("jenkins_build_console_only.json")},
+			"GET " + job + "/8/api/json":                   {Status: 200, Body: Fixture("jenkins_build_artifacts.json")},
+			"GET " + job + "/8/artifact/reports/junit.xml": {Status: 200, Body: Fixture("jenkins_artifact_junit.xml")},
+			"GET " + child + "/api/json":                   {Status: 200, Body: Fixture("jenkins_child_42.json")},
+			"GET " + child + "/testReport/api/json":        {Status: 200, Body: Fixture("jenkins_child_42_testreport.json")},
+			"GET /job/pipeline/job/e2e/5/api/json":         {Status: 200, Body: Fixture("jenkins_chain_e2e.json")},
+			"GET /job/pipeline/job/e2e-inner/6/api/json":   {Status: 200, Body: Fixture("jenkins_chain_e2e-inner.json")},
+		},
+		consoles: map[string]console{
+			job + "/123":                    log,
+			job + "/7":                      log,
+			"/job/pipeline/job/e2e/5":       log,
+			"/job/pipeline/job/e2e-inner/6": log,
 		},
 	})
 }
