@@ -233,19 +233,23 @@ type rawText []byte
 // errorLine matches console lines that report an error.
 var errorLine = regexp.MustCompile(`(?i)(\berror\b|\bexception\b|\bfailed\b|\bfatal\b|traceback)`)
 
-// ErrorLines returns the console lines that report errors, at most max of
-// them, in order; for builds without a test report.
+// ErrorLines returns the console lines that report errors, in order, for
+// builds without a test report: the last max of them, because a failed
+// build ends with its cause and earlier errors are often tolerated noise.
 func ErrorLines(console string, max int) []string {
+	if max <= 0 {
+		return nil
+	}
 	var out []string
 	for _, line := range strings.Split(console, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || !errorLine.MatchString(line) {
 			continue
 		}
-		out = append(out, truncate(line, 1000))
 		if len(out) == max {
-			break
+			out = append(out[:0], out[1:]...)
 		}
+		out = append(out, truncate(line, 1000))
 	}
 	return out
 }

@@ -60,7 +60,7 @@ func TestJenkinsReadsBuildsReportsAndConsoles(t *testing.T) {
 		"ERROR: deployment failed: connection refused to registry.example.com:5000",
 		"Traceback (most recent call last):",
 	}, integrations.ErrorLines(console, 10), "the build's own verdict line is no error line")
-	assert.Len(t, integrations.ErrorLines(console, 1), 1, "at most max")
+	assert.Equal(t, []string{"Traceback (most recent call last):"}, integrations.ErrorLines(console, 1), "at most max, the last ones")
 
 	for _, r := range srv.Requests() {
 		assert.Equal(t, fake.Basic(jenkinsUser, jenkinsToken), r.Authorization)
