@@ -149,26 +149,13 @@ func (j *Jenkins) ArtifactBytes(ctx context.Context, jobName string, number int,
 // TestReport returns the failed cases of a build's JUnit report
 // (testReport/api/json); found is false when the build has no report.
 func (j *Jenkins) TestReport(ctx context.Context, jobName string, number int) (failed []TestCase, found bool, err error) {
-	var rep struct {
-		Suites []struct {
-			Cases []TestCase `json:"cases"`
-		} `json:"suites"`
-	}
-	err = j.c.do(ctx, call{method: http.MethodGet, path: JobPath(jobName) + "/" + strconv.Itoa(number) + "/testReport/api/json", out: &rep})
-	if StatusOf(err) == http.StatusNotFound {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	for _, s := range rep.Suites {
-		for _, c := range s.Cases {
-			if c.Failed() {
-				failed = append(failed, c)
-			}
+	cases, found, err := j.Cases(ctx, jobName, number)
+	for _, c := range cases {
+		if c.Failed() {
+			failed = append(failed, c)
 		}
 	}
-	return failed, true, nil
+	return failed, found, err
 }
 
 // ConsoleTail returns the end of a build's console log: the whole log
