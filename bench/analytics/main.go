@@ -20,13 +20,11 @@
 // authenticates its API key against the database. With the cache on, a
 // request finding the key cached skips that lookup and one arriving after
 // the cache's second expired does not: the count then depended on how
-// long the previous request took, not on what the endpoint does. The
-// first row, the index GET /analytics/, is that fixed cost (authentication,
-// routing, JSON) alone. "idle" in the header is the process's allocations
-// per second while it serves nothing, a check that it is still (it should
-// be 0). -memprofile writes every allocation of one endpoint's measured
-// requests (FILE.before and FILE.after, for go tool pprof -base), to see
-// where they come from.
+// long the previous request took, not on what the endpoint does. "idle"
+// in the header is the process's allocations per second while it serves
+// nothing, a check that it is still (it should be 0). -memprofile writes
+// every allocation of one endpoint's measured requests (FILE.before and
+// FILE.after, for go tool pprof -base), to see where they come from.
 //
 // The endpoints are the links of GET /analytics/, so none is forgotten.
 package main
@@ -165,9 +163,8 @@ func run(o options) error {
 			paths[i] = "/analytics/drilldown/user/u1/"
 		}
 	}
-	paths = append([]string{"/analytics/"}, paths...)
 	idle := idleAllocRate(2 * time.Second)
-	fmt.Printf("%d endpoints, %d tickets, %d requests each; GOMAXPROCS %d; idle allocations %.0f/s\n\n", len(paths)-1, tickets, o.runs, runtime.GOMAXPROCS(0), idle)
+	fmt.Printf("%d endpoints, %d tickets, %d requests each; GOMAXPROCS %d; idle allocations %.0f/s\n\n", len(paths), tickets, o.runs, runtime.GOMAXPROCS(0), idle)
 	fmt.Printf("%-42s %6s %12s %12s %12s\n", "endpoint", "status", "median", "max", "allocs/req")
 	for _, p := range paths {
 		if o.only != "" && !strings.Contains(p, o.only) {

@@ -152,7 +152,7 @@ func (s *Service) Workload(ctx context.Context, f Filter) (Workload, error) {
 		return Workload{}, err
 	}
 	out := Workload{Filter: f, Users: []UserLoad{}}
-	q := s.db.NewSelect().TableExpr("workflow_task_items AS ti").Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id").
+	q := assignments(s.db, f).
 		ColumnExpr("ti.user_id AS user_id").ColumnExpr("MAX(ti.username) AS username").
 		ColumnExpr(countIf("ti.status IN ('new', 'in progress')")+" AS open").
 		ColumnExpr(countIf("ti.assigned_at >= ? AND ti.assigned_at < ?")+" AS assigned", f.From, f.To).
@@ -161,7 +161,7 @@ func (s *Service) Workload(ctx context.Context, f Filter) (Workload, error) {
 			return q.Where("ti.status IN ('new', 'in progress')").WhereOr("ti.assigned_at >= ?", f.From).WhereOr("ti.acted_at >= ?", f.From)
 		}).
 		GroupExpr("ti.user_id").OrderExpr("open DESC, assigned DESC, user_id").Limit(listLimit)
-	if err := taskScope(q, "tk", f).Scan(ctx, &out.Users); err != nil {
+	if err := q.Scan(ctx, &out.Users); err != nil {
 		return Workload{}, fmt.Errorf("workload by user: %w", err)
 	}
 	var days []struct {
@@ -352,9 +352,8 @@ func (s *Service) Anomalies(ctx context.Context, f Filter) (AnomalyReport, error
 	if err != nil {
 		return AnomalyReport{}, fmt.Errorf("idle tasks: %w", err)
 	}
-	eq := s.db.NewSelect().TableExpr("workflow_task_items AS ti").Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id").
-		Where("ti.origin = 'Escalation'")
-	escalations, _, err := s.series(ctx, taskScope(eq, "tk", f), "ti.assigned_at", "COUNT(*)", w)
+	eq := assignments(s.db, f).Where("ti.origin = 'Escalation'")
+	escalations, _, err := s.series(ctx, eq, "ti.assigned_at", "COUNT(*)", w)
 	if err != nil {
 		return AnomalyReport{}, fmt.Errorf("daily escalations: %w", err)
 	}

@@ -40,11 +40,45 @@ var coverMigration = store.Migration{
 		}
 		// The narrower indexes these replace: same leading column, so the
 		// wider ones serve every query they served.
-		for _, name := range []string{"tickets_created_idx", "workflow_tasks_resolved_idx"} {
-			if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+name); err != nil {
-				return fmt.Errorf("drop index %s: %w", name, store.Translate(err))
-			}
-		}
-		return nil
+		return dropIndexes(ctx, tx, "tickets_created_idx", "workflow_tasks_resolved_idx")
 	},
+}
+
+// taskCoverMigration does for the task and assignment figures what
+// coverMigration does for the ticket ones: the task ranges (by creation),
+// the assignment ranges (by assignment) and the open tasks are read from
+// their index alone, without a table page per row.
+var taskCoverMigration = store.Migration{
+	ID:      "20261216101000",
+	Comment: "analytics: covering indexes for tasks by creation, assignments by assignment, open tasks",
+	Up: func(ctx context.Context, tx bun.Tx) error {
+		err := store.CreateIndexes(ctx, tx,
+			// Task figures select a creation range and group or filter by
+			// these columns.
+			store.Index{Table: "workflow_tasks", Name: "workflow_tasks_created_cover_idx",
+				Columns: []string{"created_at", "workflow_id", "priority", "status", "current_step_id", "resolved_at", "target_resolution", "breached_at", "id"}},
+			// Assignment figures select an assignment range (an origin's,
+			// a user's) and join the task.
+			store.Index{Table: "workflow_task_items", Name: "workflow_task_items_assigned_cover_idx",
+				Columns: []string{"assigned_at", "task_id", "origin", "status", "user_id", "step_id", "acted_at"}},
+			// Service health, workload and the SLA risk score the open
+			// tasks of each workflow by their times and priority.
+			store.Index{Table: "workflow_tasks", Name: "workflow_tasks_open_cover_idx",
+				Columns: []string{"workflow_id", "priority", "target_resolution", "created_at", "updated_at", "breached_at", "id"}, Where: "status <> 'resolved'"},
+		)
+		if err != nil {
+			return err
+		}
+		return dropIndexes(ctx, tx, "workflow_tasks_created_idx", "workflow_task_items_assigned_idx", "workflow_tasks_open_workflow_idx")
+	},
+}
+
+// dropIndexes drops the named indexes, those that exist.
+func dropIndexes(ctx context.Context, tx bun.Tx, names ...string) error {
+	for _, name := range names {
+		if _, err := tx.ExecContext(ctx, "DROP INDEX IF EXISTS "+name); err != nil {
+			return fmt.Errorf("drop index %s: %w", name, store.Translate(err))
+		}
+	}
+	return nil
 }
