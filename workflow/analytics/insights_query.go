@@ -27,10 +27,15 @@ const listLimit = 20
 const openTask = "tk.status <> 'resolved'"
 
 // wholeSeconds returns SQL for the whole seconds since 1970 of the timestamp
-// column col, rounded down, on either dialect.
+// column col, rounded down, on either dialect. On PostgreSQL date_part
+// rather than EXTRACT: EXTRACT returns numeric (since PostgreSQL 14), whose
+// arithmetic made the SLA risk score, ten of these a task, cost 0.6 s over
+// the 67,000 open tasks of the million-ticket bench, against 0.35 s in
+// double precision. A double holds a microsecond timestamp of this era to
+// within 2^-22 s, far less than a microsecond, so the floor is the same.
 func (s *Service) wholeSeconds(col string) string {
 	if s.pg {
-		return "CAST(FLOOR(EXTRACT(EPOCH FROM " + col + ")) AS BIGINT)"
+		return "CAST(FLOOR(date_part('epoch', " + col + ")) AS BIGINT)"
 	}
 	return "unixepoch(" + col + ")"
 }
@@ -266,9 +271,13 @@ func (s *Service) SLARisk(ctx context.Context, f Filter) (SLARiskReport, error) 
 	if err != nil {
 		return SLARiskReport{}, fmt.Errorf("SLA risk levels: %w", err)
 	}
-	err = scored().ColumnExpr("tk.id AS task_id, tk.ticket_id, tk.subject, tk.workflow_id, tk.priority, tk.created_at, tk.target_resolution").
-		ColumnExpr(score+" AS score", args...).
-		OrderExpr("score DESC, tk.target_resolution, tk.id").Limit(listLimit).Scan(ctx, &out.Tasks)
+	// The riskiest first: ranked on the columns of the open tasks' index
+	// alone, and only those listed read from the table (subject, ticket).
+	top := scored().ColumnExpr("tk.id AS id, tk.target_resolution AS target").ColumnExpr(score+" AS score", args...).
+		OrderExpr("score DESC, tk.target_resolution, tk.id").Limit(listLimit)
+	err = s.db.NewSelect().TableExpr("(?) AS r", top).Join("JOIN workflow_tasks AS tk ON tk.id = r.id").
+		ColumnExpr("tk.id AS task_id, tk.ticket_id, tk.subject, tk.workflow_id, tk.priority, tk.created_at, tk.target_resolution, r.score").
+		OrderExpr("r.score DESC, r.target, r.id").Scan(ctx, &out.Tasks)
 	if err != nil {
 		return SLARiskReport{}, fmt.Errorf("SLA risk tasks: %w", err)
 	}

@@ -60,7 +60,7 @@ var taskCoverMigration = store.Migration{
 			// Assignment figures select an assignment range (an origin's,
 			// a user's) and join the task.
 			store.Index{Table: "workflow_task_items", Name: "workflow_task_items_assigned_cover_idx",
-				Columns: []string{"assigned_at", "task_id", "origin", "status", "user_id", "step_id", "acted_at"}},
+				Columns: []string{"assigned_at", "task_id", "origin", "status", "user_id", "step_id", "acted_at", "username"}},
 			// Service health, workload and the SLA risk score the open
 			// tasks of each workflow by their times and priority.
 			store.Index{Table: "workflow_tasks", Name: "workflow_tasks_open_cover_idx",
