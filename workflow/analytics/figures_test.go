@@ -283,5 +283,17 @@ func TestAssignmentFiguresKeepTheTaskFilter(t *testing.T) {
 		}
 		// a7 carol (breached, assigned in the range), a8 alice.
 		assert.ElementsMatch(t, []string{"u1", "u3"}, users)
+
+		// The drill-down's count, of a page of one: a1-a8, then a7 a8.
+		admin := workflow.Actor{UserID: "admin", Admin: true}
+		for _, c := range []struct {
+			f    analytics.Filter
+			want int
+		}{{f, 8}, {w2, 2}, {high, 4}} {
+			rows, n, err := svc.DrilldownAssignments(ctx, admin, c.f, analytics.AssignmentSelect{}, store.Page{Limit: 1})
+			require.NoError(t, err)
+			assert.Equal(t, c.want, n)
+			assert.Len(t, rows, 1)
+		}
 	})
 }
