@@ -1,9 +1,11 @@
 package analytics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -418,25 +420,60 @@ func (s *Service) ServiceHealth(ctx context.Context, f Filter) (ServiceHealthRep
 	now := s.clock()
 	idleBefore := now.Add(-IdleAfter)
 	out := ServiceHealthReport{Filter: f, Workflows: []WorkflowHealth{}}
-	inRange := "tk.created_at >= ? AND tk.created_at < ?"
-	resolvedIn := "tk.resolved_at >= ? AND tk.resolved_at < ?"
-	q := s.db.NewSelect().TableExpr("workflow_tasks AS tk").Join("JOIN workflow_workflows AS w ON w.id = tk.workflow_id").
-		ColumnExpr("tk.workflow_id AS workflow_id, MAX(w.name) AS name, MAX(w.department) AS department").
-		ColumnExpr(countIf(openTask)+" AS open").
-		ColumnExpr(countIf(openTask+" AND tk.target_resolution < ?")+" AS overdue", now).
-		ColumnExpr(countIf(openTask+" AND tk.updated_at < ?")+" AS idle", idleBefore).
-		ColumnExpr(countIf(openTask+" AND (tk.target_resolution < ? OR tk.updated_at < ?)")+" AS troubled", now, idleBefore).
-		ColumnExpr(countIf(inRange+" AND "+slaMet)+" AS met", f.From, f.To).
-		ColumnExpr(countIf(inRange+" AND "+slaBreached)+" AS breached", f.From, f.To, now).
-		ColumnExpr(countIf(resolvedIn)+" AS resolved", f.From, f.To).
-		ColumnExpr("AVG(CASE WHEN "+resolvedIn+" THEN "+s.seconds("tk.resolved_at", "tk.created_at")+" END) / 3600.0 AS avg_resolution_hours", f.From, f.To).
-		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where(openTask).WhereOr(inRange, f.From, f.To).WhereOr(resolvedIn, f.From, f.To)
-		}).
-		GroupExpr("tk.workflow_id").OrderExpr("tk.workflow_id")
-	if err := taskScope(q, "tk", f).Scan(ctx, &out.Workflows); err != nil {
-		return ServiceHealthReport{}, fmt.Errorf("service health: %w", err)
+	// Three reads, each of one set of tasks from its own index alone (the
+	// open ones now, those created in the range, those resolved in it),
+	// merged by workflow. One read of their union (open OR created OR
+	// resolved) had to visit the table for each row: 0.8 s at a million
+	// tickets.
+	perWorkflow := func() *bun.SelectQuery {
+		q := s.db.NewSelect().TableExpr("workflow_tasks AS tk").Join("JOIN workflow_workflows AS w ON w.id = tk.workflow_id").
+			ColumnExpr("tk.workflow_id AS workflow_id, MAX(w.name) AS name, MAX(w.department) AS department").
+			GroupExpr("tk.workflow_id")
+		return taskScope(q, "tk", f)
 	}
+	open := perWorkflow().Where(openTask).
+		ColumnExpr("COUNT(*) AS open").
+		ColumnExpr(countIf("tk.target_resolution < ?")+" AS overdue", now).
+		ColumnExpr(countIf("tk.updated_at < ?")+" AS idle", idleBefore).
+		ColumnExpr(countIf("tk.target_resolution < ? OR tk.updated_at < ?")+" AS troubled", now, idleBefore)
+	created := within(perWorkflow(), "tk.created_at", f).
+		ColumnExpr(countIf(slaMet)+" AS met").
+		ColumnExpr(countIf(slaBreached)+" AS breached", now)
+	resolved := within(perWorkflow(), "tk.resolved_at", f).
+		ColumnExpr("COUNT(*) AS resolved").
+		ColumnExpr("AVG(" + s.seconds("tk.resolved_at", "tk.created_at") + ") / 3600.0 AS avg_resolution_hours")
+	byID := map[int64]*WorkflowHealth{}
+	for _, part := range []struct {
+		what string
+		q    *bun.SelectQuery
+	}{{"open tasks", open}, {"tasks created", created}, {"tasks resolved", resolved}} {
+		var rows []WorkflowHealth
+		if err := part.q.Scan(ctx, &rows); err != nil {
+			return ServiceHealthReport{}, fmt.Errorf("service health, %s: %w", part.what, err)
+		}
+		// Each figure comes from one of the reads, zero in the others.
+		for _, r := range rows {
+			h := byID[r.WorkflowID]
+			if h == nil {
+				h = &WorkflowHealth{WorkflowID: r.WorkflowID, Name: r.Name, Department: r.Department}
+				byID[r.WorkflowID] = h
+			}
+			h.Open += r.Open
+			h.Overdue += r.Overdue
+			h.Idle += r.Idle
+			h.Troubled += r.Troubled
+			h.Met += r.Met
+			h.Breached += r.Breached
+			h.Resolved += r.Resolved
+			if r.AvgResolutionHours != nil {
+				h.AvgResolutionHours = r.AvgResolutionHours
+			}
+		}
+	}
+	for _, h := range byID {
+		out.Workflows = append(out.Workflows, *h)
+	}
+	slices.SortFunc(out.Workflows, func(a, b WorkflowHealth) int { return cmp.Compare(a.WorkflowID, b.WorkflowID) })
 	all := &out.Overall
 	all.Name = "all"
 	var hours float64
