@@ -458,13 +458,7 @@ func (s *Service) ServiceHealth(ctx context.Context, f Filter) (ServiceHealthRep
 				h = &WorkflowHealth{WorkflowID: r.WorkflowID, Name: r.Name, Department: r.Department}
 				byID[r.WorkflowID] = h
 			}
-			h.Open += r.Open
-			h.Overdue += r.Overdue
-			h.Idle += r.Idle
-			h.Troubled += r.Troubled
-			h.Met += r.Met
-			h.Breached += r.Breached
-			h.Resolved += r.Resolved
+			h.addCounts(r)
 			if r.AvgResolutionHours != nil {
 				h.AvgResolutionHours = r.AvgResolutionHours
 			}
@@ -483,13 +477,7 @@ func (s *Service) ServiceHealth(ctx context.Context, f Filter) (ServiceHealthRep
 			*h.AvgResolutionHours = roundHours(*h.AvgResolutionHours)
 		}
 		finishHealth(h)
-		all.Open += h.Open
-		all.Overdue += h.Overdue
-		all.Idle += h.Idle
-		all.Troubled += h.Troubled
-		all.Met += h.Met
-		all.Breached += h.Breached
-		all.Resolved += h.Resolved
+		all.addCounts(*h)
 		if h.AvgResolutionHours != nil {
 			hours += *h.AvgResolutionHours * float64(h.Resolved)
 		}
@@ -500,6 +488,17 @@ func (s *Service) ServiceHealth(ctx context.Context, f Filter) (ServiceHealthRep
 	}
 	finishHealth(all)
 	return out, nil
+}
+
+// addCounts adds the task counts of o (not its averages or rates) to h.
+func (h *WorkflowHealth) addCounts(o WorkflowHealth) {
+	h.Open += o.Open
+	h.Overdue += o.Overdue
+	h.Idle += o.Idle
+	h.Troubled += o.Troubled
+	h.Met += o.Met
+	h.Breached += o.Breached
+	h.Resolved += o.Resolved
 }
 
 // roundHours rounds a number of hours to 1e-7 hour (0.36 ms): SQLite's julianday arithmetic leaves

@@ -38,8 +38,9 @@ var coverMigration = store.Migration{
 		if err != nil {
 			return err
 		}
-		// The narrower indexes these replace: same leading column, so the
-		// wider ones serve every query they served.
+		// The narrower indexes these replace, this package's own (migration
+		// 20261215160000): same leading column and predicate, so the wider
+		// ones serve every query they served.
 		return dropIndexes(ctx, tx, "tickets_created_idx", "workflow_tasks_resolved_idx")
 	},
 }
@@ -69,6 +70,8 @@ var taskCoverMigration = store.Migration{
 		if err != nil {
 			return err
 		}
+		// The narrower ones these replace, this package's own (migrations
+		// 20261215160000 and 20261215165000).
 		return dropIndexes(ctx, tx, "workflow_tasks_created_idx", "workflow_task_items_assigned_idx", "workflow_tasks_open_workflow_idx")
 	},
 }
