@@ -263,21 +263,36 @@ func (s *Service) DrilldownAssignments(ctx context.Context, actor workflow.Actor
 	if sel.UserID != "" && !actor.Admin && sel.UserID != actor.UserID {
 		return nil, 0, errs.Forbiddenf("only admins may drill down into another user's tasks")
 	}
+	// selected keeps the assignments of the drill-down; the count needs
+	// their tasks only to apply a task filter or the actor's visibility.
+	selected := func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = within(q, "ti.assigned_at", f)
+		if sel.Origin != "" {
+			q = q.Where("ti.origin = ?", sel.Origin)
+		}
+		if sel.UserID != "" {
+			q = q.Where("ti.user_id = ?", sel.UserID)
+		}
+		return q
+	}
+	withTasks := func() *bun.SelectQuery {
+		return s.db.NewSelect().TableExpr("workflow_task_items AS ti").Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id")
+	}
+	count := selected(assignments(s.db, f))
+	if !actor.Admin {
+		count = taskVisible(taskScope(selected(withTasks()), "tk", f), actor)
+	}
+	n, err := count.Count(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("assignment drill-down count: %w", store.Translate(err))
+	}
 	rows := []AssignmentRow{}
-	q := s.db.NewSelect().TableExpr("workflow_task_items AS ti").Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id").
-		ColumnExpr("ti.id AS task_item_id, ti.task_id, tk.ticket_id, tk.workflow_id, ti.user_id, ti.username, ti.role_name, ti.step_id, ti.status, ti.origin, ti.assigned_at, ti.acted_at")
+	q := withTasks().ColumnExpr("ti.id AS task_item_id, ti.task_id, tk.ticket_id, tk.workflow_id, ti.user_id, ti.username, ti.role_name, ti.step_id, ti.status, ti.origin, ti.assigned_at, ti.acted_at")
 	if sel.Origin == string(workflow.OriginTransferred) {
 		q = q.ColumnExpr("(SELECT p.user_id FROM workflow_task_items AS p WHERE p.task_id = ti.task_id AND p.status = 'reassigned' AND p.id < ti.id ORDER BY p.id DESC LIMIT 1) AS from_user_id")
 	}
-	q = taskVisible(taskScope(within(q, "ti.assigned_at", f), "tk", f), actor)
-	if sel.Origin != "" {
-		q = q.Where("ti.origin = ?", sel.Origin)
-	}
-	if sel.UserID != "" {
-		q = q.Where("ti.user_id = ?", sel.UserID)
-	}
-	n, err := page.Apply(q.OrderExpr("ti.assigned_at DESC, ti.id DESC")).ScanAndCount(ctx, &rows)
-	if err != nil {
+	q = taskVisible(taskScope(selected(q), "tk", f), actor)
+	if err := page.Apply(q.OrderExpr("ti.assigned_at DESC, ti.id DESC")).Scan(ctx, &rows); err != nil {
 		return nil, 0, fmt.Errorf("assignment drill-down: %w", store.Translate(err))
 	}
 	return rows, int(n), nil

@@ -236,3 +236,64 @@ func TestFiguresOnASeededHistory(t *testing.T) {
 		assert.JSONEq(t, answers["sqlite"], answers["postgres"], "both databases give identical numbers")
 	}
 }
+
+// The assignment figures join the tasks only when the filter selects
+// tasks by an attribute of theirs; with such a filter they must count only
+// the assignments of those tasks (analyticstest's table of assignments).
+func TestAssignmentFiguresKeepTheTaskFilter(t *testing.T) {
+	dbtest.ForEachDB(t, migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		svc, f := seeded(t, db)
+		origins := func(f analytics.Filter) []analytics.GroupCount {
+			t.Helper()
+			d, err := svc.TaskOrigin(ctx, f)
+			require.NoError(t, err)
+			return d.Groups
+		}
+		// Unfiltered: a1-a8.
+		assert.Equal(t, []analytics.GroupCount{{Name: "System", Count: 6, Share: 75}, {Name: "Transferred", Count: 1, Share: 12.5},
+			{Name: "Escalation", Count: 1, Share: 12.5}}, origins(f))
+		// W2 (department HR): a7 (task 4) and a8 (task 5).
+		w2 := f
+		w2.WorkflowID = analyticstest.W2
+		want := []analytics.GroupCount{{Name: "System", Count: 2, Share: 100}, {Name: "Transferred"}, {Name: "Escalation"}}
+		assert.Equal(t, want, origins(w2))
+		hr := f
+		hr.Department = "HR"
+		assert.Equal(t, want, origins(hr))
+		// High: tasks 1 and 2, a1-a4.
+		high := f
+		high.Priority = "High"
+		assert.Equal(t, []analytics.GroupCount{{Name: "System", Count: 3, Share: 75}, {Name: "Transferred", Count: 1, Share: 25},
+			{Name: "Escalation"}}, origins(high))
+
+		items, err := svc.TaskItemTrends(ctx, w2, analytics.Day)
+		require.NoError(t, err)
+		assert.Equal(t, []analytics.AssignmentTrend{
+			{Date: "2026-03-10"}, {Date: "2026-03-11"}, {Date: "2026-03-12"},
+			{Date: "2026-03-13", Assigned: 1, System: 1},              // a7
+			{Date: "2026-03-14", Assigned: 1, System: 1, Resolved: 1}, // a8
+		}, items.Points)
+
+		load, err := svc.Workload(ctx, w2)
+		require.NoError(t, err)
+		var users []string
+		for _, u := range load.Users {
+			users = append(users, u.UserID)
+		}
+		// a7 carol (breached, assigned in the range), a8 alice.
+		assert.ElementsMatch(t, []string{"u1", "u3"}, users)
+
+		// The drill-down's count, of a page of one: a1-a8, then a7 a8.
+		admin := workflow.Actor{UserID: "admin", Admin: true}
+		for _, c := range []struct {
+			f    analytics.Filter
+			want int
+		}{{f, 8}, {w2, 2}, {high, 4}} {
+			rows, n, err := svc.DrilldownAssignments(ctx, admin, c.f, analytics.AssignmentSelect{}, store.Page{Limit: 1})
+			require.NoError(t, err)
+			assert.Equal(t, c.want, n)
+			assert.Len(t, rows, 1)
+		}
+	})
+}

@@ -216,19 +216,24 @@ func (s *Service) ForecastSLARisk(ctx context.Context, f Filter, horizon int) (S
 	}
 	now := s.clock()
 	out := SLARiskForecast{Filter: f, At: now, Method: BreachMethod, Horizon: horizon, Interval: BreachInterval}
-	inRange := "tk.created_at >= ? AND tk.created_at < ?"
 	until := now.Add(time.Duration(horizon) * 24 * time.Hour)
-	q := s.db.NewSelect().TableExpr("workflow_tasks AS tk").
-		ColumnExpr(countIf(openTask+" AND tk.target_resolution < ?")+" AS overdue", now).
-		ColumnExpr(countIf(openTask+" AND tk.target_resolution >= ? AND tk.target_resolution < ?")+" AS due", now, until).
-		ColumnExpr(countIf(inRange+" AND "+slaMet)+" AS met", f.From, f.To).
-		ColumnExpr(countIf(inRange+" AND "+slaBreached)+" AS breached", f.From, f.To, now).
-		Where("tk.target_resolution IS NOT NULL").
-		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where(openTask).WhereOr(inRange, f.From, f.To)
-		})
-	if err := taskScope(q, "tk", f).Scan(ctx, &out.OverdueNow, &out.Due, &out.Met, &out.Breached); err != nil {
-		return SLARiskForecast{}, fmt.Errorf("SLA risk forecast: %w", err)
+	// Two reads, each from one index alone: the open tasks' deadlines, and
+	// the outcomes of the tasks created in the range. One read of both sets
+	// (open OR created in the range) had to visit the table for each row
+	// (1.1 s at a million tickets).
+	open := s.db.NewSelect().TableExpr("workflow_tasks AS tk").
+		ColumnExpr(countIf("tk.target_resolution < ?")+" AS overdue", now).
+		ColumnExpr(countIf("tk.target_resolution >= ? AND tk.target_resolution < ?")+" AS due", now, until).
+		Where(openTask).Where("tk.target_resolution IS NOT NULL")
+	if err := taskScope(open, "tk", f).Scan(ctx, &out.OverdueNow, &out.Due); err != nil {
+		return SLARiskForecast{}, fmt.Errorf("SLA risk forecast, open tasks: %w", err)
+	}
+	created := s.db.NewSelect().TableExpr("workflow_tasks AS tk").
+		ColumnExpr(countIf(slaMet)+" AS met").
+		ColumnExpr(countIf(slaBreached)+" AS breached", now).
+		Where("tk.target_resolution IS NOT NULL")
+	if err := taskScope(within(created, "tk.created_at", f), "tk", f).Scan(ctx, &out.Met, &out.Breached); err != nil {
+		return SLARiskForecast{}, fmt.Errorf("SLA risk forecast, tasks of the range: %w", err)
 	}
 	p, e, sigma, ok := ExpectedBreaches(out.Due, out.Met, out.Breached)
 	if !ok {

@@ -29,5 +29,5 @@ func Migrations() []store.Migration {
 				store.Index{Table: "workflow_task_items", Name: "workflow_task_items_assigned_idx", Columns: []string{"assigned_at"}},
 			)
 		},
-	}, insightMigration}
+	}, insightMigration, coverMigration, taskCoverMigration}
 }

@@ -117,6 +117,22 @@ func taskScope(q *bun.SelectQuery, alias string, f Filter) *bun.SelectQuery {
 	return q
 }
 
+// assignments selects from the assignments (workflow_task_items, as ti)
+// and, only when f selects tasks by an attribute of theirs (workflow,
+// department, priority), joins their tasks (tk) and keeps those of f. An
+// assignment's task_id is NOT NULL and a foreign key to its task (deleted
+// with it), so without such a filter the join would keep every row and
+// only cost a probe of the tasks per assignment (measured at a million
+// tickets: 0.62 s of a 30-day count by origin, against 0.05 s for the
+// index-only range without it).
+func assignments(db bun.IDB, f Filter) *bun.SelectQuery {
+	q := db.NewSelect().TableExpr("workflow_task_items AS ti")
+	if f.WorkflowID == 0 && f.Department == "" && f.Priority == "" {
+		return q
+	}
+	return taskScope(q.Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id"), "tk", f)
+}
+
 // SLA outcomes of a task (alias tk) judged at a moment, as SQL conditions
 // that take that moment as their one parameter where they need it: the
 // definitions of workflow.Service.SLACompliance.

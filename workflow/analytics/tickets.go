@@ -68,34 +68,43 @@ func (s *Service) Dashboard(ctx context.Context, f Filter) (Dashboard, error) {
 		return Dashboard{}, err
 	}
 	now := s.clock()
-	var k struct {
+	// One pass over the range's tickets, by day: the KPIs are the sums of
+	// the days (each ticket is in exactly one), so the range is not read
+	// twice.
+	var days []struct {
 		slaCounts
+		Bucket            string  `bun:"bucket"`
 		Open              int     `bun:"open"`
 		Resolved          int     `bun:"resolved"`
 		ResolutionSeconds float64 `bun:"resolution_seconds"`
 		ResolvedTasks     int     `bun:"resolved_tasks"`
 	}
+	b := s.bucket("t.created_at", Day)
 	q := s.resolutionColumns(slaColumns(s.ticketsWithTasks(f), now)).
 		ColumnExpr(countIf("t.status <> 'Resolved'") + " AS open").
-		ColumnExpr(countIf("t.status = 'Resolved'") + " AS resolved")
-	if err := scan(ctx, q, "dashboard", &k); err != nil {
+		ColumnExpr(countIf("t.status = 'Resolved'") + " AS resolved").
+		ColumnExpr(b + " AS bucket").GroupExpr(b)
+	if err := scan(ctx, q, "dashboard", &days); err != nil {
 		return Dashboard{}, err
 	}
-	out := Dashboard{Filters: f, At: now, TotalTickets: k.Total, OpenTickets: k.Open, ResolvedTickets: k.Resolved,
-		ResolutionRate: Percent(k.Resolved, k.Total), AvgResolutionHours: AverageHours(k.ResolutionSeconds, k.ResolvedTasks), SLA: k.sla()}
+	var k slaCounts
+	var open, resolvedTickets, resolvedTasks int
+	var resolutionSeconds float64
+	for _, d := range days {
+		k.Total += d.Total
+		k.Met += d.Met
+		k.Breached += d.Breached
+		k.NoSLA += d.NoSLA
+		open += d.Open
+		resolvedTickets += d.Resolved
+		resolutionSeconds += d.ResolutionSeconds
+		resolvedTasks += d.ResolvedTasks
+	}
+	out := Dashboard{Filters: f, At: now, TotalTickets: k.Total, OpenTickets: open, ResolvedTickets: resolvedTickets,
+		ResolutionRate: Percent(resolvedTickets, k.Total), AvgResolutionHours: AverageHours(resolutionSeconds, resolvedTasks), SLA: k.sla()}
 
-	// The series: per day created and SLA outcomes of the tickets created,
-	// per day resolutions of any ticket, and the backlog the range starts
-	// with.
-	var days []struct {
-		slaCounts
-		Bucket string `bun:"bucket"`
-	}
-	b := s.bucket("t.created_at", Day)
-	q = slaColumns(s.ticketsWithTasks(f), now).ColumnExpr(b + " AS bucket").GroupExpr(b)
-	if err := scan(ctx, q, "dashboard days", &days); err != nil {
-		return Dashboard{}, err
-	}
+	// The series: the days above, per day resolutions of any ticket, and
+	// the backlog the range starts with.
 	resolved, err := s.ticketsResolved(ctx, f, Day)
 	if err != nil {
 		return Dashboard{}, err

@@ -90,13 +90,12 @@ func (s *Service) TaskItemTrends(ctx context.Context, f Filter, iv Interval) (Ta
 		Resolved    int    `bun:"resolved"`
 	}
 	b := s.bucket("ti.assigned_at", iv)
-	q := s.db.NewSelect().TableExpr("workflow_task_items AS ti").Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id").
-		ColumnExpr(b + " AS bucket").ColumnExpr("COUNT(*) AS assigned").
+	q := assignments(s.db, f).ColumnExpr(b + " AS bucket").ColumnExpr("COUNT(*) AS assigned").
 		ColumnExpr(countIf("ti.origin = 'System'") + " AS system").
 		ColumnExpr(countIf("ti.origin = 'Transferred'") + " AS transferred").
 		ColumnExpr(countIf("ti.origin = 'Escalation'") + " AS escalation").
 		ColumnExpr(countIf("ti.status = 'resolved'") + " AS resolved")
-	q = taskScope(within(q, "ti.assigned_at", f), "tk", f).GroupExpr(b)
+	q = within(q, "ti.assigned_at", f).GroupExpr(b)
 	if err := scan(ctx, q, "task item trends", &rows); err != nil {
 		return TaskItemTrends{}, err
 	}

@@ -133,8 +133,7 @@ func (s *Service) Departments(ctx context.Context, f Filter) (Departments, error
 // assignmentsOf selects from the assignments (task items, ti) made in the
 // range to the tasks (tk) of f.
 func (s *Service) assignmentsOf(f Filter) *bun.SelectQuery {
-	q := s.db.NewSelect().TableExpr("workflow_task_items AS ti").Join("JOIN workflow_tasks AS tk ON tk.id = ti.task_id")
-	return taskScope(within(q, "ti.assigned_at", f), "tk", f)
+	return within(assignments(s.db, f), "ti.assigned_at", f)
 }
 
 // assignmentColumns selects what an assignment group reports.
