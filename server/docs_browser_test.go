@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,11 @@ func (b *browserLog) listen(ev any) {
 	defer b.mu.Unlock()
 	switch e := ev.(type) {
 	case *runtime.EventExceptionThrown:
-		b.problems = append(b.problems, fmt.Sprintf("exception: %s %v", e.ExceptionDetails.Text, e.ExceptionDetails.Exception))
+		what := e.ExceptionDetails.Text
+		if ex := e.ExceptionDetails.Exception; ex != nil {
+			what += " " + ex.Description
+		}
+		b.problems = append(b.problems, "exception: "+what)
 	case *runtime.EventConsoleAPICalled:
 		if e.Type == runtime.ConsoleAPICalledTypeError {
 			var args []string
@@ -140,7 +145,8 @@ func TestDocsInABrowser(t *testing.T) {
 
 	rendered, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](scrollSwaggerUI, chromedp.EvalAwaitPromise))
 	require.NoError(t, err, "scroll through /docs; the page logged: %v", problems.all())
-	assert.ElementsMatch(t, swaggerIDs, rendered, "/docs renders every operation of the document under each of its tags")
+	assert.Empty(t, without(swaggerIDs, rendered), "documented operations that /docs did not render (it rendered %d)", len(rendered))
+	assert.Empty(t, without(rendered, swaggerIDs), "operations /docs rendered that the document does not hold")
 	uiErrors, err := chromedp.Run(ctx, chromedp.Evaluate[[]any](`window.ui.errSelectors.allErrors().toJS()`))
 	require.NoError(t, err)
 	assert.Empty(t, uiErrors, "Swagger UI found errors in the document")
@@ -159,7 +165,8 @@ func TestDocsInABrowser(t *testing.T) {
 	rendered, err = chromedp.Run(ctx, chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll('[data-section-id^="operation/"]'), e => e.dataset.sectionId)`))
 	require.NoError(t, err)
-	assert.ElementsMatch(t, redocIDs, rendered, "/redoc renders every operation of the document")
+	assert.Empty(t, without(redocIDs, rendered), "documented operations that /redoc did not render (it rendered %d)", len(rendered))
+	assert.Empty(t, without(rendered, redocIDs), "operations /redoc rendered that the document does not hold")
 	t.Logf("/redoc took %s", time.Since(started))
 	assert.Empty(t, problems.all(), "the pages logged errors")
 }
@@ -184,6 +191,22 @@ func documentedOperations(doc *openapi3.T) (swaggerIDs, redocIDs []string) {
 		}
 	}
 	return swaggerIDs, redocIDs
+}
+
+// without returns the elements of list that are not in drop, sorted.
+func without(list, drop []string) []string {
+	dropped := make(map[string]bool, len(drop))
+	for _, s := range drop {
+		dropped[s] = true
+	}
+	var out []string
+	for _, s := range list {
+		if !dropped[s] {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // scrollSwaggerUI scrolls Swagger UI's page from the top to the bottom and
