@@ -112,8 +112,8 @@ func TestDocsInABrowser(t *testing.T) {
 	// chromedp enables the runtime and log domains of every page.
 	require.NoError(t, chromedp.Listen(browserCtx, problems.listen), "start %s", bin)
 	// page bounds the work on one page: a bound for a stuck page, not a
-	// performance assertion (each page takes a few seconds on an idle
-	// machine, several times that on a loaded one).
+	// performance assertion (each page took 4 to 18 s on a 2-core machine
+	// with a load average of 6 to 14, the race detector on).
 	page := func() (context.Context, context.CancelFunc) {
 		return context.WithTimeout(browserCtx, pageTimeout)
 	}
