@@ -305,3 +305,39 @@ func TestCalibrationImprovesLogLoss(t *testing.T) {
 	assert.Less(t, calECE, 0.05)
 	assert.Greater(t, plainECE, 0.1)
 }
+
+// TestIsotonicBlocksHoldAHundredRows: each point of the isotonic curve is
+// the mean of at least 100 held-out rows (session 3's choice on the inner
+// splits, results-issue14.md). Evidence whose top probabilities put 100
+// wrong predictions below a run of right ones gives a two-point curve when
+// the run has 100 rows, and no curve when it has 99: the short run cannot
+// stand alone and joins the block below it.
+func TestIsotonicBlocksHoldAHundredRows(t *testing.T) {
+	evidence := func(wrong, right int) *calibData {
+		cd := &calibData{k: 2, classes: []int32{0, 1}, labels: 2, prior: []float64{0.5, 0.5}}
+		for r := 0; r < wrong+right; r++ {
+			// Class 0 wins every row, more clearly the later the row.
+			cd.scores = append(cd.scores, 0.1+0.01*float32(r), -1)
+			truth := int32(0)
+			if r < wrong {
+				truth = 1
+			}
+			cd.truth = append(cd.truth, truth)
+		}
+		return cd
+	}
+	for _, tc := range []struct {
+		right  int
+		points int
+	}{{100, 2}, {99, 0}} {
+		cd := evidence(100, tc.right)
+		cal := calibration{Scale: 1, Temp: 1, Adjust: make([]float64, 2), PlattA: 1}
+		xs, ys := fitIsotonic(cd, cal)
+		require.Len(t, xs, tc.points, "100 wrong then %d right rows", tc.right)
+		require.Len(t, ys, tc.points)
+		if tc.points == 2 {
+			assert.InDelta(t, 0.001, ys[0], 1e-9, "the wrong rows' block")
+			assert.InDelta(t, 0.999, ys[1], 1e-9, "the right rows' block")
+		}
+	}
+}
