@@ -111,20 +111,11 @@ func TestInnerSplitCalibrators(t *testing.T) {
 		}
 		tally := map[string]*sums{}
 		for _, seed := range seeds {
-			// The gate's split of this data set and seed; its held-out rows
-			// are dropped here, before parsing.
-			held := holdOutRows(len(recs)-1, 0.2, seed)
-			var buf bytes.Buffer
-			w := csv.NewWriter(&buf)
-			require.NoError(t, w.Write(recs[0]))
-			for i, r := range recs[1:] {
-				if !held[i] {
-					require.NoError(t, w.Write(r))
-				}
-			}
-			w.Flush()
+			// The gate's held-out rows of this seed are dropped here,
+			// before parsing.
+			buf := gateTrainingRows(t, recs, seed)
 			o := TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: flds, Seed: 1000 + seed, C: svmC}.withDefaults()
-			d, err := ingest(context.Background(), []io.Reader{&buf}, ingestOptions{
+			d, err := ingest(context.Background(), []io.Reader{bytes.NewReader(buf)}, ingestOptions{
 				textColumns: o.TextColumns, features: o.Features, testFraction: o.TestFraction, seed: o.Seed,
 			})
 			require.NoError(t, err)
@@ -188,6 +179,59 @@ func TestInnerSplitCalibrators(t *testing.T) {
 			fmt.Println(line)
 		}
 	}
+}
+
+// gateTrainingRows returns, as CSV, the header and the records of a data set
+// that Train with this seed (and the default test fraction) trains on: the
+// gate's held-out rows are left out.
+func gateTrainingRows(t *testing.T, recs [][]string, seed uint32) []byte {
+	held := holdOutRows(len(recs)-1, TrainOptions{}.withDefaults().TestFraction, seed)
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	require.NoError(t, w.Write(recs[0]))
+	for i, r := range recs[1:] {
+		if !held[i] {
+			require.NoError(t, w.Write(r))
+		}
+	}
+	w.Flush()
+	require.NoError(t, w.Error())
+	return buf.Bytes()
+}
+
+// TestGateTrainingRowsLeaveOutTheTestRows: the rows TestInnerSplitCalibrators
+// works on are exactly those Train does not hold out with the same seed, so
+// that no choice made on its table has seen a test row of the gate.
+func TestGateTrainingRowsLeaveOutTheTestRows(t *testing.T) {
+	recs := [][]string{{"Summary", "Priority"}}
+	for i := 0; i < 51; i++ {
+		recs = append(recs, []string{fmt.Sprintf("row%d crash", i), []string{"Major", "Minor"}[i%2]})
+	}
+	var src bytes.Buffer
+	w := csv.NewWriter(&src)
+	require.NoError(t, w.WriteAll(recs))
+	const seed = 3
+	o := TrainOptions{TextColumns: []string{"Summary"}, Seed: seed}.withDefaults()
+	d, err := ingest(context.Background(), []io.Reader{&src}, ingestOptions{
+		textColumns: o.TextColumns, features: o.Features, testFraction: o.TestFraction, seed: o.Seed,
+	})
+	require.NoError(t, err)
+	var want []string
+	for i, held := range d.test {
+		if !held {
+			want = append(want, recs[i+1][0])
+		}
+	}
+	got, err := csv.NewReader(bytes.NewReader(gateTrainingRows(t, recs, seed))).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, recs[0], got[0], "header")
+	var summaries []string
+	for _, r := range got[1:] {
+		summaries = append(summaries, r[0])
+	}
+	// 51 rows: ceil(0.2*51) = 11 held out.
+	require.Len(t, want, 40)
+	require.Equal(t, want, summaries)
 }
 
 // innerMargins scores a plan's test rows with its final model (bias
