@@ -60,15 +60,7 @@ func TestCalibratorChoice(t *testing.T) {
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, set := range sets {
 		src := loadCSVSubset(t, dir, set.name)
-		o := TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: set.fields}.withDefaults()
-		d, err := ingest(context.Background(), []io.Reader{bytes.NewReader(src)}, ingestOptions{
-			textColumns: o.TextColumns, features: o.Features, testFraction: o.TestFraction, seed: o.Seed,
-		})
-		require.NoError(t, err)
-		plans, _, err := planFields(d, o, d.test)
-		require.NoError(t, err)
-		x := &csr{ptr: d.ptr, ind: d.ind, val: d.val}
-		require.NoError(t, runTasks(context.Background(), x, len(d.vocab), plans, o, nil))
+		plans, _, _ := trainPlans(t, src, TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: set.fields})
 		for _, p := range plans {
 			cd, _ := p.calibrationEvidence()
 			raw, vec, sca := nestedCalibration(cd)
@@ -78,6 +70,21 @@ func TestCalibratorChoice(t *testing.T) {
 				sca.acc, sca.f1, sca.majority, sca.logLoss, sca.ece)
 		}
 	}
+}
+
+// trainPlans runs Train's ingestion and training of src with o (defaults
+// filled in) and returns the trained plans, before any calibration.
+func trainPlans(t *testing.T, src []byte, o TrainOptions) ([]*fieldPlan, *csr, *dataset) {
+	o = o.withDefaults()
+	d, err := ingest(context.Background(), []io.Reader{bytes.NewReader(src)}, ingestOptions{
+		textColumns: o.TextColumns, features: o.Features, testFraction: o.TestFraction, seed: o.Seed,
+	})
+	require.NoError(t, err)
+	plans, _, err := planFields(d, o, d.test)
+	require.NoError(t, err)
+	x := &csr{ptr: d.ptr, ind: d.ind, val: d.val}
+	require.NoError(t, runTasks(context.Background(), x, len(d.vocab), plans, o, nil))
+	return plans, x, d
 }
 
 // calibScore is one calibrator's out-of-fold figures.

@@ -114,16 +114,8 @@ func TestInnerSplitCalibrators(t *testing.T) {
 			// The gate's held-out rows of this seed are dropped here,
 			// before parsing.
 			buf := gateTrainingRows(t, recs, seed)
-			o := TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: flds, Seed: 1000 + seed, C: svmC}.withDefaults()
-			d, err := ingest(context.Background(), []io.Reader{bytes.NewReader(buf)}, ingestOptions{
-				textColumns: o.TextColumns, features: o.Features, testFraction: o.TestFraction, seed: o.Seed,
-			})
-			require.NoError(t, err)
+			plans, x, d := trainPlans(t, buf, TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: flds, Seed: 1000 + seed, C: svmC})
 			require.Zero(t, d.stats.BadRows, "row positions must match the gate's split")
-			plans, _, err := planFields(d, o, d.test)
-			require.NoError(t, err)
-			x := &csr{ptr: d.ptr, ind: d.ind, val: d.val}
-			require.NoError(t, runTasks(context.Background(), x, len(d.vocab), plans, o, nil))
 			for _, p := range plans {
 				cd, final := p.calibrationEvidence()
 				margins := innerMargins(p, final, x)
