@@ -453,7 +453,8 @@ const (
 )
 
 // isoMinRows is the fewest held-out rows the isotonic correction is fitted
-// on.
+// on (160, as before session 3). A curve also needs two blocks of
+// isoMinBlock rows, so in effect it takes at least 200.
 const isoMinRows = 160
 
 // isoMinBlock is the fewest held-out rows behind one point of the isotonic
