@@ -39,13 +39,14 @@ func fieldModelCalibrator(name string, setup func() func()) innerCalibrator {
 // TestInnerSplitCalibrators compares calibrators on training rows only, by
 // replaying the bench's gate inside the training part of each split: for
 // every data set and seed of bench/triage's -datasets run, the rows that
-// split holds out are dropped before anything is read, the remaining
+// split holds out are dropped from the CSV records before ingestion, the remaining
 // (training) rows are split 80/20 again with another seed, a model is
 // trained on the inner 80% exactly as Train does, and each candidate
 // calibrator, fitted on that model's cross-validated margins, is measured on
 // the inner 20%: ECE (10 bins of the top probability, as the gate), mean
 // top probability minus accuracy, and accuracy. The gate's held-out rows are
-// never parsed, so a choice made on this table is made on training rows.
+// never ingested (no feature, model, calibration or measure sees them), so
+// a choice made on this table is made on training rows.
 //
 // It takes minutes, so it runs only when BUGFLOW_ABLATION_DATA names the
 // data directory; BUGFLOW_INNER_SETS narrows the data sets (comma-separated
@@ -112,7 +113,7 @@ func TestInnerSplitCalibrators(t *testing.T) {
 		tally := map[string]*sums{}
 		for _, seed := range seeds {
 			// The gate's held-out rows of this seed are dropped here,
-			// before parsing.
+			// before ingestion.
 			buf := gateTrainingRows(t, recs, seed)
 			plans, x, d := trainPlans(t, buf, TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: flds, Seed: 1000 + seed, C: svmC})
 			require.Zero(t, d.stats.BadRows, "row positions must match the gate's split")
