@@ -44,7 +44,9 @@ func fieldModelCalibrator(name string, setup func() func()) innerCalibrator {
 // trained on the inner 80% exactly as Train does, and each candidate
 // calibrator, fitted on that model's cross-validated margins, is measured on
 // the inner 20%: ECE (10 bins of the top probability, as the gate), mean
-// top probability minus accuracy, and accuracy. The gate's held-out rows are
+// top probability minus accuracy, accuracy and macro-F1, and the ECE that a
+// perfectly calibrated model with the first candidate's confidences would
+// show on the same rows (eceFloor). The gate's held-out rows are
 // never ingested (no feature, model, calibration or measure sees them), so
 // a choice made on this table is made on training rows.
 //
