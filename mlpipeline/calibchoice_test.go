@@ -60,15 +60,7 @@ func TestCalibratorChoice(t *testing.T) {
 	fmt.Println("|---|---|---|---|---|---|---|")
 	for _, set := range sets {
 		src := loadCSVSubset(t, dir, set.name)
-		o := TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: set.fields}.withDefaults()
-		d, err := ingest(context.Background(), []io.Reader{bytes.NewReader(src)}, ingestOptions{
-			textColumns: o.TextColumns, features: o.Features, testFraction: o.TestFraction, seed: o.Seed,
-		})
-		require.NoError(t, err)
-		plans, _, err := planFields(d, o, d.test)
-		require.NoError(t, err)
-		x := &csr{ptr: d.ptr, ind: d.ind, val: d.val}
-		require.NoError(t, runTasks(context.Background(), x, len(d.vocab), plans, o, nil))
+		plans, _, _ := trainPlans(t, src, TrainOptions{TextColumns: []string{"Summary"}, TargetColumns: set.fields})
 		for _, p := range plans {
 			cd, _ := p.calibrationEvidence()
 			raw, vec, sca := nestedCalibration(cd)
@@ -78,6 +70,21 @@ func TestCalibratorChoice(t *testing.T) {
 				sca.acc, sca.f1, sca.majority, sca.logLoss, sca.ece)
 		}
 	}
+}
+
+// trainPlans runs Train's ingestion and training of src with o (defaults
+// filled in) and returns the trained plans, before any calibration.
+func trainPlans(t *testing.T, src []byte, o TrainOptions) ([]*fieldPlan, *csr, *dataset) {
+	o = o.withDefaults()
+	d, err := ingest(context.Background(), []io.Reader{bytes.NewReader(src)}, ingestOptions{
+		textColumns: o.TextColumns, features: o.Features, testFraction: o.TestFraction, seed: o.Seed,
+	})
+	require.NoError(t, err)
+	plans, _, err := planFields(d, o, d.test)
+	require.NoError(t, err)
+	x := &csr{ptr: d.ptr, ind: d.ind, val: d.val}
+	require.NoError(t, runTasks(context.Background(), x, len(d.vocab), plans, o, nil))
+	return plans, x, d
 }
 
 // calibScore is one calibrator's out-of-fold figures.
@@ -304,4 +311,40 @@ func TestCalibrationImprovesLogLoss(t *testing.T) {
 	assert.Less(t, calLoss, 0.42*plainLoss)
 	assert.Less(t, calECE, 0.05)
 	assert.Greater(t, plainECE, 0.1)
+}
+
+// TestIsotonicBlocksHoldAHundredRows: each point of the isotonic curve is
+// the mean of at least 100 held-out rows (session 3's choice on the inner
+// splits, results-issue14.md). Evidence whose top probabilities put 100
+// wrong predictions below a run of right ones gives a two-point curve when
+// the run has 100 rows, and no curve when it has 99: the short run cannot
+// stand alone and joins the block below it.
+func TestIsotonicBlocksHoldAHundredRows(t *testing.T) {
+	evidence := func(wrong, right int) *calibData {
+		cd := &calibData{k: 2, classes: []int32{0, 1}, labels: 2, prior: []float64{0.5, 0.5}}
+		for r := 0; r < wrong+right; r++ {
+			// Class 0 wins every row, more clearly the later the row.
+			cd.scores = append(cd.scores, 0.1+0.01*float32(r), -1)
+			truth := int32(0)
+			if r < wrong {
+				truth = 1
+			}
+			cd.truth = append(cd.truth, truth)
+		}
+		return cd
+	}
+	for _, tc := range []struct {
+		right  int
+		points int
+	}{{100, 2}, {99, 0}} {
+		cd := evidence(100, tc.right)
+		cal := calibration{Scale: 1, Temp: 1, Adjust: make([]float64, 2), PlattA: 1}
+		xs, ys := fitIsotonic(cd, cal)
+		require.Len(t, xs, tc.points, "100 wrong then %d right rows", tc.right)
+		require.Len(t, ys, tc.points)
+		if tc.points == 2 {
+			assert.InDelta(t, 0.001, ys[0], 1e-9, "the wrong rows' block")
+			assert.InDelta(t, 0.999, ys[1], 1e-9, "the right rows' block")
+		}
+	}
 }

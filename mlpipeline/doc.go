@@ -56,7 +56,7 @@
 // coordinate descent warm-started from its solution, so the refit costs a
 // few passes rather than a second training). The calibration: one logit
 // scale for all classes fitted by multinomial log-loss, a temperature, then
-// a Platt correction and an isotonic curve (blocks of at least 40 rows) for
+// a Platt correction and an isotonic curve (blocks of at least 100 rows) for
 // the top probability, which is what the expected calibration error
 // measures. Every step is monotone and shared by all classes, so the
 // calibration preserves the argmax: the most probable value is the class of
