@@ -119,7 +119,10 @@ type BunStore struct {
 	sql  *upsertSQL
 }
 
-// NewBunStore returns a Store on db (a *bun.DB or a transaction).
+// NewBunStore returns a Store on db (a *bun.DB or a transaction). Make one
+// per database and keep it: on a *bun.DB it prepares Upsert's statements
+// once on each connection it uses, and they stay prepared until the
+// database is closed.
 func NewBunStore(db bun.IDB) *BunStore {
 	return &BunStore{db: db, seen: &seenSet{m: map[string]struct{}{}}, sql: newUpsertSQL(db)}
 }
