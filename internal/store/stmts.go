@@ -78,17 +78,25 @@ func (s *Stmts) Time(t time.Time) any {
 // wait for it until ctx ends). A query that fails to prepare is left to
 // run unprepared, and to report its error then.
 func (s *Stmts) Prepare(ctx context.Context, queries ...string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, q := range queries {
-		if s.stmts[q] != nil {
+		if s.Prepared(q) {
 			continue
 		}
+		// Not under s.mu: preparing may wait for a connection that a
+		// transaction holds, and that transaction's Query needs s.mu.
 		st, err := s.db.DB.PrepareContext(ctx, q)
 		if err != nil {
 			return fmt.Errorf("prepare statement: %w", Translate(err))
 		}
-		s.stmts[q] = st
+		s.mu.Lock()
+		if s.stmts[q] == nil {
+			s.stmts[q], st = st, nil
+		}
+		s.mu.Unlock()
+		if st != nil {
+			// Another caller prepared it meanwhile.
+			_ = st.Close()
+		}
 	}
 	return nil
 }

@@ -80,3 +80,35 @@ func TestStmtsRebind(t *testing.T) {
 		}
 	})
 }
+
+// A transaction's Query does not wait for a Prepare that waits for the
+// transaction's connection (SQLite has one): Prepare completes once the
+// transaction ends.
+func TestStmtsQueryDoesNotWaitForPrepare(t *testing.T) {
+	dbtest.ForEachDB(t, nil, func(t *testing.T, db *store.DB) {
+		if db.Dialect != store.SQLite {
+			t.Skip("PostgreSQL's pool has a connection for Prepare")
+		}
+		ctx := context.Background()
+		st := store.NewStmts(db.DB)
+		t.Cleanup(func() { assert.NoError(t, st.Close()) })
+		const query = "SELECT 1"
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		prepared := make(chan error, 1)
+		err := store.RunInTx(ctx, db.DB, func(ctx context.Context, tx bun.IDB) error {
+			go func() { prepared <- st.Prepare(pctx, query) }()
+			// Let Prepare start waiting for the connection this
+			// transaction holds.
+			time.Sleep(50 * time.Millisecond)
+			rows, err := st.Query(ctx, tx, query)
+			if err != nil {
+				return err
+			}
+			return rows.Close()
+		})
+		require.NoError(t, err)
+		require.NoError(t, <-prepared, "Prepare once the transaction ended")
+		assert.True(t, st.Prepared(query))
+	})
+}
