@@ -25,10 +25,13 @@ var (
 func AutoSeverity(source Source, message, code string) Severity {
 	m := strings.ToLower(message)
 	c := strings.ToLower(strings.TrimSpace(code))
+	// The regular expressions run only on a message that holds their
+	// digits: most do not, and the expressions cost more than the word
+	// lists.
 	switch {
-	case containsAny(m, criticalWords) || reStatus500.MatchString(m) || c == "500":
+	case containsAny(m, criticalWords) || strings.Contains(m, "500") && reStatus500.MatchString(m) || c == "500":
 		return SeverityCritical
-	case containsAny(m, highWords) || reStatus4013.MatchString(m) || c == "401" || c == "403" || c == "etimedout":
+	case containsAny(m, highWords) || strings.Contains(m, "40") && reStatus4013.MatchString(m) || c == "401" || c == "403" || c == "etimedout":
 		return SeverityHigh
 	case containsAny(m, mediumWords) || source == SourceAutoAgent:
 		return SeverityMedium

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -114,19 +116,134 @@ func Migrations() []store.Migration {
 type BunStore struct {
 	db   bun.IDB
 	seen *seenSet
+	sql  *upsertSQL
 }
 
-// NewBunStore returns a Store on db (a *bun.DB or a transaction).
+// NewBunStore returns a Store on db (a *bun.DB or a transaction). Make one
+// per database and keep it: on a *bun.DB it prepares Upsert's statements
+// once on each connection it uses, and they stay prepared until the
+// database is closed.
 func NewBunStore(db bun.IDB) *BunStore {
-	return &BunStore{db: db, seen: &seenSet{m: map[string]struct{}{}}}
+	return &BunStore{db: db, seen: &seenSet{m: map[string]struct{}{}}, sql: newUpsertSQL(db)}
 }
 
 // Atomically implements TxStore: fn's calls on st run in one transaction
 // (the one ctx carries, if any), committed when fn returns nil.
 func (s *BunStore) Atomically(ctx context.Context, fn func(ctx context.Context, st Store) error) error {
+	s.prepare(ctx)
 	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.IDB) error {
-		return fn(ctx, &BunStore{db: tx, seen: s.seen})
+		return fn(ctx, &BunStore{db: tx, seen: s.seen, sql: s.sql})
 	})
+}
+
+// prepare prepares Upsert's statements the first time it can: on the
+// store's *bun.DB outside any transaction (see store.Stmts.Prepare). It is
+// best effort: until they are prepared, the statements run unprepared.
+func (s *BunStore) prepare(ctx context.Context) {
+	if s.sql.ready.Load() || store.InTx(ctx) {
+		return
+	}
+	if _, ok := s.db.(*bun.DB); !ok {
+		return
+	}
+	if s.sql.stmts.Prepare(ctx, s.sql.all()...) == nil {
+		s.sql.ready.Store(true)
+	}
+}
+
+// upsertSQL are the statements of Upsert, written with placeholders and
+// run as prepared statements (store.Stmts): bun would inline the arguments,
+// and on SQLite parsing that text again for every occurrence was about
+// half the batch writer's CPU time in a storm of one error (pprof of
+// BenchmarkAuto).
+type upsertSQL struct {
+	stmts *store.Stmts
+	ready atomic.Bool
+	// join folds into the active report of a fingerprint; joinLegacyNull
+	// and joinLegacyWorkspace into that of a legacy fingerprint, without
+	// and with a workspace; insertOrJoin creates the active report or
+	// joins it.
+	join, joinLegacyNull, joinLegacyWorkspace, insertOrJoin string
+}
+
+// reportColumns are reportRow's columns, in the order of its values.
+var reportColumns = []string{
+	"id", "workspace_id", "space_id", "reporter_id", "source", "severity", "status",
+	"title", "description", "error_message", "error_stack", "error_code",
+	"user_journey", "context", "metadata",
+	"occurrence_count", "fingerprint", "normaliser_version", "dedup_key", "regression",
+	"occurred_at", "first_seen_at", "last_seen_at", "created_at", "updated_at", "resolved_at", "deleted_at",
+}
+
+// values are the arguments of row's reportColumns; at makes a time's.
+func (row *reportRow) values(at func(time.Time) any) []any {
+	optTime := func(t *time.Time) any {
+		if t == nil {
+			return nil
+		}
+		return at(*t)
+	}
+	optJSON := func(j *store.JSON[json.RawMessage]) any {
+		if j == nil {
+			return nil
+		}
+		return string(j.V)
+	}
+	return []any{
+		row.ID, row.WorkspaceID, row.SpaceID, row.ReporterID, row.Source, row.Severity, row.Status,
+		row.Title, row.Description, row.ErrorMessage, row.ErrorStack, row.ErrorCode,
+		optJSON(row.UserJourney), optJSON(row.Context), optJSON(row.Metadata),
+		row.OccurrenceCount, row.Fingerprint, row.NormaliserVersion, row.DedupKey, row.Regression,
+		at(row.OccurredAt), at(row.FirstSeenAt), at(row.LastSeenAt), at(row.CreatedAt), at(row.UpdatedAt),
+		optTime(row.ResolvedAt), optTime(row.DeletedAt),
+	}
+}
+
+func newUpsertSQL(db bun.IDB) *upsertSQL {
+	st := store.NewStmts(db)
+	returning := " RETURNING " + strings.Join(reportColumns, ", ")
+	var sets []string
+	for _, set := range joinSets("?", "?", "?", nil, nil, nil) {
+		sets = append(sets, set.expr)
+	}
+	join := "UPDATE bug_reports AS r SET " + strings.Join(sets, ", ") + ", updated_at = ?" +
+		" WHERE r.dedup_key = ? AND r.last_seen_at >= ?"
+	legacy := join + " AND NOT EXISTS (SELECT 1 FROM bug_reports AS cur WHERE cur.dedup_key = ?)"
+	sets = sets[:0]
+	for _, set := range joinSets("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at", nil, nil, nil) {
+		sets = append(sets, set.expr)
+	}
+	insert := "INSERT INTO bug_reports AS r (" + strings.Join(reportColumns, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(reportColumns)-1) + ")" +
+		" ON CONFLICT (dedup_key) DO UPDATE SET " + strings.Join(sets, ", ") + ", updated_at = EXCLUDED.updated_at" +
+		" WHERE r.last_seen_at >= ?"
+	return &upsertSQL{
+		stmts:               st,
+		join:                st.Rebind(join + returning),
+		joinLegacyNull:      st.Rebind(legacy + " AND r.workspace_id IS NULL" + returning),
+		joinLegacyWorkspace: st.Rebind(legacy + " AND r.workspace_id = ?" + returning),
+		insertOrJoin:        st.Rebind(insert + returning),
+	}
+}
+
+func (q *upsertSQL) all() []string {
+	return []string{q.join, q.joinLegacyNull, q.joinLegacyWorkspace, q.insertOrJoin}
+}
+
+// query runs one of q's statements on db and scans the report it returns,
+// if any, into row: n is 0 or 1.
+func (q *upsertSQL) query(ctx context.Context, db bun.IDB, row *reportRow, query string, args ...any) (n int, err error) {
+	rows, err := q.stmts.Query(ctx, db, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	var out []reportRow
+	if err := db.NewSelect().DB().ScanRows(ctx, rows, &out); err != nil {
+		return 0, store.Translate(err)
+	}
+	if len(out) > 0 {
+		*row = out[0]
+	}
+	return len(out), nil
 }
 
 // seenCapacity bounds the fingerprints a BunStore remembers; when full it
@@ -185,9 +302,9 @@ func joinSets(count, first, last string, countArgs []any, firstArg, lastArg []an
 		{"occurrence_count = r.occurrence_count + " + count, countArgs},
 		{"last_seen_at = CASE WHEN " + last + " > r.last_seen_at THEN " + last + " ELSE r.last_seen_at END", twice(lastArg)},
 		{"first_seen_at = CASE WHEN " + first + " < r.first_seen_at THEN " + first + " ELSE r.first_seen_at END", twice(firstArg)},
-		{"regression = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.regression END", []any{StatusResolved, StatusClosed, true}},
-		{"resolved_at = CASE WHEN r.status IN (?, ?) THEN NULL ELSE r.resolved_at END", []any{StatusResolved, StatusClosed}},
-		{"status = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.status END", []any{StatusResolved, StatusClosed, StatusOpen}},
+		{"regression = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.regression END", []any{string(StatusResolved), string(StatusClosed), true}},
+		{"resolved_at = CASE WHEN r.status IN (?, ?) THEN NULL ELSE r.resolved_at END", []any{string(StatusResolved), string(StatusClosed)}},
+		{"status = CASE WHEN r.status IN (?, ?) THEN ? ELSE r.status END", []any{string(StatusResolved), string(StatusClosed), string(StatusOpen)}},
 	}
 }
 
@@ -216,8 +333,9 @@ func (s *BunStore) Upsert(ctx context.Context, r *Report, legacy string, windowS
 	if r.Fingerprint == "" {
 		return Report{}, false, fmt.Errorf("bugs: upsert needs a fingerprint")
 	}
+	s.prepare(ctx)
 	if s.seen.has(r.Fingerprint) {
-		stored, ok, err := s.join(ctx, r, r.Fingerprint, windowStart, nil)
+		stored, ok, err := s.join(ctx, r, s.sql.join, r.Fingerprint, windowStart)
 		if err != nil || ok {
 			return stored, false, err
 		}
@@ -454,31 +572,24 @@ func (s *BunStore) upsertMany(ctx context.Context, ops []*batchOp, known map[str
 // error in another workspace starts its own; the NOT EXISTS makes the new
 // report, once there, the only one that grows.
 func (s *BunStore) joinLegacy(ctx context.Context, r *Report, legacy string, windowStart time.Time) (stored Report, ok bool, err error) {
-	return s.join(ctx, r, legacy, windowStart, func(q *bun.UpdateQuery) *bun.UpdateQuery {
-		q = q.Where("NOT EXISTS (SELECT 1 FROM bug_reports AS cur WHERE cur.dedup_key = ?)", r.Fingerprint)
-		if r.WorkspaceID == nil {
-			return q.Where("r.workspace_id IS NULL")
-		}
-		return q.Where("r.workspace_id = ?", *r.WorkspaceID)
-	})
+	if r.WorkspaceID == nil {
+		return s.join(ctx, r, s.sql.joinLegacyNull, legacy, windowStart, r.Fingerprint)
+	}
+	return s.join(ctx, r, s.sql.joinLegacyWorkspace, legacy, windowStart, r.Fingerprint, *r.WorkspaceID)
 }
 
 // join folds r into the active report under key if that was last seen
-// within the window and meets the conditions that where adds (nil for
-// none); ok is false when there is none.
-func (s *BunStore) join(ctx context.Context, r *Report, key string, windowStart time.Time, where func(*bun.UpdateQuery) *bun.UpdateQuery) (stored Report, ok bool, err error) {
+// within the window, by query (one of upsertSQL's joins, whose further
+// conditions take more); ok is false when there is none.
+func (s *BunStore) join(ctx context.Context, r *Report, query, key string, windowStart time.Time, more ...any) (stored Report, ok bool, err error) {
+	t := s.sql.stmts.Time
+	var args []any
+	for _, set := range joinSets("?", "?", "?", []any{max(r.OccurrenceCount, 1)}, []any{t(r.FirstSeenAt)}, []any{t(r.LastSeenAt)}) {
+		args = append(args, set.args...)
+	}
+	args = append(append(args, t(r.UpdatedAt), key, t(windowStart)), more...)
 	var joined reportRow
-	uq := s.db.NewUpdate().Model(&joined)
-	for _, set := range joinSets("?", "?", "?", []any{max(r.OccurrenceCount, 1)}, []any{r.FirstSeenAt}, []any{r.LastSeenAt}) {
-		uq = uq.Set(set.expr, set.args...)
-	}
-	uq = uq.Set("updated_at = ?", r.UpdatedAt).
-		Where("r.dedup_key = ?", key).
-		Where("r.last_seen_at >= ?", windowStart)
-	if where != nil {
-		uq = where(uq)
-	}
-	n, err := store.Exec(ctx, uq.Returning("*"))
+	n, err := s.sql.query(ctx, s.db, &joined, query, args...)
 	if err != nil {
 		return Report{}, false, fmt.Errorf("join bug report: %w", err)
 	}
@@ -491,22 +602,23 @@ func (s *BunStore) insertOrJoin(ctx context.Context, r *Report, windowStart time
 	for range maxUpsertTries {
 		row := toRow(r)
 		row.DedupKey = &r.Fingerprint
-		iq := s.db.NewInsert().Model(row).On("CONFLICT (dedup_key) DO UPDATE")
-		for _, set := range joinSets("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at", nil, nil, nil) {
-			iq = iq.Set(set.expr, set.args...)
-		}
 		// The WHERE leaves a report last seen before the window alone:
 		// then no row comes back and the stale report is retired below.
-		n, err := store.Exec(ctx, iq.Set("updated_at = EXCLUDED.updated_at").
-			Where("r.last_seen_at >= ?", windowStart).
-			Returning("*"))
+		args := row.values(s.sql.stmts.Time)
+		// Then the SET clauses' own arguments (the statuses; the
+		// EXCLUDED columns take none), and the WHERE's.
+		for _, set := range joinSets("", "", "", nil, nil, nil) {
+			args = append(args, set.args...)
+		}
+		var stored reportRow
+		n, err := s.sql.query(ctx, s.db, &stored, s.sql.insertOrJoin, append(args, s.sql.stmts.Time(windowStart))...)
 		if err != nil {
 			return Report{}, false, fmt.Errorf("upsert bug report: %w", err)
 		}
 		if n == 1 {
-			// RETURNING fills row with the stored report: its id is
-			// r's only when the insert made it.
-			return row.toReport(), row.ID == r.ID, nil
+			// RETURNING gives the stored report: its id is r's only
+			// when the insert made it.
+			return stored.toReport(), stored.ID == r.ID, nil
 		}
 		_, err = store.Exec(ctx, s.db.NewUpdate().Model((*reportRow)(nil)).
 			Set("dedup_key = NULL").

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -216,4 +217,16 @@ func TestChunks(t *testing.T) {
 	assert.Len(t, chunks([]*batchOp{big(half), big(half)}), 1, "exactly the byte bound fits")
 	assert.Len(t, chunks([]*batchOp{big(half), big(half + 1)}), 2, "one byte more starts another")
 	assert.Len(t, chunks([]*batchOp{big(2 * maxBytesPerStatement)}), 1, "a row larger than the bound is a statement of its own")
+}
+
+// The hand-written statements of Upsert name every column of the model, in
+// the order of its values: a column added to reportRow must be added there.
+func TestReportColumnsAreTheModels(t *testing.T) {
+	db := dbtest.Open(t, dbtest.Backends()[0].NewURL(t), Migrations())
+	var fields []string
+	for _, f := range db.Table(reflect.TypeFor[reportRow]()).Fields {
+		fields = append(fields, f.Name)
+	}
+	assert.Equal(t, fields, reportColumns)
+	assert.Len(t, (&reportRow{}).values(func(time.Time) any { return nil }), len(reportColumns))
 }

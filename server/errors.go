@@ -1,12 +1,14 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/bugflow/bugflow/analysis"
 	"github.com/bugflow/bugflow/errs"
@@ -178,18 +180,37 @@ func reply(w http.ResponseWriter, r *http.Request, status int, data any) error {
 	return writeJSON(w, status, infoFrom(r.Context()).family.dialect().success(status, data))
 }
 
-// writeJSON writes v as the response body with the given status.
+// writeJSON writes v as the response body with the given status: v's JSON
+// (json.Marshal's bytes) and a newline.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
-	body, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer putJSONBuffer(buf)
+	// An Encoder writes what json.Marshal returns and a newline, into a
+	// buffer reused from request to request.
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	// A write failure means the client went away mid-response; the status
 	// line is already sent and there is no one left to tell.
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(buf.Bytes())
 	return nil
+}
+
+// jsonBuffers are writeJSON's buffers. One that grew past
+// maxPooledJSONBuffer (a large list) is left to the garbage collector, so
+// that the pool does not keep the largest answer's memory for ever.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+const maxPooledJSONBuffer = 64 << 10
+
+func putJSONBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledJSONBuffer {
+		return
+	}
+	buf.Reset()
+	jsonBuffers.Put(buf)
 }
 
 // plainInvalid keeps an Invalid error's message but drops its field details,

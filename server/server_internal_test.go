@@ -487,3 +487,25 @@ func TestRepliesAndUnfinishedJobsSpeakEachDialect(t *testing.T) {
 		assert.JSONEq(t, tt.running, rec.Body.String(), "family %d", tt.family)
 	}
 }
+
+// The envelope of a success is the bytes the map it replaced encoded to,
+// with a newline, and a reused buffer carries nothing from the answer
+// before it.
+func TestEnvelopeSuccessBytes(t *testing.T) {
+	data := map[string]any{"id": "r1", "html": "<b>&</b>", "n": 2}
+	want, err := json.Marshal(map[string]any{"data": data, "success": true, "status": 201})
+	require.NoError(t, err)
+	for range 2 {
+		w := httptest.NewRecorder()
+		require.NoError(t, writeJSON(w, 201, envelopeDialect.success(201, data)))
+		assert.Equal(t, string(want)+"\n", w.Body.String())
+		assert.Equal(t, 201, w.Code)
+		assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+	}
+	// A buffer that grew large is not pooled; the next answer is whole.
+	big := strings.Repeat("x", 2*maxPooledJSONBuffer)
+	require.NoError(t, writeJSON(httptest.NewRecorder(), 200, big))
+	w := httptest.NewRecorder()
+	require.NoError(t, writeJSON(w, 200, "small"))
+	assert.Equal(t, "\"small\"\n", w.Body.String())
+}

@@ -26,8 +26,10 @@
 //
 // -postgres (default $BUGFLOW_TEST_POSTGRES_URL) adds the PostgreSQL rows; the
 // database should be a scratch one: bugflow migrates it and the bench
-// creates and drops a table bench_raw_upserts. -cpuprofile writes a CPU
-// profile of the bugflow HTTP phases.
+// creates and drops a table bench_raw_upserts. -cpuprofile FILE writes a CPU
+// profile of each bugflow HTTP phase, FILE-<db>-<phase>.prof (db sqlite or
+// postgresql, phase repeated or new). The batch column is the mean number of
+// occurrences per intake batch (transaction) of the phase.
 package main
 
 import (
@@ -60,7 +62,7 @@ func main() {
 	dur := flag.Duration("d", 5*time.Second, "duration of each measurement")
 	conns := flag.Int("c", 16, "concurrent connections (and raw upsert workers on PostgreSQL)")
 	pg := flag.String("postgres", os.Getenv("BUGFLOW_TEST_POSTGRES_URL"), "PostgreSQL URL of a scratch database; empty skips PostgreSQL")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the bugflow HTTP phases to this file")
+	cpuprofile := flag.String("cpuprofile", "", "write CPU profiles of the bugflow HTTP phases to FILE-<db>-<phase>.prof")
 	flag.DurationVar(&intake.BatchWindow, "window", 0, "bug intake batch window (0: the default; negative: no wait)")
 	flag.IntVar(&intake.MaxBatch, "max-batch", 0, "bug intake batch size (0: the default)")
 	flag.Parse()
@@ -82,18 +84,12 @@ type row struct {
 	bugflowCPU, rawCPU float64
 	bugflowErrors      int64
 	baselineLegend     string
+	// batch is the mean number of occurrences per intake batch, 0 where
+	// there is none.
+	batch float64
 }
 
 func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
-	var prof *os.File
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		prof = f
-	}
 	dir, err := os.MkdirTemp("", "bugflow-bench-")
 	if err != nil {
 		return err
@@ -104,25 +100,11 @@ func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
 		dbs = append(dbs, struct{ name, url string }{"PostgreSQL", pgURL})
 	}
 	var rows []row
-	profiling := false
 	for _, db := range dbs {
-		rs, err := measureDB(db.name, db.url, dur, conns, func(on bool) {
-			if prof == nil {
-				return
-			}
-			if on && !profiling {
-				_ = pprof.StartCPUProfile(prof)
-				profiling = true
-			} else if !on && profiling {
-				pprof.StopCPUProfile()
-				profiling = false
-			}
-		})
+		rs, err := measureDB(db.name, db.url, dur, conns, profiler(cpuprofile, strings.ToLower(db.name)))
 		if err != nil {
 			return fmt.Errorf("%s: %w", db.name, err)
 		}
-		// Only the first database is profiled: one profile file.
-		prof = nil
 		rows = append(rows, rs...)
 	}
 	r, err := measureRoot(dir, dur, conns)
@@ -131,7 +113,7 @@ func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
 	}
 	rows = append(rows, r)
 
-	fmt.Printf("\n%-40s %12s %12s %7s %9s %9s %7s  %s\n", "path", "bugflow/s", "baseline/s", "ratio", "µs CPU", "base µs", "CPU", "baseline")
+	fmt.Printf("\n%-40s %12s %12s %7s %9s %9s %7s %6s  %s\n", "path", "bugflow/s", "baseline/s", "ratio", "µs CPU", "base µs", "CPU", "batch", "baseline")
 	for _, r := range rows {
 		errNote := ""
 		if r.bugflowErrors > 0 {
@@ -139,15 +121,43 @@ func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
 		}
 		// The CPU ratio is baseline CPU per call over bugflow's: like the
 		// rate ratio, above 1 means bugflow is cheaper.
-		fmt.Printf("%-40s %12.0f %12.0f %6.2fx %9.1f %9.1f %6.2fx  %s%s\n", r.label, r.bugflow, r.raw, r.bugflow/r.raw,
-			r.bugflowCPU, r.rawCPU, r.rawCPU/r.bugflowCPU, r.baselineLegend, errNote)
+		batch := "-"
+		if r.batch > 0 {
+			batch = fmt.Sprintf("%.1f", r.batch)
+		}
+		fmt.Printf("%-40s %12.0f %12.0f %6.2fx %9.1f %9.1f %6.2fx %6s  %s%s\n", r.label, r.bugflow, r.raw, r.bugflow/r.raw,
+			r.bugflowCPU, r.rawCPU, r.rawCPU/r.bugflowCPU, batch, r.baselineLegend, errNote)
 	}
 	fmt.Printf("\n%d connections, %s per measurement, GOMAXPROCS=%d; load generator and server share the machine.\n", conns, dur, runtimeProcs())
 	return nil
 }
 
+// profiler returns what measureDB calls around each bugflow phase: with a
+// file name, it profiles the phase into base-db-phase.prof (one profile per
+// phase, so that the repeated and new messages' costs are read apart);
+// without, it runs the phase as is.
+func profiler(base, db string) func(phase string, measure func()) error {
+	return func(phase string, measure func()) error {
+		if base == "" {
+			measure()
+			return nil
+		}
+		f, err := os.Create(fmt.Sprintf("%s-%s-%s.prof", strings.TrimSuffix(base, ".prof"), db, phase))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		measure()
+		pprof.StopCPUProfile()
+		return f.Close()
+	}
+}
+
 // measureDB measures the raw upserts and bugflow's intake on one database.
-func measureDB(name, url string, dur time.Duration, conns int, profile func(bool)) ([]row, error) {
+func measureDB(name, url string, dur time.Duration, conns int, profile func(phase string, measure func()) error) ([]row, error) {
 	ctx := context.Background()
 	raw, err := store.Open(ctx, url)
 	if err != nil {
@@ -202,17 +212,37 @@ func measureDB(name, url string, dur time.Duration, conns int, profile func(bool
 		req.Header.Set("Content-Type", "application/json")
 		return do(hc, req)
 	}
-	profile(true)
-	httpHot, hotErrs, httpHotCPU := load(dur, conns, func(_, _ int) error {
-		return post(`{"source":"auto:server","errorMessage":"Connection timeout talking to the billing service","context":{"endpoint":"/api/pages/create"}}`)
+	// meanBatch returns the mean batch size since the stats before.
+	before := engine.Bugs.IntakeStats()
+	meanBatch := func() float64 {
+		now := engine.Bugs.IntakeStats()
+		b := float64(now.Occurrences-before.Occurrences) / float64(max(now.Batches-before.Batches, 1))
+		before = now
+		return b
+	}
+	var httpHot, httpHotCPU, hotBatch, httpNew, httpNewCPU, newBatch float64
+	var hotErrs, newErrs int64
+	err = profile("repeated", func() {
+		httpHot, hotErrs, httpHotCPU = load(dur, conns, func(_, _ int) error {
+			return post(`{"source":"auto:server","errorMessage":"Connection timeout talking to the billing service","context":{"endpoint":"/api/pages/create"}}`)
+		})
+		hotBatch = meanBatch()
 	})
-	httpNew, newErrs, httpNewCPU := load(dur, conns, func(w, i int) error {
-		return post(fmt.Sprintf(`{"source":"auto:server","errorMessage":"Connection timeout for service %s %s %s","context":{"endpoint":"/api/pages/create"}}`, spell(int(stamp%1e6)), spell(w), spell(i)))
+	if err != nil {
+		return nil, err
+	}
+	err = profile("new", func() {
+		httpNew, newErrs, httpNewCPU = load(dur, conns, func(w, i int) error {
+			return post(fmt.Sprintf(`{"source":"auto:server","errorMessage":"Connection timeout for service %s %s %s","context":{"endpoint":"/api/pages/create"}}`, spell(int(stamp%1e6)), spell(w), spell(i)))
+		})
+		newBatch = meanBatch()
 	})
-	profile(false)
+	if err != nil {
+		return nil, err
+	}
 	return []row{
-		{label: name + ", one message repeated", bugflow: httpHot, raw: rawHot, bugflowCPU: httpHotCPU, rawCPU: rawHotCPU, bugflowErrors: hotErrs, baselineLegend: "raw upsert, one hot row"},
-		{label: name + ", every message new", bugflow: httpNew, raw: rawNew, bugflowCPU: httpNewCPU, rawCPU: rawNewCPU, bugflowErrors: newErrs, baselineLegend: "raw upsert, new keys"},
+		{label: name + ", one message repeated", bugflow: httpHot, raw: rawHot, bugflowCPU: httpHotCPU, rawCPU: rawHotCPU, bugflowErrors: hotErrs, baselineLegend: "raw upsert, one hot row", batch: hotBatch},
+		{label: name + ", every message new", bugflow: httpNew, raw: rawNew, bugflowCPU: httpNewCPU, rawCPU: rawNewCPU, bugflowErrors: newErrs, baselineLegend: "raw upsert, new keys", batch: newBatch},
 	}, nil
 }
 
