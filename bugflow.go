@@ -137,7 +137,7 @@ type Config struct {
 // one transaction (see bugs.Service.Auto). Zero values mean the defaults.
 type BugIntakeConfig struct {
 	// BatchWindow is how long the writer waits after a batch's first
-	// occurrence for more. Default bugs.DefaultBatchWindow (1 ms); negative
+	// occurrence for more. Default bugs.DefaultBatchWindow (250 µs); negative
 	// does not wait.
 	BatchWindow time.Duration
 	// MaxBatch bounds a batch. Default bugs.DefaultMaxBatch (512).

@@ -15,8 +15,13 @@ import (
 // Group commit defaults (see Config).
 const (
 	// DefaultBatchWindow is how long the intake writer waits, after the
-	// first occurrence of a batch arrived, for more to join it.
-	DefaultBatchWindow = time.Millisecond
+	// first occurrence of a batch arrived, for more to join it. Every
+	// caller of a batch waits it too, so it is short: under a storm the
+	// occurrences that arrive while a batch is written form the next one
+	// anyway. In bench/intake (16 callers) 250 µs stored 2.2 times as many
+	// repeated occurrences per second on SQLite as 1 ms did, at no more CPU
+	// per occurrence; 100 µs made batches too small.
+	DefaultBatchWindow = 250 * time.Microsecond
 	// DefaultMaxBatch is the most occurrences one transaction writes.
 	DefaultMaxBatch = 512
 	// DefaultQueueSize is how many occurrences may wait for the writer

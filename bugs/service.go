@@ -54,7 +54,7 @@ type Config struct {
 
 	// BatchWindow is how long Auto's writer waits, after the first
 	// occurrence of a batch, for concurrent ones to share its transaction
-	// (group commit; see Auto). Default DefaultBatchWindow (1 ms); negative
+	// (group commit; see Auto). Default DefaultBatchWindow (250 µs); negative
 	// writes what is queued as soon as the writer is free, without waiting.
 	BatchWindow time.Duration
 	// MaxBatch bounds the occurrences of one batch. Default DefaultMaxBatch.
