@@ -202,19 +202,19 @@ func (row *reportRow) values(at func(time.Time) any) []any {
 func newUpsertSQL(db bun.IDB) *upsertSQL {
 	st := store.NewStmts(db)
 	returning := " RETURNING " + strings.Join(reportColumns, ", ")
-	var sets []string
-	for _, set := range joinSets("?", "?", "?", nil, nil, nil) {
-		sets = append(sets, set.expr)
+	// setList is the SET clauses of joinSets over count, first and last.
+	setList := func(count, first, last string) string {
+		var exprs []string
+		for _, set := range joinSets(count, first, last, nil, nil, nil) {
+			exprs = append(exprs, set.expr)
+		}
+		return strings.Join(exprs, ", ")
 	}
-	join := "UPDATE bug_reports AS r SET " + strings.Join(sets, ", ") + ", updated_at = ?" +
+	join := "UPDATE bug_reports AS r SET " + setList("?", "?", "?") + ", updated_at = ?" +
 		" WHERE r.dedup_key = ? AND r.last_seen_at >= ?"
 	legacy := join + " AND NOT EXISTS (SELECT 1 FROM bug_reports AS cur WHERE cur.dedup_key = ?)"
-	sets = sets[:0]
-	for _, set := range joinSets("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at", nil, nil, nil) {
-		sets = append(sets, set.expr)
-	}
 	insert := "INSERT INTO bug_reports AS r (" + strings.Join(reportColumns, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(reportColumns)-1) + ")" +
-		" ON CONFLICT (dedup_key) DO UPDATE SET " + strings.Join(sets, ", ") + ", updated_at = EXCLUDED.updated_at" +
+		" ON CONFLICT (dedup_key) DO UPDATE SET " + setList("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at") + ", updated_at = EXCLUDED.updated_at" +
 		" WHERE r.last_seen_at >= ?"
 	return &upsertSQL{
 		stmts:               st,
