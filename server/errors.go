@@ -190,12 +190,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return fmt.Errorf("encode response: %w", err)
 	}
+	writeBody(w, status, buf.Bytes())
+	return nil
+}
+
+// writeBody writes body, JSON, as the response with the given status.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	// A write failure means the client went away mid-response; the status
 	// line is already sent and there is no one left to tell.
-	_, _ = w.Write(buf.Bytes())
-	return nil
+	_, _ = w.Write(body)
 }
 
 // jsonBuffers are writeJSON's buffers. One that grew past

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -55,6 +56,8 @@ type Server struct {
 	router   *httprouter.Router
 	handler  http.Handler
 	routes   []Route
+	// root is the API root's last answer (see apiRoot).
+	root atomic.Pointer[rootAnswer]
 	// dispatchers serve the parameter routes, each keyed by method and
 	// path (see handle).
 	dispatchers map[string]*dispatcher

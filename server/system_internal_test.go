@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -44,9 +45,24 @@ func TestHealthVerdictIsReusedForASecond(t *testing.T) {
 
 // The API root's links come from the route table: a collection of the
 // workflow API appears once its GET route is registered, and nothing else
-// does.
+// does. Links use the host each request names, although the server keeps
+// its last answer.
 func TestAPIRootLinksServedCollections(t *testing.T) {
 	s, _ := newTestServer(t)
+	root := func(host string) map[string]string {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Host = host
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		require.Equal(t, http.StatusOK, rec.Code)
+		assert.Equal(t, "application/json", rec.Header().Get("Content-Type"))
+		var links map[string]string
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &links))
+		return links
+	}
+	assert.NotContains(t, root("bugflow.example:8002"), "widgets", "no widget route yet")
+
 	ok := func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(http.StatusOK); return nil }
 	s.group("", DRF,
 		get("/widgets/", anyone, ok),
@@ -56,21 +72,21 @@ func TestAPIRootLinksServedCollections(t *testing.T) {
 	s.group("", Plain, get("/plain/", anyone, ok))
 	s.group("", DRF, get("/a/b/", anyone, ok))
 
-	req := httptest.NewRequest(http.MethodGet, "/", nil)
-	req.Host = "bugflow.example:8002"
-	rec := httptest.NewRecorder()
-	s.ServeHTTP(rec, req)
-	require.Equal(t, http.StatusOK, rec.Code)
-	assert.JSONEq(t, `{
-		"message": "Welcome to Workflow Management API",
-		"version": "1.0",
-		"roles": "http://bugflow.example:8002/roles/",
-		"workflows": "http://bugflow.example:8002/workflows/",
-		"steps": "http://bugflow.example:8002/steps/",
-		"transitions": "http://bugflow.example:8002/transitions/",
-		"analytics": "http://bugflow.example:8002/analytics/",
-		"tickets": "http://bugflow.example:8002/tickets/",
-		"tasks": "http://bugflow.example:8002/tasks/",
-		"widgets": "http://bugflow.example:8002/widgets/"
-	}`, rec.Body.String())
+	want := func(base string) map[string]string {
+		return map[string]string{
+			"message":     "Welcome to Workflow Management API",
+			"version":     "1.0",
+			"roles":       base + "/roles/",
+			"workflows":   base + "/workflows/",
+			"steps":       base + "/steps/",
+			"transitions": base + "/transitions/",
+			"analytics":   base + "/analytics/",
+			"tickets":     base + "/tickets/",
+			"tasks":       base + "/tasks/",
+			"widgets":     base + "/widgets/",
+		}
+	}
+	assert.Equal(t, want("http://bugflow.example:8002"), root("bugflow.example:8002"), "routes added after an answer")
+	assert.Equal(t, want("http://other.example"), root("other.example"), "another host")
+	assert.Equal(t, want("http://bugflow.example:8002"), root("bugflow.example:8002"), "the first host again")
 }

@@ -11,33 +11,35 @@
 //	GET /:       the API root through the full middleware, and a static
 //	             JSON reply from a bare httprouter, 16 connections each.
 //
-// The load generator is Go (net/http, keep-alive), not wrk, so that the
-// bench needs nothing but Go; it runs in the same process as the server, as
-// wrk would run on the same machine. Usage:
+// The load generator (-load) is wrk where it is on PATH, as in the issue's
+// own figures (2 threads, a Lua script that gives each new message a word of
+// its own), else a Go net/http client in the bench's process; the header
+// says which ran. Either shares the machine with the server. Usage:
 //
-//	go run ./bench/intake [-d 5s] [-c 16] [-postgres URL] [-cpuprofile FILE] [-window D] [-max-batch N]
+//	go run ./bench/intake [-d 5s] [-c 16] [-load auto|wrk|go] [-postgres URL] [-cpuprofile FILE] [-window D] [-max-batch N]
 //
 // Beside the rates it prints the process's CPU time (user + system, from
 // getrusage) per successful call of each side: on a machine that other work
 // shares, the rates follow whatever CPU the bench gets, while the CPU time a
 // call costs stays much the same, so the CPU ratio is the steadier figure to
-// compare changes by. It counts the load generator too (for raw upserts there
-// is none), as wrk on the same machine would take its share.
+// compare changes by. It counts the load generator too (wrk's from its
+// rusage; for raw upserts there is none).
 //
 // -postgres (default $BUGFLOW_TEST_POSTGRES_URL) adds the PostgreSQL rows; the
 // database should be a scratch one: bugflow migrates it and the bench
 // creates and drops a table bench_raw_upserts. -cpuprofile FILE writes a CPU
 // profile of each bugflow HTTP phase, FILE-<db>-<phase>.prof (db sqlite or
-// postgresql, phase repeated or new). The batch column is the mean number of
+// postgresql, phase repeated or new; FILE-sqlite-root.prof is GET / through the
+// full middleware). The batch column is the mean number of
 // occurrences per intake batch (transaction) of the phase.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,8 +48,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -65,8 +65,13 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write CPU profiles of the bugflow HTTP phases to FILE-<db>-<phase>.prof")
 	flag.DurationVar(&intake.BatchWindow, "window", 0, "bug intake batch window (0: the default; negative: no wait)")
 	flag.IntVar(&intake.MaxBatch, "max-batch", 0, "bug intake batch size (0: the default)")
+	loadKind := flag.String("load", "auto", "HTTP load generator: wrk, go (in this process) or auto (wrk if on PATH)")
 	flag.Parse()
-	if err := run(*dur, *conns, *pg, *cpuprofile); err != nil {
+	gen, err := newLoader(*loadKind)
+	if err == nil {
+		err = run(*dur, *conns, *pg, *cpuprofile, gen)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "intake:", err)
 		os.Exit(1)
 	}
@@ -89,7 +94,7 @@ type row struct {
 	batch float64
 }
 
-func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
+func run(dur time.Duration, conns int, pgURL, cpuprofile string, gen loader) error {
 	dir, err := os.MkdirTemp("", "bugflow-bench-")
 	if err != nil {
 		return err
@@ -101,13 +106,13 @@ func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
 	}
 	var rows []row
 	for _, db := range dbs {
-		rs, err := measureDB(db.name, db.url, dur, conns, profiler(cpuprofile, strings.ToLower(db.name)))
+		rs, err := measureDB(db.name, db.url, dur, conns, gen, profiler(cpuprofile, strings.ToLower(db.name)))
 		if err != nil {
 			return fmt.Errorf("%s: %w", db.name, err)
 		}
 		rows = append(rows, rs...)
 	}
-	r, err := measureRoot(dir, dur, conns)
+	r, err := measureRoot(dir, dur, conns, gen, profiler(cpuprofile, "sqlite"))
 	if err != nil {
 		return err
 	}
@@ -128,7 +133,7 @@ func run(dur time.Duration, conns int, pgURL, cpuprofile string) error {
 		fmt.Printf("%-40s %12.0f %12.0f %6.2fx %9.1f %9.1f %6.2fx %6s  %s%s\n", r.label, r.bugflow, r.raw, r.bugflow/r.raw,
 			r.bugflowCPU, r.rawCPU, r.rawCPU/r.bugflowCPU, batch, r.baselineLegend, errNote)
 	}
-	fmt.Printf("\n%d connections, %s per measurement, GOMAXPROCS=%d; load generator and server share the machine.\n", conns, dur, runtimeProcs())
+	fmt.Printf("\n%d connections, %s per measurement, GOMAXPROCS=%d; HTTP load from %s, which shares the machine with the server.\n", conns, dur, runtime.GOMAXPROCS(0), gen.name())
 	return nil
 }
 
@@ -157,7 +162,7 @@ func profiler(base, db string) func(phase string, measure func()) error {
 }
 
 // measureDB measures the raw upserts and bugflow's intake on one database.
-func measureDB(name, url string, dur time.Duration, conns int, profile func(phase string, measure func()) error) ([]row, error) {
+func measureDB(name, url string, dur time.Duration, conns int, gen loader, profile func(phase string, measure func()) error) ([]row, error) {
 	ctx := context.Background()
 	raw, err := store.Open(ctx, url)
 	if err != nil {
@@ -205,12 +210,9 @@ func measureDB(name, url string, dur time.Duration, conns int, profile func(phas
 		return nil, err
 	}
 	defer stop()
-	hc := client(conns)
-	post := func(body string) error {
-		req, _ := http.NewRequest(http.MethodPost, base+"/api/bug-reports/auto", strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+key)
-		req.Header.Set("Content-Type", "application/json")
-		return do(hc, req)
+	post := func(body string) request {
+		return request{method: http.MethodPost, url: base + "/api/bug-reports/auto", body: body,
+			headers: map[string]string{"Authorization": "Bearer " + key, "Content-Type": "application/json"}}
 	}
 	// meanBatch returns the mean batch size since the stats before.
 	before := engine.Bugs.IntakeStats()
@@ -220,34 +222,56 @@ func measureDB(name, url string, dur time.Duration, conns int, profile func(phas
 		before = now
 		return b
 	}
-	var httpHot, httpHotCPU, hotBatch, httpNew, httpNewCPU, newBatch float64
-	var hotErrs, newErrs int64
+	var hot, fresh result
+	var hotBatch, newBatch float64
+	var loadErr error
 	err = profile("repeated", func() {
-		httpHot, hotErrs, httpHotCPU = load(dur, conns, func(_, _ int) error {
-			return post(`{"source":"auto:server","errorMessage":"Connection timeout talking to the billing service","context":{"endpoint":"/api/pages/create"}}`)
-		})
+		hot, loadErr = gen.run(dur, conns, post(`{"source":"auto:server","errorMessage":"Connection timeout talking to the billing service","context":{"endpoint":"/api/pages/create"}}`))
 		hotBatch = meanBatch()
 	})
+	if err = cmp.Or(err, loadErr); err != nil {
+		return nil, err
+	}
+	reportsBefore, err := countReports(ctx, url)
 	if err != nil {
 		return nil, err
 	}
 	err = profile("new", func() {
-		httpNew, newErrs, httpNewCPU = load(dur, conns, func(w, i int) error {
-			return post(fmt.Sprintf(`{"source":"auto:server","errorMessage":"Connection timeout for service %s %s %s","context":{"endpoint":"/api/pages/create"}}`, spell(int(stamp%1e6)), spell(w), spell(i)))
-		})
+		fresh, loadErr = gen.run(dur, conns, post(`{"source":"auto:server","errorMessage":"Connection timeout for service `+unique+`","context":{"endpoint":"/api/pages/create"}}`))
 		newBatch = meanBatch()
 	})
+	if err = cmp.Or(err, loadErr); err != nil {
+		return nil, err
+	}
+	// Every successful call of the phase must have made a report of its
+	// own, or the load generator did not send new messages.
+	reportsAfter, err := countReports(ctx, url)
 	if err != nil {
 		return nil, err
 	}
+	if made, want := reportsAfter-reportsBefore, int64(fresh.rate*dur.Seconds()*0.9); made < want {
+		return nil, fmt.Errorf("%s, every message new: %d reports made, want about %.0f: the messages were not new", name, made, fresh.rate*dur.Seconds())
+	}
 	return []row{
-		{label: name + ", one message repeated", bugflow: httpHot, raw: rawHot, bugflowCPU: httpHotCPU, rawCPU: rawHotCPU, bugflowErrors: hotErrs, baselineLegend: "raw upsert, one hot row", batch: hotBatch},
-		{label: name + ", every message new", bugflow: httpNew, raw: rawNew, bugflowCPU: httpNewCPU, rawCPU: rawNewCPU, bugflowErrors: newErrs, baselineLegend: "raw upsert, new keys", batch: newBatch},
+		{label: name + ", one message repeated", bugflow: hot.rate, raw: rawHot, bugflowCPU: hot.cpu, rawCPU: rawHotCPU, bugflowErrors: hot.failed, baselineLegend: "raw upsert, one hot row", batch: hotBatch},
+		{label: name + ", every message new", bugflow: fresh.rate, raw: rawNew, bugflowCPU: fresh.cpu, rawCPU: rawNewCPU, bugflowErrors: fresh.failed, baselineLegend: "raw upsert, new keys", batch: newBatch},
 	}, nil
 }
 
+// countReports counts the bug reports stored in the database at url.
+func countReports(ctx context.Context, url string) (int64, error) {
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	var n int64
+	err = db.DB.QueryRowContext(ctx, "SELECT count(*) FROM bug_reports").Scan(&n)
+	return n, err
+}
+
 // measureRoot compares GET / through the full server with a bare router.
-func measureRoot(dir string, dur time.Duration, conns int) (row, error) {
+func measureRoot(dir string, dur time.Duration, conns int, gen loader, profile func(phase string, measure func()) error) (row, error) {
 	engine, err := bugflow.Open(context.Background(), bugflow.Config{DatabaseURL: "sqlite://" + filepath.Join(dir, "root.db"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return row{}, err
@@ -268,60 +292,19 @@ func measureRoot(dir string, dur time.Duration, conns int) (row, error) {
 		return row{}, err
 	}
 	defer stopBare()
-	get := func(base string) func(int, int) error {
-		hc := client(conns)
-		return func(_, _ int) error {
-			req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
-			return do(hc, req)
-		}
-	}
-	bareRate, _, bareCPU := load(dur, conns, get(bare))
-	fullRate, fullErrs, fullCPU := load(dur, conns, get(full))
-	return row{label: "GET / through the full middleware", bugflow: fullRate, raw: bareRate, bugflowCPU: fullCPU, rawCPU: bareCPU, bugflowErrors: fullErrs, baselineLegend: "bare httprouter, static JSON"}, nil
-}
-
-// load runs op from n workers for dur and returns the rate of successful
-// calls per second, the number of failed ones and the process's CPU time
-// per successful call in microseconds.
-func load(dur time.Duration, n int, op func(worker, i int) error) (float64, int64, float64) {
-	var ok, failed atomic.Int64
-	deadline := time.Now().Add(dur)
-	cpu0 := cpuTime()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range n {
-		wg.Go(func() {
-			for i := 0; time.Now().Before(deadline); i++ {
-				if err := op(w, i); err != nil {
-					failed.Add(1)
-					continue
-				}
-				ok.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	cpu := cpuTime() - cpu0
-	return float64(ok.Load()) / elapsed.Seconds(), failed.Load(), float64(cpu.Microseconds()) / float64(max(ok.Load(), 1))
-}
-
-func client(conns int) *http.Client {
-	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}}
-}
-
-// do sends req and drains the answer; a non-2xx answer is an error.
-func do(hc *http.Client, req *http.Request) error {
-	resp, err := hc.Do(req)
+	bareRes, err := gen.run(dur, conns, request{method: http.MethodGet, url: bare + "/"})
 	if err != nil {
-		return err
+		return row{}, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("status %d", resp.StatusCode)
+	var fullRes result
+	var loadErr error
+	err = profile("root", func() {
+		fullRes, loadErr = gen.run(dur, conns, request{method: http.MethodGet, url: full + "/"})
+	})
+	if err = cmp.Or(err, loadErr); err != nil {
+		return row{}, err
 	}
-	return nil
+	return row{label: "GET / through the full middleware", bugflow: fullRes.rate, raw: bareRes.rate, bugflowCPU: fullRes.cpu, rawCPU: bareRes.cpu, bugflowErrors: fullRes.failed, baselineLegend: "bare httprouter, static JSON"}, nil
 }
 
 // serveOn serves h on a free loopback port.
@@ -347,5 +330,3 @@ func spell(i int) string {
 		}
 	}
 }
-
-func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
