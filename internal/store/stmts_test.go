@@ -60,12 +60,42 @@ func TestStmtsRunPreparedOrNot(t *testing.T) {
 		assert.Equal(t, 1, inTx(at), "unprepared, in a transaction")
 		assert.Equal(t, 2, bump(ctx, db.DB, at), "unprepared, on the database")
 		require.NoError(t, st.Prepare(ctx, query))
-		assert.True(t, st.Prepared(query))
+		assert.Equal(t, db.Dialect == store.SQLite, st.Prepared(query), "prepared on SQLite only")
 		assert.Equal(t, 3, inTx(at), "prepared, in a transaction")
 		assert.Equal(t, 4, inTx(at), "prepared, in a second transaction")
 		assert.Equal(t, 5, bump(ctx, db.DB, at), "prepared, on the database")
 		assert.Equal(t, -1, inTx(at.Add(time.Microsecond)), "a microsecond later is later")
 		assert.Equal(t, 6, inTx(at.Add(-time.Microsecond)), "a microsecond earlier is earlier")
+	})
+}
+
+// On PostgreSQL a statement runs without a server-side prepared statement,
+// in a transaction or not: preparing one on each transaction's connection
+// and closing it afterwards cost two round trips more than the statement.
+func TestStmtsPrepareNothingOnPostgres(t *testing.T) {
+	dbtest.ForEachDB(t, nil, func(t *testing.T, db *store.DB) {
+		if db.Dialect != store.Postgres {
+			t.Skip("SQLite prepares its statements")
+		}
+		ctx := context.Background()
+		st := store.NewStmts(db.DB)
+		t.Cleanup(func() { assert.NoError(t, st.Close()) })
+		query := st.Rebind("SELECT count(*) FROM pg_prepared_statements WHERE ? <> ''")
+		require.NoError(t, st.Prepare(ctx, query))
+		count := func(ctx context.Context, idb bun.IDB) int {
+			rows, err := st.Query(ctx, idb, query, "x")
+			require.NoError(t, err)
+			defer rows.Close()
+			require.True(t, rows.Next())
+			var n int
+			require.NoError(t, rows.Scan(&n))
+			return n
+		}
+		assert.Equal(t, 0, count(ctx, db.DB), "on the database")
+		require.NoError(t, store.RunInTx(ctx, db.DB, func(ctx context.Context, tx bun.IDB) error {
+			assert.Equal(t, 0, count(ctx, tx), "in a transaction")
+			return nil
+		}))
 	})
 }
 
