@@ -170,7 +170,8 @@ func (m *Model) measureField(fm *FieldModel, p *fieldPlan, x *csr) {
 		fm.Metrics.Accuracy = float64(right) / float64(n)
 		fm.Metrics.MacroF1 = macroF1(truth, pred, len(p.values))
 		fm.Metrics.Top3 = float64(top3) / float64(n)
-		fm.Metrics.ECE = ece(conf, correct)
+		fm.Metrics.Calibration = calibrationBins(conf, correct)
+		fm.Metrics.ECE = ECEOf(fm.Metrics.Calibration)
 		fm.Metrics.MajorityAccuracy = float64(majority) / float64(n)
 	}
 }

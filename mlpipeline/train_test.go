@@ -272,3 +272,34 @@ func TestMetricsFormulas(t *testing.T) {
 	assert.Equal(t, []int{2, 0, 1}, topK([]float64{0.3, 0.1, 0.6}, 3))
 	assert.False(t, math.IsNaN(logit(0)))
 }
+
+// The calibration bins are the ECE's: empty bins left out, a confidence of
+// 1 in the last bin, 0.1 in the second; and bins of two evaluations summed
+// give the ECE of their rows pooled.
+func TestCalibrationBins(t *testing.T) {
+	conf := []float64{0.05, 0.1, 0.95, 0.95, 1}
+	right := []bool{false, true, true, false, true}
+	bins := calibrationBins(conf, right)
+	require.Len(t, bins, 3)
+	assert.Equal(t, CalibrationBin{Lower: 0, Rows: 1, Confidence: 0.05, Accuracy: 0}, bins[0])
+	assert.Equal(t, CalibrationBin{Lower: 0.1, Rows: 1, Confidence: 0.1, Accuracy: 1}, bins[1])
+	assert.Equal(t, 0.9, bins[2].Lower)
+	assert.Equal(t, 3, bins[2].Rows)
+	assert.InDelta(t, (0.95+0.95+1)/3, bins[2].Confidence, 1e-12)
+	assert.InDelta(t, 2.0/3, bins[2].Accuracy, 1e-12)
+	// (0.05 + 0.9 + 3 * |0.9667 - 0.6667|) / 5
+	assert.InDelta(t, (0.05+0.9+0.9)/5, ECEOf(bins), 1e-12)
+	assert.InDelta(t, ECEOf(bins), ece(conf, right), 1e-12)
+
+	// Alone, one evaluation is overconfident by 0.1 and the other
+	// underconfident by 0.4; pooled, their shared bin holds 4 right of 5
+	// at 0.6, off by 0.2 (rows weigh, not evaluations).
+	over := calibrationBins([]float64{0.6, 0.6}, []bool{false, true})
+	under := calibrationBins([]float64{0.6, 0.6, 0.6}, []bool{true, true, true})
+	assert.InDelta(t, 0.1, ECEOf(over), 1e-12)
+	assert.InDelta(t, 0.4, ECEOf(under), 1e-12)
+	pooled := PoolCalibration(over, under)
+	require.Len(t, pooled, 1)
+	assert.Equal(t, 5, pooled[0].Rows)
+	assert.InDelta(t, 0.2, ECEOf(pooled), 1e-12)
+}
