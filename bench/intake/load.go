@@ -184,9 +184,18 @@ func (w wrkLoader) run(dur time.Duration, conns int, req request) (result, error
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
+	// The Lua strings are written with Go's %q, whose escapes Lua reads
+	// alike only for printable ASCII.
 	var headers strings.Builder
+	texts := []string{req.body}
 	for k, v := range req.headers {
 		fmt.Fprintf(&headers, "wrk.headers[%q] = %q\n", k, v)
+		texts = append(texts, k, v)
+	}
+	for _, t := range texts {
+		if strings.IndexFunc(t, func(r rune) bool { return r < ' ' || r > '~' }) >= 0 {
+			return result{}, fmt.Errorf("wrk: %q: bodies and headers must be printable ASCII", t)
+		}
 	}
 	// gsub's pattern: unique with Lua's magic characters escaped.
 	pattern := strings.NewReplacer("{", "%{", "}", "%}").Replace(unique)

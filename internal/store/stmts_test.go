@@ -32,8 +32,7 @@ func TestStmtsRunPreparedOrNot(t *testing.T) {
 		_, err = db.NewInsert().Model(&stmtProbe{K: "k", N: 0, At: at}).Exec(ctx)
 		require.NoError(t, err)
 
-		st := store.NewStmts(db.DB)
-		t.Cleanup(func() { assert.NoError(t, st.Close()) })
+		st := newStmts(t, db)
 		query := st.Rebind("UPDATE stmt_probe SET n = n + ? WHERE k = ? AND at >= ? RETURNING n")
 		// bump adds one when since is at most at, and returns the count,
 		// or -1 when no row matched.
@@ -78,8 +77,7 @@ func TestStmtsPrepareNothingOnPostgres(t *testing.T) {
 			t.Skip("SQLite prepares its statements")
 		}
 		ctx := context.Background()
-		st := store.NewStmts(db.DB)
-		t.Cleanup(func() { assert.NoError(t, st.Close()) })
+		st := newStmts(t, db)
 		query := st.Rebind("SELECT count(*) FROM pg_prepared_statements WHERE ? <> ''")
 		require.NoError(t, st.Prepare(ctx, query))
 		count := func(ctx context.Context, idb bun.IDB) int {
@@ -97,6 +95,13 @@ func TestStmtsPrepareNothingOnPostgres(t *testing.T) {
 			return nil
 		}))
 	})
+}
+
+// newStmts returns the statements of db, closed when the test ends.
+func newStmts(t *testing.T, db *store.DB) *store.Stmts {
+	st := store.NewStmts(db.DB)
+	t.Cleanup(func() { assert.NoError(t, st.Close()) })
+	return st
 }
 
 func TestStmtsRebind(t *testing.T) {
@@ -120,8 +125,7 @@ func TestStmtsQueryDoesNotWaitForPrepare(t *testing.T) {
 			t.Skip("PostgreSQL's pool has a connection for Prepare")
 		}
 		ctx := context.Background()
-		st := store.NewStmts(db.DB)
-		t.Cleanup(func() { assert.NoError(t, st.Close()) })
+		st := newStmts(t, db)
 		const query = "SELECT 1"
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
