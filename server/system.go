@@ -61,8 +61,8 @@ func (s *Server) apiRoot(w http.ResponseWriter, r *http.Request) error {
 }
 
 // rootAnswer is the API root's encoded answer for one base URL and route
-// table. Building it (a map of links, sorted and encoded) was most of the
-// cost of GET / through the full middleware (pprof, bench/intake); the
+// table. Building it (a map of links, sorted and encoded) was the largest
+// part of what GET / cost beyond a bare router (pprof, bench/intake); the
 // server keeps the last one, which every client that calls it by the same
 // host shares. One entry, so that a client sending many Host headers
 // costs time, not memory.
