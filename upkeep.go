@@ -6,6 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/internal/store"
 )
 
@@ -98,7 +99,6 @@ func (e *Engine) registerUpkeep(cfg Config) {
 	e.now = store.Clock(cfg.Now)
 	e.queue.Register(func(workers *river.Workers, periodic *[]*river.PeriodicJob) {
 		river.AddWorker(workers, &upkeepWorker{e: e})
-		*periodic = append(*periodic, river.NewPeriodicJob(river.PeriodicInterval(e.upkeep.Every),
-			func() (river.JobArgs, *river.InsertOpts) { return upkeepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+		*periodic = append(*periodic, jobs.Every(e.upkeep.Every, upkeepArgs{}))
 	}, nil)
 }

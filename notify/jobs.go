@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/bugflow/bugflow/internal/jobs"
 )
 
 // DefaultDeliverEvery is how often the delivery job runs by default.
@@ -34,7 +36,6 @@ func (s *Service) Jobs(every time.Duration) func(workers *river.Workers, periodi
 	}
 	return func(workers *river.Workers, periodic *[]*river.PeriodicJob) {
 		river.AddWorker(workers, &deliverWorker{s: s})
-		*periodic = append(*periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) { return deliverArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+		*periodic = append(*periodic, jobs.Every(every, deliverArgs{}))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bugflow/bugflow/audit"
 	"github.com/bugflow/bugflow/auth"
 	"github.com/bugflow/bugflow/errs"
+	"github.com/bugflow/bugflow/internal/jobs"
 )
 
 // Directory tells the daily digest where to mail a user.
@@ -388,7 +389,5 @@ const tickEvery = time.Minute
 func (s *Service) RegisterJobs(workers *river.Workers, periodic *[]*river.PeriodicJob) {
 	river.AddWorker(workers, &tickWorker{s: s})
 	river.AddWorker(workers, &eventWorker{s: s})
-	*periodic = append(*periodic, river.NewPeriodicJob(river.PeriodicInterval(tickEvery),
-		func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil },
-		&river.PeriodicJobOpts{ID: TickArgs{}.Kind(), RunOnStart: true}))
+	*periodic = append(*periodic, jobs.Every(tickEvery, TickArgs{}))
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/bugflow/bugflow/internal/jobs"
 	"github.com/bugflow/bugflow/notify"
 )
 
@@ -303,7 +304,6 @@ func (s *Service) Jobs(every time.Duration) func(workers *river.Workers, periodi
 	}
 	return func(workers *river.Workers, periodic *[]*river.PeriodicJob) {
 		river.AddWorker(workers, &slaCheckWorker{s: s})
-		*periodic = append(*periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) { return slaCheckArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+		*periodic = append(*periodic, jobs.Every(every, slaCheckArgs{}))
 	}
 }

@@ -1,7 +1,10 @@
 package jobs
 
 import (
+	"time"
+
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/robfig/cron/v3"
 
 	"github.com/bugflow/bugflow/errs"
@@ -19,4 +22,21 @@ func Cron(expr string) (river.PeriodicSchedule, error) {
 		return nil, errs.Wrap(errs.Invalid, err, "invalid cron expression %q: %v", expr, err).WithField("schedule", err.Error())
 	}
 	return s, nil
+}
+
+// Every returns the periodic job that inserts args every interval, once
+// at start too, and not while an earlier job of its kind waits or runs: a
+// run that takes longer than the interval (a slow database, a long check)
+// delays the next one instead of queueing more. Queued runs of the same
+// periodic work would only wait for each other, and on SQLite for its one
+// connection; River's unique insert skips them (states available, pending,
+// running and scheduled, the set it requires; a job waiting to be retried
+// does not hold the next run back).
+func Every(interval time.Duration, args river.JobArgs) *river.PeriodicJob {
+	opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+	return river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return args, opts },
+		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})
 }

@@ -377,6 +377,59 @@ func TestPeriodicJobRunsOnSchedule(t *testing.T) {
 	})
 }
 
+// holdArgs is a periodic test job whose runs wait until released.
+type holdArgs struct{}
+
+func (holdArgs) Kind() string { return "test_hold" }
+
+type holdWorker struct {
+	river.WorkerDefaults[holdArgs]
+	started chan struct{}
+	release chan struct{}
+}
+
+func (w *holdWorker) Work(ctx context.Context, _ *river.Job[holdArgs]) error {
+	w.started <- struct{}{}
+	select {
+	case <-w.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// A periodic job made by Every is not queued again while a run of it is
+// still running: ten intervals of a slow run leave one job, not ten, and
+// the next run comes once it is done.
+func TestEveryQueuesNoRunBehindARunningOne(t *testing.T) {
+	t.Parallel()
+	dbtest.ForEach(t, func(t *testing.T, url string) {
+		w := &holdWorker{started: make(chan struct{}, 100), release: make(chan struct{})}
+		db, _ := open(t, url, jobs.Config{}, func(ws *river.Workers, periodic *[]*river.PeriodicJob) {
+			river.AddWorker(ws, w)
+			*periodic = append(*periodic, jobs.Every(50*time.Millisecond, holdArgs{}))
+		})
+		select {
+		case <-w.started: // the run at start
+		case <-time.After(30 * time.Second):
+			t.Fatal("the periodic job never ran")
+		}
+		time.Sleep(time.Second) // twenty intervals
+		var waiting int
+		require.NoError(t, db.DB.QueryRowContext(context.Background(),
+			"SELECT count(*) FROM river_job WHERE kind = 'test_hold' AND state IN ('available', 'pending', 'running', 'scheduled')").Scan(&waiting))
+		assert.Equal(t, 1, waiting, "only the running job")
+		assert.Empty(t, w.started, "no second run meanwhile")
+
+		close(w.release)
+		select {
+		case <-w.started:
+		case <-time.After(30 * time.Second):
+			t.Fatal("no run after the first one finished")
+		}
+	})
+}
+
 func TestCron(t *testing.T) {
 	for _, expr := range []string{"*/5 * * * *", "0 30 9 * * MON-FRI", "@hourly", "@every 90s"} {
 		_, err := jobs.Cron(expr)
