@@ -388,10 +388,10 @@ type activeRow struct {
 // fingerprint) and Upsert (fingerprint) would give one after the other,
 // in a few statements instead of one or more per op: one SELECT of the
 // active reports under the ops' fingerprints and legacy fingerprints, one
-// multi-row INSERT of the ops without a fingerprint, and one multi-row
-// INSERT ... ON CONFLICT (dedup_key) DO UPDATE ... RETURNING for the ops
-// that either join a report the SELECT found active within their window
-// or create one. The ops that need more than that go through Upsert one by
+// multi-row INSERT of the ops without a fingerprint, and for the ops that
+// either join a report the SELECT found active within their window or
+// create one, a multi-row INSERT ... ON CONFLICT (dedup_key) for those
+// that join and one for those that create (see upsertMany). The ops that need more than that go through Upsert one by
 // one afterwards, in order: a fingerprint met again in the batch (a second
 // statement row with the same key is an error on PostgreSQL), a stale
 // active report (it is retired first), an active legacy report that the op
@@ -520,29 +520,72 @@ func (s *BunStore) insertMany(ctx context.Context, ops []*batchOp) error {
 }
 
 // upsertMany creates or joins the active reports of ops (distinct
-// fingerprints) in one INSERT ... ON CONFLICT DO UPDATE ... RETURNING. A
-// conflict joins only a report whose id known gives for its fingerprint;
-// the other conflicts leave their op not done, for Upsert.
+// fingerprints): those whose fingerprint known holds join that report in
+// one INSERT ... ON CONFLICT DO UPDATE ... RETURNING every column, the
+// others are inserted in one INSERT ... ON CONFLICT DO NOTHING RETURNING
+// their keys only, since a row it inserts is op's report as written
+// (scanning every column of every new report back through bun was about a
+// tenth of the intake's CPU in a storm of new errors on SQLite). A conflict
+// the statements do not resolve leaves its op not done, for Upsert.
 func (s *BunStore) upsertMany(ctx context.Context, ops []*batchOp, known map[string]string) error {
-	rows := make([]*reportRow, len(ops))
+	var joins, inserts []*batchOp
+	for _, op := range ops {
+		if _, ok := known[op.r.Fingerprint]; ok {
+			joins = append(joins, op)
+		} else {
+			inserts = append(inserts, op)
+		}
+	}
+	if len(inserts) > 0 {
+		if err := s.insertNew(ctx, inserts); err != nil {
+			return err
+		}
+	}
+	if len(joins) > 0 {
+		return s.joinKnown(ctx, joins, known)
+	}
+	return nil
+}
+
+// insertNew inserts the active reports of ops, which have none yet as far
+// as the batch's SELECT saw; one that another writer created since is left
+// to Upsert.
+func (s *BunStore) insertNew(ctx context.Context, ops []*batchOp) error {
+	var keys []struct {
+		ID       string `bun:"id"`
+		DedupKey string `bun:"dedup_key"`
+	}
+	if _, err := s.db.NewInsert().Model(upsertRows(ops)).On("CONFLICT (dedup_key) DO NOTHING").
+		Returning("id, dedup_key").Exec(ctx, &keys); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("insert bug reports: %w", store.Translate(err))
+	}
+	inserted := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		inserted[k.DedupKey] = true
+	}
+	for _, op := range ops {
+		if inserted[op.r.Fingerprint] {
+			op.stored, op.created, op.done = *op.r, true, true
+			s.seen.add(op.r.Fingerprint)
+		}
+	}
+	return nil
+}
+
+// joinKnown folds ops into the active reports whose ids known gives for
+// their fingerprints. A conflict with any other report leaves its op not
+// done, for Upsert; so does none, except that the op's report is then
+// inserted (the known report went meanwhile).
+func (s *BunStore) joinKnown(ctx context.Context, ops []*batchOp, known map[string]string) error {
 	var ids []string
-	for i, op := range ops {
-		rows[i] = toRow(op.r)
-		rows[i].DedupKey = &op.r.Fingerprint
-		if id, ok := known[op.r.Fingerprint]; ok {
-			ids = append(ids, id)
-		}
+	for _, op := range ops {
+		ids = append(ids, known[op.r.Fingerprint])
 	}
-	iq := s.db.NewInsert().Model(&rows)
-	if len(ids) == 0 {
-		iq = iq.On("CONFLICT (dedup_key) DO NOTHING")
-	} else {
-		iq = iq.On("CONFLICT (dedup_key) DO UPDATE")
-		for _, set := range joinSets("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at", nil, nil, nil) {
-			iq = iq.Set(set.expr, set.args...)
-		}
-		iq = iq.Set("updated_at = EXCLUDED.updated_at").Where("r.id IN (?)", bun.In(ids))
+	iq := s.db.NewInsert().Model(upsertRows(ops)).On("CONFLICT (dedup_key) DO UPDATE")
+	for _, set := range joinSets("EXCLUDED.occurrence_count", "EXCLUDED.first_seen_at", "EXCLUDED.last_seen_at", nil, nil, nil) {
+		iq = iq.Set(set.expr, set.args...)
 	}
+	iq = iq.Set("updated_at = EXCLUDED.updated_at").Where("r.id IN (?)", bun.In(ids))
 	var stored []reportRow
 	if _, err := iq.Returning("*").Exec(ctx, &stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("upsert bug reports: %w", store.Translate(err))
@@ -563,6 +606,16 @@ func (s *BunStore) upsertMany(ctx context.Context, ops []*batchOp, known map[str
 		s.seen.add(op.r.Fingerprint)
 	}
 	return nil
+}
+
+// upsertRows are the rows of ops, each under its fingerprint.
+func upsertRows(ops []*batchOp) *[]*reportRow {
+	rows := make([]*reportRow, len(ops))
+	for i, op := range ops {
+		rows[i] = toRow(op.r)
+		rows[i].DedupKey = &op.r.Fingerprint
+	}
+	return &rows
 }
 
 // joinLegacy folds r into the active report under the legacy fingerprint
