@@ -391,8 +391,8 @@ type activeRow struct {
 // multi-row INSERT of the ops without a fingerprint, and for the ops that
 // either join a report the SELECT found active within their window or
 // create one, a multi-row INSERT ... ON CONFLICT (dedup_key) for those
-// that join and one for those that create (see upsertMany). The ops that need more than that go through Upsert one by
-// one afterwards, in order: a fingerprint met again in the batch (a second
+// that join and one for those that create (see upsertMany). The ops that
+// need more than that go through Upsert one by one afterwards, in order: a fingerprint met again in the batch (a second
 // statement row with the same key is an error on PostgreSQL), a stale
 // active report (it is retired first), an active legacy report that the op
 // may join, and any op whose conflicting row the SELECT did not see (a
@@ -573,9 +573,10 @@ func (s *BunStore) insertNew(ctx context.Context, ops []*batchOp) error {
 }
 
 // joinKnown folds ops into the active reports whose ids known gives for
-// their fingerprints. A conflict with any other report leaves its op not
-// done, for Upsert; so does none, except that the op's report is then
-// inserted (the known report went meanwhile).
+// their fingerprints. An op that conflicts with another report than the
+// known one is left not done, for Upsert; one whose known report went
+// meanwhile meets no conflict, and its report is inserted and answered as
+// created.
 func (s *BunStore) joinKnown(ctx context.Context, ops []*batchOp, known map[string]string) error {
 	var ids []string
 	for _, op := range ops {
