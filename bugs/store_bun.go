@@ -385,21 +385,21 @@ type activeRow struct {
 }
 
 // upsertBatch writes ops in the order given, with the outcome Insert (no
-// fingerprint) and Upsert (fingerprint) would give one after the other,
-// in a few statements instead of one or more per op: one SELECT of the
-// active reports under the ops' fingerprints and legacy fingerprints, one
-// multi-row INSERT of the ops without a fingerprint, and for the ops that
-// either join a report the SELECT found active within their window or
-// create one, a multi-row INSERT ... ON CONFLICT (dedup_key) for those
-// that join and one for those that create (see upsertMany). The ops that
-// need more than that go through Upsert one by one afterwards, in order: a fingerprint met again in the batch (a second
-// statement row with the same key is an error on PostgreSQL), a stale
-// active report (it is retired first), an active legacy report that the op
-// may join, and any op whose conflicting row the SELECT did not see (a
-// concurrent writer created it): the DO UPDATE joins only rows whose id the
-// SELECT found within the window, so the statement never joins a report
-// that Upsert would have retired. A report stays within the window once
-// found there: last_seen_at only grows.
+// fingerprint) and Upsert (fingerprint) would give one after the other, in a
+// few statements instead of one or more per op: one SELECT of the active
+// reports under the ops' fingerprints and legacy fingerprints, one multi-row
+// INSERT of the ops without a fingerprint, and for the ops that either join
+// a report the SELECT found active within their window or create one, a
+// multi-row INSERT ... ON CONFLICT (dedup_key) for those that join and one
+// for those that create (see upsertMany). The ops that need more than that
+// go through Upsert one by one afterwards, in order: a fingerprint met again
+// in the batch (a second statement row with the same key is an error on
+// PostgreSQL), a stale active report (it is retired first), an active legacy
+// report that the op may join, and any op whose conflicting row the SELECT
+// did not see (a concurrent writer created it): the DO UPDATE joins only
+// rows whose id the SELECT found within the window, so the statement never
+// joins a report that Upsert would have retired. A report stays within the
+// window once found there: last_seen_at only grows.
 func (s *BunStore) upsertBatch(ctx context.Context, ops []*batchOp) error {
 	active, err := s.activeRows(ctx, ops)
 	if err != nil {
