@@ -141,8 +141,3 @@ func PoolCalibration(evaluations ...[]CalibrationBin) []CalibrationBin {
 	slices.SortFunc(out, func(x, y CalibrationBin) int { return cmp.Compare(x.Lower, y.Lower) })
 	return out
 }
-
-// ece is the expected calibration error with 10 bins (calibrationBins).
-func ece(conf []float64, correct []bool) float64 {
-	return ECEOf(calibrationBins(conf, correct))
-}

@@ -263,6 +263,12 @@ func TestTrainCancelled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 }
 
+// ece is the expected calibration error with 10 bins (calibrationBins),
+// for tests that measure confidences of their own.
+func ece(conf []float64, correct []bool) float64 {
+	return ECEOf(calibrationBins(conf, correct))
+}
+
 func TestMetricsFormulas(t *testing.T) {
 	// scikit-learn: f1_score([0,0,1,2],[0,1,1,1],average="macro") = (2/3 + 1/2 + 0)/3
 	assert.InDelta(t, (2.0/3+0.5)/3, macroF1([]int32{0, 0, 1, 2}, []int32{0, 1, 1, 1}, 3), 1e-12)

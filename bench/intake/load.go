@@ -77,12 +77,13 @@ func (goLoader) run(dur time.Duration, conns int, req request) (result, error) {
 		if strings.Contains(body, unique) {
 			body = strings.ReplaceAll(body, unique, stamp+" "+spell(w)+" "+spell(i))
 		}
-		r, err := http.NewRequest(req.method, req.url, strings.NewReader(body))
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		r, err := http.NewRequest(req.method, req.url, rd)
 		if err != nil {
 			return err
-		}
-		if body == "" {
-			r.Body = nil
 		}
 		for k, v := range req.headers {
 			r.Header.Set(k, v)
