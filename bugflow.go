@@ -137,8 +137,12 @@ type Config struct {
 // one transaction (see bugs.Service.Auto). Zero values mean the defaults.
 type BugIntakeConfig struct {
 	// BatchWindow is how long the writer waits after a batch's first
-	// occurrence for more. Default bugs.DefaultBatchWindow (250 µs); negative
-	// does not wait.
+	// occurrence for more; negative does not wait. Default on SQLite
+	// bugs.DefaultBatchWindow (250 µs); on PostgreSQL no wait, since the
+	// round trips of one batch take long enough for the next to gather
+	// (bench/intake, every message new: 0.60× and 0.83× the raw insert
+	// rate without the wait, 0.49× and 0.53× with it; one message repeated
+	// alike).
 	BatchWindow time.Duration
 	// MaxBatch bounds a batch. Default bugs.DefaultMaxBatch (512).
 	MaxBatch int
@@ -352,8 +356,12 @@ var domains = []domain{{
 }, {
 	migrations: bugs.Migrations,
 	open: func(_ context.Context, e *Engine, a *assembly) error {
+		window := a.cfg.BugIntake.BatchWindow
+		if window == 0 && a.db.Dialect == store.Postgres {
+			window = -1
+		}
 		e.Bugs = bugs.New(bugs.NewBunStore(a.db.DB), bugs.Config{Journey: e.Activity, Observer: processEvents{e}, Logger: a.logger, Now: a.cfg.Now,
-			BatchWindow: a.cfg.BugIntake.BatchWindow, MaxBatch: a.cfg.BugIntake.MaxBatch, QueueSize: a.cfg.BugIntake.QueueSize})
+			BatchWindow: window, MaxBatch: a.cfg.BugIntake.MaxBatch, QueueSize: a.cfg.BugIntake.QueueSize})
 		return nil
 	},
 }, {

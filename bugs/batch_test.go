@@ -19,27 +19,41 @@ import (
 )
 
 // hookStore is a BunStore whose transactions and upserts can be held or
-// failed by a test.
+// failed by a test. A batch of one write upserts on the store itself,
+// without a transaction: hookStore's Upsert is held and failed as a
+// transaction would be.
 type hookStore struct {
 	*bugs.BunStore
-	// enter, when set, receives a value as each transaction begins and
-	// then the transaction waits for release.
+	// enter, when set, receives a value as each transaction (or upsert
+	// outside one) begins and then it waits for release.
 	enter   chan struct{}
 	release chan struct{}
 	// failUpsert fails the upsert of this error message.
 	failUpsert string
 	// failCommit fails every transaction after its work is done, so that
-	// it rolls back.
+	// it rolls back, and every upsert outside one before it is written.
 	failCommit bool
 }
 
 var errPoison = errors.New("the test refuses this occurrence")
 
-func (h *hookStore) Atomically(ctx context.Context, fn func(ctx context.Context, st bugs.Store) error) error {
+func (h *hookStore) hold() {
 	if h.enter != nil {
 		h.enter <- struct{}{}
 		<-h.release
 	}
+}
+
+func (h *hookStore) Upsert(ctx context.Context, r *bugs.Report, legacy string, windowStart time.Time) (bugs.Report, bool, error) {
+	h.hold()
+	if h.failCommit {
+		return bugs.Report{}, false, errPoison
+	}
+	return hookTx{Store: h.BunStore, h: h}.Upsert(ctx, r, legacy, windowStart)
+}
+
+func (h *hookStore) Atomically(ctx context.Context, fn func(ctx context.Context, st bugs.Store) error) error {
+	h.hold()
 	return h.BunStore.Atomically(ctx, func(ctx context.Context, st bugs.Store) error {
 		if err := fn(ctx, hookTx{Store: st, h: h}); err != nil {
 			return err

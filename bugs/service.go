@@ -241,7 +241,8 @@ func (s *Service) buildJourney(ctx context.Context, reporterID string, now time.
 //
 // Auto batches (group commit): concurrent calls queue their occurrences and
 // one writer stores them together, waiting Config.BatchWindow for more after
-// the first, up to Config.MaxBatch, in one transaction per batch.
+// the first, up to Config.MaxBatch, in one transaction per batch (a batch
+// that folds into one write is that write's statement alone).
 // Occurrences of one fingerprint in a batch fold into one increment: all of
 // them get the report as the batch left it, and created is true for the
 // first of them only, when it made the report. Auto returns only after its

@@ -343,8 +343,10 @@ func (o options) jwtConfig() (*auth.JWTConfig, error) {
 func (o options) intakeConfig() (bugflow.BugIntakeConfig, error) {
 	var cfg bugflow.BugIntakeConfig
 	var err error
-	if cfg.BatchWindow, err = time.ParseDuration(o.intakeWindow); err != nil {
-		return cfg, fmt.Errorf("--intake-batch-window: %q is not a duration such as 1ms", o.intakeWindow)
+	if o.intakeWindow != "" {
+		if cfg.BatchWindow, err = time.ParseDuration(o.intakeWindow); err != nil {
+			return cfg, fmt.Errorf("--intake-batch-window: %q is not a duration such as 1ms", o.intakeWindow)
+		}
 	}
 	if cfg.MaxBatch, err = strconv.Atoi(o.intakeMaxBatch); err != nil || cfg.MaxBatch < 1 {
 		return cfg, fmt.Errorf("--intake-max-batch: %q is not a positive number", o.intakeMaxBatch)
@@ -409,7 +411,7 @@ func parseFlags(cmd string, args []string) (options, *command, error) {
 		if err := c.boolVar(&o.disableGuests, "disable-guest-usernames", "BUGFLOW_DISABLE_GUEST_USERNAMES", "a bare jji_username cookie acts for no one, not even a guest username"); err != nil {
 			return o, c, err
 		}
-		c.stringVar(&o.intakeWindow, "intake-batch-window", "DURATION", "BUGFLOW_INTAKE_BATCH_WINDOW", bugs.DefaultBatchWindow.String(), "how long bug intake waits after a captured error for more to share its transaction (negative: do not wait)")
+		c.stringVar(&o.intakeWindow, "intake-batch-window", "DURATION", "BUGFLOW_INTAKE_BATCH_WINDOW", "", "how long bug intake waits after a captured error for more to share its transaction (negative: do not wait; unset: "+bugs.DefaultBatchWindow.String()+" on SQLite, no wait on PostgreSQL)")
 		c.stringVar(&o.intakeMaxBatch, "intake-max-batch", "N", "BUGFLOW_INTAKE_MAX_BATCH", strconv.Itoa(bugs.DefaultMaxBatch), "most captured errors written in one transaction")
 		c.stringVar(&o.intakeQueue, "intake-queue-size", "N", "BUGFLOW_INTAKE_QUEUE_SIZE", strconv.Itoa(bugs.DefaultQueueSize), "captured errors that may wait for their batch; beyond it /api/bug-reports/auto answers 503 with Retry-After")
 		c.stringVar(&o.timeZone, "time-zone", "ZONE", "BUGFLOW_TIME_ZONE", "UTC", "IANA time zone of automated processes' schedules and of \"today\" in the task chat, e.g. Europe/Berlin")

@@ -107,7 +107,7 @@ func TestEveryCommandHelpListsItsOwnFlags(t *testing.T) {
 			"--reportportal-project NAME\n.*(env BUGFLOW_REPORTPORTAL_PROJECT)",
 			"--reportportal-token TOKEN\n.*(env BUGFLOW_REPORTPORTAL_TOKEN)",
 			"--reportportal-insecure-skip-verify\n.*(env BUGFLOW_REPORTPORTAL_INSECURE_SKIP_VERIFY)",
-			"--intake-batch-window DURATION\n.*(env BUGFLOW_INTAKE_BATCH_WINDOW, default 250µs)",
+			"--intake-batch-window DURATION\n.*250µs on SQLite, no wait on PostgreSQL) (env BUGFLOW_INTAKE_BATCH_WINDOW)",
 			"--intake-max-batch N\n.*(env BUGFLOW_INTAKE_MAX_BATCH, default 512)",
 			"--intake-queue-size N\n.*(env BUGFLOW_INTAKE_QUEUE_SIZE, default 8192)",
 			"--time-zone ZONE\n.*(env BUGFLOW_TIME_ZONE, default UTC)",
