@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -192,6 +193,44 @@ func TestUpsertManyJoinsOnlyReportsItKnows(t *testing.T) {
 		y2 := &batchOp{r: batchReport("new_y2", "Y", "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
 		require.NoError(t, st.upsertMany(ctx, []*batchOp{y2}, nil))
 		assert.False(t, y2.done)
+	})
+}
+
+// TestInsertNewAcrossStatements checks insertNew at the bounds of one
+// prepared statement (maxPreparedRows rows, on SQLite): every new report is
+// created once, as written, and a conflict in the last statement is left
+// for Upsert.
+func TestInsertNewAcrossStatements(t *testing.T) {
+	dbtest.ForEachDB(t, Migrations(), func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		st := NewBunStore(db.DB)
+		now := store.Now()
+		stale := now.Add(-48 * time.Hour)
+		_, _, err := st.Upsert(ctx, batchReport("old_x", "X", "", stale, stale, 1), "", stale.Add(-DefaultDedupWindow))
+		require.NoError(t, err)
+		for _, n := range []int{maxPreparedRows - 1, maxPreparedRows, maxPreparedRows + 1, 2*maxPreparedRows + 3} {
+			ops := make([]*batchOp, n)
+			for i := range ops {
+				fp := fmt.Sprintf("N%d-%d", n, i)
+				if i == n-1 {
+					fp = "X"
+				}
+				ops[i] = &batchOp{r: batchReport(fmt.Sprintf("new_%d_%d", n, i), fp, "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
+			}
+			err := st.Atomically(ctx, func(ctx context.Context, tx Store) error {
+				require.NoError(t, tx.(*BunStore).insertNew(ctx, ops))
+				for _, op := range ops[:n-1] {
+					require.True(t, op.done && op.created, "%d rows: %s created", n, op.r.ID)
+					assert.Equal(t, *op.r, op.stored)
+					got, err := tx.Get(ctx, op.r.ID)
+					require.NoError(t, err)
+					assert.Equal(t, op.r.Fingerprint, got.Fingerprint)
+				}
+				assert.False(t, ops[n-1].done, "%d rows: a conflict is left for Upsert", n)
+				return errRollback
+			})
+			require.ErrorIs(t, err, errRollback)
+		}
 	})
 }
 
