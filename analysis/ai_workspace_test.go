@@ -194,7 +194,9 @@ func TestAdditionalReposAreRemovedWhenTheAnalysisFails(t *testing.T) {
 
 	t.Run("cancellation", func(t *testing.T) {
 		slow := t.TempDir()
-		s := serviceWith(AISettings{ClaudeCommand: []string{fakeCLI(t, "pwd > "+slow+"/pwd\nexec sleep 60")}})
+		// Appended, not overwritten: the groups' runs may start together,
+		// and a redirection with > empties the file before it writes.
+		s := serviceWith(AISettings{ClaudeCommand: []string{fakeCLI(t, "pwd >> "+slow+"/pwd\nexec sleep 60")}})
 		ai, err := s.AnalyzerFor(AIRequest{Provider: "claude", PromptContext: PromptContext{AdditionalRepos: workspaceRepos(t, repo)}})
 		require.NoError(t, err)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -209,9 +211,10 @@ func TestAdditionalReposAreRemovedWhenTheAnalysisFails(t *testing.T) {
 		}, 20*time.Second, 10*time.Millisecond, "the CLI runs")
 		cancel()
 		require.ErrorIs(t, <-done, context.Canceled)
-		wd := readTrimmed(t, filepath.Join(slow, "pwd"))
-		assert.Contains(t, filepath.Base(wd), "bugflow-ai-")
-		assert.True(t, gone(wd), "%s is removed", wd)
+		for _, wd := range lines(t, filepath.Join(slow, "pwd")) {
+			assert.Contains(t, filepath.Base(wd), "bugflow-ai-")
+			assert.True(t, gone(wd), "%s is removed", wd)
+		}
 	})
 }
 
