@@ -168,15 +168,10 @@ func TestUpsertManyJoinsOnlyReportsItKnows(t *testing.T) {
 		ctx := context.Background()
 		st := NewBunStore(db.DB)
 		now := store.Now()
-		stale := now.Add(-48 * time.Hour)
-		_, _, err := st.Upsert(ctx, batchReport("old_x", "X", "", stale, stale, 1), "", stale.Add(-DefaultDedupWindow))
-		require.NoError(t, err)
-		_, _, err = st.Upsert(ctx, batchReport("old_y", "Y", "", now, now, 1), "", now.Add(-DefaultDedupWindow))
-		require.NoError(t, err)
+		seedReport(t, st, "old_x", "X", now.Add(-48*time.Hour))
+		seedReport(t, st, "old_y", "Y", now)
 
-		x := &batchOp{r: batchReport("new_x", "X", "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
-		y := &batchOp{r: batchReport("new_y", "Y", "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
-		z := &batchOp{r: batchReport("new_z", "Z", "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
+		x, y, z := newOp("new_x", "X", now), newOp("new_y", "Y", now), newOp("new_z", "Z", now)
 		require.NoError(t, st.upsertMany(ctx, []*batchOp{x, y, z}, map[string]string{"Y": "old_y"}))
 		assert.False(t, x.done, "an unknown conflict is left for Upsert")
 		got, err := st.Get(ctx, "old_x")
@@ -190,7 +185,7 @@ func TestUpsertManyJoinsOnlyReportsItKnows(t *testing.T) {
 		assert.True(t, z.created)
 
 		// Without any known report every conflict is left alone.
-		y2 := &batchOp{r: batchReport("new_y2", "Y", "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
+		y2 := newOp("new_y2", "Y", now)
 		require.NoError(t, st.upsertMany(ctx, []*batchOp{y2}, nil))
 		assert.False(t, y2.done)
 	})
@@ -205,9 +200,7 @@ func TestInsertNewAcrossStatements(t *testing.T) {
 		ctx := context.Background()
 		st := NewBunStore(db.DB)
 		now := store.Now()
-		stale := now.Add(-48 * time.Hour)
-		_, _, err := st.Upsert(ctx, batchReport("old_x", "X", "", stale, stale, 1), "", stale.Add(-DefaultDedupWindow))
-		require.NoError(t, err)
+		seedReport(t, st, "old_x", "X", now.Add(-48*time.Hour))
 		for _, n := range []int{maxPreparedRows - 1, maxPreparedRows, maxPreparedRows + 1, 2*maxPreparedRows + 3} {
 			ops := make([]*batchOp, n)
 			for i := range ops {
@@ -215,7 +208,7 @@ func TestInsertNewAcrossStatements(t *testing.T) {
 				if i == n-1 {
 					fp = "X"
 				}
-				ops[i] = &batchOp{r: batchReport(fmt.Sprintf("new_%d_%d", n, i), fp, "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
+				ops[i] = newOp(fmt.Sprintf("new_%d_%d", n, i), fp, now)
 			}
 			err := st.Atomically(ctx, func(ctx context.Context, tx Store) error {
 				require.NoError(t, tx.(*BunStore).insertNew(ctx, ops))
@@ -232,6 +225,19 @@ func TestInsertNewAcrossStatements(t *testing.T) {
 			require.ErrorIs(t, err, errRollback)
 		}
 	})
+}
+
+// seedReport stores report id, the active one of fingerprint fp, last seen
+// at at.
+func seedReport(t *testing.T, st *BunStore, id, fp string, at time.Time) {
+	t.Helper()
+	_, _, err := st.Upsert(context.Background(), batchReport(id, fp, "", at, at, 1), "", at.Add(-DefaultDedupWindow))
+	require.NoError(t, err)
+}
+
+// newOp is one occurrence of fingerprint fp at now, as a batch writes it.
+func newOp(id, fp string, now time.Time) *batchOp {
+	return &batchOp{r: batchReport(id, fp, "", now, now, 1), windowStart: now.Add(-DefaultDedupWindow)}
 }
 
 // TestChunks checks the bounds of one multi-row statement on both sides:
