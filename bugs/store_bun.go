@@ -594,23 +594,23 @@ func (s *BunStore) upsertMany(ctx context.Context, ops []*batchOp, known map[str
 // which have none yet as far as the batch's SELECT saw; one that another
 // writer created since is left to Upsert.
 func (s *BunStore) insertNew(ctx context.Context, ops []*batchOp) error {
-	inserted := map[string]bool{} // fingerprints of the rows inserted
+	var keys []string // dedup keys of the rows inserted
 	var err error
 	if s.sql.stmts.Prepared(s.sql.insertNew...) {
-		err = s.insertNewPrepared(ctx, ops, inserted)
+		keys, err = s.insertNewPrepared(ctx, ops)
 	} else {
-		var keys []string
 		_, err = s.db.NewInsert().Model(upsertRows(ops)).On("CONFLICT (dedup_key) DO NOTHING").
 			Returning("dedup_key").Exec(ctx, &keys)
 		if errors.Is(err, sql.ErrNoRows) {
 			err = nil
 		}
-		for _, k := range keys {
-			inserted[k] = true
-		}
 	}
 	if err != nil {
 		return fmt.Errorf("insert bug reports: %w", store.Translate(err))
+	}
+	inserted := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		inserted[k] = true
 	}
 	for _, op := range ops {
 		if inserted[op.r.Fingerprint] {
@@ -622,34 +622,29 @@ func (s *BunStore) insertNew(ctx context.Context, ops []*batchOp) error {
 }
 
 // insertNewPrepared runs insertNew through the prepared multi-row inserts,
-// up to maxPreparedRows rows each, and adds the fingerprints of the rows
-// they inserted to inserted. On SQLite, which has no round trips to save,
+// up to maxPreparedRows rows each, and returns the dedup keys of the rows
+// they inserted. On SQLite, which has no round trips to save,
 // parsing bun's INSERT with every argument inlined was a third of the time
 // the batch writer spent on a storm of new errors (pprof of bench/intake).
 // BenchmarkUpsertBatch/sqlite/new=true, two interleaved series of four
 // runs: 8 reports 481 and 511 → 431 and 428 µs, 16: 797 and 784 → 672 and
 // 745 µs, 64: 1,889 and 1,908 → 1,753 and 1,950 µs.
-func (s *BunStore) insertNewPrepared(ctx context.Context, ops []*batchOp, inserted map[string]bool) error {
-	for len(ops) > 0 {
-		chunk := ops[:min(len(ops), maxPreparedRows)]
-		ops = ops[len(chunk):]
+func (s *BunStore) insertNewPrepared(ctx context.Context, ops []*batchOp) (keys []string, err error) {
+	rows := *upsertRows(ops)
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), maxPreparedRows)]
+		rows = rows[len(chunk):]
 		var args []any
-		for _, op := range chunk {
-			row := toRow(op.r)
-			row.DedupKey = &op.r.Fingerprint
+		for _, row := range chunk {
 			args = append(args, row.values(s.sql.stmts.Time)...)
 		}
-		var keys []struct {
-			DedupKey string `bun:"dedup_key"`
+		var inserted []string
+		if err := s.sql.scan(ctx, s.db, &inserted, s.sql.insertNew[len(chunk)-1], args...); err != nil {
+			return nil, err
 		}
-		if err := s.sql.scan(ctx, s.db, &keys, s.sql.insertNew[len(chunk)-1], args...); err != nil {
-			return err
-		}
-		for _, k := range keys {
-			inserted[k.DedupKey] = true
-		}
+		keys = append(keys, inserted...)
 	}
-	return nil
+	return keys, nil
 }
 
 // joinKnown folds ops into the active reports whose ids known gives for
